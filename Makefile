@@ -1,0 +1,34 @@
+# One command to run, one to test. See README.md.
+SHELL := /bin/bash
+PY := .venv/bin/python
+RASA := .venv/bin/rasa
+
+.PHONY: venv train run chat test lint validate bench clean
+
+venv:
+	@scripts/setup_venv.sh
+
+# `rasa train` itself detects an unchanged project and keeps the existing model.
+train: venv
+	$(RASA) train --fixed-model-name shop --out models
+
+run: train
+	$(PY) scripts/stack.py
+
+chat: venv
+	$(PY) scripts/chat.py $(if $(SENDER),--sender $(SENDER))
+
+lint: venv
+	.venv/bin/ruff check .
+
+validate: venv
+	$(RASA) data validate --fail-on-warnings
+
+test: venv
+	scripts/test.sh
+
+bench: train
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf var results .rasa models/*.tar.gz

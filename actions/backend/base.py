@@ -1,0 +1,58 @@
+"""The interface every shop backend implements, and its errors."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Protocol
+
+JSON = Dict[str, Any]
+
+
+class BackendError(Exception):
+    """Base class: `message` is safe to show to a customer (Chinese, no internals)."""
+
+    def __init__(self, message: str, code: str = "backend_error") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class BackendUnavailable(BackendError):
+    """The backend is down, slow or answered garbage."""
+
+
+class NotFound(BackendError):
+    """The customer/order/product does not exist."""
+
+
+class InvalidRequest(BackendError):
+    """The backend rejected the input (bad format, missing field)."""
+
+
+class Conflict(BackendError):
+    """The request is valid but the order's state does not allow it."""
+
+
+class ShopBackend(Protocol):
+    """What the actions need from a shop's order management and logistics systems."""
+
+    async def customer_by_channel(self, channel_user_id: str) -> Optional[JSON]: ...
+
+    async def customer_orders(self, customer_id: str, limit: int = 5) -> List[JSON]: ...
+
+    async def order(self, order_id: str) -> JSON: ...
+
+    async def verify_owner(self, order_id: str, phone_tail: str) -> bool: ...
+
+    async def tracking(self, order_id: str) -> JSON: ...
+
+    async def ship_promise(self, product_id: str) -> JSON: ...
+
+    async def find_products(self, query: str) -> List[JSON]: ...
+
+    async def cancel(self, order_id: str, reason: str) -> JSON: ...
+
+    async def change_address(self, order_id: str, address: JSON) -> JSON: ...
+
+    async def urge(self, order_id: str, note: str) -> JSON: ...
+
+    async def refund(self, order_id: str) -> JSON: ...

@@ -1,0 +1,153 @@
+"""Client for shops speaking the demo shop's HTTP contract (shop/openapi.yaml)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any, List, Optional
+from urllib.parse import quote
+
+import aiohttp
+
+from actions.backend.base import (
+    JSON,
+    BackendError,
+    BackendUnavailable,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+)
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE_MESSAGE = "订单系统暂时有点忙,没能查到结果"
+
+
+class HttpShopBackend:
+    """aiohttp client with a shared connection pool, timeouts and retries.
+
+    Only idempotent GETs are retried; a POST that timed out may have been applied,
+    so retrying it could e.g. create a second follow-up.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Optional[str] = None,
+        timeout: float = 3.0,
+        retries: int = 2,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.retries = retries
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    @classmethod
+    def from_env(cls) -> "HttpShopBackend":
+        return cls(
+            base_url=os.environ.get("SHOP_API_URL", "http://127.0.0.1:8010"),
+            api_key=os.environ.get("SHOP_API_KEY") or None,
+            timeout=float(os.environ.get("SHOP_API_TIMEOUT", "3")),
+            retries=int(os.environ.get("SHOP_API_RETRIES", "2")),
+        )
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            headers = {"X-Api-Key": self.api_key} if self.api_key else {}
+            connector = aiohttp.TCPConnector(limit=100)
+            self._session = aiohttp.ClientSession(
+                headers=headers, timeout=self.timeout, connector=connector
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def _request(self, method: str, path: str, body: Optional[JSON] = None) -> Any:
+        attempts = 1 + (self.retries if method == "GET" else 0)
+        last_error: Exception = BackendUnavailable(UNAVAILABLE_MESSAGE)
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(0.1 * 2**attempt)
+            try:
+                async with self._client().request(
+                    method, self.base_url + path, json=body
+                ) as response:
+                    if response.status >= 500:
+                        last_error = BackendUnavailable(UNAVAILABLE_MESSAGE, "server_error")
+                        logger.warning("shop backend %s %s -> %s", method, path, response.status)
+                        continue
+                    payload = await response.json(content_type=None)
+                    if response.status < 400:
+                        return payload
+                    raise _error_for(response.status, payload)
+            except BackendError:
+                raise
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                logger.warning("shop backend %s %s failed: %r", method, path, error)
+                last_error = BackendUnavailable(UNAVAILABLE_MESSAGE, "unreachable")
+        raise last_error
+
+    async def customer_by_channel(self, channel_user_id: str) -> Optional[JSON]:
+        try:
+            return await self._request(
+                "GET", f"/api/customers/by-channel/{quote(channel_user_id, safe='')}"
+            )
+        except NotFound:
+            return None
+
+    async def customer_orders(self, customer_id: str, limit: int = 5) -> List[JSON]:
+        result = await self._request(
+            "GET", f"/api/customers/{quote(customer_id)}/orders?limit={limit}"
+        )
+        return result.get("orders", []) if isinstance(result, dict) else result
+
+    async def order(self, order_id: str) -> JSON:
+        return await self._request("GET", f"/api/orders/{quote(order_id)}")
+
+    async def verify_owner(self, order_id: str, phone_tail: str) -> bool:
+        result = await self._request(
+            "POST", f"/api/orders/{quote(order_id)}/verify", {"phone_tail": phone_tail}
+        )
+        return bool(result.get("verified"))
+
+    async def tracking(self, order_id: str) -> JSON:
+        return await self._request("GET", f"/api/orders/{quote(order_id)}/tracking")
+
+    async def ship_promise(self, product_id: str) -> JSON:
+        return await self._request("GET", f"/api/products/{quote(product_id)}/ship-promise")
+
+    async def find_products(self, query: str) -> List[JSON]:
+        result = await self._request("GET", f"/api/products?q={quote(query)}")
+        return result.get("products", []) if isinstance(result, dict) else result
+
+    async def cancel(self, order_id: str, reason: str) -> JSON:
+        return await self._request(
+            "POST", f"/api/orders/{quote(order_id)}/cancel", {"reason": reason}
+        )
+
+    async def change_address(self, order_id: str, address: JSON) -> JSON:
+        return await self._request("POST", f"/api/orders/{quote(order_id)}/address", address)
+
+    async def urge(self, order_id: str, note: str) -> JSON:
+        return await self._request("POST", f"/api/orders/{quote(order_id)}/urge", {"note": note})
+
+    async def refund(self, order_id: str) -> JSON:
+        return await self._request("GET", f"/api/orders/{quote(order_id)}/refund")
+
+
+def _error_for(status: int, payload: Any) -> BackendError:
+    error = payload.get("error", {}) if isinstance(payload, dict) else {}
+    message = error.get("message") or "请求没有成功"
+    code = error.get("code") or f"http_{status}"
+    if status == 404:
+        return NotFound(message, code)
+    if status == 409:
+        return Conflict(message, code)
+    if status in (400, 422):
+        return InvalidRequest(message, code)
+    # 401/403 are our misconfiguration, not something the customer can fix.
+    return BackendUnavailable(UNAVAILABLE_MESSAGE, code)

@@ -1,0 +1,37 @@
+"""Small pieces shared by the action modules."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, Optional
+
+from rasa_sdk import Tracker
+
+from actions.backend import BackendError, get_backend
+
+logger = logging.getLogger(__name__)
+
+MAX_FAILED_ATTEMPTS = 3
+HOTLINE = "400-820-1234"
+
+
+async def current_customer(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The shop customer linked to this chat user, or None (anonymous or backend down)."""
+    try:
+        return await get_backend().customer_by_channel(tracker.sender_id)
+    except BackendError as error:
+        logger.warning("customer lookup failed: %s", error.code)
+        return None
+
+
+def customer_title(customer: Optional[Dict[str, Any]]) -> str:
+    if not customer:
+        return "亲"
+    return f"{customer.get('surname', '')}{customer.get('title', '')}" or "亲"
+
+
+def items_summary(order: Dict[str, Any]) -> str:
+    names = [item.get("name", "") for item in order.get("items", [])]
+    if not names:
+        return ""
+    return names[0] + (f"等{len(names)}件商品" if len(names) > 1 else "")

@@ -1,0 +1,44 @@
+"""Low-confidence messages get a clarifying question instead of a guess."""
+
+from __future__ import annotations
+
+from typing import List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+# Button labels for intents a customer may have meant.
+INTENT_LABELS = {
+    "query_order_status": "查订单状态", "track_logistics": "查物流", "ask_shipping_time": "问发货时间",
+    "urge_delivery": "催发货", "change_address": "修改地址", "cancel_order": "取消订单",
+    "request_return": "退货", "request_refund": "退款", "request_exchange": "换货",
+    "query_refund_progress": "查退款进度", "report_quality_issue": "商品有质量问题",
+    "ask_size": "尺码咨询", "product_question": "商品咨询", "ask_usage": "使用方法",
+    "ask_promotion": "优惠活动", "ask_invoice": "开发票", "wholesale_inquiry": "批发采购",
+    "request_human": "转人工", "complain": "投诉",
+}
+MIN_CANDIDATE_CONFIDENCE = 0.1
+
+
+class ActionClarify(Action):
+    def name(self) -> Text:
+        return "action_clarify"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        candidates = [
+            item["name"] for item in ranking
+            if item.get("name") in INTENT_LABELS
+            and item.get("confidence", 0) >= MIN_CANDIDATE_CONFIDENCE
+        ][:3]
+        if not candidates:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        buttons = [{"title": INTENT_LABELS[name], "payload": f"/{name}"} for name in candidates]
+        buttons.append({"title": "都不是", "payload": "/out_of_scope"})
+        dispatcher.utter_message(text="不好意思,我想确认一下,您是想:", buttons=buttons)
+        return []

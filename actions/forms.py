@@ -1,0 +1,185 @@
+"""Form validation: one base class with retry counting, and the shared order form."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.backend import BackendError, BackendUnavailable, NotFound, get_backend
+from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS
+from actions.text import address_problem, format_address, parse_address
+
+logger = logging.getLogger(__name__)
+
+ORDER_ID_PATTERN = re.compile(r"(?<!\d)\d{18}(?!\d)")
+PHONE_TAIL_PATTERN = re.compile(r"(?<!\d)\d{4}(?!\d)")
+# Tasks that change the order ask for an explicit yes first.
+CONFIRMED_TASKS = {"cancel", "address"}
+
+Slots = Dict[Text, Any]
+
+
+class RetryingFormValidation(FormValidationAction):
+    """Base for every form: explains each rejection and counts failed attempts.
+
+    After MAX_FAILED_ATTEMPTS rejections in a row `required_slots` is emptied, the
+    form ends, and the follow-up action tells the customer how to get help instead
+    of looping forever.
+    """
+
+    def name(self) -> Text:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def reject(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: Text, why: Text
+    ) -> Slots:
+        failures = int(tracker.get_slot("failed_attempts") or 0) + 1
+        if failures < MAX_FAILED_ATTEMPTS:
+            dispatcher.utter_message(text=why)
+        return {slot: None, "failed_attempts": float(failures)}
+
+    @staticmethod
+    def gave_up(tracker: Tracker) -> bool:
+        return int(tracker.get_slot("failed_attempts") or 0) >= MAX_FAILED_ATTEMPTS
+
+
+class ValidateOrderForm(RetryingFormValidation):
+    """Order number -> existence -> ownership, then what the task itself needs."""
+
+    def name(self) -> Text:
+        return "validate_order_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        if self.gave_up(tracker):
+            return []
+        order_id = tracker.get_slot("order_id")
+        if not order_id:
+            return ["order_id"]
+        if tracker.get_slot("verified_order_id") != order_id:
+            return ["order_id", "phone_tail"]
+        task = tracker.get_slot("order_task")
+        if task not in CONFIRMED_TASKS:
+            return ["order_id"]
+        try:
+            order = await get_backend().order(order_id)
+        except BackendError:
+            # The task action reports the outage; asking more questions would be pointless.
+            return ["order_id"]
+        if task == "cancel" and order.get("can_cancel"):
+            return ["order_id", "confirmed"]
+        if task == "address" and order.get("can_change_address"):
+            return ["order_id", "new_address", "confirmed"]
+        return ["order_id"]
+
+    async def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        text = str(value or "")
+        match = ORDER_ID_PATTERN.search(text.replace(" ", ""))
+        if not match:
+            return self.reject(
+                dispatcher, tracker, "order_id",
+                "这个订单号格式好像不对哦,订单号是18位数字,在「我的订单」-订单详情里可以复制。",
+            )
+        order_id = match.group(0)
+        backend = get_backend()
+        try:
+            order = await backend.order(order_id)
+        except NotFound:
+            return self.reject(
+                dispatcher, tracker, "order_id",
+                f"没有查到订单号{order_id},麻烦核对一下是否输错了数字哦。",
+            )
+        except BackendUnavailable:
+            dispatcher.utter_message(text=f"订单系统暂时有点忙,请稍后再发一次订单号,或拨打{HOTLINE}。")
+            return {"order_id": None}
+        slots: Slots = {"order_id": order_id, "failed_attempts": 0.0}
+        if tracker.get_slot("verified_order_id") == order_id:
+            return slots
+        if tracker.get_slot("order_id") != order_id or tracker.get_slot("confirmed") is not None:
+            # A different order: earlier confirmations and addresses no longer apply.
+            slots.update({"confirmed": None, "new_address": None})
+        customer_id = tracker.get_slot("customer_id")
+        if customer_id and order.get("customer_id") == customer_id:
+            slots["verified_order_id"] = order_id
+            return slots
+        # Not linked to this chat user: prove ownership with the phone tail. A tail typed
+        # before this order was known must be re-checked against *this* order.
+        tail = tracker.get_slot("phone_tail")
+        if tail and await self._verify(order_id, str(tail)):
+            slots["verified_order_id"] = order_id
+        else:
+            slots.update({"phone_tail": None, "verified_order_id": None})
+        return slots
+
+    async def validate_phone_tail(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        order_id = tracker.get_slot("order_id")
+        match = PHONE_TAIL_PATTERN.search(str(value or ""))
+        if not match:
+            return self.reject(
+                dispatcher, tracker, "phone_tail", "请发送下单手机号的最后4位数字哦,比如 5678。"
+            )
+        try:
+            verified = await get_backend().verify_owner(order_id, match.group(0))
+        except BackendError:
+            dispatcher.utter_message(text="核对系统暂时有点忙,请稍后再发一次手机尾号。")
+            return {"phone_tail": None}
+        if not verified:
+            logger.info("ownership check failed for an order (attempt counted)")
+            return self.reject(
+                dispatcher, tracker, "phone_tail",
+                "手机尾号和这个订单对不上哦,请确认是下单时填写的手机号后4位。",
+            )
+        return {"phone_tail": match.group(0), "verified_order_id": order_id, "failed_attempts": 0.0}
+
+    async def validate_new_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        address = parse_address(str(value or ""))
+        problem = address_problem(address)
+        if problem:
+            return self.reject(
+                dispatcher, tracker, "new_address",
+                f"{problem},请发送完整地址,比如:浙江省杭州市西湖区文三路100号。",
+            )
+        if address["phone"] == "" or address["name"] == "":
+            try:
+                current = (await get_backend().order(tracker.get_slot("order_id")))["address"]
+            except (BackendError, KeyError, TypeError):
+                current = {}
+            address["name"] = address["name"] or current.get("name", "")
+            address["phone"] = address["phone"] or current.get("phone", "")
+        if not address["name"] or not address["phone"]:
+            return self.reject(
+                dispatcher, tracker, "new_address", "请把收货人姓名和11位手机号也一起发给我哦。"
+            )
+        dispatcher.utter_message(text=f"新的收货信息:{format_address(address)}")
+        return {"new_address": json.dumps(address, ensure_ascii=False), "failed_attempts": 0.0}
+
+    async def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        return {"confirmed": value}
+
+
+def stored_address(tracker: Tracker) -> Optional[Dict[str, str]]:
+    raw = tracker.get_slot("new_address")
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None

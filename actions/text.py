@@ -1,0 +1,140 @@
+"""Customer-facing wording helpers: dates in plain words, masking, address parsing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import Dict, Optional
+
+CHINA_TZ = timezone(timedelta(hours=8))
+WEEKDAYS = "一二三四五六日"
+
+
+def today() -> date:
+    return datetime.now(CHINA_TZ).date()
+
+
+def parse_day(value: Optional[str]) -> Optional[date]:
+    """ISO date or datetime from the backend -> local calendar day."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(CHINA_TZ)
+    return parsed.date()
+
+
+def day_words(value: Optional[str], reference: Optional[date] = None) -> str:
+    """"明天(11月25日 周三)" style wording customers understand at a glance."""
+    day = parse_day(value)
+    if day is None:
+        return ""
+    reference = reference or today()
+    delta = (day - reference).days
+    label = {-2: "前天", -1: "昨天", 0: "今天", 1: "明天", 2: "后天"}.get(delta)
+    plain = f"{day.month}月{day.day}日 周{WEEKDAYS[day.weekday()]}"
+    return f"{label}({plain})" if label else plain
+
+
+def time_words(value: Optional[str], reference: Optional[date] = None) -> str:
+    """Day words plus the clock time, e.g. "今天(11月23日 周日) 14:05"."""
+    if not value:
+        return ""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return day_words(value, reference)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(CHINA_TZ)
+    return f"{day_words(value, reference)} {parsed:%H:%M}"
+
+
+def mask_phone(phone: Optional[str]) -> str:
+    if not phone:
+        return ""
+    return re.sub(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)", r"\1****\2", phone)
+
+
+def mask_address(detail: Optional[str]) -> str:
+    """Keep the first characters (street) and hide house numbers and names."""
+    if not detail:
+        return ""
+    return detail[:4] + "***" if len(detail) > 4 else "***"
+
+
+def mask_text(text: str) -> str:
+    """Mask phone numbers anywhere in free text (for logs)."""
+    return mask_phone(text)
+
+
+PHONE_PATTERN = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
+REGION_PATTERN = re.compile(
+    r"^(?P<province>[\u4e00-\u9fa5]{2,7}?(?:省|自治区|特别行政区)|北京市?|上海市?|天津市?|重庆市?)?"
+    r"(?P<city>[\u4e00-\u9fa5]{2,9}?(?:自治州|地区|盟|市))?"
+    r"(?P<district>[\u4e00-\u9fa5]{1,9}?(?:区|县|旗|市))?"
+    r"(?P<detail>.*)$"
+)
+MUNICIPALITIES = ("北京", "上海", "天津", "重庆")
+
+
+def parse_address(text: str) -> Dict[str, str]:
+    """Split "张三 13800000000 浙江省杭州市西湖区文三路100号" into the backend's fields.
+
+    Missing name/phone stay empty (the caller keeps the order's); an address
+    without a province/city/district or detail is rejected by `address_problem`.
+    """
+    text = re.sub(r"[,，;；:：\n\t]", " ", text.strip())
+    text = re.sub(r"(收货人|收件人|姓名|电话|手机号?|地址|新地址|改成|改为|改到)", " ", text)
+    result = {"name": "", "phone": "", "province": "", "city": "", "district": "", "detail": ""}
+    phone = PHONE_PATTERN.search(text)
+    if phone:
+        result["phone"] = phone.group(1)
+        text = text[: phone.start()] + " " + text[phone.end() :]
+    parts = [part for part in text.split() if part]
+    # A 2-4 character all-Chinese part without address words is the recipient's name.
+    for part in list(parts):
+        if re.fullmatch(r"[\u4e00-\u9fa5]{2,4}", part) and not re.search(
+            r"[省市区县路街号镇村栋楼室]", part
+        ):
+            result["name"] = part
+            parts.remove(part)
+            break
+    address = "".join(parts)
+    match = REGION_PATTERN.match(address)
+    if match:
+        for key in ("province", "city", "district", "detail"):
+            result[key] = (match.group(key) or "").strip()
+    if result["province"].rstrip("市") in MUNICIPALITIES:
+        # 北京市朝阳区...: the municipality is both province and city.
+        result["province"] = result["province"].rstrip("市") + "市"
+        if not result["city"]:
+            result["city"] = result["province"]
+    return result
+
+
+def address_problem(address: Dict[str, str]) -> Optional[str]:
+    """What is missing from a parsed address, in words for the customer, or None."""
+    if not address.get("province") or not address.get("city"):
+        return "没识别到省份和城市"
+    if not address.get("district"):
+        return "没识别到区/县"
+    if len(address.get("detail", "")) < 4:
+        return "详细地址(街道、门牌号)太短了"
+    return None
+
+
+def format_address(address: Dict[str, str], masked: bool = False) -> str:
+    detail = mask_address(address.get("detail")) if masked else address.get("detail", "")
+    phone = mask_phone(address.get("phone")) if masked else address.get("phone", "")
+    region = "".join(
+        address.get(key, "")
+        for key in ("province", "city", "district")
+        if key != "city" or address.get("city") != address.get("province")
+    )
+    return f"{address.get('name', '')} {phone} {region}{detail}".strip()

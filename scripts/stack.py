@@ -1,0 +1,145 @@
+"""Start and stop the demo shop, the action server and the Rasa server together.
+
+Used by `make run`, the end-to-end tests and the benchmark, so all three start the
+services the same way. `python scripts/stack.py run` runs until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Dict, List, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def load_defaults(path: Path = ROOT / "defaults.env") -> Dict[str, str]:
+    """defaults.env values, overridden by anything already in the environment."""
+    env = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    env.update(os.environ)
+    return env
+
+
+def _get(url: str, timeout: float = 2.0) -> Optional[dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            body = response.read()
+            return json.loads(body) if body.strip().startswith(b"{") else {}
+    except (OSError, ValueError):
+        return None
+
+
+class Stack:
+    """The three processes, their ports and their logs."""
+
+    def __init__(self, env: Optional[Dict[str, str]] = None, log_dir: Optional[Path] = None):
+        self.env = {**load_defaults(), **(env or {})}
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
+        self.env["PYTHONPATH"] = str(ROOT)
+        self.log_dir = log_dir or ROOT / "var" / "logs"
+        self.processes: Dict[str, subprocess.Popen] = {}
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['RASA_PORT']}"
+
+    @property
+    def shop_url(self) -> str:
+        return self.env["SHOP_API_URL"]
+
+    def commands(self) -> Dict[str, List[str]]:
+        python = str(VENV_BIN / "python")
+        return {
+            "shop": [python, "-m", "shop", "--host", self.env["SHOP_HOST"],
+                     "--port", self.env["SHOP_PORT"], "--db-url", self.env["SHOP_DB_URL"]],
+            "actions": [python, "-m", "rasa_sdk", "--actions", "actions",
+                        "--port", self.env["ACTIONS_PORT"]],
+            "rasa": [str(VENV_BIN / "rasa"), "run", "--enable-api", "--cors", "*",
+                     "--port", self.env["RASA_PORT"], "--model", self.env.get("RASA_MODEL", "models"),
+                     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        }
+
+    def health_urls(self) -> Dict[str, str]:
+        return {
+            "shop": f"{self.shop_url}/health",
+            "actions": f"http://127.0.0.1:{self.env['ACTIONS_PORT']}/health",
+            "rasa": f"{self.rasa_url}/status",
+        }
+
+    def start(self, services=("shop", "actions", "rasa"), timeout: float = 240) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        (ROOT / "var").mkdir(exist_ok=True)
+        commands = self.commands()
+        for name in services:
+            log = open(self.log_dir / f"{name}.log", "ab")
+            self.processes[name] = subprocess.Popen(
+                commands[name], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        urls = self.health_urls()
+        for name in services:
+            while _get(urls[name]) is None:
+                if self.processes[name].poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"{name} exited early; see {self.log_dir / (name + '.log')}")
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise TimeoutError(f"{name} did not become healthy in {timeout:.0f}s")
+                time.sleep(0.5)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        self.processes.clear()
+
+    def __enter__(self) -> "Stack":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main() -> None:
+    stack = Stack()
+    print("Starting the demo shop, the action server and the Rasa server ...", flush=True)
+    stack.start()
+    port = stack.env["RASA_PORT"]
+    print(f"""
+The assistant is up (logs in var/logs/). Chat with it:
+  terminal:  make chat            (or: .venv/bin/python scripts/chat.py --sender demo-wang)
+  REST:      curl -s -XPOST localhost:{port}/webhooks/rest/webhook \\
+               -H 'Content-Type: application/json' -d '{{"sender":"demo-wang","message":"快递到哪了"}}'
+  shop API:  {stack.shop_url}/openapi.yaml
+Press Ctrl-C to stop.""", flush=True)
+    try:
+        while all(process.poll() is None for process in stack.processes.values()):
+            time.sleep(1)
+        print("A service stopped unexpectedly; see var/logs/.", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

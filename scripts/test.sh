@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, data validation, training (cached), then pytest, which
+# runs unit, API, action, NLU-evaluation, test-story and end-to-end tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup_venv.sh
+export PATH="$PWD/.venv/bin:$PATH"
+start=$(date +%s)
+echo "== ruff"; ruff check .
+echo "== nlu alignment"; python scripts/check_nlu_alignment.py data/nlu/*.yml tests/nlu/heldout.yml
+echo "== rasa data validate"; rasa data validate --fail-on-warnings
+echo "== rasa train"; rasa train --fixed-model-name shop --out models
+echo "== pytest"; python -m pytest -q -rs "$@"
+echo "test suite took $(( $(date +%s) - start ))s"
