@@ -11,7 +11,8 @@ from rasa_sdk.types import DomainDict
 
 # Button labels for intents a customer may have meant.
 INTENT_LABELS = {
-    "query_order_status": "查订单状态", "track_logistics": "查物流", "ask_shipping_time": "问发货时间",
+    "query_order_status": "查订单状态", "track_logistics": "查物流",
+    "ask_shipping_time": "问发货时间",
     "urge_delivery": "催发货", "change_address": "修改地址", "cancel_order": "取消订单",
     "request_return": "退货", "request_refund": "退款", "request_exchange": "换货",
     "query_refund_progress": "查退款进度", "report_quality_issue": "商品有质量问题",

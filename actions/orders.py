@@ -61,12 +61,14 @@ class ActionOrderTask(Action):
         if status == "unpaid":
             return f"{head}还没有付款哦,付款后我们会尽快安排发货。"
         if status == "paid":
-            return (f"{head}已付款,正在等待仓库发货,预计{day_words(order.get('promised_ship_by'))}前发出。")
+            ship_by = day_words(order.get("promised_ship_by"))
+            return f"{head}已付款,正在等待仓库发货,预计{ship_by}前发出。"
         if status == "shipped":
             tracking = await get_backend().tracking(order["id"])
             return f"{head}已发货。{tracking_sentence(tracking)}"
         if status == "delivered":
-            return f"{head}已于{time_words(order.get('delivered_at'))}签收。商品有任何问题都可以跟我说哦。"
+            signed = time_words(order.get("delivered_at"))
+            return f"{head}已于{signed}签收。商品有任何问题都可以跟我说哦。"
         if status == "cancelled":
             return f"{head}已取消。如果付过款,款项会原路退回。"
         if status in ("return_requested", "refunded"):
@@ -95,8 +97,8 @@ class ActionOrderTask(Action):
         if result.get("duplicate"):
             return f"这个订单已经在加急处理中了{ref},有进展会第一时间通知您,请您放心~"
         if status == "paid":
-            return (f"已帮您催促仓库优先发货{ref},预计{day_words(order.get('promised_ship_by'))}前发出,"
-                    "发货后可以随时找我查物流。")
+            ship_by = day_words(order.get("promised_ship_by"))
+            return f"已帮您催促仓库优先发货{ref},预计{ship_by}前发出,发货后可以随时找我查物流。"
         courier = order.get("courier") or "快递"
         return f"已联系{courier}加急派送{ref},有新动态会第一时间通知您,给您添麻烦了🙏"
 
@@ -108,8 +110,8 @@ class ActionOrderTask(Action):
         await get_backend().cancel(order["id"], "顾客在线申请取消")
         if order.get("status") == "unpaid":
             return f"订单{order['id']}已取消。"
-        return (f"订单{order['id']}已取消,实付¥{order.get('total_amount')}会在1-3个工作日内原路退回,"
-                "请留意到账通知。")
+        paid = order.get("total_amount")
+        return f"订单{order['id']}已取消,实付¥{paid}会在1-3个工作日内原路退回,请留意到账通知。"
 
     async def _address(self, order: JSON, tracker: Tracker) -> str:
         if not order.get("can_change_address"):
@@ -122,7 +124,8 @@ class ActionOrderTask(Action):
         if tracker.get_slot("confirmed") is not True or not address:
             return "好的,收货地址保持不变。"
         updated = await get_backend().change_address(order["id"], address)
-        return f"地址已修改成功,新的收货信息:{format_address(updated.get('address', address), True)}。"
+        shown = format_address(updated.get("address", address), masked=True)
+        return f"地址已修改成功,新的收货信息:{shown}。"
 
     async def _refund(self, order: JSON, tracker: Tracker) -> str:
         refund = await get_backend().refund(order["id"])
@@ -156,7 +159,8 @@ class ActionAskShippingTime(Action):
             if order.get("status") == "paid":
                 return f"您的订单{order_id}预计{day_words(order.get('promised_ship_by'))}前发货。"
             if order.get("status") in ("shipped", "delivered"):
-                return f"您的订单{order_id}已经发货啦。" + tracking_sentence(await backend.tracking(order_id))
+                tracking = await backend.tracking(order_id)
+                return f"您的订单{order_id}已经发货啦。{tracking_sentence(tracking)}"
         customer = await current_customer(tracker)
         if customer:
             for order in await backend.customer_orders(customer["id"], limit=10):
@@ -224,7 +228,8 @@ class ActionAskConfirmed(Action):
             text = f"确认取消订单{order_id}{what}吗?取消后无法恢复,已付款项会原路退回。"
         dispatcher.utter_message(
             text=text,
-            buttons=[{"title": "确认", "payload": "/affirm"}, {"title": "再想想", "payload": "/deny"}],
+            buttons=[{"title": "确认", "payload": "/affirm"},
+                     {"title": "再想想", "payload": "/deny"}],
         )
         return []
 
@@ -258,7 +263,8 @@ def refund_sentence(refund: JSON) -> str:
         return (f"退款¥{amount}正在处理中,预计{day_words(refund.get('expected_date'))}前"
                 "原路退回到您的付款账户。")
     if status == "completed":
-        return f"退款¥{amount}已于{day_words(refund.get('completed_at'))}原路退回,请查看付款账户的到账记录。"
+        done = day_words(refund.get("completed_at"))
+        return f"退款¥{amount}已于{done}原路退回,请查看付款账户的到账记录。"
     return "这个订单目前没有退款记录哦。"
 
 

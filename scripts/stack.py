@@ -67,7 +67,8 @@ class Stack:
             "actions": [python, "-m", "rasa_sdk", "--actions", "actions",
                         "--port", self.env["ACTIONS_PORT"]],
             "rasa": [str(VENV_BIN / "rasa"), "run", "--enable-api", "--cors", "*",
-                     "--port", self.env["RASA_PORT"], "--model", self.env.get("RASA_MODEL", "models"),
+                     "--port", self.env["RASA_PORT"],
+                     "--model", self.env.get("RASA_MODEL", "models"),
                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
         }
 
@@ -83,11 +84,11 @@ class Stack:
         (ROOT / "var").mkdir(exist_ok=True)
         commands = self.commands()
         for name in services:
-            log = open(self.log_dir / f"{name}.log", "ab")
-            self.processes[name] = subprocess.Popen(
-                commands[name], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            with open(self.log_dir / f"{name}.log", "ab") as log:
+                self.processes[name] = subprocess.Popen(
+                    commands[name], cwd=ROOT, env=self.env, stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True,
+                )
         deadline = time.monotonic() + timeout
         urls = self.health_urls()
         for name in services:
@@ -111,7 +112,13 @@ class Stack:
                 os.killpg(process.pid, signal.SIGKILL)
         self.processes.clear()
 
-    def __enter__(self) -> "Stack":
+    def stop_service(self, name: str) -> None:
+        """Stop one service (e.g. to prove a restart loses nothing)."""
+        process = self.processes.pop(name)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+    def __enter__(self) -> Stack:
         self.start()
         return self
 
@@ -128,7 +135,8 @@ def main() -> None:
 The assistant is up (logs in var/logs/). Chat with it:
   terminal:  make chat            (or: .venv/bin/python scripts/chat.py --sender demo-wang)
   REST:      curl -s -XPOST localhost:{port}/webhooks/rest/webhook \\
-               -H 'Content-Type: application/json' -d '{{"sender":"demo-wang","message":"快递到哪了"}}'
+               -H 'Content-Type: application/json' \\
+               -d '{{"sender":"demo-wang","message":"快递到哪了"}}'
   shop API:  {stack.shop_url}/openapi.yaml
 Press Ctrl-C to stop.""", flush=True)
     try:

@@ -45,7 +45,7 @@ class HttpShopBackend:
         self._session: Optional[aiohttp.ClientSession] = None
 
     @classmethod
-    def from_env(cls) -> "HttpShopBackend":
+    def from_env(cls) -> HttpShopBackend:
         return cls(
             base_url=os.environ.get("SHOP_API_URL", "http://127.0.0.1:8010"),
             api_key=os.environ.get("SHOP_API_KEY") or None,

@@ -1,0 +1,96 @@
+"""Benchmark the running assistant over the REST webhook with the shared scenarios.
+
+Starts its own stack on free ports with fresh databases (unless --url is given), then
+plays multi-turn conversations (order form, actions, backend calls) sequentially and
+with N concurrent conversations, printing messages/s and p50/p95/p99 latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import List, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scenarios import load_scenarios, play  # noqa: E402
+from stack import ROOT, Stack  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: List[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def report(label: str, latencies: List[float], seconds: float, problems: List[str]) -> None:
+    ms = [value * 1000 for value in latencies]
+    print(f"{label:<28} {len(ms):5d} msgs  {len(ms) / seconds:7.1f} msg/s  "
+          f"p50 {percentile(ms, .5):6.0f} ms  p95 {percentile(ms, .95):6.0f} ms  "
+          f"p99 {percentile(ms, .99):6.0f} ms  mean {statistics.mean(ms):6.0f} ms  "
+          f"failed turns {len(problems)}")
+    for problem in problems[:3]:
+        print("   ", problem)
+
+
+def run(url: str, conversations: int, concurrency: int) -> None:
+    scenarios = load_scenarios()
+    # Warm-up: first requests pay for TF graph tracing and connection set-up.
+    for scenario in scenarios:
+        play(url, scenario, run_id="warmup")
+
+    latencies: List[float] = []
+    problems: List[str] = []
+    started = time.perf_counter()
+    for index in range(conversations):
+        problems += play(url, scenarios[index % len(scenarios)], "seq", latencies)
+    report("sequential", latencies, time.perf_counter() - started, problems)
+
+    latencies, problems = [], []
+
+    def one(index: int) -> List[str]:
+        return play(url, scenarios[index % len(scenarios)], "conc", latencies)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        for result in pool.map(one, range(conversations * 2)):
+            problems += result
+    report(f"{concurrency} concurrent conversations", latencies,
+           time.perf_counter() - started, problems)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", help="an already running Rasa server, e.g. http://127.0.0.1:5005")
+    parser.add_argument("--conversations", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=50)
+    args = parser.parse_args(argv)
+    if args.url:
+        run(args.url, args.conversations, args.concurrency)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        shop, actions, rasa = free_port(), free_port(), free_port()
+        stack = Stack(env={
+            "SHOP_PORT": str(shop), "SHOP_API_URL": f"http://127.0.0.1:{shop}",
+            "SHOP_DB_URL": f"sqlite:///{tmp}/shop.sqlite", "ACTIONS_PORT": str(actions),
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions}/webhook",
+            "RASA_PORT": str(rasa), "TRACKER_STORE_URL": f"sqlite:///{tmp}/tracker.sqlite",
+            "RASA_MODEL": str(ROOT / "models" / "shop.tar.gz"),
+        }, log_dir=Path(tmp) / "logs")
+        print("starting the stack ...", flush=True)
+        with stack:
+            run(stack.rasa_url, args.conversations, args.concurrency)
+
+
+if __name__ == "__main__":
+    main()

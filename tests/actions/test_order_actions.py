@@ -1,0 +1,157 @@
+"""Order actions against the running demo shop."""
+
+import json
+import urllib.request
+
+from conftest import make_tracker, run_directly, texts
+
+from actions.fallback import ActionClarify
+from actions.orders import ActionAskOrderId, ActionAskShippingTime, ActionOrderTask
+from actions.session import ActionSessionStart
+
+SHIPPED = "361204587712340001"
+PAID = "361204587712340002"
+DELIVERED = "361204587712340003"
+UNPAID = "361204587712340004"
+DELAYED = "361204587712340011"
+RETURNING = "361204587712340013"
+
+
+def verified(order_id, **slots):
+    return make_tracker({"order_id": order_id, "verified_order_id": order_id, **slots})
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_unverified_order_is_never_revealed(run_action):
+    messages, slots = run_action(ActionOrderTask(), make_tracker(
+        {"order_id": SHIPPED, "order_task": "track"}))
+    assert "保护订单隐私" in texts(messages)
+    assert "顺丰" not in texts(messages)
+    assert slots["order_id"] is None
+
+
+def test_track_in_transit_gives_location_event_and_eta(run_action, shop_server):
+    messages, _ = run_action(ActionOrderTask(), verified(SHIPPED, order_task="track"))
+    text = texts(messages)
+    tracking = get_json(f"{shop_server}/api/orders/{SHIPPED}/tracking")
+    assert "顺丰" in text and tracking["tracking_no"] in text
+    assert tracking["current_location"] in text
+    assert tracking["latest_event"]["description"] in text
+    assert "预计明天" in text
+
+
+def test_track_delayed_parcel_apologises_and_offers_urge(run_action):
+    messages, _ = run_action(ActionOrderTask(), verified(DELAYED, order_task="track"))
+    text = texts(messages)
+    assert "中通" in text and "晚了" in text and "催一下" in text
+
+
+def test_track_not_shipped_gives_ship_promise(run_action):
+    messages, _ = run_action(ActionOrderTask(), verified(PAID, order_task="track"))
+    assert "等待仓库发货" in texts(messages) and "前发出" in texts(messages)
+
+
+def test_status_of_each_state(run_action):
+    expectations = {UNPAID: "还没有付款", PAID: "等待仓库发货", SHIPPED: "已发货",
+                    DELIVERED: "签收", RETURNING: "退款"}
+    for order_id, phrase in expectations.items():
+        messages, _ = run_action(ActionOrderTask(), verified(order_id, order_task="status"))
+        assert phrase in texts(messages), (order_id, texts(messages))
+        assert order_id in texts(messages)
+
+
+def test_urge_creates_one_followup(run_action, shop_server):
+    messages, _ = run_action(ActionOrderTask(), verified(PAID, order_task="urge"))
+    assert "已帮您催促仓库优先发货" in texts(messages)
+    messages, _ = run_action(ActionOrderTask(), verified(PAID, order_task="urge"))
+    assert "已经在加急处理中" in texts(messages)
+    followups = get_json(f"{shop_server}/api/followups?order_id={PAID}")
+    items = followups["followups"] if isinstance(followups, dict) else followups
+    assert len([f for f in items if f["type"] == "urge"]) == 1
+
+
+def unpaid_order_of_a_generated_customer(shop_server):
+    # The showcase orders stay untouched so other tests can rely on them.
+    for number in range(3, 60):
+        orders = get_json(f"{shop_server}/api/customers/C{number:04d}/orders?status=unpaid")
+        orders = orders["orders"] if isinstance(orders, dict) else orders
+        if orders:
+            return orders[0]["id"]
+    raise AssertionError("the seed has no unpaid order of a generated customer")
+
+
+def test_cancel_needs_confirmation_and_is_refused_after_shipment(run_action, shop_server):
+    unpaid = unpaid_order_of_a_generated_customer(shop_server)
+    cancel = {"order_task": "cancel"}
+    messages, _ = run_action(ActionOrderTask(), verified(unpaid, **cancel, confirmed=False))
+    assert "没有取消" in texts(messages)
+    assert get_json(f"{shop_server}/api/orders/{unpaid}")["status"] == "unpaid"
+    messages, _ = run_action(ActionOrderTask(), verified(SHIPPED, **cancel, confirmed=True))
+    assert "拒收" in texts(messages)
+    assert get_json(f"{shop_server}/api/orders/{SHIPPED}")["status"] == "shipped"
+    messages, slots = run_action(ActionOrderTask(), verified(unpaid, **cancel, confirmed=True))
+    assert "已取消" in texts(messages) and slots["confirmed"] is None
+    assert get_json(f"{shop_server}/api/orders/{unpaid}")["status"] == "cancelled"
+
+
+def test_address_change_before_and_after_shipment(run_action, shop_server):
+    address = {"name": "王伟", "phone": "13812345678", "province": "浙江省", "city": "杭州市",
+               "district": "滨江区", "detail": "江南大道3888号"}
+    messages, _ = run_action(ActionOrderTask(), verified(
+        PAID, order_task="address", confirmed=True, new_address=json.dumps(address)))
+    assert "地址已修改成功" in texts(messages)
+    assert "13812345678" not in texts(messages)  # masked in the reply
+    assert get_json(f"{shop_server}/api/orders/{PAID}")["address"]["district"] == "滨江区"
+    messages, _ = run_action(ActionOrderTask(), verified(SHIPPED, order_task="address"))
+    assert "改派" in texts(messages) and "95338" in texts(messages)
+
+
+def test_refund_progress(run_action):
+    messages, _ = run_action(ActionOrderTask(), verified(RETURNING, order_task="refund"))
+    assert "退款" in texts(messages) and "原路退回" in texts(messages)
+    messages, _ = run_action(ActionOrderTask(), verified(SHIPPED, order_task="refund"))
+    assert "没有退款记录" in texts(messages)
+
+
+def test_backend_down_gives_a_clear_answer(monkeypatch):
+    monkeypatch.setenv("SHOP_API_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("SHOP_API_RETRIES", "0")
+    messages, events = run_directly(ActionOrderTask(), verified(SHIPPED, order_task="track"))
+    assert "暂时有点忙" in texts(messages) and "Traceback" not in texts(messages)
+    assert not any(e.get("name") == "order_id" for e in events)  # nothing is forgotten
+
+
+def test_ask_order_id_lists_linked_customers_orders(run_action):
+    messages, _ = run_action(ActionAskOrderId(), make_tracker(sender="demo-wang"))
+    buttons = messages[0]["buttons"]
+    assert buttons and all(b["payload"].startswith('/inform{"order_id":"36') for b in buttons)
+    messages, _ = run_action(ActionAskOrderId(), make_tracker(sender="stranger-1"))
+    assert "18位数字" in texts(messages) and not messages[0].get("buttons")
+
+
+def test_shipping_time_for_linked_customer_and_for_anyone(run_action):
+    messages, _ = run_action(ActionAskShippingTime(), make_tracker(sender="demo-wang"))
+    assert PAID in texts(messages) and "前发货" in texts(messages)
+    messages, _ = run_action(ActionAskShippingTime(), make_tracker(sender="stranger-2"))
+    assert "16点前付款当天发货" in texts(messages)
+
+
+def test_session_start_links_the_customer(run_action):
+    _, slots = run_action(ActionSessionStart(), make_tracker(sender="demo-li"))
+    assert slots == {"customer_id": "C0002", "customer_name": "李女士"}
+    _, slots = run_action(ActionSessionStart(), make_tracker(sender="nobody"))
+    assert slots == {}
+
+
+def test_clarify_offers_the_likely_intents():
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45},
+               {"name": "track_logistics", "confidence": 0.4},
+               {"name": "urge_delivery", "confidence": 0.3}, {"name": "greet", "confidence": 0.2}]
+    tracker = make_tracker(latest_message={"intent_ranking": ranking, "text": "快点啊"})
+    messages, _ = run_directly(ActionClarify(), tracker)
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads == ["/track_logistics", "/urge_delivery", "/out_of_scope"]

@@ -1,0 +1,102 @@
+"""validate_order_form against the running demo shop: format, existence, ownership."""
+
+from conftest import make_tracker, texts
+
+from actions.forms import ValidateOrderForm
+
+WANG_ORDER = "361204587712340001"  # shipped, owned by 王伟 (demo-wang, phone tail 5678)
+WANG_UNPAID = "361204587712340004"
+LI_ORDER = "361204587712340011"  # owned by 李娜 (demo-li)
+
+
+def test_linked_owner_is_verified_without_phone(run_action):
+    tracker = make_tracker({"customer_id": "C0001"}, sender="demo-wang",
+                           set_now={"order_id": WANG_ORDER}, requested_slot="order_id")
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["order_id"] == WANG_ORDER
+    assert slots["verified_order_id"] == WANG_ORDER
+    assert slots.get("requested_slot") is None  # nothing more to ask for a status query
+
+
+def test_other_customers_order_requires_phone_tail(run_action):
+    tracker = make_tracker({"customer_id": "C0001"}, sender="demo-wang",
+                           set_now={"order_id": LI_ORDER}, requested_slot="order_id")
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["verified_order_id"] is None
+    assert slots["requested_slot"] == "phone_tail"
+
+
+def test_order_number_inside_text_is_extracted(run_action):
+    tracker = make_tracker(set_now={"order_id": f"订单号是 {WANG_ORDER} 哈"},
+                           requested_slot="order_id")
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["order_id"] == WANG_ORDER
+    assert slots["requested_slot"] == "phone_tail"
+
+
+def test_wrong_format_and_unknown_order_are_explained_and_counted(run_action):
+    _, slots = run_action(ValidateOrderForm(), make_tracker(
+        set_now={"order_id": "12345"}, requested_slot="order_id"))
+    assert slots["order_id"] is None and slots["failed_attempts"] == 1.0
+    messages, slots = run_action(ValidateOrderForm(), make_tracker(
+        {"failed_attempts": 1.0}, set_now={"order_id": "369999999999999999"},
+        requested_slot="order_id"))
+    assert "没有查到订单号369999999999999999" in texts(messages)
+    assert slots["failed_attempts"] == 2.0 and slots["requested_slot"] == "order_id"
+
+
+def test_third_failure_ends_the_form(run_action):
+    _, slots = run_action(ValidateOrderForm(), make_tracker(
+        {"failed_attempts": 2.0}, set_now={"order_id": "abc"}, requested_slot="order_id"))
+    assert slots["failed_attempts"] == 3.0
+    assert slots["requested_slot"] is None
+
+
+def test_correct_phone_tail_verifies(run_action):
+    tracker = make_tracker({"order_id": WANG_ORDER}, set_now={"phone_tail": "尾号5678"},
+                           requested_slot="phone_tail")
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["verified_order_id"] == WANG_ORDER
+    assert slots["phone_tail"] == "5678"
+
+
+def test_wrong_phone_tail_reveals_nothing(run_action):
+    tracker = make_tracker({"order_id": WANG_ORDER}, set_now={"phone_tail": "1111"},
+                           requested_slot="phone_tail")
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["phone_tail"] is None and "verified_order_id" not in slots
+    assert "对不上" in texts(messages)
+    assert "顺丰" not in texts(messages) and "王" not in texts(messages)
+
+
+def test_tail_given_for_another_order_is_rechecked(run_action):
+    # The customer proved order A, then asks about order B of someone else.
+    tracker = make_tracker({"verified_order_id": WANG_ORDER, "phone_tail": "5678"},
+                           set_now={"order_id": LI_ORDER}, requested_slot="order_id")
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["verified_order_id"] is None and slots["phone_tail"] is None
+    assert slots["requested_slot"] == "phone_tail"
+
+
+def test_cancel_asks_for_confirmation_only_when_allowed(run_action):
+    base = {"customer_id": "C0001", "order_task": "cancel"}
+    _, slots = run_action(ValidateOrderForm(), make_tracker(
+        base, sender="demo-wang", set_now={"order_id": WANG_UNPAID}, requested_slot="order_id"))
+    assert slots["requested_slot"] == "confirmed"
+    _, slots = run_action(ValidateOrderForm(), make_tracker(
+        base, sender="demo-wang", set_now={"order_id": WANG_ORDER}, requested_slot="order_id"))
+    assert slots.get("requested_slot") is None  # shipped: the task action explains instead
+
+
+def test_address_change_collects_and_validates_the_new_address(run_action):
+    base = {"customer_id": "C0001", "order_task": "address", "order_id": "361204587712340002",
+            "verified_order_id": "361204587712340002"}
+    messages, slots = run_action(ValidateOrderForm(), make_tracker(
+        base, sender="demo-wang", set_now={"new_address": "杭州西湖"},
+        requested_slot="new_address"))
+    assert slots["new_address"] is None and "省份" in texts(messages)
+    messages, slots = run_action(ValidateOrderForm(), make_tracker(
+        base, sender="demo-wang", set_now={"new_address": "浙江省杭州市西湖区文三路100号"},
+        requested_slot="new_address"))
+    assert "文三路100号" in slots["new_address"]
+    assert slots["requested_slot"] == "confirmed"

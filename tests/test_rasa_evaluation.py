@@ -1,0 +1,62 @@
+"""`rasa test` on the held-out NLU set (F1 floors) and on the test stories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA = str(Path(sys.executable).parent / "rasa")
+MODEL = ROOT / "models" / "shop.tar.gz"
+INTENT_MACRO_F1_FLOOR = 0.90
+ENTITY_F1_FLOOR = {"order_id": 0.95, "phone_tail": 0.95}
+
+pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="run `make train` first")
+
+
+def rasa(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([RASA, *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def nlu_results(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("nlu")
+    result = rasa("test", "nlu", "--model", str(MODEL), "--nlu", "tests/nlu/heldout.yml",
+                  "--out", str(out), "--no-plot")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return out
+
+
+def test_intent_macro_f1_on_held_out_set(nlu_results):
+    report = json.loads((nlu_results / "intent_report.json").read_text())
+    macro = report["macro avg"]["f1-score"]
+    weak = {name: round(v["f1-score"], 2) for name, v in report.items()
+            if isinstance(v, dict) and "f1-score" in v and v["f1-score"] < 0.8}
+    print(f"intent macro F1 = {macro:.3f}; weak intents: {weak}")
+    assert macro >= INTENT_MACRO_F1_FLOOR, weak
+
+
+def test_order_and_phone_entity_f1_on_held_out_set(nlu_results):
+    report = json.loads((nlu_results / "DIETClassifier_report.json").read_text())
+    for entity, floor in ENTITY_F1_FLOOR.items():
+        f1 = report[entity]["f1-score"]
+        print(f"{entity} F1 = {f1:.3f}")
+        assert f1 >= floor, (entity, report[entity])
+
+
+def test_faq_response_selection_on_held_out_set(nlu_results):
+    report = json.loads((nlu_results / "response_selection_report.json").read_text())
+    print(f"faq response selection weighted F1 = {report['weighted avg']['f1-score']:.3f}")
+    assert report["weighted avg"]["f1-score"] >= 0.85
+
+
+def test_stories_predict_without_errors(tmp_path):
+    result = rasa("test", "core", "--model", str(MODEL), "--stories", "tests/stories",
+                  "--out", str(tmp_path), "--fail-on-prediction-errors", "--no-plot")
+    failed = tmp_path / "failed_test_stories.yml"
+    details = failed.read_text() if failed.exists() else ""
+    assert result.returncode == 0, details[-4000:] + result.stdout[-2000:] + result.stderr[-2000:]
