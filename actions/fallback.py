@@ -21,9 +21,13 @@ INTENT_LABELS = {
     "request_human": "转人工", "complain": "投诉",
 }
 MIN_CANDIDATE_CONFIDENCE = 0.1
+NOT_UNDERSTOOD = ("抱歉亲,我没太理解您的意思😅 可以换个说法吗?"
+                  "比如「查物流」「催发货」「取消订单」「修改地址」。")
 
 
 class ActionClarify(Action):
+    """Used for low NLU confidence and as the core fallback (unclear next action)."""
+
     def name(self) -> Text:
         return "action_clarify"
 
@@ -37,7 +41,7 @@ class ActionClarify(Action):
             and item.get("confidence", 0) >= MIN_CANDIDATE_CONFIDENCE
         ][:3]
         if not candidates:
-            dispatcher.utter_message(response="utter_default")
+            dispatcher.utter_message(text=NOT_UNDERSTOOD)
             return []
         buttons = [{"title": INTENT_LABELS[name], "payload": f"/{name}"} for name in candidates]
         buttons.append({"title": "都不是", "payload": "/out_of_scope"})
