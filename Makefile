@@ -10,7 +10,7 @@ venv:
 
 # `rasa train` itself detects an unchanged project and keeps the existing model.
 train: venv
-	$(RASA) train --fixed-model-name shop --out models
+	$(RASA) train --fixed-model-name shop --out models --augmentation 0
 
 run: train
 	$(PY) scripts/stack.py

@@ -109,17 +109,20 @@ class ValidateOrderForm(RetryingFormValidation):
         slots: Slots = {"order_id": order_id, "failed_attempts": 0.0}
         if tracker.get_slot("verified_order_id") == order_id:
             return slots
-        if tracker.get_slot("order_id") != order_id or tracker.get_slot("confirmed") is not None:
-            # A different order: earlier confirmations and addresses no longer apply.
-            slots.update({"confirmed": None, "new_address": None})
+        # A different order: earlier confirmations and addresses no longer apply.
+        slots.update({"confirmed": None, "new_address": None})
         customer_id = tracker.get_slot("customer_id")
         if customer_id and order.get("customer_id") == customer_id:
             slots["verified_order_id"] = order_id
             return slots
         # Not linked to this chat user: prove ownership with the phone tail. A tail typed
         # before this order was known must be re-checked against *this* order.
-        tail = tracker.get_slot("phone_tail")
-        if tail and await self._verify(order_id, str(tail)):
+        tail = PHONE_TAIL_PATTERN.search(str(tracker.get_slot("phone_tail") or ""))
+        try:
+            owned = bool(tail) and await get_backend().verify_owner(order_id, tail.group(0))
+        except BackendError:
+            owned = False
+        if owned:
             slots["verified_order_id"] = order_id
         else:
             slots.update({"phone_tail": None, "verified_order_id": None})

@@ -9,6 +9,6 @@ start=$(date +%s)
 echo "== ruff"; ruff check .
 echo "== nlu alignment"; python scripts/check_nlu_alignment.py data/nlu/*.yml tests/nlu/heldout.yml
 echo "== rasa data validate"; rasa data validate --fail-on-warnings
-echo "== rasa train"; rasa train --fixed-model-name shop --out models
+echo "== rasa train"; rasa train --fixed-model-name shop --out models --augmentation 0
 echo "== pytest"; python -m pytest -q -rs "$@"
 echo "test suite took $(( $(date +%s) - start ))s"

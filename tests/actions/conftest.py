@@ -1,60 +1,42 @@
-"""Run actions in-process against the real demo shop started by `shop_server`."""
+"""Fixtures for the action tests: a demo shop of their own (they change orders)."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Dict, List, Optional, Tuple
+import socket
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
 
 import pytest
+from action_helpers import run_directly
 from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
 
-import actions.backend as backend_module
-
-DOMAIN: Dict[str, Any] = {"forms": {"order_form": {"required_slots": ["order_id"]}}}
-SLOT_DEFAULTS = {
-    "order_id": None, "phone_tail": None, "order_task": None, "new_address": None,
-    "confirmed": None, "verified_order_id": None, "failed_attempts": 0.0,
-    "customer_id": None, "customer_name": None, "product": None,
-}
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from stack import Stack  # noqa: E402
 
 
-def make_tracker(
-    slots: Optional[Dict[str, Any]] = None,
-    sender: str = "guest-test",
-    set_now: Optional[Dict[str, Any]] = None,
-    latest_message: Optional[Dict[str, Any]] = None,
-    requested_slot: Optional[str] = None,
-) -> Tracker:
-    """`set_now` are the slots extracted from the latest message (what validation sees)."""
-    values = {**SLOT_DEFAULTS, **(slots or {}), **(set_now or {}), "requested_slot": requested_slot}
-    events = [{"event": "user", "text": "x"}] + [
-        {"event": "slot", "name": name, "value": value} for name, value in (set_now or {}).items()
-    ]
-    return Tracker(sender, values, latest_message or {"intent": {}, "entities": [], "text": "x"},
-                   events, False, None, {"name": "order_form"}, "action_listen")
+@pytest.fixture(scope="session")
+def actions_shop(tmp_path_factory) -> str:
+    """A fresh demo shop, so urges and cancellations here do not leak into other tests."""
+    tmp = tmp_path_factory.mktemp("actions-shop")
+    port = free_port()
+    shop = Stack(env={"SHOP_PORT": str(port), "SHOP_API_URL": f"http://127.0.0.1:{port}",
+                      "SHOP_DB_URL": f"sqlite:///{tmp}/shop.sqlite"}, log_dir=tmp)
+    shop.start(services=("shop",), timeout=60)
+    yield shop.shop_url
+    shop.stop()
 
 
-def run_directly(action: Action, tracker: Tracker) -> Tuple[List[dict], List[dict]]:
-    """Run an action with whatever backend the environment configures."""
-
-    async def go():
-        backend_module._backend = None
-        dispatcher = CollectingDispatcher()
-        try:
-            events = await action.run(dispatcher, tracker, DOMAIN)
-        finally:
-            await backend_module.get_backend().close()
-            backend_module._backend = None
-        return dispatcher.messages, events
-
-    return asyncio.run(go())
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture
-def run_action(shop_server, monkeypatch):
+def run_action(actions_shop, monkeypatch):
     """Returns a function running an action; the backend points at the test shop."""
-    monkeypatch.setenv("SHOP_API_URL", shop_server)
+    monkeypatch.setenv("SHOP_API_URL", actions_shop)
 
     def run(action: Action, tracker: Tracker) -> Tuple[List[dict], Dict[str, Any]]:
         messages, events = run_directly(action, tracker)
@@ -62,7 +44,3 @@ def run_action(shop_server, monkeypatch):
         return messages, slots
 
     return run
-
-
-def texts(messages: List[dict]) -> str:
-    return "\n".join(m.get("text") or "" for m in messages)

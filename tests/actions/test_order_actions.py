@@ -3,7 +3,7 @@
 import json
 import urllib.request
 
-from conftest import make_tracker, run_directly, texts
+from action_helpers import make_tracker, run_directly, texts
 
 from actions.fallback import ActionClarify
 from actions.orders import ActionAskOrderId, ActionAskShippingTime, ActionOrderTask
@@ -34,10 +34,10 @@ def test_unverified_order_is_never_revealed(run_action):
     assert slots["order_id"] is None
 
 
-def test_track_in_transit_gives_location_event_and_eta(run_action, shop_server):
+def test_track_in_transit_gives_location_event_and_eta(run_action, actions_shop):
     messages, _ = run_action(ActionOrderTask(), verified(SHIPPED, order_task="track"))
     text = texts(messages)
-    tracking = get_json(f"{shop_server}/api/orders/{SHIPPED}/tracking")
+    tracking = get_json(f"{actions_shop}/api/orders/{SHIPPED}/tracking")
     assert "顺丰" in text and tracking["tracking_no"] in text
     assert tracking["current_location"] in text
     assert tracking["latest_event"]["description"] in text
@@ -64,48 +64,48 @@ def test_status_of_each_state(run_action):
         assert order_id in texts(messages)
 
 
-def test_urge_creates_one_followup(run_action, shop_server):
+def test_urge_creates_one_followup(run_action, actions_shop):
     messages, _ = run_action(ActionOrderTask(), verified(PAID, order_task="urge"))
     assert "已帮您催促仓库优先发货" in texts(messages)
     messages, _ = run_action(ActionOrderTask(), verified(PAID, order_task="urge"))
     assert "已经在加急处理中" in texts(messages)
-    followups = get_json(f"{shop_server}/api/followups?order_id={PAID}")
+    followups = get_json(f"{actions_shop}/api/followups?order_id={PAID}")
     items = followups["followups"] if isinstance(followups, dict) else followups
     assert len([f for f in items if f["type"] == "urge"]) == 1
 
 
-def unpaid_order_of_a_generated_customer(shop_server):
+def unpaid_order_of_a_generated_customer(actions_shop):
     # The showcase orders stay untouched so other tests can rely on them.
     for number in range(3, 60):
-        orders = get_json(f"{shop_server}/api/customers/C{number:04d}/orders?status=unpaid")
+        orders = get_json(f"{actions_shop}/api/customers/C{number:04d}/orders?status=unpaid")
         orders = orders["orders"] if isinstance(orders, dict) else orders
         if orders:
             return orders[0]["id"]
     raise AssertionError("the seed has no unpaid order of a generated customer")
 
 
-def test_cancel_needs_confirmation_and_is_refused_after_shipment(run_action, shop_server):
-    unpaid = unpaid_order_of_a_generated_customer(shop_server)
+def test_cancel_needs_confirmation_and_is_refused_after_shipment(run_action, actions_shop):
+    unpaid = unpaid_order_of_a_generated_customer(actions_shop)
     cancel = {"order_task": "cancel"}
     messages, _ = run_action(ActionOrderTask(), verified(unpaid, **cancel, confirmed=False))
     assert "没有取消" in texts(messages)
-    assert get_json(f"{shop_server}/api/orders/{unpaid}")["status"] == "unpaid"
+    assert get_json(f"{actions_shop}/api/orders/{unpaid}")["status"] == "unpaid"
     messages, _ = run_action(ActionOrderTask(), verified(SHIPPED, **cancel, confirmed=True))
     assert "拒收" in texts(messages)
-    assert get_json(f"{shop_server}/api/orders/{SHIPPED}")["status"] == "shipped"
+    assert get_json(f"{actions_shop}/api/orders/{SHIPPED}")["status"] == "shipped"
     messages, slots = run_action(ActionOrderTask(), verified(unpaid, **cancel, confirmed=True))
     assert "已取消" in texts(messages) and slots["confirmed"] is None
-    assert get_json(f"{shop_server}/api/orders/{unpaid}")["status"] == "cancelled"
+    assert get_json(f"{actions_shop}/api/orders/{unpaid}")["status"] == "cancelled"
 
 
-def test_address_change_before_and_after_shipment(run_action, shop_server):
+def test_address_change_before_and_after_shipment(run_action, actions_shop):
     address = {"name": "王伟", "phone": "13812345678", "province": "浙江省", "city": "杭州市",
                "district": "滨江区", "detail": "江南大道3888号"}
     messages, _ = run_action(ActionOrderTask(), verified(
         PAID, order_task="address", confirmed=True, new_address=json.dumps(address)))
     assert "地址已修改成功" in texts(messages)
     assert "13812345678" not in texts(messages)  # masked in the reply
-    assert get_json(f"{shop_server}/api/orders/{PAID}")["address"]["district"] == "滨江区"
+    assert get_json(f"{actions_shop}/api/orders/{PAID}")["address"]["district"] == "滨江区"
     messages, _ = run_action(ActionOrderTask(), verified(SHIPPED, order_task="address"))
     assert "改派" in texts(messages) and "95338" in texts(messages)
 

@@ -1,6 +1,6 @@
 """validate_order_form against the running demo shop: format, existence, ownership."""
 
-from conftest import make_tracker, texts
+from action_helpers import make_tracker, texts
 
 from actions.forms import ValidateOrderForm
 

@@ -1,0 +1,58 @@
+"""Build trackers and run actions in-process (no mocks: the backend is real)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+import actions.backend as backend_module
+
+# The real domain: validation compares its own required slots with the domain's.
+DOMAIN: Dict[str, Any] = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8"))
+SLOT_DEFAULTS = {
+    "order_id": None, "phone_tail": None, "order_task": None, "new_address": None,
+    "confirmed": None, "verified_order_id": None, "failed_attempts": 0.0,
+    "customer_id": None, "customer_name": None, "product": None,
+}
+
+
+def make_tracker(
+    slots: Optional[Dict[str, Any]] = None,
+    sender: str = "guest-test",
+    set_now: Optional[Dict[str, Any]] = None,
+    latest_message: Optional[Dict[str, Any]] = None,
+    requested_slot: Optional[str] = None,
+) -> Tracker:
+    """`set_now` are the slots extracted from the latest message (what validation sees)."""
+    values = {**SLOT_DEFAULTS, **(slots or {}), **(set_now or {}), "requested_slot": requested_slot}
+    events = [{"event": "user", "text": "x"}] + [
+        {"event": "slot", "name": name, "value": value} for name, value in (set_now or {}).items()
+    ]
+    return Tracker(sender, values, latest_message or {"intent": {}, "entities": [], "text": "x"},
+                   events, False, None, {"name": "order_form"}, "action_listen")
+
+
+def run_directly(action: Action, tracker: Tracker) -> Tuple[List[dict], List[dict]]:
+    """Run an action with whatever backend the environment configures."""
+
+    async def go():
+        backend_module._backend = None
+        dispatcher = CollectingDispatcher()
+        try:
+            events = await action.run(dispatcher, tracker, DOMAIN)
+        finally:
+            await backend_module.get_backend().close()
+            backend_module._backend = None
+        return dispatcher.messages, events
+
+    return asyncio.run(go())
+
+
+def texts(messages: List[dict]) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
