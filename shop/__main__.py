@@ -1,0 +1,59 @@
+"""`python -m shop [--host H] [--port P] [--db-url URL] [--reseed]` starts the demo shop."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import date
+from typing import Optional
+
+from shop.db import DEFAULT_DB_URL, make_engine, make_session_factory, prepare_database
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m shop", description=__doc__)
+    parser.add_argument("--host", default=os.environ.get("SHOP_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_PORT", "8010")))
+    parser.add_argument("--db-url", default=os.environ.get("SHOP_DB_URL", DEFAULT_DB_URL),
+                        help="SQLAlchemy URL (default: sqlite:///var/shop.sqlite)")
+    parser.add_argument("--reseed", action="store_true",
+                        help="drop all shop tables and seed fresh demo data")
+    parser.add_argument("--seed-only", action="store_true",
+                        help="create/seed the database, then exit without serving")
+    parser.add_argument("--seed-date", type=date.fromisoformat, default=None,
+                        help="anchor a fresh seed at this day (YYYY-MM-DD) instead of today")
+    parser.add_argument("--log-level", default=os.environ.get("SHOP_LOG_LEVEL", "INFO"))
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
+    engine = make_engine(args.db_url)
+    # --seed-only leaves dates as seeded, so a later start can be seen rebasing them.
+    prepare_database(engine, reseed=args.reseed, seed_date=args.seed_date,
+                     rebase=not args.seed_only)
+    if args.seed_only:
+        engine.dispose()
+        return 0
+
+    from shop.app import create_app  # imported late: Sanic start-up is not needed for seeding
+
+    app = create_app(make_session_factory(engine), api_key=os.environ.get("SHOP_API_KEY"))
+
+    @app.after_server_stop
+    async def close_pool(_app, _loop) -> None:
+        engine.dispose()
+
+    app.run(host=args.host, port=args.port, workers=1, access_log=False, debug=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

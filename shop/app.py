@@ -1,0 +1,79 @@
+"""Sanic application factory: middleware (API key, request log), health, OpenAPI, routes."""
+
+from __future__ import annotations
+
+import hmac
+import json as jsonlib
+import logging
+import re
+import time
+from functools import partial
+from pathlib import Path
+from typing import Optional
+
+from sanic import Sanic
+from sanic.request import Request
+from sanic.response import HTTPResponse, json, raw
+from sqlalchemy.orm import sessionmaker
+
+from shop.errors import JsonErrorHandler, error_response
+from shop.routes import api
+
+logger = logging.getLogger("shop.access")
+
+OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
+# Bodies are small JSON documents; anything bigger is refused with 413 early.
+MAX_BODY_BYTES = 64 * 1024
+# 11-digit mobile numbers inside URLs (not parts of 18-digit order ids).
+PHONE_IN_TEXT = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
+
+
+def mask_phones(text: str) -> str:
+    return PHONE_IN_TEXT.sub(r"\1****\2", text)
+
+
+def create_app(
+    sessions: sessionmaker, api_key: Optional[str] = None, name: str = "shop"
+) -> Sanic:
+    app = Sanic(
+        name,
+        error_handler=JsonErrorHandler(),
+        configure_logging=False,
+        dumps=partial(jsonlib.dumps, ensure_ascii=False, separators=(",", ":")),
+    )
+    app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
+    app.ctx.sessions = sessions
+    app.ctx.api_key = api_key or None
+    app.ctx.openapi = OPENAPI_PATH.read_bytes()
+
+    @app.on_request
+    async def start_timer_and_authorize(request: Request) -> Optional[HTTPResponse]:
+        request.ctx.started = time.perf_counter()
+        expected = request.app.ctx.api_key
+        if expected and request.path.startswith("/api"):
+            given = request.headers.get("x-api-key", "")
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return error_response(
+                    401, "unauthorized", "缺少或错误的 API Key（请求头 X-Api-Key）"
+                )
+        return None
+
+    @app.on_response
+    async def log_request(request: Request, response: HTTPResponse) -> None:
+        started = getattr(request.ctx, "started", None)
+        elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
+        target = request.path + (f"?{request.query_string}" if request.query_string else "")
+        logger.info(
+            "%s %s %s %.1fms", request.method, mask_phones(target), response.status, elapsed
+        )
+
+    @app.get("/health")
+    async def health(_request: Request) -> HTTPResponse:
+        return json({"status": "ok"})
+
+    @app.get("/openapi.yaml")
+    async def openapi(request: Request) -> HTTPResponse:
+        return raw(request.app.ctx.openapi, content_type="application/yaml; charset=utf-8")
+
+    app.blueprint(api)
+    return app

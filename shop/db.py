@@ -1,0 +1,133 @@
+"""Engine/session setup, first-start seeding and the daily date rebase."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date, timedelta
+from typing import Any, Optional
+
+from sqlalchemy import Date, DateTime, bindparam, create_engine, event, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
+
+from shop import clock
+from shop.models import Base, Customer, Meta
+
+logger = logging.getLogger("shop.db")
+
+DEFAULT_DB_URL = "sqlite:///var/shop.sqlite"
+SEED_DATE_KEY = "seed_date"
+
+
+def make_engine(db_url: str) -> Engine:
+    url = make_url(db_url)
+    kwargs: dict[str, Any] = {"future": True}
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database and database != ":memory:":
+            # The default lives in ./var which may not exist on first start.
+            folder = os.path.dirname(os.path.abspath(database))
+            os.makedirs(folder, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 15}
+        # SQLAlchemy 1.4 defaults to NullPool for SQLite files: reconnecting (and
+        # re-running the PRAGMAs) on every request would dominate response times.
+        kwargs.update(poolclass=QueuePool, pool_size=5, max_overflow=10)
+    else:
+        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers proceed while a write is in progress.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+def prepare_database(
+    engine: Engine,
+    reseed: bool = False,
+    seed_date: Optional[date] = None,
+    rebase: bool = True,
+) -> None:
+    """Create tables, seed when empty (or when asked) and rebase stale demo dates."""
+    from shop.seed import seed_database  # local import: seed pulls in the big catalogue
+
+    if reseed:
+        logger.info("dropping all shop tables for a reseed")
+        Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        empty = session.execute(select(Customer.id).limit(1)).first() is None
+        if empty:
+            anchor = seed_date or clock.today()
+            logger.info("seeding demo data anchored at %s", anchor.isoformat())
+            seed_database(session, anchor)
+            _set_meta(session, SEED_DATE_KEY, anchor.isoformat())
+            session.commit()
+        if rebase:
+            rebase_dates(session)
+
+
+def rebase_dates(session: Session, today: Optional[date] = None) -> int:
+    """Shift every stored date/time forward so the demo world stays 'current'.
+
+    Returns the number of days shifted (0 when nothing was to do).
+    """
+    today = today or clock.today()
+    stored = session.get(Meta, SEED_DATE_KEY)
+    if stored is None:
+        _set_meta(session, SEED_DATE_KEY, today.isoformat())
+        session.commit()
+        return 0
+    seed_day = date.fromisoformat(stored.value)
+    days = (today - seed_day).days
+    if days <= 0:
+        return 0
+    delta = timedelta(days=days)
+    connection = session.connection()
+    for table in Base.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, Date | DateTime)]
+        if not columns:
+            continue
+        pk = list(table.primary_key.columns)[0]
+        rows = connection.execute(select(pk, *columns)).all()
+        if not rows:
+            continue
+        params = []
+        for row in rows:
+            values = {"_pk": row[0]}
+            for index, column in enumerate(columns, start=1):
+                value = row[index]
+                values[f"_{column.name}"] = value + delta if value is not None else None
+            params.append(values)
+        statement = (
+            table.update()
+            .where(pk == bindparam("_pk"))
+            .values({c.name: bindparam(f"_{c.name}") for c in columns})
+        )
+        connection.execute(statement, params)
+    stored.value = today.isoformat()
+    session.commit()
+    logger.info("rebased demo dates forward by %d day(s) to %s", days, today.isoformat())
+    return days
+
+
+def _set_meta(session: Session, key: str, value: str) -> None:
+    row = session.get(Meta, key)
+    if row is None:
+        session.add(Meta(key=key, value=value))
+    else:
+        row.value = value

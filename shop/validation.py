@@ -1,0 +1,172 @@
+"""Request parsing and field validation helpers; all failures raise ApiError."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any, Optional
+
+from sanic.request import Request
+
+from shop.errors import ApiError, unprocessable
+
+ORDER_ID_RE = re.compile(r"^\d{18}$")
+PHONE_RE = re.compile(r"^1\d{10}$")
+PHONE_TAIL_RE = re.compile(r"^\d{4}$")
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+TAX_ID_RE = re.compile(r"^[0-9A-Z]{18}$")
+
+
+def read_json(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; an empty body counts as {}."""
+    raw = request.body or b""
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(400, "invalid_json", "请求体不是合法的 JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_body", "请求体必须是 JSON 对象")
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN / Infinity are not JSON, even though Python's parser accepts them.
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def order_id(value: str) -> str:
+    if not ORDER_ID_RE.match(value):
+        raise unprocessable("invalid_order_id", "订单号格式不正确，应为18位数字")
+    return value
+
+
+def phone(value: Any, field: str = "phone") -> str:
+    if not isinstance(value, str) or not PHONE_RE.match(value):
+        raise unprocessable("invalid_phone", f"{field} 格式不正确，应为11位手机号")
+    return value
+
+
+def string(
+    body: dict[str, Any],
+    field: str,
+    *,
+    required: bool = True,
+    max_len: int = 200,
+    default: Optional[str] = None,
+) -> Optional[str]:
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise unprocessable("missing_field", f"缺少必填字段：{field}")
+        return default
+    if not isinstance(value, str):
+        raise unprocessable("invalid_type", f"字段 {field} 必须是字符串")
+    value = value.strip()
+    if not value:
+        if required:
+            raise unprocessable("missing_field", f"字段 {field} 不能为空")
+        return default
+    if len(value) > max_len:
+        raise unprocessable("invalid_value", f"字段 {field} 过长，最多 {max_len} 个字符")
+    return value
+
+
+def number(
+    body: dict[str, Any],
+    field: str,
+    *,
+    required: bool = True,
+    minimum: Optional[Decimal] = None,
+    maximum: Optional[Decimal] = None,
+    default: Optional[Decimal] = None,
+) -> Optional[Decimal]:
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise unprocessable("missing_field", f"缺少必填字段：{field}")
+        return default
+    # bool is an int subclass in Python but never a valid amount.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise unprocessable("invalid_type", f"字段 {field} 必须是数字")
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        raise unprocessable("invalid_type", f"字段 {field} 必须是数字") from None
+    if not result.is_finite():
+        raise unprocessable("invalid_value", f"字段 {field} 必须是有限数字")
+    result = result.quantize(Decimal("0.01"))
+    if minimum is not None and result < minimum:
+        raise unprocessable("invalid_value", f"字段 {field} 不能小于 {minimum}")
+    if maximum is not None and result > maximum:
+        raise unprocessable("invalid_value", f"字段 {field} 不能大于 {maximum}")
+    return result
+
+
+def integer(
+    body: dict[str, Any],
+    field: str,
+    *,
+    required: bool = True,
+    minimum: int,
+    maximum: int,
+    default: Optional[int] = None,
+) -> Optional[int]:
+    value = body.get(field)
+    if value is None:
+        if required:
+            raise unprocessable("missing_field", f"缺少必填字段：{field}")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise unprocessable("invalid_type", f"字段 {field} 必须是整数")
+    if not minimum <= value <= maximum:
+        raise unprocessable("invalid_value", f"字段 {field} 需在 {minimum}-{maximum} 之间")
+    return value
+
+
+def string_list(body: dict[str, Any], field: str, *, max_items: int, max_len: int) -> list[str]:
+    value = body.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise unprocessable("invalid_type", f"字段 {field} 必须是字符串数组")
+    if len(value) > max_items:
+        raise unprocessable("invalid_value", f"字段 {field} 最多 {max_items} 项")
+    if any(len(v) > max_len for v in value):
+        raise unprocessable("invalid_value", f"字段 {field} 中的值过长")
+    return value
+
+
+def choice(body: dict[str, Any], field: str, options: tuple[str, ...]) -> str:
+    value = string(body, field, max_len=32)
+    if value not in options:
+        raise unprocessable(
+            "invalid_value", f"字段 {field} 取值无效，可选值：{'、'.join(options)}"
+        )
+    return value  # type: ignore[return-value]
+
+
+def query_int(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise unprocessable("invalid_query", f"参数 {name} 必须是整数") from None
+    if not minimum <= value <= maximum:
+        raise unprocessable("invalid_query", f"参数 {name} 需在 {minimum}-{maximum} 之间")
+    return value
+
+
+def query_choice(request: Request, name: str, options: tuple[str, ...]) -> Optional[str]:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in options:
+        raise unprocessable(
+            "invalid_query", f"参数 {name} 取值无效，可选值：{'、'.join(options)}"
+        )
+    return raw

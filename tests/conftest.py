@@ -1,0 +1,108 @@
+"""Shared fixtures: a real demo shop server (`python -m shop`) on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Callable, Optional
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ShopProcess:
+    """A running `python -m shop` subprocess; output goes to `log_path`."""
+
+    def __init__(self, proc: subprocess.Popen, url: str, log_path: Path) -> None:
+        self.proc = proc
+        self.url = url
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+def start_shop(
+    db_url: str,
+    log_path: Path,
+    extra_args: tuple[str, ...] = (),
+    env: Optional[dict[str, str]] = None,
+    timeout: float = 30,
+) -> ShopProcess:
+    """Start the shop and wait until /health answers; raise with the log tail otherwise."""
+    port = free_port()
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
+    child_env.update({"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **(env or {})})
+    command = [sys.executable, "-m", "shop", "--host", "127.0.0.1", "--port", str(port),
+               "--db-url", db_url, *extra_args]
+    with open(log_path, "ab") as log_file:  # the child keeps its own descriptor
+        proc = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=log_file,
+                                stderr=subprocess.STDOUT)
+    shop = ShopProcess(proc, f"http://127.0.0.1:{port}", log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"shop exited with {proc.returncode}:\n{shop.log()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{shop.url}/health", timeout=1) as response:
+                if response.status == 200:
+                    return shop
+        except OSError:
+            time.sleep(0.1)
+    shop.stop()
+    raise TimeoutError(f"shop not healthy within {timeout}s:\n{shop.log()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def shop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a shop seeded into a fresh SQLite file, shared by the whole session."""
+    folder = tmp_path_factory.mktemp("shop")
+    shop = start_shop(f"sqlite:///{folder / 'shop.sqlite'}", folder / "shop.log")
+    yield shop.url
+    shop.stop()
+
+
+@pytest.fixture(scope="session")
+def shop_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., ShopProcess]]:
+    """Start extra shops (own DB, env, args); any still running stop at session end."""
+    tmp_path = tmp_path_factory.mktemp("shops")
+    started: list[ShopProcess] = []
+
+    def start(
+        db_url: Optional[str] = None,
+        extra_args: tuple[str, ...] = (),
+        env: Optional[dict[str, str]] = None,
+    ) -> ShopProcess:
+        index = len(started)
+        url = db_url or f"sqlite:///{tmp_path / f'shop{index}.sqlite'}"
+        shop = start_shop(url, tmp_path / f"shop{index}.log", extra_args, env)
+        started.append(shop)
+        return shop
+
+    yield start
+    for shop in started:
+        shop.stop()

@@ -1,0 +1,126 @@
+"""Deployment concerns: API key, PostgreSQL, date rebase after restart, reseed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from shop_api_helpers import (
+    DELAYED,
+    DELIVERED,
+    SHIPPED,
+    UNPAID,
+    assert_error,
+    call,
+    day_of,
+    get,
+    post,
+    today,
+)
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+PG_SCHEMA = "shop_pytest"
+
+
+def test_api_key_is_enforced(shop_factory):
+    shop = shop_factory(env={"SHOP_API_KEY": "s3cret-key"})
+    url = f"/api/orders/{SHIPPED}"
+    assert get(shop.url, "/health") == {"status": "ok"}
+    assert call(shop.url, "GET", "/openapi.yaml").status_code == 200
+    assert_error(call(shop.url, "GET", url), 401, "unauthorized")
+    assert_error(call(shop.url, "GET", url, headers={"X-Api-Key": "wrong"}), 401, "unauthorized")
+    assert_error(call(shop.url, "POST", f"{url}/cancel", {}), 401, "unauthorized")
+    order = get(shop.url, url, headers={"X-Api-Key": "s3cret-key"})
+    assert order["status"] == "shipped"
+    get(shop.url, "/api/customers/by-phone/13812345678", headers={"X-Api-Key": "s3cret-key"})
+    shop.stop()
+    # One line per request, phone numbers masked, no addresses.
+    log = shop.log()
+    assert "/api/customers/by-phone/138****5678 200" in log
+    assert f"GET /api/orders/{SHIPPED} 401" in log
+    assert "13812345678" not in log and "文一西路" not in log
+
+
+def _seed_only(db_url: str, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "shop", "--db-url", db_url, "--seed-only", *args],
+        cwd=ROOT, check=True, capture_output=True, timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+
+
+def test_dates_rebase_on_restart(shop_factory, tmp_path):
+    """Seeded five days ago: after a restart the demo world is current again."""
+    db_url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    seed_day = today() - timedelta(days=5)
+    _seed_only(db_url, "--seed-date", seed_day.isoformat())
+    engine = create_engine(db_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT value FROM shop_meta")).scalar_one()
+        latest = connection.execute(text(
+            "SELECT max(e.time) FROM tracking_events e JOIN shipments s ON s.id = e.shipment_id "
+            "WHERE s.order_id = :order_id"), {"order_id": SHIPPED}).scalar_one()
+    engine.dispose()
+    assert stored == seed_day.isoformat() and str(latest).startswith(seed_day.isoformat())
+
+    for _restart in range(2):  # the second start must not shift again
+        shop = shop_factory(db_url=db_url)
+        tracking = get(shop.url, f"/api/orders/{SHIPPED}/tracking")
+        assert day_of(tracking["latest_event"]["time"]) == today()
+        assert tracking["eta"] == (today() + timedelta(days=1)).isoformat()
+        assert tracking["delayed"] is False
+        delayed = get(shop.url, f"/api/orders/{DELAYED}/tracking")
+        assert day_of(delayed["latest_event"]["time"]) == today() - timedelta(days=3)
+        assert delayed["delayed"] is True
+        delivered = get(shop.url, f"/api/orders/{DELIVERED}")
+        assert day_of(delivered["delivered_at"]) == today() - timedelta(days=3)
+        assert "今天" in get(shop.url, "/api/products/P1001/ship-promise")["text"]
+        shop.stop()
+
+
+@pytest.fixture
+def pg_url():
+    psycopg2 = pytest.importorskip("psycopg2")
+    try:
+        connection = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
+    except psycopg2.OperationalError as error:
+        pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {error}")
+    connection.autocommit = True
+
+    def reset(create: bool) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+            if create:
+                cursor.execute(f"CREATE SCHEMA {PG_SCHEMA}")
+
+    reset(create=True)
+    # libpq `options` puts the shop's tables into a dedicated, disposable schema.
+    yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{PG_SCHEMA}"
+    reset(create=False)
+    connection.close()
+
+
+def test_postgresql_seed_serve_restart_reseed(shop_factory, pg_url):
+    shop = shop_factory(db_url=pg_url)
+    assert get(shop.url, "/api/customers/by-channel/demo-wang")["id"] == "C0001"
+    tracking = get(shop.url, f"/api/orders/{SHIPPED}/tracking")
+    assert len(tracking["events"]) >= 4 and tracking["latest_event"]["time"].endswith("+08:00")
+    assert len(get(shop.url, "/api/products")["products"]) == 31
+    assert post(shop.url, f"/api/orders/{UNPAID}/cancel", {})["status"] == "cancelled"
+    assert post(shop.url, f"/api/orders/{SHIPPED}/urge", {}, status=201)
+    shop.stop()
+
+    shop = shop_factory(db_url=pg_url)  # data survives a restart (no reseed)
+    assert get(shop.url, f"/api/orders/{UNPAID}")["status"] == "cancelled"
+    assert post(shop.url, f"/api/orders/{SHIPPED}/urge", {}, status=200)["duplicate"] is True
+    shop.stop()
+
+    shop = shop_factory(db_url=pg_url, extra_args=("--reseed",))
+    assert get(shop.url, f"/api/orders/{UNPAID}")["status"] == "unpaid"
+    assert get(shop.url, f"/api/followups?order_id={SHIPPED}")["followups"] == []
+    shop.stop()
