@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from abc import abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -34,8 +35,9 @@ class RetryingFormValidation(FormValidationAction):
     of looping forever.
     """
 
-    def name(self) -> Text:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> Text:
+        """Abstract, so the action server does not register the base class itself."""
 
     def reject(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: Text, why: Text

@@ -1,0 +1,54 @@
+"""Drop extracted entities whose value cannot be right for their type."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE, ENTITY_ATTRIBUTE_VALUE
+from rasa.shared.nlu.training_data.message import Message
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class EntityFormatFilter(GraphComponent):
+    """Removes entities that do not match a format pattern for their type.
+
+    DIET sees characters, not digit counts: it happily tags "88" (网络用语 拜拜) or the
+    "4" of "后4位" as a phone tail. A phone tail is exactly 4 digits and an order
+    number 18, so anything else is dropped rather than passed to the dialogue.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"patterns": {}}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._patterns = {
+            entity: re.compile(pattern) for entity, pattern in config["patterns"].items()
+        }
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> EntityFormatFilter:
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            entities = message.get(ENTITIES) or []
+            kept = [entity for entity in entities if self._valid(entity)]
+            if len(kept) != len(entities):
+                message.set(ENTITIES, kept, add_to_output=True)
+        return messages
+
+    def _valid(self, entity: Dict[Text, Any]) -> bool:
+        pattern = self._patterns.get(entity.get(ENTITY_ATTRIBUTE_TYPE))
+        return pattern is None or bool(pattern.fullmatch(str(entity.get(ENTITY_ATTRIBUTE_VALUE))))

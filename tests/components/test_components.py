@@ -1,0 +1,75 @@
+"""Custom NLU components, run the way the Rasa graph runs them."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+
+from components.entity_filters import EntityFormatFilter
+from components.tokenizers import ShopJiebaTokenizer
+
+
+@pytest.fixture
+def context(tmp_path):
+    storage = LocalModelStorage(tmp_path)
+    return storage, Resource("component"), ExecutionContext(GraphSchema({}), "test")
+
+
+def tokenizer(context, **config):
+    storage, resource, execution_context = context
+    full_config = {**ShopJiebaTokenizer.get_default_config(), "dictionary_path": "jieba_dict",
+                   **config}
+    return ShopJiebaTokenizer.create(full_config, storage, resource, execution_context)
+
+
+def tokens_of(component, text):
+    message = Message.build(text=text)
+    component.process([message])
+    return [token.text for token in message.get("text_tokens")]
+
+
+def test_whitespace_tokens_are_dropped(context):
+    tokens = tokens_of(tokenizer(context), "sf 快递  到哪了")
+    assert " " not in tokens and "" not in tokens
+    assert tokens[0] == "sf"
+
+
+def test_shop_dictionary_words_stay_whole(context):
+    tokens = tokens_of(tokenizer(context), "空气炸锅什么时候发顺丰")
+    assert "顺丰" in tokens
+    assert tokens_of(tokenizer(context), "140斤选什么码")[:2] == ["140", "斤"]
+
+
+def test_huge_messages_are_truncated_for_nlu_only(context):
+    message = Message.build(text="快递" * 10000)
+    tokenizer(context, max_chars=300).process([message])
+    assert message.get("text") == "快递" * 10000  # the message itself is untouched
+    assert message.get("text_tokens")[-1].end <= 300
+
+
+def test_fingerprint_changes_with_the_dictionary(tmp_path):
+    folder = tmp_path / "dict"
+    folder.mkdir()
+    (folder / "a.txt").write_text("顺丰 100 n\n", encoding="utf-8")
+    before = ShopJiebaTokenizer.fingerprint_addon({"dictionary_path": str(folder)})
+    (folder / "a.txt").write_text("顺丰 100 n\n极兔 100 n\n", encoding="utf-8")
+    assert ShopJiebaTokenizer.fingerprint_addon({"dictionary_path": str(folder)}) != before
+
+
+@pytest.mark.parametrize("entity, value, kept", [
+    ("phone_tail", "5678", True), ("phone_tail", "88", False), ("phone_tail", "4", False),
+    ("phone_tail", "12345", False), ("order_id", "361204587712340001", True),
+    ("order_id", "36120458771234000", False), ("product", "88", True),
+])
+def test_entity_format_filter(context, entity, value, kept):
+    storage, resource, execution_context = context
+    component = EntityFormatFilter.create(
+        {"patterns": {"phone_tail": r"\d{4}", "order_id": r"\d{18}"}},
+        storage, resource, execution_context)
+    message = Message.build(text=value)
+    message.set("entities", [{"entity": entity, "value": value, "start": 0, "end": len(value)}])
+    component.process([message])
+    assert bool(message.get("entities")) is kept
