@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -34,6 +34,11 @@ class ActionClarify(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        # As the core fallback (the dialogue, not the NLU, was unsure) the user turn is
+        # reverted like action_default_fallback does; otherwise the policies would be
+        # asked the same unanswerable question again and loop.
+        core_fallback = (tracker.latest_message.get("intent") or {}).get("name") != "nlu_fallback"
+        undo = [UserUtteranceReverted()] if core_fallback else []
         ranking = tracker.latest_message.get("intent_ranking") or []
         candidates = [
             item["name"] for item in ranking
@@ -42,8 +47,8 @@ class ActionClarify(Action):
         ][:3]
         if not candidates:
             dispatcher.utter_message(text=NOT_UNDERSTOOD)
-            return []
+            return undo
         buttons = [{"title": INTENT_LABELS[name], "payload": f"/{name}"} for name in candidates]
         buttons.append({"title": "都不是", "payload": "/out_of_scope"})
         dispatcher.utter_message(text="不好意思,我想确认一下,您是想:", buttons=buttons)
-        return []
+        return undo

@@ -45,8 +45,8 @@ def play(rasa_url: str, scenario: Dict[str, Any], run_id: Optional[str] = None,
         text = reply_text(post_message(rasa_url, sender, str(turn["user"])))
         if latencies is not None:
             latencies.append(time.perf_counter() - started)
-        missing = [word for word in turn.get("expect", []) if word not in text]
-        leaked = [word for word in turn.get("forbid", []) if word in text]
+        missing = [str(word) for word in turn.get("expect", []) if str(word) not in text]
+        leaked = [str(word) for word in turn.get("forbid", []) if str(word) in text]
         if missing or leaked:
             problems.append(f"{scenario['name']} / {turn['user']!r}: missing {missing}, "
                             f"leaked {leaked}; bot said {text!r}")
