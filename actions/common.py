@@ -30,6 +30,14 @@ def customer_title(customer: Optional[Dict[str, Any]]) -> str:
     return f"{customer.get('surname', '')}{customer.get('title', '')}" or "亲"
 
 
+def money(amount: Any) -> str:
+    """¥458.00 rather than ¥458.0."""
+    try:
+        return f"¥{float(amount):.2f}"
+    except (TypeError, ValueError):
+        return "¥-"
+
+
 def items_summary(order: Dict[str, Any]) -> str:
     names = [item.get("name", "") for item in order.get("items", [])]
     if not names:

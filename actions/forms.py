@@ -135,6 +135,10 @@ class ValidateOrderForm(RetryingFormValidation):
     ) -> Slots:
         order_id = tracker.get_slot("order_id")
         match = PHONE_TAIL_PATTERN.search(str(value or ""))
+        if match and match.group(0) not in (tracker.latest_message.get("text") or ""):
+            # A tail proven for an earlier order, re-validated when the form starts for a
+            # new one: ask again without calling it a failed attempt.
+            return {"phone_tail": None}
         if not match:
             return self.reject(
                 dispatcher, tracker, "phone_tail", "请发送下单手机号的最后4位数字哦,比如 5678。"

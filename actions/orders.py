@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, Conflict, get_backend
-from actions.common import HOTLINE, current_customer, items_summary
+from actions.common import HOTLINE, current_customer, items_summary, money
 from actions.forms import stored_address
 from actions.text import day_words, format_address, time_words
 
@@ -56,7 +56,7 @@ class ActionOrderTask(Action):
         return TASK_RESET
 
     async def _status(self, order: JSON, tracker: Tracker) -> str:
-        head = f"订单{order['id']}({items_summary(order)},实付¥{order.get('total_amount')})"
+        head = f"订单{order['id']}({items_summary(order)},实付{money(order.get('total_amount'))})"
         status = order.get("status")
         if status == "unpaid":
             return f"{head}还没有付款哦,付款后我们会尽快安排发货。"
@@ -110,8 +110,8 @@ class ActionOrderTask(Action):
         await get_backend().cancel(order["id"], "顾客在线申请取消")
         if order.get("status") == "unpaid":
             return f"订单{order['id']}已取消。"
-        paid = order.get("total_amount")
-        return f"订单{order['id']}已取消,实付¥{paid}会在1-3个工作日内原路退回,请留意到账通知。"
+        paid = money(order.get("total_amount"))
+        return f"订单{order['id']}已取消,实付{paid}会在1-3个工作日内原路退回,请留意到账通知。"
 
     async def _address(self, order: JSON, tracker: Tracker) -> str:
         if not order.get("can_change_address"):
@@ -222,7 +222,7 @@ class ActionAskConfirmed(Action):
         else:
             try:
                 order = await get_backend().order(order_id)
-                what = f"({items_summary(order)},实付¥{order.get('total_amount')})"
+                what = f"({items_summary(order)},实付{money(order.get('total_amount'))})"
             except BackendError:
                 what = ""
             text = f"确认取消订单{order_id}{what}吗?取消后无法恢复,已付款项会原路退回。"
@@ -260,11 +260,11 @@ def refund_sentence(refund: JSON) -> str:
     status = refund.get("status")
     amount = refund.get("amount")
     if status == "processing":
-        return (f"退款¥{amount}正在处理中,预计{day_words(refund.get('expected_date'))}前"
+        return (f"退款{money(amount)}正在处理中,预计{day_words(refund.get('expected_date'))}前"
                 "原路退回到您的付款账户。")
     if status == "completed":
         done = day_words(refund.get("completed_at"))
-        return f"退款¥{amount}已于{done}原路退回,请查看付款账户的到账记录。"
+        return f"退款{money(amount)}已于{done}原路退回,请查看付款账户的到账记录。"
     return "这个订单目前没有退款记录哦。"
 
 

@@ -34,7 +34,9 @@ def make_tracker(
     events = [{"event": "user", "text": "x"}] + [
         {"event": "slot", "name": name, "value": value} for name, value in (set_now or {}).items()
     ]
-    return Tracker(sender, values, latest_message or {"intent": {}, "entities": [], "text": "x"},
+    # The customer's message is what the extracted values were taken from.
+    typed = " ".join(str(value) for value in (set_now or {}).values()) or "x"
+    return Tracker(sender, values, latest_message or {"intent": {}, "entities": [], "text": typed},
                    events, False, None, {"name": "order_form"}, "action_listen")
 
 

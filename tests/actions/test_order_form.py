@@ -100,3 +100,14 @@ def test_address_change_collects_and_validates_the_new_address(run_action):
         requested_slot="new_address"))
     assert "文三路100号" in slots["new_address"]
     assert slots["requested_slot"] == "confirmed"
+
+
+def test_tail_proven_for_an_earlier_order_is_asked_again_without_a_penalty(run_action):
+    # Form activation re-validates the old tail against the new order.
+    tracker = make_tracker({"order_id": LI_ORDER, "phone_tail": "5678"},
+                           latest_message={"text": f"那{LI_ORDER}呢", "intent": {}},
+                           requested_slot="phone_tail")
+    tracker.events.append({"event": "slot", "name": "phone_tail", "value": "5678"})
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["phone_tail"] is None and "failed_attempts" not in slots
+    assert messages == [] and slots["requested_slot"] == "phone_tail"
