@@ -24,6 +24,15 @@ async def current_customer(tracker: Tracker) -> Optional[Dict[str, Any]]:
         return None
 
 
+async def linked_customer_id(tracker: Tracker) -> Optional[str]:
+    """The slot set at session start; the backend is asked only if that lookup failed."""
+    customer_id = tracker.get_slot("customer_id")
+    if customer_id:
+        return customer_id
+    customer = await current_customer(tracker)
+    return customer["id"] if customer else None
+
+
 def customer_title(customer: Optional[Dict[str, Any]]) -> str:
     if not customer:
         return "亲"

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, Conflict, get_backend
-from actions.common import HOTLINE, current_customer, items_summary, money
+from actions.common import HOTLINE, items_summary, linked_customer_id, money
 from actions.forms import stored_address
 from actions.text import day_words, format_address, time_words
 
@@ -161,9 +161,9 @@ class ActionAskShippingTime(Action):
             if order.get("status") in ("shipped", "delivered"):
                 tracking = await backend.tracking(order_id)
                 return f"您的订单{order_id}已经发货啦。{tracking_sentence(tracking)}"
-        customer = await current_customer(tracker)
-        if customer:
-            for order in await backend.customer_orders(customer["id"], limit=10):
+        customer_id = await linked_customer_id(tracker)
+        if customer_id:
+            for order in await backend.customer_orders(customer_id, limit=10):
                 if order.get("status") == "paid":
                     return (f"您的订单{order['id']}({items_summary(order)})预计"
                             f"{day_words(order.get('promised_ship_by'))}前发货,发货后我会及时更新物流。")
@@ -185,11 +185,11 @@ class ActionAskOrderId(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        customer = await current_customer(tracker)
+        customer_id = await linked_customer_id(tracker)
         orders: List[JSON] = []
-        if customer:
+        if customer_id:
             try:
-                orders = await get_backend().customer_orders(customer["id"], limit=4)
+                orders = await get_backend().customer_orders(customer_id, limit=4)
             except BackendError:
                 orders = []
         if orders:

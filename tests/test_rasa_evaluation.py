@@ -15,9 +15,6 @@ MODEL = ROOT / "models" / "shop.tar.gz"
 INTENT_MACRO_F1_FLOOR = 0.90
 ENTITY_F1_FLOOR = {"order_id": 0.95, "phone_tail": 0.95}
 
-pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="run `make train` first")
-
-
 def rasa(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([RASA, *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
 
@@ -25,6 +22,7 @@ def rasa(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> Path:
     """One `rasa test` run for NLU and stories: loading the model alone takes minutes."""
+    assert MODEL.exists(), "no trained model: `make test` trains it; run `make train` first"
     out = tmp_path_factory.mktemp("rasa-test")
     result = rasa("test", "--model", str(MODEL), "--nlu", "tests/nlu/heldout.yml",
                   "--stories", "tests/stories", "--out", str(out), "--no-plot",

@@ -155,3 +155,11 @@ def test_clarify_offers_the_likely_intents():
     messages, _ = run_directly(ActionClarify(), tracker)
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert payloads == ["/track_logistics", "/urge_delivery", "/out_of_scope"]
+
+
+def test_ask_order_id_uses_the_customer_linked_at_session_start(run_action):
+    # No backend lookup by sender: the slot from action_session_start is enough.
+    messages, _ = run_action(ActionAskOrderId(), make_tracker({"customer_id": "C0002"},
+                                                              sender="not-linked-sender"))
+    payloads = " ".join(b["payload"] for b in messages[0]["buttons"])
+    assert "361204587712340011" in payloads and "361204587712340001" not in payloads

@@ -35,7 +35,7 @@ def stack_env(tmp: Path) -> dict:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     if not (ROOT / "models" / "shop.tar.gz").exists():
-        pytest.skip("run `make train` first")
+        pytest.fail("no trained model: `make test` trains it; run `make train` first")
     tmp = tmp_path_factory.mktemp("stack")
     running = Stack(env=stack_env(tmp), log_dir=tmp / "logs")
     running.start()
