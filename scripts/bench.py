@@ -8,7 +8,6 @@ with N concurrent conversations, printing messages/s and p50/p95/p99 latency.
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import sys
 import tempfile
@@ -19,13 +18,7 @@ from typing import List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scenarios import load_scenarios, play  # noqa: E402
-from stack import ROOT, Stack  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from stack import Stack  # noqa: E402
 
 
 def percentile(values: List[float], share: float) -> float:
@@ -82,14 +75,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         run(args.url, args.conversations, args.concurrency)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        shop, actions, rasa = free_port(), free_port(), free_port()
-        stack = Stack(env={
-            "SHOP_PORT": str(shop), "SHOP_API_URL": f"http://127.0.0.1:{shop}",
-            "SHOP_DB_URL": f"sqlite:///{tmp}/shop.sqlite", "ACTIONS_PORT": str(actions),
-            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions}/webhook",
-            "RASA_PORT": str(rasa), "TRACKER_STORE_URL": f"sqlite:///{tmp}/tracker.sqlite",
-            "RASA_MODEL": str(ROOT / "models" / "shop.tar.gz"),
-        }, log_dir=Path(tmp) / "logs")
+        stack = Stack.isolated(Path(tmp))
         print("starting the stack ...", flush=True)
         with stack:
             run(stack.rasa_url, args.conversations, args.concurrency)

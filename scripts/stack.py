@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -32,6 +33,12 @@ def load_defaults(path: Path = ROOT / "defaults.env") -> Dict[str, str]:
     return env
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _get(url: str, timeout: float = 2.0) -> Optional[dict]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -50,6 +57,18 @@ class Stack:
         self.env["PYTHONPATH"] = str(ROOT)
         self.log_dir = log_dir or ROOT / "var" / "logs"
         self.processes: Dict[str, subprocess.Popen] = {}
+
+    @classmethod
+    def isolated(cls, folder: Path) -> Stack:
+        """A stack on free ports with fresh databases in `folder` (tests, benchmark)."""
+        shop, actions, rasa = free_port(), free_port(), free_port()
+        return cls(env={
+            "SHOP_PORT": str(shop), "SHOP_API_URL": f"http://127.0.0.1:{shop}",
+            "SHOP_DB_URL": f"sqlite:///{folder}/shop.sqlite", "ACTIONS_PORT": str(actions),
+            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions}/webhook",
+            "RASA_PORT": str(rasa), "TRACKER_STORE_URL": f"sqlite:///{folder}/tracker.sqlite",
+            "RASA_MODEL": str(ROOT / "models" / "shop.tar.gz"),
+        }, log_dir=folder / "logs")
 
     @property
     def rasa_url(self) -> str:
