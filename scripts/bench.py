@@ -8,13 +8,14 @@ with N concurrent conversations, printing messages/s and p50/p95/p99 latency.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scenarios import load_scenarios, play  # noqa: E402
@@ -36,7 +37,35 @@ def report(label: str, latencies: List[float], seconds: float, problems: List[st
         print("   ", problem)
 
 
-def run(url: str, conversations: int, concurrency: int) -> None:
+def cpu_seconds(group: int) -> float:
+    """CPU time (user + system) of every process in a process group, from /proc."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # fields[2] is the process group id
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU milliseconds per message spent by each service (where to optimise)."""
+
+    def __init__(self, groups: Dict[str, int]):
+        self.groups = groups
+        self.start = {name: cpu_seconds(group) for name, group in groups.items()}
+
+    def report(self, messages: int) -> None:
+        used = {name: (cpu_seconds(group) - self.start[name]) * 1000 / max(messages, 1)
+                for name, group in self.groups.items()}
+        parts = ", ".join(f"{name} {ms:.0f} ms" for name, ms in used.items())
+        print(f"    CPU per message: {parts} (total {sum(used.values()):.0f} ms)")
+
+
+def run(url: str, conversations: int, concurrency: int,
+        groups: Optional[Dict[str, int]] = None) -> None:
     # A fixed sender (a linked demo customer) is one conversation: Rasa serialises its
     # messages, so only scenarios with a per-run sender can be played in parallel.
     scenarios = [scenario for scenario in load_scenarios() if "{n}" in scenario["sender"]]
@@ -47,22 +76,26 @@ def run(url: str, conversations: int, concurrency: int) -> None:
     run_id = f"bench{time.time_ns()}"  # fresh conversations on every run
     latencies: List[float] = []
     problems: List[str] = []
+    meter = CpuMeter(groups or {})
     started = time.perf_counter()
     for index in range(conversations):
         problems += play(url, scenarios[index % len(scenarios)], f"{run_id}s", latencies)
     report("sequential", latencies, time.perf_counter() - started, problems)
+    meter.report(len(latencies))
 
     latencies, problems = [], []
 
     def one(index: int) -> List[str]:
         return play(url, scenarios[index % len(scenarios)], f"{run_id}c", latencies)
 
+    meter = CpuMeter(groups or {})
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         for result in pool.map(one, range(conversations * 2)):
             problems += result
     report(f"{concurrency} concurrent conversations", latencies,
            time.perf_counter() - started, problems)
+    meter.report(len(latencies))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -78,7 +111,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         stack = Stack.isolated(Path(tmp))
         print("starting the stack ...", flush=True)
         with stack:
-            run(stack.rasa_url, args.conversations, args.concurrency)
+            groups = {name: process.pid for name, process in stack.processes.items()}
+            run(stack.rasa_url, args.conversations, args.concurrency, groups)
 
 
 if __name__ == "__main__":
