@@ -1,0 +1,181 @@
+"""Emotion radar: held-out accuracy, and the component run the way the Rasa graph runs it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, Tuple
+
+import numpy as np
+import pytest
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.engine.training.fingerprinting import calculate_fingerprint_key
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.emotion import LABELS, EmotionRadar, intensity, load_examples
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from emotion_report import confusion, format_report  # noqa: E402
+
+TRAIN_FILE = ROOT / "data/emotion/train.yml"
+LEXICON_FILE = ROOT / "components/emotion_lexicon.yml"
+HELDOUT_FILE = ROOT / "tests/emotion/heldout.yml"
+
+Setup = Tuple[LocalModelStorage, Resource, ExecutionContext, Dict[str, Any]]
+
+
+def _setup(folder: Path, **config: Any) -> Setup:
+    full_config = {**EmotionRadar.get_default_config(), "training_file": str(TRAIN_FILE),
+                   "lexicon_file": str(LEXICON_FILE), **config}
+    return (LocalModelStorage(folder), Resource("emotion_radar"),
+            ExecutionContext(GraphSchema({}), "test"), full_config)
+
+
+@pytest.fixture(scope="module")
+def radar(tmp_path_factory: pytest.TempPathFactory) -> EmotionRadar:
+    """Trained with create() + train(), then loaded back from storage as `rasa run` does."""
+    storage, resource, context, config = _setup(tmp_path_factory.mktemp("emotion"))
+    EmotionRadar.create(config, storage, resource, context).train(TrainingData())
+    return EmotionRadar.load(config, storage, resource, context)
+
+
+def emotion_of(radar: EmotionRadar, text: str) -> Dict[str, Any]:
+    message = Message.build(text=text)
+    radar.process([message])
+    return message.as_dict(only_output_properties=True)["emotion"]
+
+
+def test_heldout_accuracy(radar: EmotionRadar) -> None:
+    texts, gold = load_examples(str(HELDOUT_FILE))
+    assert all(sum(label == wanted for label in gold) >= 100 for wanted in LABELS)
+    predicted = [emotion_of(radar, text)["label"] for text in texts]
+    print("\nemotion radar on tests/emotion/heldout.yml\n" + format_report(gold, predicted))
+    matrix = confusion(gold, predicted)
+    accuracy = sum(matrix[label][label] for label in LABELS) / len(gold)
+    assert accuracy >= 0.85
+
+
+def test_emotion_is_in_the_parse_output(radar: EmotionRadar) -> None:
+    message = Message.build(text="请问什么时候发货")
+    radar.process([message])
+    output = message.as_dict(only_output_properties=True)
+    assert set(output["emotion"]) >= {"label", "intensity"}
+    assert output["emotion"]["label"] in LABELS
+    assert 0.0 <= output["emotion"]["intensity"] <= 1.0
+
+
+@pytest.mark.parametrize("text, label, low, high", [
+    ("你们到底怎么回事？？？再不发货我就投诉12315！！！", "angry", 0.85, 1.0),
+    ("请问什么时候发货", "calm", 0.0, 0.2),
+    ("急用!明天能到吗", "anxious", 0.4, 0.9),
+    ("好的 谢谢亲", "calm", 0.0, 0.2),
+    ("垃圾店 骗子 退钱!!!", "angry", 0.8, 1.0),
+    ("在吗在吗 怎么还没发货呀 有点着急", "anxious", 0.4, 0.9),
+])
+def test_examples(radar: EmotionRadar, text: str, label: str, low: float, high: float) -> None:
+    emotion = emotion_of(radar, text)
+    assert emotion["label"] == label, emotion
+    assert low <= emotion["intensity"] <= high, emotion
+
+
+def test_escalation_raises_intensity(radar: EmotionRadar) -> None:
+    mild = emotion_of(radar, "怎么还没发货")
+    hot = emotion_of(radar, "怎么还没发货？？？再不发我就投诉！！！")
+    assert hot["label"] == "angry"
+    assert hot["intensity"] > mild["intensity"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "/greet", "😊", "快递" * 5000])
+def test_odd_messages_get_an_emotion(radar: EmotionRadar, text: str) -> None:
+    emotion = emotion_of(radar, text)
+    assert emotion["label"] in LABELS and 0.0 <= emotion["intensity"] <= 1.0
+
+
+def test_every_intensity_is_within_range(radar: EmotionRadar) -> None:
+    texts, _ = load_examples(str(HELDOUT_FILE))
+    for text in texts:
+        value = emotion_of(radar, text)["intensity"]
+        assert 0.0 <= value <= 1.0
+    for label in LABELS:
+        for probability in (0.34, 0.7, 1.0):
+            for cue in (0.0, 0.5, 1.0):
+                assert 0.0 <= intensity(label, probability, cue) <= 1.0
+    assert intensity("calm", 1.0, 1.0) == 0.0
+    assert intensity("angry", 1.0, 1.0) == 1.0
+
+
+def test_fast_inference_matches_scikit_learn(radar: EmotionRadar) -> None:
+    # process() skips sklearn's per-call overhead; it must give sklearn's probabilities.
+    texts, _ = load_examples(str(HELDOUT_FILE))
+    model = radar._model
+    assert model is not None
+    prepared = [radar._prepare(text) for text in texts]
+    features = scipy.sparse.hstack([
+        model["vectorizer"].transform(prepared),
+        scipy.sparse.csr_matrix(radar._hand_matrix(radar._matcher, prepared)),
+    ]).tocsr()
+    expected = model["classifier"].predict_proba(features)
+    classes = list(model["classifier"].classes_)
+    actual = np.array([[radar.probabilities(text)[0][label] for label in classes]
+                       for text in texts])
+    np.testing.assert_allclose(actual, expected, atol=1e-9)
+
+
+def test_inference_is_fast(radar: EmotionRadar) -> None:
+    texts, _ = load_examples(str(HELDOUT_FILE))
+    messages = [Message.build(text=text) for text in texts]
+    radar.process(messages[:10])  # warm up
+    started = time.perf_counter()
+    for message in messages:
+        radar.process([message])
+    per_message = (time.perf_counter() - started) / len(messages)
+    print(f"\nemotion radar: {per_message * 1000:.3f} ms per message")
+    assert per_message < 0.001
+
+
+def test_untrained_resource_leaves_messages_alone(tmp_path: Path) -> None:
+    storage, resource, context, config = _setup(tmp_path)
+    component = EmotionRadar.load(config, storage, resource, context)
+    message = Message.build(text="垃圾")
+    component.process([message])
+    assert message.get("emotion") is None
+
+
+def test_training_reads_the_configured_file(tmp_path: Path) -> None:
+    data = tmp_path / "emotion.yml"
+    data.write_text(
+        'version: "1"\nemotions:\n'
+        "  - label: calm\n    examples: |\n      - 好的\n      - 谢谢\n"
+        "  - label: anxious\n    examples: |\n      - 急急急\n      - 怎么办啊\n"
+        "  - label: angry\n    examples: |\n      - 垃圾\n      - 骗子\n",
+        encoding="utf-8")
+    (tmp_path / "model").mkdir()
+    storage, resource, context, config = _setup(tmp_path / "model", training_file=str(data))
+    EmotionRadar.create(config, storage, resource, context).train(TrainingData())
+    loaded = EmotionRadar.load(config, storage, resource, context)
+    assert emotion_of(loaded, "骗子")["label"] == "angry"
+
+
+def test_fingerprint_changes_when_the_training_file_changes(tmp_path: Path) -> None:
+    data = tmp_path / "emotion.yml"
+    data.write_bytes(TRAIN_FILE.read_bytes())
+    config = {"training_file": str(data), "lexicon_file": str(LEXICON_FILE)}
+
+    def key() -> str:
+        # The key Rasa's graph trainer computes to decide whether to reuse a cached node.
+        return calculate_fingerprint_key(EmotionRadar, config, {"training_data": "same"})
+
+    before = key()
+    assert key() == before
+    with data.open("a", encoding="utf-8") as file:
+        file.write("      - 新加的例子 气死我了\n")
+    assert key() != before
+    assert EmotionRadar.fingerprint_addon(config) != EmotionRadar.fingerprint_addon(
+        {**config, "lexicon_file": str(data)})
