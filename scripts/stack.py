@@ -61,13 +61,16 @@ class Stack:
     @classmethod
     def isolated(cls, folder: Path) -> Stack:
         """A stack on free ports with fresh databases in `folder` (tests, benchmark)."""
-        shop, actions, rasa = free_port(), free_port(), free_port()
+        shop, actions, rasa, desk = free_port(), free_port(), free_port(), free_port()
         return cls(env={
             "SHOP_PORT": str(shop), "SHOP_API_URL": f"http://127.0.0.1:{shop}",
             "SHOP_DB_URL": f"sqlite:///{folder}/shop.sqlite", "ACTIONS_PORT": str(actions),
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions}/webhook",
             "RASA_PORT": str(rasa), "TRACKER_STORE_URL": f"sqlite:///{folder}/tracker.sqlite",
             "RASA_MODEL": str(ROOT / "models" / "shop.tar.gz"),
+            "RASA_URL": f"http://127.0.0.1:{rasa}", "DESK_PORT": str(desk),
+            "DESK_URL": f"http://127.0.0.1:{desk}", "DESK_DB_URL": f"sqlite:///{folder}/desk.sqlite",
+            "ACTIONS_DB_URL": f"sqlite:///{folder}/actions.sqlite",
         }, log_dir=folder / "logs")
 
     @property
@@ -85,7 +88,11 @@ class Stack:
                      "--port", self.env["SHOP_PORT"], "--db-url", self.env["SHOP_DB_URL"]],
             "actions": [python, "-m", "rasa_sdk", "--actions", "actions",
                         "--port", self.env["ACTIONS_PORT"]],
+            "desk": [python, "-m", "desk", "--host", self.env["DESK_HOST"],
+                     "--port", self.env["DESK_PORT"], "--db-url", self.env["DESK_DB_URL"],
+                     "--rasa-url", self.env["RASA_URL"]],
             "rasa": [str(VENV_BIN / "rasa"), "run", "--enable-api", "--cors", "*",
+                     "--auth-token", self.env["RASA_API_TOKEN"],
                      "--port", self.env["RASA_PORT"],
                      "--model", self.env.get("RASA_MODEL", "models"),
                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
@@ -95,10 +102,11 @@ class Stack:
         return {
             "shop": f"{self.shop_url}/health",
             "actions": f"http://127.0.0.1:{self.env['ACTIONS_PORT']}/health",
-            "rasa": f"{self.rasa_url}/status",
+            "desk": f"{self.env['DESK_URL']}/health",
+            "rasa": f"{self.rasa_url}/status?token={self.env['RASA_API_TOKEN']}",
         }
 
-    def start(self, services=("shop", "actions", "rasa"), timeout: float = 240) -> None:
+    def start(self, services=("shop", "actions", "desk", "rasa"), timeout: float = 240) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         (ROOT / "var").mkdir(exist_ok=True)
         commands = self.commands()
@@ -157,6 +165,8 @@ The assistant is up (logs in var/logs/). Chat with it:
                -H 'Content-Type: application/json' \\
                -d '{{"sender":"demo-wang","message":"快递到哪了"}}'
   shop API:  {stack.shop_url}/openapi.yaml
+  handoffs:  curl -s {stack.env['DESK_URL']}/api/handoffs \\
+               -H 'Authorization: Bearer <DESK_API_TOKEN from defaults.env>'
 Press Ctrl-C to stop.""", flush=True)
     try:
         while all(process.poll() is None for process in stack.processes.values()):

@@ -8,6 +8,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 start=$(date +%s)
 echo "== ruff"; ruff check .
 echo "== nlu alignment"; python scripts/check_nlu_alignment.py data/nlu/*.yml tests/nlu/heldout.yml
+echo "== compliance lint"; python -m compliance lint
 echo "== rasa data validate"; rasa data validate --fail-on-warnings
 echo "== rasa train"; rasa train --fixed-model-name shop --out models --augmentation 0
 echo "== pytest"; python -m pytest -q -rs "$@"

@@ -138,6 +138,13 @@ class HttpShopBackend:
     async def refund(self, order_id: str) -> JSON:
         return await self._request("GET", f"/api/orders/{quote(order_id)}/refund")
 
+    async def issue_coupon(self, customer_id: str, amount: float, reason: str,
+                           valid_days: int = 30) -> JSON:
+        return await self._request(
+            "POST", f"/api/customers/{quote(customer_id)}/coupons",
+            {"amount": amount, "reason": reason, "valid_days": valid_days},
+        )
+
 
 def _error_for(status: int, payload: Any) -> BackendError:
     error = payload.get("error", {}) if isinstance(payload, dict) else {}

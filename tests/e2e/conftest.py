@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from stack import Stack  # noqa: E402
 
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def rules_with_office_days(folder: Path, all_days: bool) -> Path:
+    """A copy of escalation/rules.yml whose desk is open all day, every day, or never today."""
+    content = yaml.safe_load((ROOT / "escalation" / "rules.yml").read_text(encoding="utf-8"))
+    today = datetime.now(timezone(timedelta(hours=8))).weekday()
+    days = DAYS if all_days else [day for index, day in enumerate(DAYS) if index != today]
+    content["office_hours"] = {"days": days, "open": "00:00", "close": "23:59:59"}
+    path = folder / f"rules-{'open' if all_days else 'closed'}.yml"
+    path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
+    return path
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     if not (ROOT / "models" / "shop.tar.gz").exists():
         pytest.fail("no trained model: `make test` trains it; run `make train` first")
-    running = Stack.isolated(tmp_path_factory.mktemp("stack"))
+    folder = tmp_path_factory.mktemp("stack")
+    running = Stack.isolated(folder)
+    # Handoffs are tested during office hours (the closed case restarts the action server).
+    running.env["ESCALATION_RULES"] = str(rules_with_office_days(folder, all_days=True))
     running.start()
     yield running
     running.stop()

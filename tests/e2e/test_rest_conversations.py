@@ -69,7 +69,8 @@ def test_conversation_survives_a_rasa_restart(stack):
     post_message(stack.rasa_url, sender, "查一下物流")
     stack.stop_service("rasa")
     stack.start(services=("rasa",))
-    tracker = get_json(f"{stack.rasa_url}/conversations/{sender}/tracker")
+    tracker = get_json(f"{stack.rasa_url}/conversations/{sender}/tracker"
+                       f"?token={stack.env['RASA_API_TOKEN']}")
     assert "查一下物流" in [e.get("text") for e in tracker["events"] if e["event"] == "user"]
     # The form is still waiting for the order number after the restart.
     assert "后4位" in reply_text(post_message(stack.rasa_url, sender, "361204587712340001"))

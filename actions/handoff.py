@@ -1,0 +1,219 @@
+"""Hand the conversation to a human with everything they need, and take it back after."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend import BackendError, get_backend
+from actions.common import HOTLINE, items_summary
+from actions.desk import DeskUnavailable, get_desk
+from actions.orders import calm_a_delay
+from actions.text import day_words
+from escalation.rules import EscalationRules, Turn, load_rules
+
+logger = logging.getLogger(__name__)
+
+# Slots that only steer the dialogue; the agent does not need them.
+INTERNAL_SLOTS = {"handoff", "requested_slot", "turning_point", "session_started_metadata"}
+DEFAULT_ROUTE = {"rule": "asked_for_human", "queue": "general", "priority": 3,
+                 "reason": "customer asked", "say": None}
+RATING_WORDS = {"非常满意": 5, "满意": 4, "好评": 5, "一般": 3, "不满意": 2, "差评": 1,
+                "很差": 1}
+CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
+
+
+@lru_cache(maxsize=1)
+def rules() -> EscalationRules:
+    return load_rules(os.environ.get("ESCALATION_RULES") or None)
+
+
+def session_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    events: List[Dict[str, Any]] = []
+    for event in tracker.events:
+        if event.get("event") == "session_started":
+            events = []
+        events.append(event)
+    return events
+
+
+def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    lines = []
+    for event in events:
+        if event.get("event") == "user":
+            parse = event.get("parse_data") or {}
+            lines.append({"role": "customer", "text": event.get("text") or "",
+                          "time": event.get("timestamp"),
+                          "intent": (parse.get("intent") or {}).get("name"),
+                          "emotion": parse.get("emotion")})
+        elif event.get("event") == "bot" and event.get("text"):
+            lines.append({"role": "bot", "text": event["text"], "time": event.get("timestamp"),
+                          "intent": None, "emotion": None})
+    return lines
+
+
+def route_for(tracker: Tracker) -> Dict[str, Any]:
+    """The rule the escalation policy chose; else the first rule matching the message."""
+    chosen = tracker.get_slot("handoff")
+    if isinstance(chosen, dict) and chosen.get("queue") and not chosen.get("handoff_id"):
+        return chosen
+    latest = tracker.latest_message or {}
+    turn = Turn((latest.get("intent") or {}).get("name"), latest.get("text") or "")
+    rule, why, _ = rules().evaluate([turn])
+    if rule is None:
+        return dict(DEFAULT_ROUTE)
+    return {"rule": rule.id, "queue": rule.queue, "priority": rule.priority, "reason": why,
+            "say": rule.say}
+
+
+async def order_snapshots(tracker: Tracker) -> List[Dict[str, Any]]:
+    """Orders the customer proved or is linked to; never someone else's."""
+    backend, snapshots = get_backend(), []
+    try:
+        verified = tracker.get_slot("verified_order_id")
+        if verified:
+            order = await backend.order(verified)
+            if order.get("status") == "shipped":
+                order["tracking"] = await backend.tracking(verified)
+            snapshots.append(order)
+        customer_id = tracker.get_slot("customer_id")
+        if customer_id:
+            for order in await backend.customer_orders(customer_id, limit=3):
+                if order.get("id") != verified:
+                    snapshots.append({key: order.get(key) for key in
+                                      ("id", "status", "status_text", "total_amount",
+                                       "created_at")} | {"items": items_summary(order)})
+    except BackendError as error:
+        logger.warning("order snapshot for handoff failed: %s", error.code)
+    return snapshots
+
+
+class ActionEscalate(Action):
+    def name(self) -> Text:
+        return "action_escalate"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        route = route_for(tracker)
+        events: List[EventType] = []
+        if tracker.active_loop.get("name"):
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        verified = tracker.get_slot("verified_order_id")
+        if verified:
+            await calm_a_delay(verified, tracker, dispatcher)
+        hours = rules().office_hours
+        is_open = hours.is_open()
+        callback = None if is_open else hours.next_opening() + timedelta(hours=1)
+        session = session_events(tracker)
+        packet = {
+            "conversation_id": tracker.sender_id,
+            "channel": tracker.get_latest_input_channel() or "rest",
+            "rule": {"id": route["rule"], "reason": route.get("reason") or ""},
+            "queue": route["queue"], "priority": route["priority"],
+            "customer": {"id": tracker.get_slot("customer_id"),
+                         "name": tracker.get_slot("customer_name")},
+            "transcript": transcript(session),
+            "slots": {name: value for name, value in tracker.slots.items()
+                      if value is not None and name not in INTERNAL_SLOTS},
+            "orders": await order_snapshots(tracker),
+            "todos": tracker.get_slot("todos") or [],
+            "emotion": {"history": [{"label": line["emotion"].get("label"),
+                                     "intensity": line["emotion"].get("intensity"),
+                                     "time": line["time"]}
+                                    for line in transcript(session)
+                                    if line["role"] == "customer" and line["emotion"]],
+                        "turning_point": tracker.get_slot("turning_point")},
+            "office_hours": is_open,
+            "callback_at": callback.isoformat() if callback else None,
+        }
+        say = route.get("say") or ""
+        try:
+            ticket = await get_desk().create_handoff(packet)
+        except DeskUnavailable:
+            dispatcher.utter_message(text=f"{say}抱歉,人工客服系统暂时连接不上😥 您可以拨打客服"
+                                          f"热线{HOTLINE},或者稍后再发「转人工」试试。")
+            return events + [SlotSet("handoff", None)]
+        logger.info("handoff %s: rule %s -> %s (priority %s)", ticket.get("id"), route["rule"],
+                    route["queue"], route["priority"])
+        events.append(SlotSet("handoff", route | {"handoff_id": ticket.get("id")}))
+        if not is_open:
+            dispatcher.utter_message(text=(
+                f"{say}现在是非工作时间(人工客服每天{hours.open:%H:%M}-{hours.close:%H:%M}在线)。"
+                f"已为您登记工单(编号{ticket.get('id')}),客服会在{callback_words(callback)}"
+                "联系您。您可以直接在这里留言说明情况,客服上班后会第一时间处理。"))
+            return events
+        ahead = max(int(ticket.get("position") or 1) - 1, 0)
+        queue_text = f"您前面还有{ahead}位," if ahead else ""
+        dispatcher.utter_message(text=(
+            f"{say}已为您转接人工客服,{queue_text}预计等待约"
+            f"{max(int(ticket.get('expected_wait_minutes') or 1), 1)}分钟。"
+            "客服会看到我们刚才的全部对话,您不用再重复描述~ 有补充可以直接发过来。"))
+        # While a human owns the conversation the bot stays silent; Rasa keeps logging
+        # every customer message, and the desk resumes the bot when the agent is done.
+        return events + [ConversationPaused()]
+
+
+def callback_words(when: datetime) -> str:
+    return f"{day_words(when.date().isoformat())}{when:%H:%M}前"
+
+
+class ActionAskRating(Action):
+    """Run by the desk when it gives the conversation back to the bot."""
+
+    def name(self) -> Text:
+        return "action_ask_rating"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_ask_rating")
+        # Executed from outside (not predicted), so nothing listens afterwards; the
+        # explicit listen lets the rules treat the reply as an answer to this question.
+        return [ActionExecuted("action_listen")]
+
+
+def rating_from(tracker: Tracker) -> Optional[int]:
+    for entity in (tracker.latest_message or {}).get("entities", []):
+        if entity.get("entity") == "rating" and str(entity.get("value")).isdigit():
+            return min(max(int(entity["value"]), 1), 5)
+    text = (tracker.latest_message or {}).get("text") or ""
+    if found := re.search(r"(?<!\d)([1-5])\s*(?:星|分|颗星)?(?!\d)", text):
+        return int(found.group(1))
+    if found := re.search(r"([一二两三四五])\s*(?:星|分|颗星)", text):
+        return CN_DIGITS[found.group(1)]
+    for word, score in sorted(RATING_WORDS.items(), key=lambda item: -len(item[0])):
+        if word in text:
+            return score
+    return None
+
+
+class ActionRecordRating(Action):
+    def name(self) -> Text:
+        return "action_record_rating"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        score = rating_from(tracker)
+        if score is None:
+            dispatcher.utter_message(response="utter_ask_rating")
+            return []
+        if score >= 4:
+            text = "收到您的评价,谢谢亲的认可❤️ 有需要随时找我们~"
+        elif score == 3:
+            text = "谢谢您的评价,我们会继续改进,争取下次让您更满意。"
+        else:
+            text = ("非常抱歉这次没能让您满意😔 您的评价已经记录,主管会复盘这次服务,"
+                    "如果问题还没解决,回复「转人工」我马上帮您安排。")
+        dispatcher.utter_message(text=text)
+        return [SlotSet("rating", float(score))]

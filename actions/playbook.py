@@ -1,0 +1,193 @@
+"""Fire-fighting playbook: apologise and compensate within limits the shop sets.
+
+Plays live in escalation/playbook.yml. Every use is reserved in a ledger table before
+the coupon is issued, so the limits (once per customer per N days, a daily budget) hold
+even when two messages of an upset customer arrive at the same time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.backend import BackendError, get_backend
+
+logger = logging.getLogger(__name__)
+
+PLAYBOOK_FILE = Path(__file__).resolve().parent.parent / "escalation" / "playbook.yml"
+CHINA = timezone(timedelta(hours=8))
+SITUATIONS = {"delayed_parcel"}
+RECENT_MESSAGES = 5  # the mood that counts: any of the customer's last few messages
+
+metadata = sa.MetaData()
+uses = sa.Table(
+    "playbook_uses", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("play_id", sa.String(64), nullable=False, index=True),
+    sa.Column("customer_id", sa.String(32), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(128), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("amount", sa.Numeric(10, 2), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # reserved / issued / failed
+    sa.Column("coupon_id", sa.String(32)),
+    sa.Column("day", sa.String(10), nullable=False, index=True),  # China date
+    sa.Column("created_at", sa.DateTime, nullable=False),  # UTC
+)
+
+
+@dataclass(frozen=True)
+class Play:
+    id: str
+    situation: str
+    emotions: tuple
+    say: str
+    amount: float
+    valid_days: int
+    per_customer_days: int
+    daily_budget: float
+
+
+class PlaybookError(ValueError):
+    pass
+
+
+def load_plays(path: Path = PLAYBOOK_FILE) -> List[Play]:
+    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    plays = []
+    for index, raw in enumerate(content.get("plays") or []):
+        where = f"{path}: plays[{index}] ({raw.get('id', '?') if isinstance(raw, dict) else '?'})"
+        try:
+            play = Play(
+                id=str(raw["id"]), situation=raw["situation"], emotions=tuple(raw["emotions"]),
+                say=str(raw["say"]), amount=float(raw["coupon"]["amount"]),
+                valid_days=int(raw["coupon"].get("valid_days", 30)),
+                per_customer_days=int(raw["limits"]["per_customer_days"]),
+                daily_budget=float(raw["limits"]["daily_budget"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise PlaybookError(f"{where}: missing or invalid {error}") from error
+        if play.situation not in SITUATIONS:
+            raise PlaybookError(f"{where}: unknown situation {play.situation!r}; "
+                                f"known: {sorted(SITUATIONS)}")
+        if not 0 < play.amount <= play.daily_budget:
+            raise PlaybookError(f"{where}: coupon amount must be > 0 and within the daily budget")
+        plays.append(play)
+    return plays
+
+
+class Ledger:
+    """Reservations of playbook uses in the assistant's own database."""
+
+    def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = sa.create_engine(url, future=True)
+        metadata.create_all(self.engine)
+        self._lock = threading.Lock()  # one action server process: serialise reservations
+
+    def reserve(self, play: Play, customer_id: str, conversation_id: str, reason: str,
+                now: Optional[datetime] = None) -> Optional[int]:
+        """A new reserved use, or None when a limit forbids it."""
+        now = now or datetime.now(timezone.utc)
+        day = now.astimezone(CHINA).date().isoformat()
+        since = (now - timedelta(days=play.per_customer_days)).replace(tzinfo=None)
+        counted = uses.c.status.in_(("reserved", "issued"))
+        with self._lock, self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several action servers may share the database.
+                connection.execute(sa.text("LOCK TABLE playbook_uses IN EXCLUSIVE MODE"))
+            recent = connection.execute(sa.select(sa.func.count()).where(
+                uses.c.play_id == play.id, uses.c.customer_id == customer_id, counted,
+                uses.c.created_at >= since)).scalar_one()
+            if recent:
+                logger.info("playbook %s: customer %s already compensated", play.id, customer_id)
+                return None
+            spent = connection.execute(sa.select(sa.func.coalesce(sa.func.sum(uses.c.amount), 0))
+                                       .where(uses.c.play_id == play.id, uses.c.day == day,
+                                              counted)).scalar_one()
+            if float(spent) + play.amount > play.daily_budget:
+                logger.warning("playbook %s: daily budget %.2f used up", play.id, play.daily_budget)
+                return None
+            return connection.execute(uses.insert().values(
+                play_id=play.id, customer_id=customer_id, conversation_id=conversation_id,
+                reason=reason, amount=play.amount, status="reserved", day=day,
+                created_at=now.replace(tzinfo=None))).inserted_primary_key[0]
+
+    def settle(self, use_id: int, coupon_id: Optional[str]) -> None:
+        status = "issued" if coupon_id else "failed"
+        with self.engine.begin() as connection:
+            connection.execute(uses.update().where(uses.c.id == use_id)
+                               .values(status=status, coupon_id=coupon_id))
+
+    def history(self, customer_id: Optional[str] = None) -> List[Dict[str, Any]]:
+        query = sa.select(uses).order_by(uses.c.id)
+        if customer_id:
+            query = query.where(uses.c.customer_id == customer_id)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(query)]
+
+
+@lru_cache(maxsize=1)
+def ledger() -> Ledger:
+    return Ledger(os.environ.get("ACTIONS_DB_URL", "sqlite:///var/actions.sqlite"))
+
+
+@lru_cache(maxsize=1)
+def plays() -> List[Play]:
+    return load_plays()
+
+
+def recent_emotions(tracker: Tracker) -> List[str]:
+    labels = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") == "user":
+            emotion = (event.get("parse_data") or {}).get("emotion") or {}
+            labels.append(emotion.get("label"))
+            if len(labels) >= RECENT_MESSAGES:
+                break
+    return labels
+
+
+async def apply(situation: str, order: Dict[str, Any], tracker: Tracker,
+                dispatcher: CollectingDispatcher) -> bool:
+    """Run the play for this situation if the mood and the limits allow; True if it ran."""
+    moods = set(recent_emotions(tracker))
+    customer_id = order.get("customer_id")
+    for play in plays():
+        if play.situation != situation or not customer_id or not moods & set(play.emotions):
+            continue
+        reason = f"playbook:{play.id} order {order.get('id')}"
+        use_id = await asyncio.to_thread(ledger().reserve, play, customer_id,
+                                         tracker.sender_id, reason)
+        if use_id is None:
+            return False
+        coupon_id = None
+        try:
+            coupon = await get_backend().issue_coupon(customer_id, play.amount, reason,
+                                                      play.valid_days)
+            coupon_id = str(coupon.get("id"))
+        except BackendError as error:
+            logger.warning("playbook %s: coupon not issued: %s", play.id, error.code)
+        finally:
+            await asyncio.to_thread(ledger().settle, use_id, coupon_id)
+        if coupon_id:
+            logger.info("playbook %s used: customer %s, %.2f yuan, %s", play.id, customer_id,
+                        play.amount, reason)
+            dispatcher.utter_message(text=play.say.format(amount=f"{play.amount:g}",
+                                                          valid_days=play.valid_days))
+            return True
+    return False

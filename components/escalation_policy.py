@@ -1,0 +1,184 @@
+"""A dialogue policy that hands the conversation to a human when escalation rules fire.
+
+The rules (escalation/rules.yml) look at the whole session: the latest message's intent
+and words, the emotion radar's labels over the session (streaks, turning points),
+repeated questions, misunderstandings in a row, and forms that gave up. A policy sees
+all of that at every prediction, which rules and stories cannot express.
+
+It predicts `action_escalate` with full confidence and the highest priority, and puts
+the rule that fired into the `handoff` slot for the action. A turning point in the mood
+is recorded in the `turning_point` slot (and logged) whether or not a rule uses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActiveLoop,
+    ConversationResumed,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from escalation.rules import DEFAULT_RULES, EscalationRules, Turn, parse_rules
+
+logger = logging.getLogger(__name__)
+
+ACTION_ESCALATE = "action_escalate"
+RULES_FILE = "rules.yml"
+# Above RulePolicy (6): an escalation overrides rules, forms and stories.
+PRIORITY = 7
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
+)
+class EscalationPolicy(Policy):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"rules_file": str(DEFAULT_RULES), "priority": PRIORITY,
+                "form_attempts_slot": "failed_attempts"}
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        # An edited rules file must retrain this policy (seconds), not reuse the cache.
+        try:
+            with open(config.get("rules_file") or DEFAULT_RULES, "rb") as file:
+                return hashlib.sha256(file.read()).hexdigest()
+        except OSError:
+            return None
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        featurizer: Optional[Any] = None,
+        rules_text: Optional[Text] = None,
+    ) -> None:
+        super().__init__(config, model_storage, resource, execution_context, featurizer)
+        self.rules_text = rules_text
+        self.rules: Optional[EscalationRules] = (
+            parse_rules(_yaml(rules_text), "escalation rules in the model") if rules_text else None
+        )
+
+    def train(
+        self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any
+    ) -> Resource:
+        path = self.config["rules_file"]
+        with open(path, encoding="utf-8") as file:
+            self.rules_text = file.read()
+        # Validate now so a broken rules file stops training with a clear message.
+        self.rules = parse_rules(_yaml(self.rules_text), path)
+        if ACTION_ESCALATE not in domain.action_names_or_texts:
+            raise ValueError(f"EscalationPolicy needs `{ACTION_ESCALATE}` in domain.yml")
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / RULES_FILE).write_text(self.rules_text, encoding="utf-8")
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> EscalationPolicy:
+        with model_storage.read_from(resource) as directory:
+            rules_text = (directory / RULES_FILE).read_text(encoding="utf-8")
+        return cls(config, model_storage, resource, execution_context, rules_text=rules_text)
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        nothing = self._prediction(self._default_predictions(domain))
+        if self.rules is None:
+            return nothing
+        latest = tracker.latest_action_name
+        if latest == ACTION_ESCALATE:
+            # Outside office hours the bot is not paused; the turn simply ends.
+            return self._predict(ACTION_LISTEN_NAME, domain)
+        if _only_slots_since_user(tracker):
+            rule, why, turned = self.rules.evaluate(session_turns(tracker))
+        elif tracker.active_loop_name is None and latest == _last_loop(tracker):
+            # A form just ended: did it give up after too many rejected answers?
+            attempts = int(tracker.get_slot(self.config["form_attempts_slot"]) or 0)
+            rule, why, turned = self.rules.evaluate([], failed_attempts=attempts)
+        else:
+            return nothing
+        events: List[Any] = []
+        if turned:
+            logger.info("Mood turning point for %s: %s", tracker.sender_id, turned)
+            events.append(SlotSet("turning_point", turned))
+        if rule is None:
+            return self._prediction(self._default_predictions(domain), events=events)
+        logger.info("Escalation rule %s fired for %s: %s", rule.id, tracker.sender_id, why)
+        handoff = {"rule": rule.id, "reason": why, "queue": rule.queue,
+                   "priority": rule.priority, "say": rule.say}
+        return self._predict(ACTION_ESCALATE, domain, events, [SlotSet("handoff", handoff)])
+
+    def _predict(self, action: Text, domain: Domain, events: Optional[List[Any]] = None,
+                 optional_events: Optional[List[Any]] = None) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        probabilities[domain.index_for_action(action)] = 1.0
+        # Marked like a form's own continuation so it also wins inside an active form.
+        return self._prediction(probabilities, events=events, optional_events=optional_events,
+                                is_no_user_prediction=True)
+
+
+def _yaml(text: Text) -> Any:
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def _only_slots_since_user(tracker: DialogueStateTracker) -> bool:
+    """True right after a user message whose slots were extracted (no action ran yet)."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return tracker.latest_action_name == ACTION_LISTEN_NAME
+        if not isinstance(event, SlotSet):
+            return False
+    return False
+
+
+def _last_loop(tracker: DialogueStateTracker) -> Optional[Text]:
+    """The form that ran last in this session, if any."""
+    for event in reversed(tracker.events):
+        if isinstance(event, ActiveLoop) and event.name:
+            return event.name
+        if isinstance(event, SessionStarted):
+            return None
+    return None
+
+
+def session_turns(tracker: DialogueStateTracker) -> List[Turn]:
+    """The customer's messages since the session started (or a human handed it back)."""
+    turns: List[Turn] = []
+    for event in tracker.applied_events():
+        if isinstance(event, SessionStarted | ConversationResumed):
+            turns = []  # after a human handled it, earlier messages are settled
+        elif isinstance(event, UserUttered):
+            emotion = event.parse_data.get("emotion") or {}
+            turns.append(Turn(event.intent_name, event.text or "", emotion.get("label"),
+                              float(emotion.get("intensity") or 0.0)))
+    return turns

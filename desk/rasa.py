@@ -1,0 +1,139 @@
+"""Client for Rasa's HTTP API: hand a conversation back to the bot, read what the customer wrote.
+
+Rasa must run with `--enable-api` (and `--auth-token` = RASA_API_TOKEN when one is set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Optional
+from urllib.parse import quote
+
+import aiohttp
+
+RATING_ACTION = "action_ask_rating"
+
+
+class RasaError(Exception):
+    """Rasa could not be reached or refused a call. `message` is safe to show and to log."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(message)
+        self.step = step
+        self.message = message
+
+
+class RasaClient:
+    def __init__(self, base_url: str, token: Optional[str] = None, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token or None
+        self.timeout = timeout
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+            headers={"Content-Type": "application/json"},
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _url(self, conversation_id: str, suffix: str) -> str:
+        return f"{self.base_url}/conversations/{quote(conversation_id, safe='')}{suffix}"
+
+    def _params(self, **params: str) -> dict[str, str]:
+        # The token travels as a query parameter (Rasa's scheme); it is never logged.
+        return {**params, "token": self.token} if self.token else params
+
+    async def _call(
+        self,
+        step: str,
+        method: str,
+        url: str,
+        params: dict[str, str],
+        body: Any = None,
+        timeout: Optional[float] = None,
+    ) -> Any:
+        if self._session is None:
+            await self.start()
+        assert self._session is not None
+        request_timeout = aiohttp.ClientTimeout(total=timeout or self.timeout)
+        try:
+            async with self._session.request(
+                method, url, params=params, json=body, timeout=request_timeout
+            ) as response:
+                if response.status in (401, 403):
+                    raise RasaError(step, f"Rasa 拒绝了请求（HTTP {response.status}），"
+                                          "请检查 RASA_API_TOKEN 与 Rasa 的 --auth-token 是否一致")
+                if response.status >= 300:
+                    raise RasaError(step, f"Rasa 返回错误（HTTP {response.status}）")
+                return await response.json(content_type=None)
+        except asyncio.TimeoutError:
+            raise RasaError(step, f"Rasa 在 {request_timeout.total:g} 秒内没有响应") from None
+        except aiohttp.ClientConnectionError:
+            raise RasaError(step, f"无法连接 Rasa 服务（{self.base_url}）") from None
+        except (aiohttp.ClientError, ValueError) as error:
+            # Only the error class: aiohttp messages may carry the URL with the token.
+            raise RasaError(step, f"调用 Rasa 失败（{type(error).__name__}）") from None
+
+    async def hand_back(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Resume the paused conversation, then let the bot ask for a rating.
+
+        Returns the bot messages Rasa collected (those the channel did not deliver itself).
+        """
+        await self._call(
+            "resume", "POST", self._url(conversation_id, "/tracker/events"),
+            self._params(include_events="NONE"), [{"event": "resume"}],
+        )
+        result = await self._call(
+            "execute", "POST", self._url(conversation_id, "/execute"),
+            self._params(output_channel="latest", include_events="NONE"),
+            {"name": RATING_ACTION},
+        )
+        messages = result.get("messages") if isinstance(result, dict) else None
+        return messages if isinstance(messages, list) else []
+
+    async def tracker(self, conversation_id: str, timeout: float = 3.0) -> dict[str, Any]:
+        result = await self._call(
+            "tracker", "GET", self._url(conversation_id, "/tracker"), self._params(),
+            timeout=timeout,
+        )
+        if not isinstance(result, dict):
+            raise RasaError("tracker", "Rasa 返回的对话记录格式不正确")
+        return result
+
+
+def customer_messages_since(
+    tracker: dict[str, Any], since: float, known: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """User messages Rasa logged after `since` (unix time) that the stored transcript lacks.
+
+    While the bot is paused Rasa still records user events, so this is what the customer
+    wrote while waiting for an agent.
+    """
+    seen = {(m.get("text"), round(float(m.get("time") or 0), 3))
+            for m in known if m.get("role") == "customer"}
+    result = []
+    for event in tracker.get("events") or []:
+        if not isinstance(event, dict) or event.get("event") != "user":
+            continue
+        timestamp = event.get("timestamp")
+        if not isinstance(timestamp, int | float) or timestamp <= since:
+            continue
+        text = event.get("text") or ""
+        if (text, round(float(timestamp), 3)) in seen:
+            continue
+        parse = event.get("parse_data") or {}
+        intent = (parse.get("intent") or {}).get("name")
+        emotion = parse.get("emotion")
+        result.append({
+            "text": text,
+            "time": float(timestamp),
+            "intent": intent,
+            "emotion": {"label": emotion.get("label"), "intensity": emotion.get("intensity")}
+            if isinstance(emotion, dict) else None,
+        })
+    return result

@@ -1,0 +1,266 @@
+"""Validation of handoff packets and agent requests; every failure is a 400 naming the field."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional
+
+from sanic.request import Request
+
+from desk.models import ROLES
+from shop.errors import ApiError
+from shop.validation import read_json as read_json_object
+
+__all__ = ["read_json", "handoff_packet", "agent_request", "query_choices", "query_limit"]
+
+# Naive callback times are read as China time, like every time the shop itself hands out.
+CST = timezone(timedelta(hours=8))
+MAX_TRANSCRIPT = 5000
+MAX_TEXT = 10_000
+MAX_LIST = 500
+
+
+def read_json(request: Request) -> dict[str, Any]:
+    """The body as a JSON object (the shop's parser), also refusing absurdly deep nesting."""
+    try:
+        return read_json_object(request)
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "请求体 JSON 嵌套层级过深") from None
+
+
+def bad(code: str, message: str) -> ApiError:
+    return ApiError(400, code, message)
+
+
+def _missing(field: str) -> ApiError:
+    return bad("missing_field", f"缺少必填字段：{field}")
+
+
+def _type(field: str, what: str) -> ApiError:
+    return bad("invalid_type", f"字段 {field} 必须是{what}")
+
+
+def text_field(
+    data: dict[str, Any],
+    key: str,
+    field: str,
+    *,
+    required: bool = True,
+    max_len: int = 255,
+    blank_ok: bool = False,
+) -> Optional[str]:
+    """A string; required ones may not be blank unless `blank_ok`. `field` names it in errors."""
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise _missing(field)
+        return None
+    if not isinstance(value, str):
+        raise _type(field, "字符串")
+    value = value.strip()
+    if len(value) > max_len:
+        raise bad("invalid_value", f"字段 {field} 过长，最多 {max_len} 个字符")
+    if blank_ok:
+        return value
+    if not value and required:
+        raise bad("invalid_value", f"字段 {field} 不能为空")
+    return value or None
+
+
+def _number(value: Any, field: str) -> float:
+    # bool is an int subclass in Python but never a time or an intensity.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _type(field, "数字")
+    if not math.isfinite(value):
+        raise bad("invalid_value", f"字段 {field} 必须是有限数字")
+    return float(value)
+
+
+def _object(value: Any, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _type(field, "JSON 对象")
+    return value
+
+
+def _list(value: Any, field: str, max_items: int = MAX_LIST) -> list[Any]:
+    if not isinstance(value, list):
+        raise _type(field, "数组")
+    if len(value) > max_items:
+        raise bad("invalid_value", f"字段 {field} 最多 {max_items} 项")
+    return value
+
+
+def _emotion(value: Any, field: str, with_time: bool) -> Optional[dict[str, Any]]:
+    if value is None:
+        return None
+    data = _object(value, field)
+    result: dict[str, Any] = {
+        "label": text_field(data, "label", f"{field}.label", max_len=32),
+        "intensity": _number(data.get("intensity"), f"{field}.intensity")
+        if data.get("intensity") is not None else None,
+    }
+    if result["intensity"] is None:
+        raise _missing(f"{field}.intensity")
+    if not 0 <= result["intensity"] <= 1:
+        raise bad("invalid_value", f"字段 {field}.intensity 需在 0-1 之间")
+    if with_time:
+        if data.get("time") is None:
+            raise _missing(f"{field}.time")
+        result["time"] = _number(data["time"], f"{field}.time")
+    return result
+
+
+def _transcript(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        raise _missing("transcript")
+    items = _list(value, "transcript", MAX_TRANSCRIPT)
+    result = []
+    for index, item in enumerate(items):
+        field = f"transcript[{index}]"
+        data = _object(item, field)
+        role = text_field(data, "role", f"{field}.role", max_len=16)
+        if role not in ROLES:
+            raise bad("invalid_value", f"字段 {field}.role 取值无效，可选值：{'、'.join(ROLES)}")
+        if data.get("time") is None:
+            raise _missing(f"{field}.time")
+        text = data.get("text")
+        if text is None:
+            raise _missing(f"{field}.text")
+        if not isinstance(text, str):
+            raise _type(f"{field}.text", "字符串")
+        if len(text) > MAX_TEXT:
+            raise bad("invalid_value", f"字段 {field}.text 过长，最多 {MAX_TEXT} 个字符")
+        result.append({
+            "role": role,
+            "text": text,
+            "time": _number(data["time"], f"{field}.time"),
+            "intent": text_field(data, "intent", f"{field}.intent", required=False, max_len=128),
+            "emotion": _emotion(data.get("emotion"), f"{field}.emotion", with_time=False),
+        })
+    return result
+
+
+def _callback_at(value: Any) -> Optional[datetime]:
+    """ISO 8601 -> naive UTC; a time without offset is China time (+08:00)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _type("callback_at", "ISO 8601 时间字符串")
+    raw = value.strip()
+    try:
+        # Python 3.10's fromisoformat does not accept the common "Z" suffix.
+        parsed = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
+    except ValueError:
+        raise bad(
+            "invalid_value",
+            "字段 callback_at 不是合法的 ISO 8601 时间（如 2025-01-02T09:00:00+08:00）",
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=CST)
+    return parsed.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def _given(body: dict[str, Any], key: str, default: Any) -> Any:
+    """The value, or `default` when absent or null (a wrong type still fails later)."""
+    value = body.get(key)
+    return default if value is None else value
+
+
+def handoff_packet(body: dict[str, Any], queues: Collection[str]) -> dict[str, Any]:
+    """The validated, normalised packet. Optional collections default to empty."""
+    packet: dict[str, Any] = {
+        "conversation_id": text_field(body, "conversation_id", "conversation_id"),
+        "channel": text_field(body, "channel", "channel", max_len=64),
+    }
+    if body.get("rule") is None:
+        raise _missing("rule")
+    rule = _object(body["rule"], "rule")
+    packet["rule"] = {
+        "id": text_field(rule, "id", "rule.id", max_len=64),
+        # The bot may have no words for why (e.g. a default route): an empty reason is fine.
+        "reason": text_field(rule, "reason", "rule.reason", max_len=1000, blank_ok=True),
+    }
+    queue = text_field(body, "queue", "queue", max_len=32)
+    if queue not in queues:
+        raise bad(
+            "unknown_queue", f"未知的队列 {queue}，可选队列：{'、'.join(sorted(queues))}"
+        )
+    packet["queue"] = queue
+    priority = body.get("priority")
+    if priority is None:
+        raise _missing("priority")
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        raise _type("priority", "整数（1 最高，5 最低）")
+    if not 1 <= priority <= 5:
+        raise bad("invalid_value", "字段 priority 需在 1-5 之间（1 最高）")
+    packet["priority"] = priority
+
+    customer = _object(_given(body, "customer", {}), "customer")
+    packet["customer"] = {
+        "id": text_field(customer, "id", "customer.id", required=False, max_len=64),
+        "name": text_field(customer, "name", "customer.name", required=False, max_len=64),
+    }
+    packet["transcript"] = _transcript(body.get("transcript"))
+    packet["slots"] = _object(_given(body, "slots", {}), "slots")
+    orders = _list(_given(body, "orders", []), "orders")
+    packet["orders"] = [_object(o, f"orders[{i}]") for i, o in enumerate(orders)]
+    todos = _list(_given(body, "todos", []), "todos")
+    # A bare string is a to-do too ("需跟进补发单号"); keep the desk's shape uniform.
+    packet["todos"] = [{"text": t} if isinstance(t, str) else _object(t, f"todos[{i}]")
+                       for i, t in enumerate(todos)]
+
+    emotion = _object(_given(body, "emotion", {}), "emotion")
+    history = _list(_given(emotion, "history", []), "emotion.history", MAX_TRANSCRIPT)
+    turning = emotion.get("turning_point")
+    packet["emotion"] = {
+        "history": [
+            _emotion(item, f"emotion.history[{i}]", with_time=True)
+            for i, item in enumerate(history)
+        ],
+        "turning_point": None if turning is None else _object(turning, "emotion.turning_point"),
+    }
+    office_hours = body.get("office_hours")
+    if office_hours is None:
+        raise _missing("office_hours")
+    if not isinstance(office_hours, bool):
+        raise _type("office_hours", "布尔值 true/false")
+    packet["office_hours"] = office_hours
+    packet["callback_at"] = _callback_at(body.get("callback_at"))
+    return packet
+
+
+def agent_request(body: dict[str, Any], with_note: bool = False) -> dict[str, Optional[str]]:
+    result = {"agent": text_field(body, "agent", "agent", max_len=64)}
+    if with_note:
+        result["note"] = text_field(body, "note", "note", required=False, max_len=MAX_TEXT)
+    return result
+
+
+def query_choices(request: Request, name: str, options: Collection[str]) -> Optional[list[str]]:
+    """A comma-separated filter such as `status=waiting,active`; None when absent."""
+    raw = request.args.get(name)
+    if raw is None or not raw.strip():
+        return None
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    unknown = [v for v in values if v not in options]
+    if unknown:
+        raise bad(
+            "invalid_query",
+            f"参数 {name} 取值 {'、'.join(unknown)} 无效，可选值：{'、'.join(options)}",
+        )
+    return values
+
+
+def query_limit(request: Request, default: int = 100, maximum: int = 500) -> int:
+    raw = request.args.get("limit")
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad("invalid_query", "参数 limit 必须是整数") from None
+    if not 1 <= value <= maximum:
+        raise bad("invalid_query", f"参数 limit 需在 1-{maximum} 之间")
+    return value

@@ -1,0 +1,123 @@
+"""EscalationPolicy on real trackers and the project's domain."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    ConversationResumed,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from components.escalation_policy import EscalationPolicy
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load("domain.yml")
+
+
+@pytest.fixture()
+def policy(tmp_path, domain: Domain) -> EscalationPolicy:
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("escalation")
+    context = ExecutionContext(GraphSchema({}), "test")
+    config = {**EscalationPolicy.get_default_config()}
+    trained = EscalationPolicy.create(config, storage, resource, context)
+    trained.train([], domain)
+    return EscalationPolicy.load(config, storage, resource, context)
+
+
+def user(text: str, intent: str, emotion: Optional[str] = None, intensity: float = 0.0
+         ) -> List[Event]:
+    parse = {"intent": {"name": intent, "confidence": 0.9}, "entities": [], "text": text}
+    if emotion:
+        parse["emotion"] = {"label": emotion, "intensity": intensity}
+    return [UserUttered(text, parse["intent"], [], parse_data=parse)]
+
+
+def tracker(*turns: List[Event], domain: Domain) -> DialogueStateTracker:
+    events: List[Event] = [ActionExecuted("action_session_start"), SessionStarted(),
+                           ActionExecuted("action_listen")]
+    for turn in turns:
+        events += turn
+    return DialogueStateTracker.from_events("tester", events, domain.slots)
+
+
+def predicted(policy: EscalationPolicy, tracker: DialogueStateTracker, domain: Domain):
+    prediction = policy.predict_action_probabilities(tracker, domain)
+    if prediction.max_confidence < 1.0:
+        return None, prediction
+    return domain.action_names_or_texts[prediction.max_confidence_index], prediction
+
+
+def test_request_for_a_human_escalates_with_the_route(policy, domain) -> None:
+    action, prediction = predicted(policy, tracker(user("转人工", "request_human"),
+                                                   domain=domain), domain)
+    assert action == "action_escalate"
+    assert prediction.policy_priority == 7 and prediction.is_no_user_prediction
+    handoff = [e for e in prediction.optional_events if isinstance(e, SlotSet)][0]
+    assert handoff.key == "handoff"
+    assert handoff.value["queue"] == "general" and handoff.value["rule"] == "asked_for_human"
+
+
+def test_escalates_inside_an_active_form(policy, domain) -> None:
+    history = tracker(user("查物流", "track_logistics"),
+                      [ActionExecuted("order_form"), ActiveLoop("order_form"),
+                       SlotSet("requested_slot", "order_id"), ActionExecuted("action_listen")],
+                      user("我要投诉你们", "complain"), domain=domain)
+    action, prediction = predicted(policy, history, domain)
+    assert action == "action_escalate"
+    assert prediction.optional_events[0].value["queue"] == "senior"
+
+
+def test_quiet_conversations_are_left_alone(policy, domain) -> None:
+    action, prediction = predicted(policy, tracker(user("你好", "greet", "calm", 0.05),
+                                                   domain=domain), domain)
+    assert action is None and not prediction.events
+
+
+def test_turning_point_is_recorded_and_escalates(policy, domain) -> None:
+    history = tracker(user("你好", "greet", "calm", 0.05),
+                      [ActionExecuted("utter_greet"), ActionExecuted("action_listen")],
+                      user("快递有点慢啊", "track_logistics", "anxious", 0.5),
+                      [ActionExecuted("order_form"), ActionExecuted("action_listen")],
+                      user("到底怎么回事???", "track_logistics", "angry", 0.7), domain=domain)
+    action, prediction = predicted(policy, history, domain)
+    assert action == "action_escalate"
+    turning = [e for e in prediction.events if isinstance(e, SlotSet)][0]
+    assert turning.key == "turning_point" and turning.value["kind"] == "calm_anxious_angry"
+
+
+def test_form_that_gave_up_escalates_once(policy, domain) -> None:
+    history = tracker(user("查订单", "query_order_status"),
+                      [ActionExecuted("order_form"), ActiveLoop("order_form"),
+                       ActionExecuted("action_listen")],
+                      user("123", "inform"),
+                      [SlotSet("failed_attempts", 3.0), ActionExecuted("order_form"),
+                       ActiveLoop(None)], domain=domain)
+    assert predicted(policy, history, domain)[0] == "action_escalate"
+    history.update(ActionExecuted("action_escalate"))
+    assert predicted(policy, history, domain)[0] == "action_listen"
+
+
+def test_messages_before_a_human_handled_it_do_not_count_again(policy, domain) -> None:
+    asked = [user("什么时候发货", "ask_shipping_time"),
+             [ActionExecuted("action_ask_shipping_time"), ActionExecuted("action_listen")]]
+    history = tracker(*asked, *asked, user("什么时候发货", "ask_shipping_time"),
+                      domain=domain)
+    assert predicted(policy, history, domain)[0] == "action_escalate"
+    history = tracker(*asked, *asked, [ConversationResumed(), ActionExecuted("action_listen")],
+                      user("什么时候发货", "ask_shipping_time"), domain=domain)
+    assert predicted(policy, history, domain)[0] is None

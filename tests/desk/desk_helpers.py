@@ -1,0 +1,88 @@
+"""HTTP helpers and packet builders for the desk tests (imported as a plain module)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import requests
+
+# The shop's HTTP helpers (call, assert_error) are reused as they are.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shop"))
+from shop_api_helpers import assert_error, call  # noqa: E402
+
+__all__ = ["TEST_TOKEN", "AUTH", "assert_error", "api", "get", "post", "packet", "new_id"]
+
+TEST_TOKEN = "desk-test-token-7f3a"
+AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
+_ids = itertools.count(1)
+
+
+def new_id(prefix: str = "conv") -> str:
+    """A conversation id no other test uses (tests share servers)."""
+    return f"{prefix}-{time.time_ns()}-{next(_ids)}"
+
+
+def api(
+    base: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    data: Optional[bytes] = None,
+    headers: Optional[dict[str, str]] = None,
+) -> requests.Response:
+    """A request with the test token unless other headers are given."""
+    return call(base, method, path, body=body, data=data,
+                headers=AUTH if headers is None else headers)
+
+
+def get(base: str, path: str, status: int = 200) -> Any:
+    response = api(base, "GET", path)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def post(base: str, path: str, body: Any = None, status: int = 200) -> Any:
+    response = api(base, "POST", path, body)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+BASE_PACKET: dict[str, Any] = {
+    "conversation_id": "set-by-packet",
+    "channel": "rest",
+    "rule": {"id": "keyword_human", "reason": "客户要求转人工"},
+    "queue": "general",
+    "priority": 3,
+    "customer": {"id": "C0001", "name": "王伟"},
+    "transcript": [
+        {"role": "customer", "text": "我的快递到哪了", "time": 1700000000.0,
+         "intent": "track_logistics", "emotion": {"label": "calm", "intensity": 0.2}},
+        {"role": "bot", "text": "亲，您的包裹正在派送中，预计今天送达", "time": 1700000001.5,
+         "intent": None, "emotion": None},
+        {"role": "customer", "text": "转人工", "time": 1700000030.25,
+         "intent": "request_human", "emotion": {"label": "anxious", "intensity": 0.6}},
+    ],
+    "slots": {"order_id": "361204587712340001", "verified": True},
+    "orders": [{"id": "361204587712340001", "status": "shipped", "total": 399.0}],
+    "todos": [{"id": "t1", "text": "需跟进补发单号", "done": False}],
+    "emotion": {
+        "history": [{"label": "calm", "intensity": 0.2, "time": 1700000000.0},
+                    {"label": "anxious", "intensity": 0.6, "time": 1700000030.25}],
+        "turning_point": None,
+    },
+    "office_hours": True,
+    "callback_at": None,
+}
+
+
+def packet(conversation_id: Optional[str] = None, **overrides: Any) -> dict[str, Any]:
+    """A complete, valid handoff packet; keyword arguments replace top-level fields."""
+    result = copy.deepcopy(BASE_PACKET)
+    result["conversation_id"] = conversation_id or new_id()
+    result.update(overrides)
+    return result

@@ -1,0 +1,86 @@
+"""In-process checks of the pure parts: queue file loading, live messages from a Rasa tracker."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import pytest
+from rasa.shared.core.events import BotUttered, ConversationPaused, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+from desk.config import DEFAULT_QUEUES_PATH, Queue, QueueConfigError, load_queues
+from desk.logs import MaskingFormatter, mask
+from desk.rasa import RasaClient, customer_messages_since
+
+
+def test_shipped_queue_file():
+    queues = load_queues(DEFAULT_QUEUES_PATH)
+    assert {name: q.avg_handling_minutes for name, q in queues.items()} == {
+        "general": 3, "senior": 5, "key_account": 10, "finance": 8}
+    assert all(isinstance(q, Queue) and q.label for q in queues.values())
+
+
+def test_queue_errors_name_the_file(tmp_path):
+    path = tmp_path / "q.yml"
+    path.write_text("queues:\n  general: {avg_handling_minutes: -1}\n", encoding="utf-8")
+    with pytest.raises(QueueConfigError, match=r"q\.yml: queue 'general' needs"):
+        load_queues(path)
+
+
+def _user(text: str, at: float, intent: str, label: str) -> UserUttered:
+    parse = {"intent": {"name": intent, "confidence": 0.9}, "entities": [], "text": text,
+             "emotion": {"label": label, "intensity": 0.7, "confidence": 0.8}}
+    return UserUttered(text, parse["intent"], timestamp=at, parse_data=parse)
+
+
+def _tracker_json() -> dict:
+    """A tracker as Rasa's GET /conversations/{id}/tracker serialises it."""
+    tracker = DialogueStateTracker.from_events("c1", [
+        _user("我的快递到哪了", 100.0, "track_logistics", "calm"),
+        BotUttered("亲，正在派送中", timestamp=101.0),
+        _user("转人工", 110.0, "request_human", "anxious"),
+        ConversationPaused(timestamp=111.0),
+        _user("人呢？？？", 150.0, "complain", "angry"),
+        _user("我要投诉", 160.5, "complain", "angry"),
+    ])
+    return tracker.current_state(EventVerbosity.AFTER_RESTART)
+
+
+def test_messages_since_handoff_from_a_real_tracker_dump():
+    state = _tracker_json()
+    assert state["paused"] is True
+    transcript = [{"role": "customer", "text": "转人工", "time": 110.0}]
+    messages = customer_messages_since(state, since=105.0, known=transcript)
+    assert messages == [
+        {"text": "人呢？？？", "time": 150.0, "intent": "complain",
+         "emotion": {"label": "angry", "intensity": 0.7}},
+        {"text": "我要投诉", "time": 160.5, "intent": "complain",
+         "emotion": {"label": "angry", "intensity": 0.7}},
+    ]
+    # A message the bot already put into the packet (a later update) is not repeated.
+    known = [*transcript, {"role": "customer", "text": "人呢？？？", "time": 150.0}]
+    assert [m["text"] for m in customer_messages_since(state, 105.0, known)] == ["我要投诉"]
+    assert customer_messages_since({"events": None}, 0.0, []) == []
+    assert customer_messages_since({}, 0.0, []) == []
+
+
+def test_rasa_urls_quote_the_conversation_and_carry_the_token():
+    client = RasaClient("http://127.0.0.1:5005/", token="t0k")
+    assert client._url("wx/a b", "/tracker") == \
+        "http://127.0.0.1:5005/conversations/wx%2Fa%20b/tracker"
+    assert client._params(include_events="NONE") == {"include_events": "NONE", "token": "t0k"}
+    assert RasaClient("http://x", token="")._params() == {}
+
+
+def test_masking_formatter_covers_messages_and_tracebacks():
+    assert mask("13812345678") == "138****5678" and mask(None) == "-"
+    assert mask("361204587712340001") == "361204587712340001"  # order ids are not phones
+    try:
+        raise ValueError("bad phone 13912345678")
+    except ValueError:
+        record = logging.LogRecord("desk", logging.ERROR, __file__, 1, "for %s", ("13800001111",),
+                                   exc_info=sys.exc_info())
+    line = MaskingFormatter("%(message)s").format(record)
+    assert "138****1111" in line and "139****5678" in line
+    assert "13800001111" not in line and "13912345678" not in line

@@ -1,0 +1,142 @@
+"""The escalation rules file: validation with clear errors, rule choice, mood turning points."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Dict
+
+import pytest
+import yaml
+
+from escalation import RulesError, Turn, load_rules, turning_point
+from escalation.rules import DEFAULT_RULES, parse_rules
+
+CHINA = timezone(timedelta(hours=8))
+
+
+def rules_with(**rule: Any) -> Dict[str, Any]:
+    base = {"id": "r", "queue": "general", "priority": 3, "when": {"intents": ["complain"]}}
+    return {"rules": [{**base, **rule}]}
+
+
+def test_the_shipped_rules_file_is_valid() -> None:
+    rules = load_rules()
+    assert {rule.id for rule in rules.rules} >= {
+        "complaint", "angry_customer", "mood_turning", "asked_for_human", "wholesale",
+        "invoice", "repeated_failure"}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"queue": "nowhere"}, "unknown queue 'nowhere'"),
+    ({"priority": 0}, "`priority` must be a whole number from 1"),
+    ({"priority": True}, "`priority` must be a whole number"),
+    ({"id": "Bad Id"}, "lower_snake_case"),
+    ({"when": {}}, "at least one condition"),
+    ({"when": {"mood": "angry"}}, "unknown conditions ['mood']"),
+    ({"when": {"emotion": "furious"}}, "`emotion` must be one of"),
+    ({"when": {"min_intensity": 0.5}}, "need an `emotion`"),
+    ({"when": {"emotion": "angry", "min_intensity": 2}}, "between 0 and 1"),
+    ({"when": {"keywords": [12315]}}, "`keywords` must be a list of non-empty texts"),
+    ({"when": {"repeated_intent": 0}}, "`repeated_intent` must be a whole number"),
+    ({"when": {"turning_point": "yes"}}, "`turning_point` can only be `true`"),
+    ({"say": ""}, "`say` must be a text"),
+    ({"colour": "red"}, "unknown keys ['colour']"),
+])
+def test_mistakes_are_reported_with_the_rule(change: Dict[str, Any], message: str) -> None:
+    with pytest.raises(RulesError) as error:
+        parse_rules(rules_with(**change), "my_rules.yml")
+    assert str(error.value).startswith("my_rules.yml: rule '")
+    assert "(rules[0])" in str(error.value)
+    assert message in str(error.value)
+
+
+def test_duplicate_ids_and_bad_office_hours_are_reported() -> None:
+    twice = rules_with()
+    twice["rules"].append(dict(twice["rules"][0]))
+    with pytest.raises(RulesError, match="duplicate id"):
+        parse_rules(twice)
+    for hours, message in [({"open": "22:00", "close": "09:00"}, "`open` must be before"),
+                           ({"days": ["monday"]}, "`days` must list"),
+                           ({"open": "9am"}, "HH:MM")]:
+        with pytest.raises(RulesError, match=message):
+            parse_rules({**rules_with(), "office_hours": hours})
+
+
+def test_unreadable_file_names_the_file(tmp_path: Path) -> None:
+    broken = tmp_path / "rules.yml"
+    broken.write_text("rules: [", encoding="utf-8")
+    with pytest.raises(RulesError, match=str(broken)):
+        load_rules(broken)
+
+
+def test_the_most_urgent_matching_rule_wins() -> None:
+    rules = load_rules()
+    rule, why, _ = rules.evaluate([Turn("request_human", "我要投诉,转人工")])
+    assert rule.id == "complaint" and rule.queue == "senior" and rule.priority == 1
+    assert why == "keyword 投诉"
+
+
+@pytest.mark.parametrize("turns, expected", [
+    ([Turn("request_human", "转人工")], "asked_for_human"),
+    ([Turn("greet", "叫你们经理来")], "asked_for_human"),
+    ([Turn("wholesale_inquiry", "公司要采购500件")], "wholesale"),
+    ([Turn("ask_invoice", "能开专票吗")], "invoice"),
+    ([Turn("track_logistics", "快递呢")] * 2 + [Turn("track_logistics", "快递到底呢")],
+     "repeated_failure"),
+    ([Turn("nlu_fallback", "asdf")] * 3, "repeated_failure"),
+    ([Turn("urge_delivery", "还不发货!!", "angry", 0.8),
+      Turn("urge_delivery", "搞什么!!!", "angry", 0.9)], "angry_customer"),
+    ([Turn("greet", "你好", "calm", 0.05), Turn("track_logistics", "有点急", "anxious", 0.5),
+      Turn("inform", "到底怎么回事???", "angry", 0.7)], "mood_turning"),
+])
+def test_each_rule_fires(turns: list, expected: str) -> None:
+    rule, _, _ = load_rules().evaluate(turns)
+    assert rule is not None and rule.id == expected
+
+
+@pytest.mark.parametrize("turns", [
+    [Turn("greet", "你好", "calm", 0.02)],
+    [Turn("track_logistics", "快递呢"), Turn("track_logistics", "那另一单呢")],
+    [Turn("nlu_fallback", "asdf"), Turn("nlu_fallback", "qwer"), Turn("greet", "你好")],
+    [Turn("urge_delivery", "还不发货!!", "angry", 0.8)],  # one angry message: answer first
+    [Turn("greet", "你好", "calm", 0.05), Turn("thank", "谢谢", "calm", 0.01)],
+    [Turn("greet", "在吗"), Turn("greet", "在吗"), Turn("greet", "在吗")],  # not a question
+])
+def test_ordinary_conversations_stay_with_the_bot(turns: list) -> None:
+    assert load_rules().evaluate(turns)[0] is None
+
+
+def test_failed_form_attempts_escalate() -> None:
+    rule, why, _ = load_rules().evaluate([], failed_attempts=3)
+    assert rule.id == "repeated_failure" and why == "3 rejected answers"
+    assert load_rules().evaluate([], failed_attempts=2)[0] is None
+
+
+def test_turning_points() -> None:
+    assert turning_point([("calm", 0.1), ("anxious", 0.4), ("angry", 0.7)])["kind"] == \
+        "calm_anxious_angry"
+    rising = turning_point([("anxious", 0.35), ("anxious", 0.5), ("anxious", 0.7)])
+    assert rising["kind"] == "rising_intensity" and rising["message_index"] == 2
+    assert turning_point([("calm", 0.1), ("anxious", 0.4)]) is None  # too short
+    assert turning_point([("angry", 0.9), ("anxious", 0.6), ("angry", 0.8)]) is None
+    assert turning_point([("calm", 0.1), ("calm", 0.15), ("calm", 0.2)]) is None
+    assert turning_point([("anxious", 0.5), ("anxious", 0.52), ("anxious", 0.7)]) is None
+
+
+def test_office_hours() -> None:
+    hours = load_rules().office_hours
+    monday_noon = datetime(2026, 11, 23, 12, 0, tzinfo=CHINA)
+    late = datetime(2026, 11, 23, 23, 30, tzinfo=CHINA)
+    assert hours.is_open(monday_noon) and not hours.is_open(late)
+    assert hours.next_opening(late) == datetime(2026, 11, 24, 9, 0, tzinfo=CHINA)
+    weekdays = parse_rules({**rules_with(), "office_hours": {
+        "days": ["mon", "tue", "wed", "thu", "fri"], "open": "09:00", "close": "18:00"}})
+    friday_evening = datetime(2026, 11, 27, 19, 0, tzinfo=CHINA)
+    assert weekdays.office_hours.next_opening(friday_evening) == \
+        datetime(2026, 11, 30, 9, 0, tzinfo=CHINA)
+
+
+def test_rules_file_is_plain_yaml_trainers_can_read() -> None:
+    content = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    assert all("queue" in rule and "priority" in rule for rule in content["rules"])
