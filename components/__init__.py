@@ -1,9 +1,9 @@
 """Custom Rasa graph components for the shop assistant.
 
 Rasa imports this package when it loads a model that uses our components, so the
-runtime fixes in `speedups` are active in every Rasa process serving this assistant.
+fixes in `rasa_fixes` are active in every Rasa process serving this assistant.
 """
 
-from components import speedups
+from components import rasa_fixes
 
-speedups.apply()
+rasa_fixes.apply()

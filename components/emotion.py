@@ -52,6 +52,7 @@ MAX_HITS_PER_GROUP = 2
 # it runs on every message).
 _QUESTION_END = re.compile(r"\?+|[吗呢么嘛](?=[,.;!\s~、。…]|$)")
 _QUESTION_RUN = re.compile(r"\?+")
+_NO_WORDS = re.compile(r"[\d\s\-+#.,:/()（）,。:]*")
 _EXCLAMATION_RUN = re.compile(r"!+")
 
 
@@ -326,7 +327,9 @@ class EmotionRadar(GraphComponent):
 
     def predict(self, text: Text) -> Dict[Text, Any]:
         """`{label, intensity, confidence}` for one raw text."""
-        if not text or not text.strip():
+        if not text or not text.strip() or _NO_WORDS.fullmatch(text):
+            # Order numbers, phone tails, "5": data, not mood (n-grams of digits would
+            # otherwise borrow whatever mood the digits had in the training examples).
             return {"label": "calm", "intensity": 0.0, "confidence": 1.0}
         assert self._matcher is not None
         probabilities, hits = self.probabilities(text)

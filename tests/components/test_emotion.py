@@ -179,3 +179,8 @@ def test_fingerprint_changes_when_the_training_file_changes(tmp_path: Path) -> N
     assert key() != before
     assert EmotionRadar.fingerprint_addon(config) != EmotionRadar.fingerprint_addon(
         {**config, "lexicon_file": str(data)})
+
+
+@pytest.mark.parametrize("text", ["361204587712340001", "5678", "5", "138-0013-8000", " 12 "])
+def test_bare_numbers_carry_no_mood(radar: EmotionRadar, text: str) -> None:
+    assert radar.predict(text) == {"label": "calm", "intensity": 0.0, "confidence": 1.0}

@@ -1,4 +1,4 @@
-"""The cached action-result validation must judge exactly like jsonschema.validate."""
+"""Our fixes to Rasa: same verdicts, faster; test stories keep the emotion."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
 
-import components  # noqa: F401  (applies the speedups)
-from components import speedups
+import components  # noqa: F401  (applies the fixes)
+from components import rasa_fixes
 
 GOOD = [
     {"events": [], "responses": []},
@@ -25,7 +25,7 @@ BAD = [
 
 
 def test_patch_is_active_once_components_is_imported() -> None:
-    assert RemoteAction._validate_action_result is speedups._validate_action_result
+    assert RemoteAction._validate_action_result is rasa_fixes._validate_action_result
 
 
 @pytest.mark.parametrize("result", GOOD)
@@ -42,3 +42,16 @@ def test_invalid_results_fail_like_jsonschema(result: dict) -> None:
         RemoteAction("action_x", None)._validate_action_result(result)
     assert ours.value.message.startswith(original.value.message)
     assert "Failed to validate Action server response" in ours.value.message
+
+
+def test_test_stories_keep_the_parsed_emotion() -> None:
+    import rasa.core.test as rasa_test
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    event = UserUttered("搞什么啊!!!", {"name": "urge_delivery"}, [])
+    predicted = {"intent": {"name": "urge_delivery", "confidence": 0.9}, "entities": [],
+                 "emotion": {"label": "angry", "intensity": 0.95}}
+    tracker = DialogueStateTracker("t", [])
+    rasa_test._collect_user_uttered_predictions(event, predicted, tracker, True)
+    assert tracker.latest_message.parse_data["emotion"] == {"label": "angry", "intensity": 0.95}
