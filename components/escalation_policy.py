@@ -26,8 +26,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActiveLoop,
     ConversationResumed,
+    Restarted,
     SessionStarted,
     SlotSet,
+    UserUtteranceReverted,
     UserUttered,
 )
 from rasa.shared.core.generator import TrackerWithCachedStates
@@ -172,11 +174,17 @@ def _last_loop(tracker: DialogueStateTracker) -> Optional[Text]:
 
 
 def session_turns(tracker: DialogueStateTracker) -> List[Turn]:
-    """The customer's messages since the session started (or a human handed it back)."""
+    """The customer's messages since the session started (or a human handed it back).
+
+    Walks the raw events: `applied_events()` folds a form's happy-path turns away, and
+    the answers given inside a form are messages with a mood like any other.
+    """
     turns: List[Turn] = []
-    for event in tracker.applied_events():
-        if isinstance(event, SessionStarted | ConversationResumed):
+    for event in tracker.events:
+        if isinstance(event, SessionStarted | Restarted | ConversationResumed):
             turns = []  # after a human handled it, earlier messages are settled
+        elif isinstance(event, UserUtteranceReverted) and turns:
+            turns.pop()
         elif isinstance(event, UserUttered):
             emotion = event.parse_data.get("emotion") or {}
             turns.append(Turn(event.intent_name, event.text or "", emotion.get("label"),

@@ -121,3 +121,18 @@ def test_messages_before_a_human_handled_it_do_not_count_again(policy, domain) -
     history = tracker(*asked, *asked, [ConversationResumed(), ActionExecuted("action_listen")],
                       user("什么时候发货", "ask_shipping_time"), domain=domain)
     assert predicted(policy, history, domain)[0] is None
+
+
+def test_answers_inside_a_form_break_an_angry_streak(policy, domain) -> None:
+    history = tracker(user("搞什么!!!", "track_logistics", "angry", 0.95),
+                      [ActionExecuted("order_form"), ActiveLoop("order_form"),
+                       ActionExecuted("action_listen")],
+                      user("361204587712340011", "inform", "calm", 0.0),
+                      [ActionExecuted("order_form"), ActiveLoop(None),
+                       ActionExecuted("action_order_task"), ActionExecuted("action_listen")],
+                      user("你们这什么破物流!!!", "track_logistics", "angry", 0.98), domain=domain)
+    assert predicted(policy, history, domain)[0] is None
+    history.update(ActionExecuted("action_listen"))
+    for event in user("还要等多久???气死了!!!", "track_logistics", "angry", 0.97):
+        history.update(event)
+    assert predicted(policy, history, domain)[0] == "action_escalate"
