@@ -1,4 +1,5 @@
-"""`python -m shop [--host H] [--port P] [--db-url URL] [--reseed]` starts the demo shop."""
+"""`python -m shop [--host H] [--port P] [--db-url URL] [--upload-dir DIR] [--reseed]` starts
+the demo shop."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import os
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Optional
 
 from shop.db import DEFAULT_DB_URL, make_engine, make_session_factory, prepare_database
@@ -18,6 +20,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_PORT", "8010")))
     parser.add_argument("--db-url", default=os.environ.get("SHOP_DB_URL", DEFAULT_DB_URL),
                         help="SQLAlchemy URL (default: sqlite:///var/shop.sqlite)")
+    parser.add_argument("--upload-dir", type=Path, default=os.environ.get("SHOP_UPLOAD_DIR"),
+                        help="where uploaded photos are stored (default: next to the SQLite "
+                             "file, e.g. var/shop_uploads; ./var/uploads for other databases)")
     parser.add_argument("--reseed", action="store_true",
                         help="drop all shop tables and seed fresh demo data")
     parser.add_argument("--seed-only", action="store_true",
@@ -44,8 +49,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 0
 
     from shop.app import create_app  # imported late: Sanic start-up is not needed for seeding
+    from shop.images import default_upload_dir
 
-    app = create_app(make_session_factory(engine), api_key=os.environ.get("SHOP_API_KEY"))
+    upload_dir = Path(args.upload_dir) if args.upload_dir else default_upload_dir(args.db_url)
+    app = create_app(make_session_factory(engine), api_key=os.environ.get("SHOP_API_KEY"),
+                     upload_dir=upload_dir)
 
     @app.after_server_stop
     async def close_pool(_app, _loop) -> None:

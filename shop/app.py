@@ -23,6 +23,7 @@ logger = logging.getLogger("shop.access")
 
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 # Bodies are small JSON documents; anything bigger is refused with 413 early.
+# (POST /api/uploads streams its body and applies its own 10 MB limit.)
 MAX_BODY_BYTES = 64 * 1024
 # 11-digit mobile numbers inside URLs (not parts of 18-digit order ids).
 PHONE_IN_TEXT = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
@@ -33,8 +34,12 @@ def mask_phones(text: str) -> str:
 
 
 def create_app(
-    sessions: sessionmaker, api_key: Optional[str] = None, name: str = "shop"
+    sessions: sessionmaker,
+    api_key: Optional[str] = None,
+    name: str = "shop",
+    upload_dir: Optional[Path] = None,
 ) -> Sanic:
+    """``upload_dir``: where evidence photos are stored (default ./var/uploads)."""
     app = Sanic(
         name,
         error_handler=JsonErrorHandler(),
@@ -45,6 +50,8 @@ def create_app(
     app.ctx.sessions = sessions
     app.ctx.api_key = api_key or None
     app.ctx.openapi = OPENAPI_PATH.read_bytes()
+    # Created on the first upload (shop.images.store), not at start-up.
+    app.ctx.upload_dir = Path(upload_dir or "var/uploads").resolve()
 
     @app.on_request
     async def start_timer_and_authorize(request: Request) -> Optional[HTTPResponse]:

@@ -7,13 +7,13 @@ import os
 from datetime import date, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import Date, DateTime, bindparam, create_engine, event, select
+from sqlalchemy import Date, DateTime, bindparam, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from shop import clock
-from shop.models import Base, Customer, Meta
+from shop.models import Base, Customer, FitFeedback, Meta
 
 logger = logging.getLogger("shop.db")
 
@@ -62,12 +62,13 @@ def prepare_database(
     rebase: bool = True,
 ) -> None:
     """Create tables, seed when empty (or when asked) and rebase stale demo dates."""
-    from shop.seed import seed_database  # local import: seed pulls in the big catalogue
+    from shop.seed import seed_database, seed_fit_feedback  # local import: big catalogue
 
     if reseed:
         logger.info("dropping all shop tables for a reseed")
         Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
+    upgrade_schema(engine)
     factory = make_session_factory(engine)
     with factory() as session:
         empty = session.execute(select(Customer.id).limit(1)).first() is None
@@ -79,6 +80,39 @@ def prepare_database(
             session.commit()
         if rebase:
             rebase_dates(session)
+        if session.execute(select(FitFeedback.id).limit(1)).first() is None:
+            # A database seeded before fit feedback existed: derive it from its orders.
+            count = seed_fit_feedback(session, clock.now())
+            session.commit()
+            logger.info("backfilled %d fit feedback rows", count)
+
+
+def upgrade_schema(engine: Engine) -> list[str]:
+    """Add columns that newer models have and an existing database lacks.
+
+    Only additive, nullable columns are ever introduced after a release, so a plain
+    ``ALTER TABLE ... ADD COLUMN`` (SQLite and PostgreSQL alike) is a complete migration.
+    Returns "table.column" for every column added.
+    """
+    inspector = inspect(engine)
+    quote = engine.dialect.identifier_preparer.quote
+    added: list[str] = []
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            existing = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in existing:
+                    continue
+                column_type = column.type.compile(dialect=engine.dialect)
+                connection.execute(text(
+                    f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(column.name)} {column_type}"
+                ))
+                added.append(f"{table.name}.{column.name}")
+    if added:
+        logger.info("added missing columns: %s", ", ".join(added))
+    return added
 
 
 def rebase_dates(session: Session, today: Optional[date] = None) -> int:

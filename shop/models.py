@@ -244,6 +244,13 @@ class AfterSale(Base):
     refund_amount = Column(Money(), nullable=True)
     expected_refund_date = Column(Date, nullable=True)
     completed_at = Column(DateTime, nullable=True)
+    # Added after the first release: nullable, so `upgrade_schema` can add them in place.
+    reason_code = Column(String(24), nullable=True)  # see REASON_CODES
+    evidence = Column(JSON, nullable=True, default=list)  # upload ids
+    conversation_id = Column(String(128), nullable=True)
+    courier = Column(String(16), nullable=True)  # replacement parcel (resend / exchange)
+    tracking_no = Column(String(32), nullable=True)
+    shipped_at = Column(DateTime, nullable=True)
 
     order = relationship("Order")
 
@@ -276,5 +283,81 @@ class Invoice(Base):
     status = Column(String(16), nullable=False)  # pending / issued
     created_at = Column(DateTime, nullable=False)
     issued_at = Column(DateTime, nullable=True)
+    # Optional buyer details printed on the invoice (added after the first release).
+    buyer_address = Column(String(100), nullable=True)
+    buyer_phone = Column(String(20), nullable=True)
+    bank_name = Column(String(60), nullable=True)
+    bank_account = Column(String(32), nullable=True)
 
+    order = relationship("Order")
+
+
+class Upload(Base):
+    """An evidence photo; the bytes live on disk, content-addressed by sha256."""
+
+    __tablename__ = "uploads"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    sha256 = Column(String(64), nullable=False, index=True)
+    content_type = Column(String(32), nullable=False)
+    size = Column(Integer, nullable=False)
+    width = Column(Integer, nullable=True)
+    height = Column(Integer, nullable=True)
+    filename = Column(String(120), nullable=True)
+    order_id = Column(String(18), ForeignKey("orders.id"), nullable=True, index=True)
+    conversation_id = Column(String(128), nullable=True, index=True)
+    created_at = Column(DateTime, nullable=False)
+
+    order = relationship("Order")
+
+
+TODO_KINDS = ("resend_tracking", "damage_photo", "invoice", "refund", "callback", "other")
+TODO_STATUSES = ("open", "done", "cancelled")
+
+
+class Todo(Base):
+    """An open follow-up of a conversation (任务清单), shown again when the customer returns."""
+
+    __tablename__ = "todos"
+    __table_args__ = (Index("ix_todos_customer_status", "customer_id", "status"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    conversation_id = Column(String(128), nullable=True, index=True)
+    customer_id = Column(String(16), ForeignKey("customers.id"), nullable=True)
+    order_id = Column(String(18), ForeignKey("orders.id"), nullable=True, index=True)
+    after_sale_id = Column(Integer, ForeignKey("after_sales.id"), nullable=True, index=True)
+    kind = Column(String(24), nullable=False)
+    text = Column(String(200), nullable=False)
+    ref = Column(String(64), nullable=True)
+    status = Column(String(16), nullable=False, default="open")
+    result_text = Column(String(200), nullable=True)
+    created_at = Column(DateTime, nullable=False)
+    closed_at = Column(DateTime, nullable=True)
+
+    customer = relationship("Customer")
+    order = relationship("Order")
+    after_sale = relationship("AfterSale")
+
+
+FIT_RESULTS = ("fits", "too_large", "too_small")
+FIT_RESULT_TEXT = {"fits": "合身", "too_large": "偏大", "too_small": "偏小"}
+
+
+class FitFeedback(Base):
+    """Anonymised fit feedback of past buyers: build, size bought, how it fitted."""
+
+    __tablename__ = "fit_feedback"
+    __table_args__ = (Index("ix_fit_feedback_product", "product_id", "height_cm"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    product_id = Column(String(16), ForeignKey("products.id"), nullable=False)
+    # Provenance only (null for older sales); never exposed by the API.
+    order_id = Column(String(18), ForeignKey("orders.id"), nullable=True)
+    size = Column(String(8), nullable=False)
+    height_cm = Column(Integer, nullable=False)
+    weight_kg = Column(Integer, nullable=False)
+    fit = Column(String(16), nullable=False)  # fits / too_large / too_small
+    created_at = Column(DateTime, nullable=False)
+
+    product = relationship("Product")
     order = relationship("Order")

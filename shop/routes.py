@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import Any, Optional
+from urllib.parse import quote
 
 from sanic import Blueprint
 from sanic.request import Request
-from sanic.response import HTTPResponse, json
+from sanic.response import HTTPResponse, json, raw
 from sqlalchemy.orm import Session
 
-from shop import clock, services
+from shop import clock, images, services, sizing
 from shop import validation as v
-from shop.catalog import CATEGORY_TEXT
-from shop.errors import unprocessable
-from shop.models import ORDER_STATUSES
+from shop.catalog import CATEGORY_TEXT, COURIERS
+from shop.errors import ApiError, not_found, unprocessable
+from shop.models import ORDER_STATUSES, TODO_KINDS, TODO_STATUSES
+from shop.seed import demo_tracking_no
 from shop.serializers import (
     after_sale_json,
     coupon_json,
@@ -27,14 +31,20 @@ from shop.serializers import (
     product_json,
     product_summary_json,
     refund_json,
+    todo_json,
     tracking_json,
+    upload_json,
 )
 
 api = Blueprint("api", url_prefix="/api")
 
-AFTER_SALE_TYPES = ("return", "exchange", "resend", "refund")
+# refund_only is the explicit name of the stored type "refund" (money back, goods kept).
+AFTER_SALE_KINDS = {"return": "return", "exchange": "exchange", "resend": "resend",
+                    "refund": "refund", "refund_only": "refund"}
+AFTER_SALE_TYPES = tuple(AFTER_SALE_KINDS)
 INVOICE_TYPES = ("normal", "special")
 ADDRESS_FIELDS = {"name": 32, "province": 32, "city": 32, "district": 32, "detail": 200}
+INVOICE_DETAIL_FIELDS = {"buyer_address": 100, "bank_name": 60}
 
 
 @contextmanager
@@ -203,16 +213,78 @@ async def list_after_sales(request: Request, order_id: str) -> HTTPResponse:
 async def create_after_sale(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
     body = v.read_json(request)
-    kind = v.choice(body, "type", AFTER_SALE_TYPES)
-    reason = v.string(body, "reason", max_len=500)
+    kind = _after_sale_kind(body)
+    reason_code = v.optional_choice(body, "reason_code", tuple(services.REASON_CODES))
+    reason = v.string(body, "reason", required=reason_code is None, max_len=500)
+    reason = reason or services.REASON_CODES[reason_code]
     items = v.string_list(body, "items", max_items=20, max_len=16)
     photos = v.string_list(body, "photos", max_items=9, max_len=500)
     if any(not p.startswith(("http://", "https://")) for p in photos):
         raise unprocessable("invalid_value", "photos 必须是 http(s) 图片链接")
+    evidence = v.id_list(body, "evidence", max_items=9)
+    conversation_id = v.string(body, "conversation_id", required=False, max_len=128)
+    item = body.get("item")
+    if item is not None and items:
+        raise unprocessable("invalid_value", "item 和 items 只能填写其中一个")
     with db(request) as session:
         order = services.get_order(session, order_id)
-        record = services.create_after_sale(session, order, kind, reason, items, photos)
-        return json(after_sale_json(record), status=201)
+        if item is not None:
+            items = [services.resolve_item(order, item).product_id]
+        record, todos = services.create_after_sale(
+            session, order, kind, reason, items, photos, reason_code, evidence, conversation_id
+        )
+        return json({**after_sale_json(record), "todos": [todo_json(t) for t in todos]},
+                    status=201)
+
+
+def _after_sale_kind(body: dict[str, Any]) -> str:
+    """`type` (original name) or `kind`; both may be given if they agree."""
+    if body.get("kind") is None:
+        return AFTER_SALE_KINDS[v.choice(body, "type", AFTER_SALE_TYPES)]
+    kind = AFTER_SALE_KINDS[v.choice(body, "kind", AFTER_SALE_TYPES)]
+    if body.get("type") is not None and AFTER_SALE_KINDS[
+        v.choice(body, "type", AFTER_SALE_TYPES)
+    ] != kind:
+        raise unprocessable("invalid_value", "字段 type 与 kind 不一致，只填写 kind 即可")
+    return kind
+
+
+@api.get("/after-sales/<after_sale_id:int>")
+async def get_after_sale(request: Request, after_sale_id: int) -> HTTPResponse:
+    with db(request) as session:
+        return json(after_sale_json(services.get_after_sale(session, after_sale_id)))
+
+
+@api.post("/after-sales/<after_sale_id:int>/evidence")
+async def add_evidence(request: Request, after_sale_id: int) -> HTTPResponse:
+    body = v.read_json(request)
+    evidence = v.id_list(body, "evidence", max_items=9)
+    if not evidence:
+        raise unprocessable("missing_field", "缺少必填字段：evidence（已上传图片的编号）")
+    with db(request) as session:
+        record = services.get_after_sale(session, after_sale_id)
+        record, closed = services.attach_evidence(session, record, evidence)
+        return json({**after_sale_json(record), "closed_todos": [todo_json(t) for t in closed]})
+
+
+@api.post("/after-sales/<after_sale_id:int>/ship")
+async def ship_after_sale(request: Request, after_sale_id: int) -> HTTPResponse:
+    body = v.read_json(request)
+    courier = v.string(body, "courier", required=False, max_len=16, default="中通")
+    if courier not in COURIERS:
+        raise unprocessable("invalid_value",
+                            f"字段 courier 取值无效，可选值：{'、'.join(COURIERS)}")
+    tracking_no = v.string(body, "tracking_no", required=False, max_len=32)
+    if tracking_no is not None and not v.TRACKING_NO_RE.match(tracking_no):
+        raise unprocessable("invalid_tracking_no", "快递单号格式不正确，应为8-32位字母或数字")
+    with db(request) as session:
+        record = services.get_after_sale(session, after_sale_id)
+        # Demo convenience: without a number the shop "prints" a label itself.
+        tracking_no = tracking_no or demo_tracking_no(courier, record.id)
+        record, closed, duplicate = services.ship_after_sale(session, record, courier,
+                                                             tracking_no)
+        return json({**after_sale_json(record), "closed_todos": [todo_json(t) for t in closed],
+                     "duplicate": duplicate})
 
 
 @api.get("/orders/<order_id>/invoices")
@@ -230,21 +302,43 @@ async def request_invoice(request: Request, order_id: str) -> HTTPResponse:
     body = v.read_json(request)
     kind = v.choice(body, "type", INVOICE_TYPES)
     title = v.string(body, "title", max_len=100)
-    tax_id = v.string(body, "tax_id", required=False, max_len=18)
+    tax_id = v.string(body, "tax_id", required=False, max_len=40)
     email = v.string(body, "email", max_len=120)
     if tax_id is not None:
-        tax_id = tax_id.upper()
-        if not v.TAX_ID_RE.match(tax_id):
-            raise unprocessable("invalid_tax_id", "税号格式不正确，应为18位统一社会信用代码")
+        tax_id = v.tax_id(tax_id)
     elif kind == "special":
         raise unprocessable("missing_field", "增值税专用发票必须填写税号 tax_id")
     if not v.EMAIL_RE.match(email):
         raise unprocessable("invalid_email", "邮箱格式不正确")
+    details = _invoice_details(body)
     with db(request) as session:
         order = services.get_order(session, order_id)
-        invoice, duplicate = services.request_invoice(session, order, kind, title, tax_id, email)
+        invoice, duplicate = services.request_invoice(session, order, kind, title, tax_id, email,
+                                                      details)
         return json({**invoice_json(invoice), "duplicate": duplicate},
                     status=200 if duplicate else 201)
+
+
+def _invoice_details(body: dict[str, Any]) -> dict[str, Optional[str]]:
+    """Optional buyer details (address, phone, bank); bank name and account go together."""
+    details: dict[str, Optional[str]] = {
+        name: v.string(body, name, required=False, max_len=max_len)
+        for name, max_len in INVOICE_DETAIL_FIELDS.items()
+    }
+    phone = v.string(body, "buyer_phone", required=False, max_len=20)
+    if phone is not None and not v.LANDLINE_RE.match(phone):
+        raise unprocessable("invalid_phone", "buyer_phone 格式不正确，应为固定电话或手机号")
+    details["buyer_phone"] = phone
+    account = v.string(body, "bank_account", required=False, max_len=40)
+    if account is not None:
+        account = account.replace(" ", "").replace("-", "")
+        if not v.BANK_ACCOUNT_RE.match(account):
+            raise unprocessable("invalid_bank_account", "银行账号格式不正确，应为8-32位数字")
+    details["bank_account"] = account
+    if (details["bank_name"] is None) != (account is None):
+        raise unprocessable("missing_field",
+                            "开户行 bank_name 和银行账号 bank_account 需要一起填写")
+    return details
 
 
 @api.get("/followups")
@@ -286,3 +380,159 @@ async def product_ship_promise(request: Request, product_id: str) -> HTTPRespons
     with db(request) as session:
         product = services.get_product(session, product_id)
         return json(services.ship_promise(product, clock.now()))
+
+
+@api.get("/products/<product_id>/size-advice")
+async def product_size_advice(request: Request, product_id: str) -> HTTPResponse:
+    height = v.query_number(request, "height_cm")
+    weight = v.query_number(request, "weight_kg")
+    fit = v.query_choice(request, "fit", sizing.FITS) or "regular"
+    body_shape = v.query_choice(request, "body_shape", sizing.BODY_SHAPES) or "regular"
+    v.plausible_build(height, weight)
+    with db(request) as session:
+        product = services.get_product(session, product_id)
+        return json(services.size_advice(session, product, height, weight, fit, body_shape))
+
+
+# ---------------------------------------------------------------- uploads
+
+
+@api.post("/uploads", stream=True)
+async def upload_image(request: Request) -> HTTPResponse:
+    """Raw image bytes as the body (not multipart); the bytes decide the format."""
+    filename = v.query_string(request, "filename", max_len=200)
+    if filename is not None:
+        filename = os.path.basename(filename.replace("\\", "/"))[-120:] or None
+    order_id = v.query_string(request, "order_id", max_len=18)
+    if order_id is not None:
+        v.order_id(order_id)
+    conversation_id = v.query_string(request, "conversation_id", max_len=128)
+    data, size = await _read_upload(request)
+    if size > images.MAX_UPLOAD_BYTES:
+        raise ApiError(413, "upload_too_large",
+                       f"图片不能超过10MB（当前约{size / 1024 / 1024:.1f}MB），"
+                       "请压缩或截图后重新上传")
+    if not data:
+        raise ApiError(400, "empty_upload", "上传的文件是空的，请重新选择图片")
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type.startswith("multipart/"):
+        raise ApiError(415, "unsupported_media_type",
+                       "请直接把图片文件作为请求体上传（Content-Type 为图片类型），不支持表单上传")
+    info = images.inspect_image(data)
+    if info is None:
+        if images.sniff(data) is not None:
+            raise ApiError(415, "invalid_image", "图片文件已损坏或不完整，请重新拍照或截图后上传")
+        received = images.describe_other(data)
+        raise ApiError(415, "unsupported_media_type",
+                       f"只能上传 JPEG、PNG、WebP 或 GIF 图片，收到的是{received}")
+    sha256 = hashlib.sha256(data).hexdigest()
+    images.store(request.app.ctx.upload_dir, sha256, info.extension, data)
+    with db(request) as session:
+        upload, duplicate = services.create_upload(
+            session, sha256, info, len(data), filename, order_id, conversation_id
+        )
+        return json({**upload_json(upload), "duplicate": duplicate},
+                    status=200 if duplicate else 201)
+
+
+async def _read_upload(request: Request) -> tuple[bytes, int]:
+    """(body, size); the body is b"" when it exceeds the upload limit.
+
+    Oversized bodies are read to the end (up to the drain limit) and discarded, so the
+    client is done sending when the 413 arrives and reads it reliably.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > images.DRAIN_LIMIT_BYTES:
+        return b"", int(declared)
+    if request.stream is None:
+        return b"", 0
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.stream.read()
+        if chunk is None:
+            break
+        size += len(chunk)
+        if size <= images.MAX_UPLOAD_BYTES:
+            chunks.append(chunk)
+        elif size > images.DRAIN_LIMIT_BYTES:
+            break
+        else:
+            chunks.clear()
+    if size > images.MAX_UPLOAD_BYTES:
+        return b"", size
+    return b"".join(chunks), size
+
+
+@api.get("/uploads/<upload_id:int>")
+async def get_upload_bytes(request: Request, upload_id: int) -> HTTPResponse:
+    with db(request) as session:
+        upload = services.get_upload(session, upload_id)
+    extension = images.EXTENSION_BY_TYPE[upload.content_type]
+    path = images.storage_path(request.app.ctx.upload_dir, upload.sha256, extension)
+    if not path.is_file():
+        raise not_found("upload_missing", "图片文件已丢失，请重新上传")
+    headers = {
+        "Cache-Control": "private, max-age=86400",
+        "ETag": f'"{upload.sha256}"',
+        "X-Content-Type-Options": "nosniff",
+    }
+    if upload.filename:
+        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(upload.filename)}"
+    return raw(path.read_bytes(), content_type=upload.content_type, headers=headers)
+
+
+@api.get("/uploads/<upload_id:int>/meta")
+async def get_upload_meta(request: Request, upload_id: int) -> HTTPResponse:
+    with db(request) as session:
+        return json(upload_json(services.get_upload(session, upload_id)))
+
+
+# ---------------------------------------------------------------- to-dos
+
+
+@api.post("/todos")
+async def create_todo(request: Request) -> HTTPResponse:
+    body = v.read_json(request)
+    conversation_id = v.string(body, "conversation_id", max_len=128)
+    kind = v.choice(body, "kind", TODO_KINDS)
+    text = v.string(body, "text", required=kind not in services.TODO_DEFAULT_TEXT, max_len=200)
+    text = text or services.TODO_DEFAULT_TEXT[kind]
+    customer_id = v.string(body, "customer_id", required=False, max_len=16)
+    order_id = v.string(body, "order_id", required=False, max_len=18)
+    if order_id is not None:
+        v.order_id(order_id)
+    ref = v.string(body, "ref", required=False, max_len=64)
+    with db(request) as session:
+        todo, duplicate = services.create_todo(session, conversation_id, kind, text, customer_id,
+                                               order_id, ref)
+        return json({**todo_json(todo), "duplicate": duplicate},
+                    status=200 if duplicate else 201)
+
+
+@api.get("/todos")
+async def list_todos(request: Request) -> HTTPResponse:
+    conversation_id = v.query_string(request, "conversation_id", max_len=128)
+    customer_id = v.query_string(request, "customer_id", max_len=16)
+    order_id = v.query_string(request, "order_id", max_len=18)
+    if order_id is not None:
+        v.order_id(order_id)
+    status = v.query_choice(request, "status", TODO_STATUSES)
+    limit = v.query_int(request, "limit", default=50, minimum=1, maximum=200)
+    with db(request) as session:
+        todos = services.list_todos(session, conversation_id, customer_id, order_id, status,
+                                    limit)
+        return json({"count": len(todos), "todos": [todo_json(t) for t in todos]})
+
+
+@api.patch("/todos/<todo_id:int>")
+async def update_todo(request: Request, todo_id: int) -> HTTPResponse:
+    body = v.read_json(request)
+    status = v.optional_choice(body, "status", TODO_STATUSES)
+    result_text = v.string(body, "result_text", required=False, max_len=200)
+    text = v.string(body, "text", required=False, max_len=200)
+    if status is None and result_text is None and text is None:
+        raise unprocessable("missing_field", "请至少提供 status、result_text 或 text 中的一项")
+    with db(request) as session:
+        todo = services.get_todo(session, todo_id)
+        return json(todo_json(services.update_todo(session, todo, status, result_text, text)))

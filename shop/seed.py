@@ -7,12 +7,14 @@ Every timestamp is relative to the anchor date (the seed day); the startup rebas
 from __future__ import annotations
 
 import random
+import re
 import string
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Optional
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shop.catalog import COURIERS, PRODUCTS
@@ -22,6 +24,7 @@ from shop.models import (
     Coupon,
     Customer,
     CustomerChannel,
+    FitFeedback,
     Followup,
     Invoice,
     Order,
@@ -29,8 +32,10 @@ from shop.models import (
     OrderItem,
     Product,
     Shipment,
+    Todo,
     TrackingEvent,
 )
+from shop.sizing import advise
 
 RNG_SEED = 20240618
 GENERATED_CUSTOMERS = 58
@@ -61,6 +66,16 @@ PAYMENT_METHODS = ("alipay", "wechat", "card")
 COURIER_SURNAMES = "刘张李王陈赵黄周吴孙"
 
 SHOWCASE_PHONES = {"13812345678", "13966668888"}
+# The returning customer for after-sales / to-do demos, numbered after the generated ones.
+ZHAO_ID = f"C{GENERATED_CUSTOMERS + 3:04d}"  # C0061
+ZHAO_PHONE = "13705189966"
+
+# Fit feedback: its own RNG stream, so the order data above never changes because of it.
+FEEDBACK_RNG_SEED = RNG_SEED + 1
+FEEDBACK_SHARE = 0.7  # share of delivered clothing items whose buyer left fit feedback
+HISTORIC_FEEDBACK_PER_PRODUCT = 36  # older sales, before the seeded order window
+SIZE_IN_SPEC = re.compile(r"尺码：([^；]+)")
+SIZE_SLIPS = (-1, 0, 0, 0, 0, 0, 0, 0, 1)  # how often a buyer is one size off
 
 
 @dataclass
@@ -100,6 +115,9 @@ def seed_database(session: Session, anchor: date) -> None:
     _seed_showcase(session, clock, products)
     customers = _seed_customers(session, rng, clock)
     _seed_orders(session, rng, clock, customers, products)
+    _seed_returning_customer(session, clock, products)
+    session.flush()
+    seed_fit_feedback(session, clock.midnight)
     session.flush()
 
 
@@ -476,6 +494,11 @@ def _tracking_no(rng: random.Random, courier: str) -> str:
     }[courier]()
 
 
+def demo_tracking_no(courier: str, seed: int) -> str:
+    """A plausible tracking number for a demo shipment (deterministic per seed)."""
+    return _tracking_no(random.Random(seed), courier)
+
+
 def _order_id(rng: random.Random, used: set[str]) -> str:
     while True:
         order_id = "36" + "".join(rng.choices(string.digits, k=16))
@@ -736,3 +759,169 @@ def _seed_generated_coupons(
                 reason=reason, issued_at=issued, expires_at=issued + timedelta(days=30),
                 used=rng.random() < 0.3,
             ))
+
+
+# ---------------------------------------------------------------- returning customer
+
+
+def _seed_returning_customer(
+    session: Session, clock: _Clock, products: dict[str, Product]
+) -> None:
+    """赵磊: fresh deliveries for quality / size / damage demos and his to-do list."""
+    zhao = Customer(
+        id=ZHAO_ID, name="赵磊", surname="赵", title="先生", gender="male",
+        phone=ZHAO_PHONE, level="silver", created_at=clock.at(540, 19, 8),
+    )
+    zhao.channels = [
+        CustomerChannel(channel_user_id="demo-zhao", channel="web", linked_at=zhao.created_at)
+    ]
+    session.add(zhao)
+    address = Address("赵磊", ZHAO_PHONE, "江苏省", "南京市", "鼓楼区",
+                      "中山北路281号虹桥新寓3栋1单元602室")
+
+    # 0021: down jacket (L) and power bank, delivered two days ago: quality / size demos.
+    order = _order(
+        "361204587712340021", zhao, "delivered", address, "alipay",
+        created=clock.at(5, 20, 16), paid=clock.at(5, 20, 18),
+        items=[(products["P1001"], "颜色：藏青；尺码：L", 1),
+               (products["P2003"], "颜色：黑色", 1)],
+    )
+    order.shipped_at = clock.at(4, 14, 5)
+    order.delivered_at = clock.at(2, 11, 30)
+    order.shipment = _delivered_shipment(
+        "中通", "73518206493027", order.shipped_at, order.delivered_at,
+        BRAND_ORIGIN["沐风"], address,
+    )
+    session.add(order)
+
+    # 0022: rice cooker delivered yesterday in a crushed box; photos still to be recorded.
+    order = _order(
+        "361204587712340022", zhao, "delivered", address, "wechat",
+        created=clock.at(3, 9, 40), paid=clock.at(3, 9, 41),
+        items=[(products["P5002"], "颜色：白色", 1)],
+    )
+    order.shipped_at = clock.at(2, 15, 20)
+    order.delivered_at = clock.at(1, 18, 5)
+    order.shipment = _delivered_shipment(
+        "顺丰", "SF1460392875314", order.shipped_at, order.delivered_at,
+        BRAND_ORIGIN["悦家"], address,
+    )
+    session.add(order)
+    session.add(Todo(
+        conversation_id="demo-zhao", customer_id=ZHAO_ID, order_id=order.id,
+        kind="damage_photo", text="需记录破损图片（电饭煲外箱压坏，内胆有凹痕）",
+        status="open", created_at=clock.at(1, 19, 2),
+    ))
+
+    # 0023: a missing item was resent three weeks ago; the to-do closed with the number.
+    order = _order(
+        "361204587712340023", zhao, "delivered", address, "alipay",
+        created=clock.at(24, 10, 0), paid=clock.at(24, 10, 1),
+        items=[(products["P1008"], "颜色：灰色；尺码：XL", 1),
+               (products["P4002"], "规格：750g/30袋", 1)],
+    )
+    order.shipped_at = clock.at(23, 16, 0)
+    order.delivered_at = clock.at(21, 12, 40)
+    order.shipment = _delivered_shipment(
+        "韵达", "4318806527193", order.shipped_at, order.delivered_at,
+        BRAND_ORIGIN["山野"], address,
+    )
+    session.add(order)
+    resend = AfterSale(
+        order_id=order.id, type="resend", status="completed", reason="少发了每日坚果礼盒",
+        reason_code="missing_item", items=["P4002"], photos=[], evidence=[],
+        conversation_id="demo-zhao", created_at=clock.at(20, 9, 30),
+        courier="中通", tracking_no="73150284719305", shipped_at=clock.at(19, 15, 10),
+        completed_at=clock.at(19, 15, 10),
+    )
+    session.add(resend)
+    session.flush()  # the ticket number needs the id
+    session.add(Todo(
+        conversation_id="demo-zhao", customer_id=ZHAO_ID, order_id=order.id,
+        after_sale_id=resend.id, kind="resend_tracking", text="需跟进补发单号",
+        ref=f"AS{resend.id:08d}", status="done", result_text="补发单号 中通 73150284719305",
+        created_at=resend.created_at, closed_at=resend.shipped_at,
+    ))
+
+
+# ---------------------------------------------------------------- fit feedback
+
+
+def seed_fit_feedback(session: Session, now: datetime) -> int:
+    """Anonymised fit feedback for every product with a size chart; returns the row count.
+
+    Buyers of delivered clothing in the orders leave most of it; older sales add a fixed
+    number per product. Each buyer's build is drawn near the size they bought, and the
+    verdict (合身/偏大/偏小) follows from the size the chart would have recommended.
+    Deterministic for a given set of orders (its own RNG, orders walked by id).
+    """
+    rng = random.Random(FEEDBACK_RNG_SEED)
+    charted = {p.id: p for p in session.scalars(select(Product).order_by(Product.id))
+               if p.size_chart}
+    rows: list[FitFeedback] = []
+    bought = session.execute(
+        select(OrderItem.order_id, OrderItem.product_id, OrderItem.spec, Order.delivered_at)
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(Order.status.in_(("delivered", "return_requested", "refunded")),
+               OrderItem.product_id.in_(sorted(charted)))
+        .order_by(Order.id, OrderItem.id)
+    ).all()
+    for order_id, product_id, spec, delivered_at in bought:
+        product = charted[product_id]
+        match = SIZE_IN_SPEC.search(spec)
+        sizes = [row["size"] for row in product.size_chart]
+        if match is None or match.group(1) not in sizes or rng.random() > FEEDBACK_SHARE:
+            continue
+        index = sizes.index(match.group(1))
+        true_index = min(max(index + rng.choice(SIZE_SLIPS), 0), len(sizes) - 1)
+        height, weight = _build_in(rng, product.size_chart[true_index])
+        created = min(delivered_at + _minutes(rng, 6 * 60, 5 * 24 * 60), now)
+        rows.append(_feedback(rng, product, index, height, weight, created, order_id))
+    for product in charted.values():
+        count = len(product.size_chart)
+        weights = [1 + 2 * min(i, count - 1 - i) for i in range(count)]
+        for _ in range(HISTORIC_FEEDBACK_PER_PRODUCT):
+            true_index = rng.choices(range(count), weights=weights)[0]
+            height, weight = _build_in(rng, product.size_chart[true_index])
+            recommended = _advice(product, height, weight)["index"]
+            index = min(max(recommended + rng.choice(SIZE_SLIPS), 0), count - 1)
+            created = now - timedelta(days=rng.randint(30, 400)) - _minutes(rng, 0, 1439)
+            rows.append(_feedback(rng, product, index, height, weight, created, None))
+    session.add_all(rows)
+    session.flush()
+    return len(rows)
+
+
+def _build_in(rng: random.Random, row: dict) -> tuple[int, int]:
+    return (rng.randint(row["height_cm"][0], row["height_cm"][1]),
+            rng.randint(row["weight_kg"][0], row["weight_kg"][1]))
+
+
+def _advice(product: Product, height: int, weight: int) -> dict:
+    return advise(product.size_chart, height, weight,
+                  fit_note=(product.attributes or {}).get("fit"))
+
+
+def _feedback(
+    rng: random.Random,
+    product: Product,
+    index: int,
+    height: int,
+    weight: int,
+    created: datetime,
+    order_id: Optional[str],
+) -> FitFeedback:
+    advice = _advice(product, height, weight)
+    size = product.size_chart[index]["size"]
+    if index == advice["index"] or (size in (advice["between"] or ()) and rng.random() < 0.7):
+        # Right size by the chart (or a neighbour when between sizes); a few buyers still
+        # find it a little off.
+        fit = rng.choices(("fits", "too_large", "too_small"), weights=(88, 7, 5))[0]
+    elif index > advice["index"]:
+        fit = "too_large"
+    else:
+        fit = "too_small"
+    return FitFeedback(
+        product_id=product.id, order_id=order_id, size=size,
+        height_cm=height, weight_kg=weight, fit=fit, created_at=created,
+    )

@@ -18,7 +18,10 @@ from shop.models import (
     Order,
     Product,
     Shipment,
+    Todo,
+    Upload,
 )
+from shop.services import REASON_CODES, SELLER_FAULT_REASONS
 
 LEVEL_TEXT = {"normal": "普通会员", "silver": "银卡会员", "gold": "金卡会员", "diamond": "钻石会员"}
 COURIER_HOTLINE = {
@@ -39,6 +42,9 @@ REFUND_METHOD = {"alipay": "原路退回支付宝", "wechat": "原路退回微�
 PAYMENT_TEXT = {"alipay": "支付宝", "wechat": "微信支付", "card": "银行卡"}
 INVOICE_TYPE_TEXT = {"normal": "增值税电子普通发票", "special": "增值税专用发票"}
 INVOICE_STATUS_TEXT = {"pending": "开具中", "issued": "已开具"}
+TODO_KIND_TEXT = {"resend_tracking": "补发单号", "damage_photo": "破损图片", "invoice": "发票",
+                  "refund": "退款", "callback": "回电", "other": "其他"}
+TODO_STATUS_TEXT = {"open": "待处理", "done": "已完成", "cancelled": "已取消"}
 # A parcel with no scan for this long counts as delayed even before the ETA passes.
 STALE_AFTER = timedelta(hours=48)
 
@@ -221,7 +227,24 @@ def after_sale_json(record: AfterSale) -> dict[str, Any]:
         "refund_amount": money(record.refund_amount),
         "expected_refund_date": clock.iso_date(record.expected_refund_date),
         "completed_at": clock.iso(record.completed_at),
+        "kind": "refund_only" if record.type == "refund" else record.type,
+        "reason_code": record.reason_code,
+        "reason_code_text": REASON_CODES.get(record.reason_code or ""),
+        "return_shipping_paid_by": _return_shipping(record),
+        "evidence": list(record.evidence or []),
+        "evidence_urls": [f"/api/uploads/{i}" for i in record.evidence or []],
+        "conversation_id": record.conversation_id,
+        "courier": record.courier,
+        "tracking_no": record.tracking_no,
+        "shipped_at": clock.iso(record.shipped_at),
     }
+
+
+def _return_shipping(record: AfterSale) -> Optional[str]:
+    """Who pays for sending goods back: the seller for its own faults, else the buyer."""
+    if record.type not in ("return", "exchange") or record.reason_code is None:
+        return None
+    return "seller" if record.reason_code in SELLER_FAULT_REASONS else "buyer"
 
 
 def refund_json(order: Order, record: Optional[AfterSale]) -> dict[str, Any]:
@@ -286,4 +309,44 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
         "status_text": INVOICE_STATUS_TEXT.get(invoice.status, invoice.status),
         "created_at": clock.iso(invoice.created_at),
         "issued_at": clock.iso(invoice.issued_at),
+        "buyer_address": invoice.buyer_address,
+        "buyer_phone": invoice.buyer_phone,
+        "bank_name": invoice.bank_name,
+        "bank_account": invoice.bank_account,
+    }
+
+
+def upload_json(upload: Upload) -> dict[str, Any]:
+    return {
+        "id": upload.id,
+        "url": f"/api/uploads/{upload.id}",
+        "sha256": upload.sha256,
+        "content_type": upload.content_type,
+        "size": upload.size,
+        "width": upload.width,
+        "height": upload.height,
+        "filename": upload.filename,
+        "order_id": upload.order_id,
+        "conversation_id": upload.conversation_id,
+        "created_at": clock.iso(upload.created_at),
+    }
+
+
+def todo_json(todo: Todo) -> dict[str, Any]:
+    return {
+        "id": todo.id,
+        "todo_no": f"TD{todo.id:08d}",
+        "conversation_id": todo.conversation_id,
+        "customer_id": todo.customer_id,
+        "order_id": todo.order_id,
+        "after_sale_id": todo.after_sale_id,
+        "kind": todo.kind,
+        "kind_text": TODO_KIND_TEXT.get(todo.kind, todo.kind),
+        "text": todo.text,
+        "ref": todo.ref,
+        "status": todo.status,
+        "status_text": TODO_STATUS_TEXT.get(todo.status, todo.status),
+        "result_text": todo.result_text,
+        "created_at": clock.iso(todo.created_at),
+        "closed_at": clock.iso(todo.closed_at),
     }

@@ -9,22 +9,29 @@ from typing import Any, Optional
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from shop import clock
+from shop import clock, sizing
 from shop.errors import conflict, not_found, unprocessable
+from shop.images import ImageInfo
 from shop.models import (
+    FIT_RESULT_TEXT,
     AfterSale,
     Coupon,
     Customer,
     CustomerChannel,
+    FitFeedback,
     Followup,
     Invoice,
     Order,
+    OrderItem,
     Product,
     Shipment,
+    Todo,
+    Upload,
 )
 
 CUTOFF_HOUR = 16
 AFTER_SALE_WINDOW = timedelta(days=15)
+NO_REASON_WINDOW = timedelta(days=7)
 URGE_DEDUPE_WINDOW = timedelta(hours=24)
 REFUND_DAYS = {"alipay": 1, "wechat": 1, "card": 3}
 
@@ -53,6 +60,35 @@ URGE_NOTES = {
     "paid": "客户催促发货",
     "shipped": "客户催促派送",
     "return_requested": "客户催促退款进度",
+}
+
+# Why the customer wants an after-sale; the seller pays return shipping for its own faults.
+REASON_CODES = {
+    "no_reason_7d": "七天无理由",
+    "quality": "质量问题",
+    "damaged": "运输破损",
+    "wrong_item": "发错货",
+    "missing_item": "少件/漏发",
+    "size": "尺码不合适",
+    "not_as_described": "与描述不符",
+    "not_received": "未收到货",
+    "other": "其他原因",
+}
+SELLER_FAULT_REASONS = ("quality", "damaged", "wrong_item", "missing_item", "not_as_described",
+                        "not_received")
+# Reasons that need photos; without them an open to-do keeps asking for them.
+EVIDENCE_TODO_TEXT = {
+    "damaged": "需记录破损图片",
+    "quality": "需补充质量问题图片（含批号标签）",
+    "wrong_item": "需补充错发商品图片",
+    "not_as_described": "需补充商品实物图片",
+}
+TODO_DEFAULT_TEXT = {
+    "resend_tracking": "需跟进补发单号",
+    "damage_photo": "需记录破损图片",
+    "invoice": "待开发票",
+    "refund": "需跟进退款进度",
+    "callback": "需回电客户",
 }
 
 
@@ -251,6 +287,46 @@ def _items_amount(order: Order, product_ids: list[str]) -> Decimal:
     )
 
 
+def resolve_item(order: Order, item: Any) -> OrderItem:
+    """An order line from its id, its product id or (part of) its name."""
+    names = "、".join(i.product_name for i in order.items)
+    if isinstance(item, int) and not isinstance(item, bool):
+        matches = [i for i in order.items if i.id == item]
+    elif isinstance(item, str) and item.strip():
+        text = item.strip()
+        if text.isdigit():
+            matches = [i for i in order.items if i.id == int(text)]
+        else:
+            matches = [i for i in order.items if i.product_id == text.upper()]
+            matches = matches or [i for i in order.items if i.product_name == text]
+            matches = matches or [
+                i for i in order.items if text in i.product_name or i.product_name in text
+            ]
+    else:
+        raise unprocessable("invalid_type", "字段 item 必须是订单商品的编号或名称")
+    if not matches:
+        raise unprocessable("invalid_item", f"订单中没有“{item}”这件商品，订单商品：{names}")
+    if len({i.product_id for i in matches}) > 1:
+        found = "、".join(i.product_name for i in matches)
+        raise unprocessable("ambiguous_item",
+                            f"订单中有多件商品符合“{item}”：{found}，请说明是哪一件")
+    return matches[0]
+
+
+def get_uploads(session: Session, upload_ids: list[int], order: Order) -> list[Upload]:
+    """The uploads for an after-sale: they must exist and not belong to another order."""
+    uploads = []
+    for upload_id in upload_ids:
+        upload = session.get(Upload, upload_id)
+        if upload is None:
+            raise unprocessable("unknown_upload", f"图片 {upload_id} 不存在，请先上传图片再提交")
+        if upload.order_id not in (None, order.id):
+            raise unprocessable("invalid_evidence",
+                                f"图片 {upload_id} 属于其他订单，不能作为本订单的凭证")
+        uploads.append(upload)
+    return uploads
+
+
 def create_after_sale(
     session: Session,
     order: Order,
@@ -258,16 +334,24 @@ def create_after_sale(
     reason: str,
     product_ids: list[str],
     photos: list[str],
-) -> AfterSale:
+    reason_code: Optional[str] = None,
+    evidence_ids: Optional[list[int]] = None,
+    conversation_id: Optional[str] = None,
+) -> tuple[AfterSale, list[Todo]]:
+    """Create the record; returns it with the to-dos opened or closed on the way."""
     order_products = {item.product_id for item in order.items}
     unknown = [p for p in product_ids if p not in order_products]
     if unknown:
         raise unprocessable("invalid_items", f"商品 {'、'.join(unknown)} 不在该订单中")
     _check_after_sale_allowed(session, order, kind)
+    if reason_code == "no_reason_7d":
+        _check_no_reason_allowed(order, kind)
+    uploads = get_uploads(session, list(dict.fromkeys(evidence_ids or [])), order)
     now = clock.now()
     record = AfterSale(
         order_id=order.id, type=kind, status="processing", reason=reason,
-        items=product_ids, photos=photos, created_at=now,
+        items=product_ids, photos=photos, created_at=now, reason_code=reason_code,
+        evidence=[u.id for u in uploads], conversation_id=conversation_id,
     )
     if kind == "return":
         record.refund_amount = _items_amount(order, product_ids)
@@ -289,7 +373,254 @@ def create_after_sale(
             record.expected_refund_date = now.date() + timedelta(days=3)
     session.add(record)
     session.flush()
+    for upload in uploads:
+        upload.order_id = order.id
+    todos = []
+    if kind == "resend":
+        todos.append(_auto_todo(session, record, "resend_tracking", TODO_DEFAULT_TEXT[
+            "resend_tracking"]))
+    if uploads or photos:
+        todos.extend(close_todos(
+            session, order_id=order.id, kind="damage_photo",
+            result_text=f"已记录{len(uploads) + len(photos)}张图片（AS{record.id:08d}）",
+        ))
+    elif reason_code in EVIDENCE_TODO_TEXT:
+        todos.append(_auto_todo(session, record, "damage_photo", EVIDENCE_TODO_TEXT[reason_code]))
+    session.flush()
+    return record, todos
+
+
+def _check_no_reason_allowed(order: Order, kind: str) -> None:
+    if kind not in ("return", "exchange"):
+        raise unprocessable("invalid_reason_code", "七天无理由只适用于退货或换货")
+    if order.delivered_at is not None and clock.now() - order.delivered_at > NO_REASON_WINDOW:
+        raise conflict(
+            "after_sales_expired",
+            "已超过签收后7天，不能再申请七天无理由退换货；如有质量问题，可在签收后15天内申请售后",
+        )
+
+
+def get_after_sale(session: Session, after_sale_id: int) -> AfterSale:
+    record = session.get(AfterSale, after_sale_id)
+    if record is None:
+        raise not_found("after_sale_not_found", f"未找到售后单 AS{after_sale_id:08d}")
     return record
+
+
+def attach_evidence(
+    session: Session, record: AfterSale, evidence_ids: list[int]
+) -> tuple[AfterSale, list[Todo]]:
+    """Add photos to an existing after-sale; closes the order's open damage_photo to-dos."""
+    if record.status in ("rejected", "closed"):
+        raise conflict("after_sale_closed", "该售后单已关闭，不能再补充图片")
+    order = session.get(Order, record.order_id)
+    uploads = get_uploads(session, list(dict.fromkeys(evidence_ids)), order)
+    current = list(record.evidence or [])
+    new = [u for u in uploads if u.id not in current]
+    if len(current) + len(new) > 9:
+        raise unprocessable("invalid_value", "每个售后单最多9张图片")
+    for upload in new:
+        upload.order_id = order.id
+    record.evidence = current + [u.id for u in new]
+    closed = close_todos(session, order_id=order.id, kind="damage_photo",
+                         result_text=f"已记录{len(record.evidence)}张图片（AS{record.id:08d}）")
+    session.flush()
+    return record, closed
+
+
+def ship_after_sale(
+    session: Session, record: AfterSale, courier: str, tracking_no: str
+) -> tuple[AfterSale, list[Todo], bool]:
+    """Dispatch the replacement parcel of a resend / exchange; closes its to-dos.
+
+    Returns (record, closed to-dos, duplicate); repeating the same number is idempotent.
+    """
+    if record.type not in ("resend", "exchange"):
+        raise conflict("not_shippable", "只有补发或换货的售后单需要寄出新包裹")
+    if record.tracking_no is not None:
+        if (record.courier, record.tracking_no) == (courier, tracking_no):
+            return record, [], True
+        raise conflict("already_shipped",
+                       f"该售后单已寄出（{record.courier} {record.tracking_no}），请勿重复发货")
+    if record.status not in ("pending", "processing"):
+        raise conflict("not_shippable", "该售后单已结束，不能再发货")
+    now = clock.now()
+    record.courier = courier
+    record.tracking_no = tracking_no
+    record.shipped_at = now
+    record.status = "completed"
+    record.completed_at = now
+    label = "补发单号" if record.type == "resend" else "换货单号"
+    closed = close_todos(session, after_sale_id=record.id, kind="resend_tracking",
+                         result_text=f"{label} {courier} {tracking_no}")
+    session.flush()
+    return record, closed, False
+
+
+# ---------------------------------------------------------------- to-dos
+
+
+def _auto_todo(session: Session, record: AfterSale, kind: str, text: str) -> Todo:
+    order = record.order or session.get(Order, record.order_id)
+    todo = Todo(
+        conversation_id=record.conversation_id, customer_id=order.customer_id,
+        order_id=record.order_id, after_sale_id=record.id, kind=kind, text=text,
+        ref=f"AS{record.id:08d}", status="open", created_at=clock.now(),
+    )
+    session.add(todo)
+    return todo
+
+
+def create_todo(
+    session: Session,
+    conversation_id: str,
+    kind: str,
+    text: str,
+    customer_id: Optional[str],
+    order_id: Optional[str],
+    ref: Optional[str],
+) -> tuple[Todo, bool]:
+    """Returns (to-do, duplicate); an identical open to-do is reused."""
+    if order_id is not None:
+        order = session.get(Order, order_id)
+        if order is None:
+            raise not_found("order_not_found", f"未找到订单 {order_id}，请核对订单号")
+        if customer_id is not None and customer_id != order.customer_id:
+            raise unprocessable("invalid_value", "订单不属于该客户")
+        customer_id = order.customer_id
+    elif customer_id is not None:
+        ensure_customer(session, customer_id)
+    existing = session.execute(
+        select(Todo).where(
+            Todo.conversation_id == conversation_id, Todo.kind == kind, Todo.text == text,
+            Todo.status == "open",
+            Todo.order_id.is_(None) if order_id is None else Todo.order_id == order_id,
+            Todo.ref.is_(None) if ref is None else Todo.ref == ref,
+        ).order_by(Todo.id).limit(1)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing, True
+    todo = Todo(
+        conversation_id=conversation_id, customer_id=customer_id, order_id=order_id,
+        kind=kind, text=text, ref=ref, status="open", created_at=clock.now(),
+    )
+    session.add(todo)
+    session.flush()
+    return todo, False
+
+
+def list_todos(
+    session: Session,
+    conversation_id: Optional[str],
+    customer_id: Optional[str],
+    order_id: Optional[str],
+    status: Optional[str],
+    limit: int,
+) -> list[Todo]:
+    """Newest first; conversation and customer filters combine with OR (a returning
+    customer sees the to-dos of all their conversations)."""
+    query = select(Todo).order_by(Todo.created_at.desc(), Todo.id.desc()).limit(limit)
+    owners = []
+    if conversation_id:
+        owners.append(Todo.conversation_id == conversation_id)
+    if customer_id:
+        owners.append(Todo.customer_id == customer_id)
+    if owners:
+        query = query.where(or_(*owners))
+    if order_id:
+        query = query.where(Todo.order_id == order_id)
+    if status:
+        query = query.where(Todo.status == status)
+    return list(session.execute(query).scalars())
+
+
+def get_todo(session: Session, todo_id: int) -> Todo:
+    todo = session.get(Todo, todo_id)
+    if todo is None:
+        raise not_found("todo_not_found", f"未找到待办事项 {todo_id}")
+    return todo
+
+
+def update_todo(
+    session: Session,
+    todo: Todo,
+    status: Optional[str],
+    result_text: Optional[str],
+    text: Optional[str],
+) -> Todo:
+    if text is not None:
+        todo.text = text
+    if result_text is not None:
+        todo.result_text = result_text
+    if status is not None and status != todo.status:
+        todo.status = status
+        todo.closed_at = None if status == "open" else clock.now()
+    session.flush()
+    return todo
+
+
+def close_todos(
+    session: Session,
+    result_text: str,
+    kind: str,
+    order_id: Optional[str] = None,
+    after_sale_id: Optional[int] = None,
+) -> list[Todo]:
+    query = select(Todo).where(Todo.kind == kind, Todo.status == "open").order_by(Todo.id)
+    if order_id is not None:
+        query = query.where(Todo.order_id == order_id)
+    if after_sale_id is not None:
+        query = query.where(Todo.after_sale_id == after_sale_id)
+    todos = list(session.execute(query).scalars())
+    now = clock.now()
+    for todo in todos:
+        todo.status = "done"
+        todo.result_text = result_text
+        todo.closed_at = now
+    return todos
+
+
+# ---------------------------------------------------------------- uploads
+
+
+def create_upload(
+    session: Session,
+    sha256: str,
+    info: ImageInfo,
+    size: int,
+    filename: Optional[str],
+    order_id: Optional[str],
+    conversation_id: Optional[str],
+) -> tuple[Upload, bool]:
+    """Returns (upload, duplicate): the same bytes for the same order and conversation
+    are recorded once (a retried upload)."""
+    if order_id is not None and session.get(Order, order_id) is None:
+        raise not_found("order_not_found", f"未找到订单 {order_id}，请核对订单号")
+    existing = session.execute(
+        select(Upload).where(
+            Upload.sha256 == sha256,
+            Upload.order_id.is_(None) if order_id is None else Upload.order_id == order_id,
+            Upload.conversation_id.is_(None) if conversation_id is None
+            else Upload.conversation_id == conversation_id,
+        ).order_by(Upload.id).limit(1)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing, True
+    upload = Upload(
+        sha256=sha256, content_type=info.content_type, size=size, width=info.width,
+        height=info.height, filename=filename, order_id=order_id,
+        conversation_id=conversation_id, created_at=clock.now(),
+    )
+    session.add(upload)
+    session.flush()
+    return upload, False
+
+
+def get_upload(session: Session, upload_id: int) -> Upload:
+    upload = session.get(Upload, upload_id)
+    if upload is None:
+        raise not_found("upload_not_found", f"未找到图片 {upload_id}")
+    return upload
 
 
 def _check_after_sale_allowed(session: Session, order: Order, kind: str) -> None:
@@ -376,8 +707,12 @@ def request_invoice(
     title: str,
     tax_id: Optional[str],
     email: str,
+    details: Optional[dict[str, Optional[str]]] = None,
 ) -> tuple[Invoice, bool]:
-    """Returns (invoice, duplicate); an identical repeat request is idempotent."""
+    """Returns (invoice, duplicate); an identical repeat request is idempotent.
+
+    ``details``: optional buyer_address, buyer_phone, bank_name, bank_account.
+    """
     if order.status == "unpaid":
         raise conflict("invoice_not_allowed", "订单尚未付款，付款后才能申请发票")
     if order.status in ("cancelled", "refunded", "return_requested"):
@@ -392,7 +727,7 @@ def request_invoice(
         )
     invoice = Invoice(
         order_id=order.id, type=kind, title=title, tax_id=tax_id, email=email,
-        amount=order.total_amount, status="pending", created_at=clock.now(),
+        amount=order.total_amount, status="pending", created_at=clock.now(), **(details or {}),
     )
     session.add(invoice)
     session.flush()
@@ -444,3 +779,79 @@ def ship_promise(product: Product, now: datetime) -> dict[str, Any]:
         "restock_date": restock.isoformat(), "text": text,
     }
 
+
+
+def size_advice(
+    session: Session,
+    product: Product,
+    height: float,
+    weight: float,
+    fit: str,
+    body_shape: str,
+) -> dict[str, Any]:
+    """Chart-based size with its reason, plus fit feedback of buyers of a similar build."""
+    if not product.size_chart:
+        raise unprocessable("no_size_chart",
+                            f"{product.name}不区分尺码，没有尺码表，无法按身高体重推荐尺码")
+    fit_note = (product.attributes or {}).get("fit")
+    advice = sizing.advise(product.size_chart, height, weight, fit, body_shape, fit_note)
+    rows = list(session.execute(
+        select(FitFeedback).where(FitFeedback.product_id == product.id)
+        .order_by(FitFeedback.id)
+    ).scalars())
+    similar = sizing.similar_feedback(rows, height, weight, limit=0)
+    return {
+        "product_id": product.id,
+        "product_name": product.name,
+        "height_cm": int(height) if height.is_integer() else height,
+        "weight_kg": int(weight) if weight.is_integer() else weight,
+        "fit": fit,
+        "body_shape": body_shape,
+        "size": advice["size"],
+        "reason": advice["reason"],
+        "between": advice["between"],
+        "alternatives": advice["alternatives"],
+        "in_chart": advice["in_chart"],
+        "warning": advice["warning"],
+        "fit_note": fit_note,
+        "size_row": product.size_chart[advice["index"]],
+        "feedback": [_feedback_json(r) for r in similar[:3]],
+        "feedback_summary": _feedback_summary(product, similar),
+        "chart": product.size_chart,
+    }
+
+
+def _feedback_json(row: FitFeedback) -> dict[str, Any]:
+    fit = FIT_RESULT_TEXT[row.fit]
+    return {
+        "height_cm": row.height_cm,
+        "weight_kg": row.weight_kg,
+        "size": row.size,
+        "fit": fit,
+        "fit_code": row.fit,
+        "text": f"{row.height_cm}cm/{row.weight_kg}kg 的买家选了{row.size}码，反馈{fit}",
+    }
+
+
+def _feedback_summary(product: Product, similar: list[FitFeedback]) -> dict[str, Any]:
+    """Counts per size (chart order) and verdict among buyers of a similar build."""
+    by_size: dict[str, dict[str, int]] = {}
+    for row in similar:
+        counts = by_size.setdefault(row.size, {"fits": 0, "too_large": 0, "too_small": 0})
+        counts[row.fit] += 1
+    order = [r["size"] for r in product.size_chart]
+    sizes = [
+        {"size": size, "count": sum(counts.values()), **counts}
+        for size, counts in sorted(by_size.items(), key=lambda kv: order.index(kv[0]))
+    ]
+    text = None
+    if similar:
+        parts = []
+        for entry in sizes:
+            verdicts = "、".join(
+                f"{FIT_RESULT_TEXT[code]}{entry[code]}位"
+                for code in ("fits", "too_large", "too_small") if entry[code]
+            )
+            parts.append(f"选{entry['size']}码{entry['count']}位（{verdicts}）")
+        text = f"身材相近（身高±3cm、体重±4kg）的{len(similar)}位买家：" + "；".join(parts)
+    return {"count": len(similar), "sizes": sizes, "text": text}

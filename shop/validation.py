@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
 from sanic.request import Request
 
+# Re-exported: the assistant validates tax ids with the same code (shop.credit_code has
+# no dependencies and can be imported directly, too).
+from shop.credit_code import credit_code_check_char as credit_code_check_char
+from shop.credit_code import credit_code_problem, normalize_credit_code
+from shop.credit_code import is_valid_credit_code as is_valid_credit_code
 from shop.errors import ApiError, unprocessable
 
 ORDER_ID_RE = re.compile(r"^\d{18}$")
@@ -16,6 +22,13 @@ PHONE_RE = re.compile(r"^1\d{10}$")
 PHONE_TAIL_RE = re.compile(r"^\d{4}$")
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 TAX_ID_RE = re.compile(r"^[0-9A-Z]{18}$")
+TRACKING_NO_RE = re.compile(r"^[A-Za-z0-9]{8,32}$")
+LANDLINE_RE = re.compile(r"^[0-9+()\- ]{7,20}$")
+BANK_ACCOUNT_RE = re.compile(r"^\d{8,32}$")
+# Plausible adult builds for size advice; outside them the numbers are likely mistyped.
+HEIGHT_RANGE_CM = (100, 230)
+WEIGHT_RANGE_KG = (25, 200)
+BMI_RANGE = (12, 60)
 
 
 def read_json(request: Request) -> dict[str, Any]:
@@ -170,3 +183,77 @@ def query_choice(request: Request, name: str, options: tuple[str, ...]) -> Optio
             "invalid_query", f"参数 {name} 取值无效，可选值：{'、'.join(options)}"
         )
     return raw
+
+
+def tax_id(value: str) -> str:
+    """A 统一社会信用代码, normalized (upper case, no spaces), with a valid check character."""
+    problem = credit_code_problem(value)
+    if problem is not None:
+        raise unprocessable("invalid_tax_id", problem)
+    return normalize_credit_code(value)
+
+
+def optional_choice(body: dict[str, Any], field: str, options: tuple[str, ...]) -> Optional[str]:
+    if body.get(field) is None:
+        return None
+    return choice(body, field, options)
+
+
+def id_list(body: dict[str, Any], field: str, *, max_items: int) -> list[int]:
+    """Positive integer ids (digit strings accepted), duplicates removed in order."""
+    value = body.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise unprocessable("invalid_type", f"字段 {field} 必须是编号数组")
+    result = []
+    for item in value:
+        if isinstance(item, str) and item.strip().isdigit():
+            item = int(item.strip())
+        if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
+            raise unprocessable("invalid_type", f"字段 {field} 必须是正整数编号数组")
+        result.append(item)
+    result = list(dict.fromkeys(result))
+    if len(result) > max_items:
+        raise unprocessable("invalid_value", f"字段 {field} 最多 {max_items} 项")
+    return result
+
+
+def query_number(request: Request, name: str) -> float:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        raise unprocessable("invalid_query", f"缺少参数 {name}")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise unprocessable("invalid_query", f"参数 {name} 必须是数字") from None
+    if not math.isfinite(value):
+        raise unprocessable("invalid_query", f"参数 {name} 必须是有限数字")
+    return value
+
+
+def query_string(request: Request, name: str, max_len: int) -> Optional[str]:
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if len(raw) > max_len:
+        raise unprocessable("invalid_query", f"参数 {name} 过长，最多 {max_len} 个字符")
+    return raw
+
+
+def plausible_build(height_cm: float, weight_kg: float) -> None:
+    """400 for numbers no adult customer has (usually a unit mix-up: 斤 vs 公斤, m vs cm)."""
+    low, high = HEIGHT_RANGE_CM
+    if not low <= height_cm <= high:
+        raise ApiError(400, "implausible_measurements",
+                       f"身高{height_cm:g}cm不在合理范围（{low}-{high}cm），请确认单位是厘米")
+    low, high = WEIGHT_RANGE_KG
+    if not low <= weight_kg <= high:
+        raise ApiError(400, "implausible_measurements",
+                       f"体重{weight_kg:g}kg不在合理范围（{low}-{high}kg），"
+                       "请确认单位是公斤（1公斤=2斤）")
+    bmi = weight_kg / (height_cm / 100) ** 2
+    if not BMI_RANGE[0] <= bmi <= BMI_RANGE[1]:
+        raise ApiError(400, "implausible_measurements",
+                       f"身高{height_cm:g}cm、体重{weight_kg:g}kg的组合不太合理，"
+                       "请确认体重单位是公斤还是斤")

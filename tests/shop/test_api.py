@@ -67,6 +67,23 @@ def test_health_and_openapi(shop_server):
     assert "Error" in document["components"]["schemas"]
 
 
+def test_openapi_documents_uploads_todos_and_size_advice(shop_server):
+    document = yaml.safe_load(call(shop_server, "GET", "/openapi.yaml").text)
+    expected = {
+        "/api/uploads", "/api/uploads/{upload_id}", "/api/uploads/{upload_id}/meta",
+        "/api/products/{product_id}/size-advice", "/api/todos", "/api/todos/{todo_id}",
+        "/api/after-sales/{after_sale_id}", "/api/after-sales/{after_sale_id}/evidence",
+        "/api/after-sales/{after_sale_id}/ship",
+    }
+    assert expected <= set(document["paths"])
+    assert "patch" in document["paths"]["/api/todos/{todo_id}"]
+    schemas = document["components"]["schemas"]
+    assert {"Upload", "Todo", "SizeAdvice"} <= set(schemas)
+    after_sale_body = document["paths"]["/api/orders/{order_id}/after-sales"]["post"][
+        "requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert {"kind", "item", "reason_code", "evidence"} <= set(after_sale_body)
+
+
 def test_customer_lookups(shop_server):
     wang = get(shop_server, "/api/customers/by-channel/demo-wang")
     assert wang["id"] == "C0001" and wang["name"] == "王伟"
@@ -396,10 +413,11 @@ def test_invoices(shop):
     delivered = find_orders(shop, "delivered", count=5)
     target = next(o for o in delivered if not get(shop, f"/api/orders/{o['id']}/invoices")[
         "invoices"])
-    special = {"type": "special", "title": "杭州云栖科技有限公司", "tax_id": "91330106MA2B3C4D5E",
+    # A checksum-valid 统一社会信用代码 (GB 32100-2015); ...5E was invalid (check char D).
+    special = {"type": "special", "title": "杭州云栖科技有限公司", "tax_id": "91330106MA2B3C4D5D",
                "email": "finance@yunqi.com"}
     created = post(shop, f"/api/orders/{target['id']}/invoices", special, status=201)
-    assert created["tax_id"] == "91330106MA2B3C4D5E"
+    assert created["tax_id"] == "91330106MA2B3C4D5D"
 
     url = f"/api/orders/{SHIPPED}/invoices"
     assert_error(call(shop, "POST", url, {**special, "tax_id": None}), 422, "missing_field")

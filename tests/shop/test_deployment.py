@@ -13,12 +13,16 @@ from shop_api_helpers import (
     DELIVERED,
     SHIPPED,
     UNPAID,
+    ZHAO_DAMAGED,
+    ZHAO_JACKET,
     assert_error,
     call,
     day_of,
     get,
+    png,
     post,
     today,
+    upload,
 )
 from sqlalchemy import create_engine, text
 
@@ -125,4 +129,28 @@ def test_postgresql_seed_serve_restart_reseed(shop_factory, pg_url):
     shop = shop_factory(db_url=pg_url, extra_args=("--reseed",))
     assert get(shop.url, f"/api/orders/{UNPAID}")["status"] == "unpaid"
     assert get(shop.url, f"/api/followups?order_id={SHIPPED}")["followups"] == []
+    shop.stop()
+
+
+def test_postgresql_uploads_todos_size_advice(shop_factory, pg_url, tmp_path):
+    shop = shop_factory(db_url=pg_url, extra_args=("--upload-dir", str(tmp_path / "up")))
+    data = png(seed=7)
+    meta = upload(shop.url, data, query=f"?order_id={ZHAO_DAMAGED}&conversation_id=demo-zhao")
+    assert call(shop.url, "GET", meta["url"]).content == data
+    assert (tmp_path / "up" / meta["sha256"][:2] / f"{meta['sha256']}.png").is_file()
+    record = post(shop.url, f"/api/orders/{ZHAO_DAMAGED}/after-sales",
+                  {"kind": "resend", "reason_code": "damaged", "evidence": [meta["id"]],
+                   "conversation_id": "demo-zhao"}, status=201)
+    assert record["evidence"] == [meta["id"]]
+    assert {t["kind"] for t in record["todos"]} == {"resend_tracking", "damage_photo"}
+    shipped = post(shop.url, f"/api/after-sales/{record['id']}/ship",
+                   {"courier": "中通", "tracking_no": "73111122223333"})
+    assert shipped["closed_todos"][0]["result_text"] == "补发单号 中通 73111122223333"
+    assert get(shop.url, "/api/todos?conversation_id=demo-zhao&status=open")["todos"] == []
+    advice = get(shop.url, "/api/products/P1001/size-advice?height_cm=175&weight_kg=70")
+    assert advice["size"] == "L" and advice["feedback"]
+    invoice = post(shop.url, f"/api/orders/{ZHAO_JACKET}/invoices",
+                   {"type": "special", "title": "南京云帆信息技术有限公司",
+                    "tax_id": "91350100M000100Y43", "email": "cw@yunfan.cn"}, status=201)
+    assert invoice["tax_id"] == "91350100M000100Y43"
     shop.stop()

@@ -6,21 +6,29 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import selectinload, sessionmaker
 
 from shop.catalog import COURIERS
-from shop.db import make_engine, make_session_factory, prepare_database, rebase_dates
+from shop.db import (
+    make_engine,
+    make_session_factory,
+    prepare_database,
+    rebase_dates,
+    upgrade_schema,
+)
 from shop.models import (
     ORDER_STATUSES,
     AfterSale,
     Coupon,
     Customer,
     CustomerChannel,
+    FitFeedback,
     Invoice,
     Order,
     Product,
     Shipment,
+    Todo,
     TrackingEvent,
 )
 
@@ -103,3 +111,84 @@ def test_rebase_shifts_everything_once(tmp_path):
         assert session.get(Order, "361204587712340001").created_at == before + timedelta(days=4)
         restock = session.get(Product, "P2008").restock_date
         assert restock == ANCHOR + timedelta(days=4 + 6)
+
+
+def test_fit_feedback(sessions):
+    with sessions() as session:
+        rows = session.scalars(select(FitFeedback)).all()
+        assert 250 <= len(rows) <= 450
+        charts = {p.id: p.size_chart for p in session.scalars(select(Product)) if p.size_chart}
+        per_product = {pid: [r for r in rows if r.product_id == pid] for pid in charts}
+        assert all(len(found) >= 30 for found in per_product.values())
+        assert {r.product_id for r in rows} == set(charts)
+        for row in rows:
+            assert row.size in [c["size"] for c in charts[row.product_id]]
+            assert 140 <= row.height_cm <= 200 and 35 <= row.weight_kg <= 110
+        fits = [r.fit for r in rows]
+        assert set(fits) == {"fits", "too_large", "too_small"}
+        assert fits.count("fits") > len(fits) / 2
+        # Part of it comes from the seeded, delivered orders (and matches their sizes).
+        linked = [r for r in rows if r.order_id is not None]
+        assert len(linked) >= 20
+        for row in linked:
+            order = session.get(Order, row.order_id)
+            assert order.status in ("delivered", "return_requested", "refunded")
+            assert any(i.product_id == row.product_id and f"尺码：{row.size}" in i.spec
+                       for i in order.items)
+
+
+def test_fit_feedback_is_deterministic(sessions, tmp_path):
+    other = seeded(tmp_path / "d.sqlite")
+
+    def fingerprint(factory):
+        with factory() as session:
+            return session.execute(select(
+                FitFeedback.product_id, FitFeedback.order_id, FitFeedback.size,
+                FitFeedback.height_cm, FitFeedback.weight_kg, FitFeedback.fit,
+            ).order_by(FitFeedback.id)).all()
+
+    assert fingerprint(sessions) == fingerprint(other)
+
+
+def test_returning_customer(sessions):
+    with sessions() as session:
+        zhao = session.get(Customer, "C0061")
+        assert (zhao.name, zhao.phone) == ("赵磊", "13705189966")
+        orders = session.scalars(select(Order).where(Order.customer_id == "C0061")).all()
+        assert {o.id: o.status for o in orders} == {
+            "361204587712340021": "delivered", "361204587712340022": "delivered",
+            "361204587712340023": "delivered"}
+        jacket = session.get(Order, "361204587712340021")
+        assert jacket.delivered_at.date() == ANCHOR - timedelta(days=2)
+        todos = session.scalars(select(Todo).order_by(Todo.id)).all()
+        assert [(t.kind, t.status, t.conversation_id) for t in todos] == [
+            ("damage_photo", "open", "demo-zhao"), ("resend_tracking", "done", "demo-zhao")]
+
+
+def test_old_database_is_upgraded_in_place(tmp_path):
+    """A database from before uploads/to-dos/fit feedback keeps working after an update."""
+    path = tmp_path / "old.sqlite"
+    factory = seeded(path)
+    engine = factory.kw["bind"]
+    with engine.begin() as connection:
+        for column in ("reason_code", "evidence", "courier", "tracking_no", "shipped_at"):
+            connection.execute(text(f"ALTER TABLE after_sales DROP COLUMN {column}"))
+        connection.execute(text("ALTER TABLE invoices DROP COLUMN bank_account"))
+        for table in ("todos", "uploads", "fit_feedback"):
+            connection.execute(text(f"DROP TABLE {table}"))
+    with factory() as session:
+        old_orders = session.scalar(select(func.count()).select_from(Order))
+    engine.dispose()
+
+    engine = make_engine(f"sqlite:///{path}")
+    assert set(upgrade_schema(engine)) == {
+        "after_sales.reason_code", "after_sales.evidence", "after_sales.courier",
+        "after_sales.tracking_no", "after_sales.shipped_at", "invoices.bank_account"}
+    prepare_database(engine, rebase=False)
+    with make_session_factory(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == old_orders
+        assert session.scalar(select(func.count()).select_from(FitFeedback)) >= 250
+        record = session.scalars(select(AfterSale).order_by(AfterSale.id)).first()
+        assert record.reason_code is None and record.evidence is None
+    assert upgrade_schema(engine) == []
+    engine.dispose()
