@@ -37,6 +37,11 @@ def rules() -> EscalationRules:
     return load_rules(os.environ.get("ESCALATION_RULES") or None)
 
 
+# Checked when the action server starts: a broken rules file stops it with a message
+# naming the file and the rule, instead of failing at the first handoff.
+rules()
+
+
 def session_events(tracker: Tracker) -> List[Dict[str, Any]]:
     events: List[Dict[str, Any]] = []
     for event in tracker.events:

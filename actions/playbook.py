@@ -149,6 +149,9 @@ def plays() -> List[Play]:
     return load_plays()
 
 
+plays()  # validated when the action server starts
+
+
 def recent_emotions(tracker: Tracker) -> List[str]:
     labels = []
     for event in reversed(tracker.events):

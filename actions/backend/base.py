@@ -57,5 +57,9 @@ class ShopBackend(Protocol):
 
     async def refund(self, order_id: str) -> JSON: ...
 
+    async def size_advice(self, product_id: str, height_cm: float, weight_kg: float,
+                          fit: Optional[str] = None,
+                          body_shape: Optional[str] = None) -> JSON: ...
+
     async def issue_coupon(self, customer_id: str, amount: float, reason: str,
                            valid_days: int = 30) -> JSON: ...

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 from typing import Any, List, Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 
@@ -137,6 +137,14 @@ class HttpShopBackend:
 
     async def refund(self, order_id: str) -> JSON:
         return await self._request("GET", f"/api/orders/{quote(order_id)}/refund")
+
+    async def size_advice(self, product_id: str, height_cm: float, weight_kg: float,
+                          fit: Optional[str] = None,
+                          body_shape: Optional[str] = None) -> JSON:
+        query = urlencode({key: value for key, value in (
+            ("height_cm", height_cm), ("weight_kg", weight_kg), ("fit", fit),
+            ("body_shape", body_shape)) if value is not None})
+        return await self._request("GET", f"/api/products/{quote(product_id)}/size-advice?{query}")
 
     async def issue_coupon(self, customer_id: str, amount: float, reason: str,
                            valid_days: int = 30) -> JSON:

@@ -28,6 +28,7 @@ def make_tracker(
     set_now: Optional[Dict[str, Any]] = None,
     latest_message: Optional[Dict[str, Any]] = None,
     requested_slot: Optional[str] = None,
+    loop: str = "order_form",
 ) -> Tracker:
     """`set_now` are the slots extracted from the latest message (what validation sees)."""
     values = {**SLOT_DEFAULTS, **(slots or {}), **(set_now or {}), "requested_slot": requested_slot}
@@ -37,7 +38,7 @@ def make_tracker(
     # The customer's message is what the extracted values were taken from.
     typed = " ".join(str(value) for value in (set_now or {}).values()) or "x"
     return Tracker(sender, values, latest_message or {"intent": {}, "entities": [], "text": typed},
-                   events, False, None, {"name": "order_form"}, "action_listen")
+                   events, False, None, {"name": loop}, "action_listen")
 
 
 def run_directly(action: Action, tracker: Tracker) -> Tuple[List[dict], List[dict]]:

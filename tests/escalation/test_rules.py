@@ -140,3 +140,20 @@ def test_office_hours() -> None:
 def test_rules_file_is_plain_yaml_trainers_can_read() -> None:
     content = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
     assert all("queue" in rule and "priority" in rule for rule in content["rules"])
+
+
+def test_action_server_refuses_to_start_with_a_broken_rules_file(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    broken = tmp_path / "rules.yml"
+    broken.write_text("rules:\n  - id: x\n    queue: nowhere\n    priority: 1\n"
+                      "    when: {intents: [complain]}\n", encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", "0"],
+        cwd=root, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "ESCALATION_RULES": str(broken), "PYTHONPATH": str(root)})
+    assert result.returncode != 0
+    assert f"{broken}: rule 'x' (rules[0]): unknown queue 'nowhere'" in result.stderr

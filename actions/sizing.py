@@ -1,0 +1,157 @@
+"""Size advice: product, height and weight (asking only for what is missing), then the
+size the product's size chart gives, why, and what buyers of a similar build chose."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend import BackendError, InvalidRequest, NotFound, get_backend
+from actions.forms import RetryingFormValidation, Slots
+
+logger = logging.getLogger(__name__)
+
+PRODUCT_ID = re.compile(r"P\d{4}")
+FIT_WORDS = {"loose": "宽松", "fitted": "修身"}
+
+
+def page_product(tracker: Tracker) -> Optional[str]:
+    """The product page the customer is chatting from (`metadata.product_id` of their
+    latest message in this session that carried one), if any."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return None
+        if event.get("event") == "user":
+            product = str((event.get("metadata") or {}).get("product_id") or "")
+            if PRODUCT_ID.fullmatch(product):
+                return product
+    return None
+
+
+class ValidateSizeForm(RetryingFormValidation):
+    def name(self) -> Text:
+        return "validate_size_form"
+
+    async def extract_size_product(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if tracker.get_slot("size_product"):
+            return {}
+        named = next((entity.get("value") for entity in
+                      (tracker.latest_message or {}).get("entities", [])
+                      if entity.get("entity") == "product"), None)
+        chosen = page_product(tracker) or named
+        if chosen is None and tracker.get_slot("requested_slot") == "size_product":
+            chosen = (tracker.latest_message or {}).get("text")
+        return {"size_product": chosen} if chosen else {}
+
+    async def validate_size_product(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        text = str(value or "").strip()[:50]
+        if PRODUCT_ID.fullmatch(text):
+            return {"size_product": text, "failed_attempts": 0.0}
+        try:
+            found = await get_backend().find_products(text) if text else []
+        except BackendError:
+            dispatcher.utter_message(text="商品信息暂时查不到,请稍后再试一次哦。")
+            return {"size_product": None}
+        clothing = [product for product in found if product.get("category") == "clothing"]
+        if not clothing:
+            return self.reject(dispatcher, tracker, "size_product",
+                               f"没找到叫「{text}」的服装哦,可以发一下完整的商品名吗?"
+                               "比如「纯棉圆领T恤」。")
+        return {"size_product": clothing[0]["id"], "product": clothing[0]["name"],
+                "failed_attempts": 0.0}
+
+    def validate_height_cm(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        return self._number(value, "height_cm", 80, 230, dispatcher, tracker,
+                            "身高好像不太对哦,可以这样发:175 或 1米75。")
+
+    def validate_weight_kg(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        return self._number(value, "weight_kg", 25, 200, dispatcher, tracker,
+                            "体重好像不太对哦,可以这样发:70公斤 或 140斤。")
+
+    def _number(self, value: Any, slot: str, low: float, high: float,
+                dispatcher: CollectingDispatcher, tracker: Tracker, why: str) -> Slots:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return self.reject(dispatcher, tracker, slot, why)
+        if not low <= number <= high:
+            return self.reject(dispatcher, tracker, slot, why)
+        return {slot: f"{number:g}", "failed_attempts": 0.0}
+
+
+class ActionAskHeightCm(Action):
+    """One question for both numbers when both are missing; otherwise only the height."""
+
+    def name(self) -> Text:
+        return "action_ask_height_cm"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if tracker.get_slot("weight_kg"):
+            dispatcher.utter_message(text="您的身高大概多少呢?比如 175 或 1米75。")
+        else:
+            dispatcher.utter_message(
+                text="方便告诉我您的身高和体重吗?比如「175 70公斤」或「1米6 九十斤」。")
+        return []
+
+
+class ActionSizeAdvice(Action):
+    def name(self) -> Text:
+        return "action_size_advice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        product = tracker.get_slot("size_product")
+        height, weight = tracker.get_slot("height_cm"), tracker.get_slot("weight_kg")
+        if tracker.get_slot("failed_attempts") and not (product and height and weight):
+            dispatcher.utter_message(text="抱歉没能帮您确定尺码,可以发「转人工」让客服帮您看看。")
+            return []
+        fit = tracker.get_slot("fit")
+        try:
+            advice = await get_backend().size_advice(
+                product, float(height), float(weight), fit=fit,
+                body_shape=tracker.get_slot("body_shape"))
+        except NotFound:
+            dispatcher.utter_message(text="没找到这款商品,可以发一下完整的商品名吗?")
+            return []
+        except InvalidRequest as error:
+            dispatcher.utter_message(text=error.message.rstrip("。") + "。")
+            return []
+        except BackendError:
+            dispatcher.utter_message(text="尺码表暂时查不到,请稍后再试一次哦。")
+            return []
+        dispatcher.utter_message(text=advice_text(advice, tracker.get_slot("product")),
+                                 buttons=refine_buttons(fit))
+        return []
+
+
+def advice_text(advice: Dict[str, Any], product_name: Optional[str]) -> str:
+    head = f"「{product_name}」" if product_name else ""
+    text = f"{head}建议选{advice['size']}码:{advice.get('reason', '')}。"
+    feedback = advice.get("feedback") or []
+    if feedback:
+        item = feedback[0]
+        text += (f"参考:{item['height_cm']:g}cm/{item['weight_kg']:g}kg 的买家选了{item['size']}码,"
+                 f"反馈{item['fit']}。")
+    return text
+
+
+def refine_buttons(fit: Optional[str]) -> List[Dict[str, str]]:
+    return [{"title": f"想穿{word}一点", "payload": f'/ask_size{{"fit": "{key}"}}'}
+            for key, word in FIT_WORDS.items() if key != fit]

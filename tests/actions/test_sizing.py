@@ -1,0 +1,86 @@
+"""Size advice against the running demo shop: product lookup, numbers, the chart's size."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from action_helpers import make_tracker, texts
+
+from actions.sizing import ActionAskHeightCm, ActionSizeAdvice, ValidateSizeForm
+
+TEE = "P1003"  # 纯棉圆领T恤, has a size chart
+EARPHONES = "P2001"  # electronics: no size chart
+
+
+def size_tracker(slots=None, set_now=None, requested=None, text=None, metadata=None):
+    latest = {"intent": {"name": "ask_size"}, "entities": [], "text": text or "x"}
+    tracker = make_tracker(slots, set_now=set_now, requested_slot=requested,
+                           latest_message=latest, loop="size_form")
+    tracker.events[0]["metadata"] = metadata or {}  # the channel's metadata of the message
+    return tracker
+
+
+def test_product_name_becomes_the_catalogue_id(run_action) -> None:
+    _, slots = run_action(ValidateSizeForm(), size_tracker(
+        set_now={"size_product": "纯棉圆领T恤"}, requested="size_product"))
+    assert slots["size_product"] == TEE and slots["product"] == "纯棉圆领T恤"
+
+
+def test_product_of_the_chat_page_is_taken_from_metadata(run_action) -> None:
+    _, slots = run_action(ValidateSizeForm(), size_tracker(metadata={"product_id": TEE}))
+    assert slots["size_product"] == TEE
+
+
+def test_unknown_product_is_explained(run_action) -> None:
+    messages, slots = run_action(ValidateSizeForm(), size_tracker(
+        set_now={"size_product": "魔法斗篷"}, requested="size_product"))
+    assert "没找到叫「魔法斗篷」的服装" in texts(messages)
+    assert slots["size_product"] is None and slots["failed_attempts"] == 1.0
+
+
+def test_only_missing_numbers_are_asked(run_action) -> None:
+    _, slots = run_action(ValidateSizeForm(), size_tracker(
+        {"size_product": TEE}, set_now={"height_cm": "175"}, requested="height_cm"))
+    assert slots["height_cm"] == "175"
+    messages, _ = run_action(ActionAskHeightCm(), size_tracker({"weight_kg": "70"}))
+    assert "身高" in texts(messages) and "体重" not in texts(messages)
+    messages, _ = run_action(ActionAskHeightCm(), size_tracker())
+    assert "身高和体重" in texts(messages)
+
+
+def test_implausible_numbers_are_rejected(run_action) -> None:
+    messages, slots = run_action(ValidateSizeForm(), size_tracker(
+        {"size_product": TEE}, set_now={"height_cm": "17.5"}, requested="height_cm"))
+    assert "身高好像不太对" in texts(messages) and slots["height_cm"] is None
+
+
+def chart_size(shop: str, product: str, height: int, weight: int, fit: str = "") -> dict:
+    query = f"height_cm={height}&weight_kg={weight}" + (f"&fit={fit}" if fit else "")
+    with urllib.request.urlopen(f"{shop}/api/products/{product}/size-advice?{query}") as reply:
+        return json.loads(reply.read())
+
+
+def test_advice_is_the_size_chart_answer_with_feedback(run_action, actions_shop) -> None:
+    messages, _ = run_action(ActionSizeAdvice(), size_tracker(
+        {"size_product": TEE, "product": "纯棉圆领T恤", "height_cm": "175", "weight_kg": "70"}))
+    expected = chart_size(actions_shop, TEE, 175, 70)
+    said = texts(messages)
+    assert f"建议选{expected['size']}码" in said and "「纯棉圆领T恤」" in said
+    if expected["feedback"]:
+        assert "的买家选了" in said
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/ask_size{"fit": "loose"}', '/ask_size{"fit": "fitted"}']
+
+
+def test_refined_for_a_loose_fit(run_action, actions_shop) -> None:
+    messages, _ = run_action(ActionSizeAdvice(), size_tracker(
+        {"size_product": TEE, "height_cm": "175", "weight_kg": "70", "fit": "loose"}))
+    assert f"建议选{chart_size(actions_shop, TEE, 175, 70, 'loose')['size']}码" in texts(messages)
+    assert [b["payload"] for b in messages[0]["buttons"]] == ['/ask_size{"fit": "fitted"}']
+
+
+def test_product_without_a_size_chart(run_action) -> None:
+    messages, _ = run_action(ActionSizeAdvice(), size_tracker(
+        {"size_product": EARPHONES, "height_cm": "175", "weight_kg": "70"}))
+    assert "尺码" in texts(messages) and "建议选" not in texts(messages)
