@@ -29,6 +29,7 @@ def checker() -> ComplianceChecker:
 ALLOWED = [
     ("最近发货的订单比较多,请您耐心等待", None),
     ("现货最晚明天发货", None),
+    ("身高超出尺码表范围,最接近的是S码", None),
     ("最迟周三送达", None),
     ("最早明天就能到", None),
     ("江浙沪最快明天到", None),
