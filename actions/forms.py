@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions import aftersales
 from actions.backend import BackendError, BackendUnavailable, NotFound, get_backend
 from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS
 from actions.text import address_problem, format_address, parse_address
@@ -73,18 +74,71 @@ class ValidateOrderForm(RetryingFormValidation):
         if tracker.get_slot("verified_order_id") != order_id:
             return ["order_id", "phone_tail"]
         task = tracker.get_slot("order_task")
-        if task not in CONFIRMED_TASKS:
+        if task not in CONFIRMED_TASKS and task not in aftersales.TASKS:
             return ["order_id"]
         try:
             order = await get_backend().order(order_id)
         except BackendError:
             # The task action reports the outage; asking more questions would be pointless.
             return ["order_id"]
+        if task in aftersales.TASKS:
+            return aftersale_slots(order, tracker)
         if task == "cancel" and order.get("can_cancel"):
             return ["order_id", "confirmed"]
         if task == "address" and order.get("can_change_address"):
             return ["order_id", "new_address", "confirmed"]
         return ["order_id"]
+
+    async def extract_aftersale_reason(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        return reason_from_messages(tracker)
+
+    def validate_aftersale_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if value in aftersales.policy().reasons:
+            return {"aftersale_reason": value, "failed_attempts": 0.0}
+        return self.reject(dispatcher, tracker, "aftersale_reason", "请点选一个售后原因哦。")
+
+    async def extract_aftersale_item(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if tracker.get_slot("aftersale_item") or \
+                tracker.get_slot("requested_slot") != "aftersale_item":
+            return {}
+        return {"aftersale_item": (tracker.latest_message or {}).get("text")}
+
+    async def validate_aftersale_item(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        try:
+            order = await get_backend().order(tracker.get_slot("order_id"))
+        except BackendError:
+            return {"aftersale_item": None}
+        names = [item.get("name", "") for item in order.get("items") or []]
+        text = str(value or "")
+        match = next((name for name in names if name and (name in text or text in name)), None)
+        if match is None:
+            return self.reject(dispatcher, tracker, "aftersale_item",
+                               f"这个订单里有:{'、'.join(names)},是哪一件呢?")
+        return {"aftersale_item": match, "failed_attempts": 0.0}
+
+    async def extract_evidence(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if tracker.get_slot("order_task") not in aftersales.TASKS or \
+                not aftersales.latest_attachments(tracker):
+            return {}
+        try:
+            ids = await aftersales.store_evidence(tracker, tracker.get_slot("order_id"))
+        except aftersales.AttachmentRejected as why:
+            dispatcher.utter_message(text=str(why))
+            return {}
+        except BackendError:
+            dispatcher.utter_message(text="图片暂时保存不了,请稍后再发一次。")
+            return {}
+        return {"evidence": [*(tracker.get_slot("evidence") or []), *ids]} if ids else {}
 
     async def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -116,6 +170,7 @@ class ValidateOrderForm(RetryingFormValidation):
         customer_id = tracker.get_slot("customer_id")
         if customer_id and order.get("customer_id") == customer_id:
             slots["verified_order_id"] = order_id
+            slots.update(reason_from_messages(tracker))
             return slots
         # Not linked to this chat user: prove ownership with the phone tail. A tail typed
         # before this order was known must be re-checked against *this* order.
@@ -126,6 +181,7 @@ class ValidateOrderForm(RetryingFormValidation):
             owned = False
         if owned:
             slots["verified_order_id"] = order_id
+            slots.update(reason_from_messages(tracker))
         else:
             slots.update({"phone_tail": None, "verified_order_id": None})
         return slots
@@ -154,7 +210,8 @@ class ValidateOrderForm(RetryingFormValidation):
                 dispatcher, tracker, "phone_tail",
                 "手机尾号和这个订单对不上哦,请确认是下单时填写的手机号后4位。",
             )
-        return {"phone_tail": match.group(0), "verified_order_id": order_id, "failed_attempts": 0.0}
+        return {"phone_tail": match.group(0), "verified_order_id": order_id, "failed_attempts": 0.0,
+                **reason_from_messages(tracker)}
 
     async def validate_new_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -184,6 +241,31 @@ class ValidateOrderForm(RetryingFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         return {"confirmed": value}
+
+
+def reason_from_messages(tracker: Tracker) -> Slots:
+    """The after-sales reason the customer already named ("外壳摔坏了" -> damaged), so that
+    verifying the order leads straight to the next question instead of asking it again."""
+    if tracker.get_slot("aftersale_reason") or \
+            tracker.get_slot("order_task") not in aftersales.TASKS:
+        return {}
+    reason = aftersales.policy().reason_in(aftersales.customer_texts(tracker))
+    return {"aftersale_reason": reason.code} if reason else {}
+
+
+def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:
+    """Reason, item (when the order has several) and a photo when the policy wants one."""
+    reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+    if reason and aftersales.eligibility_problem(order, reason):
+        return ["order_id"]  # the task action explains why not
+    if order.get("status") != "delivered":
+        return ["order_id"]
+    needed = ["order_id", "aftersale_reason"]
+    if len(order.get("items") or []) > 1:
+        needed.append("aftersale_item")
+    if reason is None or reason.needs_photo:
+        needed.append("evidence")
+    return needed
 
 
 def stored_address(tracker: Tracker) -> Optional[Dict[str, str]]:

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import playbook
+from actions import aftersales, playbook
 from actions.backend import BackendError, Conflict, get_backend
 from actions.common import HOTLINE, items_summary, linked_customer_id, money
 from actions.forms import stored_address
@@ -43,6 +43,13 @@ class ActionOrderTask(Action):
             )
             return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET]
         task = tracker.get_slot("order_task") or "status"
+        if task in aftersales.TASKS:
+            try:
+                order = await get_backend().order(order_id)
+            except BackendError as error:
+                dispatcher.utter_message(text=f"{error.message},请稍后再试一次哦。")
+                return TASK_RESET
+            return [*TASK_RESET, *await aftersales.handle(order, tracker, dispatcher)]
         handler = getattr(self, f"_{task}", self._status)
         try:
             order = await get_backend().order(order_id)

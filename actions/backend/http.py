@@ -66,15 +66,19 @@ class HttpShopBackend:
         if self._session is not None:
             await self._session.close()
 
-    async def _request(self, method: str, path: str, body: Optional[JSON] = None) -> Any:
+    async def _request(self, method: str, path: str, body: Optional[JSON] = None,
+                       raw: Optional[tuple] = None) -> Any:
         attempts = 1 + (self.retries if method == "GET" else 0)
         last_error: Exception = BackendUnavailable(UNAVAILABLE_MESSAGE)
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(0.1 * 2**attempt)
             try:
+                # `raw` is (bytes, content type): uploads go as they are, not as JSON.
+                payload_args = ({"data": raw[0], "headers": {"Content-Type": raw[1]}}
+                                if raw else {"json": body})
                 async with self._client().request(
-                    method, self.base_url + path, json=body
+                    method, self.base_url + path, **payload_args
                 ) as response:
                     if response.status >= 500:
                         last_error = BackendUnavailable(UNAVAILABLE_MESSAGE, "server_error")
@@ -146,6 +150,15 @@ class HttpShopBackend:
             ("body_shape", body_shape)) if value is not None})
         return await self._request("GET", f"/api/products/{quote(product_id)}/size-advice?{query}")
 
+    async def create_after_sale(self, order_id: str, request: JSON) -> JSON:
+        return await self._request("POST", f"/api/orders/{quote(order_id)}/after-sales", request)
+
+    async def upload(self, content: bytes, content_type: str, order_id: Optional[str] = None,
+                     conversation_id: Optional[str] = None) -> JSON:
+        query = urlencode({key: value for key, value in (
+            ("order_id", order_id), ("conversation_id", conversation_id)) if value})
+        return await self._request("POST", f"/api/uploads?{query}", raw=(content, content_type))
+
     async def issue_coupon(self, customer_id: str, amount: float, reason: str,
                            valid_days: int = 30) -> JSON:
         return await self._request(
@@ -162,7 +175,7 @@ def _error_for(status: int, payload: Any) -> BackendError:
         return NotFound(message, code)
     if status == 409:
         return Conflict(message, code)
-    if status in (400, 422):
+    if status in (400, 413, 415, 422):
         return InvalidRequest(message, code)
     # 401/403 are our misconfiguration, not something the customer can fix.
     return BackendUnavailable(UNAVAILABLE_MESSAGE, code)

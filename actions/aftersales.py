@@ -1,0 +1,286 @@
+"""Returns, exchanges, quality problems and damaged parcels, by the shop's policy file.
+
+The order form collects the order (and proves ownership) as for every order task; for
+after-sales it then also needs the reason, the item, and a photo when the policy asks for
+one. Photos come as channel-independent attachments in the message metadata:
+`metadata.attachments = [{"type": "image", "url": "https://..." | "data:image/png;base64,..."}]`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import aiohttp
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend import BackendError, InvalidRequest, get_backend
+from actions.text import day_words
+
+logger = logging.getLogger(__name__)
+
+POLICY_FILE = Path(__file__).resolve().parent.parent / "policy" / "aftersales.yml"
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+TASKS = ("return", "exchange", "quality")  # order_task values of after-sales requests
+KINDS = ("return", "exchange", "resend")
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    label: str
+    kind: str
+    needs_photo: bool
+    photo: str
+    shipping: str
+    keywords: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    return_address: str
+    no_reason_days: int
+    send_back_days: int
+    refund_time: str
+    reasons: Dict[str, Reason]
+
+    def reason_in(self, texts: List[str]) -> Optional[Reason]:
+        for text in texts:  # newest first: a correction wins
+            for reason in self.reasons.values():
+                if any(word in text for word in reason.keywords):
+                    return reason
+        return None
+
+
+class PolicyError(ValueError):
+    pass
+
+
+def load_policy(path: Path = POLICY_FILE) -> Policy:
+    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    reasons = {}
+    for code, raw in (content.get("reasons") or {}).items():
+        try:
+            reason = Reason(code, str(raw["label"]), raw["kind"], bool(raw["needs_photo"]),
+                            str(raw.get("photo") or ""), raw["shipping"],
+                            tuple(str(word) for word in raw["keywords"]))
+        except (KeyError, TypeError) as error:
+            raise PolicyError(f"{path}: reasons.{code}: missing or invalid {error}") from error
+        if reason.kind not in KINDS or reason.shipping not in ("seller", "buyer"):
+            raise PolicyError(f"{path}: reasons.{code}: kind must be one of {KINDS} and "
+                              "shipping seller or buyer")
+        if reason.needs_photo and not reason.photo:
+            raise PolicyError(f"{path}: reasons.{code}: say which `photo` is needed")
+        reasons[code] = reason
+    try:
+        return Policy(str(content["return_address"]), int(content["no_reason_days"]),
+                      int(content["send_back_days"]), str(content["refund_time"]), reasons)
+    except (KeyError, TypeError, ValueError) as error:
+        raise PolicyError(f"{path}: missing or invalid {error}") from error
+
+
+@lru_cache(maxsize=1)
+def policy() -> Policy:
+    return load_policy()
+
+
+policy()  # validated when the action server starts
+
+
+def customer_texts(tracker: Tracker) -> List[str]:
+    """This session's customer messages, newest first."""
+    texts = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") == "user" and event.get("text"):
+            texts.append(event["text"])
+    return texts
+
+
+def latest_attachments(tracker: Tracker) -> List[Dict[str, Any]]:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            attachments = (event.get("metadata") or {}).get("attachments") or []
+            return [a for a in attachments if isinstance(a, dict)][:9]
+    return []
+
+
+class AttachmentRejected(Exception):
+    """Something the customer sent cannot be used as evidence; the message says why."""
+
+
+async def fetch(url: str) -> Tuple[bytes, str]:
+    """The attachment's bytes and declared type, at most MAX_IMAGE_BYTES."""
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        try:
+            content = base64.b64decode(data, validate=True)
+        except ValueError as error:
+            raise AttachmentRejected("图片数据不完整,请重新发送一次。") from error
+        return content, header[5:].split(";")[0] or "application/octet-stream"
+    if not url.startswith(("http://", "https://")):
+        raise AttachmentRejected("这个附件打不开,请直接发送图片。")
+    timeout = aiohttp.ClientTimeout(total=15)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            async with session.get(url) as reply:
+                if reply.status >= 400:
+                    raise AttachmentRejected("图片下载失败了,请重新发送一次。")
+                content = await reply.content.read(MAX_IMAGE_BYTES + 1)
+                return content, reply.content_type or "application/octet-stream"
+    except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        logger.warning("attachment download failed: %r", error)
+        raise AttachmentRejected("图片下载失败了,请重新发送一次。") from error
+
+
+async def store_evidence(tracker: Tracker, order_id: str) -> List[str]:
+    """Upload the latest message's image attachments to the shop; their upload ids."""
+    ids = []
+    for attachment in latest_attachments(tracker):
+        if attachment.get("type") not in (None, "image", "file"):
+            raise AttachmentRejected("只能接收图片哦(jpg/png),请拍照后发送。")
+        content, content_type = await fetch(str(attachment.get("url") or ""))
+        if len(content) > MAX_IMAGE_BYTES:
+            raise AttachmentRejected("图片太大了(最大10MB),请压缩或截图后再发送。")
+        try:
+            upload = await get_backend().upload(content, content_type, order_id,
+                                                tracker.sender_id)
+        except InvalidRequest as error:
+            # The shop checks the real format (magic bytes) and the size.
+            raise AttachmentRejected(f"{error.message.rstrip('。')}。只能接收图片哦,"
+                                     "请拍照后发送。") from error
+        ids.append(str(upload["id"]))
+    return ids
+
+
+def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[str]:
+    status = order.get("status")
+    if status in ("unpaid", "paid"):
+        return "这个订单还没有发货,不需要退换哦;不想要的话可以直接跟我说「取消订单」。"
+    if status == "shipped":
+        return ("包裹还在路上,签收后才能申请售后哦。如果收到时有破损,可以拒收,"
+                "或签收后拍照发给我。")
+    if status in ("return_requested", "refunded", "cancelled"):
+        return f"这个订单当前状态是{order.get('status_text')},已经在处理或已完成,不需要重复申请哦。"
+    if reason.code == "no_reason_7d" and order.get("delivered_at"):
+        delivered = datetime.fromisoformat(order["delivered_at"])
+        deadline = delivered + timedelta(days=policy().no_reason_days)
+        if datetime.now(delivered.tzinfo) > deadline:
+            return (f"这个订单{day_words(delivered.date().isoformat())}签收,已经超过"
+                    f"{policy().no_reason_days}天无理由退换的期限了。如果商品有质量问题,"
+                    "告诉我具体情况,我帮您按质量问题处理。")
+    return None
+
+
+def next_step_text(after_sale: Dict[str, Any], reason: Reason) -> str:
+    rules = policy()
+    ref = f"(售后单号{after_sale.get('id')})"
+    kind = after_sale.get("kind") or reason.kind
+    if kind == "resend":
+        return (f"已为您登记补发{ref},不用寄回原商品。仓库会尽快重新发货,"
+                "补发单号生成后我会告诉您,您也可以随时来问我。")
+    deadline = day_words((datetime.now() + timedelta(days=rules.send_back_days)).date()
+                         .isoformat())
+    postage = "运费由我们承担,寄到付即可" if reason.shipping == "seller" else "运费需要您先垫付"
+    what = "仓库收到后给您换新发出" if kind == "exchange" else \
+        f"仓库签收后{rules.refund_time}内原路退款"
+    action = "换货" if kind == "exchange" else "退货"
+    return (f"{action}申请已提交{ref}。请在{deadline}前把商品寄到:{rules.return_address}"
+            f"({postage}),{what}。")
+
+
+async def submit(order: Dict[str, Any], reason: Reason, item: str, evidence: List[str],
+                 task: str, conversation_id: str) -> Dict[str, Any]:
+    # The customer may ask for an exchange where the policy would refund.
+    kind = "exchange" if task == "exchange" and reason.kind == "return" else reason.kind
+    return await get_backend().create_after_sale(order["id"], {
+        "kind": kind, "item": item, "reason_code": reason.code, "reason": reason.label,
+        "evidence": [int(upload) for upload in evidence], "conversation_id": conversation_id})
+
+
+class ActionAskAftersaleReason(Action):
+    def name(self) -> str:
+        return "action_ask_aftersale_reason"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        buttons = [{"title": reason.label,
+                    "payload": f'/inform{{"aftersale_reason": "{reason.code}"}}'}
+                   for reason in policy().reasons.values()]
+        dispatcher.utter_message(text="请问是遇到了什么问题呢?", buttons=buttons)
+        return []
+
+
+class ActionAskAftersaleItem(Action):
+    def name(self) -> str:
+        return "action_ask_aftersale_item"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        try:
+            order = await get_backend().order(tracker.get_slot("order_id"))
+            names = [item.get("name", "") for item in order.get("items") or []]
+        except BackendError:
+            names = []
+        dispatcher.utter_message(text="是订单里的哪件商品呢?", buttons=[
+            {"title": name, "payload": f'/inform{{"aftersale_item": "{name}"}}'}
+            for name in names if name])
+        return []
+
+
+class ActionAskEvidence(Action):
+    def name(self) -> str:
+        return "action_ask_evidence"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+        what = reason.photo if reason else "商品问题部位"
+        dispatcher.utter_message(text=f"麻烦拍一张{what}的照片发给我(直接发图片就行),"
+                                      "我登记后马上为您处理。")
+        return []
+
+
+async def handle(order: Dict[str, Any], tracker: Tracker,
+                 dispatcher: CollectingDispatcher) -> List[EventType]:
+    """After the order form: check, create the after-sale, say the next step."""
+    reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+    reset = [SlotSet("aftersale_reason", None), SlotSet("aftersale_item", None),
+             SlotSet("evidence", None)]
+    if reason is None:
+        dispatcher.utter_message(text="还没确定售后原因,可以再说一下遇到了什么问题吗?")
+        return reset
+    problem = eligibility_problem(order, reason)
+    if problem:
+        dispatcher.utter_message(text=problem)
+        return reset
+    evidence = tracker.get_slot("evidence") or []
+    if reason.needs_photo and not evidence:
+        dispatcher.utter_message(text=f"这个问题需要先拍一张{reason.photo}的照片,发给我后再为您登记哦。")
+        return reset
+    items = [item.get("name", "") for item in order.get("items") or []]
+    item = tracker.get_slot("aftersale_item") or (items[0] if items else "")
+    try:
+        after_sale = await submit(order, reason, item, evidence,
+                                  tracker.get_slot("order_task"), tracker.sender_id)
+    except BackendError as error:
+        dispatcher.utter_message(text=f"{error.message.rstrip('。')}。")
+        return reset
+    todos = [todo for todo in after_sale.get("todos") or [] if todo.get("status") == "open"]
+    text = next_step_text(after_sale, reason)
+    if todos:
+        text += "\n已为您记下待办:" + ";".join(todo.get("text", "") for todo in todos)
+    dispatcher.utter_message(text=text)
+    known = tracker.get_slot("todos") or []
+    return reset + [SlotSet("todos", [*known, *todos])]

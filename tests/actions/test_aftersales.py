@@ -1,0 +1,96 @@
+"""After-sales logic against the running demo shop: policy, eligibility, photos, creation."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import sys
+from pathlib import Path
+
+import pytest
+from action_helpers import make_tracker, texts
+from rasa_sdk.executor import CollectingDispatcher
+
+import actions.backend as backend_module
+from actions import aftersales
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shop"))
+from shop_api_helpers import png  # noqa: E402  (tiny real images)
+
+JACKET_AND_POWERBANK = "361204587712340021"  # 赵磊, delivered 2 days ago
+OLD = "361204587712340023"  # delivered 21 days ago
+IN_TRANSIT = "361204587712340001"
+
+
+def run(coroutine_factory):
+    async def go():
+        backend_module._backend = None
+        try:
+            return await coroutine_factory()
+        finally:
+            await backend_module.get_backend().close()
+            backend_module._backend = None
+    return asyncio.run(go())
+
+
+def order(order_id: str) -> dict:
+    return run(lambda: backend_module.get_backend().order(order_id))
+
+
+def with_photo(url: str):
+    tracker = make_tracker(sender="demo-zhao")
+    tracker.events[0]["metadata"] = {"attachments": [{"type": "image", "url": url}]}
+    return tracker
+
+
+def test_policy_file_and_keywords() -> None:
+    policy = aftersales.policy()
+    assert policy.reason_in(["收到的电饭煲外壳摔坏了"]).code == "damaged"
+    assert policy.reason_in(["充电宝充不进电,质量太差"]).code == "quality"
+    assert policy.reason_in(["我不想要了"]).code == "no_reason_7d"
+    assert policy.reason_in(["你好"]) is None
+
+
+def test_policy_mistakes_name_the_file(tmp_path) -> None:
+    bad = tmp_path / "aftersales.yml"
+    bad.write_text("return_address: x\nno_reason_days: 7\nsend_back_days: 7\nrefund_time: 3天\n"
+                   "reasons:\n  broken:\n    label: 坏\n    kind: repair\n    needs_photo: false\n"
+                   "    shipping: seller\n    keywords: [坏]\n", encoding="utf-8")
+    with pytest.raises(aftersales.PolicyError, match="reasons.broken: kind must be one of"):
+        aftersales.load_policy(bad)
+
+
+def test_eligibility(run_action) -> None:
+    reasons = aftersales.policy().reasons
+    assert "签收后" in aftersales.eligibility_problem(order(IN_TRANSIT), reasons["quality"])
+    assert "超过7天无理由" in aftersales.eligibility_problem(order(OLD), reasons["no_reason_7d"])
+    assert aftersales.eligibility_problem(order(OLD), reasons["quality"]) is None
+    assert aftersales.eligibility_problem(order(JACKET_AND_POWERBANK),
+                                          reasons["no_reason_7d"]) is None
+
+
+def test_photos_are_stored_and_other_files_refused(run_action) -> None:
+    url = f"data:image/png;base64,{base64.b64encode(png()).decode()}"
+    ids = run(lambda: aftersales.store_evidence(with_photo(url), JACKET_AND_POWERBANK))
+    assert len(ids) == 1 and ids[0].isdigit()
+    pdf = f"data:image/png;base64,{base64.b64encode(b'%PDF-1.4 fake').decode()}"
+    with pytest.raises(aftersales.AttachmentRejected, match="只能接收图片"):
+        run(lambda: aftersales.store_evidence(with_photo(pdf), JACKET_AND_POWERBANK))
+    with pytest.raises(aftersales.AttachmentRejected, match="打不开"):
+        run(lambda: aftersales.store_evidence(with_photo("file:///etc/passwd"),
+                                              JACKET_AND_POWERBANK))
+
+
+def test_quality_return_is_created_with_the_next_step(run_action) -> None:
+    url = f"data:image/png;base64,{base64.b64encode(png(seed=3)).decode()}"
+    photo = run(lambda: aftersales.store_evidence(with_photo(url), JACKET_AND_POWERBANK))
+    tracker = make_tracker({"aftersale_reason": "quality", "aftersale_item": "20000毫安充电宝",
+                            "evidence": photo, "order_task": "quality"}, sender="demo-zhao")
+    dispatcher = CollectingDispatcher()
+    current = order(JACKET_AND_POWERBANK)
+    events = run(lambda: aftersales.handle(current, tracker, dispatcher))
+    said = texts(dispatcher.messages)
+    assert "退货申请已提交(售后单号" in said and aftersales.policy().return_address in said
+    assert "运费由我们承担" in said
+    assert {"event": "slot", "name": "aftersale_reason", "value": None, "timestamp": None} in \
+        events

@@ -1,0 +1,97 @@
+"""After-sales over REST: a damaged parcel with a photo becomes a resend and a to-do."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import threading
+import urllib.request
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+from scenarios import reply_text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shop"))
+from shop_api_helpers import png  # noqa: E402  (tiny real images)
+
+CRUSHED = "361204587712340022"  # 赵磊's rice cooker, delivered yesterday (tail 9966)
+
+
+@contextmanager
+def serving(content: bytes) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            try:
+                self.wfile.write(content)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the action server stops reading after 10 MB
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/photo.png"
+    finally:
+        server.shutdown()
+
+
+def data_url(content: bytes, content_type: str) -> str:
+    return f"data:{content_type};base64,{base64.b64encode(content).decode()}"
+
+
+def send(stack, sender: str, text: str, attachments: Optional[List[Dict[str, Any]]] = None
+         ) -> str:
+    body: Dict[str, Any] = {"sender": sender, "message": text}
+    if attachments:
+        body["metadata"] = {"attachments": attachments}
+    request = urllib.request.Request(f"{stack.rasa_url}/webhooks/rest/webhook",
+                                     json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        return reply_text(json.loads(reply.read()))
+
+
+def shop(stack, path: str) -> Any:
+    with urllib.request.urlopen(f"{stack.shop_url}{path}", timeout=10) as reply:
+        return json.loads(reply.read())
+
+
+def start_damage_claim(stack, sender: str) -> None:
+    assert "订单号" in send(stack, sender, "收到的电饭煲外壳摔坏了")
+    assert "后4位" in send(stack, sender, CRUSHED)
+    assert "照片" in send(stack, sender, "9966")
+
+
+def test_damaged_parcel_with_a_photo_is_resent_and_tracked(stack) -> None:
+    sender = "e2e-damaged"
+    start_damage_claim(stack, sender)
+    answer = send(stack, sender, "照片发你了", [{"type": "image",
+                                              "url": data_url(png(), "image/png")}])
+    assert "补发" in answer and "售后单号" in answer, answer
+    after_sales = shop(stack, f"/api/orders/{CRUSHED}/after-sales")["after_sales"]
+    resend = [a for a in after_sales if a["kind"] == "resend"]
+    assert len(resend) == 1 and resend[0]["evidence"] and resend[0]["reason_code"] == "damaged"
+    todos = shop(stack, f"/api/todos?conversation_id={sender}&status=open")["todos"]
+    assert any(todo["kind"] == "resend_tracking" for todo in todos), todos
+
+
+def test_a_pdf_or_a_huge_image_is_refused_and_nothing_is_created(stack) -> None:
+    sender = "e2e-damaged-bad-files"
+    start_damage_claim(stack, sender)
+    before = len(shop(stack, f"/api/orders/{CRUSHED}/after-sales")["after_sales"])
+    pdf = data_url(b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "image/png")
+    assert "只能接收图片" in send(stack, sender, "照片发你了", [{"type": "image", "url": pdf}])
+    # A 20 MB photo comes as a link (what chat channels send), from a real HTTP server.
+    with serving(png() + b"\x00" * (20 * 1024 * 1024)) as url:
+        assert "图片太大" in send(stack, sender, "照片发你了", [{"type": "image", "url": url}])
+    assert len(shop(stack, f"/api/orders/{CRUSHED}/after-sales")["after_sales"]) == before
