@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 POLICY_FILE = Path(__file__).resolve().parent.parent / "policy" / "aftersales.yml"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+TOO_BIG = "图片太大了(最大10MB),请压缩或截图后再发送。"
 TASKS = ("return", "exchange", "quality")  # order_task values of after-sales requests
 KINDS = ("return", "exchange", "resend")
 
@@ -137,8 +138,14 @@ async def fetch(url: str) -> Tuple[bytes, str]:
             async with session.get(url) as reply:
                 if reply.status >= 400:
                     raise AttachmentRejected("图片下载失败了,请重新发送一次。")
-                content = await reply.content.read(MAX_IMAGE_BYTES + 1)
-                return content, reply.content_type or "application/octet-stream"
+                if (reply.content_length or 0) > MAX_IMAGE_BYTES:
+                    raise AttachmentRejected(TOO_BIG)
+                content = bytearray()
+                async for chunk in reply.content.iter_chunked(256 * 1024):
+                    content += chunk
+                    if len(content) > MAX_IMAGE_BYTES:  # a server that did not say its size
+                        raise AttachmentRejected(TOO_BIG)
+                return bytes(content), reply.content_type or "application/octet-stream"
     except (aiohttp.ClientError, asyncio.TimeoutError) as error:
         logger.warning("attachment download failed: %r", error)
         raise AttachmentRejected("图片下载失败了,请重新发送一次。") from error
@@ -152,7 +159,7 @@ async def store_evidence(tracker: Tracker, order_id: str) -> List[str]:
             raise AttachmentRejected("只能接收图片哦(jpg/png),请拍照后发送。")
         content, content_type = await fetch(str(attachment.get("url") or ""))
         if len(content) > MAX_IMAGE_BYTES:
-            raise AttachmentRejected("图片太大了(最大10MB),请压缩或截图后再发送。")
+            raise AttachmentRejected(TOO_BIG)
         try:
             upload = await get_backend().upload(content, content_type, order_id,
                                                 tracker.sender_id)

@@ -94,3 +94,30 @@ def test_quality_return_is_created_with_the_next_step(run_action) -> None:
     assert "运费由我们承担" in said
     assert {"event": "slot", "name": "aftersale_reason", "value": None, "timestamp": None} in \
         events
+
+
+def test_a_photo_link_without_a_size_is_cut_off_at_10_mb(run_action) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Endless(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()  # no Content-Length: the body ends when the server closes
+            try:
+                self.wfile.write(png() + b"\x00" * (11 * 1024 * 1024))
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/photo.png"
+    try:
+        with pytest.raises(aftersales.AttachmentRejected, match="图片太大"):
+            run(lambda: aftersales.store_evidence(with_photo(url), JACKET_AND_POWERBANK))
+    finally:
+        server.server_close()
