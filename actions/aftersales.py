@@ -109,6 +109,18 @@ def customer_texts(tracker: Tracker) -> List[str]:
     return texts
 
 
+def item_in(order: Dict[str, Any], texts: List[str]) -> Optional[str]:
+    """The order item a customer named, by its name or its last characters (the noun in
+    Chinese product names: 20000毫安充电宝 -> 充电宝, 男士轻薄羽绒服 -> 羽绒服)."""
+    names = [item.get("name", "") for item in order.get("items") or []]
+    for text in texts:
+        for size in (None, 3, 2):
+            found = [name for name in names if name and (name[-size:] if size else name) in text]
+            if len(found) == 1:
+                return found[0]
+    return None
+
+
 def latest_attachments(tracker: Tracker) -> List[Dict[str, Any]]:
     for event in reversed(tracker.events):
         if event.get("event") == "user":

@@ -92,7 +92,11 @@ class ValidateOrderForm(RetryingFormValidation):
     async def extract_aftersale_reason(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
-        return reason_from_messages(tracker)
+        if tracker.get_slot("aftersale_reason") or \
+                tracker.get_slot("order_task") not in aftersales.TASKS:
+            return {}
+        reason = aftersales.policy().reason_in(aftersales.customer_texts(tracker))
+        return {"aftersale_reason": reason.code} if reason else {}
 
     def validate_aftersale_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -105,7 +109,8 @@ class ValidateOrderForm(RetryingFormValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         if tracker.get_slot("aftersale_item") or \
-                tracker.get_slot("requested_slot") != "aftersale_item":
+                tracker.get_slot("requested_slot") != "aftersale_item" or \
+                aftersales.latest_attachments(tracker):  # a photo is not an answer to "which"
             return {}
         return {"aftersale_item": (tracker.latest_message or {}).get("text")}
 
@@ -170,7 +175,7 @@ class ValidateOrderForm(RetryingFormValidation):
         customer_id = tracker.get_slot("customer_id")
         if customer_id and order.get("customer_id") == customer_id:
             slots["verified_order_id"] = order_id
-            slots.update(reason_from_messages(tracker))
+            slots.update(known_aftersale_details(tracker, order))
             return slots
         # Not linked to this chat user: prove ownership with the phone tail. A tail typed
         # before this order was known must be re-checked against *this* order.
@@ -181,7 +186,7 @@ class ValidateOrderForm(RetryingFormValidation):
             owned = False
         if owned:
             slots["verified_order_id"] = order_id
-            slots.update(reason_from_messages(tracker))
+            slots.update(known_aftersale_details(tracker, order))
         else:
             slots.update({"phone_tail": None, "verified_order_id": None})
         return slots
@@ -210,8 +215,15 @@ class ValidateOrderForm(RetryingFormValidation):
                 dispatcher, tracker, "phone_tail",
                 "手机尾号和这个订单对不上哦,请确认是下单时填写的手机号后4位。",
             )
-        return {"phone_tail": match.group(0), "verified_order_id": order_id, "failed_attempts": 0.0,
-                **reason_from_messages(tracker)}
+        slots = {"phone_tail": match.group(0), "verified_order_id": order_id,
+                 "failed_attempts": 0.0}
+        if tracker.get_slot("order_task") in aftersales.TASKS:
+            try:
+                slots.update(known_aftersale_details(
+                    tracker, await get_backend().order(order_id)))
+            except BackendError:
+                pass  # asked for instead
+        return slots
 
     async def validate_new_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -243,14 +255,20 @@ class ValidateOrderForm(RetryingFormValidation):
         return {"confirmed": value}
 
 
-def reason_from_messages(tracker: Tracker) -> Slots:
-    """The after-sales reason the customer already named ("外壳摔坏了" -> damaged), so that
-    verifying the order leads straight to the next question instead of asking it again."""
-    if tracker.get_slot("aftersale_reason") or \
-            tracker.get_slot("order_task") not in aftersales.TASKS:
+def known_aftersale_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:
+    """What the customer already said ("充电宝充不进电": quality, the power bank), so that
+    verifying the order leads straight to the next open question."""
+    if tracker.get_slot("order_task") not in aftersales.TASKS:
         return {}
-    reason = aftersales.policy().reason_in(aftersales.customer_texts(tracker))
-    return {"aftersale_reason": reason.code} if reason else {}
+    texts = aftersales.customer_texts(tracker)
+    slots: Slots = {}
+    reason = aftersales.policy().reason_in(texts)
+    if reason and not tracker.get_slot("aftersale_reason"):
+        slots["aftersale_reason"] = reason.code
+    item = aftersales.item_in(order, texts)
+    if item and not tracker.get_slot("aftersale_item"):
+        slots["aftersale_item"] = item
+    return slots
 
 
 def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:

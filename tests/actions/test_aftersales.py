@@ -121,3 +121,10 @@ def test_a_photo_link_without_a_size_is_cut_off_at_10_mb(run_action) -> None:
             run(lambda: aftersales.store_evidence(with_photo(url), JACKET_AND_POWERBANK))
     finally:
         server.server_close()
+
+
+def test_the_item_the_customer_named() -> None:
+    order = {"items": [{"name": "男士轻薄羽绒服"}, {"name": "20000毫安充电宝"}]}
+    assert aftersales.item_in(order, ["充电宝充不进电,质量有问题"]) == "20000毫安充电宝"
+    assert aftersales.item_in(order, ["羽绒服跑毛"]) == "男士轻薄羽绒服"
+    assert aftersales.item_in(order, ["东西坏了"]) is None
