@@ -66,5 +66,9 @@ class ShopBackend(Protocol):
     async def upload(self, content: bytes, content_type: str, order_id: Optional[str] = None,
                      conversation_id: Optional[str] = None) -> JSON: ...
 
+    async def todos(self, customer_id: Optional[str] = None,
+                    conversation_id: Optional[str] = None,
+                    status: Optional[str] = None) -> List[JSON]: ...
+
     async def issue_coupon(self, customer_id: str, amount: float, reason: str,
                            valid_days: int = 30) -> JSON: ...

@@ -159,6 +159,15 @@ class HttpShopBackend:
             ("order_id", order_id), ("conversation_id", conversation_id)) if value})
         return await self._request("POST", f"/api/uploads?{query}", raw=(content, content_type))
 
+    async def todos(self, customer_id: Optional[str] = None,
+                    conversation_id: Optional[str] = None,
+                    status: Optional[str] = None) -> List[JSON]:
+        query = urlencode({key: value for key, value in (
+            ("customer_id", customer_id), ("conversation_id", conversation_id),
+            ("status", status)) if value})
+        result = await self._request("GET", f"/api/todos?{query}")
+        return result.get("todos", []) if isinstance(result, dict) else result
+
     async def issue_coupon(self, customer_id: str, amount: float, reason: str,
                            valid_days: int = 30) -> JSON:
         return await self._request(

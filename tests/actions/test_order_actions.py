@@ -163,3 +163,29 @@ def test_ask_order_id_uses_the_customer_linked_at_session_start(run_action):
                                                               sender="not-linked-sender"))
     payloads = " ".join(b["payload"] for b in messages[0]["buttons"])
     assert "361204587712340011" in payloads and "361204587712340001" not in payloads
+
+
+def test_a_returning_customer_hears_about_open_follow_ups(run_action, actions_shop):
+    import json
+    import urllib.request
+
+    def post(path, body):
+        request = urllib.request.Request(f"{actions_shop}{path}", json.dumps(body).encode(),
+                                         {"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request) as reply:
+            return json.loads(reply.read())
+
+    # 赵磊 (demo-zhao) has an open photo to-do for his crushed rice cooker (demo data).
+    messages, slots = run_action(ActionSessionStart(), make_tracker(sender="demo-zhao"))
+    said = texts(messages)
+    assert "赵先生您好,欢迎回来" in said and "需记录破损图片" in said
+    assert any(todo["kind"] == "damage_photo" for todo in slots["todos"])
+    # A resend shipped since: its tracking number is news on the next visit.
+    resend = post("/api/orders/361204587712340021/after-sales",
+                  {"kind": "resend", "item": "20000毫安充电宝", "reason_code": "missing_item",
+                   "conversation_id": "demo-zhao"})
+    post(f"/api/after-sales/{resend['id']}/ship", {"courier": "中通", "tracking_no": "73100000001"})
+    messages, _ = run_action(ActionSessionStart(), make_tracker(sender="demo-zhao"))
+    assert "73100000001" in texts(messages)
+    messages, slots = run_action(ActionSessionStart(), make_tracker(sender="demo-li"))
+    assert messages == [] and "todos" not in slots
