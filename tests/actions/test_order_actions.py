@@ -165,12 +165,16 @@ def test_ask_order_id_uses_the_customer_linked_at_session_start(run_action):
     assert "361204587712340011" in payloads and "361204587712340001" not in payloads
 
 
-def test_a_returning_customer_hears_about_open_follow_ups(run_action, actions_shop):
+def test_a_returning_customer_hears_about_open_follow_ups(run_action, shop_factory, monkeypatch):
     import json
     import urllib.request
 
+    # A shop of its own: other action tests file after-sales for 赵磊's orders.
+    shop = shop_factory().url
+    monkeypatch.setenv("SHOP_API_URL", shop)
+
     def post(path, body):
-        request = urllib.request.Request(f"{actions_shop}{path}", json.dumps(body).encode(),
+        request = urllib.request.Request(f"{shop}{path}", json.dumps(body).encode(),
                                          {"Content-Type": "application/json"}, method="POST")
         with urllib.request.urlopen(request) as reply:
             return json.loads(reply.read())
