@@ -25,6 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, InvalidRequest, get_backend
+from actions.common import session_user_events
 from actions.text import day_words
 
 logger = logging.getLogger(__name__)
@@ -100,13 +101,7 @@ policy()  # validated when the action server starts
 
 def customer_texts(tracker: Tracker) -> List[str]:
     """This session's customer messages, newest first."""
-    texts = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            break
-        if event.get("event") == "user" and event.get("text"):
-            texts.append(event["text"])
-    return texts
+    return [event["text"] for event in session_user_events(tracker) if event.get("text")]
 
 
 def item_in(order: Dict[str, Any], texts: List[str]) -> Optional[str]:
@@ -122,11 +117,9 @@ def item_in(order: Dict[str, Any], texts: List[str]) -> Optional[str]:
 
 
 def latest_attachments(tracker: Tracker) -> List[Dict[str, Any]]:
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            attachments = (event.get("metadata") or {}).get("attachments") or []
-            return [a for a in attachments if isinstance(a, dict)][:9]
-    return []
+    latest = session_user_events(tracker)[:1]
+    attachments = (latest[0].get("metadata") or {}).get("attachments") if latest else None
+    return [a for a in attachments or [] if isinstance(a, dict)][:9]
 
 
 class AttachmentRejected(Exception):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
@@ -13,6 +13,18 @@ logger = logging.getLogger(__name__)
 
 MAX_FAILED_ATTEMPTS = 3
 HOTLINE = "400-820-1234"
+
+
+def session_user_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The customer's messages (event dicts with text, parse data, metadata) in this
+    session, newest first."""
+    found = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") == "user":
+            found.append(event)
+    return found
 
 
 async def current_customer(tracker: Tracker) -> Optional[Dict[str, Any]]:

@@ -119,7 +119,7 @@ class ActionEscalate(Action):
         hours = rules().office_hours
         is_open = hours.is_open()
         callback = None if is_open else hours.next_opening() + timedelta(hours=1)
-        session = session_events(tracker)
+        lines = transcript(session_events(tracker))
         packet = {
             "conversation_id": tracker.sender_id,
             "channel": tracker.get_latest_input_channel() or "rest",
@@ -127,7 +127,7 @@ class ActionEscalate(Action):
             "queue": route["queue"], "priority": route["priority"],
             "customer": {"id": tracker.get_slot("customer_id"),
                          "name": tracker.get_slot("customer_name")},
-            "transcript": transcript(session),
+            "transcript": lines,
             "slots": {name: value for name, value in tracker.slots.items()
                       if value is not None and name not in INTERNAL_SLOTS},
             "orders": await order_snapshots(tracker),
@@ -135,7 +135,7 @@ class ActionEscalate(Action):
             "emotion": {"history": [{"label": line["emotion"].get("label"),
                                      "intensity": line["emotion"].get("intensity"),
                                      "time": line["time"]}
-                                    for line in transcript(session)
+                                    for line in lines
                                     if line["role"] == "customer" and line["emotion"]],
                         "turning_point": tracker.get_slot("turning_point")},
             "office_hours": is_open,

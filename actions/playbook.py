@@ -23,6 +23,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendError, get_backend
+from actions.common import session_user_events
 
 logger = logging.getLogger(__name__)
 
@@ -153,16 +154,9 @@ plays()  # validated when the action server starts
 
 
 def recent_emotions(tracker: Tracker) -> List[str]:
-    labels = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            break
-        if event.get("event") == "user":
-            emotion = (event.get("parse_data") or {}).get("emotion") or {}
-            labels.append(emotion.get("label"))
-            if len(labels) >= RECENT_MESSAGES:
-                break
-    return labels
+    """Mood labels of the customer's last few messages in this session."""
+    return [((event.get("parse_data") or {}).get("emotion") or {}).get("label")
+            for event in session_user_events(tracker)[:RECENT_MESSAGES]]
 
 
 async def apply(situation: str, order: Dict[str, Any], tracker: Tracker,

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, InvalidRequest, NotFound, get_backend
+from actions.common import session_user_events
 from actions.forms import RetryingFormValidation, Slots
 
 logger = logging.getLogger(__name__)
@@ -24,13 +25,10 @@ FIT_WORDS = {"loose": "宽松", "fitted": "修身"}
 def page_product(tracker: Tracker) -> Optional[str]:
     """The product page the customer is chatting from (`metadata.product_id` of their
     latest message in this session that carried one), if any."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            return None
-        if event.get("event") == "user":
-            product = str((event.get("metadata") or {}).get("product_id") or "")
-            if PRODUCT_ID.fullmatch(product):
-                return product
+    for event in session_user_events(tracker):
+        product = str((event.get("metadata") or {}).get("product_id") or "")
+        if PRODUCT_ID.fullmatch(product):
+            return product
     return None
 
 

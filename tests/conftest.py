@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -106,3 +107,38 @@ def shop_factory(
     yield start
     for shop in started:
         shop.stop()
+
+
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def _postgres_schema(schema: str) -> Iterator[str]:
+    import psycopg2  # installed with Rasa
+
+    try:
+        connection = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
+    except psycopg2.OperationalError as error:
+        # PostgreSQL is part of the test set-up; a skip would hide a broken deployment path.
+        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {error}")
+    connection.autocommit = True
+
+    def reset(create: bool) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            if create:
+                cursor.execute(f"CREATE SCHEMA {schema}")
+
+    reset(create=True)
+    try:
+        # libpq `options` puts the service's tables into a dedicated, disposable schema.
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        reset(create=False)
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_schema():
+    """`with postgres_schema("name") as url:` a disposable PostgreSQL schema and its URL."""
+    return _postgres_schema

@@ -21,7 +21,6 @@ from desk_helpers import TEST_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PG_SCHEMA = "desk_pytest"
 
 
@@ -97,24 +96,6 @@ def desk_factory(
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A disposable PostgreSQL schema for the desk's tables (same pattern as the shop's)."""
-    import psycopg2  # installed with Rasa
-
-    try:
-        connection = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
-    except psycopg2.OperationalError as error:
-        # PostgreSQL is part of the test set-up; a skip would hide a broken deployment path.
-        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {error}")
-    connection.autocommit = True
-
-    def reset(create: bool) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
-            if create:
-                cursor.execute(f"CREATE SCHEMA {PG_SCHEMA}")
-
-    reset(create=True)
-    yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{PG_SCHEMA}"
-    reset(create=False)
-    connection.close()
+def pg_url(postgres_schema) -> Iterator[str]:
+    with postgres_schema(PG_SCHEMA) as url:
+        yield url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,7 +28,6 @@ from shop_api_helpers import (
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 PG_SCHEMA = "shop_pytest"
 
 
@@ -88,27 +88,9 @@ def test_dates_rebase_on_restart(shop_factory, tmp_path):
 
 
 @pytest.fixture
-def pg_url():
-    import psycopg2  # installed with Rasa
-
-    try:
-        connection = psycopg2.connect(PG_ADMIN_URL, connect_timeout=3)
-    except psycopg2.OperationalError as error:
-        # PostgreSQL is part of the test set-up; a skip would hide a broken deployment path.
-        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {error}")
-    connection.autocommit = True
-
-    def reset(create: bool) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
-            if create:
-                cursor.execute(f"CREATE SCHEMA {PG_SCHEMA}")
-
-    reset(create=True)
-    # libpq `options` puts the shop's tables into a dedicated, disposable schema.
-    yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{PG_SCHEMA}"
-    reset(create=False)
-    connection.close()
+def pg_url(postgres_schema) -> Iterator[str]:
+    with postgres_schema(PG_SCHEMA) as url:
+        yield url
 
 
 def test_postgresql_seed_serve_restart_reseed(shop_factory, pg_url):
