@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
@@ -13,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 MAX_FAILED_ATTEMPTS = 3
 HOTLINE = "400-820-1234"
+PRODUCT_ID = re.compile(r"P\d{4}")  # catalogue ids, e.g. P5001
 
 
 def session_user_events(tracker: Tracker) -> List[Dict[str, Any]]:

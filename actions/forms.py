@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import aftersales
+from actions import aftersales, invoices
 from actions.backend import BackendError, BackendUnavailable, NotFound, get_backend
 from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS
 from actions.text import address_problem, format_address, parse_address
@@ -74,7 +74,7 @@ class ValidateOrderForm(RetryingFormValidation):
         if tracker.get_slot("verified_order_id") != order_id:
             return ["order_id", "phone_tail"]
         task = tracker.get_slot("order_task")
-        if task not in CONFIRMED_TASKS and task not in aftersales.TASKS:
+        if task not in CONFIRMED_TASKS and task not in aftersales.TASKS and task != "invoice":
             return ["order_id"]
         try:
             order = await get_backend().order(order_id)
@@ -83,6 +83,8 @@ class ValidateOrderForm(RetryingFormValidation):
             return ["order_id"]
         if task in aftersales.TASKS:
             return aftersale_slots(order, tracker)
+        if task == "invoice":
+            return invoices.slots_needed(order, tracker)
         if task == "cancel" and order.get("can_cancel"):
             return ["order_id", "confirmed"]
         if task == "address" and order.get("can_change_address"):
@@ -144,6 +146,94 @@ class ValidateOrderForm(RetryingFormValidation):
             dispatcher.utter_message(text="图片暂时保存不了,请稍后再发一次。")
             return {}
         return {"evidence": [*(tracker.get_slot("evidence") or []), *ids]} if ids else {}
+
+    # Invoices: each detail is taken from whatever message carries it, so a customer who
+    # sends "抬头…税号…邮箱…" at once is not asked three more questions.
+    def _invoice_text(self, tracker: Tracker) -> Optional[str]:
+        if tracker.get_slot("order_task") != "invoice":
+            return None
+        return (tracker.latest_message or {}).get("text") or ""
+
+    async def extract_invoice_type(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if tracker.get_slot("order_task") != "invoice" or tracker.get_slot("invoice_type"):
+            return {}
+        for text in aftersales.customer_texts(tracker):
+            kind = invoices.invoice_type_in(text)
+            if kind:
+                return {"invoice_type": kind}
+        return {}
+
+    def validate_invoice_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if value in invoices.TYPE_TEXT:
+            return {"invoice_type": value, "failed_attempts": 0.0}
+        return self.reject(dispatcher, tracker, "invoice_type", "请点选要开普票还是专票哦。")
+
+    async def extract_invoice_title(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        text = self._invoice_text(tracker)
+        if not text or tracker.get_slot("requested_slot") != "invoice_title" or \
+                text.startswith("/"):
+            return {}
+        for found in (invoices.email_in(text), invoices.tax_id_in(text)):
+            if found:
+                text = text.replace(found, " ")
+        return {"invoice_title": invoices.clean_title(text)}
+
+    def validate_invoice_title(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        title = invoices.clean_title(str(value or ""))
+        problem = invoices.title_problem(title, tracker.get_slot("invoice_type"))
+        if problem:
+            return self.reject(dispatcher, tracker, "invoice_title", problem)
+        return {"invoice_title": title, "failed_attempts": 0.0}
+
+    async def extract_tax_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        text = self._invoice_text(tracker)
+        found = invoices.tax_id_in(text) if text else None
+        # An 18-digit order number looks like a tax id; only take it when asked for one.
+        if found and (found.isdigit() and "税号" not in text
+                      and tracker.get_slot("requested_slot") != "tax_id"):
+            return {}
+        return {"tax_id": found} if found else {}
+
+    def validate_tax_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        problem = invoices.tax_id_problem(str(value or ""))
+        if problem:
+            return self.reject(dispatcher, tracker, "tax_id", problem)
+        return {"tax_id": value, "failed_attempts": 0.0}
+
+    async def extract_invoice_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        text = self._invoice_text(tracker)
+        if not text:
+            return {}
+        found = invoices.email_in(text)
+        if found:
+            return {"invoice_email": found}
+        if tracker.get_slot("requested_slot") == "invoice_email" and not text.startswith("/"):
+            return {"invoice_email": text}  # validated below, so the customer learns why
+        return {}
+
+    def validate_invoice_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        email = invoices.email_in(str(value or ""))
+        if not email:
+            return self.reject(dispatcher, tracker, "invoice_email",
+                               "邮箱格式好像不对哦,请发一个能收到发票的邮箱,"
+                               "比如 zhangsan@163.com。")
+        return {"invoice_email": email, "failed_attempts": 0.0}
 
     async def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

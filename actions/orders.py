@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import aftersales, playbook
+from actions import aftersales, invoices, playbook
 from actions.backend import BackendError, Conflict, get_backend
 from actions.common import HOTLINE, items_summary, linked_customer_id, money
 from actions.forms import stored_address
@@ -19,8 +19,9 @@ from actions.text import day_words, format_address, time_words
 logger = logging.getLogger(__name__)
 
 JSON = Dict[str, Any]
-TASK_RESET = [SlotSet("confirmed", None), SlotSet("new_address", None),
-              SlotSet("failed_attempts", 0.0)]
+TASK_RESET = [SlotSet(slot, None) for slot in (
+    "confirmed", "new_address", "invoice_type", "invoice_title", "tax_id", "invoice_email")
+] + [SlotSet("failed_attempts", 0.0)]
 COURIER_HOTLINES = {"顺丰": "95338", "中通": "95311", "圆通": "95554", "韵达": "95546",
                     "申通": "95543", "京东物流": "950616", "邮政EMS": "11183", "极兔": "956025"}
 
@@ -137,6 +138,9 @@ class ActionOrderTask(Action):
         shown = format_address(updated.get("address", address), masked=True)
         return f"地址已修改成功,新的收货信息:{shown}。"
 
+    async def _invoice(self, order: JSON, tracker: Tracker) -> str:
+        return await invoices.request(order, tracker)
+
     async def _refund(self, order: JSON, tracker: Tracker) -> str:
         refund = await get_backend().refund(order["id"])
         return f"订单{order['id']}:{refund_sentence(refund)}"
@@ -216,17 +220,20 @@ class ActionAskOrderId(Action):
                 orders = await get_backend().customer_orders(customer_id, limit=4)
             except BackendError:
                 orders = []
+        # An invoice question is often asked before anything else: answer it first.
+        intro = "可以开的~电子普通发票和增值税专用发票都能开。" \
+            if tracker.get_slot("order_task") == "invoice" else ""
         if orders:
             buttons = [
                 {"title": f"{o['id']} {items_summary(o)} {o.get('status_text', '')}",
                  "payload": f'/inform{{"order_id":"{o["id"]}"}}'}
                 for o in orders
             ]
-            dispatcher.utter_message(text="请问是哪个订单呢?点选下面的订单,或直接发订单号给我:",
+            dispatcher.utter_message(text=f"{intro}请问是哪个订单呢?点选下面的订单,或直接发订单号给我:",
                                      buttons=buttons)
         else:
             dispatcher.utter_message(
-                text="麻烦发一下订单号哦(18位数字,在「我的订单」-订单详情里可以复制)。")
+                text=f"{intro}麻烦发一下订单号哦(18位数字,在「我的订单」-订单详情里可以复制)。")
         return []
 
 

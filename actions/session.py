@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
-from actions.common import current_customer, customer_title
+from actions.common import PRODUCT_ID, current_customer, customer_title
 
 logger = logging.getLogger(__name__)
 
@@ -27,39 +27,81 @@ class ActionSessionStart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        # SessionStarted resets every slot; the page metadata is set again afterwards, as
+        # Rasa's own session start does.
         events: List[EventType] = [SessionStarted()]
+        metadata = tracker.get_slot("session_started_metadata") or {}
         customer = await current_customer(tracker)
         if customer:
             events += [SlotSet("customer_id", customer["id"]),
                        SlotSet("customer_name", customer_title(customer))]
-            events += await self._todos(customer, dispatcher)
+            lines, todo_events = await self._todos(customer)
+            lines += await self._remembered_item(customer, metadata)
+            dispatcher.utter_message(
+                text="\n".join([f"{customer_title(customer)}您好,欢迎回来~", *lines]))
+            events += todo_events
+        if metadata:
+            events.append(SlotSet("session_started_metadata", metadata))
         return events + [ActionExecuted("action_listen")]
 
     @staticmethod
-    async def _todos(customer: Dict[str, Any], dispatcher: CollectingDispatcher
-                     ) -> List[EventType]:
-        """Tell a returning customer what became of their follow-ups and what is open."""
+    async def _todos(customer: Dict[str, Any]) -> Tuple[List[str], List[EventType]]:
+        """What became of a returning customer's follow-ups, and what is still open."""
         try:
             todos = await get_backend().todos(customer_id=customer["id"])
         except BackendError as error:
             logger.warning("to-dos unavailable: %s", error.code)
-            return []
+            return [], []
         since = datetime.now(timezone.utc) - timedelta(days=NEWS_DAYS)
         news = [todo for todo in todos if todo.get("status") == "done" and todo.get("result_text")
                 and todo.get("closed_at")
                 and datetime.fromisoformat(todo["closed_at"]) >= since]
         still_open = [todo for todo in todos if todo.get("status") == "open"]
-        if not news and not still_open:
-            return []
-        lines = [f"{customer_title(customer)}您好,欢迎回来~"]
-        lines += [f"您的{todo.get('kind_text') or '跟进事项'}已处理:{todo['result_text']}"
-                  + order_ref(todo) for todo in news]
+        lines = [f"您的{todo.get('kind_text') or '跟进事项'}已处理:{todo['result_text']}"
+                 + order_ref(todo) for todo in news]
         if still_open:
             lines.append("还在跟进中的事项:" + ";".join(
                 f"{todo.get('text')}{order_ref(todo)}" for todo in still_open))
-        dispatcher.utter_message(text="\n".join(lines))
-        return [SlotSet("todos", still_open)]
+        return lines, ([SlotSet("todos", still_open)] if still_open else [])
+
+    @staticmethod
+    async def _remembered_item(customer: Dict[str, Any], metadata: Dict[str, Any]) -> List[str]:
+        """The item they looked at last time (still in stock), then this visit's page is
+        remembered for next time."""
+        backend = get_backend()
+        try:
+            recent = await backend.recent_items(customer["id"])
+            page = str(metadata.get("product_id") or "")
+            if PRODUCT_ID.fullmatch(page):
+                await backend.record_view(customer["id"], page)
+        except BackendError as error:
+            logger.warning("recent items unavailable: %s", error.code)
+            return []
+        viewed = recent.get("last_viewed") or {}
+        if viewed.get("in_stock") and viewed.get("id") != metadata.get("product_id"):
+            return [f"您上次看的「{viewed.get('name')}」还有货哦,需要的话可以直接问我~"]
+        bought = recent.get("last_purchased") or {}
+        if bought.get("name"):
+            return [f"上次买的「{bought['name']}」用得还好吗?有问题随时找我。"]
+        return []
 
 
 def order_ref(todo: Dict[str, Any]) -> str:
     return f"(订单{todo['order_id']})" if todo.get("order_id") else ""
+
+
+class ActionGreet(Action):
+    """A known customer was already welcomed by name at session start; others get the
+    bot's introduction."""
+
+    def name(self) -> Text:
+        return "action_greet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if tracker.get_slot("customer_name"):
+            dispatcher.utter_message(text="在的~请问今天有什么可以帮您?")
+        else:
+            dispatcher.utter_message(response="utter_greet")
+        return []

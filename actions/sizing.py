@@ -4,7 +4,6 @@ size the product's size chart gives, why, and what buyers of a similar build cho
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -13,12 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, InvalidRequest, NotFound, get_backend
-from actions.common import session_user_events
+from actions.common import PRODUCT_ID, session_user_events
 from actions.forms import RetryingFormValidation, Slots
 
 logger = logging.getLogger(__name__)
 
-PRODUCT_ID = re.compile(r"P\d{4}")
 FIT_WORDS = {"loose": "宽松", "fitted": "修身"}
 
 

@@ -19,7 +19,7 @@ DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 EMOTIONS = {"calm", "anxious", "angry"}
 COUNT_CONDITIONS = ("repeated_intent", "fallbacks_in_a_row", "failed_attempts")
 CONDITIONS = {"intents", "keywords", "emotion", "min_intensity", "streak", "turning_point",
-              *COUNT_CONDITIONS}
+              "repeats_allowed", *COUNT_CONDITIONS}
 # Saying hello or yes three times is not an unresolved question.
 NOT_QUESTIONS = {"greet", "goodbye", "thank", "affirm", "deny", "inform", "rate_service",
                  "nlu_fallback", "out_of_scope"}
@@ -59,7 +59,8 @@ class Rule:
                 return f"keyword {found.group(0)}"
             if "emotion" in when and _streak(turns, when) >= when.get("streak", 1):
                 return f"emotion {last.emotion} {last.intensity:.2f}"
-            if when.get("repeated_intent") and last.intent not in NOT_QUESTIONS:
+            if when.get("repeated_intent") and last.intent not in NOT_QUESTIONS and \
+                    last.intent not in when.get("repeats_allowed", ()):
                 asked = sum(turn.intent == last.intent for turn in turns)
                 if asked >= when["repeated_intent"]:
                     return f"{last.intent} asked {asked} times"
@@ -187,12 +188,14 @@ def _parse_when(rule_id, queue, priority, when, say, where, fail) -> Rule:
     unknown = set(when) - CONDITIONS
     if unknown:
         raise fail(where, f"unknown conditions {sorted(unknown)}; known: {sorted(CONDITIONS)}")
-    for key in ("intents", "keywords"):
+    for key in ("intents", "keywords", "repeats_allowed"):
         values = when.get(key, [])
         if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
             raise fail(where, f"`{key}` must be a list of non-empty texts")
     if "emotion" in when and when["emotion"] not in EMOTIONS:
         raise fail(where, f"`emotion` must be one of {sorted(EMOTIONS)}")
+    if "repeats_allowed" in when and "repeated_intent" not in when:
+        raise fail(where, "`repeats_allowed` needs a `repeated_intent`")
     if ("min_intensity" in when or "streak" in when) and "emotion" not in when:
         raise fail(where, "`min_intensity`/`streak` need an `emotion`")
     intensity = when.get("min_intensity", 0)

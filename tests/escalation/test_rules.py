@@ -40,6 +40,7 @@ def test_the_shipped_rules_file_is_valid() -> None:
     ({"when": {"keywords": [12315]}}, "`keywords` must be a list of non-empty texts"),
     ({"when": {"repeated_intent": 0}}, "`repeated_intent` must be a whole number"),
     ({"when": {"turning_point": "yes"}}, "`turning_point` can only be `true`"),
+    ({"when": {"repeats_allowed": ["faq"]}}, "`repeats_allowed` needs a `repeated_intent`"),
     ({"say": ""}, "`say` must be a text"),
     ({"colour": "red"}, "unknown keys ['colour']"),
 ])
@@ -81,7 +82,7 @@ def test_the_most_urgent_matching_rule_wins() -> None:
     ([Turn("request_human", "转人工")], "asked_for_human"),
     ([Turn("greet", "叫你们经理来")], "asked_for_human"),
     ([Turn("wholesale_inquiry", "公司要采购500件")], "wholesale"),
-    ([Turn("ask_invoice", "能开专票吗")], "invoice"),
+    ([Turn("ask_invoice", "发票抬头开错了,帮我换开一下")], "invoice"),
     ([Turn("track_logistics", "快递呢")] * 2 + [Turn("track_logistics", "快递到底呢")],
      "repeated_failure"),
     ([Turn("nlu_fallback", "asdf")] * 3, "repeated_failure"),
@@ -102,6 +103,9 @@ def test_each_rule_fires(turns: list, expected: str) -> None:
     [Turn("urge_delivery", "还不发货!!", "angry", 0.8)],  # one angry message: answer first
     [Turn("greet", "你好", "calm", 0.05), Turn("thank", "谢谢", "calm", 0.01)],
     [Turn("greet", "在吗"), Turn("greet", "在吗"), Turn("greet", "在吗")],  # not a question
+    [Turn("ask_invoice", "能开专票吗")],  # the bot files ordinary invoice requests itself
+    [Turn("product_question", "什么材质"), Turn("product_question", "能机洗吗"),
+     Turn("product_question", "保修多久")],  # browsing, not a failure
 ])
 def test_ordinary_conversations_stay_with_the_bot(turns: list) -> None:
     assert load_rules().evaluate(turns)[0] is None

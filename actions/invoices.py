@@ -1,0 +1,123 @@
+"""Invoices (发票): type, title, tax id and e-mail collected inside the order form.
+
+Fully digital invoices (数电发票) need only the buyer's name and, for a company, its
+统一社会信用代码; address, phone and bank account are optional, so the bot does not ask.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+
+from actions.backend import get_backend
+from actions.common import money
+from shop.credit_code import credit_code_problem, normalize_credit_code
+
+JSON = Dict[str, Any]
+PERSONAL = "个人"
+TYPE_TEXT = {"normal": "电子普通发票", "special": "增值税专用发票"}
+# Orders in these states cannot be invoiced; the task action explains why.
+NOT_INVOICEABLE = {"unpaid": "订单还没有付款,付款后才能申请发票哦。",
+                   "cancelled": "订单已取消,没有可以开票的金额哦。",
+                   "refunded": "订单已全额退款,不能再开发票了。",
+                   "return_requested":
+                       "订单正在退货中,退货完成前不能开发票;如果退货取消,再来找我开就行。"}
+
+SPECIAL_WORDS = ("专票", "专用发票", "增值税专用")
+NORMAL_WORDS = ("普票", "普通发票", "电子发票", "电子普票", "普通的")
+EMAIL_PATTERN = re.compile(
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# 18 characters of the credit-code alphabet, or something close that deserves a reason.
+TAX_ID_PATTERN = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{15,20}(?![0-9A-Z])")
+ORGANISATION_WORDS = ("公司", "集团", "中心", "厂", "店", "行", "社", "院", "所", "局", "部",
+                      "学校", "大学", "协会", "委员会", "工作室", "医院", "基金会")
+
+
+def slots_needed(order: JSON, tracker: Tracker) -> List[Text]:
+    if order.get("status") in NOT_INVOICEABLE:
+        return ["order_id"]
+    needed = ["order_id", "invoice_type", "invoice_title"]
+    if tracker.get_slot("invoice_title") != PERSONAL:
+        needed.append("tax_id")
+    return needed + ["invoice_email"]
+
+
+def invoice_type_in(text: str) -> Optional[str]:
+    if any(word in text for word in SPECIAL_WORDS):
+        return "special"
+    if any(word in text for word in NORMAL_WORDS):
+        return "normal"
+    return None
+
+
+def title_problem(title: str, invoice_type: Optional[str]) -> Optional[str]:
+    """Why a title cannot be used, or None."""
+    if title == PERSONAL:
+        if invoice_type == "special":
+            return "增值税专用发票只能开给单位哦,请发单位全称(和营业执照上一致)。"
+        return None
+    if EMAIL_PATTERN.search(title) or TAX_ID_PATTERN.search(title.upper()):
+        return "请先发发票抬头(单位全称),税号和邮箱稍后再发哦。"
+    if not 4 <= len(title) <= 60 or not any(word in title for word in ORGANISATION_WORDS):
+        return ("单位抬头要写营业执照上的全称哦,比如「杭州青禾服饰有限公司」;"
+                "个人开票直接回复「个人」。")
+    return None
+
+
+def clean_title(text: str) -> str:
+    """「抬头:杭州某某有限公司」 -> the name; 「个人的」 / 「开个人」 -> 个人."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    if PERSONAL in text and len(text) <= 8:
+        return PERSONAL
+    text = re.sub(r"^(发票)?(抬头|单位|公司名称|名称)(是|为|写)?[::]?\s*", "", text)
+    # Whatever follows (税号…, 邮箱…) is not part of the name.
+    text = re.split(r"税号|邮箱|纳税人|[\s,;;]", text)[0]
+    return re.sub(r"[。.]+$", "", text)
+
+
+def tax_id_in(text: str) -> Optional[str]:
+    match = TAX_ID_PATTERN.search(normalize_credit_code(text))
+    return match.group(0) if match else None
+
+
+def tax_id_problem(tax_id: str) -> Optional[str]:
+    problem = credit_code_problem(tax_id)
+    if problem is None:
+        return None
+    return (f"这个税号校验没通过({problem}),麻烦对照营业执照上的18位统一社会信用代码再发一次哦。")
+
+
+def email_in(text: str) -> Optional[str]:
+    match = EMAIL_PATTERN.search(unicodedata.normalize("NFKC", text))
+    return match.group(0) if match else None
+
+
+def masked_email(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:2]}***@{domain}"
+
+
+async def request(order: JSON, tracker: Tracker) -> str:
+    """Files the request with the shop; the answer says what happens next."""
+    if order.get("status") in NOT_INVOICEABLE:
+        return NOT_INVOICEABLE[order["status"]]
+    kind = tracker.get_slot("invoice_type") or "normal"
+    title = tracker.get_slot("invoice_title")
+    email = tracker.get_slot("invoice_email")
+    if not title or not email:
+        return "开票信息还没填完整,您说「开发票」我们再来一次哦。"
+    body: JSON = {"type": kind, "title": title, "email": email}
+    if title != PERSONAL:
+        body["tax_id"] = tracker.get_slot("tax_id")
+    invoice = await get_backend().request_invoice(order["id"], body)
+    tax = f",税号{body['tax_id']}" if body.get("tax_id") else ""
+    what = f"{TYPE_TEXT[kind]},抬头「{title}」{tax},金额{money(invoice.get('amount'))}"
+    if invoice.get("duplicate"):
+        return (f"这个订单已经申请过同样的发票啦({what}),开好后会发到{masked_email(email)},"
+                "不用重复申请哦。")
+    when = "订单确认收货后" if order.get("status") in ("paid", "shipped") else ""
+    return (f"开票申请已提交:{what}。{when}1-3个工作日内会把电子发票发到{masked_email(email)},"
+            "请注意查收(也可能在垃圾邮件里)。我已记在待办里,开好会通知您~")

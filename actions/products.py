@@ -1,0 +1,271 @@
+"""Pre-sale product questions: facts from the catalogue and the shop's documents, usage
+help with a clarifying question, and one related-product suggestion per session.
+
+The product in context ("这个/它/这款") is, in this order: the product named in the latest
+message, the product page the chat was opened on (metadata.product_id), the product the
+conversation was last about (slot `product_id`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import documents
+from actions.backend import BackendError, NotFound, get_backend
+from actions.common import PRODUCT_ID, linked_customer_id, money, session_user_events
+from actions.sizing import page_product
+
+logger = logging.getLogger(__name__)
+
+JSON = Dict[str, Any]
+ATTRIBUTES_FILE = Path(__file__).resolve().parent.parent / "policy" / "product_attributes.yml"
+HUMAN_BUTTONS = [{"title": "转人工确认", "payload": "/request_human"},
+                 {"title": "不用了", "payload": "/deny"}]
+# Usage topics: the clarifying buttons, the words that pick one, and the document query.
+USAGE_TOPICS = {
+    "install": ("安装步骤", ("安装", "组装", "装上", "装好", "拆装", "配对", "连接")),
+    "caution": ("使用注意事项",
+                ("注意", "第一次用", "首次使用", "初次使用", "禁忌", "能不能", "安全")),
+    "cleaning": ("清洁保养", ("清洗", "清理", "洗", "清洁", "保养", "除垢")),
+}
+# No cross-selling to a customer who is upset or in an after-sales matter.
+NO_SELLING_INTENTS = {"complain", "request_return", "request_refund", "request_exchange",
+                      "report_quality_issue", "urge_delivery", "cancel_order", "request_human",
+                      "query_refund_progress"}
+
+
+@dataclass(frozen=True)
+class Attribute:
+    key: str
+    label: str
+    keywords: Tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def attributes() -> Tuple[Attribute, ...]:
+    data = yaml.safe_load(ATTRIBUTES_FILE.read_text(encoding="utf-8"))
+    return tuple(Attribute(key, spec["label"], tuple(str(k).lower() for k in spec["keywords"]))
+                 for key, spec in data["attributes"].items())
+
+
+def asked_attribute(question: str, product: JSON) -> Optional[Attribute]:
+    """The first attribute the question asks for that this product has."""
+    text = question.lower()
+    have = product.get("attributes") or {}
+    return next((attr for attr in attributes()
+                 if attr.key in have and any(word in text for word in attr.keywords)), None)
+
+
+def named_product_entity(tracker: Tracker) -> Optional[str]:
+    return next((entity.get("value") for entity in
+                 (tracker.latest_message or {}).get("entities", [])
+                 if entity.get("entity") == "product" and entity.get("value")), None)
+
+
+async def product_in_context(tracker: Tracker) -> Optional[JSON]:
+    """The full product record the customer means, or None when it is not clear."""
+    backend = get_backend()
+    named = named_product_entity(tracker)
+    if named:
+        if PRODUCT_ID.fullmatch(str(named)):
+            return await _product_or_none(named)
+        found = await backend.find_products(str(named)[:50])
+        exact = [p for p in found if p.get("name") == named]
+        if exact or len(found) == 1:
+            return await _product_or_none((exact or found)[0]["id"])
+    for product_id in (page_product(tracker), tracker.get_slot("product_id")):
+        if product_id:
+            product = await _product_or_none(product_id)
+            if product:
+                return product
+    return None
+
+
+async def _product_or_none(product_id: str) -> Optional[JSON]:
+    try:
+        return await get_backend().product(product_id)
+    except NotFound:
+        return None
+
+
+def latest_question(tracker: Tracker) -> str:
+    """The question being answered: the latest message, or, when the customer just
+    named the product the bot asked about, the question before it."""
+    texts = [event.get("text") or "" for event in session_user_events(tracker)]
+    latest = texts[0] if texts and not texts[0].startswith("/") else ""  # not a button payload
+    pending = tracker.get_slot("pending_question")
+    if pending and named_product_entity(tracker):
+        return f"{pending} {latest}".strip()
+    return latest
+
+
+def product_label(product: JSON) -> str:
+    return f"「{product.get('brand', '')} {product.get('name', '')}」".replace("「 ", "「")
+
+
+async def ask_which_product(tracker: Tracker, dispatcher: CollectingDispatcher,
+                            question: str) -> List[EventType]:
+    """Offers the customer's recent items as buttons; the question is kept for the answer."""
+    buttons = []
+    customer_id = await linked_customer_id(tracker)
+    if customer_id:
+        try:
+            recent = await get_backend().recent_items(customer_id)
+        except BackendError:
+            recent = {}
+        for key in ("last_viewed", "last_purchased"):
+            item = recent.get(key) or {}
+            if item.get("id") and all(item["id"] not in b["payload"] for b in buttons):
+                buttons.append({"title": item.get("name", item["id"]),
+                                "payload": f'/inform{{"product": "{item["id"]}"}}'})
+    dispatcher.utter_message(text="您问的是哪款商品呢?发一下商品名,我马上帮您查~",
+                             buttons=buttons or None)
+    return [SlotSet("pending_question", question)]
+
+
+class ActionProductQuestion(Action):
+    """"这个空气炸锅涂层耐刮吗" / "能连手机吗": catalogue facts, then documents, never guesses."""
+
+    def name(self) -> Text:
+        return "action_product_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        question = latest_question(tracker)
+        try:
+            product = await product_in_context(tracker)
+        except BackendError as error:
+            dispatcher.utter_message(text=f"{error.message},请稍后再问我一次哦。")
+            return []
+        if product is None:
+            return await ask_which_product(tracker, dispatcher, question)
+        events: List[EventType] = [SlotSet("product_id", product["id"]),
+                                   SlotSet("product", product.get("name")),
+                                   SlotSet("pending_question", None)]
+        attribute = asked_attribute(question, product)
+        if attribute:
+            value = product["attributes"][attribute.key]
+            dispatcher.utter_message(text=f"{product_label(product)}的{attribute.label}:{value}。")
+        elif not answer_from_documents(question, product, dispatcher):
+            if question.strip() in ("", str(named_product_entity(tracker) or "").strip()):
+                # Only a product name: say what it is and what can be asked.
+                dispatcher.utter_message(text=product_overview(product))
+            else:
+                dispatcher.utter_message(
+                    text=f"关于{product_label(product)}的这个问题,我这边没有查到准确的资料,"
+                    "不想随便回答误导您。需要的话我帮您转人工客服确认一下?",
+                    buttons=HUMAN_BUTTONS)
+                return events
+        return events + await maybe_recommend(tracker, dispatcher, product)
+
+
+def product_overview(product: JSON) -> str:
+    stock = "现货" if product.get("stock", 0) > 0 else "暂时缺货"
+    return (f"{product_label(product)}{money(product.get('price'))},{stock}。"
+            f"{product.get('description', '')}想了解材质、参数、用法或尺码,直接问我就行~")
+
+
+def answer_from_documents(question: str, product: Optional[JSON],
+                          dispatcher: CollectingDispatcher) -> bool:
+    """Answers with the best passage of the shop's documents and names its source."""
+    name = (product or {}).get("name", "")
+    hit = documents.answer(f"{name} {question}".strip(), (product or {}).get("id"))
+    if hit is None:
+        return False
+    dispatcher.utter_message(text=f"{hit.text}\n(资料来源:{hit.title})")
+    return True
+
+
+class ActionAskUsage(Action):
+    """"这个怎么用?": which product, then which kind of help (a clarifying question with
+    buttons when the question does not say), answered from the shop's documents."""
+
+    def name(self) -> Text:
+        return "action_ask_usage"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        question = latest_question(tracker)
+        try:
+            product = await product_in_context(tracker)
+        except BackendError as error:
+            dispatcher.utter_message(text=f"{error.message},请稍后再问我一次哦。")
+            return []
+        if product is None:
+            return await ask_which_product(tracker, dispatcher, question)
+        events: List[EventType] = [SlotSet("product_id", product["id"]),
+                                   SlotSet("product", product.get("name")),
+                                   SlotSet("pending_question", None)]
+        topic = usage_topic(tracker, question)
+        if topic is None:
+            dispatcher.utter_message(
+                text=f"{product_label(product)}您想了解哪方面呢?",
+                buttons=[{"title": label, "payload": f'/ask_usage{{"usage_topic": "{key}"}}'}
+                         for key, (label, _) in USAGE_TOPICS.items()])
+            return events
+        label = USAGE_TOPICS[topic][0]
+        hit = documents.answer(f"{product.get('name', '')} {label} {question}", product["id"])
+        if hit is not None:
+            dispatcher.utter_message(text=f"{hit.text}\n(资料来源:{hit.title})")
+            return events
+        facts = [product.get("attributes", {}).get(key) for key in ("usage", "caution", "care")]
+        facts = [fact for fact in facts if fact]
+        if facts:
+            dispatcher.utter_message(text=f"{product_label(product)}:" + ";".join(facts) + "。")
+        else:
+            dispatcher.utter_message(
+                text=f"{product_label(product)}的{label}我这边没有现成的资料,不想随便教错您。"
+                "包装里的说明书有详细步骤;需要的话我帮您转人工客服一步步指导?",
+                buttons=HUMAN_BUTTONS)
+        return events
+
+
+def usage_topic(tracker: Tracker, question: str) -> Optional[str]:
+    chosen = next((entity.get("value") for entity in
+                   (tracker.latest_message or {}).get("entities", [])
+                   if entity.get("entity") == "usage_topic"), None)
+    if chosen in USAGE_TOPICS:
+        return chosen
+    return next((key for key, (_, words) in USAGE_TOPICS.items()
+                 if any(word in question for word in words)), None)
+
+
+async def maybe_recommend(tracker: Tracker, dispatcher: CollectingDispatcher,
+                          product: JSON) -> List[EventType]:
+    """One related product after a pre-sale answer: at most once per session, never to
+    an upset customer or during an after-sales matter."""
+    if tracker.get_slot("recommended") or tracker.get_slot("handoff") or \
+            tracker.active_loop.get("name"):
+        return []
+    for event in session_user_events(tracker):
+        parse = event.get("parse_data") or {}
+        if (parse.get("intent") or {}).get("name") in NO_SELLING_INTENTS or \
+                (parse.get("emotion") or {}).get("label") in ("anxious", "angry"):
+            return []
+    try:
+        related = await get_backend().related_products(product["id"], limit=1)
+    except BackendError as error:
+        logger.info("no recommendation: %s", error.code)
+        return []
+    if not related:
+        return []
+    item = related[0]
+    reason = item.get("reason") or "搭配推荐"
+    dispatcher.utter_message(
+        text=f"顺便推荐一下:{reason}「{item.get('name')}」{money(item.get('price'))},"
+        "感兴趣的话可以问我哦~",
+        buttons=[{"title": f"了解{item.get('name')}",
+                  "payload": f'/product_question{{"product": "{item["id"]}"}}'}])
+    return [SlotSet("recommended", True)]

@@ -1,0 +1,126 @@
+"""Invoices: parsing what customers type, the form's questions, and the filed request
+against the running demo shop."""
+
+from __future__ import annotations
+
+import pytest
+from action_helpers import make_tracker, texts
+
+from actions import invoices
+from actions.forms import ValidateOrderForm
+from actions.orders import ActionOrderTask
+
+VALID = "91330106MALLJY1JJN"
+WANG_DELIVERED = "361204587712340003"  # 王伟 (C0001), delivered
+WANG_UNPAID = "361204587712340004"
+LI_CANCELLED = "361204587712340014"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("我要开专票", "special"), ("增值税专用发票", "special"), ("开个普票", "normal"),
+    ("电子发票就行", "normal"), ("能开发票吗", None),
+])
+def test_invoice_type_in_words(text: str, expected) -> None:
+    assert invoices.invoice_type_in(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("个人", "个人"), ("开个人的", "个人"), ("抬头:杭州青禾服饰有限公司", "杭州青禾服饰有限公司"),
+    ("发票抬头是上海云帆网络科技有限公司。", "上海云帆网络科技有限公司"),
+])
+def test_titles_as_customers_write_them(text: str, expected: str) -> None:
+    assert invoices.clean_title(text) == expected
+
+
+def test_title_problems() -> None:
+    assert invoices.title_problem("个人", "normal") is None
+    assert "只能开给单位" in invoices.title_problem("个人", "special")
+    assert "全称" in invoices.title_problem("青禾", "normal")
+    assert invoices.title_problem("杭州青禾服饰有限公司", "special") is None
+    assert "税号和邮箱稍后" in invoices.title_problem("a@b.com 公司", "normal")
+
+
+def test_tax_ids_are_found_normalised_and_checked() -> None:
+    assert invoices.tax_id_in(f"税号:{VALID.lower()}") == VALID
+    assert invoices.tax_id_in("９１３３０１０６ＭＡＬＬＪＹ１ＪＪＮ") == VALID  # full-width
+    assert invoices.tax_id_problem(VALID) is None
+    assert "校验没通过" in invoices.tax_id_problem(VALID[:-1] + "X")
+    assert "校验没通过" in invoices.tax_id_problem("91330106MALLJY1J")  # too short
+
+
+def test_emails_and_their_masking() -> None:
+    assert invoices.email_in("发到 Cai.Wu@qinghe.com.cn 吧") == "Cai.Wu@qinghe.com.cn"
+    assert invoices.email_in("caiwu at qinghe") is None
+    assert invoices.masked_email("caiwu@qinghe.com") == "ca***@qinghe.com"
+
+
+def test_one_message_with_every_detail_fills_all_slots(run_action) -> None:
+    text = f"抬头 杭州青禾服饰有限公司 税号{VALID} 邮箱 caiwu@qinghe.com"
+    tracker = make_tracker(
+        {"customer_id": "C0001", "order_task": "invoice", "order_id": WANG_DELIVERED,
+         "verified_order_id": WANG_DELIVERED, "invoice_type": "special"},
+        sender="demo-wang", requested_slot="invoice_title",
+        latest_message={"intent": {"name": "inform"}, "entities": [], "text": text})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["invoice_title"] == "杭州青禾服饰有限公司"
+    assert slots["tax_id"] == VALID and slots["invoice_email"] == "caiwu@qinghe.com"
+    assert slots["requested_slot"] is None
+
+
+def test_a_personal_title_needs_no_tax_id(run_action) -> None:
+    tracker = make_tracker(
+        {"customer_id": "C0001", "order_task": "invoice", "order_id": WANG_DELIVERED,
+         "verified_order_id": WANG_DELIVERED, "invoice_type": "normal"},
+        sender="demo-wang", requested_slot="invoice_title",
+        latest_message={"intent": {"name": "inform"}, "entities": [], "text": "个人"})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["invoice_title"] == "个人" and slots["requested_slot"] == "invoice_email"
+
+
+def test_an_invalid_tax_id_is_explained_and_asked_again(run_action) -> None:
+    tracker = make_tracker(
+        {"customer_id": "C0001", "order_task": "invoice", "order_id": WANG_DELIVERED,
+         "verified_order_id": WANG_DELIVERED, "invoice_type": "special",
+         "invoice_title": "杭州青禾服饰有限公司"},
+        sender="demo-wang", requested_slot="tax_id",
+        latest_message={"intent": {"name": "inform"}, "entities": [],
+                        "text": VALID[:-1] + "X"})
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert "校验没通过" in texts(messages)
+    assert slots["tax_id"] is None and slots["requested_slot"] == "tax_id"
+    assert slots["failed_attempts"] == 1.0
+
+
+def test_an_order_number_is_not_taken_for_a_tax_id(run_action) -> None:
+    tracker = make_tracker(
+        {"order_task": "invoice"}, requested_slot="order_id",
+        latest_message={"intent": {"name": "inform"}, "entities": [],
+                        "text": f"开发票 {WANG_DELIVERED}"},
+        set_now={"order_id": WANG_DELIVERED})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots.get("tax_id") is None
+
+
+@pytest.mark.parametrize("order_id, customer, says", [
+    (WANG_UNPAID, "C0001", "还没有付款"),
+    (LI_CANCELLED, "C0002", "已取消"),
+])
+def test_orders_that_cannot_be_invoiced_are_explained(run_action, order_id: str, customer: str,
+                                                      says: str) -> None:
+    tracker = make_tracker({"customer_id": customer, "order_task": "invoice",
+                            "order_id": order_id, "verified_order_id": order_id})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["requested_slot"] is None  # nothing to ask: the task action explains
+    messages, _ = run_action(ActionOrderTask(), tracker)
+    assert says in texts(messages)
+
+
+def test_the_request_is_filed_with_the_shop(run_action) -> None:
+    slots = {"customer_id": "C0001", "order_task": "invoice", "order_id": WANG_DELIVERED,
+             "verified_order_id": WANG_DELIVERED, "invoice_type": "normal",
+             "invoice_title": "个人", "invoice_email": "wangwei@163.com"}
+    messages, reset = run_action(ActionOrderTask(), make_tracker(slots, sender="demo-wang"))
+    assert "开票申请已提交" in texts(messages) and "wa***@163.com" in texts(messages)
+    assert reset["invoice_title"] is None  # the next request starts afresh
+    again, _ = run_action(ActionOrderTask(), make_tracker(slots, sender="demo-wang"))
+    assert "已经申请过同样的发票" in texts(again)
