@@ -1,0 +1,404 @@
+"""Brand tone: rewrites the wording of outgoing texts per the shop's setting (brand/tone.yml).
+
+`apply(text)` uses the process-wide tone (loaded once; env BRAND_TONE, BRAND_EMOJI,
+BRAND_TONE_FILE). Texts are written in the 热情 style; a tone only changes how the customer
+is addressed, sentence-final particles, "~", emoji and a few whole phrases. Everything that
+carries meaning (numbers, codes, amounts, dates, URLs, e-mails, 「」 texts) is masked first
+and put back unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+import yaml
+
+DEFAULT_TONE_PATH = Path(__file__).resolve().parent / "tone.yml"
+TONE_ENV = "BRAND_TONE"
+EMOJI_ENV = "BRAND_EMOJI"
+FILE_ENV = "BRAND_TONE_FILE"
+ADDRESS_FORMS = ("亲", "您", "你")
+TOP_KEYS = {"version", "tone", "emoji", "tones"}
+STYLE_KEYS = {"note", "address", "particles", "tilde", "max_emoji", "emoji_map", "phrases"}
+SWITCH_WORDS = {"on": True, "off": False}
+
+# Full-width punctuation is spelled as escapes: editors and tools silently turn "，" into ",".
+COMMAS = ",\uff0c\u3001"  # , ， 、
+STOPS = "\u3002!\uff01?\uff1f;\uff1b"  # 。 ! ！ ? ？ ; ；
+SENTENCE_PUNCT = COMMAS + STOPS + ".:\uff1a~\uff5e\u2026"  # . : ： ~ ～ …
+OPENERS = "(\uff08"  # ( （
+CLOSERS = ")\uff09\u300d\u3011\u300b\u201d"  # ) ） 」 】 》 ”
+TILDES = "~\uff5e"
+
+# Masked before any rule runs and restored verbatim: quoted names (「」【】《》“”),
+# URLs, e-mails, and runs of ASCII letters/digits with their separators (order and tracking
+# numbers, ¥458.00, 9:00-24:00, 138****5678, 2024-11-24).
+PROTECTED = re.compile(
+    "\u300c[^\u300d]*\u300d|\u3010[^\u3011]*\u3011|\u300a[^\u300b]*\u300b|\u201c[^\u201d]*\u201d"
+    # A URL may hold ? ! ; ~ but not Chinese text, full-width punctuation, "," or ")".
+    r"|(?:https?://|www\.)[^\s,)\u3002\uff0c\u3001\uff01\uff1f\uff1b\uff1a\uff09"
+    r"\u300d\u3011\u300b\u201d\u4e00-\u9fff]+"
+    r"|[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
+    r"|[\u00a5\uffe5$]?[A-Za-z0-9](?:[A-Za-z0-9.:/_%+*\-]*[A-Za-z0-9%*])?"
+)
+# One private-use character stands for each masked span (a single character keeps every
+# look-around of the rules simple, and no rule matches it).
+MASK_BASE = 0xE000
+MASK_LIMIT = 0x1800
+MASK = re.compile("[\ue000-\uf7ff]")
+
+EMOJI_CHARS = "\U0001F000-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\u231A\u231B\u23E9-\u23F3\u3030\u303D"
+EMOJI_TAIL = "[\uFE0F\U0001F3FB-\U0001F3FF]*"
+EMOJI = re.compile(
+    f"(?:[{EMOJI_CHARS}]{EMOJI_TAIL}(?:\u200D[{EMOJI_CHARS}]{EMOJI_TAIL})*)[ \\t]*")
+# What may follow a sentence-final particle or a form of address.
+BOUNDARY = "(?=$|[\\s" + re.escape(SENTENCE_PUNCT + OPENERS + CLOSERS) + EMOJI_CHARS + "])"
+# 亲 ending a word is not a form of address (母亲, 父亲, 乡亲, 相亲 ... 最亲的人).
+NOT_ADDRESS_BEFORE = "母父双乡相探省成定提求娘姻血近至表宗最很亲"
+VOCATIVE_START = re.compile(
+    "(?:^|(?<=[\n" + re.escape(STOPS + TILDES) + "]))[ \t]*\u4eb2{1,2}"
+    "(?:[" + re.escape(COMMAS + TILDES) + "!\uff01 \t]+|(?=[\u60a8\u4f60]))")
+VOCATIVE_AFTER = re.compile(
+    "(?<=[\u4e00-\u9fff])(?<![" + NOT_ADDRESS_BEFORE + "])\u4eb2{1,2}" + BOUNDARY)
+POSSESSIVE = re.compile("(?<![" + NOT_ADDRESS_BEFORE + "])\u4eb2{1,2}\u7684")  # 亲的
+TILDE = re.compile("[" + TILDES + "]+[ \t]*")
+# Two-character words ending in a particle character that are not particles.
+NOT_PARTICLES = ("毛呢", "花呢", "格呢", "粗呢")
+_C, _S = re.escape(COMMAS), re.escape(STOPS)
+TIDY = (
+    (re.compile(f"[{_C}]+[ \\t]*(?=[{_S}])"), ""),  # ",。" -> "。"
+    (re.compile(f"([{_S}])[ \\t]*[{_C}\u3002;\uff1b]+"), r"\1"),  # "。。" "。," "!。" -> first
+    (re.compile(f"([{_C}])[ \\t]*[{_C}]+"), r"\1"),  # ",," -> ","
+    (re.compile(f"^[ \\t]*[{_C}{_S}]+[ \\t]*"), ""),  # nothing before a leading comma
+    (re.compile(f"(?<=[\\n{_C}{_S}])[ \\t]+(?=\\S)"), ""),  # no space after CJK punctuation
+)
+DANGLING = re.compile(f"[{_C};\uff1b][ \\t]*$")
+
+
+class ToneError(ValueError):
+    """The tone file or an override is invalid; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ToneStyle:
+    """One tone's rewriting rules, as loaded from the file. The defaults change nothing."""
+
+    name: str
+    note: str = ""
+    address: str = "亲"
+    particles: Tuple[Tuple[str, str], ...] = ()
+    tilde: str = "~"
+    max_emoji: Optional[int] = None  # None: no limit
+    emoji_map: Tuple[Tuple[str, str], ...] = ()
+    phrases: Tuple[Tuple[str, str], ...] = ()
+
+    @property
+    def is_identity(self) -> bool:
+        return (self.address == "亲" and not self.particles and self.tilde == "~"
+                and self.max_emoji is None and not self.emoji_map and not self.phrases)
+
+
+class Tone:
+    """A tone style plus the shop's emoji switch; `apply` rewrites one text.
+
+    Thread-safe: everything is compiled in the constructor and never changed afterwards.
+    """
+
+    def __init__(self, style: ToneStyle, emoji: bool = True, source: str = "<tone>") -> None:
+        self.style = style
+        self.emoji = emoji
+        self.source = source
+        self.max_emoji: Optional[int] = style.max_emoji if emoji else 0
+        self.identity = style.is_identity and emoji
+        self._phrases = [(src, dst) for src, dst in style.phrases]
+        self._particles = dict(style.particles)
+        self._particle_re = (
+            re.compile("([" + "".join(map(re.escape, self._particles)) + "]+)" + BOUNDARY)
+            if self._particles else None)
+        self._emoji_map = {_emoji_key(src): dst for src, dst in style.emoji_map}
+
+    @property
+    def name(self) -> str:
+        return self.style.name
+
+    def __repr__(self) -> str:
+        return f"Tone({self.name!r}, emoji={'on' if self.emoji else 'off'})"
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def from_file(cls, path: Union[str, Path, None] = None, name: Optional[str] = None,
+                  emoji: Optional[bool] = None) -> Tone:
+        """Load a tone file; `name`/`emoji` override the file's `tone`/`emoji` settings."""
+        tone_path = Path(path) if path is not None else DEFAULT_TONE_PATH
+        try:
+            raw = tone_path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ToneError(f"{tone_path}: cannot read tone file: {error}") from error
+        try:
+            data = yaml.safe_load(raw)
+        except yaml.YAMLError as error:
+            raise ToneError(f"{tone_path}: invalid YAML: {error}") from error
+        return cls.from_dict(data, source=str(tone_path), name=name, emoji=emoji)
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<tone>", name: Optional[str] = None,
+                  emoji: Optional[bool] = None) -> Tone:
+        styles, default_name, default_emoji = _parse(data, source)
+        chosen = default_name if name is None else name
+        if chosen not in styles:
+            raise ToneError(f"{source}: unknown tone {chosen!r}; the file defines "
+                            f"{sorted(styles)}")
+        return cls(styles[chosen], default_emoji if emoji is None else emoji, source)
+
+    # ------------------------------------------------------------------ rewriting
+
+    def apply(self, text: str, *, title: bool = False) -> str:
+        """`text` in this tone. `title=True` for button titles: no particle rules and no
+        sentence-ending punctuation is added."""
+        if not text or self.identity:
+            return text
+        masked, spans = _mask(text)
+        if masked is None:
+            return text
+        out = masked
+        for src, dst in self._phrases:
+            out = out.replace(src, dst)
+        out = self._address(out)
+        if self._particle_re is not None and not title:
+            out = self._particle_re.sub(self._particle, out)
+        if self.style.tilde != "~":
+            out = TILDE.sub(lambda m: self._tilde(m, title), out)
+        out = self._emoji(out, title)
+        if out != masked:
+            out = _tidy(out, title)
+        return _unmask(out, spans)
+
+    def _address(self, text: str) -> str:
+        address = self.style.address
+        if address == "亲":
+            return text
+        text = POSSESSIVE.sub(address + "的", text)
+        text = VOCATIVE_START.sub("", text)
+        text = VOCATIVE_AFTER.sub("", text)
+        if address == "你":
+            return text.replace("您", "你")
+        return text.replace("你", "您")
+
+    def _particle(self, match: re.Match) -> str:
+        run = match.group(1)
+        if match.string[max(match.start() - 1, 0):match.start() + 1] in NOT_PARTICLES:
+            return run
+        # "哈哈" -> one replacement, not two.
+        parts: List[str] = []
+        for char in run:
+            replacement = self._particles[char]
+            if not parts or parts[-1] != replacement:
+                parts.append(replacement)
+        return "".join(parts)
+
+    def _tilde(self, match: re.Match, title: bool) -> str:
+        rest = match.string[match.end():]
+        before = match.string[:match.start()].rstrip(" \t")
+        if not before or before[-1] in SENTENCE_PUNCT or before[-1] == "\n":
+            return ""
+        if not rest:
+            return "" if title else self.style.tilde
+        if rest[0] in SENTENCE_PUNCT or rest[0] in CLOSERS or rest[0] == "\n":
+            return ""
+        return self.style.tilde
+
+    def _emoji(self, text: str, title: bool) -> str:
+        limit = self.max_emoji
+        if limit is None and not self._emoji_map:
+            return text
+        kept = 0
+        parts: List[str] = []
+        last = 0
+        for match in EMOJI.finditer(text):
+            parts.append(text[last:match.start()])
+            last = match.end()
+            raw = match.group()
+            emoji = raw.rstrip(" \t")
+            space = raw[len(emoji):]
+            emoji = self._emoji_map.get(_emoji_key(emoji), emoji)
+            if limit is None or kept < limit:
+                kept += 1
+                parts.append(emoji + space)
+                continue
+            parts.append(_emoji_gap("".join(parts), text[match.end():], bool(space), title))
+        parts.append(text[last:])
+        return "".join(parts)
+
+
+def _emoji_gap(before: str, after: str, spaced: bool, title: bool) -> str:
+    """What stands where a removed emoji was: the emoji often ends a sentence."""
+    head = before.rstrip(" \t")
+    if not head or head[-1] in SENTENCE_PUNCT or head[-1] == "\n":
+        return ""
+    if not after:
+        return "" if title else "。"
+    if after[0] in SENTENCE_PUNCT or after[0] in CLOSERS or after[0] == "\n":
+        return ""
+    if spaced:
+        return " " if title else "。"
+    return ""
+
+
+def _emoji_key(emoji: str) -> str:
+    return emoji.replace("\ufe0f", "")
+
+
+def _mask(text: str) -> Tuple[Optional[str], List[str]]:
+    spans: List[str] = []
+
+    def keep(match: re.Match) -> str:
+        spans.append(match.group())
+        return chr(MASK_BASE + len(spans) - 1)
+
+    if MASK.search(text):
+        return None, spans  # private-use characters in the text itself: leave it alone
+    masked = PROTECTED.sub(keep, text)
+    if len(spans) > MASK_LIMIT:
+        return None, spans
+    return masked, spans
+
+
+def _unmask(text: str, spans: List[str]) -> str:
+    if not spans:
+        return text
+    return MASK.sub(lambda m: spans[ord(m.group()) - MASK_BASE], text)
+
+
+def _tidy(text: str, title: bool) -> str:
+    for pattern, replacement in TIDY:
+        text = pattern.sub(replacement, text)
+    text = DANGLING.sub("" if title else "。", text)
+    return text.strip(" \t")
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def _parse(data: Any, source: str) -> Tuple[Dict[str, ToneStyle], str, bool]:
+    if not isinstance(data, dict):
+        raise ToneError(f"{source}: expected a mapping with 'tone', 'emoji' and 'tones'")
+    unknown = sorted(set(map(str, data)) - TOP_KEYS)
+    if unknown:
+        raise ToneError(f"{source}: unknown top-level key(s) {unknown}; "
+                        f"expected {sorted(TOP_KEYS)}")
+    if data.get("version") != 1:
+        raise ToneError(f"{source}: 'version' must be 1")
+    tones = data.get("tones")
+    if not isinstance(tones, dict) or not tones:
+        raise ToneError(f"{source}: 'tones' must be a mapping of tone name -> settings")
+    styles = {str(name): _parse_style(str(name), spec, source) for name, spec in tones.items()}
+    name = data.get("tone")
+    if not isinstance(name, str) or name not in styles:
+        raise ToneError(f"{source}: 'tone' must be one of {sorted(styles)}, not {name!r}")
+    emoji = parse_switch(data.get("emoji", True), f"{source}: 'emoji'")
+    return styles, name, emoji
+
+
+def parse_switch(value: Any, where: str) -> bool:
+    """on/off (YAML also reads unquoted on/off as true/false)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in SWITCH_WORDS:
+        return SWITCH_WORDS[value.strip().lower()]
+    raise ToneError(f"{where} must be on or off, not {value!r}")
+
+
+def _parse_style(name: str, spec: Any, source: str) -> ToneStyle:
+    where = f"{source}: tone '{name}'"
+    if not name.strip():
+        raise ToneError(f"{source}: a tone needs a name")
+    spec = spec or {}
+    if not isinstance(spec, dict):
+        raise ToneError(f"{where}: expected a mapping of settings")
+    unknown = sorted(set(map(str, spec)) - STYLE_KEYS)
+    if unknown:
+        raise ToneError(f"{where}: unknown key(s) {unknown}; expected {sorted(STYLE_KEYS)}")
+    note = spec.get("note", "")
+    if not isinstance(note, str):
+        raise ToneError(f"{where}: 'note' must be text")
+    address = spec.get("address", "亲")
+    if address not in ADDRESS_FORMS:
+        raise ToneError(f"{where}: 'address' must be one of {list(ADDRESS_FORMS)}, "
+                        f"not {address!r}")
+    particles = _text_map(spec.get("particles"), f"{where}: 'particles'")
+    for particle, _ in particles:
+        if len(particle) != 1 or not _is_han(particle):
+            raise ToneError(f"{where}: particle {particle!r} must be one Chinese character")
+    tilde = spec.get("tilde", "~")
+    if not isinstance(tilde, str):
+        raise ToneError(f"{where}: 'tilde' must be text (quote it; \"\" removes ~)")
+    max_emoji = spec.get("max_emoji")
+    if max_emoji is not None and (isinstance(max_emoji, bool) or not isinstance(max_emoji, int)
+                                  or max_emoji < 0):
+        raise ToneError(f"{where}: 'max_emoji' must be a whole number >= 0, not {max_emoji!r}")
+    emoji_map = _text_map(spec.get("emoji_map"), f"{where}: 'emoji_map'")
+    for src, dst in emoji_map:
+        if not EMOJI.fullmatch(src) or (dst and not EMOJI.fullmatch(dst)):
+            raise ToneError(f"{where}: 'emoji_map' {src!r} -> {dst!r}: both must be one emoji")
+    phrases = _text_map(spec.get("phrases"), f"{where}: 'phrases'")
+    for src, _ in phrases:
+        if not src.strip():
+            raise ToneError(f"{where}: 'phrases' has an empty phrase")
+    return ToneStyle(name=name, note=note, address=address, particles=particles, tilde=tilde,
+                     max_emoji=max_emoji, emoji_map=emoji_map, phrases=phrases)
+
+
+def _text_map(value: Any, where: str) -> Tuple[Tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise ToneError(f"{where} must be a mapping of text -> text")
+    pairs = []
+    for key, replacement in value.items():
+        if not isinstance(key, str) or not isinstance(replacement, str):
+            raise ToneError(f"{where}: {key!r} -> {replacement!r}: both must be text "
+                            "(quote them in YAML)")
+        pairs.append((key, replacement))
+    return tuple(pairs)
+
+
+def _is_han(char: str) -> bool:
+    return unicodedata.name(char, "").startswith("CJK UNIFIED IDEOGRAPH")
+
+
+# ---------------------------------------------------------------------- process-wide tone
+
+
+def load_tone(env: Optional[Mapping[str, str]] = None) -> Tone:
+    """The tone the environment asks for: BRAND_TONE_FILE, BRAND_TONE, BRAND_EMOJI."""
+    env = os.environ if env is None else env
+    path = env.get(FILE_ENV) or None
+    source = path or str(DEFAULT_TONE_PATH)
+    name = env.get(TONE_ENV) or None
+    emoji_value = env.get(EMOJI_ENV)
+    emoji = (parse_switch(emoji_value, f"{source}: environment {EMOJI_ENV}")
+             if emoji_value else None)
+    try:
+        return Tone.from_file(path, name=name, emoji=emoji)
+    except ToneError as error:
+        if name is not None and "unknown tone" in str(error):
+            raise ToneError(f"{error} (from environment {TONE_ENV})") from error
+        raise
+
+
+@cache
+def get_tone() -> Tone:
+    """The process-wide tone, loaded once (call `get_tone.cache_clear()` to reload)."""
+    return load_tone()
+
+
+def apply(text: str, *, title: bool = False) -> str:
+    """`text` in the shop's brand tone (see brand/tone.yml)."""
+    return get_tone().apply(text, title=title)
