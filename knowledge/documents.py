@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Iterable, List, Optional, Tuple
 
 import yaml
 
@@ -32,9 +32,11 @@ INLINE_TAGS = frozenset({
     "sub", "sup", "time", "u", "var", "wbr",
 })
 CJK_OR_PUNCT = r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
+# Chinese text is often typed with ASCII punctuation ("5L大容量,\n可视窗口").
+CJK_OR_ANY_PUNCT = r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef,.;:!?)]"
 # A line break of the source inside Chinese text is not a space ("温水\n  和洗洁精" is one
 # phrase); a space typed on purpose ("声浪 蓝牙耳机Pro") stays.
-BREAK_BETWEEN_CJK = re.compile(rf"(?<={CJK_OR_PUNCT})[ \t]*\n\s*(?={CJK_OR_PUNCT})")
+BREAK_BETWEEN_CJK = re.compile(rf"(?<={CJK_OR_ANY_PUNCT})[ \t]*\n\s*(?={CJK_OR_PUNCT})")
 BINARY_SNIFF_BYTES = 8192
 
 
@@ -126,7 +128,7 @@ class _SectionBuilder:
 
 def parse_html(text: str, default_title: str = "") -> ParsedDocument:
     from bs4 import BeautifulSoup, Comment, NavigableString, Tag
-    from bs4.element import PreformattedString
+    from bs4.element import PageElement, PreformattedString
 
     soup = BeautifulSoup(text, "html.parser")
     meta = soup.find("meta", attrs={"name": "product_id"})
@@ -146,9 +148,12 @@ def parse_html(text: str, default_title: str = "") -> ParsedDocument:
 
     builder = _SectionBuilder(title)
 
+    def breaks(node: PageElement) -> bool:
+        """A block element or a <br>: both end the paragraph before them."""
+        return isinstance(node, Tag) and (node.name not in INLINE_TAGS or node.name == "br")
+
     def has_blocks(tag: Tag) -> bool:
-        return any(isinstance(child, Tag) and child.name not in INLINE_TAGS
-                   for child in tag.descendants)
+        return any(breaks(child) for child in tag.descendants)
 
     def table(tag: Tag) -> None:
         rows = [[clean_text(cell.get_text()) for cell in row.find_all(["th", "td"])]
@@ -158,7 +163,23 @@ def parse_html(text: str, default_title: str = "") -> ParsedDocument:
         for cells in rows[1:] if header else rows:
             builder.paragraph(_table_row(cells, header))
 
-    def walk(node: Tag) -> None:
+    def heading(tag: Tag, level: int) -> None:
+        if not has_blocks(tag):
+            builder.heading(level, tag.get_text())
+            return
+        # An unclosed heading swallows what follows (<h2>清洁<p>用软布擦拭 ...): its leading
+        # text is the heading, the rest is content under it.
+        children = list(tag.children)
+        lead: List[str] = []
+        while children and not (breaks(children[0]) or
+                                isinstance(children[0], Tag) and has_blocks(children[0])):
+            child = children.pop(0)
+            if not isinstance(child, PreformattedString):
+                lead.append(child.get_text() if isinstance(child, Tag) else str(child))
+        builder.heading(level, "".join(lead))
+        walk(children, tag.name)
+
+    def walk(nodes: Iterable[PageElement], parent: str) -> None:
         buffer: List[str] = []
 
         def flush() -> None:
@@ -166,7 +187,7 @@ def parse_html(text: str, default_title: str = "") -> ParsedDocument:
             buffer.clear()
 
         ordinal = 0
-        for child in node.children:
+        for child in nodes:
             if isinstance(child, PreformattedString):
                 continue  # doctype, CDATA, processing instructions
             if isinstance(child, NavigableString):
@@ -178,26 +199,26 @@ def parse_html(text: str, default_title: str = "") -> ParsedDocument:
             if name == "br":
                 flush()  # a line break the author typed: keep the lines apart
                 continue
-            if name in INLINE_TAGS:
+            if name in INLINE_TAGS and not has_blocks(child):
                 buffer.append(child.get_text())
                 continue
             flush()
             if name in HEADING_LEVELS:
-                builder.heading(HEADING_LEVELS[name], child.get_text())
+                heading(child, HEADING_LEVELS[name])
             elif name == "dt":
-                builder.heading(DT_LEVEL, child.get_text())
+                heading(child, DT_LEVEL)
             elif name == "table":
                 table(child)
-            elif name == "li" and node.name == "ol" and not has_blocks(child):
+            elif name == "li" and parent == "ol" and not has_blocks(child):
                 ordinal += 1
                 builder.paragraph(f"{ordinal}. {child.get_text()}")
             elif has_blocks(child):
-                walk(child)
+                walk(child.children, name)
             else:
                 builder.paragraph(child.get_text())
         flush()
 
-    walk(soup)
+    walk(soup.children, "")
     return ParsedDocument(title, product_id or None, builder.sections)
 
 
