@@ -1,5 +1,5 @@
-"""`python -m shop [--host H] [--port P] [--db-url URL] [--upload-dir DIR] [--reseed]` starts
-the demo shop."""
+"""`python -m shop [--host H] [--port P] [--db-url URL] [--upload-dir DIR] [--promotions FILE]
+[--reseed]` starts the demo shop."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser.add_argument("--upload-dir", type=Path, default=os.environ.get("SHOP_UPLOAD_DIR"),
                         help="where uploaded photos are stored (default: next to the SQLite "
                              "file, e.g. var/shop_uploads; ./var/uploads for other databases)")
+    parser.add_argument("--promotions", type=Path,
+                        default=os.environ.get("SHOP_PROMOTIONS_FILE"),
+                        help="promotion rules (default: shop/promotions.yml); re-read when "
+                             "the file changes")
     parser.add_argument("--reseed", action="store_true",
                         help="drop all shop tables and seed fresh demo data")
     parser.add_argument("--seed-only", action="store_true",
@@ -40,6 +44,16 @@ def main(argv: Optional[list[str]] = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stdout,
     )
+    if not args.seed_only:
+        # Checked before touching the database: a typo in the rules should not cost a
+        # seed, and should stop the start with the file and rule named.
+        from shop.promotions import DEFAULT_PATH, PromotionsError, load_rules
+
+        try:
+            load_rules(args.promotions or DEFAULT_PATH)
+        except PromotionsError as error:
+            print(f"shop: invalid promotion rules: {error}", file=sys.stderr)
+            return 2
     engine = make_engine(args.db_url)
     # --seed-only leaves dates as seeded, so a later start can be seen rebasing them.
     prepare_database(engine, reseed=args.reseed, seed_date=args.seed_date,
@@ -53,7 +67,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     upload_dir = Path(args.upload_dir) if args.upload_dir else default_upload_dir(args.db_url)
     app = create_app(make_session_factory(engine), api_key=os.environ.get("SHOP_API_KEY"),
-                     upload_dir=upload_dir)
+                     upload_dir=upload_dir, promotions_path=args.promotions)
 
     @app.after_server_stop
     async def close_pool(_app, _loop) -> None:

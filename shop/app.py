@@ -17,6 +17,8 @@ from sanic.response import HTTPResponse, json, raw
 from sqlalchemy.orm import sessionmaker
 
 from shop.errors import JsonErrorHandler, error_response
+from shop.promotions import DEFAULT_PATH as DEFAULT_PROMOTIONS_PATH
+from shop.promotions import PromotionBook
 from shop.routes import api
 
 logger = logging.getLogger("shop.access")
@@ -38,8 +40,11 @@ def create_app(
     api_key: Optional[str] = None,
     name: str = "shop",
     upload_dir: Optional[Path] = None,
+    promotions_path: Optional[Path] = None,
 ) -> Sanic:
-    """``upload_dir``: where evidence photos are stored (default ./var/uploads)."""
+    """``upload_dir``: where evidence photos are stored (default ./var/uploads);
+    ``promotions_path``: the promotion rules (default shop/promotions.yml). A broken rules
+    file raises shop.promotions.PromotionsError here, before the server starts."""
     app = Sanic(
         name,
         error_handler=JsonErrorHandler(),
@@ -52,6 +57,7 @@ def create_app(
     app.ctx.openapi = OPENAPI_PATH.read_bytes()
     # Created on the first upload (shop.images.store), not at start-up.
     app.ctx.upload_dir = Path(upload_dir or "var/uploads").resolve()
+    app.ctx.promotions = PromotionBook(promotions_path or DEFAULT_PROMOTIONS_PATH)
 
     @app.on_request
     async def start_timer_and_authorize(request: Request) -> Optional[HTTPResponse]:

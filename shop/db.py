@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
 from shop import clock
-from shop.models import Base, Customer, FitFeedback, Meta
+from shop.models import Base, Customer, FitFeedback, Meta, ProductView
 
 logger = logging.getLogger("shop.db")
 
@@ -62,7 +62,8 @@ def prepare_database(
     rebase: bool = True,
 ) -> None:
     """Create tables, seed when empty (or when asked) and rebase stale demo dates."""
-    from shop.seed import seed_database, seed_fit_feedback  # local import: big catalogue
+    # local import: big catalogue
+    from shop.seed import seed_database, seed_fit_feedback, seed_product_views
 
     if reseed:
         logger.info("dropping all shop tables for a reseed")
@@ -85,6 +86,14 @@ def prepare_database(
             count = seed_fit_feedback(session, clock.now())
             session.commit()
             logger.info("backfilled %d fit feedback rows", count)
+        if session.execute(select(ProductView.id).limit(1)).first() is None:
+            # Seeded before product views existed: give the demo customers their last-viewed
+            # items, relative to the day the stored data is current for.
+            stored = session.get(Meta, SEED_DATE_KEY)
+            anchor = date.fromisoformat(stored.value) if stored else clock.today()
+            count = seed_product_views(session, anchor)
+            session.commit()
+            logger.info("backfilled %d product views", count)
 
 
 def upgrade_schema(engine: Engine) -> list[str]:

@@ -14,21 +14,26 @@ logger = logging.getLogger("shop.errors")
 
 
 class ApiError(Exception):
-    """A domain or validation error that maps directly to an HTTP response."""
+    """A domain or validation error that maps directly to an HTTP response.
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    ``extra``: more members of the error object, e.g. the existing record on a 409, so the
+    client can answer without a second request.
+    """
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.extra = extra
 
 
 def not_found(code: str, message: str) -> ApiError:
     return ApiError(404, code, message)
 
 
-def conflict(code: str, message: str) -> ApiError:
-    return ApiError(409, code, message)
+def conflict(code: str, message: str, **extra: Any) -> ApiError:
+    return ApiError(409, code, message, **extra)
 
 
 def unprocessable(code: str, message: str) -> ApiError:
@@ -56,7 +61,8 @@ SANIC_ERRORS = {
 class JsonErrorHandler(ErrorHandler):
     def default(self, request: Request, exception: Exception) -> HTTPResponse:
         if isinstance(exception, ApiError):
-            return error_response(exception.status, exception.code, exception.message)
+            return error_response(exception.status, exception.code, exception.message,
+                                  **exception.extra)
         if isinstance(exception, SanicException) and 400 <= exception.status_code < 500:
             code, message = SANIC_ERRORS.get(
                 exception.status_code, ("bad_request", "请求无法处理")

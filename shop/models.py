@@ -361,3 +361,23 @@ class FitFeedback(Base):
 
     product = relationship("Product")
     order = relationship("Order")
+
+
+VIEW_SOURCES = ("product_page", "chat_page", "search", "recommendation", "cart")
+
+
+class ProductView(Base):
+    """A customer looked at a product (shop page, chat widget, ...): the basis for
+    "您上次看的那款…还有货哦" when they come back."""
+
+    __tablename__ = "product_views"
+    __table_args__ = (Index("ix_product_views_customer_time", "customer_id", "viewed_at"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    customer_id = Column(String(16), ForeignKey("customers.id"), nullable=False)
+    product_id = Column(String(16), ForeignKey("products.id"), nullable=False)
+    viewed_at = Column(DateTime, nullable=False)
+    source = Column(String(24), nullable=False, default="chat_page")
+
+    customer = relationship("Customer")
+    product = relationship("Product")

@@ -15,11 +15,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json, raw
 from sqlalchemy.orm import Session
 
-from shop import clock, images, services, sizing
+from shop import clock, images, promotions, services, sizing
 from shop import validation as v
 from shop.catalog import CATEGORY_TEXT, COURIERS
 from shop.errors import ApiError, not_found, unprocessable
-from shop.models import ORDER_STATUSES, TODO_KINDS, TODO_STATUSES
+from shop.models import ORDER_STATUSES, TODO_KINDS, TODO_STATUSES, VIEW_SOURCES
 from shop.seed import demo_tracking_no
 from shop.serializers import (
     after_sale_json,
@@ -30,10 +30,14 @@ from shop.serializers import (
     order_json,
     product_json,
     product_summary_json,
+    purchase_json,
+    recorded_view_json,
     refund_json,
+    related_json,
     todo_json,
     tracking_json,
     upload_json,
+    view_json,
 )
 
 api = Blueprint("api", url_prefix="/api")
@@ -45,6 +49,9 @@ AFTER_SALE_TYPES = tuple(AFTER_SALE_KINDS)
 INVOICE_TYPES = ("normal", "special")
 ADDRESS_FIELDS = {"name": 32, "province": 32, "city": 32, "district": 32, "detail": 200}
 INVOICE_DETAIL_FIELDS = {"buyer_address": 100, "bank_name": 60}
+COUPON_STATUSES = ("available", "used", "expired")
+RECENTLY_VIEWED = 5
+QUOTE_MAX = promotions.MAX_AMOUNT
 
 
 @contextmanager
@@ -97,11 +104,16 @@ async def customer_orders(request: Request, customer_id: str) -> HTTPResponse:
 
 @api.get("/customers/<customer_id>/coupons")
 async def list_coupons(request: Request, customer_id: str) -> HTTPResponse:
+    """All coupons, or one status (`?status=available`: unused and not expired)."""
+    status = v.query_choice(request, "status", COUPON_STATUSES)
     with db(request) as session:
         now = clock.now()
-        coupons = services.list_coupons(session, customer_id)
-        return json({"customer_id": customer_id,
-                     "coupons": [coupon_json(c, now) for c in coupons]})
+        coupons = [coupon_json(c, now) for c in services.list_coupons(session, customer_id)]
+        available = [c for c in coupons if c["status"] == "available"]
+        if status:
+            coupons = [c for c in coupons if c["status"] == status]
+        return json({"customer_id": customer_id, "count": len(coupons),
+                     "available_count": len(available), "coupons": coupons})
 
 
 @api.post("/customers/<customer_id>/coupons")
@@ -117,6 +129,40 @@ async def issue_coupon(request: Request, customer_id: str) -> HTTPResponse:
         coupon = services.issue_coupon(session, customer_id, amount, threshold, reason,
                                        valid_days)
         return json(coupon_json(coupon, clock.now()), status=201)
+
+
+@api.post("/customers/<customer_id>/views")
+async def record_view(request: Request, customer_id: str) -> HTTPResponse:
+    body = v.read_json(request)
+    product_id = v.string(body, "product_id", max_len=16)
+    source = v.optional_choice(body, "source", VIEW_SOURCES) or "chat_page"
+    with db(request) as session:
+        view, duplicate = services.record_view(session, customer_id, product_id, source)
+        return json(recorded_view_json(view, duplicate), status=200 if duplicate else 201)
+
+
+@api.get("/customers/<customer_id>/recent")
+async def recent_items(request: Request, customer_id: str) -> HTTPResponse:
+    """What a returning customer last looked at and last bought (for a warm welcome)."""
+    with db(request) as session:
+        services.ensure_customer(session, customer_id)
+        views = services.recent_views(session, customer_id, RECENTLY_VIEWED)
+        bought = services.purchases(session, customer_id)
+        viewed = [view_json(view, services.bought_since(bought, view.product_id,
+                                                        view.viewed_at))
+                  for view in views]
+        last = services.last_purchased(bought)
+        purchased = None
+        if last is not None:
+            item, order = last
+            purchased = purchase_json(item, order, services.get_product(session,
+                                                                        item.product_id))
+        return json({
+            "customer_id": customer_id,
+            "last_viewed": viewed[0] if viewed else None,
+            "last_purchased": purchased,
+            "recently_viewed": viewed,
+        })
 
 
 # ---------------------------------------------------------------- orders
@@ -307,9 +353,11 @@ async def request_invoice(request: Request, order_id: str) -> HTTPResponse:
     if tax_id is not None:
         tax_id = v.tax_id(tax_id)
     elif kind == "special":
-        raise unprocessable("missing_field", "增值税专用发票必须填写税号 tax_id")
+        raise unprocessable("missing_field",
+                            "开具增值税专用发票必须填写购买方税号 tax_id（18位统一社会信用代码）")
     if not v.EMAIL_RE.match(email):
-        raise unprocessable("invalid_email", "邮箱格式不正确")
+        raise unprocessable("invalid_email",
+                            "邮箱格式不正确，请填写接收电子发票的完整邮箱，例如 name@example.com")
     details = _invoice_details(body)
     with db(request) as session:
         order = services.get_order(session, order_id)
@@ -373,6 +421,96 @@ async def list_products(request: Request) -> HTTPResponse:
 async def get_product(request: Request, product_id: str) -> HTTPResponse:
     with db(request) as session:
         return json(product_json(services.get_product(session, product_id)))
+
+
+@api.get("/products/<product_id>/related")
+async def related_products(request: Request, product_id: str) -> HTTPResponse:
+    """Cross-sell: bought together first, then the same category; in-stock items only."""
+    limit = v.query_int(request, "limit", default=3, minimum=1, maximum=10)
+    with db(request) as session:
+        product = services.get_product(session, product_id)
+        related = services.related_products(session, product, limit)
+        # "products" like the catalogue listing, so both read the same way.
+        return json({"product_id": product.id, "count": len(related),
+                     "products": [related_json(p, code, n) for p, code, n in related]})
+
+
+# ---------------------------------------------------------------- promotions
+
+
+@api.get("/promotions")
+async def list_promotions(request: Request) -> HTTPResponse:
+    today = clock.today()
+    rules = promotions.active_rules(request.app.ctx.promotions.rules(), today)
+    return json({"date": today.isoformat(), "count": len(rules),
+                 "promotions": [rule.to_json(today) for rule in rules]})
+
+
+@api.get("/promotions/quote")
+async def quote_promotions(request: Request) -> HTTPResponse:
+    """`?amount=258&category=clothing[&customer_id=C0001][&province=新疆]`."""
+    raw = v.query_string(request, "amount", max_len=20)
+    if raw is None:
+        raise unprocessable("invalid_query", "缺少参数 amount（商品金额，单位元）")
+    try:
+        amount = promotions.parse_amount(raw)
+    except ValueError:
+        raise unprocessable("invalid_query",
+                            "参数 amount 必须是大于0、不超过1000000的金额（单位元）") from None
+    category = v.query_choice(request, "category", tuple(CATEGORY_TEXT))
+    customer_id = v.query_string(request, "customer_id", max_len=16)
+    province = v.query_string(request, "province", max_len=16)
+    return _quote(request, [promotions.Line(amount, category)], customer_id, province)
+
+
+@api.post("/promotions/quote")
+async def quote_promotions_for_items(request: Request) -> HTTPResponse:
+    """`{"items": [{"product_id", "quantity"}], ...}` or `{"amount", "category"}`."""
+    body = v.read_json(request)
+    customer_id = v.string(body, "customer_id", required=False, max_len=16)
+    province = v.string(body, "province", required=False, max_len=16)
+    items = body.get("items")
+    if items is not None and body.get("amount") is not None:
+        raise unprocessable("invalid_value", "items 和 amount 只能填写其中一个")
+    if items is None:
+        if body.get("amount") is None:
+            raise unprocessable("missing_field",
+                                "缺少必填字段：items（商品列表）或 amount（商品金额）")
+        amount = v.number(body, "amount", minimum=Decimal("0.01"), maximum=QUOTE_MAX)
+        category = v.optional_choice(body, "category", tuple(CATEGORY_TEXT))
+        return _quote(request, [promotions.Line(amount, category)], customer_id, province)
+    if not isinstance(items, list) or not items or len(items) > 50:
+        raise unprocessable("invalid_type", "字段 items 必须是1-50项的商品数组")
+    wanted: list[tuple[str, int]] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise unprocessable("invalid_type", f"items[{index}] 必须是对象")
+        product_id = v.string(item, "product_id", max_len=16)
+        quantity = v.integer(item, "quantity", required=False, minimum=1, maximum=999,
+                             default=1)
+        wanted.append((product_id, quantity))
+    with db(request) as session:
+        lines = []
+        for product_id, quantity in wanted:
+            product = services.get_product(session, product_id)
+            lines.append(promotions.Line(product.price * quantity, product.category))
+    return _quote(request, lines, customer_id, province)
+
+
+def _quote(request: Request, lines: list[promotions.Line], customer_id: Optional[str],
+           province: Optional[str]) -> HTTPResponse:
+    offers = None
+    if customer_id is not None:
+        with db(request) as session:
+            now = clock.now()
+            offers = [
+                promotions.CouponOffer(c.amount, c.threshold, coupon_json(c, now))
+                for c in services.list_coupons(session, customer_id)
+                if not c.used and c.expires_at >= now
+            ]
+    result = promotions.quote(request.app.ctx.promotions.rules(), clock.today(), lines,
+                              offers, province)
+    return json({**result, "customer_id": customer_id, "province": province})
 
 
 @api.get("/products/<product_id>/ship-promise")

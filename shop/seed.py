@@ -31,6 +31,7 @@ from shop.models import (
     OrderAddress,
     OrderItem,
     Product,
+    ProductView,
     Shipment,
     Todo,
     TrackingEvent,
@@ -77,6 +78,52 @@ HISTORIC_FEEDBACK_PER_PRODUCT = 36  # older sales, before the seeded order windo
 SIZE_IN_SPEC = re.compile(r"尺码：([^；]+)")
 SIZE_SLIPS = (-1, 0, 0, 0, 0, 0, 0, 0, 1)  # how often a buyer is one size off
 
+# Older orders (61-120 days ago) with the baskets customers typically buy together, so
+# "买过这款的顾客也常买" (GET /api/products/{id}/related) has real signal: the generated
+# orders above pick their items at random. Own RNG stream, seeded after the fit feedback,
+# so nothing generated before them changes.
+BASKET_RNG_SEED = RNG_SEED + 2
+HISTORIC_BASKETS = (
+    (("P2005", "P2006"), 6),  # K87 keyboard + silent mouse
+    (("P2005", "P2008"), 4),  # keyboard + 4K monitor (sold out now: never recommended)
+    (("P2001", "P2004"), 4),  # earphones + GaN charger
+    (("P2003", "P2004"), 4),  # power bank + charger
+    (("P2001", "P2003"), 4),
+    (("P2002", "P2004"), 4),  # noise-cancelling headphones + charger
+    (("P1001", "P1003"), 4),  # men's down jacket + cotton T-shirt
+    (("P1004", "P1003"), 4),
+    (("P1007", "P1008"), 4),  # three-in-one jacket + hoodie
+    (("P1002", "P1005"), 4),  # women's down coat + cardigan
+    (("P1006", "P1005"), 4),  # jeans + cardigan
+    (("P3003", "P3004"), 4),  # face wash + sunscreen
+    (("P3001", "P3002"), 4),  # sheet masks + serum
+    (("P3005", "P3001"), 4),
+    (("P4002", "P4003"), 4),  # nuts + coffee beans
+    (("P5002", "P4001"), 6),  # rice cooker + Wuchang rice
+    (("P5003", "P4004"), 4),  # blender + jujube tea
+    (("P5004", "P5005"), 4),  # robot vacuum + cordless vacuum
+)
+HISTORIC_DAYS = (61, 120)
+
+# Product views: the showcase customers' are fixed (the last row of each is their
+# "last viewed" item, see docs/demo_data.md); generated customers get a few random ones.
+VIEW_RNG_SEED = RNG_SEED + 3
+SHOWCASE_VIEWS = (
+    # (customer, product, days ago, hour, minute, source); never "today", so a seed made
+    # early in the morning has no views in the future.
+    ("C0001", "P2005", 1, 19, 58, "product_page"),  # then ordered the K87 at 20:12
+    ("C0001", "P2002", 1, 21, 26, "search"),
+    ("C0001", "P2008", 1, 22, 5, "product_page"),  # 27寸4K显示器: sold out, restock demo
+    ("C0002", "P1005", 8, 20, 40, "product_page"),  # bought the next day (order ...0011)
+    ("C0002", "P3004", 2, 12, 15, "search"),
+    ("C0002", "P2001", 1, 21, 18, "product_page"),  # 蓝牙耳机Pro, in stock
+    ("C0061", "P1001", 6, 21, 50, "product_page"),  # bought the next day (order ...0021)
+    ("C0061", "P2006", 1, 22, 31, "recommendation"),
+    ("C0061", "P2005", 1, 22, 40, "chat_page"),  # K87机械键盘, in stock
+)
+GENERATED_VIEW_SOURCES = ("product_page", "product_page", "product_page", "search",
+                          "chat_page", "recommendation")
+
 
 @dataclass
 class Address:
@@ -118,6 +165,9 @@ def seed_database(session: Session, anchor: date) -> None:
     _seed_returning_customer(session, clock, products)
     session.flush()
     seed_fit_feedback(session, clock.midnight)
+    session.flush()
+    _seed_historic_baskets(session, clock, products)
+    seed_product_views(session, anchor)
     session.flush()
 
 
@@ -512,13 +562,13 @@ def _random_items(
     rng: random.Random, products: dict[str, Product]
 ) -> list[tuple[Product, str, int]]:
     chosen = rng.sample(sorted(products), k=rng.choice((1, 1, 1, 2, 2, 3)))
-    items = []
-    for pid in chosen:
-        product = products[pid]
-        spec = "；".join(f"{key}：{rng.choice(values)}" for key, values in product.options.items())
-        max_qty = 3 if product.category in ("food", "cosmetics") else 1
-        items.append((product, spec, rng.randint(1, max_qty)))
-    return items
+    return [_random_item(rng, products[pid]) for pid in chosen]
+
+
+def _random_item(rng: random.Random, product: Product) -> tuple[Product, str, int]:
+    spec = "；".join(f"{key}：{rng.choice(values)}" for key, values in product.options.items())
+    max_qty = 3 if product.category in ("food", "cosmetics") else 1
+    return product, spec, rng.randint(1, max_qty)
 
 
 Items = list[tuple[Product, str, int]]
@@ -842,6 +892,71 @@ def _seed_returning_customer(
         ref=f"AS{resend.id:08d}", status="done", result_text="补发单号 中通 73150284719305",
         created_at=resend.created_at, closed_at=resend.shipped_at,
     ))
+
+
+# ---------------------------------------------------------------- baskets and views
+
+
+def _seed_historic_baskets(
+    session: Session, clock: _Clock, products: dict[str, Product]
+) -> None:
+    """Delivered orders of typical baskets, owned by generated customers (see
+    HISTORIC_BASKETS)."""
+    rng = random.Random(BASKET_RNG_SEED)
+    showcase = {"C0001", "C0002", ZHAO_ID}
+    customers = [c for c in session.scalars(select(Customer).order_by(Customer.id))
+                 if c.id not in showcase]
+    used_ids = set(session.scalars(select(Order.id)))
+    g = _Gen(session, rng, clock)
+    for basket, count in HISTORIC_BASKETS:
+        for _ in range(count):
+            customer = rng.choice(customers)
+            items = [_random_item(rng, products[pid]) for pid in basket]
+            spec = _Spec(_order_id(rng, used_ids), _GenCustomer(customer, _address_of(
+                session, rng, customer)), items, rng.choice(PAYMENT_METHODS))
+            g.session.add(_delivered_order(g, spec, "delivered", *HISTORIC_DAYS))
+
+
+def _address_of(session: Session, rng: random.Random, customer: Customer) -> Address:
+    """The address of the customer's latest order (people rarely move), else a new one."""
+    row = session.execute(
+        select(OrderAddress).join(Order, Order.id == OrderAddress.order_id)
+        .where(Order.customer_id == customer.id)
+        .order_by(Order.created_at.desc(), Order.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        return _random_address(rng, rng.choice(CITIES), customer.name, customer.phone)
+    return Address(row.name, row.phone, row.province, row.city, row.district, row.detail)
+
+
+def seed_product_views(session: Session, anchor: date) -> int:
+    """Product views relative to ``anchor``: the fixed showcase ones and a few random ones
+    per generated customer. Customers missing from an older database are skipped.
+    Returns the number of rows."""
+    rng = random.Random(VIEW_RNG_SEED)
+    clock = _Clock(anchor)
+    customers = list(session.scalars(select(Customer.id).order_by(Customer.id)))
+    product_ids = sorted(session.scalars(select(Product.id)))
+    present = set(customers)
+    rows = [
+        ProductView(customer_id=customer_id, product_id=product_id,
+                    viewed_at=clock.at(days_ago, hour, minute), source=source)
+        for customer_id, product_id, days_ago, hour, minute, source in SHOWCASE_VIEWS
+        if customer_id in present
+    ]
+    showcase = {row[0] for row in SHOWCASE_VIEWS}
+    for customer_id in customers:
+        if customer_id in showcase:
+            continue
+        for _ in range(rng.randint(0, 4)):
+            rows.append(ProductView(
+                customer_id=customer_id, product_id=rng.choice(product_ids),
+                viewed_at=clock.at(rng.randint(1, 30), rng.randint(8, 23), rng.randint(0, 59)),
+                source=rng.choice(GENERATED_VIEW_SOURCES),
+            ))
+    session.add_all(rows)
+    session.flush()
+    return len(rows)
 
 
 # ---------------------------------------------------------------- fit feedback

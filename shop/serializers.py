@@ -16,12 +16,14 @@ from shop.models import (
     Followup,
     Invoice,
     Order,
+    OrderItem,
     Product,
+    ProductView,
     Shipment,
     Todo,
     Upload,
 )
-from shop.services import REASON_CODES, SELLER_FAULT_REASONS
+from shop.services import REASON_CODES, RELATED_REASONS, SELLER_FAULT_REASONS
 
 LEVEL_TEXT = {"normal": "普通会员", "silver": "银卡会员", "gold": "金卡会员", "diamond": "钻石会员"}
 COURIER_HOTLINE = {
@@ -290,6 +292,10 @@ def coupon_json(coupon: Coupon, now: datetime) -> dict[str, Any]:
         "expires_at": clock.iso(coupon.expires_at),
         "used": coupon.used,
         "status": status,
+        "usable": status == "available",
+        # Whole days left (0 = last day today), for "您有一张券3天后到期"; None once unusable.
+        "expires_in_days": (coupon.expires_at.date() - now.date()).days
+        if status == "available" else None,
         "status_text": {"used": "已使用", "expired": "已过期", "available": "可使用"}[status],
     }
 
@@ -349,4 +355,55 @@ def todo_json(todo: Todo) -> dict[str, Any]:
         "result_text": todo.result_text,
         "created_at": clock.iso(todo.created_at),
         "closed_at": clock.iso(todo.closed_at),
+    }
+
+
+def _stock_info(product: Product) -> dict[str, Any]:
+    """Summary plus the restock date of a sold-out product (None while in stock)."""
+    return {
+        **product_summary_json(product),
+        "restock_date": clock.iso_date(product.restock_date) if product.stock <= 0 else None,
+    }
+
+
+def view_json(view: ProductView, purchased_after_view: bool = False) -> dict[str, Any]:
+    return {
+        **_stock_info(view.product),
+        "viewed_at": clock.iso(view.viewed_at),
+        "source": view.source,
+        # Bought after looking at it: "还有货哦" would be pointless then.
+        "purchased_after_view": purchased_after_view,
+    }
+
+
+def recorded_view_json(view: ProductView, duplicate: bool) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "customer_id": view.customer_id,
+        "product_id": view.product_id,
+        "viewed_at": clock.iso(view.viewed_at),
+        "source": view.source,
+        "duplicate": duplicate,
+        "product": product_summary_json(view.product),
+    }
+
+
+def purchase_json(item: OrderItem, order: Order, product: Product) -> dict[str, Any]:
+    return {
+        **_stock_info(product),
+        "order_id": order.id,
+        "ordered_at": clock.iso(order.created_at),
+        "order_status": order.status,
+        "order_status_text": STATUS_TEXT[order.status],
+        "spec": item.spec,
+        "quantity": item.quantity,
+    }
+
+
+def related_json(product: Product, reason_code: str, co_purchases: int) -> dict[str, Any]:
+    return {
+        **product_summary_json(product),
+        "reason": RELATED_REASONS[reason_code],
+        "reason_code": reason_code,
+        "co_purchases": co_purchases,
     }

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shop import clock, sizing
@@ -24,6 +24,7 @@ from shop.models import (
     Order,
     OrderItem,
     Product,
+    ProductView,
     Shipment,
     Todo,
     Upload,
@@ -33,6 +34,19 @@ CUTOFF_HOUR = 16
 AFTER_SALE_WINDOW = timedelta(days=15)
 NO_REASON_WINDOW = timedelta(days=7)
 URGE_DEDUPE_WINDOW = timedelta(hours=24)
+# A product reopened within this window is the same visit (page refresh, chat retry).
+VIEW_DEDUPE_WINDOW = timedelta(minutes=30)
+# Orders that never became a purchase; they count neither as bought nor as co-purchases.
+NOT_PURCHASED = ("unpaid", "cancelled")
+# Orders whose goods the customer kept: "last purchased" is picked from these.
+KEPT = ("paid", "shipped", "delivered")
+# "也常买" needs at least this many shared orders: a couple of shared baskets is chance
+# (the demo's generated orders pick items at random and pair up to 3 times by luck).
+MIN_CO_PURCHASES = 4
+RELATED_REASONS = {
+    "co_purchase": "买过这款的顾客也常买",
+    "same_category": "同类热销",
+}
 REFUND_DAYS = {"alipay": 1, "wechat": 1, "card": 3}
 
 # Why an order in a given status cannot be cancelled / re-addressed / urged.
@@ -55,6 +69,12 @@ URGE_REFUSALS = {
     "delivered": "订单已签收，无需催单",
     "cancelled": "订单已取消，无法催单",
     "refunded": "订单已退款完成，无法催单",
+}
+INVOICE_REFUSALS = {
+    "unpaid": "订单尚未付款，付款后才能申请发票",
+    "cancelled": "订单已取消，没有可开票的金额，无法开具发票",
+    "refunded": "订单已全额退款，无法开具发票",
+    "return_requested": "订单正在退货处理中，退货完成前无法开具发票；如取消退货，可再申请",
 }
 URGE_NOTES = {
     "paid": "客户催促发货",
@@ -713,17 +733,22 @@ def request_invoice(
 
     ``details``: optional buyer_address, buyer_phone, bank_name, bank_account.
     """
-    if order.status == "unpaid":
-        raise conflict("invoice_not_allowed", "订单尚未付款，付款后才能申请发票")
-    if order.status in ("cancelled", "refunded", "return_requested"):
-        raise conflict("invoice_not_allowed", "订单已取消、已退款或正在退货，无法开具发票")
+    if order.status in INVOICE_REFUSALS:
+        raise conflict("invoice_not_allowed", INVOICE_REFUSALS[order.status],
+                       order_status=order.status)
     for existing in list_invoices(session, order.id):
         same = (existing.type, existing.title, existing.tax_id) == (kind, title, tax_id)
         if same:
             return existing, True
+        from shop.serializers import invoice_json  # serializers imports this module
+
+        # One invoice per order; the existing one goes along so the caller can tell the
+        # customer what was already requested without another round trip.
         raise conflict(
             "invoice_exists",
-            f"该订单已申请过发票（抬头：{existing.title}），如需换开请联系人工客服",
+            f"该订单已申请过发票（{invoice_json(existing)['type_text']}，抬头：{existing.title}），"
+            "一个订单只能开一张发票，如需换开请联系人工客服",
+            invoice=invoice_json(existing),
         )
     invoice = Invoice(
         order_id=order.id, type=kind, title=title, tax_id=tax_id, email=email,
@@ -855,3 +880,109 @@ def _feedback_summary(product: Product, similar: list[FitFeedback]) -> dict[str,
             parts.append(f"选{entry['size']}码{entry['count']}位（{verdicts}）")
         text = f"身材相近（身高±3cm、体重±4kg）的{len(similar)}位买家：" + "；".join(parts)
     return {"count": len(similar), "sizes": sizes, "text": text}
+
+
+# ---------------------------------------------------------------- views / recent / related
+
+
+def record_view(
+    session: Session, customer_id: str, product_id: str, source: str
+) -> tuple[ProductView, bool]:
+    """Returns (view, duplicate): the same product again within 30 minutes only moves the
+    time of the customer's latest view forward."""
+    ensure_customer(session, customer_id)
+    get_product(session, product_id)
+    now = clock.now()
+    latest = session.execute(
+        select(ProductView).where(ProductView.customer_id == customer_id)
+        .order_by(ProductView.viewed_at.desc(), ProductView.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if (latest is not None and latest.product_id == product_id
+            and now - latest.viewed_at <= VIEW_DEDUPE_WINDOW):
+        latest.viewed_at = max(latest.viewed_at, now)
+        session.flush()
+        return latest, True
+    view = ProductView(customer_id=customer_id, product_id=product_id, viewed_at=now,
+                       source=source)
+    session.add(view)
+    session.flush()
+    return view, False
+
+
+def recent_views(session: Session, customer_id: str, limit: int = 5) -> list[ProductView]:
+    """The customer's latest view of each product, newest first (at most ``limit``)."""
+    views = session.execute(
+        select(ProductView).options(joinedload(ProductView.product))
+        .where(ProductView.customer_id == customer_id)
+        .order_by(ProductView.viewed_at.desc(), ProductView.id.desc()).limit(100)
+    ).scalars()
+    seen: dict[str, ProductView] = {}
+    for view in views:
+        seen.setdefault(view.product_id, view)
+        if len(seen) >= limit:
+            break
+    return list(seen.values())
+
+
+def purchases(session: Session, customer_id: str) -> list[tuple[OrderItem, Order]]:
+    """Every bought line (unpaid and cancelled orders excluded), newest order first."""
+    rows = session.execute(
+        select(OrderItem, Order).join(Order, Order.id == OrderItem.order_id)
+        .where(Order.customer_id == customer_id, Order.status.notin_(NOT_PURCHASED))
+        .order_by(Order.created_at.desc(), Order.id.desc(), OrderItem.id)
+    ).all()
+    return [(item, order) for item, order in rows]
+
+
+def last_purchased(
+    bought: list[tuple[OrderItem, Order]]
+) -> Optional[tuple[OrderItem, Order]]:
+    """The first line of the newest order the customer kept (returns and refunds are not
+    something to bring up as "您上次买的…")."""
+    return next(((item, order) for item, order in bought if order.status in KEPT), None)
+
+
+def bought_since(bought: list[tuple[OrderItem, Order]], product_id: str,
+                 since: datetime) -> bool:
+    return any(item.product_id == product_id and order.created_at >= since
+               for item, order in bought)
+
+
+def related_products(
+    session: Session, product: Product, limit: int
+) -> list[tuple[Product, str, int]]:
+    """(product, reason code, shared orders) ranked for cross-selling ``product``.
+
+    First what was bought in the same orders (at least MIN_CO_PURCHASES of them), then
+    the same category by sales; sold-out products and the product itself never appear.
+    """
+    purchased = select(Order.id).where(Order.status.notin_(NOT_PURCHASED))
+    with_product = (select(OrderItem.order_id)
+                    .where(OrderItem.product_id == product.id,
+                           OrderItem.order_id.in_(purchased)))
+    co_counts = dict(session.execute(
+        select(OrderItem.product_id, func.count(func.distinct(OrderItem.order_id)))
+        .where(OrderItem.order_id.in_(with_product), OrderItem.product_id != product.id)
+        .group_by(OrderItem.product_id)
+    ).all())
+    sales = dict(session.execute(
+        select(OrderItem.product_id, func.count(func.distinct(OrderItem.order_id)))
+        .where(OrderItem.order_id.in_(purchased))
+        .group_by(OrderItem.product_id)
+    ).all())
+    candidates = [p for p in session.execute(
+        select(Product).where(Product.id != product.id, Product.stock > 0).order_by(Product.id)
+    ).scalars()]
+    co_bought = sorted(
+        (p for p in candidates if co_counts.get(p.id, 0) >= MIN_CO_PURCHASES),
+        key=lambda p: (-co_counts[p.id], -sales.get(p.id, 0), p.id),
+    )
+    chosen = [(p, "co_purchase", co_counts[p.id]) for p in co_bought[:limit]]
+    taken = {p.id for p, _, _ in chosen}
+    same_category = sorted(
+        (p for p in candidates if p.category == product.category and p.id not in taken),
+        key=lambda p: (-sales.get(p.id, 0), p.id),
+    )
+    chosen += [(p, "same_category", co_counts.get(p.id, 0))
+               for p in same_category[:limit - len(chosen)]]
+    return chosen

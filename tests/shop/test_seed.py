@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -26,7 +26,9 @@ from shop.models import (
     FitFeedback,
     Invoice,
     Order,
+    OrderItem,
     Product,
+    ProductView,
     Shipment,
     Todo,
     TrackingEvent,
@@ -174,7 +176,7 @@ def test_old_database_is_upgraded_in_place(tmp_path):
         for column in ("reason_code", "evidence", "courier", "tracking_no", "shipped_at"):
             connection.execute(text(f"ALTER TABLE after_sales DROP COLUMN {column}"))
         connection.execute(text("ALTER TABLE invoices DROP COLUMN bank_account"))
-        for table in ("todos", "uploads", "fit_feedback"):
+        for table in ("todos", "uploads", "fit_feedback", "product_views"):
             connection.execute(text(f"DROP TABLE {table}"))
     with factory() as session:
         old_orders = session.scalar(select(func.count()).select_from(Order))
@@ -190,5 +192,57 @@ def test_old_database_is_upgraded_in_place(tmp_path):
         assert session.scalar(select(func.count()).select_from(FitFeedback)) >= 250
         record = session.scalars(select(AfterSale).order_by(AfterSale.id)).first()
         assert record.reason_code is None and record.evidence is None
+        # Product views are backfilled relative to the stored seed day.
+        last = session.scalars(select(ProductView).where(ProductView.customer_id == "C0061")
+                               .order_by(ProductView.viewed_at.desc())).first()
+        assert last.product_id == "P2005"
+        assert last.viewed_at.date() == ANCHOR - timedelta(days=1)
     assert upgrade_schema(engine) == []
     engine.dispose()
+
+
+def test_product_views(sessions):
+    with sessions() as session:
+        def last_viewed(customer_id: str) -> ProductView:
+            return session.scalars(
+                select(ProductView).where(ProductView.customer_id == customer_id)
+                .order_by(ProductView.viewed_at.desc(), ProductView.id.desc())).first()
+
+        # docs/demo_data.md: the showcase customers' last-viewed items.
+        expected = {"C0001": "P2008", "C0002": "P2001", "C0061": "P2005"}
+        for customer_id, product_id in expected.items():
+            view = last_viewed(customer_id)
+            assert view.product_id == product_id
+            assert view.viewed_at.date() == ANCHOR - timedelta(days=1)
+        assert session.get(Product, "P2001").stock > 0 and session.get(Product, "P2005").stock > 0
+        assert session.get(Product, "P2008").stock == 0
+        views = session.scalars(select(ProductView)).all()
+        assert len({v.customer_id for v in views}) >= 30
+        assert all(v.viewed_at.date() < ANCHOR for v in views)  # nothing in the future
+
+
+def test_historic_baskets(sessions):
+    """Older typical baskets give the co-purchase ranking something real to find."""
+    with sessions() as session:
+        shared = session.scalar(
+            select(func.count()).select_from(Order)
+            .where(Order.id.in_(select(OrderItem.order_id).where(OrderItem.product_id == "P2005")),
+                   Order.id.in_(select(OrderItem.order_id).where(OrderItem.product_id == "P2006")),
+                   Order.status == "delivered"))
+        assert shared >= 6
+        old = session.scalars(select(Order).where(
+            Order.created_at < datetime.combine(ANCHOR - timedelta(days=60), time()))).all()
+        assert old and all(o.status == "delivered" for o in old)
+        assert not {o.customer_id for o in old} & {"C0001", "C0002", "C0061"}
+
+
+def test_product_views_are_deterministic(sessions, tmp_path):
+    other = seeded(tmp_path / "e.sqlite")
+
+    def fingerprint(factory):
+        with factory() as session:
+            return session.execute(select(
+                ProductView.customer_id, ProductView.product_id, ProductView.viewed_at,
+                ProductView.source).order_by(ProductView.id)).all()
+
+    assert fingerprint(sessions) == fingerprint(other)

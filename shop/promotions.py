@@ -1,0 +1,531 @@
+"""Store-wide promotion rules (shop/promotions.yml) and the 满减 / coupon / shipping quote.
+
+The rules live in a YAML file the shop's operators edit; the server re-reads it when it
+changes, so a new 满减 tier needs no restart. Customer-facing texts are generated from
+the numbers (one source of truth), never typed in by hand.
+
+Pure Python and PyYAML (no Sanic, no database), so the rules can be loaded and quoted
+anywhere::
+
+    book = PromotionBook(DEFAULT_PATH)
+    quote(book.rules(), today, [Line(Decimal("258"), "clothing")])
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from threading import Lock
+from typing import Any, Optional, Union
+
+import yaml
+
+from shop.catalog import CATEGORY_TEXT
+
+logger = logging.getLogger("shop.promotions")
+
+DEFAULT_PATH = Path(__file__).with_name("promotions.yml")
+KINDS = ("full_reduction", "new_customer_coupon", "free_shipping", "stacking")
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("1000000")
+
+
+class PromotionsError(ValueError):
+    """The rules file is unreadable or inconsistent; the message names file and rule."""
+
+
+def yuan(value: Decimal) -> str:
+    """258.00 -> "258", 69.90 -> "69.9": how amounts read in Chinese shop texts."""
+    text = format(value.quantize(CENT), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _money(value: Decimal) -> float:
+    return float(value.quantize(CENT))
+
+
+# ---------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True)
+class Tier:
+    threshold: Decimal
+    discount: Decimal
+
+    @property
+    def text(self) -> str:
+        return f"满{yuan(self.threshold)}减{yuan(self.discount)}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of the file. ``valid_from`` / ``valid_until``: a date, or whole days
+    relative to today (so a demo promotion stays current), or None (open-ended)."""
+
+    id: str
+    kind: str
+    title: str
+    valid_from: Union[date, int, None] = None
+    valid_until: Union[date, int, None] = None
+    tiers: tuple[Tier, ...] = ()
+    excluded_categories: tuple[str, ...] = ()
+    amount: Decimal = Decimal("0")
+    threshold: Decimal = Decimal("0")
+    fee: Decimal = Decimal("0")
+    valid_days: int = 0
+    excluded_regions: tuple[str, ...] = ()
+    coupon_with_full_reduction: bool = True
+    multiple_coupons: bool = False
+
+    def window(self, today: date) -> tuple[Optional[date], Optional[date]]:
+        return _day(self.valid_from, today), _day(self.valid_until, today)
+
+    def active(self, today: date) -> bool:
+        start, end = self.window(today)
+        return (start is None or start <= today) and (end is None or today <= end)
+
+    def text(self, today: date) -> str:
+        """The rule in one customer-facing sentence."""
+        if self.kind == "full_reduction":
+            excluded = "、".join(CATEGORY_TEXT[c] for c in self.excluded_categories)
+            text = "全店" + "、".join(t.text for t in self.tiers)
+            if excluded:
+                text += f"（{excluded}类商品除外）"
+            text += "，按商品金额计算，不含运费"
+            end = self.window(today)[1]
+            if end is not None:
+                text += f"，活动截至{end.month}月{end.day}日"
+            return text
+        if self.kind == "new_customer_coupon":
+            kind = (f"满{yuan(self.threshold)}减{yuan(self.amount)}券" if self.threshold
+                    else f"{yuan(self.amount)}元无门槛券")
+            return f"新客户首次下单前可领{kind}，领取后{self.valid_days}天内有效"
+        if self.kind == "free_shipping":
+            text = (f"单笔订单实付满{yuan(self.threshold)}元包邮，"
+                    f"不满{yuan(self.threshold)}元收{yuan(self.fee)}元运费")
+            if self.excluded_regions:
+                text += f"；{'、'.join(self.excluded_regions)}等偏远地区不参与包邮"
+            return text
+        coupon = "店铺券与满减可叠加" if self.coupon_with_full_reduction else "店铺券与满减不可叠加"
+        several = "多张店铺券可叠加" if self.multiple_coupons else "多张店铺券不可叠加"
+        return f"{coupon}，{several}"
+
+    def to_json(self, today: date) -> dict[str, Any]:
+        start, end = self.window(today)
+        data: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "text": self.text(today),
+            "starts_on": start.isoformat() if start else None,
+            "ends_on": end.isoformat() if end else None,
+        }
+        if self.kind == "full_reduction":
+            data["tiers"] = [{"threshold": _money(t.threshold), "discount": _money(t.discount),
+                              "text": t.text} for t in self.tiers]
+            data["excluded_categories"] = list(self.excluded_categories)
+            data["excluded_categories_text"] = [CATEGORY_TEXT[c]
+                                                for c in self.excluded_categories]
+        elif self.kind == "new_customer_coupon":
+            data.update(amount=_money(self.amount), threshold=_money(self.threshold),
+                        valid_days=self.valid_days)
+        elif self.kind == "free_shipping":
+            data.update(threshold=_money(self.threshold), fee=_money(self.fee),
+                        excluded_regions=list(self.excluded_regions))
+        else:
+            data.update(coupon_with_full_reduction=self.coupon_with_full_reduction,
+                        multiple_coupons=self.multiple_coupons)
+        return data
+
+
+def _day(value: Union[date, int, None], today: date) -> Optional[date]:
+    if value is None or isinstance(value, date):
+        return value
+    return today + timedelta(days=value)
+
+
+def parse_rules(data: Any, source: str = "<promotions>") -> list[Rule]:
+    """Validated rules from the parsed YAML; PromotionsError says what is wrong where."""
+    if not isinstance(data, dict) or not isinstance(data.get("promotions"), list):
+        raise PromotionsError(f"{source}: expected a mapping with a 'promotions' list")
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, item in enumerate(data["promotions"]):
+        where = f"{source}: promotions[{index}]"
+        if not isinstance(item, dict):
+            raise PromotionsError(f"{where}: expected a mapping")
+        rule_id = item.get("id")
+        if not isinstance(rule_id, str) or not rule_id:
+            raise PromotionsError(f"{where}: 'id' must be a non-empty string")
+        where = f"{source}: {rule_id}"
+        if rule_id in seen:
+            raise PromotionsError(f"{where}: duplicate id")
+        seen.add(rule_id)
+        rules.append(_parse_rule(item, rule_id, where))
+    return rules
+
+
+RULE_KEYS = {
+    "full_reduction": {"tiers", "excluded_categories"},
+    "new_customer_coupon": {"amount", "threshold", "valid_days"},
+    "free_shipping": {"threshold", "fee", "excluded_regions"},
+    "stacking": {"coupon_with_full_reduction", "multiple_coupons"},
+}
+COMMON_KEYS = {"id", "kind", "title", "valid_from", "valid_until"}
+
+
+def _parse_rule(item: dict[str, Any], rule_id: str, where: str) -> Rule:
+    kind = item.get("kind")
+    if kind not in KINDS:
+        raise PromotionsError(f"{where}: 'kind' must be one of {', '.join(KINDS)}")
+    unknown = set(item) - COMMON_KEYS - RULE_KEYS[kind]
+    if unknown:
+        raise PromotionsError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    title = item.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise PromotionsError(f"{where}: 'title' must be a non-empty string")
+    fields: dict[str, Any] = {
+        "id": rule_id, "kind": kind, "title": title.strip(),
+        "valid_from": _window_value(item, "valid_from", where),
+        "valid_until": _window_value(item, "valid_until", where),
+    }
+    start, end = fields["valid_from"], fields["valid_until"]
+    if type(start) is type(end) and start is not None and start > end:
+        raise PromotionsError(f"{where}: valid_from is after valid_until")
+    if kind == "full_reduction":
+        fields["tiers"] = _tiers(item.get("tiers"), where)
+        excluded = _string_list(item, "excluded_categories", where)
+        wrong = [c for c in excluded if c not in CATEGORY_TEXT]
+        if wrong:
+            raise PromotionsError(f"{where}: unknown categories {', '.join(wrong)} (known: "
+                                  f"{', '.join(CATEGORY_TEXT)})")
+        fields["excluded_categories"] = tuple(excluded)
+    elif kind == "new_customer_coupon":
+        fields["amount"] = _amount(item, "amount", where, positive=True)
+        fields["threshold"] = _amount(item, "threshold", where, default=Decimal("0"))
+        if fields["threshold"] and fields["threshold"] <= fields["amount"]:
+            raise PromotionsError(f"{where}: threshold must exceed amount (0 = no threshold)")
+        valid_days = item.get("valid_days")
+        if isinstance(valid_days, bool) or not isinstance(valid_days, int) or \
+                not 1 <= valid_days <= 365:
+            raise PromotionsError(f"{where}: 'valid_days' must be a whole number 1-365")
+        fields["valid_days"] = valid_days
+    elif kind == "free_shipping":
+        fields["threshold"] = _amount(item, "threshold", where, positive=True)
+        fields["fee"] = _amount(item, "fee", where, positive=True)
+        fields["excluded_regions"] = tuple(_string_list(item, "excluded_regions", where))
+    else:
+        for key in ("coupon_with_full_reduction", "multiple_coupons"):
+            if not isinstance(item.get(key), bool):
+                raise PromotionsError(f"{where}: '{key}' must be true or false")
+            fields[key] = item[key]
+        if fields["multiple_coupons"]:
+            # The quote applies one coupon; promising more than it computes would mislead.
+            raise PromotionsError(f"{where}: multiple_coupons: true is not supported "
+                                  "(a quote applies at most one shop coupon)")
+    return Rule(**fields)
+
+
+def _window_value(item: dict[str, Any], key: str, where: str) -> Union[date, int, None]:
+    value = item.get(key)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, date):  # YAML reads 2025-11-01 as a date already
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PromotionsError(f"{where}: '{key}' must be a date (YYYY-MM-DD) or whole days "
+                          "relative to today (e.g. -3)")
+
+
+def _amount(item: dict[str, Any], key: str, where: str, positive: bool = False,
+            default: Optional[Decimal] = None) -> Decimal:
+    value = item.get(key)
+    if value is None and default is not None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PromotionsError(f"{where}: '{key}' must be a number of yuan")
+    amount = Decimal(str(value))
+    if not amount.is_finite() or amount < 0 or (positive and amount == 0) or \
+            amount > MAX_AMOUNT or amount != amount.quantize(CENT):
+        raise PromotionsError(f"{where}: '{key}' must be a {'positive' if positive else ''} "
+                              "amount with at most 2 decimals")
+    return amount
+
+
+def _string_list(item: dict[str, Any], key: str, where: str) -> list[str]:
+    value = item.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise PromotionsError(f"{where}: '{key}' must be a list of strings")
+    return value
+
+
+def _tiers(value: Any, where: str) -> tuple[Tier, ...]:
+    if not isinstance(value, list) or not value:
+        raise PromotionsError(f"{where}: 'tiers' must be a non-empty list")
+    tiers = []
+    for index, raw in enumerate(value):
+        if not isinstance(raw, dict) or set(raw) != {"threshold", "discount"}:
+            raise PromotionsError(f"{where}: tiers[{index}] needs exactly threshold and discount")
+        tier = Tier(_amount(raw, "threshold", where, positive=True),
+                    _amount(raw, "discount", where, positive=True))
+        if tier.discount >= tier.threshold:
+            raise PromotionsError(f"{where}: tiers[{index}] discount must be below threshold")
+        tiers.append(tier)
+    for lower, higher in zip(tiers, tiers[1:], strict=False):
+        # A higher tier that saves less would never be the better choice: a typo.
+        if not (higher.threshold > lower.threshold and higher.discount > lower.discount):
+            raise PromotionsError(f"{where}: tiers must rise in threshold and discount")
+    return tuple(tiers)
+
+
+def load_rules(path: Union[str, Path]) -> list[Rule]:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise PromotionsError(f"{path}: cannot read ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise PromotionsError(f"{path}: not valid YAML ({error})") from None
+    return parse_rules(data, str(path))
+
+
+class PromotionBook:
+    """The rules of one file, re-read when the file changes.
+
+    A broken edit is logged and the previous rules stay in force (customers keep getting
+    answers); only the very first load raises, so a bad file stops the server at start-up.
+    """
+
+    def __init__(self, path: Union[str, Path]) -> None:
+        self.path = Path(path)
+        self._lock = Lock()
+        self._stamp: Optional[tuple[int, int]] = None
+        self._rules: list[Rule] = []
+        self._load(initial=True)
+
+    def rules(self) -> list[Rule]:
+        self._load(initial=False)
+        return self._rules
+
+    def _load(self, initial: bool) -> None:
+        try:
+            stat = os.stat(self.path)
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        if stamp is not None and stamp == self._stamp:
+            return
+        with self._lock:
+            if stamp is not None and stamp == self._stamp:
+                return
+            try:
+                rules = load_rules(self.path)
+            except PromotionsError as error:
+                if initial:
+                    raise
+                logger.error("promotion rules not reloaded, keeping the previous ones: %s",
+                             error)
+                self._stamp = stamp  # do not log the same broken file on every request
+                return
+            self._rules, self._stamp = rules, stamp
+            if not initial:
+                logger.info("promotion rules reloaded from %s (%d rules)", self.path,
+                            len(rules))
+
+
+def active_rules(rules: list[Rule], today: date) -> list[Rule]:
+    return [rule for rule in rules if rule.active(today)]
+
+
+# ---------------------------------------------------------------- quote
+
+
+@dataclass(frozen=True)
+class Line:
+    """Goods of one category worth ``amount`` (category None: unknown, counts for 满减)."""
+
+    amount: Decimal
+    category: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class CouponOffer:
+    """An available coupon of the customer (already filtered: unused, not expired)."""
+
+    amount: Decimal
+    threshold: Decimal
+    data: dict[str, Any] = field(default_factory=dict)  # the coupon's API JSON
+
+
+def quote(
+    rules: list[Rule],
+    today: date,
+    lines: list[Line],
+    coupons: Optional[list[CouponOffer]] = None,
+    province: Optional[str] = None,
+) -> dict[str, Any]:
+    """Best 满减 (and coupon, when the customer's coupons are given), what is missing to the
+    next tier, shipping and the amount to pay, with a Chinese summary.
+
+    Thresholds (满减 and coupons) are checked against the goods amount without shipping;
+    free shipping against what is paid after every discount ("实付满49元包邮").
+    """
+    active = active_rules(rules, today)
+    goods = sum((line.amount for line in lines), Decimal("0")).quantize(CENT)
+    stacking = next((r for r in active if r.kind == "stacking"), None)
+    reduction = _best_reduction([r for r in active if r.kind == "full_reduction"], lines)
+    discount = reduction["discount"] if reduction else Decimal("0")
+
+    coupon: Optional[CouponOffer] = None
+    coupon_discount = Decimal("0")
+    usable = [c for c in coupons or [] if c.threshold <= goods]
+    if usable:
+        coupon = max(usable, key=lambda c: (c.amount, -c.threshold))
+        coupon_discount = min(coupon.amount, goods - discount)
+        if discount and stacking is not None and not stacking.coupon_with_full_reduction:
+            # Not stackable: keep whichever saves more.
+            if coupon.amount > discount:
+                discount = Decimal("0")
+                reduction = {**reduction, "tier": None, "discount": discount}
+                coupon_discount = min(coupon.amount, goods)
+            else:
+                coupon, coupon_discount = None, Decimal("0")
+    payable = max(goods - discount - coupon_discount, Decimal("0"))
+    shipping = _shipping(next((r for r in active if r.kind == "free_shipping"), None),
+                         payable, province)
+    total = payable + shipping["fee"] if shipping["fee"] is not None else None
+
+    tier = reduction["tier"] if reduction else None
+    next_tier = reduction["next"] if reduction else None
+    next_text = None
+    if reduction and next_tier:
+        next_text = (f"再买{yuan(reduction['missing'])}元"
+                     f"{_excluded_hint(reduction['rule'], reduction['excluded'])}"
+                     f"可减{yuan(next_tier.discount)}元")
+    summary = [f"商品金额{yuan(goods)}元"]
+    if tier:
+        summary.append(f"满{yuan(tier.threshold)}元可减{yuan(discount)}元")
+    if coupon:
+        title = coupon.data.get("title") or "店铺券"
+        summary.append(f"用「{title}」券再减{yuan(coupon_discount)}元")
+    text = "，".join(summary) + f"，实付{yuan(payable)}元"
+    if shipping["free"]:
+        text += "，包邮"
+    elif shipping["fee"] is not None:
+        text += f"，另加运费{yuan(shipping['fee'])}元（再买{yuan(shipping['missing'])}元即可包邮）"
+    text += "。" + (f"{next_text}。" if next_text else "")
+    return {
+        "date": today.isoformat(),
+        "amount": _money(goods),
+        # What counts toward 满减 (excluded categories taken out).
+        "eligible_amount": _money(reduction["eligible"]) if reduction else 0.0,
+        "excluded_amount": _money(reduction["excluded"]) if reduction else 0.0,
+        "full_reduction": {
+            "promotion_id": reduction["rule"].id, "threshold": _money(tier.threshold),
+            "discount": _money(tier.discount), "text": tier.text,
+        } if reduction and tier else None,
+        "discount": _money(discount),
+        "next_tier": {
+            "threshold": _money(next_tier.threshold), "discount": _money(next_tier.discount),
+            "missing": _money(reduction["missing"]), "text": next_text,
+        } if reduction and next_tier else None,
+        # Flat copies of the two texts a reply usually needs.
+        "applied_text": tier.text if tier else None,
+        "next_text": next_text,
+        "coupon": coupon.data if coupon else None,
+        "coupon_discount": _money(coupon_discount),
+        "payable": _money(payable),
+        "shipping_fee": _money(shipping["fee"]) if shipping["fee"] is not None else None,
+        "free_shipping": shipping["free"],
+        "free_shipping_missing": _money(shipping["missing"]),
+        "total": _money(total) if total is not None else None,
+        "notes": _notes(active, today, reduction, shipping, lines, coupons is not None, coupon),
+        "text": text,
+    }
+
+
+def _best_reduction(rules: list[Rule], lines: list[Line]) -> Optional[dict[str, Any]]:
+    """The full-reduction rule saving the most (ties: the one closest to its next tier)."""
+    best: Optional[dict[str, Any]] = None
+    for rule in rules:
+        eligible = sum((line.amount for line in lines
+                        if line.category not in rule.excluded_categories), Decimal("0"))
+        excluded = sum((line.amount for line in lines), Decimal("0")) - eligible
+        reached = [t for t in rule.tiers if t.threshold <= eligible]
+        higher = [t for t in rule.tiers if t.threshold > eligible]
+        tier = reached[-1] if reached else None
+        nxt = higher[0] if higher else None
+        candidate = {
+            "rule": rule, "tier": tier, "next": nxt, "eligible": eligible,
+            "excluded": excluded,
+            "discount": tier.discount if tier else Decimal("0"),
+            "missing": (nxt.threshold - eligible) if nxt else Decimal("0"),
+        }
+        key = (candidate["discount"], -candidate["missing"] if nxt else Decimal("0"))
+        if best is None or key > (best["discount"],
+                                  -best["missing"] if best["next"] else Decimal("0")):
+            best = candidate
+    return best
+
+
+def _shipping(rule: Optional[Rule], payable: Decimal,
+              province: Optional[str]) -> dict[str, Any]:
+    if rule is None:
+        return {"fee": None, "free": False, "missing": Decimal("0"), "remote": False}
+    remote = bool(province) and any(province.startswith(r) for r in rule.excluded_regions)
+    if remote:
+        # The FAQ: remote regions pay by region, shown at checkout; no fixed number here.
+        return {"fee": None, "free": False, "missing": Decimal("0"), "remote": True}
+    if payable >= rule.threshold:
+        return {"fee": Decimal("0"), "free": True, "missing": Decimal("0"), "remote": False}
+    return {"fee": rule.fee, "free": False, "missing": rule.threshold - payable,
+            "remote": False}
+
+
+def _excluded_hint(rule: Rule, excluded: Decimal) -> str:
+    if not excluded or not rule.excluded_categories:
+        return ""
+    names = "、".join(CATEGORY_TEXT[c] for c in rule.excluded_categories)
+    return f"（{names}类除外）"
+
+
+def _notes(active: list[Rule], today: date, reduction: Optional[dict[str, Any]],
+           shipping: dict[str, Any], lines: list[Line], coupons_given: bool,
+           coupon: Optional[CouponOffer]) -> list[str]:
+    notes = []
+    if not any(r.kind == "full_reduction" for r in active):
+        notes.append("当前没有进行中的店铺满减活动")
+    elif reduction and reduction["excluded"]:
+        excluded = sorted({line.category for line in lines
+                           if line.category in reduction["rule"].excluded_categories})
+        names = "、".join(CATEGORY_TEXT[c] for c in excluded)
+        notes.append(f"{names}类商品不参与满减")
+    if shipping["remote"]:
+        notes.append("新疆、西藏等偏远地区不参与包邮，运费下单时按地区显示")
+    if coupons_given and coupon is None:
+        notes.append("暂无满足使用门槛的店铺券")
+    stacking = next((r for r in active if r.kind == "stacking"), None)
+    if stacking is not None and coupon is not None:
+        notes.append(stacking.text(today))
+    return notes
+
+
+def parse_amount(value: Any) -> Decimal:
+    """A yuan amount from a query string or JSON number; ValueError when it is not one."""
+    if isinstance(value, bool):
+        raise ValueError("not an amount")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("not an amount") from None
+    if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
+        raise ValueError("out of range")
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
