@@ -8,12 +8,18 @@ JSON = Dict[str, Any]
 
 
 class BackendError(Exception):
-    """Base class: `message` is safe to show to a customer (Chinese, no internals)."""
+    """Base class: `message` is safe to show to a customer (Chinese, no internals).
 
-    def __init__(self, message: str, code: str = "backend_error") -> None:
+    `details`: whatever else the backend said about the refusal, e.g. on a 409
+    `invoice_exists` the invoice already requested (`details["invoice"]`).
+    """
+
+    def __init__(self, message: str, code: str = "backend_error",
+                 details: Optional[JSON] = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        self.details: JSON = details or {}
 
 
 class BackendUnavailable(BackendError):
@@ -49,6 +55,8 @@ class ShopBackend(Protocol):
 
     async def find_products(self, query: str) -> List[JSON]: ...
 
+    async def product(self, product_id: str) -> JSON: ...
+
     async def cancel(self, order_id: str, reason: str) -> JSON: ...
 
     async def change_address(self, order_id: str, address: JSON) -> JSON: ...
@@ -72,3 +80,32 @@ class ShopBackend(Protocol):
 
     async def issue_coupon(self, customer_id: str, amount: float, reason: str,
                            valid_days: int = 30) -> JSON: ...
+
+    # Warmth and cross-sell (docs/demo_data.md: demo customers' last-viewed items).
+
+    async def record_view(self, customer_id: str, product_id: str,
+                          source: str = "chat_page") -> JSON: ...
+
+    async def recent_items(self, customer_id: str) -> JSON:
+        """{"last_viewed": {...} | None, "last_purchased": {...} | None, "recently_viewed"}"""
+        ...
+
+    async def related_products(self, product_id: str, limit: int = 3) -> List[JSON]: ...
+
+    # Promotions and coupons.
+
+    async def promotions(self) -> List[JSON]: ...
+
+    async def promotion_quote(self, amount: float, category: Optional[str] = None,
+                              customer_id: Optional[str] = None,
+                              province: Optional[str] = None) -> JSON: ...
+
+    async def coupons(self, customer_id: str, status: Optional[str] = "available") -> List[JSON]:
+        """`status` None: every coupon; default: usable ones (unused, not expired)."""
+        ...
+
+    # Invoices.
+
+    async def request_invoice(self, order_id: str, request: JSON) -> JSON: ...
+
+    async def invoices(self, order_id: str) -> List[JSON]: ...

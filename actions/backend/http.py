@@ -128,6 +128,9 @@ class HttpShopBackend:
         result = await self._request("GET", f"/api/products?q={quote(query)}")
         return result.get("products", []) if isinstance(result, dict) else result
 
+    async def product(self, product_id: str) -> JSON:
+        return await self._request("GET", f"/api/products/{quote(product_id)}")
+
     async def cancel(self, order_id: str, reason: str) -> JSON:
         return await self._request(
             "POST", f"/api/orders/{quote(order_id)}/cancel", {"reason": reason}
@@ -175,16 +178,60 @@ class HttpShopBackend:
             {"amount": amount, "reason": reason, "valid_days": valid_days},
         )
 
+    async def record_view(self, customer_id: str, product_id: str,
+                          source: str = "chat_page") -> JSON:
+        return await self._request(
+            "POST", f"/api/customers/{quote(customer_id, safe='')}/views",
+            {"product_id": product_id, "source": source},
+        )
+
+    async def recent_items(self, customer_id: str) -> JSON:
+        return await self._request("GET", f"/api/customers/{quote(customer_id, safe='')}/recent")
+
+    async def related_products(self, product_id: str, limit: int = 3) -> List[JSON]:
+        result = await self._request(
+            "GET", f"/api/products/{quote(product_id, safe='')}/related?limit={int(limit)}"
+        )
+        return result.get("products", []) if isinstance(result, dict) else result
+
+    async def promotions(self) -> List[JSON]:
+        result = await self._request("GET", "/api/promotions")
+        return result.get("promotions", []) if isinstance(result, dict) else result
+
+    async def promotion_quote(self, amount: float, category: Optional[str] = None,
+                              customer_id: Optional[str] = None,
+                              province: Optional[str] = None) -> JSON:
+        query = urlencode({key: value for key, value in (
+            ("amount", amount), ("category", category), ("customer_id", customer_id),
+            ("province", province)) if value is not None})
+        return await self._request("GET", f"/api/promotions/quote?{query}")
+
+    async def coupons(self, customer_id: str, status: Optional[str] = "available") -> List[JSON]:
+        query = f"?{urlencode({'status': status})}" if status else ""
+        result = await self._request(
+            "GET", f"/api/customers/{quote(customer_id, safe='')}/coupons{query}"
+        )
+        return result.get("coupons", []) if isinstance(result, dict) else result
+
+    async def request_invoice(self, order_id: str, request: JSON) -> JSON:
+        return await self._request("POST", f"/api/orders/{quote(order_id)}/invoices", request)
+
+    async def invoices(self, order_id: str) -> List[JSON]:
+        result = await self._request("GET", f"/api/orders/{quote(order_id)}/invoices")
+        return result.get("invoices", []) if isinstance(result, dict) else result
+
 
 def _error_for(status: int, payload: Any) -> BackendError:
     error = payload.get("error", {}) if isinstance(payload, dict) else {}
+    error = error if isinstance(error, dict) else {}
     message = error.get("message") or "请求没有成功"
     code = error.get("code") or f"http_{status}"
+    details = {key: value for key, value in error.items() if key not in ("code", "message")}
     if status == 404:
-        return NotFound(message, code)
+        return NotFound(message, code, details)
     if status == 409:
-        return Conflict(message, code)
+        return Conflict(message, code, details)
     if status in (400, 413, 415, 422):
-        return InvalidRequest(message, code)
+        return InvalidRequest(message, code, details)
     # 401/403 are our misconfiguration, not something the customer can fix.
     return BackendUnavailable(UNAVAILABLE_MESSAGE, code)
