@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -14,7 +15,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 from knowledge.config import PROJECT_ROOT, default_db_path, default_doc_folders
 from knowledge.documents import SUPPORTED_SUFFIXES, DocumentError, parse_document
 from knowledge.passages import passages
-from knowledge.store import Store, StoredDocument
+from knowledge.store import Store, StoredDocument, StoreError
 from knowledge.tokens import Tokenizer, shared_tokenizer
 
 logger = logging.getLogger(__name__)
@@ -175,9 +176,12 @@ def ingest(folders: Optional[Sequence[Path]] = None, db_path: Optional[Path] = N
 
     Raises StoreError when the database cannot be created or opened.
     """
-    store = Store.open(Path(db_path or default_db_path()), create=True)
+    path = Path(db_path or default_db_path())
+    store = Store.open(path, create=True)
     try:
         return Ingester(store, tokenizer or shared_tokenizer()).run(
             list(folders) if folders else default_doc_folders())
+    except sqlite3.Error as error:  # e.g. locked by another ingest for too long
+        raise StoreError(f"{path}: ingest failed, nothing was changed: {error}") from error
     finally:
         store.close()

@@ -53,7 +53,7 @@ STOP_WORDS: FrozenSet[str] = frozenset("""
 # Colloquial word -> the word the shop's documents use. Applied to documents and queries.
 SYNONYMS: Dict[str, str] = {
     "清洗": "清洁", "清理": "清洁", "洗": "清洁", "刷洗": "清洁",
-    "首次": "第一次", "头一次": "第一次", "头一回": "第一次", "第一回": "第一次",
+    "首次": "第一次", "头一次": "第一次", "头一回": "第一次",
     "质保": "保修", "保修期": "保修", "保固": "保修",
     "开票": "发票",
     "电饭锅": "电饭煲",

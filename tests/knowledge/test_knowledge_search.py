@@ -65,7 +65,7 @@ UNANSWERABLE = [
     ("支持货到付款吗", None),  # a policy page mentions 付款, not cash on delivery
     ("充电宝多重", AIR_FRYER),
     ("电饭煲能做酸奶吗", RICE_COOKER),
-    ("手环能游泳吗", None),  # the earbuds page says 不能游泳, about the earbuds
+    ("手环能游泳吗", None),  # no page on the band; the warranty list names it
     ("空气炸锅有辐射吗", None),
     ("耳机音质怎么样", EARBUDS),
     ("这个防水吗", None),  # which product? a page's facts need the product
