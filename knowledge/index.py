@@ -6,6 +6,7 @@ is opened; the database is not read again until ``refreshed()`` sees a newer ing
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import Counter
@@ -19,6 +20,8 @@ from knowledge.config import default_db_path
 from knowledge.passages import TITLE_SEPARATOR
 from knowledge.store import Store, StoredPassage
 from knowledge.tokens import Tokenizer, shared_tokenizer
+
+logger = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------- the answer thresholds
 # Chosen on the sample documents with the labelled questions of
@@ -99,9 +102,7 @@ class KnowledgeIndex:
         finally:
             store.close()
         if passages and signature != tokenizer.signature:
-            import logging
-
-            logging.getLogger(__name__).warning(
+            logger.warning(
                 "knowledge: %s was tokenised with another dictionary or rules; run "
                 "`python -m knowledge ingest` to re-tokenise", path)
         index = cls(passages, tokenizer, path, generation)
