@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
 
-.PHONY: venv train run chat test lint validate bench clean
+.PHONY: venv train run chat test lint validate bench knowledge clean
 
 venv:
 	@scripts/setup_venv.sh
@@ -14,6 +14,10 @@ train: venv
 
 run: train
 	$(PY) scripts/stack.py
+
+# Ingest the shop's documents (knowledge/docs, or KNOWLEDGE_DOCS); `make run` does it too.
+knowledge: venv
+	$(PY) -m knowledge ingest
 
 chat: venv
 	$(PY) scripts/chat.py $(if $(SENDER),--sender $(SENDER))

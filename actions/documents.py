@@ -1,48 +1,59 @@
-"""Answers from the shop's ingested documents (`python -m knowledge ingest`).
+"""Answers from the shop's ingested documents (`make knowledge`, i.e.
+`python -m knowledge ingest`).
 
-The index is opened once and re-opened when the file changes, so re-ingesting while the
-action server runs takes effect on the next question. Without an index the bot simply
-has no document answers (and says so instead of guessing).
+The index is opened on first use and re-opened when a later ingest changed it (checked
+at most every REFRESH_SECONDS), so re-ingesting while the action server runs takes
+effect without a restart. Without an index the bot has no document answers and says
+so instead of guessing.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from pathlib import Path
-from typing import Any, Optional, Tuple
+import time
+from typing import List, Optional
+
+from knowledge import Hit, KnowledgeIndex, StoreError
 
 logger = logging.getLogger(__name__)
 
+REFRESH_SECONDS = 30.0
 _lock = threading.Lock()
-_opened: Tuple[Optional[float], Any] = (None, None)
+_index: Optional[KnowledgeIndex] = None
+_checked_at = 0.0
 
 
-def _index() -> Any:
-    global _opened
-    from knowledge import KnowledgeIndex, default_db_path
-
-    path = Path(os.environ.get("KNOWLEDGE_DB") or default_db_path())
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        if _opened[1] is None:
-            logger.warning("no knowledge index at %s: run `make ingest`", path)
-        _opened = (None, None)
-        return None
+def index() -> Optional[KnowledgeIndex]:
+    global _index, _checked_at
     with _lock:
-        if _opened[0] != mtime:
-            _opened = (mtime, KnowledgeIndex.open(path))
-        return _opened[1]
+        if _index is not None and time.monotonic() - _checked_at < REFRESH_SECONDS:
+            return _index
+        _checked_at = time.monotonic()
+        try:
+            _index = _index.refreshed() if _index is not None else KnowledgeIndex.open()
+        except StoreError as error:
+            logger.warning("no document answers: %s (run `make knowledge`)", error)
+            _index = None
+        return _index
 
 
-def answer(question: str, product_id: Optional[str]) -> Any:
-    """The passage that answers the question well enough (with `.text` and `.title`), or
-    None; any failure of the index means no answer rather than an error for the customer."""
+def answer(question: str, product_id: Optional[str]) -> Optional[Hit]:
+    """The passage that answers the question well enough, or None; a broken index means
+    no answer rather than an error for the customer."""
     try:
-        index = _index()
-        return index.answer(question, product_id=product_id) if index is not None else None
-    except Exception:  # noqa: BLE001 - a broken index must not break the conversation
+        found = index()
+        return found.answer(question, product_id=product_id) if found else None
+    except Exception:  # noqa: BLE001 - the conversation must go on without documents
         logger.exception("knowledge search failed")
         return None
+
+
+def topics(product_id: str) -> List[str]:
+    """Section titles of the product's own pages (安装步骤, 使用注意事项 ...)."""
+    try:
+        found = index()
+        return found.topics(product_id) if found else []
+    except Exception:  # noqa: BLE001
+        logger.exception("knowledge topics failed")
+        return []

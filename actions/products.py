@@ -210,23 +210,28 @@ class ActionAskUsage(Action):
                                    SlotSet("pending_question", None)]
         topic = usage_topic(tracker, question)
         if topic is None:
-            dispatcher.utter_message(
-                text=f"{product_label(product)}您想了解哪方面呢?",
-                buttons=[{"title": label, "payload": f'/ask_usage{{"usage_topic": "{key}"}}'}
-                         for key, (label, _) in USAGE_TOPICS.items()])
-            return events
-        label = USAGE_TOPICS[topic][0]
-        hit = documents.answer(f"{product.get('name', '')} {label} {question}", product["id"])
-        if hit is not None:
-            dispatcher.utter_message(text=f"{hit.text}\n(资料来源:{hit.title})")
-            return events
+            offered = [key for key, (label, _) in USAGE_TOPICS.items()
+                       if label in documents.topics(product["id"])]
+            if offered:
+                dispatcher.utter_message(
+                    text=f"{product_label(product)}您想了解哪方面呢?",
+                    buttons=[{"title": USAGE_TOPICS[key][0],
+                              "payload": f'/ask_usage{{"usage_topic": "{key}"}}'}
+                             for key in offered])
+                return events
+        else:
+            label = USAGE_TOPICS[topic][0]
+            hit = documents.answer(f"{label} {question}", product["id"])
+            if hit is not None:
+                dispatcher.utter_message(text=f"{hit.text}\n(资料来源:{hit.title})")
+                return events
         facts = [product.get("attributes", {}).get(key) for key in ("usage", "caution", "care")]
         facts = [fact for fact in facts if fact]
         if facts:
             dispatcher.utter_message(text=f"{product_label(product)}:" + ";".join(facts) + "。")
         else:
             dispatcher.utter_message(
-                text=f"{product_label(product)}的{label}我这边没有现成的资料,不想随便教错您。"
+                text=f"{product_label(product)}的使用资料我这边还没有,不想随便教错您。"
                 "包装里的说明书有详细步骤;需要的话我帮您转人工客服一步步指导?",
                 buttons=HUMAN_BUTTONS)
         return events

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
-from actions.common import linked_customer_id, money
+from actions.common import linked_customer_id
 from actions.text import day_words
 
 logger = logging.getLogger(__name__)
@@ -52,15 +52,17 @@ class ActionAskPromotion(Action):
         if any(word in text for word in BARGAIN_WORDS):
             lines.append("价格是系统统一定的,客服这边改不了哦;不过用券和满减能更划算:")
         backend = get_backend()
+        customer_id = await linked_customer_id(tracker)
         try:
-            lines += await self._coupons(tracker)
+            lines += await self._coupons(customer_id)
             rules = await backend.promotions()
             if rules:
                 lines.append("店铺活动:" + ";".join(
                     str(rule.get("text") or rule.get("name")) for rule in rules) + "。")
             amount = amount_in(text)
             if amount:
-                lines.append(quote_text(amount, await backend.promotion_quote(amount)))
+                quote = await backend.promotion_quote(amount, customer_id=customer_id)
+                lines.append(str(quote.get("text") or ""))
         except BackendError as error:
             logger.warning("promotions unavailable: %s", error.code)
             lines.append("优惠信息暂时查不到,商品页「领券」处可以看到当前可领的券,下单时会自动抵扣哦。")
@@ -68,24 +70,12 @@ class ActionAskPromotion(Action):
         return []
 
     @staticmethod
-    async def _coupons(tracker: Tracker) -> List[str]:
-        customer_id = await linked_customer_id(tracker)
+    async def _coupons(customer_id: Optional[str]) -> List[str]:
         if not customer_id:
             return []
         coupons = await get_backend().coupons(customer_id)
-        usable = [c for c in coupons if c.get("usable", not c.get("used"))]
+        usable = [c for c in coupons if c.get("usable")]
         if not usable:
             return ["您的账户里暂时没有可用的优惠券。"]
         return [f"您的账户里有{len(usable)}张可用优惠券:"
                 + "、".join(coupon_text(c) for c in usable[:5]) + ",下单时自动抵扣。"]
-
-
-def quote_text(amount: float, quote: JSON) -> str:
-    text = f"按{money(amount)}计算,"
-    if quote.get("discount"):
-        text += f"可享{quote.get('applied_text') or '满减'},立减{money(quote['discount'])}"
-    else:
-        text += "还不够满减门槛"
-    if quote.get("next_text"):
-        text += f";{quote['next_text']}"
-    return text + "。"

@@ -78,10 +78,11 @@ class ActionSessionStart(Action):
             logger.warning("recent items unavailable: %s", error.code)
             return []
         viewed = recent.get("last_viewed") or {}
-        if viewed.get("in_stock") and viewed.get("id") != metadata.get("product_id"):
+        if viewed.get("in_stock") and not viewed.get("purchased_after_view") and \
+                viewed.get("id") != metadata.get("product_id"):
             return [f"您上次看的「{viewed.get('name')}」还有货哦,需要的话可以直接问我~"]
         bought = recent.get("last_purchased") or {}
-        if bought.get("name"):
+        if bought.get("name") and bought.get("order_status") == "delivered":
             return [f"上次买的「{bought['name']}」用得还好吗?有问题随时找我。"]
         return []
 

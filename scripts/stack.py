@@ -71,6 +71,7 @@ class Stack:
             "RASA_URL": f"http://127.0.0.1:{rasa}", "DESK_PORT": str(desk),
             "DESK_URL": f"http://127.0.0.1:{desk}", "DESK_DB_URL": f"sqlite:///{folder}/desk.sqlite",
             "ACTIONS_DB_URL": f"sqlite:///{folder}/actions.sqlite",
+            "KNOWLEDGE_DB": str(folder / "knowledge.sqlite"),
         }, log_dir=folder / "logs")
 
     @property
@@ -110,6 +111,8 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         (ROOT / "var").mkdir(exist_ok=True)
         commands = self.commands()
+        if "actions" in services:
+            self.ingest_documents()
         for name in services:
             with open(self.log_dir / f"{name}.log", "ab") as log:
                 self.processes[name] = subprocess.Popen(
@@ -127,6 +130,15 @@ class Stack:
                     self.stop()
                     raise TimeoutError(f"{name} did not become healthy in {timeout:.0f}s")
                 time.sleep(0.5)
+
+    def ingest_documents(self) -> None:
+        """Brings the document index up to date (incremental: unchanged files are skipped);
+        a document that cannot be read is reported and left out, it does not stop the bot."""
+        with open(self.log_dir / "knowledge.log", "ab") as log:
+            code = subprocess.call([str(VENV_BIN / "python"), "-m", "knowledge", "ingest"],
+                                   cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        if code == 2:
+            raise RuntimeError(f"the document index is unusable; see {self.log_dir}/knowledge.log")
 
     def stop(self) -> None:
         for process in self.processes.values():

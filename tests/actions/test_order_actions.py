@@ -191,5 +191,11 @@ def test_a_returning_customer_hears_about_open_follow_ups(run_action, shop_facto
     post(f"/api/after-sales/{resend['id']}/ship", {"courier": "中通", "tracking_no": "73100000001"})
     messages, _ = run_action(ActionSessionStart(), make_tracker(sender="demo-zhao"))
     assert "73100000001" in texts(messages)
+    # 李女士 has nothing open; she hears about the item she looked at last (demo data).
     messages, slots = run_action(ActionSessionStart(), make_tracker(sender="demo-li"))
-    assert messages == [] and "todos" not in slots
+    assert texts(messages) == ("李女士您好,欢迎回来~\n"
+                               "您上次看的「蓝牙耳机Pro」还有货哦,需要的话可以直接问我~")
+    assert "todos" not in slots
+    # An anonymous visitor gets no welcome at session start (the greeting answers them).
+    messages, _ = run_action(ActionSessionStart(), make_tracker(sender="someone-new"))
+    assert messages == []
