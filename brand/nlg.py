@@ -1,0 +1,73 @@
+"""Rasa NLG that sends domain responses (utter_*) in the brand tone and through the
+advertising-law guard.
+
+Rasa renders `utter_*` responses itself, without the action server, so the dispatcher
+wrapper in actions/__init__.py never sees them. endpoints.yml names this class:
+
+    nlg:
+      type: brand.nlg.BrandNLG
+
+Rasa imports it in-process (no HTTP) and calls it for every templated bot message, also
+for `dispatcher.utter_message(response="utter_x")` from an action: that path is toned here
+and nowhere else, so no text is toned or guarded twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.utils.endpoints import EndpointConfig
+
+from brand.tone import Tone, get_tone
+from compliance import ComplianceChecker, get_checker
+
+
+class BrandNLG(TemplatedNaturalLanguageGenerator):
+    """Domain responses, filled with slots, then toned, then guarded (text and buttons)."""
+
+    def __init__(
+        self,
+        endpoint_config: Optional[EndpointConfig] = None,
+        domain: Optional[Domain] = None,
+        tone: Optional[Tone] = None,
+        checker: Optional[ComplianceChecker] = None,
+    ) -> None:
+        # Rasa builds the NLG before the model is loaded (domain None) and then assigns
+        # `responses` from the model's domain (Agent.load_model does that for any
+        # TemplatedNaturalLanguageGenerator).
+        super().__init__(domain.responses if domain is not None else {})
+        # Loaded now, so a broken tone or rules file stops the server at start.
+        self.tone = tone if tone is not None else get_tone()
+        self.checker = checker if checker is not None else get_checker()
+
+    def generate_from_slots(
+        self,
+        utter_action: Text,
+        filled_slots: Dict[Text, Any],
+        output_channel: Text,
+        **kwargs: Any,
+    ) -> Optional[Dict[Text, Any]]:
+        # `generate` goes through here too; the parent returns a deep copy, safe to edit.
+        response = super().generate_from_slots(utter_action, filled_slots, output_channel,
+                                               **kwargs)
+        if response is None:
+            return None
+        return self.polish(response)
+
+    def polish(self, response: Dict[Text, Any]) -> Dict[Text, Any]:
+        """Tone, then guard, the text and the button titles: the guard checks what is sent."""
+        text = response.get("text")
+        if isinstance(text, str) and text:
+            response["text"] = self.checker.guard(self.tone.apply(text))
+        buttons = response.get("buttons")
+        if buttons:
+            response["buttons"] = [self._button(button) for button in buttons]
+        return response
+
+    def _button(self, button: Any) -> Any:
+        if not isinstance(button, dict) or not isinstance(button.get("title"), str):
+            return button
+        title = self.checker.guard(self.tone.apply(button["title"], title=True))
+        return {**button, "title": title}
