@@ -57,8 +57,9 @@ EMOJI_CHARS = "\U0001F000-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\u231A\u231B\u23E9-
 EMOJI_TAIL = "[\uFE0F\U0001F3FB-\U0001F3FF]*"
 EMOJI = re.compile(
     f"(?:[{EMOJI_CHARS}]{EMOJI_TAIL}(?:\u200D[{EMOJI_CHARS}]{EMOJI_TAIL})*)[ \\t]*")
-# What may follow a sentence-final particle or a form of address.
-BOUNDARY = "(?=$|[\\s" + re.escape(SENTENCE_PUNCT + OPENERS + CLOSERS) + EMOJI_CHARS + "])"
+# What may follow a sentence-final particle or a form of address. Not a space: in the
+# texts a space separates data ("新的收货信息:张哈 138..."), never a particle from what follows.
+BOUNDARY = "(?=$|[\\n" + re.escape(SENTENCE_PUNCT + OPENERS + CLOSERS) + EMOJI_CHARS + "])"
 # 亲 ending a word is not a form of address (母亲, 父亲, 乡亲, 相亲 ... 最亲的人).
 NOT_ADDRESS_BEFORE = "母父双乡相探省成定提求娘姻血近至表宗最很亲"
 VOCATIVE_START = re.compile(

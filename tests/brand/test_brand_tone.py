@@ -127,6 +127,8 @@ def test_words_that_only_look_like_address_or_particles_stay() -> None:
     formal = tone("专业")
     text = "母亲节礼物选这件毛呢大衣,面料是毛呢。亲肤面料,可以亲自试穿。"
     assert formal.apply(text) == text
+    echoed = "新的收货信息:张哈 13800000000 浙江省杭州市西湖区文三路100号"
+    assert formal.apply(echoed) == echoed
 
 
 def test_button_titles_get_no_sentence_punctuation() -> None:
