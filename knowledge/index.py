@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -190,10 +191,34 @@ class KnowledgeIndex:
 
     def answer(self, query: str, product_id: Optional[str] = None) -> Optional[Hit]:
         """The passage to answer with, or None: then say so and offer a human agent."""
+        terms = self.terms(query)
         for hit in self.search(query, product_id, ANSWER_CANDIDATES):
-            if hit.good_enough:
-                return hit
+            if not hit.good_enough:
+                continue
+            if product_id and hit.product_id is None and \
+                    not self._line_about_product(terms, hit, product_id):
+                continue
+            return hit
         return None
+
+    def _line_about_product(self, terms: List[str], hit: Hit, product_id: str) -> bool:
+        """A general document answers a question about the product in context only on a
+        line that names the product and holds the question's words: "它支持无线充电吗" on
+        the air fryer is not answered by a warranty table with 无线吸尘器 and 充电宝 on other
+        products' lines."""
+        name = self._product_names.get(product_id, frozenset())
+        asked = [term for term in terms if term not in name] or terms
+        weights = {term: self._weight(term) for term in asked}
+        total = sum(weights.values()) or 1.0
+        heading = set(self.tokenizer.document_tokens(hit.title))
+        for line in re.split(r"[\n。!?！？]", hit.text):
+            words = set(self.tokenizer.document_tokens(line))
+            if name and not words & name:
+                continue
+            covered = sum(weights[term] for term in asked if term in words | heading)
+            if covered / total >= MIN_COVERAGE:
+                return True
+        return False
 
     def topics(self, product_id: Optional[str]) -> List[str]:
         """Top-level headings of the product's pages (None: the general documents), in order.
