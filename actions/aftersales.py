@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, InvalidRequest, get_backend
-from actions.common import session_user_events
+from actions.common import empathy_line, session_user_events
 from actions.text import day_words
 
 logger = logging.getLogger(__name__)
@@ -291,6 +291,8 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
         return reset
     todos = [todo for todo in after_sale.get("todos") or [] if todo.get("status") == "open"]
     text = next_step_text(after_sale, reason)
+    if reason.code in ("damaged", "quality"):
+        text = f"{empathy_line(reason.code, tracker)}\n{text}"
     if todos:
         text += "\n已为您记下待办:" + ";".join(todo.get("text", "") for todo in todos)
     dispatcher.utter_message(text=text)

@@ -12,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import aftersales, invoices, playbook
 from actions.backend import BackendError, Conflict, get_backend
-from actions.common import HOTLINE, items_summary, linked_customer_id, money
+from actions.common import HOTLINE, empathy_line, items_summary, linked_customer_id, money
 from actions.forms import stored_address
 from actions.text import day_words, format_address, time_words
 
@@ -93,7 +93,8 @@ class ActionOrderTask(Action):
         tracking = await get_backend().tracking(order["id"])
         text = tracking_sentence(tracking)
         if tracking.get("delayed"):
-            text += "\n包裹比预计晚了,真的很抱歉🙏 需要的话跟我说「催一下」,我马上帮您登记加急。"
+            text += (f"\n{empathy_line('delay', tracker)}"
+                     "需要的话跟我说「催一下」,我马上帮您登记加急。")
         return text
 
     async def _urge(self, order: JSON, tracker: Tracker) -> str:
