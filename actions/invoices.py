@@ -109,7 +109,8 @@ async def request(order: JSON, tracker: Tracker) -> str:
     email = tracker.get_slot("invoice_email")
     if not title or not email:
         return "开票信息还没填完整,您说「开发票」我们再来一次哦。"
-    body: JSON = {"type": kind, "title": title, "email": email}
+    body: JSON = {"type": kind, "title": title, "email": email,
+                  "conversation_id": tracker.sender_id}
     if title != PERSONAL:
         body["tax_id"] = tracker.get_slot("tax_id")
     invoice = await get_backend().request_invoice(order["id"], body)

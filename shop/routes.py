@@ -359,12 +359,21 @@ async def request_invoice(request: Request, order_id: str) -> HTTPResponse:
         raise unprocessable("invalid_email",
                             "邮箱格式不正确，请填写接收电子发票的完整邮箱，例如 name@example.com")
     details = _invoice_details(body)
+    conversation_id = v.string(body, "conversation_id", required=False, max_len=128)
     with db(request) as session:
         order = services.get_order(session, order_id)
         invoice, duplicate = services.request_invoice(session, order, kind, title, tax_id, email,
-                                                      details)
+                                                      details, conversation_id)
         return json({**invoice_json(invoice), "duplicate": duplicate},
                     status=200 if duplicate else 201)
+
+
+@api.post("/invoices/<invoice_id:int>/issue")
+async def issue_invoice(request: Request, invoice_id: int) -> HTTPResponse:
+    """Finance marks the invoice as issued (sent); the customer hears of it next visit."""
+    with db(request) as session:
+        invoice, closed = services.issue_invoice(session, invoice_id)
+        return json({**invoice_json(invoice), "closed_todos": [todo_json(t) for t in closed]})
 
 
 def _invoice_details(body: dict[str, Any]) -> dict[str, Optional[str]]:

@@ -728,10 +728,12 @@ def request_invoice(
     tax_id: Optional[str],
     email: str,
     details: Optional[dict[str, Optional[str]]] = None,
+    conversation_id: Optional[str] = None,
 ) -> tuple[Invoice, bool]:
     """Returns (invoice, duplicate); an identical repeat request is idempotent.
 
-    ``details``: optional buyer_address, buyer_phone, bank_name, bank_account.
+    ``details``: optional buyer_address, buyer_phone, bank_name, bank_account. A new
+    request opens a 待开发票 to-do, closed when the invoice is issued.
     """
     if order.status in INVOICE_REFUSALS:
         raise conflict("invoice_not_allowed", INVOICE_REFUSALS[order.status],
@@ -756,7 +758,30 @@ def request_invoice(
     )
     session.add(invoice)
     session.flush()
+    type_text = "增值税专用发票" if kind == "special" else "电子普通发票"
+    session.add(Todo(
+        conversation_id=conversation_id, customer_id=order.customer_id, order_id=order.id,
+        kind="invoice", text=f"待开发票（{type_text}，抬头：{title}）", ref=f"INV{invoice.id:08d}",
+        status="open", created_at=clock.now(),
+    ))
     return invoice, False
+
+
+def issue_invoice(session: Session, invoice_id: int) -> tuple[Invoice, list[Todo]]:
+    """Finance has issued the invoice: the request and its to-do are closed."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise not_found("invoice_not_found", f"未找到开票申请 {invoice_id}")
+    if invoice.status == "issued":
+        return invoice, []
+    invoice.status = "issued"
+    invoice.issued_at = clock.now()
+    name, _, domain = invoice.email.partition("@")
+    closed = [todo for todo in close_todos(
+        session, f"电子发票已开具，已发送至{name[:2]}***@{domain}", kind="invoice",
+        order_id=invoice.order_id) if todo.ref == f"INV{invoice.id:08d}"]
+    session.flush()
+    return invoice, closed
 
 
 # ---------------------------------------------------------------- products

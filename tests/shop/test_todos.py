@@ -129,3 +129,21 @@ def test_validation(shop):
     assert_error(call(shop, "GET", "/api/todos?status=maybe"), 422, "invalid_query")
     assert_error(call(shop, "GET", "/api/todos?order_id=12"), 422, "invalid_order_id")
     assert_error(call(shop, "GET", "/api/todos?limit=0"), 422, "invalid_query")
+
+
+def test_an_invoice_request_opens_a_todo_closed_when_issued(shop):
+    invoice = post(shop, f"/api/orders/{ZHAO_RESENT}/invoices",
+                   {"type": "normal", "title": "个人", "email": "zhaolei@163.com",
+                    "conversation_id": "zhao-invoice"}, status=201)
+    [todo] = get(shop, "/api/todos?conversation_id=zhao-invoice&status=open")["todos"]
+    assert (todo["kind"], todo["order_id"], todo["customer_id"]) == ("invoice", ZHAO_RESENT, ZHAO)
+    assert todo["text"] == "待开发票（电子普通发票，抬头：个人）"
+    assert todo["ref"] == invoice["invoice_request_no"]
+    issued = post(shop, f"/api/invoices/{invoice['id']}/issue")
+    assert issued["status"] == "issued" and issued["issued_at"]
+    [closed] = issued["closed_todos"]
+    assert closed["id"] == todo["id"]
+    assert closed["result_text"] == "电子发票已开具，已发送至zh***@163.com"
+    again = post(shop, f"/api/invoices/{invoice['id']}/issue")  # idempotent
+    assert again["status"] == "issued" and again["closed_todos"] == []
+    assert_error(call(shop, "POST", "/api/invoices/999999/issue"), 404, "invoice_not_found")
