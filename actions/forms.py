@@ -157,13 +157,9 @@ class ValidateOrderForm(RetryingFormValidation):
     async def extract_invoice_type(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
-        if tracker.get_slot("order_task") != "invoice" or tracker.get_slot("invoice_type"):
-            return {}
-        for text in aftersales.customer_texts(tracker):
-            kind = invoices.invoice_type_in(text)
-            if kind:
-                return {"invoice_type": kind}
-        return {}
+        text = self._invoice_text(tracker)
+        kind = invoices.invoice_type_in(text) if text else None
+        return {"invoice_type": kind} if kind and not tracker.get_slot("invoice_type") else {}
 
     def validate_invoice_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -265,7 +261,7 @@ class ValidateOrderForm(RetryingFormValidation):
         customer_id = tracker.get_slot("customer_id")
         if customer_id and order.get("customer_id") == customer_id:
             slots["verified_order_id"] = order_id
-            slots.update(known_aftersale_details(tracker, order))
+            slots.update(known_task_details(tracker, order))
             return slots
         # Not linked to this chat user: prove ownership with the phone tail. A tail typed
         # before this order was known must be re-checked against *this* order.
@@ -276,7 +272,7 @@ class ValidateOrderForm(RetryingFormValidation):
             owned = False
         if owned:
             slots["verified_order_id"] = order_id
-            slots.update(known_aftersale_details(tracker, order))
+            slots.update(known_task_details(tracker, order))
         else:
             slots.update({"phone_tail": None, "verified_order_id": None})
         return slots
@@ -307,10 +303,9 @@ class ValidateOrderForm(RetryingFormValidation):
             )
         slots = {"phone_tail": match.group(0), "verified_order_id": order_id,
                  "failed_attempts": 0.0}
-        if tracker.get_slot("order_task") in aftersales.TASKS:
+        if tracker.get_slot("order_task") in (*aftersales.TASKS, "invoice"):
             try:
-                slots.update(known_aftersale_details(
-                    tracker, await get_backend().order(order_id)))
+                slots.update(known_task_details(tracker, await get_backend().order(order_id)))
             except BackendError:
                 pass  # asked for instead
         return slots
@@ -345,12 +340,16 @@ class ValidateOrderForm(RetryingFormValidation):
         return {"confirmed": value}
 
 
-def known_aftersale_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:
-    """What the customer already said ("充电宝充不进电": quality, the power bank), so that
-    verifying the order leads straight to the next open question."""
+def known_task_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:
+    """What the customer already said ("充电宝充不进电": quality, the power bank; "开专票":
+    a special invoice), so that verifying the order leads straight to the next open
+    question. (The form only extracts slots it already needs, i.e. after verification.)"""
+    texts = aftersales.customer_texts(tracker)
+    if tracker.get_slot("order_task") == "invoice" and not tracker.get_slot("invoice_type"):
+        kind = next(filter(None, map(invoices.invoice_type_in, texts)), None)
+        return {"invoice_type": kind} if kind else {}
     if tracker.get_slot("order_task") not in aftersales.TASKS:
         return {}
-    texts = aftersales.customer_texts(tracker)
     slots: Slots = {}
     reason = aftersales.policy().reason_in(texts)
     if reason and not tracker.get_slot("aftersale_reason"):
