@@ -44,7 +44,6 @@ async def main(model: str) -> None:
     from rasa.core.agent import Agent
     from rasa.shared.core.events import ActionExecuted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
-
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)  # the policies' debug lines would drown the figures
