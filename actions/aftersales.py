@@ -204,7 +204,9 @@ def next_step_text(after_sale: Dict[str, Any], reason: Reason) -> str:
                 "补发单号生成后我会告诉您,您也可以随时来问我。")
     deadline = day_words((datetime.now() + timedelta(days=rules.send_back_days)).date()
                          .isoformat())
-    postage = "运费由我们承担,寄到付即可" if reason.shipping == "seller" else "运费需要您先垫付"
+    # Same rule as the FAQ (faq/return_shipping_fee): no cash-on-delivery parcels.
+    postage = "运费由我们承担:请先垫付,寄出后把运费金额告诉我,会和退款一起退给您" \
+        if reason.shipping == "seller" else "运费需要您承担"
     what = "仓库收到后给您换新发出" if kind == "exchange" else \
         f"仓库签收后{rules.refund_time}内原路退款"
     action = "换货" if kind == "exchange" else "退货"

@@ -87,7 +87,7 @@ def tax_id_problem(tax_id: str) -> Optional[str]:
     problem = credit_code_problem(tax_id)
     if problem is None:
         return None
-    return (f"这个税号校验没通过({problem}),麻烦对照营业执照上的18位统一社会信用代码再发一次哦。")
+    return f"这个税号校验没通过:{problem.rstrip('。')}。"  # the form then asks again
 
 
 def email_in(text: str) -> Optional[str]:

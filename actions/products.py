@@ -83,7 +83,9 @@ async def product_in_context(tracker: Tracker) -> Optional[JSON]:
         exact = [p for p in found if p.get("name") == named]
         if exact or len(found) == 1:
             return await _product_or_none((exact or found)[0]["id"])
-    for product_id in (page_product(tracker), tracker.get_slot("product_id")):
+    # A size question's product counts too ("这件什么材质" while asked for the weight).
+    for product_id in (page_product(tracker), tracker.get_slot("product_id"),
+                       tracker.get_slot("size_product")):
         if product_id:
             product = await _product_or_none(product_id)
             if product:

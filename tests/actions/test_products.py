@@ -1,0 +1,134 @@
+"""Product questions, usage help, recommendations and promotions against the running demo
+shop and a document index built from knowledge/docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+from action_helpers import make_tracker, texts
+from rasa_sdk import Tracker
+
+from actions import documents
+from actions.products import ActionAskUsage, ActionProductQuestion, asked_attribute
+from actions.promotions import ActionAskPromotion, amount_in
+from knowledge import ingest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def document_index(tmp_path_factory) -> None:
+    db = tmp_path_factory.mktemp("knowledge") / "index.sqlite"
+    ingest([ROOT / "knowledge" / "docs"], db_path=db)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KNOWLEDGE_DB", str(db))
+        patch.setattr(documents, "_index", None)
+        yield
+    documents._index = None
+
+
+def chat(text: str, *, page: Optional[str] = None, slots: Optional[Dict[str, Any]] = None,
+         entities: Optional[List[Dict[str, Any]]] = None, earlier: Optional[List[dict]] = None,
+         sender: str = "guest-products") -> Tracker:
+    """A tracker whose session holds `earlier` user events and then this message."""
+    latest = {"intent": {"name": "product_question"}, "entities": entities or [], "text": text}
+    tracker = make_tracker(slots, sender=sender, latest_message=latest, loop=None)
+    tracker.events = [*(earlier or []), {"event": "user", "text": text, "parse_data": latest,
+                                         "metadata": {"product_id": page} if page else {}}]
+    tracker.active_loop = {}
+    return tracker
+
+
+def test_the_attribute_a_question_asks_for() -> None:
+    fryer = {"attributes": {"coating": "不粘", "power": "1450W", "care": "可拆洗"}}
+    assert asked_attribute("这个涂层耐刮吗", fryer).key == "coating"
+    assert asked_attribute("功率多大 费电吗", fryer).key == "power"
+    assert asked_attribute("能放洗碗机洗吗", fryer).key == "care"
+    assert asked_attribute("能连手机吗", fryer) is None  # the fryer has no such attribute
+
+
+def test_the_page_product_answers_from_the_catalogue_and_suggests_once(run_action) -> None:
+    messages, slots = run_action(ActionProductQuestion(), chat("这个涂层耐刮吗", page="P5001"))
+    said = texts(messages)
+    assert "「悦家 5L空气炸锅」的涂层/防护:内胆为食品级不粘涂层" in said
+    assert "顺便推荐一下" in said and slots["recommended"] is True
+    assert slots["product_id"] == "P5001"
+    again, _ = run_action(ActionProductQuestion(), chat(
+        "功率多大", slots={"product_id": "P5001", "recommended": True}))
+    assert "1450W" in texts(again) and "顺便推荐" not in texts(again)
+
+
+def test_documents_answer_what_the_catalogue_does_not_with_the_source(run_action) -> None:
+    messages, _ = run_action(ActionProductQuestion(), chat("第一次用要注意什么", page="P5001"))
+    assert "资料来源:悦家 5L空气炸锅 > 首次使用" in texts(messages)
+
+
+def test_an_unknown_fact_is_not_invented(run_action) -> None:
+    messages, slots = run_action(ActionProductQuestion(), chat("它支持无线充电吗", page="P5001"))
+    assert "没有查到准确的资料" in texts(messages)
+    assert [b["title"] for b in messages[0]["buttons"]] == ["转人工确认", "不用了"]
+    assert "recommended" not in slots
+
+
+def test_the_size_questions_product_is_the_one_in_context(run_action) -> None:
+    messages, _ = run_action(ActionProductQuestion(), chat(
+        "这件什么材质", slots={"size_product": "P1003"}))
+    assert "「青禾 纯棉圆领T恤」的材质:100%新疆长绒棉" in texts(messages)
+
+
+def test_no_product_known_asks_which_and_keeps_the_question(run_action) -> None:
+    messages, slots = run_action(ActionProductQuestion(), chat(
+        "这个是什么材质的", slots={"customer_id": "C0061"}, sender="demo-zhao"))
+    assert "哪款商品" in texts(messages) and slots["pending_question"] == "这个是什么材质的"
+    assert "K87机械键盘" in [b["title"] for b in messages[0]["buttons"]]  # last viewed
+    named = chat("男士轻薄羽绒服", slots={"pending_question": "这个是什么材质的"},
+                 entities=[{"entity": "product", "value": "男士轻薄羽绒服"}])
+    messages, slots = run_action(ActionProductQuestion(), named)
+    assert "的材质:面料" in texts(messages) and slots["pending_question"] is None
+
+
+def test_no_selling_to_an_upset_customer_or_in_after_sales(run_action) -> None:
+    complaint = {"event": "user", "text": "我要投诉",
+                 "parse_data": {"intent": {"name": "complain"}, "emotion": {"label": "angry"}}}
+    messages, slots = run_action(ActionProductQuestion(), chat(
+        "这个涂层耐刮吗", page="P5001", earlier=[complaint]))
+    assert "涂层" in texts(messages) and "顺便推荐" not in texts(messages)
+    assert "recommended" not in slots
+
+
+def test_usage_offers_the_topics_the_pages_have_then_answers(run_action) -> None:
+    messages, _ = run_action(ActionAskUsage(), chat("这个怎么用", page="P5002"))
+    assert [b["title"] for b in messages[0]["buttons"]] == ["安装步骤", "使用注意事项", "清洁保养"]
+    chosen = chat('/ask_usage{"usage_topic": "install"}', page="P5002",
+                  entities=[{"entity": "usage_topic", "value": "install"}])
+    messages, _ = run_action(ActionAskUsage(), chosen)
+    assert "资料来源:悦家 4L智能电饭煲 > 安装步骤" in texts(messages)
+
+
+def test_usage_without_pages_uses_the_catalogue(run_action) -> None:
+    messages, _ = run_action(ActionAskUsage(), chat("面膜怎么用", page="P3001"))
+    assert "洁面后敷15-20分钟" in texts(messages)
+
+
+@pytest.mark.parametrize("text, amount", [
+    ("买258能减多少", 258.0), ("我买了399.5元的东西", 399.5), ("300块满减怎么算", 300.0),
+    ("满减怎么算", None), ("订单361204587712340003", None),
+])
+def test_amounts_in_promotion_questions(text: str, amount: Optional[float]) -> None:
+    assert amount_in(text) == amount
+
+
+def test_promotions_coupons_and_a_quote(run_action) -> None:
+    tracker = make_tracker({"customer_id": "C0001"}, sender="demo-wang", loop=None,
+                           latest_message={"intent": {"name": "ask_promotion"}, "entities": [],
+                                           "text": "有优惠券吗 买258能减多少"})
+    messages, _ = run_action(ActionAskPromotion(), tracker)
+    said = texts(messages)
+    assert "可用优惠券" in said and "满199减20" in said
+    assert "满199元可减20元" in said and "再买141元可减50元" in said
+    anonymous = make_tracker(loop=None, latest_message={
+        "intent": {"name": "ask_promotion"}, "entities": [], "text": "能便宜点吗"})
+    said = texts(run_action(ActionAskPromotion(), anonymous)[0])
+    assert "客服这边改不了" in said and "可用优惠券" not in said  # no account to look at
