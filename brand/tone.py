@@ -60,6 +60,7 @@ EMOJI = re.compile(
 # What may follow a sentence-final particle or a form of address. Not a space: in the
 # texts a space separates data ("新的收货信息:张哈 138..."), never a particle from what follows.
 BOUNDARY = "(?=$|[\\n" + re.escape(SENTENCE_PUNCT + OPENERS + CLOSERS) + EMOJI_CHARS + "])"
+TITLED = re.compile(r"(?:先生|女士)")
 # 亲 ending a word is not a form of address (母亲, 父亲, 乡亲, 相亲 ... 最亲的人).
 NOT_ADDRESS_BEFORE = "母父双乡相探省成定提求娘姻血近至表宗最很亲"
 VOCATIVE_START = re.compile(
@@ -189,7 +190,8 @@ class Tone:
         text = VOCATIVE_START.sub("", text)
         text = VOCATIVE_AFTER.sub("", text)
         if address == "你":
-            return text.replace("您", "你")
+            # 「王先生您好」 must not become 「王先生你好」: a title keeps the polite form.
+            return text if TITLED.search(text) else text.replace("您", "你")
         return text.replace("你", "您")
 
     def _particle(self, match: re.Match) -> str:

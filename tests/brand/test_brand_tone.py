@@ -96,6 +96,8 @@ def test_fresh_tone_is_light() -> None:
      "这个问题小蜜暂时回答不了🙂 有问题随时问我~"),
     ("清新", "谢谢亲的认可❤️ 给您添麻烦了🙏", "谢谢你的认可😊 给你添麻烦了。"),
     ("热情", "给您添麻烦了🙏", "给您添麻烦了🙏"),
+    # Addressed by title, the customer keeps 您 in every tone.
+    ("清新", "王先生您好,欢迎回来~", "王先生您好,欢迎回来~"),
 ])
 def test_examples(name: str, text: str, expected: str) -> None:
     assert tone(name).apply(text) == expected
