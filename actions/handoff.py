@@ -102,6 +102,20 @@ async def order_snapshots(tracker: Tracker) -> List[Dict[str, Any]]:
     return snapshots
 
 
+async def open_todos(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The conversation's to-dos in the tracker plus those the backend holds for this
+    conversation or customer (an invoice request opens one there), each once."""
+    found = {todo.get("id"): todo for todo in tracker.get_slot("todos") or []}
+    try:
+        for todo in await get_backend().todos(customer_id=tracker.get_slot("customer_id"),
+                                              conversation_id=tracker.sender_id,
+                                              status="open"):
+            found.setdefault(todo.get("id"), todo)
+    except BackendError as error:
+        logger.warning("to-dos for handoff unavailable: %s", error.code)
+    return list(found.values())
+
+
 class ActionEscalate(Action):
     def name(self) -> Text:
         return "action_escalate"
@@ -131,7 +145,7 @@ class ActionEscalate(Action):
             "slots": {name: value for name, value in tracker.slots.items()
                       if value is not None and name not in INTERNAL_SLOTS},
             "orders": await order_snapshots(tracker),
-            "todos": tracker.get_slot("todos") or [],
+            "todos": await open_todos(tracker),
             "emotion": {"history": [{"label": line["emotion"].get("label"),
                                      "intensity": line["emotion"].get("intensity"),
                                      "time": line["time"]}

@@ -3,11 +3,15 @@ against the running demo shop."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from action_helpers import make_tracker, texts
 
+import actions.backend as backend_module
 from actions import invoices
 from actions.forms import ValidateOrderForm
+from actions.handoff import open_todos
 from actions.orders import ActionOrderTask
 
 VALID = "91330106MALLJY1JJN"
@@ -124,3 +128,15 @@ def test_the_request_is_filed_with_the_shop(run_action) -> None:
     assert reset["invoice_title"] is None  # the next request starts afresh
     again, _ = run_action(ActionOrderTask(), make_tracker(slots, sender="demo-wang"))
     assert "已经申请过同样的发票" in texts(again)
+
+    async def packet_todos() -> list:  # what a handoff now would hand the agent
+        backend_module._backend = None
+        try:
+            return await open_todos(make_tracker(slots, sender="demo-wang"))
+        finally:
+            await backend_module.get_backend().close()
+            backend_module._backend = None
+
+    todos = asyncio.run(packet_todos())
+    invoice_todos = [t["text"] for t in todos if t["kind"] == "invoice"]
+    assert invoice_todos == ["待开发票（电子普通发票，抬头：个人）"]
