@@ -183,8 +183,9 @@ def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[str]:
     if status == "shipped":
         return ("包裹还在路上,签收后才能申请售后哦。如果收到时有破损,可以拒收,"
                 "或签收后拍照发给我。")
-    if status in ("return_requested", "refunded", "cancelled"):
+    if status in ("refunded", "cancelled"):
         return f"这个订单当前状态是{order.get('status_text')},已经在处理或已完成,不需要重复申请哦。"
+    # 退货中: another item of the order may still need help; the shop checks per item.
     if reason.code == "no_reason_7d" and order.get("delivered_at"):
         delivered = datetime.fromisoformat(order["delivered_at"])
         deadline = delivered + timedelta(days=policy().no_reason_days)
@@ -212,6 +213,24 @@ def next_step_text(after_sale: Dict[str, Any], reason: Reason) -> str:
     action = "换货" if kind == "exchange" else "退货"
     return (f"{action}申请已提交{ref}。请在{deadline}前把商品寄到:{rules.return_address}"
             f"({postage}),{what}。")
+
+
+async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
+    """The item the customer means, if it already has an open after-sale (an order in
+    退货中 may have other items that still need help)."""
+    if order.get("status") != "return_requested":
+        return None
+    items = order.get("items") or []
+    name = tracker.get_slot("aftersale_item") or (items[0].get("name") if len(items) == 1
+                                                  else None)
+    product = next((item.get("product_id") for item in items if item.get("name") == name), None)
+    if product is None:
+        return None
+    for record in await get_backend().after_sales(order["id"]):
+        if record.get("status") in ("pending", "processing") and \
+                (not record.get("items") or product in record["items"]):
+            return name
+    return None
 
 
 async def submit(order: Dict[str, Any], reason: Reason, item: str, evidence: List[str],
@@ -272,6 +291,14 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
     reset = [SlotSet("aftersale_reason", None), SlotSet("aftersale_item", None),
              SlotSet("evidence", None)]
+    try:
+        busy = await busy_item(order, tracker)
+    except BackendError:
+        busy = None  # the shop checks again when the after-sale is filed
+    if busy:
+        dispatcher.utter_message(text=f"「{busy}」已经在售后处理中了,不用重复申请;想看进度可以问我"
+                                 "「退款进度」。这个订单的其他商品有问题的话,告诉我是哪一件哦。")
+        return reset
     if reason is None:
         dispatcher.utter_message(text="还没确定售后原因,可以再说一下遇到了什么问题吗?")
         return reset

@@ -82,6 +82,11 @@ class ValidateOrderForm(RetryingFormValidation):
             # The task action reports the outage; asking more questions would be pointless.
             return ["order_id"]
         if task in aftersales.TASKS:
+            try:
+                if await aftersales.busy_item(order, tracker):
+                    return ["order_id"]  # the task action says it is already being handled
+            except BackendError:
+                pass  # the shop checks again when the after-sale is filed
             return aftersale_slots(order, tracker)
         if task == "invoice":
             return invoices.slots_needed(order, tracker)
@@ -365,7 +370,7 @@ def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:
     reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
     if reason and aftersales.eligibility_problem(order, reason):
         return ["order_id"]  # the task action explains why not
-    if order.get("status") != "delivered":
+    if order.get("status") not in ("delivered", "return_requested"):
         return ["order_id"]
     needed = ["order_id", "aftersale_reason"]
     if len(order.get("items") or []) > 1:

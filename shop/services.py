@@ -363,7 +363,7 @@ def create_after_sale(
     unknown = [p for p in product_ids if p not in order_products]
     if unknown:
         raise unprocessable("invalid_items", f"商品 {'、'.join(unknown)} 不在该订单中")
-    _check_after_sale_allowed(session, order, kind)
+    _check_after_sale_allowed(session, order, kind, product_ids)
     if reason_code == "no_reason_7d":
         _check_no_reason_allowed(order, kind)
     uploads = get_uploads(session, list(dict.fromkeys(evidence_ids or [])), order)
@@ -643,14 +643,25 @@ def get_upload(session: Session, upload_id: int) -> Upload:
     return upload
 
 
-def _check_after_sale_allowed(session: Session, order: Order, kind: str) -> None:
+def _check_after_sale_allowed(session: Session, order: Order, kind: str,
+                              product_ids: list[str]) -> None:
+    """After-sales are per item: while one item of an order is being returned, another item
+    of the same (delivered) order can still get its own after-sale. No items = the order."""
+    busy = [record for record in list_after_sales(session, order.id)
+            if record.status in ("pending", "processing")]
+
+    def overlaps(record: AfterSale) -> bool:
+        return not record.items or not product_ids or bool(set(record.items) & set(product_ids))
+
     status = order.status
     if status == "unpaid":
         raise conflict("after_sales_not_allowed", "订单尚未付款，无需售后，可直接取消订单")
     if status in ("cancelled", "refunded"):
         raise conflict("after_sales_not_allowed", "订单已取消或已退款，无法再申请售后")
     if status == "return_requested":
-        raise conflict("after_sales_not_allowed", "订单正在退货处理中，请等待当前售后完成")
+        if any(overlaps(record) for record in busy):
+            raise conflict("after_sales_not_allowed", "该商品正在退货处理中，请等待当前售后完成")
+        status = "delivered"  # the order's other items arrived with it
     allowed = {
         "return": ("delivered",),
         "exchange": ("delivered",),
@@ -667,8 +678,8 @@ def _check_after_sale_allowed(session: Session, order: Order, kind: str) -> None
     if status == "delivered" and order.delivered_at is not None:
         if clock.now() - order.delivered_at > AFTER_SALE_WINDOW:
             raise conflict("after_sales_expired", "已超过签收后15天的售后期限，无法在线申请")
-    for record in list_after_sales(session, order.id):
-        if record.type == kind and record.status in ("pending", "processing"):
+    for record in busy:
+        if record.type == kind and overlaps(record):
             raise conflict(
                 "after_sales_exists",
                 f"该订单已有处理中的{_type_text(kind)}申请（AS{record.id:08d}），请勿重复提交",

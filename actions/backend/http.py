@@ -156,6 +156,10 @@ class HttpShopBackend:
     async def create_after_sale(self, order_id: str, request: JSON) -> JSON:
         return await self._request("POST", f"/api/orders/{quote(order_id)}/after-sales", request)
 
+    async def after_sales(self, order_id: str) -> List[JSON]:
+        result = await self._request("GET", f"/api/orders/{quote(order_id)}/after-sales")
+        return result.get("after_sales", []) if isinstance(result, dict) else result
+
     async def upload(self, content: bytes, content_type: str, order_id: Optional[str] = None,
                      conversation_id: Optional[str] = None) -> JSON:
         query = urlencode({key: value for key, value in (

@@ -96,6 +96,34 @@ def test_quality_return_is_created_with_the_next_step(run_action) -> None:
         events
 
 
+def test_other_items_of_an_order_in_return_still_get_help(shop_factory, monkeypatch) -> None:
+    from action_helpers import run_directly
+
+    from actions.forms import ValidateOrderForm
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files after-sales
+    run(lambda: backend_module.get_backend().create_after_sale(JACKET_AND_POWERBANK, {
+        "kind": "return", "item": "20000毫安充电宝", "reason_code": "quality"}))
+    assert order(JACKET_AND_POWERBANK)["status"] == "return_requested"
+    slots = {"order_id": JACKET_AND_POWERBANK, "verified_order_id": JACKET_AND_POWERBANK,
+             "customer_id": "C0061", "order_task": "quality"}
+    # The power bank is already being returned: nothing more to ask, the answer says so.
+    busy = make_tracker({**slots, "aftersale_item": "20000毫安充电宝"}, sender="demo-zhao")
+    _, events = run_directly(ValidateOrderForm(), busy)
+    assert {"event": "slot", "name": "requested_slot", "value": None} in \
+        [{k: e.get(k) for k in ("event", "name", "value")} for e in events]
+    returning = order(JACKET_AND_POWERBANK)
+    dispatcher = CollectingDispatcher()
+    run(lambda: aftersales.handle(returning, busy, dispatcher))
+    assert "「20000毫安充电宝」已经在售后处理中了" in texts(dispatcher.messages)
+    # The jacket of the same order can still be exchanged for another size.
+    jacket = make_tracker({**slots, "order_task": "exchange", "aftersale_reason": "size",
+                           "aftersale_item": "男士轻薄羽绒服"}, sender="demo-zhao")
+    dispatcher = CollectingDispatcher()
+    run(lambda: aftersales.handle(returning, jacket, dispatcher))
+    assert "换货申请已提交(售后单号" in texts(dispatcher.messages)
+
+
 def test_a_photo_link_without_a_size_is_cut_off_at_10_mb(run_action) -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer

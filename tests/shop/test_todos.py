@@ -8,6 +8,7 @@ from shop_api_helpers import (
     SHIPPED,
     ZHAO,
     ZHAO_DAMAGED,
+    ZHAO_JACKET,
     ZHAO_RESENT,
     assert_error,
     call,
@@ -147,3 +148,21 @@ def test_an_invoice_request_opens_a_todo_closed_when_issued(shop):
     again = post(shop, f"/api/invoices/{invoice['id']}/issue")  # idempotent
     assert again["status"] == "issued" and again["closed_todos"] == []
     assert_error(call(shop, "POST", "/api/invoices/999999/issue"), 404, "invoice_not_found")
+
+
+def test_after_sales_are_per_item(shop_factory):
+    shop = shop_factory().url  # a shop of its own: this changes 赵磊's jacket order
+    jacket = post(shop, f"/api/orders/{ZHAO_JACKET}/after-sales",
+                  {"kind": "return", "item": "男士轻薄羽绒服", "reason_code": "no_reason_7d"},
+                  status=201)
+    assert get(shop, f"/api/orders/{ZHAO_JACKET}")["status"] == "return_requested"
+    # The power bank of the same order can still be handled on its own ...
+    power_bank = post(shop, f"/api/orders/{ZHAO_JACKET}/after-sales",
+                      {"kind": "return", "item": "20000毫安充电宝", "reason_code": "quality"},
+                      status=201)
+    assert power_bank["id"] != jacket["id"]
+    # ... but an item already being returned, or the whole order, cannot be claimed twice.
+    for body in ({"kind": "exchange", "item": "男士轻薄羽绒服", "reason_code": "size"},
+                 {"kind": "refund", "reason": "整单退款"}):
+        assert_error(call(shop, "POST", f"/api/orders/{ZHAO_JACKET}/after-sales", body), 409,
+                     "after_sales_not_allowed")
