@@ -68,12 +68,17 @@ def items_summary(order: Dict[str, Any]) -> str:
     return names[0] + (f"等{len(names)}件商品" if len(names) > 1 else "")
 
 
+def recent_emotions(tracker: Tracker, messages: int = 5) -> List[Optional[str]]:
+    """Mood labels of the customer's last few messages in this session, newest first."""
+    return [((event.get("parse_data") or {}).get("emotion") or {}).get("label")
+            for event in session_user_events(tracker)[:messages]]
+
+
 def empathy_line(situation: str, tracker: Tracker) -> str:
     """The brand's empathic line (brand/empathy.yml) for the customer's current mood: the
     strongest of their last three messages, so one calm "嗯" does not undo an angry one."""
     from brand import empathy
 
-    moods = [((event.get("parse_data") or {}).get("emotion") or {}).get("label")
-             for event in session_user_events(tracker)[:3]]
+    moods = recent_emotions(tracker, messages=3)
     mood = next((label for label in ("angry", "anxious") if label in moods), "calm")
     return empathy.line(situation, mood, seed=tracker.sender_id)

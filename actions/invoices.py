@@ -14,6 +14,7 @@ from rasa_sdk import Tracker
 
 from actions.backend import get_backend
 from actions.common import money
+from actions.text import mask_email
 from shop.credit_code import credit_code_problem, normalize_credit_code
 
 JSON = Dict[str, Any]
@@ -95,11 +96,6 @@ def email_in(text: str) -> Optional[str]:
     return match.group(0) if match else None
 
 
-def masked_email(email: str) -> str:
-    name, _, domain = email.partition("@")
-    return f"{name[:2]}***@{domain}"
-
-
 async def request(order: JSON, tracker: Tracker) -> str:
     """Files the request with the shop; the answer says what happens next."""
     if order.get("status") in NOT_INVOICEABLE:
@@ -117,8 +113,8 @@ async def request(order: JSON, tracker: Tracker) -> str:
     tax = f",税号{body['tax_id']}" if body.get("tax_id") else ""
     what = f"{TYPE_TEXT[kind]},抬头「{title}」{tax},金额{money(invoice.get('amount'))}"
     if invoice.get("duplicate"):
-        return (f"这个订单已经申请过同样的发票啦({what}),开好后会发到{masked_email(email)},"
+        return (f"这个订单已经申请过同样的发票啦({what}),开好后会发到{mask_email(email)},"
                 "不用重复申请哦。")
     when = "订单确认收货后" if order.get("status") in ("paid", "shipped") else ""
-    return (f"开票申请已提交:{what}。{when}1-3个工作日内会把电子发票发到{masked_email(email)},"
+    return (f"开票申请已提交:{what}。{when}1-3个工作日内会把电子发票发到{mask_email(email)},"
             "请注意查收(也可能在垃圾邮件里)。我已记在待办里,开好会通知您~")

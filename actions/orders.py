@@ -12,7 +12,14 @@ from rasa_sdk.types import DomainDict
 
 from actions import aftersales, invoices, playbook
 from actions.backend import BackendError, Conflict, get_backend
-from actions.common import HOTLINE, empathy_line, items_summary, linked_customer_id, money
+from actions.common import (
+    HOTLINE,
+    empathy_line,
+    items_summary,
+    linked_customer_id,
+    money,
+    recent_emotions,
+)
 from actions.forms import stored_address
 from actions.text import day_words, format_address, time_words
 
@@ -149,7 +156,7 @@ class ActionOrderTask(Action):
 
 async def calm_a_delay(order_id: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
     """The playbook's apology (and coupon) when an upset customer's parcel is late."""
-    if not set(playbook.recent_emotions(tracker)) & {"anxious", "angry"}:
+    if not set(recent_emotions(tracker, playbook.RECENT_MESSAGES)) & {"anxious", "angry"}:
         return False  # checked first: most customers are calm, and this saves two calls
     try:
         order = await get_backend().order(order_id)

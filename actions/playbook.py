@@ -23,7 +23,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendError, get_backend
-from actions.common import session_user_events
+from actions.common import recent_emotions
 
 logger = logging.getLogger(__name__)
 
@@ -153,16 +153,10 @@ def plays() -> List[Play]:
 plays()  # validated when the action server starts
 
 
-def recent_emotions(tracker: Tracker) -> List[str]:
-    """Mood labels of the customer's last few messages in this session."""
-    return [((event.get("parse_data") or {}).get("emotion") or {}).get("label")
-            for event in session_user_events(tracker)[:RECENT_MESSAGES]]
-
-
 async def apply(situation: str, order: Dict[str, Any], tracker: Tracker,
                 dispatcher: CollectingDispatcher) -> bool:
     """Run the play for this situation if the mood and the limits allow; True if it ran."""
-    moods = set(recent_emotions(tracker))
+    moods = set(recent_emotions(tracker, RECENT_MESSAGES))
     customer_id = order.get("customer_id")
     for play in plays():
         if play.situation != situation or not customer_id or not moods & set(play.emotions):

@@ -9,6 +9,7 @@ conversation was last about (slot `product_id`).
 from __future__ import annotations
 
 import logging
+from abc import abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -135,11 +136,18 @@ async def ask_which_product(tracker: Tracker, dispatcher: CollectingDispatcher,
     return [SlotSet("pending_question", question)]
 
 
-class ActionProductQuestion(Action):
-    """"这个空气炸锅涂层耐刮吗" / "能连手机吗": catalogue facts, then documents, never guesses."""
+class ProductAction(Action):
+    """Both product actions: find the product in context (or ask which one, keeping the
+    question), remember it, then `answer`."""
 
+    @abstractmethod
     def name(self) -> Text:
-        return "action_product_question"
+        """Abstract, so the action server does not register the base class itself."""
+
+    @abstractmethod
+    async def answer(self, product: JSON, question: str, tracker: Tracker,
+                     dispatcher: CollectingDispatcher) -> List[EventType]:
+        """Says the answer; returns events beyond remembering the product."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -152,14 +160,24 @@ class ActionProductQuestion(Action):
             return []
         if product is None:
             return await ask_which_product(tracker, dispatcher, question)
-        events: List[EventType] = [SlotSet("product_id", product["id"]),
-                                   SlotSet("product", product.get("name")),
-                                   SlotSet("pending_question", None)]
+        return [SlotSet("product_id", product["id"]), SlotSet("product", product.get("name")),
+                SlotSet("pending_question", None),
+                *await self.answer(product, question, tracker, dispatcher)]
+
+
+class ActionProductQuestion(ProductAction):
+    """"这个空气炸锅涂层耐刮吗" / "能连手机吗": catalogue facts, then documents, never guesses."""
+
+    def name(self) -> Text:
+        return "action_product_question"
+
+    async def answer(self, product: JSON, question: str, tracker: Tracker,
+                     dispatcher: CollectingDispatcher) -> List[EventType]:
         attribute = asked_attribute(question, product)
         if attribute:
             value = product["attributes"][attribute.key]
             dispatcher.utter_message(text=f"{product_label(product)}的{attribute.label}:{value}。")
-        elif not answer_from_documents(question, product, dispatcher):
+        elif not cite_documents(f"{product.get('name', '')} {question}", product, dispatcher):
             if question.strip() in ("", str(named_product_entity(tracker) or "").strip()):
                 # Only a product name: say what it is and what can be asked.
                 dispatcher.utter_message(text=product_overview(product))
@@ -168,8 +186,8 @@ class ActionProductQuestion(Action):
                     text=f"关于{product_label(product)}的这个问题,我这边没有查到准确的资料,"
                     "不想随便回答误导您。需要的话我帮您转人工客服确认一下?",
                     buttons=HUMAN_BUTTONS)
-                return events
-        return events + await maybe_recommend(tracker, dispatcher, product)
+                return []
+        return await maybe_recommend(tracker, dispatcher, product)
 
 
 def product_overview(product: JSON) -> str:
@@ -178,38 +196,24 @@ def product_overview(product: JSON) -> str:
             f"{product.get('description', '')}想了解材质、参数、用法或尺码,直接问我就行~")
 
 
-def answer_from_documents(question: str, product: Optional[JSON],
-                          dispatcher: CollectingDispatcher) -> bool:
+def cite_documents(query: str, product: JSON, dispatcher: CollectingDispatcher) -> bool:
     """Answers with the best passage of the shop's documents and names its source."""
-    name = (product or {}).get("name", "")
-    hit = documents.answer(f"{name} {question}".strip(), (product or {}).get("id"))
+    hit = documents.answer(query.strip(), product.get("id"))
     if hit is None:
         return False
     dispatcher.utter_message(text=f"{hit.text}\n(资料来源:{hit.title})")
     return True
 
 
-class ActionAskUsage(Action):
+class ActionAskUsage(ProductAction):
     """"这个怎么用?": which product, then which kind of help (a clarifying question with
     buttons when the question does not say), answered from the shop's documents."""
 
     def name(self) -> Text:
         return "action_ask_usage"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
-        question = latest_question(tracker)
-        try:
-            product = await product_in_context(tracker)
-        except BackendError as error:
-            dispatcher.utter_message(text=f"{error.message},请稍后再问我一次哦。")
-            return []
-        if product is None:
-            return await ask_which_product(tracker, dispatcher, question)
-        events: List[EventType] = [SlotSet("product_id", product["id"]),
-                                   SlotSet("product", product.get("name")),
-                                   SlotSet("pending_question", None)]
+    async def answer(self, product: JSON, question: str, tracker: Tracker,
+                     dispatcher: CollectingDispatcher) -> List[EventType]:
         topic = usage_topic(tracker, question)
         if topic is None:
             offered = [key for key, (label, _) in USAGE_TOPICS.items()
@@ -220,13 +224,9 @@ class ActionAskUsage(Action):
                     buttons=[{"title": USAGE_TOPICS[key][0],
                               "payload": f'/ask_usage{{"usage_topic": "{key}"}}'}
                              for key in offered])
-                return events
-        else:
-            label = USAGE_TOPICS[topic][0]
-            hit = documents.answer(f"{label} {question}", product["id"])
-            if hit is not None:
-                dispatcher.utter_message(text=f"{hit.text}\n(资料来源:{hit.title})")
-                return events
+                return []
+        elif cite_documents(f"{USAGE_TOPICS[topic][0]} {question}", product, dispatcher):
+            return []
         facts = [product.get("attributes", {}).get(key) for key in ("usage", "caution", "care")]
         facts = [fact for fact in facts if fact]
         if facts:
@@ -236,7 +236,7 @@ class ActionAskUsage(Action):
                 text=f"{product_label(product)}的使用资料我这边还没有,不想随便教错您。"
                 "包装里的说明书有详细步骤;需要的话我帮您转人工客服一步步指导?",
                 buttons=HUMAN_BUTTONS)
-        return events
+        return []
 
 
 def usage_topic(tracker: Tracker, question: str) -> Optional[str]:

@@ -68,6 +68,11 @@ def mask_address(detail: Optional[str]) -> str:
     return detail[:4] + "***" if len(detail) > 4 else "***"
 
 
+def mask_email(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:2]}***@{domain}"
+
+
 def mask_text(text: str) -> str:
     """Mask phone numbers anywhere in free text (for logs)."""
     return mask_phone(text)

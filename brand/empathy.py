@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import yaml
 
@@ -70,6 +70,15 @@ class EmpathyBook:
         return (tone or get_tone()).apply(text)
 
 
+def _exactly(given: Dict[Any, Any], expected: Sequence[str], what: str) -> None:
+    unknown = sorted(set(map(str, given)) - set(expected))
+    missing = [name for name in expected if name not in given]
+    if unknown or missing:
+        raise EmpathyError(f"{what} must be exactly {list(expected)}"
+                           f"{f'; unknown {unknown}' if unknown else ''}"
+                           f"{f'; missing {missing}' if missing else ''}")
+
+
 def _parse(data: Any, source: str) -> Dict[Tuple[str, str], Tuple[str, ...]]:
     if not isinstance(data, dict):
         raise EmpathyError(f"{source}: expected a mapping with 'situations'")
@@ -85,24 +94,14 @@ def _parse(data: Any, source: str) -> Dict[Tuple[str, str], Tuple[str, ...]]:
     situations = data.get("situations")
     if not isinstance(situations, dict):
         raise EmpathyError(f"{source}: 'situations' must be a mapping of situation -> emotions")
-    unknown = sorted(set(map(str, situations)) - set(SITUATIONS))
-    missing = [name for name in SITUATIONS if name not in situations]
-    if unknown or missing:
-        raise EmpathyError(f"{source}: situations must be exactly {list(SITUATIONS)}"
-                           f"{f'; unknown {unknown}' if unknown else ''}"
-                           f"{f'; missing {missing}' if missing else ''}")
+    _exactly(situations, SITUATIONS, f"{source}: situations")
     lines: Dict[Tuple[str, str], Tuple[str, ...]] = {}
     for situation in SITUATIONS:
         moods = situations[situation]
         where = f"{source}: situations.{situation}"
         if not isinstance(moods, dict):
             raise EmpathyError(f"{where} must be a mapping of emotion -> lines")
-        unknown = sorted(set(map(str, moods)) - set(EMOTIONS))
-        missing = [mood for mood in EMOTIONS if mood not in moods]
-        if unknown or missing:
-            raise EmpathyError(f"{where}: emotions must be exactly {list(EMOTIONS)}"
-                               f"{f'; unknown {unknown}' if unknown else ''}"
-                               f"{f'; missing {missing}' if missing else ''}")
+        _exactly(moods, EMOTIONS, f"{where}: emotions")
         for mood in EMOTIONS:
             variants = moods[mood]
             if isinstance(variants, str):
