@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Dict, Optional
 
 CHINA_TZ = timezone(timedelta(hours=8))
@@ -79,13 +80,37 @@ def mask_text(text: str) -> str:
 
 
 PHONE_PATTERN = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
-REGION_PATTERN = re.compile(
-    r"^(?P<province>[\u4e00-\u9fa5]{2,7}?(?:省|自治区|特别行政区)|北京市?|上海市?|天津市?|重庆市?)?"
-    r"(?P<city>[\u4e00-\u9fa5]{2,9}?(?:自治州|地区|盟|市))?"
-    r"(?P<district>[\u4e00-\u9fa5]{1,9}?(?:区|县|旗|市))?"
-    r"(?P<detail>.*)$"
-)
 MUNICIPALITIES = ("北京", "上海", "天津", "重庆")
+# In cities without counties (东莞, 中山, 儋州) the town is the third level of an address.
+TOWN_PATTERN = re.compile(r"^[\u4e00-\u9fa5]{1,8}?(?:镇|乡|街道)")
+
+
+@lru_cache(maxsize=1)
+def _cities_without_counties() -> frozenset:
+    import cpca
+
+    counties = {info.adcode[:4] for info in cpca.ad_2_addr_dict.values() if info.rank == 2}
+    return frozenset(info.adcode for info in cpca.ad_2_addr_dict.values()
+                     if info.rank == 1 and info.adcode[:4] not in counties)
+
+
+def _regions(address: str) -> Dict[str, str]:
+    """Province, city, district and the rest, from cpca's table of China's divisions.
+
+    It knows the official names, so 浙江杭州西湖区… and 新疆乌鲁木齐市… work like the full form.
+    """
+    import cpca  # loads pandas and the division table: only when an address is parsed
+
+    row = cpca.transform([address]).iloc[0]
+    province, city, district, detail, adcode = (
+        str(row[key] or "") for key in ("省", "市", "区", "地址", "adcode"))
+    if province.rstrip("市") in MUNICIPALITIES:
+        city = province  # 北京市朝阳区: the municipality is both province and city
+    if province and city and not district and adcode in _cities_without_counties():
+        town = TOWN_PATTERN.match(detail)
+        if town:
+            district, detail = town.group(0), detail[town.end():]
+    return {"province": province, "city": city, "district": district, "detail": detail.strip()}
 
 
 def parse_address(text: str) -> Dict[str, str]:
@@ -111,15 +136,8 @@ def parse_address(text: str) -> Dict[str, str]:
             parts.remove(part)
             break
     address = "".join(parts)
-    match = REGION_PATTERN.match(address)
-    if match:
-        for key in ("province", "city", "district", "detail"):
-            result[key] = (match.group(key) or "").strip()
-    if result["province"].rstrip("市") in MUNICIPALITIES:
-        # 北京市朝阳区...: the municipality is both province and city.
-        result["province"] = result["province"].rstrip("市") + "市"
-        if not result["city"]:
-            result["city"] = result["province"]
+    if address:
+        result.update(_regions(address))
     return result
 
 

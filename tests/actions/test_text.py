@@ -39,6 +39,16 @@ def test_mask_phone_hides_the_middle_digits_only():
      ("王芳", "15900001111", "广东省", "深圳市", "南山区", "科技园科苑路15号")),
     ("广西壮族自治区南宁市青秀区民族大道100号",
      ("", "", "广西壮族自治区", "南宁市", "青秀区", "民族大道100号")),
+    # Ordinary ways customers write addresses that the old pattern rejected:
+    ("浙江杭州西湖区文三路100号", ("", "", "浙江省", "杭州市", "西湖区", "文三路100号")),
+    ("杭州市西湖区文三路100号", ("", "", "浙江省", "杭州市", "西湖区", "文三路100号")),
+    ("广西南宁市青秀区民族大道100号",
+     ("", "", "广西壮族自治区", "南宁市", "青秀区", "民族大道100号")),
+    ("新疆乌鲁木齐市天山区解放北路1号",
+     ("", "", "新疆维吾尔自治区", "乌鲁木齐市", "天山区", "解放北路1号")),
+    ("广东省东莞市长安镇长青路8号", ("", "", "广东省", "东莞市", "长安镇", "长青路8号")),
+    ("刘洋 13700001111 上海浦东新区世纪大道1号",
+     ("刘洋", "13700001111", "上海市", "上海市", "浦东新区", "世纪大道1号")),
 ])
 def test_parse_address(text, expected):
     address = parse_address(text)
@@ -47,7 +57,8 @@ def test_parse_address(text, expected):
     assert address_problem(address) is None
 
 
-@pytest.mark.parametrize("text", ["杭州西湖", "浙江省杭州市", "浙江省杭州市西湖区", ""])
+@pytest.mark.parametrize("text", ["杭州西湖", "浙江省杭州市", "浙江省杭州市西湖区", "",
+                                  "杭州市文三路100号", "文三路100号"])
 def test_incomplete_addresses_are_explained(text):
     assert address_problem(parse_address(text))
 
