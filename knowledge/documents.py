@@ -234,26 +234,26 @@ def _table_row(cells: List[str], header: Optional[List[str]]) -> str:
 # ---------------------------------------------------------------------- Markdown
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
-ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
-LIST_ITEM = re.compile(r"^[ \t]*(?:([-*+])|(\d+)[.)])[ \t]+(.*)$")
-FENCE = re.compile(r"^[ \t]*(```|~~~)")
-RULE = re.compile(r"^[ \t]*([-*_])(?:[ \t]*\1){2,}[ \t]*$")
-TABLE_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
-INLINE_MARKUP = [
-    (re.compile(r"<!--.*?-->", re.S), ""),
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # image -> alt text
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # link -> its text
-    (re.compile(r"`([^`]*)`"), r"\1"),
-    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),
-    (re.compile(r"<[^>\n]+>"), ""),  # inline HTML tags
-]
+HTML_TAG = re.compile(r"<[^>]*>")
 
 
-def _inline(text: str) -> str:
-    for pattern, replacement in INLINE_MARKUP:
-        text = pattern.sub(replacement, text)
-    return text
+def _markdown_parser():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table")
+
+
+def _inline(token) -> str:
+    """Plain text of an inline token: markup dropped, images by their alt text."""
+    parts = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+        elif child.type == "image":
+            parts.append("".join(grand.content for grand in child.children or []))
+    return "".join(parts)
 
 
 def _front_matter(text: str) -> Tuple[dict, str]:
@@ -270,71 +270,60 @@ def _front_matter(text: str) -> Tuple[dict, str]:
 
 
 def parse_markdown(text: str, default_title: str = "") -> ParsedDocument:
-    """Headings (#), paragraphs, list items, tables, fenced code; front matter optional.
+    """Headings (ATX and setext), paragraphs, lists, tables, code; front matter optional.
 
-    Front matter keys used: ``title`` and ``product_id``.
+    Parsed by markdown-it-py (CommonMark plus tables), so escaped pipes, setext headings and
+    nested blocks read as a Markdown renderer shows them. Front matter keys used: ``title``
+    and ``product_id``.
     """
     meta, body = _front_matter(text)
-    lines = body.splitlines()
+    tokens = _markdown_parser().parse(body)
     title = clean_text(str(meta.get("title") or ""))
     if not title:
-        title = next((clean_text(_inline(m.group(2))) for m in map(ATX_HEADING.match, lines)
-                      if m and len(m.group(1)) == 1), "") or default_title
+        title = next((clean_text(_inline(tokens[index + 1])) for index, token
+                      in enumerate(tokens) if token.type == "heading_open" and token.tag == "h1"),
+                     "") or default_title
     product_id = str(meta["product_id"]).strip() if meta.get("product_id") else None
     builder = _SectionBuilder(title)
-    paragraph: List[str] = []
-    table_rows: List[Optional[List[str]]] = []  # None: the |---| row under a header
-    fence: Optional[str] = None
-
-    def flush() -> None:
-        if paragraph:
-            builder.paragraph(_inline("\n".join(paragraph)))
-            paragraph.clear()
-        if table_rows:
-            header = table_rows[0] if len(table_rows) > 1 and table_rows[1] is None else None
-            for row in table_rows[2:] if header else table_rows:
-                if row is not None:
-                    builder.paragraph(_table_row([_inline(c) for c in row], header))
-            table_rows.clear()
-
-    for line in lines:
-        if fence:
-            if line.strip().startswith(fence):
-                fence = None
-                flush()
+    ordinals: List[Optional[int]] = []  # one per open list: the next number, None if bulleted
+    header: Optional[List[str]] = None
+    row: List[str] = []
+    in_head = False
+    for index, token in enumerate(tokens):
+        kind = token.type
+        if kind == "heading_open":
+            builder.heading(int(token.tag[1]), _inline(tokens[index + 1]))
+        elif kind == "ordered_list_open":
+            ordinals.append(int(token.attrGet("start") or 1))
+        elif kind == "bullet_list_open":
+            ordinals.append(None)
+        elif kind in ("ordered_list_close", "bullet_list_close"):
+            ordinals.pop()
+        elif kind == "inline" and tokens[index - 1].type == "paragraph_open":
+            content = _inline(token)
+            # The first paragraph of an ordered item carries its number.
+            if (ordinals and ordinals[-1] is not None and index >= 2
+                    and tokens[index - 2].type == "list_item_open"):
+                content = f"{ordinals[-1]}. {content}"
+                ordinals[-1] += 1
+            builder.paragraph(content)
+        elif kind in ("fence", "code_block"):
+            builder.paragraph(token.content)
+        elif kind == "html_block":
+            builder.paragraph(HTML_TAG.sub("", token.content))
+        elif kind == "thead_open":
+            in_head = True
+        elif kind == "thead_close":
+            in_head = False
+        elif kind == "tr_open":
+            row = []
+        elif kind == "inline" and tokens[index - 1].type in ("th_open", "td_open"):
+            row.append(clean_text(_inline(token)))
+        elif kind == "tr_close":
+            if in_head:
+                header = row
             else:
-                paragraph.append(line)
-            continue
-        fence_match = FENCE.match(line)
-        if fence_match:
-            flush()
-            fence = fence_match.group(1)
-            continue
-        stripped = line.strip()
-        if stripped.startswith("|"):
-            if paragraph:
-                flush()
-            if TABLE_SEPARATOR.match(stripped):
-                table_rows.append(None)
-            else:
-                table_rows.append([clean_text(c) for c in stripped.strip("|").split("|")])
-            continue
-        if table_rows:
-            flush()
-        heading = ATX_HEADING.match(line)
-        if heading:
-            flush()
-            builder.heading(len(heading.group(1)), _inline(heading.group(2)))
-            continue
-        if not stripped or RULE.match(line):
-            flush()
-            continue
-        item = LIST_ITEM.match(line)
-        if item:
-            flush()
-            number = item.group(2)
-            paragraph.append(f"{number}. {item.group(3)}" if number else item.group(3))
-            continue
-        paragraph.append(stripped[1:].strip() if stripped.startswith(">") else stripped)
-    flush()
+                builder.paragraph(_table_row(row, header))
+        elif kind == "table_close":
+            header = None
     return ParsedDocument(title, product_id, builder.sections)

@@ -197,3 +197,15 @@ def test_every_sample_passage_is_at_most_max_chars() -> None:
     for path in DEFAULT_DOCS.rglob("*.*"):
         for passage in passages(parse_document(path, path.read_bytes()), path.name):
             assert 0 < len(passage.text) <= MAX_CHARS, passage
+
+
+def test_markdown_setext_headings_and_escaped_pipes_read_as_a_renderer_shows_them() -> None:
+    document = parse_markdown(
+        "退换货说明\n=====\n\n运费\n----\n\n质量问题运费由我们承担。\n\n"
+        "| 情况 | 说明 |\n| --- | --- |\n| 尺码 A\\|B | 可以换 |\n"
+    )
+    assert document.title == "退换货说明"
+    assert texts(document) == {
+        (): [],
+        ("运费",): ["质量问题运费由我们承担。", "情况:尺码 A|B;说明:可以换"],
+    }
