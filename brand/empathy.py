@@ -14,9 +14,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+import emoji as emoji_lib
 import yaml
 
-from brand.tone import EMOJI, Tone, get_tone
+from brand.tone import Tone, get_tone
 
 DEFAULT_EMPATHY_PATH = Path(__file__).resolve().parent / "empathy.yml"
 SITUATIONS = ("delay", "damaged", "quality", "complaint", "repeat_contact", "wait")
@@ -125,7 +126,7 @@ def _check_line(text: Any, mood: str, never_say: List[str], where: str) -> str:
     if "{" in text or "}" in text:
         raise EmpathyError(f"{where}: lines take no {{placeholders}}; facts come from the action")
     if mood == "angry":
-        if EMOJI.search(text) or any(char in text for char in ANGRY_BANNED_CHARS):
+        if emoji_lib.emoji_count(text) or any(char in text for char in ANGRY_BANNED_CHARS):
             raise EmpathyError(f"{where}: angry lines have no emoji, no ~ and no "
                                f"哦/呀/啦/哈/嘛: {text!r}")
         if len(text) > ANGRY_MAX_CHARS:

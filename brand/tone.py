@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
+import emoji as emoji_lib
 import yaml
 
 DEFAULT_TONE_PATH = Path(__file__).resolve().parent / "tone.yml"
@@ -45,7 +46,8 @@ PROTECTED = re.compile(
     r"|(?:https?://|www\.)[^\s,)\u3002\uff0c\u3001\uff01\uff1f\uff1b\uff1a\uff09"
     r"\u300d\u3011\u300b\u201d\u4e00-\u9fff]+"
     r"|[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"
-    r"|[\u00a5\uffe5$]?[A-Za-z0-9](?:[A-Za-z0-9.:/_%+*\-]*[A-Za-z0-9%*])?"
+    # ... but not the digit of a keycap emoji (1️⃣), which the emoji rules handle.
+    r"|[\u00a5\uffe5$]?[A-Za-z0-9](?:[A-Za-z0-9.:/_%+*\-]*[A-Za-z0-9%*])?(?![\ufe0f\u20e3])"
 )
 # One private-use character stands for each masked span (a single character keeps every
 # look-around of the rules simple, and no rule matches it).
@@ -54,9 +56,6 @@ MASK_LIMIT = 0x1800
 MASK = re.compile("[\ue000-\uf7ff]")
 
 EMOJI_CHARS = "\U0001F000-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\u231A\u231B\u23E9-\u23F3\u3030\u303D"
-EMOJI_TAIL = "[\uFE0F\U0001F3FB-\U0001F3FF]*"
-EMOJI = re.compile(
-    f"(?:[{EMOJI_CHARS}]{EMOJI_TAIL}(?:\u200D[{EMOJI_CHARS}]{EMOJI_TAIL})*)[ \\t]*")
 # What may follow a sentence-final particle or a form of address. Not a space: in the
 # texts a space separates data ("新的收货信息:张哈 138..."), never a particle from what follows.
 BOUNDARY = "(?=$|[\\n" + re.escape(SENTENCE_PUNCT + OPENERS + CLOSERS) + EMOJI_CHARS + "])"
@@ -224,10 +223,10 @@ class Tone:
         kept = 0
         parts: List[str] = []
         last = 0
-        for match in EMOJI.finditer(text):
-            parts.append(text[last:match.start()])
-            last = match.end()
-            raw = match.group()
+        for start, end in _emoji_spans(text):
+            parts.append(text[last:start])
+            last = end
+            raw = text[start:end]
             emoji = raw.rstrip(" \t")
             space = raw[len(emoji):]
             emoji = self._emoji_map.get(_emoji_key(emoji), emoji)
@@ -235,7 +234,7 @@ class Tone:
                 kept += 1
                 parts.append(emoji + space)
                 continue
-            parts.append(_emoji_gap("".join(parts), text[match.end():], bool(space), title))
+            parts.append(_emoji_gap("".join(parts), text[end:], bool(space), title))
         parts.append(text[last:])
         return "".join(parts)
 
@@ -252,6 +251,23 @@ def _emoji_gap(before: str, after: str, spaced: bool, title: bool) -> str:
     if spaced:
         return " " if title else "。"
     return ""
+
+
+def _emoji_spans(text: str) -> List[Tuple[int, int]]:
+    """Where the emoji are (with the spaces after them), by the Unicode emoji list.
+
+    ★ and ✓ are symbols, not emoji; keycaps (1️⃣) and ZWJ families are. ©, ®, ™ count only in
+    their emoji form (with U+FE0F), so brand names keep them.
+    """
+    spans = []
+    for item in emoji_lib.emoji_list(text):
+        start, end = item["match_start"], item["match_end"]
+        if item["emoji"] in ("\u00a9", "\u00ae", "\u2122"):
+            continue
+        while end < len(text) and text[end] in " \t":
+            end += 1
+        spans.append((start, end))
+    return spans
 
 
 def _emoji_key(emoji: str) -> str:
@@ -348,7 +364,7 @@ def _parse_style(name: str, spec: Any, source: str) -> ToneStyle:
         raise ToneError(f"{where}: 'max_emoji' must be a whole number >= 0, not {max_emoji!r}")
     emoji_map = _text_map(spec.get("emoji_map"), f"{where}: 'emoji_map'")
     for src, dst in emoji_map:
-        if not EMOJI.fullmatch(src) or (dst and not EMOJI.fullmatch(dst)):
+        if not emoji_lib.is_emoji(src) or (dst and not emoji_lib.is_emoji(dst)):
             raise ToneError(f"{where}: 'emoji_map' {src!r} -> {dst!r}: both must be one emoji")
     phrases = _text_map(spec.get("phrases"), f"{where}: 'phrases'")
     for src, _ in phrases:

@@ -240,3 +240,12 @@ def test_a_new_tone_needs_only_the_file() -> None:
                   "max_emoji": 0}}))
     terse = Tone.from_dict(data, name="简洁")
     assert terse.apply("好的亲~ 有问题随时问我哦😅") == "好的!有问题随时问我。"
+
+
+def test_professional_tone_removes_emoji_but_keeps_symbols() -> None:
+    """★ and ✓ are symbols a shop writes on purpose; keycaps and skin tones are emoji."""
+    formal = tone("专业")
+    out = formal.apply("好评率★★★★★,✓已发货,请按1️⃣选择👍🏻")
+    assert "★★★★★" in out and "✓" in out
+    assert "1️⃣" not in out and "👍" not in out and "\u20e3" not in out
+    assert formal.apply("Apple™耳机") == "Apple™耳机"
