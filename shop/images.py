@@ -1,17 +1,19 @@
-"""Evidence photo uploads: image sniffing by magic bytes, header dimensions, file storage.
+"""Evidence photo uploads: image sniffing by magic bytes, decoding with Pillow, file storage.
 
 Only JPEG, PNG, WebP and GIF are accepted. The format comes from the bytes, never from
-the client's Content-Type; the dimensions are read from the header without decoding.
+the client's Content-Type; Pillow decodes the image to prove it is one.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import tempfile
 from pathlib import Path
 from typing import NamedTuple, Optional
 
+from PIL import Image
 from sqlalchemy.engine import make_url
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -34,9 +36,9 @@ KNOWN_OTHER = (
 )
 HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif")
 
-# JPEG start-of-frame markers (they carry the dimensions); C4, C8 and CC are not frames.
-JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-JPEG_STANDALONE = {0x01, *range(0xD0, 0xD8)}
+# Larger images are refused before decoding (a small file can declare a huge canvas).
+MAX_PIXELS = 40_000_000
+PIL_FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 
 
 class ImageInfo(NamedTuple):
@@ -78,82 +80,25 @@ def describe_other(data: bytes) -> str:
     return "非图片文件"
 
 
-def dimensions(kind: str, data: bytes) -> Optional[tuple[int, int]]:
-    """(width, height) from the header, or None when the header is broken."""
-    try:
-        size = _DIMENSION_READERS[kind](data)
-    except (struct.error, IndexError, ValueError):
-        return None
-    if size is None or size[0] <= 0 or size[1] <= 0:
-        return None
-    return size
-
-
-def _png_size(data: bytes) -> Optional[tuple[int, int]]:
-    if data[12:16] != b"IHDR":
-        return None
-    return struct.unpack(">II", data[16:24])
-
-
-def _gif_size(data: bytes) -> Optional[tuple[int, int]]:
-    return struct.unpack("<HH", data[6:10])
-
-
-def _webp_size(data: bytes) -> Optional[tuple[int, int]]:
-    chunk = data[12:16]
-    if chunk == b"VP8 ":
-        if data[23:26] != b"\x9d\x01\x2a":
-            return None
-        width, height = struct.unpack("<HH", data[26:30])
-        return width & 0x3FFF, height & 0x3FFF
-    if chunk == b"VP8L":
-        if data[20] != 0x2F:
-            return None
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8X":
-        width = int.from_bytes(data[24:27], "little") + 1
-        height = int.from_bytes(data[27:30], "little") + 1
-        return width, height
-    return None
-
-
-def _jpeg_size(data: bytes) -> Optional[tuple[int, int]]:
-    pos = 2
-    end = len(data)
-    while pos < end:
-        if data[pos] != 0xFF:
-            return None
-        while pos < end and data[pos] == 0xFF:  # fill bytes
-            pos += 1
-        marker = data[pos]
-        pos += 1
-        if marker in JPEG_STANDALONE:
-            continue
-        if marker in (0xD9, 0xDA):  # end of image / start of scan before any frame
-            return None
-        (length,) = struct.unpack(">H", data[pos:pos + 2])
-        if length < 2:
-            return None
-        if marker in JPEG_SOF:
-            height, width = struct.unpack(">HH", data[pos + 3:pos + 7])
-            return width, height
-        pos += length
-    return None
-
-
-_DIMENSION_READERS = {"png": _png_size, "gif": _gif_size, "webp": _webp_size,
-                      "jpeg": _jpeg_size}
-
-
 def inspect_image(data: bytes) -> Optional[ImageInfo]:
+    """Format and size of a real image, or None.
+
+    Pillow decodes every pixel: a valid header followed by junk, a truncated file or a
+    decompression bomb is not an image.
+    """
     kind = sniff(data)
     if kind is None:
         return None
-    size = dimensions(kind, data)
-    if size is None:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if (PIL_FORMATS.get(image.format or "") != kind or width <= 0 or height <= 0
+                    or width * height > MAX_PIXELS):
+                return None
+            image.load()
+    except (OSError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError):
         return None
-    return ImageInfo(kind, size[0], size[1])
+    return ImageInfo(kind, width, height)
 
 
 # ---------------------------------------------------------------- storage

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import struct
+import zlib
 from datetime import timedelta
 
 import pytest
@@ -121,6 +123,21 @@ def test_broken_images_are_415(shop):
     whole = png()
     for broken in (whole[:8], whole[:20], b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 20,
                    b"GIF89a", b"RIFF\x10\x00\x00\x00WEBPVP8 "):
+        response = call(shop, "POST", "/api/uploads", data=broken,
+                        headers={"Content-Type": "image/png"})
+        assert_error(response, 415, "invalid_image")
+
+
+def test_a_valid_header_with_junk_or_a_pixel_bomb_is_not_an_image(shop):
+    whole = png(6, 4, seed=7)
+    idat = whole.index(b"IDAT")
+    junk_after_header = whole[:idat - 4] + b"\x00\x00\x01\x00IDAT" + bytes(range(256)) * 2
+    truncated = whole[:idat + 10]
+    # 30000 x 30000 pixels declared in a few bytes: refused before decoding.
+    bomb_header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
+    bomb = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + bomb_header
+            + struct.pack(">I", zlib.crc32(b"IHDR" + bomb_header)) + whole[idat - 4:])
+    for broken in (junk_after_header, truncated, bomb):
         response = call(shop, "POST", "/api/uploads", data=broken,
                         headers={"Content-Type": "image/png"})
         assert_error(response, 415, "invalid_image")
