@@ -32,6 +32,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Pattern, Tuple
 
+import cn2an
+
 HEIGHT_CM = (80, 230)
 WEIGHT_KG = (25, 200)
 CHEST_CM = (60, 160)
@@ -60,41 +62,20 @@ class Quantity:
 
 # --- numbers ------------------------------------------------------------------------------
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 D = "零〇一二三四五六七八九"  # positional digits ("一米七五"); 两 is never positional
 CN = "零〇一二两三四五六七八九十百千"
-NUM = rf"(?:(?<![\d.])\d+(?:\.\d+)?(?!\d)|(?<![{CN}])[{CN}]+)"
+# A Chinese numeral, with a decimal part when it has one (一点七五).
+NUM = rf"(?:(?<![\d.])\d+(?:\.\d+)?(?!\d)|(?<![{CN}])[{CN}]+(?:点[{D}]+)?)"
 
 
-def cn_to_int(chars: str) -> Optional[int]:
-    """Chinese numeral to int, including the colloquial 一百二 = 120 and 一七五 = 175."""
-    if not chars or any(c not in _CN_DIGITS and c not in _CN_UNITS for c in chars):
+def cn_to_number(chars: str) -> Optional[float]:
+    """Chinese numeral to a number by cn2an: 一百二 = 120, 一七五 = 175, 一点七五 = 1.75."""
+    if not chars:
         return None
-    if not any(c in _CN_UNITS for c in chars):
-        return int("".join(str(_CN_DIGITS[c]) for c in chars))
-    total, digit, last_unit, zero = 0, None, 0, False
-    for c in chars:
-        if c in _CN_DIGITS:
-            if digit is not None and digit != 0 and _CN_DIGITS[c] != 0:
-                return None  # "一二十" is not a number
-            zero = zero or _CN_DIGITS[c] == 0
-            digit = _CN_DIGITS[c]
-        else:
-            unit = _CN_UNITS[c]
-            if last_unit and unit >= last_unit:
-                return None  # "十百"
-            if digit is None:
-                if unit != 10 or total:
-                    return None
-                digit = 1  # 十五 = 15
-            total += digit * unit
-            digit, last_unit, zero = None, unit, False
-    if digit:
-        # 一百二 = 120 and 一千五 = 1500, but 一百零二 = 102.
-        total += digit * (last_unit // 10 if last_unit >= 100 and not zero else 1)
-    return total
+    try:
+        return float(cn2an.cn2an(chars, "normal"))
+    except (ValueError, KeyError, IndexError):
+        return None
 
 
 def to_number(raw: str) -> Optional[float]:
@@ -103,8 +84,7 @@ def to_number(raw: str) -> Optional[float]:
         return None  # order numbers and the like: never a body measurement
     if re.fullmatch(r"\d+(?:\.\d+)?", raw):
         return float(raw)
-    value = cn_to_int(raw)
-    return None if value is None else float(value)
+    return cn_to_number(raw)
 
 
 def _round(value: float) -> int:
@@ -148,7 +128,8 @@ _REM_END = rf"(?=$|[^{CN}\d]|[一二两三四五六七八九][十百])"
 METER_REM = re.compile(
     rf"(?<![\d.{CN}])(?P<m>[12一二两])\s*(?:米|m)\s*"
     rf"(?P<r>\d{{1,2}}(?![\d.])|[{D}]{{1,2}}{_REM_END})", FLAGS)
-METER_DEC = re.compile(r"(?<![\d.])(?P<v>[12]\.\d{1,2})(?!\d)\s*(?:米|m(?![a-z]))", FLAGS)
+METER_DEC = re.compile(
+    rf"(?<![\d.{CN}])(?P<v>[12]\.\d{{1,2}}(?!\d)|[一二两]点[{D}]{{1,2}})\s*(?:米|m(?![a-z]))", FLAGS)
 CM = re.compile(rf"(?P<v>{NUM})\s*(?P<u>cm|厘米|公分|㎝)(?![a-z])", FLAGS)
 WEIGHT = re.compile(
     rf"(?P<v>{NUM})\s*(?:多|来|出头|左右)?\s*(?P<u>公斤|千克|kgs?|㎏|斤)(?![a-z])", FLAGS)

@@ -10,7 +10,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from components.quantities import (
     bare_weight_kg,
-    cn_to_int,
+    cn_to_number,
     extract,
     normalise_height,
     normalise_size,
@@ -238,9 +238,22 @@ def test_units_and_guesses_are_reported():
 @pytest.mark.parametrize("chars, number", [
     ("一百七十五", 175), ("一百七", 170), ("一百二", 120), ("一百零五", 105), ("两百", 200),
     ("九十", 90), ("十五", 15), ("一七五", 175), ("一二十", None), ("百", None),
+    ("一点七五", 1.75), ("七十点五", 70.5),
 ])
 def test_chinese_numerals(chars, number):
-    assert cn_to_int(chars) == number
+    assert cn_to_number(chars) == number
+
+
+@pytest.mark.parametrize("text, height, weight", [
+    ("身高一点七五米", 175, None),
+    ("身高一点七五 体重一百四十斤", 175, 70),
+    ("一点八米 七十五公斤", 180, 75),
+    ("快一点 身高175", 175, None),  # 一点 without digits is not a number
+])
+def test_chinese_decimal_heights(text, height, weight):
+    found = {q.entity: q.value for q in extract(text)}
+    assert found.get("height_cm") == (str(height) if height else None)
+    assert found.get("weight_kg") == (str(weight) if weight else None)
 
 
 @pytest.mark.parametrize("number, height, kg, unit", [
