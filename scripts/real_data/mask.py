@@ -38,7 +38,18 @@ def fake_digits(real: str) -> str:
     return real[:2] + _digits("num" + real, len(real) - 2)
 
 
+# Private names and handles found while reading the selected messages (public figures,
+# brands and companies' accounts are kept).
+KNOWN_PRIVATE = {
+    "夏豪杰": "某某",
+    "nuaafhy": "user****",
+    "@培君叶-jim_sam_andy_jack": "@某用户",
+}
+
+
 def mask_personal(text: str) -> str:
+    for real, fake in KNOWN_PRIVATE.items():
+        text = text.replace(real, fake)
     text = EMAIL.sub(lambda m: "user" + _digits("mail" + m.group(0), 4) + "@example.com", text)
     text = PHONE.sub(lambda m: fake_phone(m.group(0)), text)
     text = LONG_DIGITS.sub(lambda m: fake_digits(m.group(0)), text)
