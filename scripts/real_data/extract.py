@@ -47,7 +47,10 @@ def git_show(git_dir: str, path: str) -> bytes:
 
 def git_head(git_dir: str) -> str:
     return subprocess.run(
-        ["git", "--git-dir", git_dir, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+        ["git", "--git-dir", git_dir, "rev-parse", "HEAD"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -69,6 +72,7 @@ def clean(text: str) -> str:
 
 # --------------------------------------------------------------------------- ECD (Taobao)
 
+
 def ecd_dialogues(git_dir: str) -> List[Dict]:
     """Group the ECD sample's contexts into dialogues.
 
@@ -81,7 +85,9 @@ def ecd_dialogues(git_dir: str) -> List[Dict]:
     contexts: List[Tuple[str, int, Tuple[str, ...]]] = []
     seen = set()
     for name in ("test", "train"):  # valid is byte-identical to train
-        for i, line in enumerate(git_show(git_dir, f"ECD_sample/{name}").decode("utf-8").splitlines()):
+        for i, line in enumerate(
+            git_show(git_dir, f"ECD_sample/{name}").decode("utf-8").splitlines()
+        ):
             parts = line.split("\t")
             ctx = tuple(detokenize(u) for u in parts[1:-1])
             if ctx and ctx not in seen:
@@ -127,8 +133,15 @@ def ecd_dialogues(git_dir: str) -> List[Dict]:
                     turns.append(ctx[k])
         session = [longest[k] for k in range(len(longest) - 1, -1, -2)][::-1]
         rest = [t for t in turns if t not in session]
-        dialogues.append({"dialogue": did, "source": "ecd", "session": session, "extra": rest,
-                          "lines": sorted(f"{contexts[m][0]}:{contexts[m][1]}" for m in members)})
+        dialogues.append(
+            {
+                "dialogue": did,
+                "source": "ecd",
+                "session": session,
+                "extra": rest,
+                "lines": sorted(f"{contexts[m][0]}:{contexts[m][1]}" for m in members),
+            }
+        )
     return dialogues
 
 
@@ -136,9 +149,13 @@ def ecd_dialogues(git_dir: str) -> List[Dict]:
 
 # Dialogues about telecom tariffs, travel bookings and apps are not shop topics; dialogues
 # addressed to phone makers (product quality, repair, usage) and shops are kept.
-STC3_OFF_TOPIC = re.compile(r"联通|电信|移动|去哪儿|携程|艺龙|搜狗|输入法|91手机|音悦|航班|机票|酒店|话费|流量|宽带|套餐")
-STC3_SHOP = re.compile(r"快递|物流|发货|退款|退货|换货|订单|售后|维修|返修|保修|质量|坏|到货|签收|"
-                       r"买的|购买|下单|付款|屏幕|电池|充电|死机|发票|赔|投诉|差评|预约|抢购|优惠|价格|客服")
+STC3_OFF_TOPIC = re.compile(
+    r"联通|电信|移动|去哪儿|携程|艺龙|搜狗|输入法|91手机|音悦|航班|机票|酒店|话费|流量|宽带|套餐"
+)
+STC3_SHOP = re.compile(
+    r"快递|物流|发货|退款|退货|换货|订单|售后|维修|返修|保修|质量|坏|到货|签收|"
+    r"买的|购买|下单|付款|屏幕|电池|充电|死机|发票|赔|投诉|差评|预约|抢购|优惠|价格|客服"
+)
 
 
 def stc3_dialogues(git_dir: str) -> List[Dict]:
@@ -149,7 +166,11 @@ def stc3_dialogues(git_dir: str) -> List[Dict]:
         for t in d["turns"]:
             for u in t["utterances"]:
                 handle_count.update(set(re.findall(r"@([^\s@:：,，。]+)", u)))
-    public = {h for h, n in handle_count.items() if n >= 2 or re.search(r"客服|官方|科技|手机|助手|小D|小u", h)}
+    public = {
+        h
+        for h, n in handle_count.items()
+        if n >= 2 or re.search(r"客服|官方|科技|手机|助手|小D|小u", h)
+    }
     out = []
     for d in data:
         turns = []
@@ -157,11 +178,19 @@ def stc3_dialogues(git_dir: str) -> List[Dict]:
             if t["sender"] != "customer":
                 continue
             text = clean(" ".join(u for u in t["utterances"] if u.strip()))
-            text = re.sub(r"@([^\s@:：,，。]+)", lambda m: m.group(0) if m.group(1) in public else "@某用户", text)
+            text = re.sub(
+                r"@([^\s@:：,，。]+)",
+                lambda m: m.group(0) if m.group(1) in public else "@某用户",
+                text,
+            )
             if text:
                 turns.append(text)
         joined = " ".join(turns)
-        if not turns or STC3_OFF_TOPIC.search(joined) and not re.search(r"快递|退款|退货|订单|发货", joined):
+        if (
+            not turns
+            or STC3_OFF_TOPIC.search(joined)
+            and not re.search(r"快递|退款|退货|订单|发货", joined)
+        ):
             continue
         if not STC3_SHOP.search(joined):
             continue
@@ -170,6 +199,7 @@ def stc3_dialogues(git_dir: str) -> List[Dict]:
 
 
 # --------------------------------------------------------------------------- reviews
+
 
 def reviews_online_shopping(git_dir: str, per_cell: int) -> List[Dict]:
     raw = git_show(git_dir, "datasets/online_shopping_10_cats/online_shopping_10_cats.zip")
@@ -187,42 +217,78 @@ def reviews_online_shopping(git_dir: str, per_cell: int) -> List[Dict]:
         cells.setdefault((r["cat"], r["label"]), []).append(i)
     for key in sorted(cells):
         for i in sorted(rng.sample(cells[key], per_cell)):
-            out.append({"dialogue": f"os10-{i + 2}", "source": "online_shopping_10_cats",
-                        "session": [clean(rows[i]["review"])], "extra": [], "meta": {"cat": rows[i]["cat"]}})
+            out.append(
+                {
+                    "dialogue": f"os10-{i + 2}",
+                    "source": "online_shopping_10_cats",
+                    "session": [clean(rows[i]["review"])],
+                    "extra": [],
+                    "meta": {"cat": rows[i]["cat"]},
+                }
+            )
     return out
 
 
 def reviews_waimai(git_dir: str, pos: int, neg: int) -> List[Dict]:
-    rows = list(csv.DictReader(io.StringIO(git_show(git_dir, "datasets/waimai_10k/waimai_10k.csv").decode("utf-8-sig"))))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(git_show(git_dir, "datasets/waimai_10k/waimai_10k.csv").decode("utf-8-sig"))
+        )
+    )
     rng = random.Random(SEED)
     out = []
     for label, n in (("1", pos), ("0", neg)):
-        idx = [i for i, r in enumerate(rows) if r["label"] == label and 6 <= len(clean(r["review"])) <= 150]
+        idx = [
+            i
+            for i, r in enumerate(rows)
+            if r["label"] == label and 6 <= len(clean(r["review"])) <= 150
+        ]
         for i in sorted(rng.sample(idx, n)):
-            out.append({"dialogue": f"waimai-{i + 2}", "source": "waimai_10k",
-                        "session": [clean(rows[i]["review"])], "extra": []})
+            out.append(
+                {
+                    "dialogue": f"waimai-{i + 2}",
+                    "source": "waimai_10k",
+                    "session": [clean(rows[i]["review"])],
+                    "extra": [],
+                }
+            )
     return out
 
 
 def reviews_eprstmt(git_dir: str, n: int) -> List[Dict]:
-    rows = [json.loads(line) for line in git_show(git_dir, "datasets/eprstmt/test_public.json").decode("utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in git_show(git_dir, "datasets/eprstmt/test_public.json")
+        .decode("utf-8")
+        .splitlines()
+        if line.strip()
+    ]
     rng = random.Random(SEED)
     rows = [r for r in rows if 6 <= len(clean(r["sentence"])) <= 150]
     out = []
     for r in sorted(rng.sample(rows, n), key=lambda r: r["id"]):
-        out.append({"dialogue": f"eprstmt-{r['id']}", "source": "eprstmt",
-                    "session": [clean(r["sentence"])], "extra": []})
+        out.append(
+            {
+                "dialogue": f"eprstmt-{r['id']}",
+                "source": "eprstmt",
+                "session": [clean(r["sentence"])],
+                "extra": [],
+            }
+        )
     return out
 
 
 # --------------------------------------------------------------------------- output
 
+
 def write(out_dir: Path, dialogues: Iterable[Dict], provenance: Dict[str, Dict]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     seen_ids = set()
     n = 0
-    with open(out_dir / "candidates.jsonl", "w", encoding="utf-8") as msgs, \
-            open(out_dir / "dialogues.jsonl", "w", encoding="utf-8") as dlg:
+    with (
+        open(out_dir / "candidates.jsonl", "w", encoding="utf-8") as msgs,
+        open(out_dir / "dialogues.jsonl", "w", encoding="utf-8") as dlg,
+    ):
         for d in dialogues:
             session = [mask_personal(t) for t in d["session"]]
             extra = [mask_personal(t) for t in d["extra"]]
@@ -232,20 +298,41 @@ def write(out_dir: Path, dialogues: Iterable[Dict], provenance: Dict[str, Dict])
                 assert mid not in seen_ids, mid
                 seen_ids.add(mid)
                 turn_ids.append(mid)
-                rec = {"id": mid, "source": d["source"], "dialogue": d["dialogue"], "turn": k,
-                       "in_session": k <= len(session), "text": text}
+                rec = {
+                    "id": mid,
+                    "source": d["source"],
+                    "dialogue": d["dialogue"],
+                    "turn": k,
+                    "in_session": k <= len(session),
+                    "text": text,
+                }
                 msgs.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 n += 1
             if len(session) > 1:
-                dlg.write(json.dumps({"dialogue": d["dialogue"], "source": d["source"],
-                                      "turns": [{"id": i, "text": t} for i, t in zip(turn_ids, session)]},
-                                     ensure_ascii=False) + "\n")
-    (out_dir / "provenance.json").write_text(json.dumps(provenance, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+                dlg.write(
+                    json.dumps(
+                        {
+                            "dialogue": d["dialogue"],
+                            "source": d["source"],
+                            "turns": [
+                                {"id": i, "text": t}
+                                for i, t in zip(turn_ids[: len(session)], session, strict=True)
+                            ],
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+    (out_dir / "provenance.json").write_text(
+        json.dumps(provenance, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     print(f"wrote {n} messages to {out_dir / 'candidates.jsonl'}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--ecd", required=True, help="git dir of cooelf/DeepUtteranceAggregation")
     ap.add_argument("--stc3", required=True, help="git dir of SeanCherngTW/NTCIR-STC3-NDDQsubtask")
     ap.add_argument("--chinesenlp", required=True, help="git dir of cyy0523xc/ChineseNlpCorpus")
@@ -258,16 +345,44 @@ def main() -> None:
     waimai = reviews_waimai(args.chinesenlp, pos=20, neg=40)
     epr = reviews_eprstmt(args.fewclue, 80)
     provenance = {
-        "ecd": {"repo": "cooelf/DeepUtteranceAggregation", "commit": git_head(args.ecd), "paths": ["ECD_sample/test", "ECD_sample/train"]},
-        "stc3": {"repo": "SeanCherngTW/NTCIR-STC3-NDDQsubtask", "commit": git_head(args.stc3), "paths": ["data/test_data_cn.json"]},
-        "online_shopping_10_cats": {"repo": "cyy0523xc/ChineseNlpCorpus", "commit": git_head(args.chinesenlp),
-                                    "paths": ["datasets/online_shopping_10_cats/online_shopping_10_cats.zip"]},
-        "waimai_10k": {"repo": "cyy0523xc/ChineseNlpCorpus", "commit": git_head(args.chinesenlp), "paths": ["datasets/waimai_10k/waimai_10k.csv"]},
-        "eprstmt": {"repo": "CLUEbenchmark/FewCLUE", "commit": git_head(args.fewclue), "paths": ["datasets/eprstmt/test_public.json"]},
+        "ecd": {
+            "repo": "cooelf/DeepUtteranceAggregation",
+            "commit": git_head(args.ecd),
+            "paths": ["ECD_sample/test", "ECD_sample/train"],
+        },
+        "stc3": {
+            "repo": "SeanCherngTW/NTCIR-STC3-NDDQsubtask",
+            "commit": git_head(args.stc3),
+            "paths": ["data/test_data_cn.json"],
+        },
+        "online_shopping_10_cats": {
+            "repo": "cyy0523xc/ChineseNlpCorpus",
+            "commit": git_head(args.chinesenlp),
+            "paths": ["datasets/online_shopping_10_cats/online_shopping_10_cats.zip"],
+        },
+        "waimai_10k": {
+            "repo": "cyy0523xc/ChineseNlpCorpus",
+            "commit": git_head(args.chinesenlp),
+            "paths": ["datasets/waimai_10k/waimai_10k.csv"],
+        },
+        "eprstmt": {
+            "repo": "CLUEbenchmark/FewCLUE",
+            "commit": git_head(args.fewclue),
+            "paths": ["datasets/eprstmt/test_public.json"],
+        },
     }
     write(Path(args.out), ecd + stc3 + os10 + waimai + epr, provenance)
-    for name, ds in (("ecd", ecd), ("stc3", stc3), ("os10", os10), ("waimai", waimai), ("eprstmt", epr)):
-        print(f"{name}: {len(ds)} dialogues, {sum(len(d['session']) + len(d['extra']) for d in ds)} messages")
+    for name, ds in (
+        ("ecd", ecd),
+        ("stc3", stc3),
+        ("os10", os10),
+        ("waimai", waimai),
+        ("eprstmt", epr),
+    ):
+        print(
+            f"{name}: {len(ds)} dialogues, "
+            f"{sum(len(d['session']) + len(d['extra']) for d in ds)} messages"
+        )
 
 
 if __name__ == "__main__":

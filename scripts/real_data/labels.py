@@ -16,13 +16,36 @@ from pathlib import Path
 from typing import Dict
 
 INTENT_CODES: Dict[str, str] = {
-    "gr": "greet", "bye": "goodbye", "thx": "thank", "aff": "affirm", "deny": "deny", "den": "deny",
-    "inf": "inform", "qos": "query_order_status", "trk": "track_logistics", "ship": "ask_shipping_time",
-    "urge": "urge_delivery", "addr": "change_address", "canc": "cancel_order", "ret": "request_return",
-    "ref": "request_refund", "exch": "request_exchange", "rprog": "query_refund_progress",
-    "qual": "report_quality_issue", "size": "ask_size", "pq": "product_question", "use": "ask_usage",
-    "promo": "ask_promotion", "inv": "ask_invoice", "whole": "wholesale_inquiry", "human": "request_human",
-    "comp": "complain", "rate": "rate_service", "oos": "out_of_scope", "faq": "faq", "DROP": "DROP",
+    "gr": "greet",
+    "bye": "goodbye",
+    "thx": "thank",
+    "aff": "affirm",
+    "deny": "deny",
+    "den": "deny",
+    "inf": "inform",
+    "qos": "query_order_status",
+    "trk": "track_logistics",
+    "ship": "ask_shipping_time",
+    "urge": "urge_delivery",
+    "addr": "change_address",
+    "canc": "cancel_order",
+    "ret": "request_return",
+    "ref": "request_refund",
+    "exch": "request_exchange",
+    "rprog": "query_refund_progress",
+    "qual": "report_quality_issue",
+    "size": "ask_size",
+    "pq": "product_question",
+    "use": "ask_usage",
+    "promo": "ask_promotion",
+    "inv": "ask_invoice",
+    "whole": "wholesale_inquiry",
+    "human": "request_human",
+    "comp": "complain",
+    "rate": "rate_service",
+    "oos": "out_of_scope",
+    "faq": "faq",
+    "DROP": "DROP",
 }
 EMOTION_CODES = {"c": "calm", "x": "anxious", "a": "angry", "-": ""}
 
@@ -36,7 +59,10 @@ def decode_intent(code: str) -> str:
 
 
 def ingest(sheet: str, pass_name: str) -> None:
-    ids = [json.loads(line)["id"] for line in open(ROOT / "data/real/candidates.jsonl", encoding="utf-8")]
+    ids = [
+        json.loads(line)["id"]
+        for line in open(ROOT / "data/real/candidates.jsonl", encoding="utf-8")
+    ]
     out = ROOT / f"data/real/labels_{pass_name}.tsv"
     rows: Dict[str, list] = {}
     if out.exists():

@@ -51,7 +51,12 @@ def mask_personal(text: str) -> str:
     for real, fake in KNOWN_PRIVATE.items():
         text = text.replace(real, fake)
     text = EMAIL.sub(lambda m: "user" + _digits("mail" + m.group(0), 4) + "@example.com", text)
-    text = PHONE.sub(lambda m: fake_phone(m.group(0)), text)
-    text = LONG_DIGITS.sub(lambda m: fake_digits(m.group(0)), text)
+    # One pass over digit runs, so a faked phone is not faked a second time as a number.
+    text = LONG_DIGITS.sub(
+        lambda m: fake_phone(m.group(0))
+        if PHONE.fullmatch(m.group(0))
+        else fake_digits(m.group(0)),
+        text,
+    )
     text = STREET.sub("某某路***号", text)
     return text
