@@ -316,7 +316,16 @@ def main() -> None:
             {
                 "id": d["dialogue"],
                 "source": d["source"],
-                "turns": [{"id": t["id"], "text": t["text"]} for t in turns],
+                # Gold labels of each turn (from messages.yml) for replay assertions.
+                "turns": [
+                    {
+                        "id": t["id"],
+                        "text": t["text"],
+                        "intent": by_id[t["id"]]["intent"],
+                        "emotion": by_id[t["id"]]["emotion"],
+                    }
+                    for t in turns
+                ],
             }
         )
     replay = ROOT / "tests/replay/sessions.yml"
