@@ -31,7 +31,7 @@ class ActionSessionStart(Action):
         # Rasa's own session start does.
         events: List[EventType] = [SessionStarted()]
         metadata = tracker.get_slot("session_started_metadata") or {}
-        customer = await current_customer(tracker)
+        customer = await current_customer(tracker, metadata)
         if customer:
             events += [SlotSet("customer_id", customer["id"]),
                        SlotSet("customer_name", customer_title(customer))]
