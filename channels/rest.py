@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 50_000
 MAX_SENDER_CHARS = 128
-MAX_METADATA_BYTES = 16 * 1024
+# Photos may come inline as data: URLs in metadata.attachments (10 MB image ~ 14 MB base64).
+MAX_METADATA_BYTES = 14 * 1024 * 1024
 # C0/C1 control characters except tab and newline (NUL breaks PostgreSQL text columns).
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 BUSY_TEXT = "系统有点忙,您的消息已收到,请稍后再试或拨打客服热线400-820-1234。"
