@@ -185,6 +185,14 @@ class ActionEscalate(Action):
             "callback_at": callback.isoformat() if callback else None,
         }
         say = route.get("say") or ""
+        earlier = earlier_ticket(tracker)
+        if earlier and not is_open:
+            # One ticket per session outside office hours: the customer heard the ticket
+            # text once; the desk already has the conversation (its messages included).
+            dispatcher.utter_message(text=(
+                f"已经为您登记过工单(编号{earlier.get('handoff_id')})啦,客服上班后会第一时间"
+                "联系您,您在这里的留言客服都能看到。"))
+            return events + [SlotSet("handoff", earlier)]
         try:
             ticket = await get_desk().create_handoff(packet)
         except DeskUnavailable:
@@ -193,7 +201,8 @@ class ActionEscalate(Action):
             return events + [SlotSet("handoff", None)]
         logger.info("handoff %s: rule %s -> %s (priority %s)", ticket.get("id"), route["rule"],
                     route["queue"], route["priority"])
-        events.append(SlotSet("handoff", route | {"handoff_id": ticket.get("id")}))
+        events.append(SlotSet("handoff", route | {"handoff_id": ticket.get("id"),
+                                                  "callback": not is_open}))
         if not is_open:
             dispatcher.utter_message(text=(
                 f"{say}现在是非工作时间(人工客服每天{hours.open:%H:%M}-{hours.close:%H:%M}在线)。"
@@ -209,6 +218,17 @@ class ActionEscalate(Action):
         # While a human owns the conversation the bot stays silent; Rasa keeps logging
         # every customer message, and the desk resumes the bot when the agent is done.
         return events + [ConversationPaused()]
+
+
+def earlier_ticket(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The out-of-hours ticket already taken in this session, if any."""
+    found = None
+    for event in session_events(tracker):
+        value = event.get("value") if event.get("event") == "slot" and \
+            event.get("name") == "handoff" else None
+        if isinstance(value, dict) and value.get("handoff_id") and value.get("callback"):
+            found = value
+    return found
 
 
 def callback_words(when: datetime) -> str:
