@@ -88,7 +88,8 @@ def test_no_published_token_in_the_defaults() -> None:
 @pytest.mark.parametrize("body, code", [
     (b"{not json", "invalid_json"), (b"", "invalid_json"), (b"[]", "body_not_object"),
     (b'"text"', "body_not_object"), (b"null", "body_not_object"),
-    (b'{"message": "hi"}', "invalid_sender"), (b'{"sender": "", "message": "hi"}', "invalid_sender"),
+    (b'{"message": "hi"}', "invalid_sender"),
+    (b'{"sender": "", "message": "hi"}', "invalid_sender"),
     (b'{"sender": 5, "message": "hi"}', "invalid_sender"),
     (b'{"sender": "a\\u0000b", "message": "hi"}', "invalid_sender"),
     (b'{"sender": "a", "message": 123}', "invalid_message"),
