@@ -26,7 +26,7 @@ class DeskClient:
     @classmethod
     def from_env(cls) -> DeskClient:
         return cls(os.environ.get("DESK_URL", "http://127.0.0.1:5070"),
-                   os.environ.get("DESK_API_TOKEN", "desk-dev-token"))
+                   os.environ.get("DESK_API_TOKEN", ""))
 
     async def create_handoff(self, packet: Dict[str, Any]) -> Dict[str, Any]:
         if self._session is None or self._session.closed:

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
-from actions.common import HOTLINE, items_summary
+from actions.common import HOTLINE, items_summary, linked_customer_id
 from actions.desk import DeskUnavailable, get_desk
 from actions.orders import calm_a_delay
 from actions.text import day_words
@@ -51,6 +51,31 @@ def session_events(tracker: Tracker) -> List[Dict[str, Any]]:
     return events
 
 
+# The desk refuses a transcript entry over 10,000 characters and a body over 1 MB; one very
+# long message must never block the handoff. The full text stays in the tracker.
+MAX_ENTRY_CHARS = 2000
+MAX_TRANSCRIPT_CHARS = 100_000
+MAX_TRANSCRIPT_LINES = 500
+CUT_MARK = "…(内容过长,已截断,完整内容见会话记录)"
+
+
+def clip(text: str, limit: int = MAX_ENTRY_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit - len(CUT_MARK)] + CUT_MARK
+
+
+def bounded(lines: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The newest lines that fit the desk's limits, each clipped; oldest dropped first."""
+    kept: List[Dict[str, Any]] = []
+    total = 0
+    for line in reversed(lines[-MAX_TRANSCRIPT_LINES:]):
+        line = {**line, "text": clip(line["text"])}
+        total += len(line["text"])
+        if total > MAX_TRANSCRIPT_CHARS:
+            break
+        kept.append(line)
+    return kept[::-1]
+
+
 def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     lines = []
     for event in events:
@@ -63,7 +88,7 @@ def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
         elif event.get("event") == "bot" and event.get("text"):
             lines.append({"role": "bot", "text": event["text"], "time": event.get("timestamp"),
                           "intent": None, "emotion": None})
-    return lines
+    return bounded(lines)
 
 
 def route_for(tracker: Tracker) -> Dict[str, Any]:
@@ -80,7 +105,8 @@ def route_for(tracker: Tracker) -> Dict[str, Any]:
             "say": rule.say}
 
 
-async def order_snapshots(tracker: Tracker) -> List[Dict[str, Any]]:
+async def order_snapshots(tracker: Tracker, customer_id: Optional[str] = None
+                          ) -> List[Dict[str, Any]]:
     """Orders the customer proved or is linked to; never someone else's."""
     backend, snapshots = get_backend(), []
     try:
@@ -90,7 +116,6 @@ async def order_snapshots(tracker: Tracker) -> List[Dict[str, Any]]:
             if order.get("status") == "shipped":
                 order["tracking"] = await backend.tracking(verified)
             snapshots.append(order)
-        customer_id = tracker.get_slot("customer_id")
         if customer_id:
             for order in await backend.customer_orders(customer_id, limit=3):
                 if order.get("id") != verified:
@@ -102,12 +127,13 @@ async def order_snapshots(tracker: Tracker) -> List[Dict[str, Any]]:
     return snapshots
 
 
-async def open_todos(tracker: Tracker) -> List[Dict[str, Any]]:
+async def open_todos(tracker: Tracker, customer_id: Optional[str] = None
+                     ) -> List[Dict[str, Any]]:
     """The conversation's to-dos in the tracker plus those the backend holds for this
     conversation or customer (an invoice request opens one there), each once."""
     found = {todo.get("id"): todo for todo in tracker.get_slot("todos") or []}
     try:
-        for todo in await get_backend().todos(customer_id=tracker.get_slot("customer_id"),
+        for todo in await get_backend().todos(customer_id=customer_id,
                                               conversation_id=tracker.sender_id,
                                               status="open"):
             found.setdefault(todo.get("id"), todo)
@@ -134,18 +160,21 @@ class ActionEscalate(Action):
         is_open = hours.is_open()
         callback = None if is_open else hours.next_opening() + timedelta(hours=1)
         lines = transcript(session_events(tracker))
+        # Only while the messages are verified as the customer's (not just the slot).
+        customer_id = await linked_customer_id(tracker)
         packet = {
             "conversation_id": tracker.sender_id,
             "channel": tracker.get_latest_input_channel() or "rest",
             "rule": {"id": route["rule"], "reason": route.get("reason") or ""},
             "queue": route["queue"], "priority": route["priority"],
-            "customer": {"id": tracker.get_slot("customer_id"),
-                         "name": tracker.get_slot("customer_name")},
+            "customer": {"id": customer_id,
+                         "name": tracker.get_slot("customer_name") if customer_id else None},
             "transcript": lines,
-            "slots": {name: value for name, value in tracker.slots.items()
+            "slots": {name: clip(value) if isinstance(value, str) else value
+                      for name, value in tracker.slots.items()
                       if value is not None and name not in INTERNAL_SLOTS},
-            "orders": await order_snapshots(tracker),
-            "todos": await open_todos(tracker),
+            "orders": await order_snapshots(tracker, customer_id),
+            "todos": await open_todos(tracker, customer_id),
             "emotion": {"history": [{"label": line["emotion"].get("label"),
                                      "intensity": line["emotion"].get("intensity"),
                                      "time": line["time"]}
@@ -156,6 +185,14 @@ class ActionEscalate(Action):
             "callback_at": callback.isoformat() if callback else None,
         }
         say = route.get("say") or ""
+        earlier = earlier_ticket(tracker)
+        if earlier and not is_open:
+            # One ticket per session outside office hours: the customer heard the ticket
+            # text once; the desk already has the conversation (its messages included).
+            dispatcher.utter_message(text=(
+                f"已经为您登记过工单(编号{earlier.get('handoff_id')})啦,客服上班后会第一时间"
+                "联系您,您在这里的留言客服都能看到。"))
+            return events + [SlotSet("handoff", earlier)]
         try:
             ticket = await get_desk().create_handoff(packet)
         except DeskUnavailable:
@@ -164,7 +201,8 @@ class ActionEscalate(Action):
             return events + [SlotSet("handoff", None)]
         logger.info("handoff %s: rule %s -> %s (priority %s)", ticket.get("id"), route["rule"],
                     route["queue"], route["priority"])
-        events.append(SlotSet("handoff", route | {"handoff_id": ticket.get("id")}))
+        events.append(SlotSet("handoff", route | {"handoff_id": ticket.get("id"),
+                                                  "callback": not is_open}))
         if not is_open:
             dispatcher.utter_message(text=(
                 f"{say}现在是非工作时间(人工客服每天{hours.open:%H:%M}-{hours.close:%H:%M}在线)。"
@@ -180,6 +218,17 @@ class ActionEscalate(Action):
         # While a human owns the conversation the bot stays silent; Rasa keeps logging
         # every customer message, and the desk resumes the bot when the agent is done.
         return events + [ConversationPaused()]
+
+
+def earlier_ticket(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The out-of-hours ticket already taken in this session, if any."""
+    found = None
+    for event in session_events(tracker):
+        value = event.get("value") if event.get("event") == "slot" and \
+            event.get("name") == "handoff" else None
+        if isinstance(value, dict) and value.get("handoff_id") and value.get("callback"):
+            found = value
+    return found
 
 
 def callback_words(when: datetime) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.events import ActionExecuted, ActiveLoop, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -18,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 # Results of follow-ups (e.g. a resend's tracking number) are news for this long.
 NEWS_DAYS = 3
+# A session that ended this soon after its last message ended by length, not by a pause.
+ROLLOVER_IDLE_SECONDS = 30 * 60
 
 
 class ActionSessionStart(Action):
@@ -31,7 +35,17 @@ class ActionSessionStart(Action):
         # Rasa's own session start does.
         events: List[EventType] = [SessionStarted()]
         metadata = tracker.get_slot("session_started_metadata") or {}
-        customer = await current_customer(tracker)
+        if rolled_over_by_length(tracker):
+            # The conversation goes on (only its length started a new session): same state,
+            # no welcome.
+            events += [SlotSet(name, value) for name, value in tracker.slots.items()
+                       if value is not None and name != "session_started_metadata"]
+            if (tracker.active_loop or {}).get("name"):
+                events.append(ActiveLoop(tracker.active_loop["name"]))
+            if metadata:
+                events.append(SlotSet("session_started_metadata", metadata))
+            return events + [ActionExecuted("action_listen")]
+        customer = await current_customer(tracker, metadata)
         if customer:
             events += [SlotSet("customer_id", customer["id"]),
                        SlotSet("customer_name", customer_title(customer))]
@@ -85,6 +99,23 @@ class ActionSessionStart(Action):
         if bought.get("name") and bought.get("order_status") == "delivered":
             return [f"上次买的「{bought['name']}」用得还好吗?有问题随时找我。"]
         return []
+
+
+def rolled_over_by_length(tracker: Tracker) -> bool:
+    """The previous session hit SESSION_MAX_MESSAGES (security.rasa_hooks) while the
+    customer was still chatting, rather than expiring after a pause."""
+    try:
+        limit = int(os.environ.get("SESSION_MAX_MESSAGES", "40"))
+    except ValueError:
+        limit = 40
+    users = [event for event in tracker.events if event.get("event") == "user"]
+    started = [index for index, event in enumerate(tracker.events)
+               if event.get("event") == "session_started"]
+    if started:
+        users = [event for event in tracker.events[started[-1]:] if event.get("event") == "user"]
+    if limit <= 0 or len(users) < limit:
+        return False
+    return time.time() - float(users[-1].get("timestamp") or 0) < ROLLOVER_IDLE_SECONDS
 
 
 def order_ref(todo: Dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
+    ActionExecuted,
     ActiveLoop,
     ConversationResumed,
     Restarted,
@@ -183,6 +184,10 @@ def session_turns(tracker: DialogueStateTracker) -> List[Turn]:
     for event in tracker.events:
         if isinstance(event, SessionStarted | Restarted | ConversationResumed):
             turns = []  # after a human handled it, earlier messages are settled
+        elif isinstance(event, ActionExecuted) and event.action_name == ACTION_ESCALATE:
+            # Handed over (or a ticket taken outside office hours): the messages so far are
+            # in that ticket; only new ones may escalate again (not every later message).
+            turns = []
         elif isinstance(event, UserUtteranceReverted) and turns:
             turns.pop()
         elif isinstance(event, UserUttered):

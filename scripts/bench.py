@@ -65,13 +65,13 @@ class CpuMeter:
 
 
 def run(url: str, conversations: int, concurrency: int,
-        groups: Optional[Dict[str, int]] = None) -> None:
+        groups: Optional[Dict[str, int]] = None, secret: Optional[str] = None) -> None:
     # A fixed sender (a linked demo customer) is one conversation: Rasa serialises its
     # messages, so only scenarios with a per-run sender can be played in parallel.
     scenarios = [scenario for scenario in load_scenarios() if "{n}" in scenario["sender"]]
     # Warm-up: first requests pay for TF graph tracing and connection set-up.
     for scenario in scenarios:
-        play(url, scenario, run_id="warmup")
+        play(url, scenario, run_id="warmup", secret=secret)
 
     run_id = f"bench{time.time_ns()}"  # fresh conversations on every run
     latencies: List[float] = []
@@ -79,14 +79,16 @@ def run(url: str, conversations: int, concurrency: int,
     meter = CpuMeter(groups or {})
     started = time.perf_counter()
     for index in range(conversations):
-        problems += play(url, scenarios[index % len(scenarios)], f"{run_id}s", latencies)
+        problems += play(url, scenarios[index % len(scenarios)], f"{run_id}s", latencies,
+                         secret=secret)
     report("sequential", latencies, time.perf_counter() - started, problems)
     meter.report(len(latencies))
 
     latencies, problems = [], []
 
     def one(index: int) -> List[str]:
-        return play(url, scenarios[index % len(scenarios)], f"{run_id}c", latencies)
+        return play(url, scenarios[index % len(scenarios)], f"{run_id}c", latencies,
+                    secret=secret)
 
     meter = CpuMeter(groups or {})
     started = time.perf_counter()
@@ -112,7 +114,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         print("starting the stack ...", flush=True)
         with stack:
             groups = {name: process.pid for name, process in stack.processes.items()}
-            run(stack.rasa_url, args.conversations, args.concurrency, groups)
+            run(stack.rasa_url, args.conversations, args.concurrency, groups,
+                stack.env["CHANNEL_IDENTITY_SECRET"])
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ find_python() {
 stamp=.venv/.requirements.sha
 wanted=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+  # This installation's own secrets (var/secrets.env, mode 600); kept once written.
+  .venv/bin/python -m security.secrets init >/dev/null
   exit 0
 fi
 
@@ -46,3 +48,4 @@ echo "Installing pinned requirements (first time: about 4 minutes, 2.7 GB) ..."
   | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import rasa, rasa_sdk, jieba" 
 echo "$wanted" > "$stamp"
+.venv/bin/python -m security.secrets init

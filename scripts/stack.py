@@ -19,17 +19,17 @@ from typing import Dict, List, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+
+from security import secrets  # noqa: E402
 
 
 def load_defaults(path: Path = ROOT / "defaults.env") -> Dict[str, str]:
-    """defaults.env values, overridden by anything already in the environment."""
-    env = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            env[key.strip()] = value.strip()
-    env.update(os.environ)
+    """defaults.env values, then this installation's secrets (var/secrets.env), overridden
+    by anything already set (non-empty) in the environment."""
+    env = secrets.read_env_file(path)
+    env.update({k: v for k, v in secrets.read_env_file(secrets.SECRETS_FILE).items() if v})
+    env.update({k: v for k, v in os.environ.items() if v or k not in env})
     return env
 
 
@@ -72,6 +72,8 @@ class Stack:
             "DESK_URL": f"http://127.0.0.1:{desk}", "DESK_DB_URL": f"sqlite:///{folder}/desk.sqlite",
             "ACTIONS_DB_URL": f"sqlite:///{folder}/actions.sqlite",
             "KNOWLEDGE_DB": str(folder / "knowledge.sqlite"),
+            # Fresh secrets per stack: tests never depend on the installation's.
+            **secrets.generate(), "DEMO_MODE": "0",
         }, log_dir=folder / "logs")
 
     @property
@@ -87,17 +89,24 @@ class Stack:
         return {
             "shop": [python, "-m", "shop", "--host", self.env["SHOP_HOST"],
                      "--port", self.env["SHOP_PORT"], "--db-url", self.env["SHOP_DB_URL"]],
-            "actions": [python, "-m", "rasa_sdk", "--actions", "actions",
+            "actions": [python, "-m", "actions.server", "--host", self.env["ACTIONS_HOST"],
                         "--port", self.env["ACTIONS_PORT"]],
             "desk": [python, "-m", "desk", "--host", self.env["DESK_HOST"],
                      "--port", self.env["DESK_PORT"], "--db-url", self.env["DESK_DB_URL"],
                      "--rasa-url", self.env["RASA_URL"]],
-            "rasa": [str(VENV_BIN / "rasa"), "run", "--enable-api", "--cors", "*",
+            "rasa": [str(VENV_BIN / "rasa"), "run", "--enable-api", *self.cors_args(),
                      "--auth-token", self.env["RASA_API_TOKEN"],
+                     "-i", self.env.get("RASA_HOST", "127.0.0.1"),
                      "--port", self.env["RASA_PORT"],
                      "--model", self.env.get("RASA_MODEL", "models"),
                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
         }
+
+    def cors_args(self) -> List[str]:
+        """Browser origins allowed to call Rasa: CORS_ORIGINS (comma-separated), none by
+        default (Rasa's --cors '*' let any web page drive the HTTP API)."""
+        origins = [o.strip() for o in self.env.get("CORS_ORIGINS", "").split(",") if o.strip()]
+        return ["--cors", *origins] if origins else []
 
     def health_urls(self) -> Dict[str, str]:
         return {
@@ -108,6 +117,8 @@ class Stack:
         }
 
     def start(self, services=("shop", "actions", "desk", "rasa"), timeout: float = 240) -> None:
+        # Refuses an empty or published secret unless DEMO_MODE=1 (then warns loudly).
+        secrets.require(secrets.NAMES, self.env, service="the stack")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         (ROOT / "var").mkdir(exist_ok=True)
         commands = self.commands()
@@ -166,19 +177,20 @@ class Stack:
 
 
 def main() -> None:
+    secrets.init()  # a laptop's first `make run`: this installation's own secrets
     stack = Stack()
     print("Starting the demo shop, the action server and the Rasa server ...", flush=True)
     stack.start()
     port = stack.env["RASA_PORT"]
     print(f"""
 The assistant is up (logs in var/logs/). Chat with it:
-  terminal:  make chat            (or: .venv/bin/python scripts/chat.py --sender demo-wang)
+  terminal:  make chat            (as the demo customer 王伟: make chat SENDER=demo-wang)
   REST:      curl -s -XPOST localhost:{port}/webhooks/rest/webhook \\
                -H 'Content-Type: application/json' \\
-               -d '{{"sender":"demo-wang","message":"快递到哪了"}}'
+               -d '{{"sender":"guest-1","message":"快递到哪了"}}'
   shop API:  {stack.shop_url}/openapi.yaml
   handoffs:  curl -s {stack.env['DESK_URL']}/api/handoffs \\
-               -H 'Authorization: Bearer <DESK_API_TOKEN from defaults.env>'
+               -H "Authorization: Bearer $(grep DESK_API_TOKEN var/secrets.env | cut -d= -f2)"
 Press Ctrl-C to stop.""", flush=True)
     try:
         while all(process.poll() is None for process in stack.processes.values()):

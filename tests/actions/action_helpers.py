@@ -22,6 +22,11 @@ SLOT_DEFAULTS = {
 }
 
 
+# The demo customers' conversations are verified ones: the channel checked a signed identity
+# and put it on each message (channels.rest); a bare sender id links nobody.
+DEMO_IDENTITIES = {"demo-wang": "C0001", "demo-li": "C0002", "demo-zhao": "C0061"}
+
+
 def make_tracker(
     slots: Optional[Dict[str, Any]] = None,
     sender: str = "guest-test",
@@ -29,10 +34,15 @@ def make_tracker(
     latest_message: Optional[Dict[str, Any]] = None,
     requested_slot: Optional[str] = None,
     loop: str = "order_form",
+    identity: Optional[str] = None,
 ) -> Tracker:
     """`set_now` are the slots extracted from the latest message (what validation sees)."""
     values = {**SLOT_DEFAULTS, **(slots or {}), **(set_now or {}), "requested_slot": requested_slot}
-    events = [{"event": "user", "text": "x"}] + [
+    identity = identity or DEMO_IDENTITIES.get(sender)
+    metadata = {"identity": {"customer_id": identity, "verified": True}} if identity else {}
+    if metadata:
+        values.setdefault("session_started_metadata", metadata)
+    events = [{"event": "user", "text": "x", "metadata": metadata}] + [
         {"event": "slot", "name": name, "value": value} for name, value in (set_now or {}).items()
     ]
     # The customer's message is what the extracted values were taken from.

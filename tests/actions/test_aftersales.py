@@ -124,7 +124,7 @@ def test_other_items_of_an_order_in_return_still_get_help(shop_factory, monkeypa
     assert "换货申请已提交(售后单号" in texts(dispatcher.messages)
 
 
-def test_a_photo_link_without_a_size_is_cut_off_at_10_mb(run_action) -> None:
+def test_a_photo_link_without_a_size_is_cut_off_at_10_mb(run_action, monkeypatch) -> None:
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -143,7 +143,10 @@ def test_a_photo_link_without_a_size_is_cut_off_at_10_mb(run_action) -> None:
 
     server = HTTPServer(("127.0.0.1", 0), Endless)
     threading.Thread(target=server.handle_request, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/photo.png"
+    # An allowed media host that happens to be internal (ATTACHMENT_INTERNAL_HOSTS).
+    monkeypatch.setenv("ATTACHMENT_HOSTS", "localhost")
+    monkeypatch.setenv("ATTACHMENT_INTERNAL_HOSTS", "localhost")
+    url = f"http://localhost:{server.server_address[1]}/photo.png"
     try:
         with pytest.raises(aftersales.AttachmentRejected, match="图片太大"):
             run(lambda: aftersales.store_evidence(with_photo(url), JACKET_AND_POWERBANK))

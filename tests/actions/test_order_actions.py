@@ -3,7 +3,8 @@
 import json
 import urllib.request
 
-from action_helpers import make_tracker, run_directly, texts
+from action_helpers import SLOT_DEFAULTS, make_tracker, run_directly, texts
+from rasa_sdk import Tracker
 
 from actions.fallback import ActionClarify
 from actions.orders import ActionAskOrderId, ActionAskShippingTime, ActionOrderTask
@@ -142,9 +143,21 @@ def test_shipping_time_for_linked_customer_and_for_anyone(run_action):
 
 def test_session_start_links_the_customer(run_action):
     _, slots = run_action(ActionSessionStart(), make_tracker(sender="demo-li"))
-    assert slots == {"customer_id": "C0002", "customer_name": "李女士"}
+    assert {k: slots.get(k) for k in ("customer_id", "customer_name")} == {
+        "customer_id": "C0002", "customer_name": "李女士"}
     _, slots = run_action(ActionSessionStart(), make_tracker(sender="nobody"))
     assert slots == {}
+
+
+def test_a_sender_id_alone_links_nobody(run_action):
+    # The demo customer's channel link is "demo-li"; without a verified identity on the
+    # message that sender string is just an anonymous visitor (finding 4).
+    tracker = Tracker("demo-li", {**SLOT_DEFAULTS, "session_started_metadata": {}},
+                      {}, [{"event": "user", "text": "x"}], False, None, {}, "action_listen")
+    _, slots = run_action(ActionSessionStart(), tracker)
+    assert "customer_id" not in slots
+    messages, _ = run_action(ActionAskOrderId(), tracker)
+    assert not messages[0].get("buttons")
 
 
 def test_clarify_offers_the_likely_intents():
@@ -158,11 +171,15 @@ def test_clarify_offers_the_likely_intents():
 
 
 def test_ask_order_id_uses_the_customer_linked_at_session_start(run_action):
-    # No backend lookup by sender: the slot from action_session_start is enough.
-    messages, _ = run_action(ActionAskOrderId(), make_tracker({"customer_id": "C0002"},
-                                                              sender="not-linked-sender"))
+    # The slot from action_session_start serves while the messages stay verified as hers.
+    messages, _ = run_action(ActionAskOrderId(), make_tracker(
+        {"customer_id": "C0002"}, sender="not-linked-sender", identity="C0002"))
     payloads = " ".join(b["payload"] for b in messages[0]["buttons"])
     assert "361204587712340011" in payloads and "361204587712340001" not in payloads
+    # Someone else posting under the same sender id without her identity is anonymous.
+    messages, _ = run_action(ActionAskOrderId(), make_tracker(
+        {"customer_id": "C0002"}, sender="not-linked-sender"))
+    assert not messages[0].get("buttons")
 
 
 def test_a_returning_customer_hears_about_open_follow_ups(run_action, shop_factory, monkeypatch):

@@ -35,8 +35,9 @@ def chat(text: str, *, page: Optional[str] = None, slots: Optional[Dict[str, Any
     """A tracker whose session holds `earlier` user events and then this message."""
     latest = {"intent": {"name": "product_question"}, "entities": entities or [], "text": text}
     tracker = make_tracker(slots, sender=sender, latest_message=latest, loop=None)
+    metadata = {**tracker.events[0].get("metadata", {}), **({"product_id": page} if page else {})}
     tracker.events = [*(earlier or []), {"event": "user", "text": text, "parse_data": latest,
-                                         "metadata": {"product_id": page} if page else {}}]
+                                         "metadata": metadata}]
     tracker.active_loop = {}
     return tracker
 

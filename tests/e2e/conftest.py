@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -36,6 +37,12 @@ def stack(tmp_path_factory):
     running = Stack.isolated(folder)
     # Handoffs are tested during office hours (the closed case restarts the action server).
     running.env["ESCALATION_RULES"] = str(rules_with_office_days(folder, all_days=True))
+    # The photo tests serve images from this machine: an explicitly allowed internal host.
+    running.env["ATTACHMENT_HOSTS"] = running.env["ATTACHMENT_INTERNAL_HOSTS"] = "localhost"
     running.start()
+    # The tests read the shop's API directly, with this stack's key like any client.
+    opener = urllib.request.build_opener()
+    opener.addheaders = [("X-Api-Key", running.env["SHOP_API_KEY"])]
+    urllib.request.install_opener(opener)
     yield running
     running.stop()

@@ -40,7 +40,9 @@ def serving(content: bytes) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/photo.png"
+        # "localhost" is this stack's allowed internal media host (conftest); any other
+        # internal address is refused (tests/security).
+        yield f"http://localhost:{server.server_address[1]}/photo.png"
     finally:
         server.shutdown()
 

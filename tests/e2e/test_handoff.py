@@ -7,7 +7,7 @@ import urllib.request
 from typing import Any, Dict, Optional
 
 from conftest import rules_with_office_days
-from scenarios import post_message, reply_text
+from scenarios import identity_metadata, post_message, reply_text
 
 LI_DELAYED = "361204587712340011"  # 李娜's parcel, 中通, delayed
 
@@ -89,9 +89,11 @@ def coupons_of(stack, customer_id: str) -> list:
 
 
 def test_angry_customer_with_a_delayed_parcel_gets_the_coupon_exactly_once(stack) -> None:
-    sender = "demo-li"  # linked to 李娜 (C0002), who owns the delayed order
+    sender = "demo-li"  # 李娜 (C0002) signed in on the site; she owns the delayed order
+    li = identity_metadata("C0002", stack.env["CHANNEL_IDENTITY_SECRET"])
     before = len(coupons_of(stack, "C0002"))
-    say = lambda text: reply_text(post_message(stack.rasa_url, sender, text))  # noqa: E731
+    say = lambda text: reply_text(post_message(stack.rasa_url, sender, text,  # noqa: E731
+                                               metadata=li))
     assert "订单" in say("我的快递到底怎么回事???都好几天了还没到!!!")
     answer = say(LI_DELAYED)
     assert "中通" in answer and "5元无门槛优惠券" in answer

@@ -8,7 +8,7 @@ import json
 import urllib.request
 from typing import Any, Dict, List, Optional
 
-from scenarios import reply_text
+from scenarios import identity_metadata, reply_text
 
 PAID_ORDER = "361204587712340002"  # 王伟's, paid, phone tail 5678
 VALID_TAX_ID = "91330106MALLJY1JJN"
@@ -114,7 +114,8 @@ def test_invoice_with_an_invalid_tax_id_then_a_valid_one(stack) -> None:
 
 
 def test_a_returning_customer_is_greeted_by_name_with_what_matters(stack) -> None:
-    replies = say(stack, "demo-zhao", "在吗")
+    zhao = identity_metadata("C0061", stack.env["CHANNEL_IDENTITY_SECRET"])  # signed in
+    replies = say(stack, "demo-zhao", "在吗", zhao)
     assert replies.startswith("赵先生您好,欢迎回来~"), replies
     assert "您上次看的「K87机械键盘」还有货哦" in replies, replies
     assert "还在跟进中的事项" in replies  # his crushed rice cooker (photo, then the resend)

@@ -7,14 +7,14 @@ import urllib.error
 import urllib.request
 
 import pytest
-from scenarios import load_scenarios, play, post_message, reply_text
+from scenarios import identity_metadata, load_scenarios, play, post_message, reply_text
 
 SCENARIOS = load_scenarios()
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
 def test_scenario(stack, scenario):
-    assert play(stack.rasa_url, scenario) == []
+    assert play(stack.rasa_url, scenario, secret=stack.env["CHANNEL_IDENTITY_SECRET"]) == []
 
 
 def get_json(url: str):
@@ -33,7 +33,9 @@ def test_tracking_answer_is_the_backends_real_status(stack):
 
 
 def test_urge_is_recorded_in_the_backend(stack):
-    answer = reply_text(post_message(stack.rasa_url, "demo-wang", "帮我催一下361204587712340002"))
+    wang = identity_metadata("C0001", stack.env["CHANNEL_IDENTITY_SECRET"])
+    answer = reply_text(post_message(stack.rasa_url, "demo-wang", "帮我催一下361204587712340002",
+                                     metadata=wang))
     assert "跟进单号" in answer
     followups = get_json(f"{stack.shop_url}/api/followups?order_id=361204587712340002")
     followups = followups["followups"] if isinstance(followups, dict) else followups

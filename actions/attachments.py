@@ -1,0 +1,150 @@
+"""Downloading a customer's attachment without becoming a proxy into the internal network.
+
+An attachment URL comes from the client, so it may point anywhere: the shop's admin API, a
+metadata service, a closed port. Allowed are only:
+- `data:` URLs (the web chat and apps send photos inline);
+- the channel's own uploads: `{SHOP_API_URL}/api/uploads/<id>` (fetched with the shop key);
+- hosts named in ATTACHMENT_HOSTS (comma-separated; `.example.com` also allows subdomains),
+  and only when every address they resolve to is public. The connection goes to the
+  address that was checked (no second DNS answer), and each redirect is checked the same way.
+  ATTACHMENT_INTERNAL_HOSTS lists allowed hosts that may be private (an intranet media
+  server); empty by default.
+Every refusal and every failed download gives the customer the same answer, so the replies
+do not tell an open port from a closed one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import re
+import socket
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+
+logger = logging.getLogger(__name__)
+
+UNUSABLE = "这个图片链接打不开,请直接在聊天窗口发送图片。"
+MAX_REDIRECTS = 3
+UPLOAD_PATH = re.compile(r"/api/uploads/\d+")
+
+
+class AttachmentRefused(Exception):
+    """Not downloaded; `reason` is for the log only, the customer hears UNUSABLE."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class TooBig(Exception):
+    """More bytes than allowed."""
+
+
+def _hosts(variable: str) -> List[str]:
+    return [h.strip().lower() for h in os.environ.get(variable, "").split(",") if h.strip()]
+
+
+def _listed(host: str, entries: List[str]) -> bool:
+    return any(host == entry or (entry.startswith(".") and host.endswith(entry))
+               for entry in entries)
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class CheckedResolver(AbstractResolver):
+    """Resolves like the system does, then refuses private, loopback, link-local and other
+    non-public addresses (unless the host is an allowed internal one)."""
+
+    def __init__(self) -> None:
+        self.internal = _hosts("ATTACHMENT_INTERNAL_HOSTS")
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: int = socket.AF_INET) -> List[Dict[str, Any]]:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, family=family)
+        found = []
+        for family_, _, proto, _, address in infos:
+            if not _listed(host.lower(), self.internal) and not _public(address[0]):
+                raise AttachmentRefused(f"{host} resolves to a non-public address")
+            found.append({"hostname": host, "host": address[0], "port": address[1],
+                          "family": family_, "proto": proto, "flags": socket.AI_NUMERICHOST})
+        if not found:
+            raise AttachmentRefused(f"{host} does not resolve")
+        return found
+
+    async def close(self) -> None:
+        return None
+
+
+def own_upload(url: str) -> bool:
+    shop = os.environ.get("SHOP_API_URL", "").rstrip("/")
+    return bool(shop) and url.startswith(shop + "/") and \
+        bool(UPLOAD_PATH.fullmatch(url[len(shop):].split("?")[0]))
+
+
+def check_url(url: str) -> None:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host or parts.username or parts.password:
+        raise AttachmentRefused("not a plain http(s) URL")
+    if not _listed(host, _hosts("ATTACHMENT_HOSTS")):
+        raise AttachmentRefused(f"{host} is not an allowed media host")
+
+
+async def download(url: str, max_bytes: int) -> Tuple[bytes, str]:
+    """(bytes, content type) of an allowed attachment URL; AttachmentRefused or TooBig."""
+    timeout = aiohttp.ClientTimeout(total=15)
+    if own_upload(url):
+        key = os.environ.get("SHOP_API_KEY")
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            return await _read(session, url, {"X-Api-Key": key} if key else {}, max_bytes)
+    connector = aiohttp.TCPConnector(resolver=CheckedResolver(), use_dns_cache=False)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        for _ in range(MAX_REDIRECTS + 1):
+            check_url(url)
+            location = await _read(session, url, {}, max_bytes, follow=False)
+            if isinstance(location, str):
+                url = location
+                continue
+            return location
+    raise AttachmentRefused("too many redirects")
+
+
+async def _read(session: aiohttp.ClientSession, url: str, headers: Dict[str, str],
+                max_bytes: int, follow: bool = True) -> Any:
+    try:
+        async with session.get(url, headers=headers, allow_redirects=False) as reply:
+            if reply.status in (301, 302, 303, 307, 308) and not follow:
+                target = reply.headers.get("Location")
+                if not target:
+                    raise AttachmentRefused("redirect without a location")
+                return urljoin(url, target)
+            if reply.status >= 300:
+                raise AttachmentRefused(f"answered {reply.status}")
+            if (reply.content_length or 0) > max_bytes:
+                raise TooBig()
+            content = bytearray()
+            async for chunk in reply.content.iter_chunked(256 * 1024):
+                content += chunk
+                if len(content) > max_bytes:  # a server that did not say its size
+                    raise TooBig()
+            return bytes(content), reply.content_type or "application/octet-stream"
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+        raise AttachmentRefused(f"download failed: {error!r}") from error
+
+
+def describe(url: Optional[str]) -> str:
+    """The URL as it may appear in a log: scheme and host only."""
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.hostname}" if parts.hostname else (parts.scheme or "?")

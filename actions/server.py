@@ -1,0 +1,86 @@
+"""The action server, hardened: `python -m actions.server [--host H] [--port P]`.
+
+rasa_sdk 3.6 listens on 0.0.0.0 without authentication and its 500 answers echo the
+exception text and the whole request (a tracker with the customer's messages). This
+wrapper runs the same SDK app, but:
+- binds to 127.0.0.1 unless ACTIONS_HOST says otherwise;
+- requires the shared secret ACTIONS_TOKEN from Rasa in the `X-Actions-Token` header
+  (endpoints.yml sends it) on every route but /health, compared in constant time;
+- answers errors with a generic JSON body; the details go only to the (masked) log;
+- masks personal data in every log line (security.logs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import os
+import sys
+from typing import Optional
+
+from rasa_sdk import utils
+from rasa_sdk.endpoint import create_app
+from sanic import Sanic, response
+from sanic.exceptions import SanicException
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from security import logs, secrets
+
+logger = logging.getLogger("actions.server")
+TOKEN_HEADER = "X-Actions-Token"
+OPEN_PATHS = frozenset({"/health"})
+
+
+def build_app(token: str) -> Sanic:
+    # No CORS: only Rasa calls this server, never a browser.
+    app = create_app("actions", cors_origins="")
+
+    async def authenticate(request: Request) -> Optional[HTTPResponse]:
+        if request.path in OPEN_PATHS:
+            return None
+        given = request.headers.get(TOKEN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            logger.warning("refused %s %s from %s: missing or wrong %s", request.method,
+                           request.path, request.ip, TOKEN_HEADER)
+            return response.json({"error": "unauthorized"}, status=401)
+        return None
+
+    async def generic_error(request: Request, exception: Exception) -> HTTPResponse:
+        if isinstance(exception, SanicException) and 400 <= exception.status_code < 500:
+            logger.info("bad request %s %s: %s", request.method, request.path, exception)
+            return response.json({"error": "bad request"}, status=exception.status_code)
+        logger.error("action server error on %s %s", request.method, request.path,
+                     exc_info=exception)
+        return response.json({"error": "internal error"}, status=500)
+
+    if token:
+        app.register_middleware(authenticate, "request")
+    else:  # only reachable in DEMO_MODE (secrets.require refuses it otherwise)
+        logger.warning("DEMO MODE: the action server accepts unauthenticated calls")
+    app.error_handler.add(Exception, generic_error)
+    return app
+
+
+def main(argv: Optional[list] = None) -> None:
+    logs.install()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("ACTIONS_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055)))
+    parser.add_argument("--loglevel", default=os.environ.get("LOG_LEVEL", "INFO"))
+    args = parser.parse_args(argv)
+    utils.configure_colored_logging(args.loglevel)
+    utils.update_sanic_log_level()
+    try:
+        secrets.require(["ACTIONS_TOKEN"], service="action server")
+    except secrets.InsecureSecret as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        sys.exit(2)
+    app = build_app(os.environ.get("ACTIONS_TOKEN", ""))
+    logger.info("action server on http://%s:%s", args.host, args.port)
+    app.run(args.host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
+
+
+if __name__ == "__main__":
+    main()

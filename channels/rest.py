@@ -1,0 +1,153 @@
+"""The REST channel (`POST /webhooks/rest/webhook`), hardened.
+
+Rasa's own `rest` channel takes the customer's identity from the `sender` string anyone can
+send, lets the client set `metadata` (and so any `identity` it likes), answers 500 to a body
+that is not a JSON object and silently drops a non-string message with 200 `[]`. This one:
+
+- refuses a body that is not a JSON object, a missing/empty/non-string/over-long `sender`,
+  a non-string `message`, a non-object `metadata` (400, a clear JSON error) and a message over
+  MAX_MESSAGE_CHARS (413); control characters are replaced by spaces, the rest is kept;
+- treats every sender as anonymous unless the message carries a signed identity
+  (`metadata.identity_token`, channels.identity, secret CHANNEL_IDENTITY_SECRET): then, and
+  only then, it sets `metadata["identity"] = {"customer_id": ..., "verified": True}`. Any
+  client-supplied `identity` is removed, and the token itself is never stored;
+- forces `input_channel` to "rest" (a client cannot pretend to be another channel).
+
+credentials.yml: `channels.rest.SecureRestInput:` (same URL as Rasa's `rest`).
+Importing this module also installs the Rasa-server guards (security.rasa_hooks): masked
+logs, model replacement off, an honest answer when the action server is down.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.identity import IdentityError, verify_identity
+from security import rasa_hooks
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 50_000
+MAX_SENDER_CHARS = 128
+# Photos may come inline as data: URLs in metadata.attachments (10 MB image ~ 14 MB base64).
+MAX_METADATA_BYTES = 14 * 1024 * 1024
+# C0/C1 control characters except tab and newline (NUL breaks PostgreSQL text columns).
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+BUSY_TEXT = "系统有点忙,您的消息已收到,请稍后再试或拨打客服热线400-820-1234。"
+
+rasa_hooks.install()
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(code)
+        self.status, self.code, self.message = status, code, message
+
+
+def error(status: int, code: str, message: str) -> HTTPResponse:
+    return response.json({"error": code, "message": message}, status=status,
+                         dumps=lambda body: json.dumps(body, ensure_ascii=False))
+
+
+def parse_body(raw: bytes) -> Tuple[str, str, Dict[str, Any]]:
+    """(sender, text, metadata) of a webhook body, or BadRequest."""
+    try:
+        body = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(400, "invalid_json", "请求体不是合法的 JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest(400, "body_not_object",
+                         '请求体必须是 JSON 对象,例如 {"sender": "...", "message": "..."}')
+    sender = body.get("sender")
+    if not isinstance(sender, str) or not sender.strip():
+        raise BadRequest(400, "invalid_sender", "缺少 sender(非空字符串,标识这段对话)")
+    if len(sender) > MAX_SENDER_CHARS or CONTROL.search(sender):
+        raise BadRequest(400, "invalid_sender",
+                         f"sender 最长 {MAX_SENDER_CHARS} 个字符,且不能含控制字符")
+    text = body.get("message", "")
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise BadRequest(400, "invalid_message", "message 必须是字符串")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise BadRequest(413, "message_too_long",
+                         f"消息太长了(最多 {MAX_MESSAGE_CHARS} 个字符),请分几条发送")
+    metadata = body.get("metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise BadRequest(400, "invalid_metadata", "metadata 必须是 JSON 对象")
+    if len(json.dumps(metadata, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
+        raise BadRequest(413, "metadata_too_large",
+                         f"metadata 太大了(最多 {MAX_METADATA_BYTES} 字节)")
+    return sender, CONTROL.sub(" ", text), metadata
+
+
+def verified_metadata(metadata: Dict[str, Any], secret: Optional[str]) -> Dict[str, Any]:
+    """The metadata Rasa stores: without any client-made `identity` or the token itself; with
+    the verified identity when the token checks out (an anonymous sender otherwise)."""
+    clean = {key: value for key, value in metadata.items()
+             if key not in ("identity", "identity_token")}
+    token = metadata.get("identity_token")
+    if token is not None:
+        try:
+            payload = verify_identity(token, secret or "")
+        except IdentityError as problem:
+            logger.info("identity token refused (%s); the sender stays anonymous", problem)
+        else:
+            clean["identity"] = {"customer_id": payload["customer_id"], "verified": True}
+            if payload.get("product_id") and "product_id" not in clean:
+                clean["product_id"] = payload["product_id"]
+    return clean
+
+
+class SecureRestInput(InputChannel):
+    """See the module docstring."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        return cls((credentials or {}).get("identity_secret"))
+
+    def __init__(self, identity_secret: Optional[str] = None) -> None:
+        self.identity_secret = identity_secret or os.environ.get("CHANNEL_IDENTITY_SECRET")
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("secure_rest_webhook", __name__)
+        rasa_hooks.attach(webhook)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                sender, text, metadata = parse_body(request.body)
+            except BadRequest as bad:
+                logger.info("refused webhook body: %s", bad.code)
+                return error(bad.status, bad.code, bad.message)
+            collector = CollectingOutputChannel()
+            message = UserMessage(text, collector, sender, input_channel=self.name(),
+                                  metadata=verified_metadata(metadata, self.identity_secret))
+            try:
+                await on_new_message(message)
+            except Exception:  # noqa: BLE001 - never a traceback to the client
+                logger.exception("message of %s could not be handled", sender)
+                return error(503, "temporarily_unavailable", BUSY_TEXT)
+            return response.json(collector.messages,
+                                 dumps=lambda body: json.dumps(body, ensure_ascii=False))
+
+        return webhook
