@@ -34,7 +34,7 @@ ADDRESS = re.compile(
     rf"({REGION})([{CN}A-Za-z0-9#\-]{{0,30}}?[{CN}]*?"
     rf"{ADDRESS_WORDS}[{CN}A-Za-z0-9#\-]*)")
 # A street with a house number and no region in front of it.
-CUE = "(改成|改为|改到|寄到|送到|发到|换到|地址[是为:：]?|住在|在)?"
+CUE = "((?:改成|改为|改到|寄到|送到|发到|换到|地址[是为:：]?|住在|在)*)"
 STREET = re.compile(
     rf"{CUE}([{CN}]{{1,8}}(?:路|街|大道|巷|弄|小区|花园|公寓|大厦)[{CN}]{{0,4}}?"
     rf"[0-9A-Za-z一二三四五六七八九十\-]+(?:号|栋|幢|单元|室|层|楼)(?:[0-9A-Za-z\-]+(?:号|栋|幢|单元|室|层|楼)?)*)")
@@ -123,7 +123,7 @@ def mask_personal(text: Optional[str]) -> str:
     return _replace_addresses(text, lambda _detail: "***")
 
 
-FAKE_NAMES = ("张三", "李四", "王五", "赵六", "孙七", "周八", "吴九", "郑十")
+FAKE_NAMES = ("赵甲", "钱乙", "孙丙", "李丁", "周戊", "吴己", "郑庚", "王辛")
 FAKE_STREETS = ("幸福路1号", "人民路2号", "解放路3号", "建设路4号", "和平路5号", "朝阳路6号")
 
 
