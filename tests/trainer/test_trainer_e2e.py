@@ -53,6 +53,8 @@ MESSAGES: List[Tuple[str, str]] = [
 ]
 PRIVATE = "我的手机是13812345678,地址浙江省杭州市西湖区文三路100号 张三收"
 TOKEN = secrets.token_urlsafe(24)
+# Starts shop, actions and Rasa; validation and training run on a busy 2-core machine.
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(2400)]
 
 
 def copy_project(target: Path) -> Path:
