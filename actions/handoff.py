@@ -18,6 +18,7 @@ from actions.backend import BackendError, get_backend
 from actions.common import HOTLINE, items_summary
 from actions.desk import DeskUnavailable, get_desk
 from actions.orders import calm_a_delay
+from actions.ownership import proof, proven_order_id
 from actions.text import day_words
 from escalation.rules import EscalationRules, Turn, load_rules
 
@@ -84,11 +85,12 @@ async def order_snapshots(tracker: Tracker) -> List[Dict[str, Any]]:
     """Orders the customer proved or is linked to; never someone else's."""
     backend, snapshots = get_backend(), []
     try:
-        verified = tracker.get_slot("verified_order_id")
+        # Only with the shop's proof: a slot value alone opens nothing (issue 13).
+        verified = proven_order_id(tracker)
         if verified:
-            order = await backend.order(verified)
+            order = await backend.order(verified, proof(tracker))
             if order.get("status") == "shipped":
-                order["tracking"] = await backend.tracking(verified)
+                order["tracking"] = await backend.tracking(verified, proof(tracker))
             snapshots.append(order)
         customer_id = tracker.get_slot("customer_id")
         if customer_id:
@@ -127,7 +129,7 @@ class ActionEscalate(Action):
         events: List[EventType] = []
         if tracker.active_loop.get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
-        verified = tracker.get_slot("verified_order_id")
+        verified = proven_order_id(tracker)
         if verified:
             await calm_a_delay(verified, tracker, dispatcher)
         hours = rules().office_hours

@@ -16,6 +16,7 @@ from sanic.response import HTTPResponse, json, raw
 from sqlalchemy.orm import Session
 
 from shop import clock, images, promotions, services, sizing
+from shop import privacy as shop_privacy
 from shop import validation as v
 from shop.catalog import CATEGORY_TEXT, COURIERS
 from shop.errors import ApiError, error_response, not_found, unprocessable
@@ -784,3 +785,57 @@ async def update_todo(request: Request, todo_id: int) -> HTTPResponse:
     with db(request) as session:
         todo = services.get_todo(session, todo_id)
         return json(todo_json(services.update_todo(session, todo, status, result_text, text)))
+
+
+# ---------------------------------------------------------------- admin (SHOP_ADMIN_KEY)
+# The middleware lets only the admin key reach /api/admin.
+
+
+@api.post("/admin/orders/<order_id>/proof")
+async def admin_order_proof(request: Request, order_id: str) -> HTTPResponse:
+    """A proof for an order, minted by the back office (e.g. an agent who checked the
+    customer's identity on the phone and hands the conversation back to the assistant)."""
+    v.order_id(order_id)
+    with db(request) as session:
+        services.get_order(session, order_id)
+    return json(_proof_json(request, order_id, "admin"))
+
+
+def _privacy_scope(request: Request) -> list[str]:
+    conversations = request.args.getlist("conversation_id") or []
+    if len(conversations) > 500 or any(len(c) > 128 for c in conversations):
+        raise unprocessable("invalid_query", "conversation_id 最多500个，每个最多128个字符")
+    return conversations
+
+
+@api.get("/admin/customers/<customer_id>/export")
+async def admin_export_customer(request: Request, customer_id: str) -> HTTPResponse:
+    """Everything the shop holds about one customer (个人信息保护法: the customer's copy, so
+    values are not masked); `?conversation_id=` adds rows filed under those chats."""
+    conversations = _privacy_scope(request)
+    with db(request) as session:
+        services.ensure_customer(session, customer_id)
+        data = shop_privacy.customer_data(session, customer_id, conversations)
+    return json({"customer_id": customer_id, "tables": data,
+                 "counts": {table: len(rows) for table, rows in data.items()}})
+
+
+@api.delete("/admin/customers/<customer_id>")
+async def admin_delete_customer(request: Request, customer_id: str) -> HTTPResponse:
+    """Deletes the customer, their orders and everything filed under them or their chats,
+    and the photo files no other record uses; answers the rows deleted per table."""
+    conversations = _privacy_scope(request)
+    with db(request) as session:
+        services.ensure_customer(session, customer_id)
+        files = shop_privacy.upload_files(
+            shop_privacy.customer_data(session, customer_id, conversations))
+        counts = shop_privacy.delete_customer(session, customer_id, conversations)
+        still_used = services.uploads_with_sha256(session, [sha for sha, _ in files])
+    removed = 0
+    for sha256, content_type in files:
+        extension = images.EXTENSION_BY_TYPE.get(content_type)
+        path = images.storage_path(request.app.ctx.upload_dir, sha256, extension or "")
+        if extension and sha256 not in still_used and path.is_file():
+            path.unlink()
+            removed += 1
+    return json({"customer_id": customer_id, "deleted": counts, "files_deleted": removed})

@@ -645,6 +645,14 @@ def create_upload(
     return upload, False
 
 
+def uploads_with_sha256(session: Session, hashes: list[str]) -> set[str]:
+    """Which of these image hashes some stored upload still uses (files are shared)."""
+    if not hashes:
+        return set()
+    return set(session.execute(
+        select(Upload.sha256).where(Upload.sha256.in_(hashes))).scalars())
+
+
 def get_upload(session: Session, upload_id: int) -> Upload:
     _known_id(upload_id)
     upload = session.get(Upload, upload_id)
