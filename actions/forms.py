@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 ORDER_ID_PATTERN = re.compile(r"(?<!\d)\d{18}(?!\d)")
 PHONE_TAIL_PATTERN = re.compile(r"(?<!\d)\d{4}(?!\d)")
+# `failed_attempts` once the shop locked the order (too many wrong phone tails): the form
+# ends and action_order_task hands the conversation over.
+LOCKED_ATTEMPTS = 100.0
 # Tasks that change the order ask for an explicit yes first.
 CONFIRMED_TASKS = {"cancel", "address"}
 
@@ -279,6 +282,8 @@ class ValidateOrderForm(RetryingFormValidation):
                 # Not linked to this chat user: prove ownership with the phone tail. A tail
                 # typed before this order was known must be re-checked against *this* order.
                 tail = PHONE_TAIL_PATTERN.search(str(tracker.get_slot("phone_tail") or ""))
+                if tail and tail.group(0) in (tracker.latest_message.get("text") or ""):
+                    tail = None  # typed with the order number: validate_phone_tail checks it
                 proven = await backend.prove_owner(
                     order_id, phone_tail=tail.group(0) if tail else None, client=client)
         except NotFound:
@@ -312,7 +317,7 @@ class ValidateOrderForm(RetryingFormValidation):
             text="手机尾号核对失败次数太多,为了保护订单安全,这个订单的自助查询已暂时锁定。"
             "我帮您转人工客服核实身份,请稍等~")
         return {"phone_tail": None, "verified_order_id": None,
-                "failed_attempts": float(MAX_FAILED_ATTEMPTS)}
+                "failed_attempts": LOCKED_ATTEMPTS}
 
     async def validate_phone_tail(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -6,7 +6,7 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -20,7 +20,7 @@ from actions.common import (
     money,
     recent_emotions,
 )
-from actions.forms import stored_address
+from actions.forms import LOCKED_ATTEMPTS, stored_address
 from actions.ownership import is_proven, proof
 from actions.text import day_words, format_address, time_words
 
@@ -45,6 +45,10 @@ class ActionOrderTask(Action):
     ) -> List[EventType]:
         order_id = tracker.get_slot("order_id")
         if not is_proven(tracker, order_id):
+            if float(tracker.get_slot("failed_attempts") or 0) >= LOCKED_ATTEMPTS:
+                # The shop locked the order: a person checks the customer's identity.
+                return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET,
+                        FollowupAction("action_escalate")]
             # Never reveal an order whose ownership was not proven in this conversation.
             dispatcher.utter_message(
                 text="抱歉,多次核对都没有成功,为了保护订单隐私,我这边没法继续查询了。"

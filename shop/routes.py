@@ -259,10 +259,10 @@ async def verify_order(request: Request, order_id: str) -> HTTPResponse:
         if services.verify_owner(session, order_id, tail):
             ledger.succeeded(session, order_subject)
             return json(_proof_json(request, order_id, "phone_tail"))
-        left = ledger.failed(session, order_subject, client_subject)
-        if left <= 0:
-            # Answered (not raised) so the failure that locked the order is committed.
-            error = locked_error(settings.lock_seconds)
+        left, wait = ledger.failed(session, order_subject, client_subject)
+        if wait > 0:
+            # Answered (not raised) so the failure that caused the lockout is committed.
+            error = locked_error(wait)
             return error_response(error.status, error.code, error.message, **error.extra)
         return json({"order_id": order_id, "verified": False, "method": "phone_tail",
                      "attempts_left": left})

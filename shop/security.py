@@ -230,11 +230,11 @@ class AttemptLedger:
             raise locked_error(max(waits))
 
     def failed(self, session: Session, order_subject: str, client_subject: str,
-               now: Optional[float] = None) -> int:
-        """Count one failure; returns the guesses left for this order before a lockout (0
-        means it is locked now)."""
+               now: Optional[float] = None) -> tuple[int, float]:
+        """Count one failure: (guesses left for this order before a lockout, seconds until
+        the order or the client may try again; 0 while neither is locked)."""
         now = now if now is not None else time.time()
-        left = 0
+        left, wait = 0, 0.0
         for subject, limit in ((order_subject, self.settings.order_failures),
                                (client_subject, self.settings.client_failures)):
             row = self._row(session, subject, now)
@@ -246,9 +246,11 @@ class AttemptLedger:
                               self.settings.max_lock_seconds)
                 row.locked_until = now + seconds
                 row.failures = 0
+            if row.locked_until > now:
+                wait = max(wait, row.locked_until - now)
             if subject == order_subject:
-                left = 0 if row.locked_until > now else limit - row.failures
-        return left
+                left = limit - row.failures if row.locked_until <= now else 0
+        return left, wait
 
     def succeeded(self, session: Session, order_subject: str,
                   now: Optional[float] = None) -> None:
