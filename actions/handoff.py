@@ -25,7 +25,10 @@ from escalation.rules import EscalationRules, Turn, load_rules
 logger = logging.getLogger(__name__)
 
 # Slots that only steer the dialogue; the agent does not need them.
-INTERNAL_SLOTS = {"handoff", "requested_slot", "turning_point", "session_started_metadata"}
+# verified_order_id holds the shop's ownership proof (a credential): the packet's orders
+# already name the proven order.
+INTERNAL_SLOTS = {"handoff", "requested_slot", "turning_point", "session_started_metadata",
+                  "verified_order_id"}
 DEFAULT_ROUTE = {"rule": "asked_for_human", "queue": "general", "priority": 3,
                  "reason": "customer asked", "say": None}
 RATING_WORDS = {"非常满意": 5, "满意": 4, "好评": 5, "一般": 3, "不满意": 2, "差评": 1,

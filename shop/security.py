@@ -71,7 +71,8 @@ class Settings:
     demo_mode: bool = False
     proof_secret: Optional[str] = None  # None: generated once and kept in shop_meta
     proof_ttl: int = 7200  # seconds; the assistant's session lasts 120 minutes
-    # Signed customer identities (channels/identity.py format) from the shop's own site.
+    # Signed customer identities (channels/identity.py format) from the shop's own site: when
+    # set, a linked-customer proof needs the token too, not only the assistant's word.
     identity_secret: Optional[str] = None
     order_failures: int = 5  # failed proofs per order before a lockout
     client_failures: int = 10  # per conversation (or caller address)
@@ -89,8 +90,8 @@ class Settings:
             demo_mode=os.environ.get("DEMO_MODE", "") == "1",
             proof_secret=os.environ.get("SHOP_PROOF_SECRET") or None,
             proof_ttl=_env_int("SHOP_PROOF_TTL_SECONDS", 7200),
-            identity_secret=(os.environ.get("SHOP_IDENTITY_SECRET")
-                             or os.environ.get("CHANNEL_IDENTITY_SECRET") or None),
+            # Opt-in: only where the channel forwards the signed token to the assistant.
+            identity_secret=os.environ.get("SHOP_IDENTITY_SECRET") or None,
             order_failures=_env_int("SHOP_VERIFY_MAX_FAILURES", 5),
             client_failures=_env_int("SHOP_VERIFY_MAX_CLIENT_FAILURES", 10),
             lock_seconds=_env_int("SHOP_VERIFY_LOCK_SECONDS", 900),
