@@ -25,6 +25,7 @@ from rasa_sdk.types import DomainDict
 from actions import attachments
 from actions.backend import BackendError, InvalidRequest, get_backend
 from actions.common import empathy_line, session_user_events
+from actions.ownership import proof
 from actions.text import day_words
 
 logger = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ async def store_evidence(tracker: Tracker, order_id: str) -> List[str]:
             raise AttachmentRejected(TOO_BIG)
         try:
             upload = await get_backend().upload(content, content_type, order_id,
-                                                tracker.sender_id)
+                                                tracker.sender_id, proof(tracker))
         except InvalidRequest as error:
             # The shop checks the real format (magic bytes) and the size.
             raise AttachmentRejected(f"{error.message.rstrip('。')}。只能接收图片哦,"
@@ -215,7 +216,7 @@ async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
     product = next((item.get("product_id") for item in items if item.get("name") == name), None)
     if product is None:
         return None
-    for record in await get_backend().after_sales(order["id"]):
+    for record in await get_backend().after_sales(order["id"], proof(tracker)):
         if record.get("status") in ("pending", "processing") and \
                 (not record.get("items") or product in record["items"]):
             return name
@@ -223,12 +224,14 @@ async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
 
 
 async def submit(order: Dict[str, Any], reason: Reason, item: str, evidence: List[str],
-                 task: str, conversation_id: str) -> Dict[str, Any]:
+                 task: str, conversation_id: str,
+                 order_proof: Optional[str] = None) -> Dict[str, Any]:
     # The customer may ask for an exchange where the policy would refund.
     kind = "exchange" if task == "exchange" and reason.kind == "return" else reason.kind
     return await get_backend().create_after_sale(order["id"], {
         "kind": kind, "item": item, "reason_code": reason.code, "reason": reason.label,
-        "evidence": [int(upload) for upload in evidence], "conversation_id": conversation_id})
+        "evidence": [int(upload) for upload in evidence], "conversation_id": conversation_id},
+        order_proof)
 
 
 class ActionAskAftersaleReason(Action):
@@ -251,7 +254,7 @@ class ActionAskAftersaleItem(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         try:
-            order = await get_backend().order(tracker.get_slot("order_id"))
+            order = await get_backend().order(tracker.get_slot("order_id"), proof(tracker))
             names = [item.get("name", "") for item in order.get("items") or []]
         except BackendError:
             names = []
@@ -303,7 +306,8 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     item = tracker.get_slot("aftersale_item") or (items[0] if items else "")
     try:
         after_sale = await submit(order, reason, item, evidence,
-                                  tracker.get_slot("order_task"), tracker.sender_id)
+                                  tracker.get_slot("order_task"), tracker.sender_id,
+                                  proof(tracker))
     except BackendError as error:
         dispatcher.utter_message(text=f"{error.message.rstrip('。')}。")
         return reset

@@ -14,14 +14,25 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import aftersales, invoices
-from actions.backend import BackendError, BackendUnavailable, NotFound, get_backend
+from actions.backend import (
+    BackendError,
+    BackendUnavailable,
+    NotFound,
+    OwnershipRequired,
+    VerificationLocked,
+    get_backend,
+)
 from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS
+from actions.ownership import identity_token, is_proven, proof
 from actions.text import address_problem, format_address, parse_address
 
 logger = logging.getLogger(__name__)
 
 ORDER_ID_PATTERN = re.compile(r"(?<!\d)\d{18}(?!\d)")
 PHONE_TAIL_PATTERN = re.compile(r"(?<!\d)\d{4}(?!\d)")
+# `failed_attempts` once the shop locked the order (too many wrong phone tails): the form
+# ends and action_order_task hands the conversation over.
+LOCKED_ATTEMPTS = 100.0
 # Tasks that change the order ask for an explicit yes first.
 CONFIRMED_TASKS = {"cancel", "address"}
 
@@ -71,13 +82,13 @@ class ValidateOrderForm(RetryingFormValidation):
         order_id = tracker.get_slot("order_id")
         if not order_id:
             return ["order_id"]
-        if tracker.get_slot("verified_order_id") != order_id:
+        if not is_proven(tracker, order_id):
             return ["order_id", "phone_tail"]
         task = tracker.get_slot("order_task")
         if task not in CONFIRMED_TASKS and task not in aftersales.TASKS and task != "invoice":
             return ["order_id"]
         try:
-            order = await get_backend().order(order_id)
+            order = await get_backend().order(order_id, proof(tracker))
         except BackendError:
             # The task action reports the outage; asking more questions would be pointless.
             return ["order_id"]
@@ -125,7 +136,7 @@ class ValidateOrderForm(RetryingFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         try:
-            order = await get_backend().order(tracker.get_slot("order_id"))
+            order = await get_backend().order(tracker.get_slot("order_id"), proof(tracker))
         except BackendError:
             return {"aftersale_item": None}
         names = [item.get("name", "") for item in order.get("items") or []]
@@ -247,40 +258,66 @@ class ValidateOrderForm(RetryingFormValidation):
                 "这个订单号格式好像不对哦,订单号是18位数字,在「我的订单」-订单详情里可以复制。",
             )
         order_id = match.group(0)
+        if is_proven(tracker, order_id):
+            # The same order again: nothing to re-check, and nothing is reset (repeating the
+            # order number never bought more phone-tail guesses).
+            return {"order_id": order_id}
         backend = get_backend()
+        client = tracker.sender_id
+        slots: Slots = {"order_id": order_id}
+        if order_id != tracker.get_slot("order_id"):
+            # A different order: earlier confirmations and addresses no longer apply.
+            slots.update({"confirmed": None, "new_address": None})
         try:
-            order = await backend.order(order_id)
+            proven = None
+            customer_id = tracker.get_slot("customer_id")
+            if customer_id:
+                try:
+                    proven = await backend.prove_owner(order_id, customer_id=customer_id,
+                                                       identity=identity_token(tracker),
+                                                       client=client)
+                except OwnershipRequired:
+                    proven = None  # no valid signed identity: the phone tail decides
+            if proven is None:
+                # Not linked to this chat user: prove ownership with the phone tail. A tail
+                # typed before this order was known must be re-checked against *this* order.
+                tail = PHONE_TAIL_PATTERN.search(str(tracker.get_slot("phone_tail") or ""))
+                if tail and tail.group(0) in (tracker.latest_message.get("text") or ""):
+                    tail = None  # typed with the order number: validate_phone_tail checks it
+                proven = await backend.prove_owner(
+                    order_id, phone_tail=tail.group(0) if tail else None, client=client)
         except NotFound:
             return self.reject(
                 dispatcher, tracker, "order_id",
                 f"没有查到订单号{order_id},麻烦核对一下是否输错了数字哦。",
             )
-        except BackendUnavailable:
+        except VerificationLocked:
+            return self.locked(dispatcher)
+        except BackendError as error:
+            if not isinstance(error, BackendUnavailable):
+                logger.info("ownership check refused: %s", error.code)
             dispatcher.utter_message(text=f"订单系统暂时有点忙,请稍后再发一次订单号,或拨打{HOTLINE}。")
             return {"order_id": None}
-        slots: Slots = {"order_id": order_id, "failed_attempts": 0.0}
-        if tracker.get_slot("verified_order_id") == order_id:
-            return slots
-        # A different order: earlier confirmations and addresses no longer apply.
-        slots.update({"confirmed": None, "new_address": None})
-        customer_id = tracker.get_slot("customer_id")
-        if customer_id and order.get("customer_id") == customer_id:
-            slots["verified_order_id"] = order_id
-            slots.update(known_task_details(tracker, order))
-            return slots
-        # Not linked to this chat user: prove ownership with the phone tail. A tail typed
-        # before this order was known must be re-checked against *this* order.
-        tail = PHONE_TAIL_PATTERN.search(str(tracker.get_slot("phone_tail") or ""))
-        try:
-            owned = bool(tail) and await get_backend().verify_owner(order_id, tail.group(0))
-        except BackendError:
-            owned = False
-        if owned:
-            slots["verified_order_id"] = order_id
-            slots.update(known_task_details(tracker, order))
+        if order_id != tracker.get_slot("order_id"):
+            slots["failed_attempts"] = 0.0
+        if proven:
+            slots["verified_order_id"] = proven
+            try:
+                slots.update(known_task_details(tracker, await backend.order(order_id, proven)))
+            except BackendError:
+                pass  # asked for instead
         else:
             slots.update({"phone_tail": None, "verified_order_id": None})
         return slots
+
+    def locked(self, dispatcher: CollectingDispatcher) -> Slots:
+        """The shop locked the order (too many wrong phone tails): no more questions; the
+        form ends as after any repeated failure, and the customer is handed over."""
+        dispatcher.utter_message(
+            text="手机尾号核对失败次数太多,为了保护订单安全,这个订单的自助查询已暂时锁定。"
+            "我帮您转人工客服核实身份,请稍等~")
+        return {"phone_tail": None, "verified_order_id": None,
+                "failed_attempts": LOCKED_ATTEMPTS}
 
     async def validate_phone_tail(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -296,21 +333,25 @@ class ValidateOrderForm(RetryingFormValidation):
                 dispatcher, tracker, "phone_tail", "请发送下单手机号的最后4位数字哦,比如 5678。"
             )
         try:
-            verified = await get_backend().verify_owner(order_id, match.group(0))
+            proven = await get_backend().prove_owner(order_id, phone_tail=match.group(0),
+                                                     client=tracker.sender_id)
+        except VerificationLocked:
+            return self.locked(dispatcher)
         except BackendError:
             dispatcher.utter_message(text="核对系统暂时有点忙,请稍后再发一次手机尾号。")
             return {"phone_tail": None}
-        if not verified:
+        if not proven:
             logger.info("ownership check failed for an order (attempt counted)")
             return self.reject(
                 dispatcher, tracker, "phone_tail",
                 "手机尾号和这个订单对不上哦,请确认是下单时填写的手机号后4位。",
             )
-        slots = {"phone_tail": match.group(0), "verified_order_id": order_id,
+        slots = {"phone_tail": match.group(0), "verified_order_id": proven,
                  "failed_attempts": 0.0}
         if tracker.get_slot("order_task") in (*aftersales.TASKS, "invoice"):
             try:
-                slots.update(known_task_details(tracker, await get_backend().order(order_id)))
+                slots.update(known_task_details(tracker,
+                                                await get_backend().order(order_id, proven)))
             except BackendError:
                 pass  # asked for instead
         return slots
@@ -327,7 +368,8 @@ class ValidateOrderForm(RetryingFormValidation):
             )
         if address["phone"] == "" or address["name"] == "":
             try:
-                current = (await get_backend().order(tracker.get_slot("order_id")))["address"]
+                current = (await get_backend().order(tracker.get_slot("order_id"),
+                                                     proof(tracker)))["address"]
             except (BackendError, KeyError, TypeError):
                 current = {}
             address["name"] = address["name"] or current.get("name", "")

@@ -18,13 +18,17 @@ from actions.backend import BackendError, get_backend
 from actions.common import HOTLINE, items_summary, linked_customer_id
 from actions.desk import DeskUnavailable, get_desk
 from actions.orders import calm_a_delay
+from actions.ownership import proof, proven_order_id
 from actions.text import day_words
 from escalation.rules import EscalationRules, Turn, load_rules
 
 logger = logging.getLogger(__name__)
 
 # Slots that only steer the dialogue; the agent does not need them.
-INTERNAL_SLOTS = {"handoff", "requested_slot", "turning_point", "session_started_metadata"}
+# verified_order_id holds the shop's ownership proof (a credential): the packet's orders
+# already name the proven order.
+INTERNAL_SLOTS = {"handoff", "requested_slot", "turning_point", "session_started_metadata",
+                  "verified_order_id"}
 DEFAULT_ROUTE = {"rule": "asked_for_human", "queue": "general", "priority": 3,
                  "reason": "customer asked", "say": None}
 RATING_WORDS = {"非常满意": 5, "满意": 4, "好评": 5, "一般": 3, "不满意": 2, "差评": 1,
@@ -110,11 +114,12 @@ async def order_snapshots(tracker: Tracker, customer_id: Optional[str] = None
     """Orders the customer proved or is linked to; never someone else's."""
     backend, snapshots = get_backend(), []
     try:
-        verified = tracker.get_slot("verified_order_id")
+        # Only with the shop's proof: a slot value alone opens nothing (issue 13).
+        verified = proven_order_id(tracker)
         if verified:
-            order = await backend.order(verified)
+            order = await backend.order(verified, proof(tracker))
             if order.get("status") == "shipped":
-                order["tracking"] = await backend.tracking(verified)
+                order["tracking"] = await backend.tracking(verified, proof(tracker))
             snapshots.append(order)
         if customer_id:
             for order in await backend.customer_orders(customer_id, limit=3):
@@ -153,7 +158,7 @@ class ActionEscalate(Action):
         events: List[EventType] = []
         if tracker.active_loop.get("name"):
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]
-        verified = tracker.get_slot("verified_order_id")
+        verified = proven_order_id(tracker)
         if verified:
             await calm_a_delay(verified, tracker, dispatcher)
         hours = rules().office_hours

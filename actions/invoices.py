@@ -14,6 +14,7 @@ from rasa_sdk import Tracker
 
 from actions.backend import get_backend
 from actions.common import money
+from actions.ownership import proof
 from actions.text import mask_email
 from shop.credit_code import credit_code_problem, normalize_credit_code
 
@@ -109,7 +110,7 @@ async def request(order: JSON, tracker: Tracker) -> str:
                   "conversation_id": tracker.sender_id}
     if title != PERSONAL:
         body["tax_id"] = tracker.get_slot("tax_id")
-    invoice = await get_backend().request_invoice(order["id"], body)
+    invoice = await get_backend().request_invoice(order["id"], body, proof(tracker))
     tax = f",税号{body['tax_id']}" if body.get("tax_id") else ""
     what = f"{TYPE_TEXT[kind]},抬头「{title}」{tax},金额{money(invoice.get('amount'))}"
     if invoice.get("duplicate"):

@@ -6,12 +6,12 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import aftersales, invoices, playbook
-from actions.backend import BackendError, Conflict, get_backend
+from actions.backend import BackendError, Conflict, OwnershipRequired, get_backend
 from actions.common import (
     HOTLINE,
     empathy_line,
@@ -20,7 +20,8 @@ from actions.common import (
     money,
     recent_emotions,
 )
-from actions.forms import stored_address
+from actions.forms import LOCKED_ATTEMPTS, stored_address
+from actions.ownership import is_proven, proof
 from actions.text import day_words, format_address, time_words
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,11 @@ class ActionOrderTask(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         order_id = tracker.get_slot("order_id")
-        if not order_id or tracker.get_slot("verified_order_id") != order_id:
+        if not is_proven(tracker, order_id):
+            if float(tracker.get_slot("failed_attempts") or 0) >= LOCKED_ATTEMPTS:
+                # The shop locked the order: a person checks the customer's identity.
+                return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET,
+                        FollowupAction("action_escalate")]
             # Never reveal an order whose ownership was not proven in this conversation.
             dispatcher.utter_message(
                 text="抱歉,多次核对都没有成功,为了保护订单隐私,我这边没法继续查询了。"
@@ -53,22 +58,26 @@ class ActionOrderTask(Action):
         task = tracker.get_slot("order_task") or "status"
         if task in aftersales.TASKS:
             try:
-                order = await get_backend().order(order_id)
+                order = await get_backend().order(order_id, proof(tracker))
             except BackendError as error:
                 dispatcher.utter_message(text=f"{error.message},请稍后再试一次哦。")
-                return TASK_RESET
+                return TASK_RESET + _forget_proof(error)
             return [*TASK_RESET, *await aftersales.handle(order, tracker, dispatcher)]
         handler = getattr(self, f"_{task}", self._status)
+        forget: List[EventType] = []
         try:
-            order = await get_backend().order(order_id)
+            order = await get_backend().order(order_id, proof(tracker))
             text = await handler(order, tracker)
         except BackendError as error:
             logger.warning("order task %s failed: %s", task, error.code)
             text = (
                 f"{error.message},请稍后再试一次哦。急的话可以拨打客服热线{HOTLINE}。"
-                if not isinstance(error, Conflict) else error.message
+                if not isinstance(error, Conflict | OwnershipRequired) else error.message
             )
+            forget = _forget_proof(error)
         dispatcher.utter_message(text=text)
+        if forget:
+            return TASK_RESET + forget
         if task in ("track", "status", "urge"):
             await calm_a_delay(order_id, tracker, dispatcher)
         return TASK_RESET
@@ -82,7 +91,7 @@ class ActionOrderTask(Action):
             ship_by = day_words(order.get("promised_ship_by"))
             return f"{head}已付款,正在等待仓库发货,预计{ship_by}前发出。"
         if status == "shipped":
-            tracking = await get_backend().tracking(order["id"])
+            tracking = await get_backend().tracking(order["id"], proof(tracker))
             return f"{head}已发货。{tracking_sentence(tracking)}"
         if status == "delivered":
             signed = time_words(order.get("delivered_at"))
@@ -90,14 +99,14 @@ class ActionOrderTask(Action):
         if status == "cancelled":
             return f"{head}已取消。如果付过款,款项会原路退回。"
         if status in ("return_requested", "refunded"):
-            refund = await get_backend().refund(order["id"])
+            refund = await get_backend().refund(order["id"], proof(tracker))
             return f"{head}当前状态:{order.get('status_text')}。{refund_sentence(refund)}"
         return f"{head}当前状态:{order.get('status_text', status)}。"
 
     async def _track(self, order: JSON, tracker: Tracker) -> str:
         if order.get("status") in ("unpaid", "paid", "cancelled"):
             return await self._status(order, tracker)
-        tracking = await get_backend().tracking(order["id"])
+        tracking = await get_backend().tracking(order["id"], proof(tracker))
         text = tracking_sentence(tracking)
         if tracking.get("delayed"):
             text += (f"\n{empathy_line('delay', tracker)}"
@@ -110,7 +119,8 @@ class ActionOrderTask(Action):
             return "这个订单还没有付款哦,付款后仓库才会安排发货。"
         if status not in ("paid", "shipped"):
             return f"订单当前状态是{order.get('status_text')},不需要催发货啦。"
-        result = await get_backend().urge(order["id"], f"顾客在线催单({status})")
+        result = await get_backend().urge(order["id"], f"顾客在线催单({status})",
+                                          proof(tracker))
         followup = result.get("followup", {})
         ref = f"(跟进单号{followup['id']})" if followup.get("id") else ""
         if result.get("duplicate"):
@@ -126,7 +136,7 @@ class ActionOrderTask(Action):
             return cannot_cancel_sentence(order)
         if tracker.get_slot("confirmed") is not True:
             return "好的,订单为您保留,没有取消。"
-        await get_backend().cancel(order["id"], "顾客在线申请取消")
+        await get_backend().cancel(order["id"], "顾客在线申请取消", proof(tracker))
         if order.get("status") == "unpaid":
             return f"订单{order['id']}已取消。"
         paid = money(order.get("total_amount"))
@@ -142,7 +152,7 @@ class ActionOrderTask(Action):
         address = stored_address(tracker)
         if tracker.get_slot("confirmed") is not True or not address:
             return "好的,收货地址保持不变。"
-        updated = await get_backend().change_address(order["id"], address)
+        updated = await get_backend().change_address(order["id"], address, proof(tracker))
         shown = format_address(updated.get("address", address), masked=True)
         return f"地址已修改成功,新的收货信息:{shown}。"
 
@@ -150,8 +160,15 @@ class ActionOrderTask(Action):
         return await invoices.request(order, tracker)
 
     async def _refund(self, order: JSON, tracker: Tracker) -> str:
-        refund = await get_backend().refund(order["id"])
+        refund = await get_backend().refund(order["id"], proof(tracker))
         return f"订单{order['id']}:{refund_sentence(refund)}"
+
+
+def _forget_proof(error: BackendError) -> List[EventType]:
+    """An expired or refused proof is dropped, so the next question proves ownership again."""
+    if isinstance(error, OwnershipRequired):
+        return [SlotSet("verified_order_id", None), SlotSet("order_id", None)]
+    return []
 
 
 async def calm_a_delay(order_id: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
@@ -159,9 +176,9 @@ async def calm_a_delay(order_id: str, tracker: Tracker, dispatcher: CollectingDi
     if not set(recent_emotions(tracker, playbook.RECENT_MESSAGES)) & {"anxious", "angry"}:
         return False  # checked first: most customers are calm, and this saves two calls
     try:
-        order = await get_backend().order(order_id)
-        if order.get("status") != "shipped" or not (await get_backend().tracking(order_id)
-                                                    ).get("delayed"):
+        order = await get_backend().order(order_id, proof(tracker))
+        if order.get("status") != "shipped" or not (
+                await get_backend().tracking(order_id, proof(tracker))).get("delayed"):
             return False
     except BackendError:
         return False
@@ -190,12 +207,12 @@ class ActionAskShippingTime(Action):
     async def _answer(self, tracker: Tracker) -> Optional[str]:
         backend = get_backend()
         order_id = tracker.get_slot("order_id")
-        if order_id and tracker.get_slot("verified_order_id") == order_id:
-            order = await backend.order(order_id)
+        if is_proven(tracker, order_id):
+            order = await backend.order(order_id, proof(tracker))
             if order.get("status") == "paid":
                 return f"您的订单{order_id}预计{day_words(order.get('promised_ship_by'))}前发货。"
             if order.get("status") in ("shipped", "delivered"):
-                tracking = await backend.tracking(order_id)
+                tracking = await backend.tracking(order_id, proof(tracker))
                 return f"您的订单{order_id}已经发货啦。{tracking_sentence(tracking)}"
         customer_id = await linked_customer_id(tracker)
         if customer_id:
@@ -260,7 +277,7 @@ class ActionAskConfirmed(Action):
             text = f"确认把订单{order_id}的收货地址改为:{format_address(address)} 吗?"
         else:
             try:
-                order = await get_backend().order(order_id)
+                order = await get_backend().order(order_id, proof(tracker))
                 what = f"({items_summary(order)},实付{money(order.get('total_amount'))})"
             except BackendError:
                 what = ""

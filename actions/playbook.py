@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendError, get_backend
 from actions.common import recent_emotions
+from actions.ownership import is_proven, proof
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +159,7 @@ async def apply(situation: str, order: Dict[str, Any], tracker: Tracker,
     """Run the play for this situation if the mood and the limits allow; True if it ran."""
     moods = set(recent_emotions(tracker, RECENT_MESSAGES))
     customer_id = order.get("customer_id")
+    order_proof = proof(tracker) if is_proven(tracker, order.get("id")) else None
     for play in plays():
         if play.situation != situation or not customer_id or not moods & set(play.emotions):
             continue
@@ -168,8 +170,10 @@ async def apply(situation: str, order: Dict[str, Any], tracker: Tracker,
             return False
         coupon_id = None
         try:
-            coupon = await get_backend().issue_coupon(customer_id, play.amount, reason,
-                                                      play.valid_days)
+            # For this order: the shop checks the order's proof and caps the amount.
+            coupon = await get_backend().issue_coupon(
+                customer_id, play.amount, reason, play.valid_days,
+                order_id=order.get("id") if order_proof else None, proof=order_proof)
             coupon_id = str(coupon.get("id"))
         except BackendError as error:
             logger.warning("playbook %s: coupon not issued: %s", play.id, error.code)

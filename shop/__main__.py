@@ -54,6 +54,17 @@ def main(argv: Optional[list[str]] = None) -> int:
         except PromotionsError as error:
             print(f"shop: invalid promotion rules: {error}", file=sys.stderr)
             return 2
+    from shop.security import Settings
+
+    settings = Settings.from_env()
+    problem = settings.problem()
+    if problem and not args.seed_only:
+        print(f"shop: refusing to start: {problem}", file=sys.stderr)
+        return 2
+    if settings.demo_mode and not settings.api_key and not args.seed_only:
+        logging.getLogger("shop").warning(
+            "DEMO_MODE=1 without SHOP_API_KEY: the shop API is open to anyone on this "
+            "network; never run it like this outside a laptop demo")
     engine = make_engine(args.db_url)
     # --seed-only leaves dates as seeded, so a later start can be seen rebasing them.
     prepare_database(engine, reseed=args.reseed, seed_date=args.seed_date,
@@ -66,8 +77,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     from shop.images import default_upload_dir
 
     upload_dir = Path(args.upload_dir) if args.upload_dir else default_upload_dir(args.db_url)
-    app = create_app(make_session_factory(engine), api_key=os.environ.get("SHOP_API_KEY"),
-                     upload_dir=upload_dir, promotions_path=args.promotions)
+    app = create_app(make_session_factory(engine), upload_dir=upload_dir,
+                     promotions_path=args.promotions, settings=settings)
 
     @app.after_server_stop
     async def close_pool(_app, _loop) -> None:

@@ -20,6 +20,7 @@ from shop.errors import JsonErrorHandler, error_response
 from shop.promotions import DEFAULT_PATH as DEFAULT_PROMOTIONS_PATH
 from shop.promotions import PromotionBook
 from shop.routes import api
+from shop.security import AttemptLedger, Settings, ensure_proof_secret
 
 logger = logging.getLogger("shop.access")
 
@@ -35,16 +36,23 @@ def mask_phones(text: str) -> str:
     return PHONE_IN_TEXT.sub(r"\1****\2", text)
 
 
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 def create_app(
     sessions: sessionmaker,
     api_key: Optional[str] = None,
     name: str = "shop",
     upload_dir: Optional[Path] = None,
     promotions_path: Optional[Path] = None,
+    settings: Optional[Settings] = None,
 ) -> Sanic:
     """``upload_dir``: where evidence photos are stored (default ./var/uploads);
     ``promotions_path``: the promotion rules (default shop/promotions.yml). A broken rules
-    file raises shop.promotions.PromotionsError here, before the server starts."""
+    file raises shop.promotions.PromotionsError here, before the server starts.
+    ``settings``: keys, proofs, lockout and coupon limits (shop.security; default: from the
+    environment); ``api_key`` overrides its API key."""
     app = Sanic(
         name,
         error_handler=JsonErrorHandler(),
@@ -53,7 +61,15 @@ def create_app(
     )
     app.config.REQUEST_MAX_SIZE = MAX_BODY_BYTES
     app.ctx.sessions = sessions
-    app.ctx.api_key = api_key or None
+    settings = settings or Settings.from_env()
+    if api_key:
+        settings.api_key = api_key
+    app.ctx.settings = settings
+    app.ctx.api_key = settings.api_key
+    app.ctx.admin_key = settings.admin_key
+    app.ctx.ledger = AttemptLedger(settings)
+    with sessions() as session:
+        app.ctx.proof_secret = ensure_proof_secret(session, settings.proof_secret)
     app.ctx.openapi = OPENAPI_PATH.read_bytes()
     # Created on the first upload (shop.images.store), not at start-up.
     app.ctx.upload_dir = Path(upload_dir or "var/uploads").resolve()
@@ -62,13 +78,22 @@ def create_app(
     @app.on_request
     async def start_timer_and_authorize(request: Request) -> Optional[HTTPResponse]:
         request.ctx.started = time.perf_counter()
-        expected = request.app.ctx.api_key
-        if expected and request.path.startswith("/api"):
-            given = request.headers.get("x-api-key", "")
-            if not hmac.compare_digest(given.encode(), expected.encode()):
+        if not request.path.startswith("/api"):
+            return None
+        given = request.headers.get("x-api-key", "")
+        admin = request.app.ctx.admin_key
+        request.ctx.admin = bool(admin) and _same(given, admin)
+        if request.path.startswith("/api/admin"):
+            if not request.ctx.admin:
                 return error_response(
-                    401, "unauthorized", "缺少或错误的 API Key（请求头 X-Api-Key）"
+                    401, "unauthorized", "管理接口需要管理员 API Key（请求头 X-Api-Key）"
                 )
+            return None
+        expected = request.app.ctx.api_key
+        if expected and not request.ctx.admin and not _same(given, expected):
+            return error_response(
+                401, "unauthorized", "缺少或错误的 API Key（请求头 X-Api-Key）"
+            )
         return None
 
     @app.on_response

@@ -13,6 +13,11 @@ def now() -> datetime:
     return datetime.now(CST).replace(tzinfo=None, microsecond=0)
 
 
+def from_epoch(seconds: float) -> datetime:
+    """Epoch seconds as naive CST, like every other shop time."""
+    return datetime.fromtimestamp(seconds, CST).replace(tzinfo=None, microsecond=0)
+
+
 def today() -> date:
     return now().date()
 

@@ -14,6 +14,7 @@ from sqlalchemy.pool import QueuePool
 
 from shop import clock
 from shop.models import Base, Customer, FitFeedback, Meta, ProductView
+from shop.security import SecurityBase
 
 logger = logging.getLogger("shop.db")
 
@@ -69,6 +70,7 @@ def prepare_database(
         logger.info("dropping all shop tables for a reseed")
         Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
+    SecurityBase.metadata.create_all(engine)
     upgrade_schema(engine)
     factory = make_session_factory(engine)
     with factory() as session:

@@ -16,10 +16,18 @@ from sanic.response import HTTPResponse, json, raw
 from sqlalchemy.orm import Session
 
 from shop import clock, images, promotions, services, sizing
+from shop import privacy as shop_privacy
 from shop import validation as v
 from shop.catalog import CATEGORY_TEXT, COURIERS
-from shop.errors import ApiError, not_found, unprocessable
+from shop.errors import ApiError, error_response, not_found, unprocessable
 from shop.models import ORDER_STATUSES, TODO_KINDS, TODO_STATUSES, VIEW_SOURCES
+from shop.security import (
+    PROOF_MESSAGES,
+    issue_proof,
+    locked_error,
+    proof_problem,
+    verified_customer,
+)
 from shop.seed import demo_tracking_no
 from shop.serializers import (
     after_sale_json,
@@ -52,6 +60,23 @@ INVOICE_DETAIL_FIELDS = {"buyer_address": 100, "bank_name": 60}
 COUPON_STATUSES = ("available", "used", "expired")
 RECENTLY_VIEWED = 5
 QUOTE_MAX = promotions.MAX_AMOUNT
+
+
+def require_proof(request: Request, order_id: str) -> None:
+    """403 unless the request carries a proof the shop issued for this order (the admin key
+    needs none: back office). Checked before the order is looked up, so a caller without a
+    proof cannot even learn whether an order exists here."""
+    if getattr(request.ctx, "admin", False):
+        return
+    problem = proof_problem(request.app.ctx.proof_secret,
+                            request.headers.get("x-order-proof"), order_id)
+    if problem is not None:
+        raise ApiError(403, problem, PROOF_MESSAGES[problem])
+
+
+def require_admin(request: Request) -> None:
+    if not getattr(request.ctx, "admin", False):
+        raise ApiError(403, "admin_only", "该操作只允许后台管理员（管理员 API Key）执行")
 
 
 @contextmanager
@@ -118,6 +143,9 @@ async def list_coupons(request: Request, customer_id: str) -> HTTPResponse:
 
 @api.post("/customers/<customer_id>/coupons")
 async def issue_coupon(request: Request, customer_id: str) -> HTTPResponse:
+    """Capped (SHOP_COUPON_MAX_AMOUNT per coupon, SHOP_COUPON_DAILY_AMOUNT per customer and
+    day) for the assistant; the admin key may issue up to 500元. A coupon for an order
+    (`order_id`) needs that order's proof."""
     body = v.read_json(request)
     amount = v.number(body, "amount", minimum=Decimal("0.01"), maximum=Decimal("500"))
     threshold = v.number(body, "threshold", required=False, minimum=Decimal("0"),
@@ -125,7 +153,25 @@ async def issue_coupon(request: Request, customer_id: str) -> HTTPResponse:
     reason = v.string(body, "reason", max_len=100)
     valid_days = v.integer(body, "valid_days", required=False, minimum=1, maximum=365,
                            default=30)
+    order_id = v.string(body, "order_id", required=False, max_len=18)
+    if order_id is not None:
+        v.order_id(order_id)
+        require_proof(request, order_id)
+    settings = request.app.ctx.settings
+    admin = getattr(request.ctx, "admin", False)
+    if not admin and amount > settings.coupon_max_amount:
+        raise unprocessable("coupon_amount_too_high",
+                            f"单张优惠券金额不能超过{settings.coupon_max_amount}元")
     with db(request) as session:
+        if order_id is not None and services.get_order(session, order_id).customer_id \
+                != customer_id:
+            raise unprocessable("invalid_value", "订单不属于该顾客")
+        if not admin:
+            issued = services.coupon_amount_issued_today(session, customer_id)
+            if issued + amount > settings.coupon_daily_amount:
+                raise ApiError(409, "coupon_limit_reached",
+                               f"该顾客今天已发放{issued}元优惠券，"
+                               f"每天最多{settings.coupon_daily_amount}元")
         coupon = services.issue_coupon(session, customer_id, amount, threshold, reason,
                                        valid_days)
         return json(coupon_json(coupon, clock.now()), status=201)
@@ -171,27 +217,68 @@ async def recent_items(request: Request, customer_id: str) -> HTTPResponse:
 @api.get("/orders/<order_id>")
 async def get_order(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
+    require_proof(request, order_id)
     with db(request) as session:
         return json(order_json(services.get_order(session, order_id)))
 
 
 @api.post("/orders/<order_id>/verify")
 async def verify_order(request: Request, order_id: str) -> HTTPResponse:
+    """Ownership proof: `phone_tail` (counted, locked after too many failures) or the
+    linked `customer_id` (with the signed `identity` when the shop has an identity secret).
+    Neither: only whether the order exists. A proven owner gets `proof` for X-Order-Proof."""
     v.order_id(order_id)
     body = v.read_json(request)
     tail = body.get("phone_tail")
-    if isinstance(tail, int) and not isinstance(tail, bool):
+    if isinstance(tail, int) and not isinstance(tail, bool) and 0 <= tail <= 9999:
         tail = f"{tail:04d}"
-    if not isinstance(tail, str) or not v.PHONE_TAIL_RE.match(tail):
+    if tail is not None and (not isinstance(tail, str) or not v.PHONE_TAIL_RE.match(tail)):
         raise unprocessable("invalid_phone_tail", "phone_tail 应为手机号后4位数字")
+    customer_id = v.string(body, "customer_id", required=False, max_len=16)
+    identity = v.string(body, "identity", required=False, max_len=4096)
+    client = v.string(body, "client", required=False, max_len=128)
+    if tail is not None and customer_id is not None:
+        raise unprocessable("invalid_value", "phone_tail 和 customer_id 只能填写其中一个")
+    settings = request.app.ctx.settings
+    ledger = request.app.ctx.ledger
+    order_subject = f"order:{order_id}"
+    client_subject = f"client:{client}" if client else f"caller:{request.ip or 'unknown'}"
     with db(request) as session:
-        return json({"order_id": order_id,
-                     "verified": services.verify_owner(session, order_id, tail)})
+        order = services.get_order(session, order_id)
+        if tail is None and customer_id is None:
+            return json({"order_id": order_id, "verified": False})
+        if customer_id is not None:
+            if settings.identity_secret and \
+                    verified_customer(settings.identity_secret, identity) != customer_id:
+                raise ApiError(403, "identity_invalid",
+                               "顾客身份凭证无效或已过期，请用手机尾号验证订单归属")
+            if order.customer_id != customer_id:
+                return json({"order_id": order_id, "verified": False, "method": "customer"})
+            return json(_proof_json(request, order_id, "customer"))
+        ledger.check(session, [order_subject, client_subject])
+        if services.verify_owner(session, order_id, tail):
+            ledger.succeeded(session, order_subject)
+            return json(_proof_json(request, order_id, "phone_tail"))
+        left, wait = ledger.failed(session, order_subject, client_subject)
+        if wait > 0:
+            # Answered (not raised) so the failure that caused the lockout is committed.
+            error = locked_error(wait)
+            return error_response(error.status, error.code, error.message, **error.extra)
+        return json({"order_id": order_id, "verified": False, "method": "phone_tail",
+                     "attempts_left": left})
+
+
+def _proof_json(request: Request, order_id: str, method: str) -> dict[str, Any]:
+    proof, expires = issue_proof(request.app.ctx.proof_secret, order_id,
+                                 request.app.ctx.settings.proof_ttl)
+    return {"order_id": order_id, "verified": True, "method": method, "proof": proof,
+            "proof_expires_at": clock.iso(clock.from_epoch(expires))}
 
 
 @api.get("/orders/<order_id>/tracking")
 async def order_tracking(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
+    require_proof(request, order_id)
     with db(request) as session:
         order = services.get_order(session, order_id, with_events=True)
         return json(tracking_json(order, clock.now()))
@@ -200,6 +287,7 @@ async def order_tracking(request: Request, order_id: str) -> HTTPResponse:
 @api.post("/orders/<order_id>/cancel")
 async def cancel_order(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
+    require_proof(request, order_id)
     body = v.read_json(request)
     reason = v.string(body, "reason", required=False, max_len=200, default="客户申请取消")
     with db(request) as session:
@@ -213,13 +301,15 @@ async def cancel_order(request: Request, order_id: str) -> HTTPResponse:
 @api.post("/orders/<order_id>/address")
 async def change_address(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
+    require_proof(request, order_id)
     body = v.read_json(request)
     fields: dict[str, Any] = {
         name: v.string(body, name, max_len=max_len) for name, max_len in ADDRESS_FIELDS.items()
     }
-    if body.get("phone") is None:
-        raise unprocessable("missing_field", "缺少必填字段：phone")
-    fields["phone"] = v.phone(body["phone"])
+    # Phones are only ever shown masked: none (or the masked one) keeps the stored phone.
+    phone = body.get("phone")
+    if phone is not None and not (isinstance(phone, str) and v.MASKED_PHONE_RE.match(phone)):
+        fields["phone"] = v.phone(phone)
     with db(request) as session:
         order = services.get_order(session, order_id)
         services.change_address(session, order, fields)
@@ -229,6 +319,7 @@ async def change_address(request: Request, order_id: str) -> HTTPResponse:
 @api.post("/orders/<order_id>/urge")
 async def urge_order(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
+    require_proof(request, order_id)
     body = v.read_json(request)
     note = v.string(body, "note", required=False, max_len=500)
     with db(request) as session:
@@ -241,6 +332,7 @@ async def urge_order(request: Request, order_id: str) -> HTTPResponse:
 @api.get("/orders/<order_id>/refund")
 async def refund_status(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
+    require_proof(request, order_id)
     with db(request) as session:
         order = services.get_order(session, order_id)
         return json(refund_json(order, services.refund_record(session, order_id)))
@@ -249,6 +341,7 @@ async def refund_status(request: Request, order_id: str) -> HTTPResponse:
 @api.get("/orders/<order_id>/after-sales")
 async def list_after_sales(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
+    require_proof(request, order_id)
     with db(request) as session:
         services.get_order(session, order_id)
         records = services.list_after_sales(session, order_id)
@@ -258,6 +351,7 @@ async def list_after_sales(request: Request, order_id: str) -> HTTPResponse:
 @api.post("/orders/<order_id>/after-sales")
 async def create_after_sale(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
+    require_proof(request, order_id)
     body = v.read_json(request)
     kind = _after_sale_kind(body)
     reason_code = v.optional_choice(body, "reason_code", tuple(services.REASON_CODES))
@@ -298,7 +392,9 @@ def _after_sale_kind(body: dict[str, Any]) -> str:
 @api.get("/after-sales/<after_sale_id:int>")
 async def get_after_sale(request: Request, after_sale_id: int) -> HTTPResponse:
     with db(request) as session:
-        return json(after_sale_json(services.get_after_sale(session, after_sale_id)))
+        record = services.get_after_sale(session, after_sale_id)
+        require_proof(request, record.order_id)
+        return json(after_sale_json(record))
 
 
 @api.post("/after-sales/<after_sale_id:int>/evidence")
@@ -309,6 +405,7 @@ async def add_evidence(request: Request, after_sale_id: int) -> HTTPResponse:
         raise unprocessable("missing_field", "缺少必填字段：evidence（已上传图片的编号）")
     with db(request) as session:
         record = services.get_after_sale(session, after_sale_id)
+        require_proof(request, record.order_id)
         record, closed = services.attach_evidence(session, record, evidence)
         return json({**after_sale_json(record), "closed_todos": [todo_json(t) for t in closed]})
 
@@ -325,6 +422,7 @@ async def ship_after_sale(request: Request, after_sale_id: int) -> HTTPResponse:
         raise unprocessable("invalid_tracking_no", "快递单号格式不正确，应为8-32位字母或数字")
     with db(request) as session:
         record = services.get_after_sale(session, after_sale_id)
+        require_proof(request, record.order_id)
         # Demo convenience: without a number the shop "prints" a label itself.
         tracking_no = tracking_no or demo_tracking_no(courier, record.id)
         record, closed, duplicate = services.ship_after_sale(session, record, courier,
@@ -336,6 +434,7 @@ async def ship_after_sale(request: Request, after_sale_id: int) -> HTTPResponse:
 @api.get("/orders/<order_id>/invoices")
 async def list_invoices(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
+    require_proof(request, order_id)
     with db(request) as session:
         services.get_order(session, order_id)
         invoices = services.list_invoices(session, order_id)
@@ -345,6 +444,7 @@ async def list_invoices(request: Request, order_id: str) -> HTTPResponse:
 @api.post("/orders/<order_id>/invoices")
 async def request_invoice(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
+    require_proof(request, order_id)
     body = v.read_json(request)
     kind = v.choice(body, "type", INVOICE_TYPES)
     title = v.string(body, "title", max_len=100)
@@ -371,6 +471,7 @@ async def request_invoice(request: Request, order_id: str) -> HTTPResponse:
 @api.post("/invoices/<invoice_id:int>/issue")
 async def issue_invoice(request: Request, invoice_id: int) -> HTTPResponse:
     """Finance marks the invoice as issued (sent); the customer hears of it next visit."""
+    require_admin(request)
     with db(request) as session:
         invoice, closed = services.issue_invoice(session, invoice_id)
         return json({**invoice_json(invoice), "closed_todos": [todo_json(t) for t in closed]})
@@ -553,6 +654,7 @@ async def upload_image(request: Request) -> HTTPResponse:
     order_id = v.query_string(request, "order_id", max_len=18)
     if order_id is not None:
         v.order_id(order_id)
+        require_proof(request, order_id)
     conversation_id = v.query_string(request, "conversation_id", max_len=128)
     data, size = await _read_upload(request)
     if size > images.MAX_UPLOAD_BYTES:
@@ -683,3 +785,57 @@ async def update_todo(request: Request, todo_id: int) -> HTTPResponse:
     with db(request) as session:
         todo = services.get_todo(session, todo_id)
         return json(todo_json(services.update_todo(session, todo, status, result_text, text)))
+
+
+# ---------------------------------------------------------------- admin (SHOP_ADMIN_KEY)
+# The middleware lets only the admin key reach /api/admin.
+
+
+@api.post("/admin/orders/<order_id>/proof")
+async def admin_order_proof(request: Request, order_id: str) -> HTTPResponse:
+    """A proof for an order, minted by the back office (e.g. an agent who checked the
+    customer's identity on the phone and hands the conversation back to the assistant)."""
+    v.order_id(order_id)
+    with db(request) as session:
+        services.get_order(session, order_id)
+    return json(_proof_json(request, order_id, "admin"))
+
+
+def _privacy_scope(request: Request) -> list[str]:
+    conversations = request.args.getlist("conversation_id") or []
+    if len(conversations) > 500 or any(len(c) > 128 for c in conversations):
+        raise unprocessable("invalid_query", "conversation_id 最多500个，每个最多128个字符")
+    return conversations
+
+
+@api.get("/admin/customers/<customer_id>/export")
+async def admin_export_customer(request: Request, customer_id: str) -> HTTPResponse:
+    """Everything the shop holds about one customer (个人信息保护法: the customer's copy, so
+    values are not masked); `?conversation_id=` adds rows filed under those chats."""
+    conversations = _privacy_scope(request)
+    with db(request) as session:
+        services.ensure_customer(session, customer_id)
+        data = shop_privacy.customer_data(session, customer_id, conversations)
+    return json({"customer_id": customer_id, "tables": data,
+                 "counts": {table: len(rows) for table, rows in data.items()}})
+
+
+@api.delete("/admin/customers/<customer_id>")
+async def admin_delete_customer(request: Request, customer_id: str) -> HTTPResponse:
+    """Deletes the customer, their orders and everything filed under them or their chats,
+    and the photo files no other record uses; answers the rows deleted per table."""
+    conversations = _privacy_scope(request)
+    with db(request) as session:
+        services.ensure_customer(session, customer_id)
+        files = shop_privacy.upload_files(
+            shop_privacy.customer_data(session, customer_id, conversations))
+        counts = shop_privacy.delete_customer(session, customer_id, conversations)
+        still_used = services.uploads_with_sha256(session, [sha for sha, _ in files])
+    removed = 0
+    for sha256, content_type in files:
+        extension = images.EXTENSION_BY_TYPE.get(content_type)
+        path = images.storage_path(request.app.ctx.upload_dir, sha256, extension or "")
+        if extension and sha256 not in still_used and path.is_file():
+            path.unlink()
+            removed += 1
+    return json({"customer_id": customer_id, "deleted": counts, "files_deleted": removed})

@@ -55,8 +55,14 @@ def money(value: Optional[Decimal]) -> Optional[float]:
     return float(round(value, 2)) if value is not None else None
 
 
-def mask_phone(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else "****"
+def mask_phone(phone: Optional[str]) -> Optional[str]:
+    """138****5678; other numbers (landlines) keep only their last 4 digits. No endpoint
+    ever returns a full phone (docs/security-shop.md)."""
+    if phone is None:
+        return None
+    if len(phone) == 11 and phone.isdigit():
+        return f"{phone[:3]}****{phone[-4:]}"
+    return "****" + phone[-4:] if len(phone) > 4 else "****"
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:
@@ -67,7 +73,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "title": customer.title,
         "salutation": f"{customer.surname}{customer.title}",
         "gender": customer.gender,
-        "phone": customer.phone,
+        "phone": mask_phone(customer.phone),
         "phone_masked": mask_phone(customer.phone),
         "level": customer.level,
         "level_text": LEVEL_TEXT.get(customer.level, customer.level),
@@ -106,7 +112,7 @@ def order_json(order: Order) -> dict[str, Any]:
         ],
         "address": {
             "name": address.name,
-            "phone": address.phone,
+            "phone": mask_phone(address.phone),
             "province": address.province,
             "city": address.city,
             "district": address.district,
@@ -316,7 +322,7 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
         "created_at": clock.iso(invoice.created_at),
         "issued_at": clock.iso(invoice.issued_at),
         "buyer_address": invoice.buyer_address,
-        "buyer_phone": invoice.buyer_phone,
+        "buyer_phone": mask_phone(invoice.buyer_phone),
         "bank_name": invoice.bank_name,
         "bank_account": invoice.bank_account,
     }

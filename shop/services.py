@@ -29,6 +29,7 @@ from shop.models import (
     Todo,
     Upload,
 )
+from shop.validation import MAX_DB_ID
 
 CUTOFF_HOUR = 16
 AFTER_SALE_WINDOW = timedelta(days=15)
@@ -161,6 +162,12 @@ def _order_options(with_events: bool = False) -> list[Any]:
     if with_events:
         shipment = shipment.selectinload(Shipment.events)
     return [selectinload(Order.items), joinedload(Order.address), shipment]
+
+
+def _known_id(value: int) -> None:
+    """Ids beyond 64 bits exist nowhere; SQLite would raise OverflowError (a 500) on them."""
+    if not 0 < value <= MAX_DB_ID:
+        raise not_found("not_found", f"编号 {value} 不存在")
 
 
 def get_order(session: Session, order_id: str, with_events: bool = False) -> Order:
@@ -421,6 +428,7 @@ def _check_no_reason_allowed(order: Order, kind: str) -> None:
 
 
 def get_after_sale(session: Session, after_sale_id: int) -> AfterSale:
+    _known_id(after_sale_id)
     record = session.get(AfterSale, after_sale_id)
     if record is None:
         raise not_found("after_sale_not_found", f"未找到售后单 AS{after_sale_id:08d}")
@@ -555,6 +563,7 @@ def list_todos(
 
 
 def get_todo(session: Session, todo_id: int) -> Todo:
+    _known_id(todo_id)
     todo = session.get(Todo, todo_id)
     if todo is None:
         raise not_found("todo_not_found", f"未找到待办事项 {todo_id}")
@@ -636,7 +645,16 @@ def create_upload(
     return upload, False
 
 
+def uploads_with_sha256(session: Session, hashes: list[str]) -> set[str]:
+    """Which of these image hashes some stored upload still uses (files are shared)."""
+    if not hashes:
+        return set()
+    return set(session.execute(
+        select(Upload.sha256).where(Upload.sha256.in_(hashes))).scalars())
+
+
 def get_upload(session: Session, upload_id: int) -> Upload:
+    _known_id(upload_id)
     upload = session.get(Upload, upload_id)
     if upload is None:
         raise not_found("upload_not_found", f"未找到图片 {upload_id}")
@@ -699,6 +717,16 @@ def list_coupons(session: Session, customer_id: str) -> list[Coupon]:
         select(Coupon).where(Coupon.customer_id == customer_id)
         .order_by(Coupon.issued_at.desc(), Coupon.id.desc())
     ).scalars())
+
+
+def coupon_amount_issued_today(session: Session, customer_id: str) -> Decimal:
+    """What this customer was given in coupons since midnight (China time)."""
+    midnight = datetime.combine(clock.today(), time(0, 0))
+    amounts = session.execute(
+        select(Coupon.amount).where(Coupon.customer_id == customer_id,
+                                    Coupon.issued_at >= midnight)
+    ).scalars().all()
+    return sum(amounts, Decimal("0"))
 
 
 def issue_coupon(
@@ -780,6 +808,7 @@ def request_invoice(
 
 def issue_invoice(session: Session, invoice_id: int) -> tuple[Invoice, list[Todo]]:
     """Finance has issued the invoice: the request and its to-do are closed."""
+    _known_id(invoice_id)
     invoice = session.get(Invoice, invoice_id)
     if invoice is None:
         raise not_found("invoice_not_found", f"未找到开票申请 {invoice_id}")

@@ -20,6 +20,9 @@ from shop.errors import ApiError, unprocessable
 ORDER_ID_RE = re.compile(r"^\d{18}$")
 PHONE_RE = re.compile(r"^1\d{10}$")
 PHONE_TAIL_RE = re.compile(r"^\d{4}$")
+MASKED_PHONE_RE = re.compile(r"^1\d{2}\*{4}\d{4}$")
+# Integer primary keys: SQLite and PostgreSQL store at most signed 64 bits.
+MAX_DB_ID = 2**63 - 1
 EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 TAX_ID_RE = re.compile(r"^[0-9A-Z]{18}$")
 TRACKING_NO_RE = re.compile(r"^[A-Za-z0-9]{8,32}$")
@@ -110,6 +113,13 @@ def number(
         raise unprocessable("invalid_type", f"字段 {field} 必须是数字") from None
     if not result.is_finite():
         raise unprocessable("invalid_value", f"字段 {field} 必须是有限数字")
+    # Range first: quantizing 1e300 to cents exceeds Decimal's precision (was a 500).
+    if minimum is not None and result < minimum:
+        raise unprocessable("invalid_value", f"字段 {field} 不能小于 {minimum}")
+    if maximum is not None and result > maximum:
+        raise unprocessable("invalid_value", f"字段 {field} 不能大于 {maximum}")
+    if abs(result) >= Decimal("1e15"):
+        raise unprocessable("invalid_value", f"字段 {field} 超出范围")
     result = result.quantize(Decimal("0.01"))
     if minimum is not None and result < minimum:
         raise unprocessable("invalid_value", f"字段 {field} 不能小于 {minimum}")
@@ -212,6 +222,8 @@ def id_list(body: dict[str, Any], field: str, *, max_items: int) -> list[int]:
             item = int(item.strip())
         if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
             raise unprocessable("invalid_type", f"字段 {field} 必须是正整数编号数组")
+        if item > MAX_DB_ID:
+            raise unprocessable("invalid_value", f"字段 {field} 中的编号 {item} 不存在")
         result.append(item)
     result = list(dict.fromkeys(result))
     if len(result) > max_items:

@@ -17,6 +17,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The shop refuses to start without an API key (outside DEMO_MODE). Every shop, action server
+# and stack the tests start gets these keys; the shop API tests call as the back office
+# (admin key: no ownership proofs needed), tests/shop/test_security.py as the assistant.
+os.environ.setdefault("SHOP_API_KEY", "test-assistant-key")
+os.environ.setdefault("SHOP_ADMIN_KEY", "test-admin-key")
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -55,6 +61,7 @@ def start_shop(
     """Start the shop and wait until /health answers; raise with the log tail otherwise."""
     port = free_port()
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
+    child_env.update({key: os.environ[key] for key in ("SHOP_API_KEY", "SHOP_ADMIN_KEY")})
     child_env.update({"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **(env or {})})
     command = [sys.executable, "-m", "shop", "--host", "127.0.0.1", "--port", str(port),
                "--db-url", db_url, *extra_args]

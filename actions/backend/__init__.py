@@ -17,7 +17,9 @@ from actions.backend.base import (
     Conflict,
     InvalidRequest,
     NotFound,
+    OwnershipRequired,
     ShopBackend,
+    VerificationLocked,
 )
 
 __all__ = [
@@ -26,7 +28,9 @@ __all__ = [
     "Conflict",
     "InvalidRequest",
     "NotFound",
+    "OwnershipRequired",
     "ShopBackend",
+    "VerificationLocked",
     "get_backend",
 ]
 

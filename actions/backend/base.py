@@ -38,18 +38,45 @@ class Conflict(BackendError):
     """The request is valid but the order's state does not allow it."""
 
 
+class OwnershipRequired(BackendError):
+    """The order call carried no valid ownership proof (missing, forged or expired): the
+    customer must prove ownership again. Never means "the order does not exist"."""
+
+
+class VerificationLocked(BackendError):
+    """Too many failed ownership proofs for this order or conversation: the backend refuses
+    more for a while (`details["retry_after"]`, seconds). The assistant hands over."""
+
+
 class ShopBackend(Protocol):
-    """What the actions need from a shop's order management and logistics systems."""
+    """What the actions need from a shop's order management and logistics systems.
+
+    Ownership proofs (issue 13): the backend, not the assistant, decides who may see or
+    change an order. `prove_owner` returns an opaque, short-lived proof when the customer
+    proved ownership (phone tail, or the signed identity of the linked customer); every
+    order-specific method takes that `proof` and the backend re-checks it on each call
+    (OwnershipRequired when it is missing, forged, for another order or expired). The
+    assistant keeps the proof in the `verified_order_id` slot (actions/ownership.py), so a
+    slot value anyone could write proves nothing. Failed proofs are counted by the backend
+    per order and per client (`client`: the conversation id) and lead to VerificationLocked.
+    """
 
     async def customer_by_channel(self, channel_user_id: str) -> Optional[JSON]: ...
 
     async def customer_orders(self, customer_id: str, limit: int = 5) -> List[JSON]: ...
 
-    async def order(self, order_id: str) -> JSON: ...
+    async def prove_owner(self, order_id: str, *, phone_tail: Optional[str] = None,
+                          customer_id: Optional[str] = None, identity: Optional[str] = None,
+                          client: Optional[str] = None) -> Optional[str]:
+        """The proof for `order_id` if `phone_tail` (or the linked `customer_id`, vouched
+        for by the signed `identity` token) proves ownership, else None; with neither, None
+        after checking the order exists. NotFound: no such order; VerificationLocked: too many
+        failures (a failed phone tail counts against the order and the client)."""
+        ...
 
-    async def verify_owner(self, order_id: str, phone_tail: str) -> bool: ...
+    async def order(self, order_id: str, proof: Optional[str]) -> JSON: ...
 
-    async def tracking(self, order_id: str) -> JSON: ...
+    async def tracking(self, order_id: str, proof: Optional[str]) -> JSON: ...
 
     async def ship_promise(self, product_id: str) -> JSON: ...
 
@@ -57,31 +84,39 @@ class ShopBackend(Protocol):
 
     async def product(self, product_id: str) -> JSON: ...
 
-    async def cancel(self, order_id: str, reason: str) -> JSON: ...
+    async def cancel(self, order_id: str, reason: str, proof: Optional[str]) -> JSON: ...
 
-    async def change_address(self, order_id: str, address: JSON) -> JSON: ...
+    async def change_address(self, order_id: str, address: JSON,
+                             proof: Optional[str]) -> JSON: ...
 
-    async def urge(self, order_id: str, note: str) -> JSON: ...
+    async def urge(self, order_id: str, note: str, proof: Optional[str]) -> JSON: ...
 
-    async def refund(self, order_id: str) -> JSON: ...
+    async def refund(self, order_id: str, proof: Optional[str]) -> JSON: ...
 
     async def size_advice(self, product_id: str, height_cm: float, weight_kg: float,
                           fit: Optional[str] = None,
                           body_shape: Optional[str] = None) -> JSON: ...
 
-    async def create_after_sale(self, order_id: str, request: JSON) -> JSON: ...
+    async def create_after_sale(self, order_id: str, request: JSON,
+                                proof: Optional[str]) -> JSON: ...
 
-    async def after_sales(self, order_id: str) -> List[JSON]: ...
+    async def after_sales(self, order_id: str, proof: Optional[str]) -> List[JSON]: ...
 
     async def upload(self, content: bytes, content_type: str, order_id: Optional[str] = None,
-                     conversation_id: Optional[str] = None) -> JSON: ...
+                     conversation_id: Optional[str] = None,
+                     proof: Optional[str] = None) -> JSON:
+        """An image; attached to `order_id` only with that order's `proof`."""
+        ...
 
     async def todos(self, customer_id: Optional[str] = None,
                     conversation_id: Optional[str] = None,
                     status: Optional[str] = None) -> List[JSON]: ...
 
     async def issue_coupon(self, customer_id: str, amount: float, reason: str,
-                           valid_days: int = 30) -> JSON: ...
+                           valid_days: int = 30, order_id: Optional[str] = None,
+                           proof: Optional[str] = None) -> JSON:
+        """The backend caps amounts; a coupon for an order needs that order's proof."""
+        ...
 
     # Warmth and cross-sell (docs/demo_data.md: demo customers' last-viewed items).
 
@@ -108,6 +143,7 @@ class ShopBackend(Protocol):
 
     # Invoices.
 
-    async def request_invoice(self, order_id: str, request: JSON) -> JSON: ...
+    async def request_invoice(self, order_id: str, request: JSON,
+                              proof: Optional[str]) -> JSON: ...
 
-    async def invoices(self, order_id: str) -> List[JSON]: ...
+    async def invoices(self, order_id: str, proof: Optional[str]) -> List[JSON]: ...

@@ -17,11 +17,15 @@ from actions.backend.base import (
     Conflict,
     InvalidRequest,
     NotFound,
+    OwnershipRequired,
+    VerificationLocked,
 )
 
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE_MESSAGE = "订单系统暂时有点忙,没能查到结果"
+REVERIFY_MESSAGE = "为了保护您的订单隐私,需要重新核对一下订单归属,请再发一次订单号哦"
+LOCKED_MESSAGE = "手机尾号核对失败次数太多,为了保护订单安全已暂时锁定"
 
 
 class HttpShopBackend:
@@ -67,7 +71,7 @@ class HttpShopBackend:
             await self._session.close()
 
     async def _request(self, method: str, path: str, body: Optional[JSON] = None,
-                       raw: Optional[tuple] = None) -> Any:
+                       raw: Optional[tuple] = None, proof: Optional[str] = None) -> Any:
         attempts = 1 + (self.retries if method == "GET" else 0)
         last_error: Exception = BackendUnavailable(UNAVAILABLE_MESSAGE)
         for attempt in range(attempts):
@@ -75,8 +79,10 @@ class HttpShopBackend:
                 await asyncio.sleep(0.1 * 2**attempt)
             try:
                 # `raw` is (bytes, content type): uploads go as they are, not as JSON.
-                payload_args = ({"data": raw[0], "headers": {"Content-Type": raw[1]}}
-                                if raw else {"json": body})
+                payload_args: dict = ({"data": raw[0], "headers": {"Content-Type": raw[1]}}
+                                      if raw else {"json": body, "headers": {}})
+                if proof:
+                    payload_args["headers"]["X-Order-Proof"] = proof
                 async with self._client().request(
                     method, self.base_url + path, **payload_args
                 ) as response:
@@ -109,17 +115,22 @@ class HttpShopBackend:
         )
         return result.get("orders", []) if isinstance(result, dict) else result
 
-    async def order(self, order_id: str) -> JSON:
-        return await self._request("GET", f"/api/orders/{quote(order_id)}")
+    async def prove_owner(self, order_id: str, *, phone_tail: Optional[str] = None,
+                          customer_id: Optional[str] = None, identity: Optional[str] = None,
+                          client: Optional[str] = None) -> Optional[str]:
+        body = {key: value for key, value in (
+            ("phone_tail", phone_tail), ("customer_id", customer_id), ("identity", identity),
+            ("client", client)) if value}
+        result = await self._request("POST", f"/api/orders/{quote(order_id)}/verify", body)
+        proof = result.get("proof") if isinstance(result, dict) else None
+        return proof if result.get("verified") and isinstance(proof, str) else None
 
-    async def verify_owner(self, order_id: str, phone_tail: str) -> bool:
-        result = await self._request(
-            "POST", f"/api/orders/{quote(order_id)}/verify", {"phone_tail": phone_tail}
-        )
-        return bool(result.get("verified"))
+    async def order(self, order_id: str, proof: Optional[str]) -> JSON:
+        return await self._request("GET", f"/api/orders/{quote(order_id)}", proof=proof)
 
-    async def tracking(self, order_id: str) -> JSON:
-        return await self._request("GET", f"/api/orders/{quote(order_id)}/tracking")
+    async def tracking(self, order_id: str, proof: Optional[str]) -> JSON:
+        return await self._request("GET", f"/api/orders/{quote(order_id)}/tracking",
+                                   proof=proof)
 
     async def ship_promise(self, product_id: str) -> JSON:
         return await self._request("GET", f"/api/products/{quote(product_id)}/ship-promise")
@@ -131,19 +142,22 @@ class HttpShopBackend:
     async def product(self, product_id: str) -> JSON:
         return await self._request("GET", f"/api/products/{quote(product_id)}")
 
-    async def cancel(self, order_id: str, reason: str) -> JSON:
+    async def cancel(self, order_id: str, reason: str, proof: Optional[str]) -> JSON:
         return await self._request(
-            "POST", f"/api/orders/{quote(order_id)}/cancel", {"reason": reason}
+            "POST", f"/api/orders/{quote(order_id)}/cancel", {"reason": reason}, proof=proof
         )
 
-    async def change_address(self, order_id: str, address: JSON) -> JSON:
-        return await self._request("POST", f"/api/orders/{quote(order_id)}/address", address)
+    async def change_address(self, order_id: str, address: JSON,
+                             proof: Optional[str]) -> JSON:
+        return await self._request("POST", f"/api/orders/{quote(order_id)}/address", address,
+                                   proof=proof)
 
-    async def urge(self, order_id: str, note: str) -> JSON:
-        return await self._request("POST", f"/api/orders/{quote(order_id)}/urge", {"note": note})
+    async def urge(self, order_id: str, note: str, proof: Optional[str]) -> JSON:
+        return await self._request("POST", f"/api/orders/{quote(order_id)}/urge",
+                                   {"note": note}, proof=proof)
 
-    async def refund(self, order_id: str) -> JSON:
-        return await self._request("GET", f"/api/orders/{quote(order_id)}/refund")
+    async def refund(self, order_id: str, proof: Optional[str]) -> JSON:
+        return await self._request("GET", f"/api/orders/{quote(order_id)}/refund", proof=proof)
 
     async def size_advice(self, product_id: str, height_cm: float, weight_kg: float,
                           fit: Optional[str] = None,
@@ -153,18 +167,23 @@ class HttpShopBackend:
             ("body_shape", body_shape)) if value is not None})
         return await self._request("GET", f"/api/products/{quote(product_id)}/size-advice?{query}")
 
-    async def create_after_sale(self, order_id: str, request: JSON) -> JSON:
-        return await self._request("POST", f"/api/orders/{quote(order_id)}/after-sales", request)
+    async def create_after_sale(self, order_id: str, request: JSON,
+                                proof: Optional[str]) -> JSON:
+        return await self._request("POST", f"/api/orders/{quote(order_id)}/after-sales",
+                                   request, proof=proof)
 
-    async def after_sales(self, order_id: str) -> List[JSON]:
-        result = await self._request("GET", f"/api/orders/{quote(order_id)}/after-sales")
+    async def after_sales(self, order_id: str, proof: Optional[str]) -> List[JSON]:
+        result = await self._request("GET", f"/api/orders/{quote(order_id)}/after-sales",
+                                     proof=proof)
         return result.get("after_sales", []) if isinstance(result, dict) else result
 
     async def upload(self, content: bytes, content_type: str, order_id: Optional[str] = None,
-                     conversation_id: Optional[str] = None) -> JSON:
+                     conversation_id: Optional[str] = None,
+                     proof: Optional[str] = None) -> JSON:
         query = urlencode({key: value for key, value in (
             ("order_id", order_id), ("conversation_id", conversation_id)) if value})
-        return await self._request("POST", f"/api/uploads?{query}", raw=(content, content_type))
+        return await self._request("POST", f"/api/uploads?{query}", raw=(content, content_type),
+                                   proof=proof)
 
     async def todos(self, customer_id: Optional[str] = None,
                     conversation_id: Optional[str] = None,
@@ -176,11 +195,13 @@ class HttpShopBackend:
         return result.get("todos", []) if isinstance(result, dict) else result
 
     async def issue_coupon(self, customer_id: str, amount: float, reason: str,
-                           valid_days: int = 30) -> JSON:
+                           valid_days: int = 30, order_id: Optional[str] = None,
+                           proof: Optional[str] = None) -> JSON:
+        body: JSON = {"amount": amount, "reason": reason, "valid_days": valid_days}
+        if order_id:
+            body["order_id"] = order_id
         return await self._request(
-            "POST", f"/api/customers/{quote(customer_id)}/coupons",
-            {"amount": amount, "reason": reason, "valid_days": valid_days},
-        )
+            "POST", f"/api/customers/{quote(customer_id)}/coupons", body, proof=proof)
 
     async def record_view(self, customer_id: str, product_id: str,
                           source: str = "chat_page") -> JSON:
@@ -217,11 +238,14 @@ class HttpShopBackend:
         )
         return result.get("coupons", []) if isinstance(result, dict) else result
 
-    async def request_invoice(self, order_id: str, request: JSON) -> JSON:
-        return await self._request("POST", f"/api/orders/{quote(order_id)}/invoices", request)
+    async def request_invoice(self, order_id: str, request: JSON,
+                              proof: Optional[str]) -> JSON:
+        return await self._request("POST", f"/api/orders/{quote(order_id)}/invoices", request,
+                                   proof=proof)
 
-    async def invoices(self, order_id: str) -> List[JSON]:
-        result = await self._request("GET", f"/api/orders/{quote(order_id)}/invoices")
+    async def invoices(self, order_id: str, proof: Optional[str]) -> List[JSON]:
+        result = await self._request("GET", f"/api/orders/{quote(order_id)}/invoices",
+                                     proof=proof)
         return result.get("invoices", []) if isinstance(result, dict) else result
 
 
@@ -237,5 +261,9 @@ def _error_for(status: int, payload: Any) -> BackendError:
         return Conflict(message, code, details)
     if status in (400, 413, 415, 422):
         return InvalidRequest(message, code, details)
+    if status == 403 and code.startswith(("proof_", "identity_")):
+        return OwnershipRequired(REVERIFY_MESSAGE, code, details)
+    if status == 429 and code == "verification_locked":
+        return VerificationLocked(LOCKED_MESSAGE, code, details)
     # 401/403 are our misconfiguration, not something the customer can fix.
     return BackendUnavailable(UNAVAILABLE_MESSAGE, code)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+import requests
 import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -42,6 +45,10 @@ def make_tracker(
     metadata = {"identity": {"customer_id": identity, "verified": True}} if identity else {}
     if metadata:
         values.setdefault("session_started_metadata", metadata)
+    if re.fullmatch(r"\d{18}", str(values.get("verified_order_id") or "")):
+        # The slot holds the shop's proof (actions/ownership.py); a test that says "this order
+        # was verified" gets a real one, minted by the back office.
+        values["verified_order_id"] = admin_proof(values["verified_order_id"])
     events = [{"event": "user", "text": "x", "metadata": metadata}] + [
         {"event": "slot", "name": name, "value": value} for name, value in (set_now or {}).items()
     ]
@@ -49,6 +56,14 @@ def make_tracker(
     typed = " ".join(str(value) for value in (set_now or {}).values()) or "x"
     return Tracker(sender, values, latest_message or {"intent": {}, "entities": [], "text": typed},
                    events, False, None, {"name": loop}, "action_listen")
+
+
+def admin_proof(order_id: str) -> str:
+    """A real ownership proof from the test shop (SHOP_API_URL), via the admin key."""
+    response = requests.post(f"{os.environ['SHOP_API_URL']}/api/admin/orders/{order_id}/proof",
+                             headers={"X-Api-Key": os.environ["SHOP_ADMIN_KEY"]}, timeout=10)
+    response.raise_for_status()
+    return response.json()["proof"]
 
 
 def run_directly(action: Action, tracker: Tracker) -> Tuple[List[dict], List[dict]]:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from action_helpers import make_tracker, texts
+from action_helpers import admin_proof, make_tracker, texts
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.backend as backend_module
@@ -34,11 +34,12 @@ def run(coroutine_factory):
 
 
 def order(order_id: str) -> dict:
-    return run(lambda: backend_module.get_backend().order(order_id))
+    return run(lambda: backend_module.get_backend().order(order_id, admin_proof(order_id)))
 
 
 def with_photo(url: str):
-    tracker = make_tracker(sender="demo-zhao")
+    # Photos are filed under the order: the tracker holds its ownership proof.
+    tracker = make_tracker({"verified_order_id": JACKET_AND_POWERBANK}, sender="demo-zhao")
     tracker.events[0]["metadata"] = {"attachments": [{"type": "image", "url": url}]}
     return tracker
 
@@ -85,7 +86,8 @@ def test_quality_return_is_created_with_the_next_step(run_action) -> None:
     url = f"data:image/png;base64,{base64.b64encode(png(seed=3)).decode()}"
     photo = run(lambda: aftersales.store_evidence(with_photo(url), JACKET_AND_POWERBANK))
     tracker = make_tracker({"aftersale_reason": "quality", "aftersale_item": "20000毫安充电宝",
-                            "evidence": photo, "order_task": "quality"}, sender="demo-zhao")
+                            "evidence": photo, "order_task": "quality",
+                            "verified_order_id": JACKET_AND_POWERBANK}, sender="demo-zhao")
     dispatcher = CollectingDispatcher()
     current = order(JACKET_AND_POWERBANK)
     events = run(lambda: aftersales.handle(current, tracker, dispatcher))
@@ -103,7 +105,8 @@ def test_other_items_of_an_order_in_return_still_get_help(shop_factory, monkeypa
 
     monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files after-sales
     run(lambda: backend_module.get_backend().create_after_sale(JACKET_AND_POWERBANK, {
-        "kind": "return", "item": "20000毫安充电宝", "reason_code": "quality"}))
+        "kind": "return", "item": "20000毫安充电宝", "reason_code": "quality"},
+        admin_proof(JACKET_AND_POWERBANK)))
     assert order(JACKET_AND_POWERBANK)["status"] == "return_requested"
     slots = {"order_id": JACKET_AND_POWERBANK, "verified_order_id": JACKET_AND_POWERBANK,
              "customer_id": "C0061", "order_task": "quality"}

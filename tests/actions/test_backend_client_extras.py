@@ -4,6 +4,7 @@ against a running demo shop (and against one that is down, slow or broken)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
 import threading
@@ -38,7 +39,10 @@ def call(base_url: str, use: Callable[[HttpShopBackend], Awaitable[Any]], **opti
     """Run one client call the way the action server does, closing the pool afterwards."""
 
     async def go() -> Any:
-        backend = HttpShopBackend(base_url, **options)
+        # The back office's key: these tests are about the client, not ownership proofs
+        # (tests/shop/test_security.py and the order-action tests cover those).
+        backend = HttpShopBackend(base_url, **{"api_key": os.environ["SHOP_ADMIN_KEY"],
+                                               **options})
         try:
             return await use(backend)
         finally:
@@ -163,19 +167,19 @@ def test_coupons_are_a_balance(shop):
 def test_request_invoice_and_list(shop):
     company = {"type": "special", "title": "杭州云栖科技有限公司", "tax_id": "91330106MA2B3C4D5D",
                "email": "finance@yunqi.com"}
-    assert call(shop, lambda b: b.invoices(PAID)) == []
-    created = call(shop, lambda b: b.request_invoice(PAID, company))
+    assert call(shop, lambda b: b.invoices(PAID, None)) == []
+    created = call(shop, lambda b: b.request_invoice(PAID, company, None))
     assert (created["order_id"], created["type"], created["duplicate"]) == (PAID, "special",
                                                                           False)
     assert created["amount"] == 349.0 and created["type_text"] == "增值税专用发票"
-    again = call(shop, lambda b: b.request_invoice(PAID, company))
+    again = call(shop, lambda b: b.request_invoice(PAID, company, None))
     assert again["duplicate"] is True and again["id"] == created["id"]
-    assert [i["id"] for i in call(shop, lambda b: b.invoices(PAID))] == [created["id"]]
+    assert [i["id"] for i in call(shop, lambda b: b.invoices(PAID, None))] == [created["id"]]
 
     # A different invoice for the same order: refused, with the existing one attached.
     with pytest.raises(Conflict) as error:
         call(shop, lambda b: b.request_invoice(
-            PAID, {"type": "normal", "title": "王伟", "email": "wangwei@example.com"}))
+            PAID, {"type": "normal", "title": "王伟", "email": "wangwei@example.com"}, None))
     assert error.value.code == "invoice_exists"
     assert error.value.details["invoice"]["id"] == created["id"]
     assert "杭州云栖科技有限公司" in error.value.message
@@ -186,22 +190,23 @@ def test_invoice_refusals(shop):
     body = {"type": "special", "title": "南京云帆信息技术有限公司", "tax_id": "91350100M000100Y43",
             "email": "cw@yunfan.cn"}
     with pytest.raises(Conflict) as error:
-        call(shop, lambda b: b.request_invoice(UNPAID, body))
+        call(shop, lambda b: b.request_invoice(UNPAID, body, None))
     assert error.value.code == "invoice_not_allowed" and "付款" in error.value.message
     assert error.value.details["order_status"] == "unpaid"
     with pytest.raises(InvalidRequest) as error:
-        call(shop, lambda b: b.request_invoice(PAID, {**body, "tax_id": "91350100M000100Y44"}))
+        call(shop, lambda b: b.request_invoice(PAID, {**body, "tax_id": "91350100M000100Y44"},
+                                               None))
     assert error.value.code == "invalid_tax_id" and "校验" in error.value.message
     with pytest.raises(InvalidRequest) as error:
-        call(shop, lambda b: b.request_invoice(PAID, {**body, "tax_id": None}))
+        call(shop, lambda b: b.request_invoice(PAID, {**body, "tax_id": None}, None))
     assert error.value.code == "missing_field" and "税号" in error.value.message
     with pytest.raises(InvalidRequest) as error:
-        call(shop, lambda b: b.request_invoice(PAID, {**body, "email": "cw@"}))
+        call(shop, lambda b: b.request_invoice(PAID, {**body, "email": "cw@"}, None))
     assert error.value.code == "invalid_email"
     with pytest.raises(NotFound):
-        call(shop, lambda b: b.invoices("361204587712349999"))
+        call(shop, lambda b: b.invoices("361204587712349999", None))
     with pytest.raises(InvalidRequest):
-        call(shop, lambda b: b.invoices("12345"))
+        call(shop, lambda b: b.invoices("12345", None))
 
 
 # ---------------------------------------------------------------- backend trouble
@@ -214,8 +219,8 @@ EXTRA_CALLS = {
     "promotion_quote": lambda b: b.promotion_quote(258, "clothing"),
     "coupons": lambda b: b.coupons("C0001"),
     "request_invoice": lambda b: b.request_invoice(PAID, {"type": "normal", "title": "王伟",
-                                                          "email": "a@b.cn"}),
-    "invoices": lambda b: b.invoices(PAID),
+                                                          "email": "a@b.cn"}, None),
+    "invoices": lambda b: b.invoices(PAID, None),
 }
 
 

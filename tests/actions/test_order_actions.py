@@ -1,6 +1,7 @@
 """Order actions against the running demo shop."""
 
 import json
+import os
 import urllib.request
 
 from action_helpers import SLOT_DEFAULTS, make_tracker, run_directly, texts
@@ -23,7 +24,8 @@ def verified(order_id, **slots):
 
 
 def get_json(url):
-    with urllib.request.urlopen(url, timeout=5) as response:
+    request = urllib.request.Request(url, headers={"X-Api-Key": os.environ["SHOP_ADMIN_KEY"]})
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -121,7 +123,10 @@ def test_refund_progress(run_action):
 def test_backend_down_gives_a_clear_answer(monkeypatch):
     monkeypatch.setenv("SHOP_API_URL", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setenv("SHOP_API_RETRIES", "0")
-    messages, events = run_directly(ActionOrderTask(), verified(SHIPPED, order_task="track"))
+    # A proof-shaped slot: the shop that would check it is down.
+    tracker = make_tracker({"order_id": SHIPPED, "order_task": "track",
+                            "verified_order_id": f"op1.{SHIPPED}.9999999999.unchecked"})
+    messages, events = run_directly(ActionOrderTask(), tracker)
     assert "暂时有点忙" in texts(messages) and "Traceback" not in texts(messages)
     assert not any(e.get("name") == "order_id" for e in events)  # nothing is forgotten
 
@@ -192,7 +197,9 @@ def test_a_returning_customer_hears_about_open_follow_ups(run_action, shop_facto
 
     def post(path, body):
         request = urllib.request.Request(f"{shop}{path}", json.dumps(body).encode(),
-                                         {"Content-Type": "application/json"}, method="POST")
+                                         {"Content-Type": "application/json",
+                                          "X-Api-Key": os.environ["SHOP_ADMIN_KEY"]},
+                                         method="POST")
         with urllib.request.urlopen(request) as reply:
             return json.loads(reply.read())
 

@@ -14,7 +14,7 @@ def test_linked_owner_is_verified_without_phone(run_action):
                            set_now={"order_id": WANG_ORDER}, requested_slot="order_id")
     messages, slots = run_action(ValidateOrderForm(), tracker)
     assert slots["order_id"] == WANG_ORDER
-    assert slots["verified_order_id"] == WANG_ORDER
+    assert slots["verified_order_id"].startswith(f"op1.{WANG_ORDER}.")  # the shop's proof
     assert slots.get("requested_slot") is None  # nothing more to ask for a status query
 
 
@@ -56,7 +56,7 @@ def test_correct_phone_tail_verifies(run_action):
     tracker = make_tracker({"order_id": WANG_ORDER}, set_now={"phone_tail": "尾号5678"},
                            requested_slot="phone_tail")
     _, slots = run_action(ValidateOrderForm(), tracker)
-    assert slots["verified_order_id"] == WANG_ORDER
+    assert slots["verified_order_id"].startswith(f"op1.{WANG_ORDER}.")
     assert slots["phone_tail"] == "5678"
 
 

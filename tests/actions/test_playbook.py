@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
 import sqlalchemy as sa
+from action_helpers import admin_proof
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -81,16 +83,19 @@ def test_playbook_file_mistakes_are_explained(tmp_path) -> None:
         load_plays(bad)
 
 
-def upset_tracker(label: str) -> Tracker:
+def upset_tracker(label: str, order_proof: Optional[str] = None) -> Tracker:
     events = [{"event": "session_started"},
               {"event": "user", "text": "快递到底怎么回事!!!",
                "parse_data": {"emotion": {"label": label, "intensity": 0.9}}},
               {"event": "user", "text": DELAYED, "parse_data": {}}]
-    return Tracker("demo-li", {}, {}, events, False, None, {}, "action_listen")
+    return Tracker("demo-li", {"verified_order_id": order_proof}, {}, events, False, None, {},
+                   "action_listen")
 
 
 def coupons(shop: str) -> list:
-    with urllib.request.urlopen(f"{shop}/api/customers/C0002/coupons") as reply:
+    request = urllib.request.Request(f"{shop}/api/customers/C0002/coupons",
+                                     headers={"X-Api-Key": os.environ["SHOP_ADMIN_KEY"]})
+    with urllib.request.urlopen(request) as reply:
         return [c for c in json.loads(reply.read())["coupons"]
                 if c["reason"].startswith("playbook:")]
 
@@ -105,12 +110,14 @@ def test_angry_customer_with_a_delayed_parcel_gets_one_coupon(actions_shop, monk
         backend_module._backend = None
         dispatcher = CollectingDispatcher()
         try:
-            order = await backend_module.get_backend().order(DELAYED)
-            used = await playbook.apply("delayed_parcel", order, upset_tracker(label), dispatcher)
+            order = await backend_module.get_backend().order(DELAYED, order_proof)
+            used = await playbook.apply("delayed_parcel", order, upset_tracker(label, order_proof),
+                                        dispatcher)
         finally:
             await backend_module.get_backend().close()
         return used, " ".join(m["text"] for m in dispatcher.messages)
 
+    order_proof = admin_proof(DELAYED)
     before = len(coupons(actions_shop))
     assert asyncio.run(run("calm")) == (False, "")
     used, said = asyncio.run(run("angry"))

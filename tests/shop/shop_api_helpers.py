@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import struct
 import zlib
@@ -81,6 +82,8 @@ def upload(
     return response.json()
 
 http = requests.Session()
+# Back office by default (tests/conftest.py sets the keys): order endpoints need no proof.
+http.headers["X-Api-Key"] = os.environ.get("SHOP_ADMIN_KEY", "")
 
 
 def today() -> date:

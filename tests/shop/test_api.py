@@ -87,14 +87,15 @@ def test_openapi_documents_uploads_todos_and_size_advice(shop_server):
 def test_customer_lookups(shop_server):
     wang = get(shop_server, "/api/customers/by-channel/demo-wang")
     assert wang["id"] == "C0001" and wang["name"] == "王伟"
-    assert (wang["surname"], wang["title"], wang["phone"]) == ("王", "先生", "13812345678")
+    assert (wang["surname"], wang["title"], wang["phone"]) == ("王", "先生", "138****5678")
     assert wang["phone_masked"] == "138****5678"
     assert set(wang["channel_user_ids"]) == {"demo-wang", "wx_o_wangwei"}
     assert get(shop_server, "/api/customers/by-channel/wx_o_wangwei")["id"] == "C0001"
     li = get(shop_server, "/api/customers/by-phone/13966668888")
     assert (li["id"], li["name"], li["title"]) == ("C0002", "李娜", "女士")
     assert li["channel_user_ids"] == ["demo-li"]
-    assert get(shop_server, "/api/customers/C0002")["phone"] == "13966668888"
+    # Full phones are never returned (issue 13, finding 11).
+    assert get(shop_server, "/api/customers/C0002")["phone"] == "139****8888"
     generated = get(shop_server, "/api/customers/by-channel/web_u1003")
     assert generated["id"] == "C0003" and generated["title"] in ("先生", "女士")
     assert get(shop_server, "/api/customers/C0050")["id"] == "C0050"
@@ -132,7 +133,7 @@ def test_order_json_shape(shop_server):
     assert set(order["items"][0]) == {"product_id", "name", "spec", "quantity", "price"}
     assert order["items"][0]["name"] == "蓝牙耳机Pro"
     assert order["address"] == {
-        "name": "王伟", "phone": "13812345678", "province": "浙江省", "city": "杭州市",
+        "name": "王伟", "phone": "138****5678", "province": "浙江省", "city": "杭州市",
         "district": "西湖区", "detail": "文一西路588号西溪花园12幢2单元801室",
     }
     paid = get(shop_server, f"/api/orders/{PAID}")
@@ -204,7 +205,7 @@ def test_verify_ownership(shop_server):
     assert verify(SHIPPED, "8888")["verified"] is False
     assert verify(DELAYED, "8888")["verified"] is True
     assert verify(DELAYED, "5678")["verified"] is False
-    for bad in ("56a8", "12345", "", None, 5.5, True):
+    for bad in ("56a8", "12345", "", 5.5, True, 10000):
         response = call(shop_server, "POST", f"/api/orders/{SHIPPED}/verify", {"phone_tail": bad})
         assert_error(response, 422, "invalid_phone_tail")
     response = call(shop_server, "POST", "/api/orders/361204587712349999/verify",
@@ -297,8 +298,16 @@ NEW_ADDRESS = {"name": "王伟", "phone": "13812345678", "province": "上海市"
 
 def test_change_address(shop):
     order = post(shop, f"/api/orders/{PAID}/address", NEW_ADDRESS)
-    assert order["address"] == NEW_ADDRESS and order["status"] == "paid"
+    assert order["address"] == {**NEW_ADDRESS, "phone": "138****5678"}
+    assert order["status"] == "paid"
     assert get(shop, f"/api/orders/{PAID}")["address"]["district"] == "浦东新区"
+    # The phone is only ever shown masked: sending that (or none) back keeps the stored one.
+    kept = post(shop, f"/api/orders/{PAID}/address",
+                {**NEW_ADDRESS, "phone": "138****5678", "detail": "张杨路501号"})
+    assert kept["address"]["phone"] == "138****5678" and kept["address"]["detail"] == "张杨路501号"
+    no_phone = {k: v for k, v in NEW_ADDRESS.items() if k != "phone"}
+    assert post(shop, f"/api/orders/{PAID}/address", no_phone)["address"]["phone"] == \
+        "138****5678"
 
     error = assert_error(call(shop, "POST", f"/api/orders/{SHIPPED}/address", NEW_ADDRESS), 409,
                          "address_locked")
