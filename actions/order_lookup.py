@@ -81,11 +81,24 @@ def recent(tracker: Tracker) -> List[JSON]:
             if not (event.get("text") or "").startswith("/")]
 
 
+FILLER = re.compile(r"下单|手机号?码?|电话|号码|我的|我是|用的|是|买的|买了|东西|订单号?|单号|没有|"
+                    r"不知道|查一?下|帮我|麻烦|谢谢|的|了|吗|呢|啊|哦|[\s\d,，。.!！?？:：、~]")
+
+
+def rest_beside_phone(text: str) -> Optional[str]:
+    """「13812345678 牛仔裤」: the words sent with a phone number name the product."""
+    if not PHONE.search(text.replace(" ", "")) or date_in([text]):
+        return None
+    rest = FILLER.sub("", text)
+    return rest if 2 <= len(rest) <= 12 else None
+
+
 def clues(tracker: Tracker) -> Tuple[Optional[str], Optional[str], Optional[date]]:
     """(phone, product, order date) from the customer's recent messages."""
     events = recent(tracker)
     texts = [event.get("text") or "" for event in events]
-    return phone_in(texts), product_in(events), date_in(texts)
+    product = product_in(events) or next(filter(None, map(rest_beside_phone, texts)), None)
+    return phone_in(texts), product, date_in(texts)
 
 
 def says_no_number(tracker: Tracker) -> bool:
