@@ -166,7 +166,8 @@ async def store_evidence(tracker: Tracker, order_id: str) -> List[str]:
     return ids
 
 
-def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[str]:
+def state_problem(order: Dict[str, Any]) -> Optional[str]:
+    """Why the order's state allows no after-sale at all, whatever the reason."""
     status = order.get("status")
     if status in ("unpaid", "paid"):
         return "这个订单还没有发货,不需要退换哦;不想要的话可以直接跟我说「取消订单」。"
@@ -175,6 +176,13 @@ def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[str]:
                 "或签收后拍照发给我。")
     if status in ("refunded", "cancelled"):
         return f"这个订单当前状态是{order.get('status_text')},已经在处理或已完成,不需要重复申请哦。"
+    return None
+
+
+def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[str]:
+    problem = state_problem(order)
+    if problem:
+        return problem
     # 退货中: another item of the order may still need help; the shop checks per item.
     if reason.code == "no_reason_7d" and order.get("delivered_at"):
         delivered = datetime.fromisoformat(order["delivered_at"])
@@ -292,7 +300,10 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
                                  "「退款进度」。这个订单的其他商品有问题的话,告诉我是哪一件哦。")
         return reset
     if reason is None:
-        dispatcher.utter_message(text="还没确定售后原因,可以再说一下遇到了什么问题吗?")
+        # An order not yet received has no after-sales question to ask (a customer
+        # venting about a slow parcel must not be asked for an after-sales reason).
+        dispatcher.utter_message(text=state_problem(order) or
+                                 "还没确定售后原因,可以再说一下遇到了什么问题吗?")
         return reset
     problem = eligibility_problem(order, reason)
     if problem:

@@ -9,11 +9,12 @@ from abc import abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import aftersales, invoices
+from actions import aftersales, invoices, order_lookup
 from actions.backend import (
     BackendError,
     BackendUnavailable,
@@ -63,12 +64,128 @@ class RetryingFormValidation(FormValidationAction):
     def gave_up(tracker: Tracker) -> bool:
         return int(tracker.get_slot("failed_attempts") or 0) >= MAX_FAILED_ATTEMPTS
 
+    # Intents the bot answers or hands on by its own rule while the form waits (an FAQ,
+    # a product question, a new size or usage question, a human...): the form steps aside
+    # (Rasa's rejection) and asks again afterwards; these are not failed turns.
+    answered_elsewhere: frozenset = frozenset()
+    # When set, only these intents count as failed turns (everything else is a new
+    # request that the rules handle after the form steps aside).
+    failing_intents: Optional[frozenset] = None
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        """A customer message that fills nothing and that no other rule answers (a
+        message the bot did not understand, something out of scope, the same request
+        without the number) is a failed turn like a rejected answer: counted, so the ask
+        action words its next request differently and the third one ends the form with
+        a handoff (`repeated_failure`) instead of a loop of the same request."""
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        if not self.is_answer_turn(tracker) or any(
+                event.get("event") == "slot" and event.get("name") != "requested_slot"
+                for event in events):
+            return events
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent in self.answered_elsewhere or (
+                self.failing_intents is not None and intent not in self.failing_intents):
+            return events
+        failures = int(tracker.get_slot("failed_attempts") or 0) + 1
+        logger.info("form %s: a turn without an answer (%s), attempt %s",
+                    self.form_name(), intent, failures)
+        tracker.slots["failed_attempts"] = float(failures)
+        return [*events, SlotSet("failed_attempts", float(failures))]
+
+    def is_answer_turn(self, tracker: Tracker) -> bool:
+        """True when the form validates a fresh customer message that was meant as the
+        answer to its question: the form is active and asked for a slot, and no other
+        action (a digression's answer) ran since the message."""
+        if (tracker.active_loop or {}).get("name") != self.form_name() or \
+                not tracker.get_slot("requested_slot"):
+            return False
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                return True
+            if event.get("event") == "action" and event.get("name") not in (
+                    "action_listen", "action_extract_slots", self.form_name(), self.name()):
+                return False
+        return False
+
 
 class ValidateOrderForm(RetryingFormValidation):
     """Order number -> existence -> ownership, then what the task itself needs."""
 
     def name(self) -> Text:
         return "validate_order_form"
+
+    answered_elsewhere = frozenset({
+        "faq", "ask_shipping_time", "ask_promotion", "product_question", "ask_usage",
+        "ask_size", "greet", "thank", "deny", "goodbye", "request_human", "complain",
+        "wholesale_inquiry", "rate_service"})
+
+    async def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        """An answer without the number that still says which order (「没有订单号」, a
+        phone number, 「买的羽绒服」, 「昨天下的单」) goes to validation whatever its intent."""
+        if tracker.get_slot("requested_slot") != "order_id" or tracker.get_slot("order_id") \
+                or not self.is_answer_turn(tracker):
+            return {}
+        text = (tracker.latest_message or {}).get("text") or ""
+        if text.startswith("/") or ORDER_ID_PATTERN.search(text.replace(" ", "")):
+            return {}
+        latest = order_lookup.recent(tracker)[:1]
+        if order_lookup.says_no_number(tracker) or order_lookup.phone_in([text]) or \
+                order_lookup.date_in([text]) or order_lookup.product_in(latest):
+            return {"order_id": text}
+        return {}
+
+    async def find_without_number(self, tracker: Tracker) -> Optional[Slots]:
+        """The order named by a phone, product or date instead of its number (None when
+        the message gives none of them). Exactly one match is taken (its ownership is
+        proven: the linked customer's own order, or the backend matched the phone); else
+        the ask action shows what was found and what is still needed."""
+        phone, product, day = order_lookup.clues(tracker)
+        if not (phone or product or day or order_lookup.says_no_number(tracker)):
+            return None
+        backend, customer_id = get_backend(), tracker.get_slot("customer_id")
+        slots: Slots = {"order_id": None}
+        try:
+            if customer_id:
+                orders = await backend.customer_orders(customer_id, limit=10)
+                matches = order_lookup.narrow(orders, product, day) if product or day else []
+            elif phone and (product or day):
+                matches = await backend.lookup_orders(
+                    phone, product, day.isoformat() if day else None)
+                slots["phone_tail"] = phone[-4:]  # a button click is then verified too
+            else:
+                matches = []
+        except BackendError as error:
+            logger.info("order lookup without a number failed: %s", error.code)
+            matches = []
+        if len(matches) == 1:
+            order = matches[0]
+            # The shop issues the ownership proof (the linked customer's own order, or the
+            # tail of the phone it just matched): the slot never holds a bare order id.
+            try:
+                proven = await backend.prove_owner(
+                    order["id"], customer_id=customer_id,
+                    identity=identity_token(tracker) if customer_id else None,
+                    phone_tail=None if customer_id else (phone or "")[-4:] or None,
+                    client=tracker.sender_id)
+            except BackendError as error:
+                logger.info("proof for a looked-up order refused: %s", error.code)
+                proven = None
+            if proven:
+                slots.update({"order_id": order["id"], "verified_order_id": proven,
+                              "confirmed": None, "new_address": None, "failed_attempts": 0.0})
+                slots.update(known_task_details(tracker, order))
+                return slots
+        texts = [event.get("text") or "" for event in order_lookup.recent(tracker)]
+        first_phone = phone and not customer_id and not (product or day) and \
+            order_lookup.phone_in(texts[:1]) and not order_lookup.phone_in(texts[1:])
+        if not first_phone:  # a phone given for the first time is progress, not a failure
+            slots["failed_attempts"] = float(int(tracker.get_slot("failed_attempts") or 0) + 1)
+        return slots
 
     async def required_slots(
         self,
@@ -252,6 +369,8 @@ class ValidateOrderForm(RetryingFormValidation):
     ) -> Slots:
         text = str(value or "")
         match = ORDER_ID_PATTERN.search(text.replace(" ", ""))
+        if not match and (found := await self.find_without_number(tracker)) is not None:
+            return found
         if not match:
             return self.reject(
                 dispatcher, tracker, "order_id",

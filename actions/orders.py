@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import aftersales, invoices, playbook
+from actions import aftersales, invoices, order_lookup, playbook
 from actions.backend import BackendError, Conflict, OwnershipRequired, get_backend
 from actions.common import (
     HOTLINE,
@@ -230,7 +230,10 @@ class ActionAskShippingTime(Action):
 
 
 class ActionAskOrderId(Action):
-    """Asks for the order number; linked customers pick from their recent orders."""
+    """Asks for the order number, each time differently (never the same request three
+    times in a row): linked customers pick from their recent orders (narrowed by the
+    product or date they named); anyone can instead give the phone used for the order
+    plus the product or the order date (actions/order_lookup.py)."""
 
     def name(self) -> Text:
         return "action_ask_order_id"
@@ -238,28 +241,121 @@ class ActionAskOrderId(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        failures = int(tracker.get_slot("failed_attempts") or 0)
+        phone, product, day = order_lookup.clues(tracker)
         customer_id = await linked_customer_id(tracker)
-        orders: List[JSON] = []
-        if customer_id:
-            try:
-                orders = await get_backend().customer_orders(customer_id, limit=4)
-            except BackendError:
-                orders = []
         # An invoice question is often asked before anything else: answer it first.
         intro = "可以开的~电子普通发票和增值税专用发票都能开。" \
-            if tracker.get_slot("order_task") == "invoice" else ""
-        if orders:
-            buttons = [
-                {"title": f"{o['id']} {items_summary(o)} {o.get('status_text', '')}",
-                 "payload": f'/inform{{"order_id":"{o["id"]}"}}'}
-                for o in orders
-            ]
-            dispatcher.utter_message(text=f"{intro}请问是哪个订单呢?点选下面的订单,或直接发订单号给我:",
-                                     buttons=buttons)
+            if tracker.get_slot("order_task") == "invoice" and not failures else ""
+        if customer_id:
+            text, buttons = await self._linked(customer_id, failures, product, day)
+        else:
+            text, buttons = await self._anonymous(failures, phone, product, day)
+        if said_twice_in_a_row(tracker, intro + text):
+            text = ANONYMOUS_ASKS[-1] if not customer_id else LINKED_ASKS[-1]
+        dispatcher.utter_message(text=out_of_scope_note(tracker) + intro + text,
+                                 buttons=buttons or None)
+        return []
+
+    @staticmethod
+    async def _linked(customer_id: str, failures: int, product: Optional[str],
+                      day: Optional[Any]) -> Tuple[str, List[Dict[str, str]]]:
+        try:
+            orders = await get_backend().customer_orders(customer_id, limit=10)
+        except BackendError:
+            orders = []
+        matches = order_lookup.narrow(orders, product, day) if product or day else []
+        if matches:
+            return (f"找到{len(matches)}个{order_lookup.clue_words(product, day)}的订单,"
+                    "是哪一个呢?点选一下就好:", order_lookup.order_buttons(matches[:4]))
+        buttons = order_lookup.order_buttons(orders[:4])
+        if not buttons:
+            return ANONYMOUS_ASKS[min(failures, 2)], []
+        if product or day:
+            return (f"没找到{order_lookup.clue_words(product, day)}的订单哦,您最近的订单在下面,"
+                    "点选一下,或者直接发订单号给我:", buttons)
+        return LINKED_ASKS[min(failures, 2)], buttons
+
+    @staticmethod
+    async def _anonymous(failures: int, phone: Optional[str], product: Optional[str],
+                         day: Optional[Any]) -> Tuple[str, List[Dict[str, str]]]:
+        if phone and not (product or day):
+            return ("收到手机号~ 再告诉我买的是什么商品,或者大概哪天下的单,我帮您查。", [])
+        if phone:
+            try:
+                found = await get_backend().lookup_orders(
+                    phone, product, day.isoformat() if day else None)
+            except BackendError:
+                found = []
+            clue = order_lookup.clue_words(product, day)
+            if found:
+                return (f"这个手机号下有{len(found)}个{clue}的订单,是哪一个呢?",
+                        order_lookup.order_buttons(found[:4]))
+            return (f"这个手机号下没有查到{clue}的订单😥 请确认是下单时用的手机号,"
+                    "或者换个商品名/下单日期试试,也可以直接发18位订单号。", [])
+        return ANONYMOUS_ASKS[min(failures, 2)], []
+
+
+class ActionAskPhoneTail(Action):
+    """The ownership question, worded differently on each retry."""
+
+    def name(self) -> Text:
+        return "action_ask_phone_tail"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        failures = int(tracker.get_slot("failed_attempts") or 0)
+        if not failures:
+            dispatcher.utter_message(response="utter_ask_order_form_phone_tail")
         else:
             dispatcher.utter_message(
-                text=f"{intro}麻烦发一下订单号哦(18位数字,在「我的订单」-订单详情里可以复制)。")
+                text=out_of_scope_note(tracker) + PHONE_TAIL_ASKS[min(failures, 2) - 1])
         return []
+
+
+PHONE_TAIL_ASKS = (
+    "还需要核对一下下单手机号的后4位哦,就是下单时填的手机号最后4个数字,比如 5678。",
+    "最后再核对一次:请发下单手机号的后4位数字;还对不上的话我就请人工客服帮您。",
+)
+ANONYMOUS_ASKS = (
+    "麻烦发一下订单号哦(18位数字,在「我的订单」-订单详情里可以复制)。",
+    "没有订单号也没关系~ 发一下下单用的手机号(11位),再告诉我买的是什么商品或者大概哪天下的单,"
+    "我帮您查。",
+    "抱歉还是没能确定是哪个订单😥 可以发18位订单号,或者「下单手机号+商品名」,"
+    "比如「13812345678 羽绒服」;再不行我就请人工客服帮您。",
+)
+LINKED_ASKS = (
+    "请问是哪个订单呢?点选下面的订单,或直接发订单号给我:",
+    "还没确定是哪个订单哦~ 点选下面的订单,或者告诉我买的是什么商品、大概哪天下的单:",
+    "抱歉还是没对上是哪个订单😥 请点选下面的订单或发18位订单号;再不行我就请人工客服帮您。",
+)
+
+
+def out_of_scope_note(tracker: Tracker) -> str:
+    """Inside a form an out-of-scope question is a failed turn (no rule answers it
+    there), but the customer still learns that the bot cannot answer it."""
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    return "这个问题小蜜暂时回答不了哦😅 " if intent == "out_of_scope" else ""
+
+
+def said_twice_in_a_row(tracker: Tracker, text: str) -> bool:
+    """Whether the bot's replies to each of the customer's last two messages already
+    contained this text (after the brand tone, as it was sent)."""
+    from actions import _polish
+
+    sent, turns = _polish(text), []
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") == "user":
+            turns.append(set())
+            if len(turns) > 2:
+                break
+        elif event.get("event") == "bot" and turns:
+            turns[-1].add(event.get("text"))
+    # turns[0]: the replies to the message before the latest, turns[1]: the one before.
+    return len(turns) >= 2 and all(sent in replies for replies in turns[:2])
 
 
 class ActionAskConfirmed(Action):

@@ -18,6 +18,17 @@ from actions.forms import RetryingFormValidation, Slots
 logger = logging.getLogger(__name__)
 
 FIT_WORDS = {"loose": "宽松", "fitted": "修身"}
+SIZE_ANSWER_INTENTS = {"ask_size", "inform"}
+# What customers call a garment -> the nouns of catalogue names it covers, to offer the
+# right products when a size question names no product (「这件外套175 70公斤穿什么码」).
+GARMENT_WORDS = {
+    "外套": ("羽绒服", "夹克", "冲锋衣", "开衫", "外套", "大衣", "风衣"),
+    "上衣": ("T恤", "卫衣", "开衫", "衬衫"),
+    "衣服": (),  # any clothing
+    "裤子": ("裤",), "裤": ("裤",), "羽绒": ("羽绒服",), "T恤": ("T恤",), "短袖": ("T恤",),
+    "卫衣": ("卫衣",), "夹克": ("夹克",), "冲锋衣": ("冲锋衣",), "开衫": ("开衫",),
+    "毛衣": ("开衫",), "牛仔裤": ("牛仔裤",),
+}
 
 
 def page_product(tracker: Tracker) -> Optional[str]:
@@ -34,11 +45,19 @@ class ValidateSizeForm(RetryingFormValidation):
     def name(self) -> Text:
         return "validate_size_form"
 
+    # A message about something else (「我买的羽绒服什么时候到啊」 while asked which product)
+    # gives the form nothing: the form steps aside and that request is handled instead.
+    failing_intents = frozenset({"inform", "ask_size", "nlu_fallback", "out_of_scope",
+                                 "affirm", "deny"})
+
     async def extract_size_product(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         if tracker.get_slot("size_product"):
             return {}
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent not in SIZE_ANSWER_INTENTS:
+            return {}  # a form takes no value from a message about something else
         named = next((entity.get("value") for entity in
                       (tracker.latest_message or {}).get("entities", [])
                       if entity.get("entity") == "product"), None)
@@ -87,6 +106,43 @@ class ValidateSizeForm(RetryingFormValidation):
         if not low <= number <= high:
             return self.reject(dispatcher, tracker, slot, why)
         return {slot: f"{number:g}", "failed_attempts": 0.0}
+
+
+class ActionAskSizeProduct(Action):
+    """Which product? With the clothing that fits the garment the customer named as
+    buttons (and the height and weight already given kept, not asked again)."""
+
+    def name(self) -> Text:
+        return "action_ask_size_product"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        texts = [event.get("text") or "" for event in session_user_events(tracker)[:3]]
+        word = next((word for text in texts for word in sorted(GARMENT_WORDS, key=len,
+                                                                reverse=True) if word in text),
+                    None)
+        try:
+            clothing = [product for product in await get_backend().find_products("")
+                        if product.get("category") == "clothing"]
+        except BackendError:
+            clothing = []
+        nouns = GARMENT_WORDS.get(word or "", ())
+        fitting = [product for product in clothing
+                   if any(noun in product.get("name", "") for noun in nouns)] or clothing
+        height, weight = tracker.get_slot("height_cm"), tracker.get_slot("weight_kg")
+        kept = f"身高{height}cm、体重{weight}kg我记下了~ " if height and weight else ""
+        which = f"您问的是哪件{word}呢?" if word and word != "衣服" else "您想了解哪款商品的尺码呢?"
+        if not fitting:
+            dispatcher.utter_message(
+                text=f"{kept}{which}发一下商品名就好,比如「纯棉圆领T恤」。")
+            return []
+        buttons = [{"title": product["name"],
+                    "payload": f'/inform{{"product":"{product["name"]}"}}'}
+                   for product in fitting[:6]]
+        dispatcher.utter_message(text=f"{kept}{which}点选一下,或者发商品名给我:",
+                                 buttons=buttons)
+        return []
 
 
 class ActionAskHeightCm(Action):

@@ -6,6 +6,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from decimal import Decimal
 from typing import Any, Optional
 from urllib.parse import quote
@@ -220,6 +221,27 @@ async def get_order(request: Request, order_id: str) -> HTTPResponse:
     require_proof(request, order_id)
     with db(request) as session:
         return json(order_json(services.get_order(session, order_id)))
+
+
+@api.post("/orders/lookup")
+async def lookup_orders(request: Request) -> HTTPResponse:
+    """A customer without the order number: their phone plus the product or the order
+    date. POST, so the phone number stays out of URLs and access logs. Anonymous callers
+    must give a product or a date: a phone number alone does not list anyone's orders."""
+    body = v.read_json(request)
+    phone = v.phone(body.get("phone"))
+    product = v.string(body, "product", required=False, max_len=30)
+    raw_date = v.string(body, "date", required=False, max_len=10)
+    customer_id = v.string(body, "customer_id", required=False, max_len=16)
+    try:
+        day = date.fromisoformat(raw_date) if raw_date else None
+    except ValueError:
+        raise unprocessable("invalid_date", "date 应为 YYYY-MM-DD 格式的日期") from None
+    if not customer_id and not (product or day):
+        raise unprocessable("clue_required", "请再提供购买的商品名或下单日期")
+    with db(request) as session:
+        orders = services.lookup_orders(session, phone, product, day, customer_id)
+        return json({"count": len(orders), "orders": [order_json(o) for o in orders]})
 
 
 @api.post("/orders/<order_id>/verify")

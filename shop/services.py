@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Optional
 
@@ -194,6 +195,37 @@ def customer_orders(
     if status:
         query = query.where(Order.status == status)
     return list(session.execute(query).scalars())
+
+
+LOOKUP_LIMIT = 5
+
+
+def _names_match(clue: str, name: str) -> bool:
+    """「羽绒服」 finds 男士轻薄羽绒服; 「我买的蓝牙耳机」 finds 蓝牙耳机Pro (the name's noun)."""
+    clue, name = clue.strip().lower(), name.lower()
+    noun = re.sub(r"[a-z0-9 ]+$", "", name)  # 蓝牙耳机pro -> 蓝牙耳机
+    if not clue or not name:
+        return False
+    return clue in name or name in clue or any(
+        len(noun) >= size and noun[-size:] in clue for size in (4, 3, 2))
+
+
+def lookup_orders(session: Session, phone: str, product: Optional[str],
+                  day: Optional[date], customer_id: Optional[str]) -> list[Order]:
+    """Orders of the customer whose phone this is, narrowed by a product name and/or
+    an order date (+-1 day). The same ownership rule as `verify_owner` (the customer's
+    phone); a linked chat user (`customer_id`) only ever finds their own orders."""
+    owner = session.execute(select(Customer.id).where(Customer.phone == phone)).first()
+    if owner is None or (customer_id and owner[0] != customer_id):
+        return []
+    orders = customer_orders(session, owner[0], None, 100)
+    if product:
+        orders = [order for order in orders
+                  if any(_names_match(product, item.product_name) for item in order.items)]
+    if day:
+        orders = [order for order in orders
+                  if abs((order.created_at.date() - day).days) <= 1]
+    return orders[:LOOKUP_LIMIT]
 
 
 def verify_owner(session: Session, order_id: str, phone_tail: str) -> bool:

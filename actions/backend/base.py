@@ -78,6 +78,14 @@ class ShopBackend(Protocol):
 
     async def tracking(self, order_id: str, proof: Optional[str]) -> JSON: ...
 
+    async def lookup_orders(self, phone: str, product: Optional[str] = None,
+                            date: Optional[str] = None,
+                            customer_id: Optional[str] = None) -> List[JSON]:
+        """Orders of the customer with this phone, narrowed by a product name or an order
+        date (YYYY-MM-DD). The backend enforces ownership: without `customer_id` a product
+        or date is required (InvalidRequest code `clue_required`)."""
+        ...
+
     async def ship_promise(self, product_id: str) -> JSON: ...
 
     async def find_products(self, query: str) -> List[JSON]: ...

@@ -128,6 +128,15 @@ class HttpShopBackend:
     async def order(self, order_id: str, proof: Optional[str]) -> JSON:
         return await self._request("GET", f"/api/orders/{quote(order_id)}", proof=proof)
 
+    async def lookup_orders(self, phone: str, product: Optional[str] = None,
+                            date: Optional[str] = None,
+                            customer_id: Optional[str] = None) -> List[JSON]:
+        body = {key: value for key, value in (("phone", phone), ("product", product),
+                                              ("date", date), ("customer_id", customer_id))
+                if value}
+        result = await self._request("POST", "/api/orders/lookup", body)
+        return result.get("orders", []) if isinstance(result, dict) else []
+
     async def tracking(self, order_id: str, proof: Optional[str]) -> JSON:
         return await self._request("GET", f"/api/orders/{quote(order_id)}/tracking",
                                    proof=proof)

@@ -1,0 +1,136 @@
+"""Finding the order when the customer has no order number.
+
+Asked for the number, customers often answer 「没有订单号」, 「我买的羽绒服」, 「就昨天下的单」
+or a phone number. Instead of asking for the number again (a loop), the order form:
+- shows a linked customer's recent orders, narrowed by the product or date they named;
+- looks an anonymous customer's order up by the phone they give plus a product name or
+  an order date (the backend's `lookup_orders` applies the ownership rule: the phone must
+  be the ordering customer's, and a phone alone lists nothing);
+- and otherwise counts a failed attempt, so the third one hands over (`repeated_failure`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any, Dict, List, Optional, Tuple
+
+from rasa_sdk import Tracker
+
+from actions.common import items_summary, session_user_events
+from actions.text import parse_day, today
+
+JSON = Dict[str, Any]
+
+PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+NO_NUMBER = re.compile(
+    r"(没有|没|不知道|找不到|忘了|忘记|记不得|记不清|不记得|查不到|看不到|不清楚|哪里有|在哪)"
+    r".{0,4}(订单号|单号|订单编号|编号)|(订单号|单号).{0,4}(没有|找不到|不知道|忘了|在哪|哪里)"
+    r"|手机号.{0,3}(查|找)|用手机|没有单|不会查")
+# 「我买的羽绒服什么时候到」 -> 羽绒服: what follows 买的/买了/订的 up to a particle or verb.
+BOUGHT = re.compile(r"(?:买的|买了|订的|下单的|拍的|拍了)(?:一[个件台双条只套])?"
+                    r"([\u4e00-\u9fffA-Za-z0-9]{2,10}?)"
+                    r"(?=什么|怎么|啥|咋|还|到|呢|吗|啊|呀|的|了|，|,|。|！|!|？|\?|\s|$)")
+MONTH_DAY = re.compile(r"(?:(\d{4})[年./-])?(\d{1,2})\s*(?:月|[./-])\s*(\d{1,2})\s*(?:日|号)?")
+RELATIVE_DAYS = {"今天": 0, "昨天": 1, "前天": 2, "大前天": 3}
+RECENT_MESSAGES = 4
+
+
+def phone_in(texts: List[str]) -> Optional[str]:
+    for text in texts:
+        found = PHONE.search(text.replace(" ", "").replace("-", ""))
+        if found:
+            return found.group(0)
+    return None
+
+
+def date_in(texts: List[str], reference: Optional[date] = None) -> Optional[date]:
+    reference = reference or today()
+    for text in texts:
+        for word in sorted(RELATIVE_DAYS, key=len, reverse=True):
+            if word in text:
+                return reference - timedelta(days=RELATIVE_DAYS[word])
+        found = MONTH_DAY.search(text)
+        if found and not PHONE.search(text[max(found.start() - 11, 0):found.end()]):
+            year = int(found.group(1) or reference.year)
+            try:
+                day = date(year, int(found.group(2)), int(found.group(3)))
+            except ValueError:
+                continue
+            if day > reference and not found.group(1):
+                day = day.replace(year=year - 1)  # 「12月20号」 in January: last year
+            return day
+    return None
+
+
+def product_in(events: List[JSON]) -> Optional[str]:
+    """A product the customer named: the NLU's product entity, else 「买的X」."""
+    for event in events:
+        for entity in (event.get("parse_data") or {}).get("entities") or []:
+            if entity.get("entity") == "product" and entity.get("value"):
+                return str(entity["value"])[:30]
+        found = BOUGHT.search(event.get("text") or "")
+        if found:
+            return found.group(1)
+    return None
+
+
+def recent(tracker: Tracker) -> List[JSON]:
+    """The customer's last few messages (newest first), without button payloads."""
+    return [event for event in session_user_events(tracker)[:RECENT_MESSAGES]
+            if not (event.get("text") or "").startswith("/")]
+
+
+FILLER = re.compile(r"下单|手机号?码?|电话|号码|我的|我是|用的|是|买的|买了|东西|订单号?|单号|没有|"
+                    r"不知道|查一?下|帮我|麻烦|谢谢|的|了|吗|呢|啊|哦|[\s\d,，。.!！?？:：、~]")
+
+
+def rest_beside_phone(text: str) -> Optional[str]:
+    """「13812345678 牛仔裤」: the words sent with a phone number name the product."""
+    if not PHONE.search(text.replace(" ", "")) or date_in([text]):
+        return None
+    rest = FILLER.sub("", text)
+    return rest if 2 <= len(rest) <= 12 else None
+
+
+def clues(tracker: Tracker) -> Tuple[Optional[str], Optional[str], Optional[date]]:
+    """(phone, product, order date) from the customer's recent messages."""
+    events = recent(tracker)
+    texts = [event.get("text") or "" for event in events]
+    product = product_in(events) or next(filter(None, map(rest_beside_phone, texts)), None)
+    return phone_in(texts), product, date_in(texts)
+
+
+def says_no_number(tracker: Tracker) -> bool:
+    latest = (recent(tracker) or [{}])[0].get("text") or ""
+    return bool(NO_NUMBER.search(latest))
+
+
+def item_matches(order: JSON, product: str) -> bool:
+    for item in order.get("items") or []:
+        name = str(item.get("name") or "")
+        noun = re.sub(r"[A-Za-z0-9 ]+$", "", name)  # 蓝牙耳机Pro -> 蓝牙耳机
+        if name and (product in name or name in product or
+                     any(len(noun) >= size and noun[-size:] in product for size in (4, 3, 2))):
+            return True
+    return False
+
+
+def narrow(orders: List[JSON], product: Optional[str], day: Optional[date]) -> List[JSON]:
+    if product:
+        orders = [order for order in orders if item_matches(order, product)]
+    if day:
+        orders = [order for order in orders
+                  if (created := parse_day(order.get("created_at"))) and
+                  abs((created - day).days) <= 1]
+    return orders
+
+
+def order_buttons(orders: List[JSON]) -> List[Dict[str, str]]:
+    return [{"title": f"{order['id']} {items_summary(order)} {order.get('status_text', '')}",
+             "payload": f'/inform{{"order_id":"{order["id"]}"}}'} for order in orders]
+
+
+def clue_words(product: Optional[str], day: Optional[date]) -> str:
+    parts = [f"{day.month}月{day.day}日下单" if day else "", f"「{product}」" if product else ""]
+    return "".join(parts) or "符合"

@@ -1,0 +1,201 @@
+"""No loops: failed turns are counted, each retry asks differently, and an order is
+found without its number (against the running demo shop; no mocks)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from action_helpers import SLOT_DEFAULTS, texts
+from rasa_sdk import Tracker
+
+from actions import _polish
+from actions.aftersales import state_problem
+from actions.forms import ValidateOrderForm
+from actions.orders import ANONYMOUS_ASKS, ActionAskOrderId, ActionAskPhoneTail
+from actions.sizing import ActionAskSizeProduct, ValidateSizeForm
+
+WANG_SHIPPED = "361204587712340001"  # 王伟: 蓝牙耳机Pro等2件商品, phone 13812345678
+WANG_PAID = "361204587712340002"  # 王伟: K87机械键盘
+
+
+def conversation(messages: List[Any], slots: Optional[Dict[str, Any]] = None,
+                 requested_slot: Optional[str] = "order_id", loop: Optional[str] = "order_form",
+                 sender: str = "guest-loops", set_now: Optional[Dict[str, Any]] = None,
+                 intent: str = "inform", entities: Optional[List[dict]] = None) -> Tracker:
+    """A tracker whose session holds these customer messages (str) and bot texts
+    (("bot", text)); the last customer message is the one being validated."""
+    events: List[Dict[str, Any]] = [{"event": "session_started"}]
+    for message in messages:
+        if isinstance(message, tuple):
+            events.append({"event": "bot", "text": _polish(message[1])})
+        else:
+            events.append({"event": "action", "name": "action_listen"})
+            events.append({"event": "user", "text": message, "parse_data": {
+                "intent": {"name": intent}, "entities": entities or []}})
+    events += [{"event": "slot", "name": name, "value": value}
+               for name, value in (set_now or {}).items()]
+    latest = {"text": messages[-1] if messages and isinstance(messages[-1], str) else "",
+              "intent": {"name": intent}, "entities": entities or []}
+    values = {**SLOT_DEFAULTS, **(slots or {}), **(set_now or {}),
+              "requested_slot": requested_slot}
+    return Tracker(sender, values, latest, events, False, None,
+                   {"name": loop} if loop else {}, "action_listen")
+
+
+def test_a_message_that_fills_nothing_is_a_failed_turn(run_action):
+    tracker = conversation(["快递到哪了", "你们这个到底怎么回事"], intent="nlu_fallback")
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["failed_attempts"] == 1.0
+    assert slots["requested_slot"] == "order_id"  # asked again, differently
+    # The third one ends the form: the escalation policy hands over (repeated_failure).
+    _, slots = run_action(ValidateOrderForm(), conversation(
+        ["快递到哪了", "啊", "嗯嗯", "你们这个到底怎么回事"], {"failed_attempts": 2.0},
+        intent="out_of_scope"))
+    assert slots["failed_attempts"] == 3.0 and slots["requested_slot"] is None
+
+
+def test_a_digression_the_bot_answers_is_not_a_failed_turn(run_action):
+    # An FAQ: the form steps aside (nothing returned -> Rasa's rejection) and the FAQ
+    # rule answers; not counted.
+    _, slots = run_action(ValidateOrderForm(), conversation(
+        ["快递到哪了", "你们包邮吗"], intent="faq"))
+    assert "failed_attempts" not in slots
+
+
+def test_a_digression_answered_earlier_in_the_turn_is_not_counted(run_action):
+    tracker = conversation(["快递到哪了", "你们包邮吗"], intent="faq")
+    tracker.events += [{"event": "action", "name": "utter_faq"},
+                       {"event": "bot", "text": "包邮"},
+                       {"event": "action", "name": "order_form"}]
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert "failed_attempts" not in slots
+
+
+def test_no_order_number_is_not_a_format_error_and_offers_the_phone_lookup(run_action):
+    tracker = conversation(["快递到哪了", "我没有订单号"], set_now={"order_id": "我没有订单号"})
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert "格式" not in texts(messages)
+    assert slots["order_id"] is None and slots["failed_attempts"] == 1.0
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["快递到哪了", "我没有订单号"], {"failed_attempts": 1.0}))
+    assert "手机号" in texts(messages) and "商品" in texts(messages)
+
+
+def test_phone_and_product_find_and_verify_the_order(run_action):
+    message = "13812345678 买的蓝牙耳机"
+    tracker = conversation(["快递到哪了", "没有订单号", message], {"failed_attempts": 1.0},
+                           set_now={"order_id": message})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["order_id"] == WANG_SHIPPED
+    assert slots["verified_order_id"] == WANG_SHIPPED
+    assert slots["failed_attempts"] == 0.0 and slots["requested_slot"] is None
+
+
+def test_product_from_the_first_message_and_phone_later(run_action):
+    # 「我买的耳机什么时候到」 started the form; the phone comes after.
+    tracker = conversation(["我买的耳机什么时候到啊", "13812345678"], intent="inform",
+                           set_now={"order_id": "13812345678"})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["verified_order_id"] == WANG_SHIPPED
+
+
+def test_a_phone_with_another_customers_product_reveals_nothing(run_action):
+    message = "13812345678 牛仔裤"  # 王伟's phone, 李娜's jeans
+    tracker = conversation(["快递到哪了", message], set_now={"order_id": message})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["order_id"] is None and not slots.get("verified_order_id")
+    assert slots["failed_attempts"] == 1.0
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["快递到哪了", message], {"failed_attempts": 1.0}))
+    said = texts(messages)
+    assert "没有查到" in said and "3612045877123" not in said and "牛仔裤" in said
+
+
+def test_a_phone_alone_is_a_step_not_a_failure(run_action):
+    tracker = conversation(["快递到哪了", "13812345678"], set_now={"order_id": "13812345678"})
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["order_id"] is None and "failed_attempts" not in slots
+    messages, _ = run_action(ActionAskOrderId(), conversation(["快递到哪了", "13812345678"]))
+    assert "收到手机号" in texts(messages) and "3612" not in texts(messages)
+
+
+def test_a_linked_customer_names_the_product_instead_of_the_number(run_action):
+    tracker = conversation(["帮我查下订单", "我买的键盘"], {"customer_id": "C0001"},
+                           sender="demo-wang", set_now={"order_id": "我买的键盘"})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["verified_order_id"] == WANG_PAID
+
+
+def test_a_linked_customer_gets_order_buttons_on_each_retry(run_action):
+    for failures in (0.0, 1.0, 2.0):
+        messages, _ = run_action(ActionAskOrderId(), conversation(
+            ["帮我查下订单", "不知道"], {"customer_id": "C0001", "failed_attempts": failures},
+            sender="demo-wang"))
+        payloads = [button["payload"] for message in messages
+                    for button in message.get("buttons") or []]
+        assert any(WANG_SHIPPED in payload for payload in payloads)
+
+
+def test_each_retry_asks_differently(run_action):
+    said = []
+    for failures in (0.0, 1.0, 2.0):
+        messages, _ = run_action(ActionAskOrderId(), conversation(
+            ["快递到哪了", "嗯"], {"failed_attempts": failures}))
+        said.append(texts(messages))
+    assert len(set(said)) == 3
+    tails = []
+    for failures in (1.0, 2.0):
+        messages, _ = run_action(ActionAskPhoneTail(), conversation(
+            ["快递到哪了", "1234"], {"failed_attempts": failures}, requested_slot="phone_tail"))
+        tails.append(texts(messages))
+    assert len(set(tails)) == 2 and all("后4位" in text for text in tails)
+
+
+def test_never_the_same_request_three_times_in_a_row(run_action):
+    # The customer asked FAQs twice in the form (answered, not failures): the same ask
+    # came after each; the third time it is worded differently.
+    first = ANONYMOUS_ASKS[0]
+    tracker = conversation(["快递到哪了", ("bot", first), "包邮吗", ("bot", "包邮"),
+                            ("bot", first), "几点发货"], intent="faq")
+    messages, _ = run_action(ActionAskOrderId(), tracker)
+    assert _polish(first) not in [message.get("text") for message in messages]
+
+
+def test_out_of_scope_inside_the_form_is_said_and_counted(run_action):
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["快递到哪了", "今天天气怎么样"], {"failed_attempts": 1.0}, intent="out_of_scope"))
+    assert "回答不了" in texts(messages)
+
+
+def test_the_size_form_takes_no_product_from_a_logistics_question(run_action):
+    entities = [{"entity": "product", "value": "羽绒服", "start": 3, "end": 6}]
+    tracker = conversation(["这件外套175 70公斤穿什么码", "我买的羽绒服什么时候到啊"],
+                           {"height_cm": "175", "weight_kg": "70"}, loop="size_form",
+                           requested_slot="size_product", intent="track_logistics",
+                           entities=entities)
+    _, slots = run_action(ValidateSizeForm(), tracker)
+    assert not slots.get("size_product") and "failed_attempts" not in slots
+
+
+def test_the_size_form_offers_the_garments_the_customer_named(run_action):
+    tracker = conversation(["这件外套175 70公斤穿什么码"], {"height_cm": "175",
+                                                          "weight_kg": "70"},
+                           loop="size_form", requested_slot="size_product", intent="ask_size")
+    messages, _ = run_action(ActionAskSizeProduct(), tracker)
+    said = texts(messages)
+    assert "175" in said and "外套" in said
+    titles = [button["title"] for message in messages for button in message.get("buttons") or []]
+    assert "男士轻薄羽绒服" in titles and "男士休闲夹克" in titles
+    assert "纯棉圆领T恤" not in titles  # not a coat
+    # Clicking one answers the size question (intent inform with the product entity).
+    _, slots = run_action(ValidateSizeForm(), conversation(
+        ["这件外套175 70公斤穿什么码", '/inform{"product":"男士休闲夹克"}'],
+        {"height_cm": "175", "weight_kg": "70"}, loop="size_form",
+        requested_slot="size_product",
+        entities=[{"entity": "product", "value": "男士休闲夹克"}]))
+    assert slots["size_product"] == "P1004"
+
+
+def test_no_after_sales_question_for_an_order_on_its_way():
+    assert "还在路上" in state_problem({"status": "shipped"})
+    assert state_problem({"status": "delivered"}) is None
