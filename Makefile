@@ -7,6 +7,7 @@ RASA := .venv/bin/rasa
 
 venv:
 	@scripts/setup_venv.sh
+	@scripts/setup_web.sh
 
 # `rasa train` itself detects an unchanged project and keeps the existing model.
 train: venv
