@@ -111,7 +111,8 @@ def test_claim_reply_capacity_and_someone_elses_conversation(desk, recorder):
     assert push["agent"] == {"id": str(wang.id), "name": "小王"}
     detail = wang.get(f"/api/handoffs/{ids[0]}").json()
     assert detail["first_reply_seconds"] is not None and detail["can_reply"] is True
-    assert [m["text"] for m in detail["timeline"] if m["kind"] == "agent"] == ["您好，我来帮您查一下"]
+    replies = [m["text"] for m in detail["timeline"] if m["kind"] == "agent"]
+    assert replies == ["您好，我来帮您查一下"]
     assert_error(wang.post(f"/api/handoffs/{ids[0]}/messages", {"text": "x", "bogus": 1}), 400,
                  "unknown_field")
 
@@ -161,11 +162,11 @@ def test_transfer_notes_channel_events_and_feed(desk, recorder):
     given = zhang.post(f"/api/handoffs/{hid}/transfer", {"to_agent": wang_id})
     assert given.status_code in (200, 409), given.text
     # The feed: increasing ids, paged with after=, readable by supervisors and services.
-    feed = get(desk.url, f"/api/events?after=0&limit=1000")["events"]
+    feed = get(desk.url, "/api/events?after=0&limit=1000")["events"]
     mine = [e for e in feed if e["handoff_id"] == hid]
     kinds = [e["kind"] for e in mine]
     assert kinds[:4] == ["handoff_created", "claimed", "note_added", "transferred"]
-    assert all(a["id"] < b["id"] for a, b in zip(feed, feed[1:]))
+    assert all(a["id"] < b["id"] for a, b in zip(feed, feed[1:], strict=False))
     after = feed[-2]["id"]
     assert [e["id"] for e in zhang.get(f"/api/events?after={after}").json()["events"]] == \
         [feed[-1]["id"]]
