@@ -5,13 +5,13 @@
   python -m desk add-agent --name 小王 --role agent [--max-chats 5] [--queues general,senior]
         the password is read from DESK_AGENT_PASSWORD or asked for; none given: one is
         generated and printed once
-  python -m desk demo-agents              the demo's agents (only with DESK_DEMO=true)
+  python -m desk demo-agents              the demo's agents (only with DEMO_MODE=1)
 
 Environment: DESK_HOST, DESK_PORT, DESK_DB_URL, RASA_URL, DESK_QUEUES, DESK_API_TOKEN
 (required: the bearer token of services), RASA_API_TOKEN, CHANNEL_PUSH_TOKEN, DESK_PUSH_CHANNELS
 (default webchat), DESK_SESSION_HOURS (12), DESK_COOKIE_SECURE, DESK_AUTO_ASSIGN (true),
 DESK_LOGIN_MAX_FAILURES (5), DESK_LOGIN_WINDOW_SECONDS (900), DESK_RASA_TIMEOUT,
-DESK_LOG_LEVEL, DESK_DEMO.
+DESK_LOG_LEVEL, DEMO_MODE (1: a laptop demo; the development token and demo agents).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from desk.config import DEFAULT_QUEUES_PATH, QueueConfigError, load_queues
 
 DEFAULT_DB_URL = "sqlite:///var/desk.sqlite"
 COMMANDS = ("serve", "migrate", "add-agent", "demo-agents")
-# The demo's accounts (DESK_DEMO=true only): name, role, password.
+# The demo's accounts (DEMO_MODE=1 only): name, role, password.
 DEMO_AGENTS = (("小王", "agent", "xiaowang-demo"), ("小李", "agent", "xiaoli-demo"),
                ("老张", "supervisor", "laozhang-demo"))
 logger = logging.getLogger("desk")
@@ -39,6 +39,16 @@ def _env_bool(name: str, default: bool = False) -> bool:
     from service_common.settings import env_bool
 
     return env_bool(name, default)
+
+
+def demo_mode() -> bool:
+    """The project's laptop-demo switch (DEMO_MODE=1), shared with every service."""
+    return os.environ.get("DEMO_MODE", "").strip().lower() in ("1", "true", "yes")
+
+
+# Values published at some point (README, defaults.env): never a real installation's token.
+PUBLISHED_TOKENS = {"desk-dev-token", "dev", "secret", "changeme", "token", "test", "demo"}
+MIN_TOKEN_LENGTH = 16
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -123,8 +133,8 @@ def add_agent(args: argparse.Namespace) -> int:
 
 
 def demo_agents(db_url: str) -> int:
-    if not _env_bool("DESK_DEMO"):
-        print("desk: demo agents are created only with DESK_DEMO=true", file=sys.stderr)
+    if not demo_mode():
+        print("desk: demo agents are created only with DEMO_MODE=1", file=sys.stderr)
         return 2
     from sqlalchemy import select
 
@@ -153,13 +163,13 @@ def serve(args: argparse.Namespace) -> int:
         print(f"desk: queue configuration error: {error}", file=sys.stderr)
         return 2
     api_token = os.environ.get("DESK_API_TOKEN") or ""
-    demo = _env_bool("DESK_DEMO")
-    if not api_token:
-        if not demo:
-            print("desk: set DESK_API_TOKEN (the services' bearer token; e.g. "
-                  "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), "
-                  "or DESK_DEMO=true for a laptop demo", file=sys.stderr)
-            return 2
+    weak = (not api_token or api_token.lower() in PUBLISHED_TOKENS
+            or len(api_token) < MIN_TOKEN_LENGTH)
+    if weak and not demo_mode():
+        print("desk: set DESK_API_TOKEN to a secret of this installation (at least "
+              f"{MIN_TOKEN_LENGTH} characters, not a published value; `make venv` generates "
+              "one), or DEMO_MODE=1 for a laptop demo", file=sys.stderr)
+        return 2
     from desk.logs import setup_logging  # late imports: a config error should fail fast
 
     setup_logging(args.log_level)
@@ -169,6 +179,8 @@ def serve(args: argparse.Namespace) -> int:
         api_token = DEV_TOKEN
         logger.warning("demo mode: the /api routes accept the development token %r",
                        DEV_TOKEN)
+    elif weak:
+        logger.warning("demo mode: DESK_API_TOKEN is weak or published")
     if _migrate(args.db_url):
         return 1
 

@@ -30,7 +30,7 @@ OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 WEB_DIST = Path(__file__).with_name("web") / "dist"
 # Packets carry whole transcripts, but anything past 1 MB is a bug or an attack.
 MAX_BODY_BYTES = 1024 * 1024
-# The bearer token of the demo (`make run` with DESK_DEMO=true); refused otherwise.
+# The bearer token of a laptop demo (DEMO_MODE=1 without DESK_API_TOKEN); refused otherwise.
 DEV_TOKEN = "desk-dev-token"
 PUBLIC_API = ("/api/auth/login",)
 # The built page loads only its own scripts and styles; photos may come from the shop.
