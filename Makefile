@@ -8,6 +8,7 @@ RASA := .venv/bin/rasa
 venv:
 	@scripts/setup_venv.sh
 	@scripts/setup_trainer_web.sh
+	@scripts/setup_web.sh
 
 # `rasa train` itself detects an unchanged project and keeps the existing model.
 train: venv

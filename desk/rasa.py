@@ -6,6 +6,7 @@ Rasa must run with `--enable-api` (and `--auth-token` = RASA_API_TOKEN when one 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Optional
 from urllib.parse import quote
 
@@ -96,6 +97,20 @@ class RasaClient:
         messages = result.get("messages") if isinstance(result, dict) else None
         return messages if isinstance(messages, list) else []
 
+    async def record_bot_message(self, conversation_id: str, text: str,
+                                 agent: dict[str, Any], image: Optional[str] = None) -> None:
+        """An agent's words as a bot event of the conversation (REST: the client reads them
+        from the tracker; analytics and the transcript see them either way)."""
+        event: dict[str, Any] = {
+            "event": "bot", "text": text, "timestamp": time.time(),
+            "metadata": {"source": "desk", "agent_id": str(agent.get("id")),
+                         "agent_name": agent.get("name")},
+        }
+        if image:
+            event["data"] = {"image": image}
+        await self._call("record", "POST", self._url(conversation_id, "/tracker/events"),
+                         self._params(include_events="NONE"), [event])
+
     async def tracker(self, conversation_id: str, timeout: float = 3.0) -> dict[str, Any]:
         result = await self._call(
             "tracker", "GET", self._url(conversation_id, "/tracker"), self._params(),
@@ -137,3 +152,70 @@ def customer_messages_since(
             if isinstance(emotion, dict) else None,
         })
     return result
+
+
+class ChannelPush:
+    """Desk -> customer: the web-chat channel's push endpoint, or Rasa's tracker for channels
+    that cannot push (REST), so the message is at least recorded in the conversation.
+
+    POST {RASA_URL}/webhooks/webchat/push (Authorization: Bearer CHANNEL_PUSH_TOKEN) with
+    {"conversation_id", "kind", "agent": {"id", "name"}, "text", "image", "position",
+    "wait_minutes"} -> {"recorded": bool, "delivered": int}.
+    """
+
+    def __init__(self, rasa: RasaClient, token: Optional[str], push_channels: set[str],
+                 path: str = "/webhooks/webchat/push") -> None:
+        self.rasa = rasa
+        self.token = token or None
+        self.push_channels = push_channels
+        self.url = rasa.base_url + path
+
+    def can_push(self, channel: str) -> bool:
+        return channel in self.push_channels and self.token is not None
+
+    async def send(self, channel: str, conversation_id: str, kind: str,
+                   agent: Optional[dict[str, Any]] = None, **fields: Any) -> dict[str, Any]:
+        """Deliver one update. Returns {"recorded", "delivered", "via"}; raises RasaError."""
+        if self.can_push(channel):
+            body = {"conversation_id": conversation_id, "kind": kind,
+                    **({"agent": agent} if agent else {}),
+                    **{k: v for k, v in fields.items() if v is not None}}
+            session = self.rasa._session
+            if session is None:
+                await self.rasa.start()
+                session = self.rasa._session
+            assert session is not None
+            try:
+                async with session.post(
+                    self.url, json=body, headers={"Authorization": f"Bearer {self.token}"},
+                    timeout=aiohttp.ClientTimeout(total=self.rasa.timeout),
+                ) as response:
+                    if response.status >= 300:
+                        raise RasaError("push", f"网页聊天通道返回错误（HTTP {response.status}）")
+                    result = await response.json(content_type=None)
+            except asyncio.TimeoutError:
+                raise RasaError("push", "网页聊天通道没有响应") from None
+            except aiohttp.ClientError as error:
+                raise RasaError("push", f"无法连接网页聊天通道（{type(error).__name__}）") from None
+            return {"recorded": bool(result.get("recorded")),
+                    "delivered": int(result.get("delivered") or 0), "via": "push"}
+        if kind in ("agent_message", "agent_joined") and agent is not None:
+            await self.rasa.record_bot_message(conversation_id, fields.get("text") or "",
+                                               agent, fields.get("image"))
+            return {"recorded": True, "delivered": 0, "via": "tracker"}
+        return {"recorded": False, "delivered": 0, "via": "none"}
+
+
+def rating_after(tracker: dict[str, Any], since: float) -> Optional[int]:
+    """The customer's rating (slot `rating`, set by action_record_rating) after `since`."""
+    for event in reversed(tracker.get("events") or []):
+        if not isinstance(event, dict):
+            continue
+        timestamp = event.get("timestamp")
+        if isinstance(timestamp, int | float) and timestamp < since:
+            break
+        if event.get("event") == "slot" and event.get("name") == "rating":
+            value = event.get("value")
+            if isinstance(value, int | float) and not isinstance(value, bool) and 1 <= value <= 5:
+                return int(value)
+    return None

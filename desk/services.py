@@ -14,14 +14,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.config import Queue
-from desk.logs import mask
-from desk.models import OPEN_STATUSES, Handoff, utcnow
-from shop.errors import conflict, not_found
+from desk.models import OPEN_STATUSES, DeskEvent, Handoff, utcnow
+from service_common.errors import conflict, not_found
+from service_common.masking import mask
 
 logger = logging.getLogger("desk.handoffs")
 
 # The order agents work a queue in: most urgent first, then longest waiting.
 QUEUE_ORDER = (Handoff.priority, Handoff.created_at, Handoff.id)
+# The agents' list: most urgent, then upset customers, then longest waiting.
+LIST_ORDER = (Handoff.priority, Handoff.upset.desc(), Handoff.created_at, Handoff.id)
+UPSET_LABELS = ("angry", "anxious")
+UPSET_INTENSITY = 0.5
 # Ids are 32-bit on PostgreSQL; a bigger number must be a 404, not a database error.
 MAX_ID = 2**31 - 1
 
@@ -74,6 +78,7 @@ def submit(session: Session, packet: dict[str, Any]) -> tuple[Handoff, bool]:
         updates=0,
         created_at=now,
         updated_at=now,
+        upset=is_upset(packet["emotion"]),
     )
     # A savepoint: if another instance opened one for this conversation in the meantime, the
     # partial unique index refuses ours and we merge into theirs instead.
@@ -88,6 +93,8 @@ def submit(session: Session, packet: dict[str, Any]) -> tuple[Handoff, bool]:
         _merge(existing, packet)
         session.flush()
         return existing, False
+    record_event(session, "handoff_created", handoff, None, priority=handoff.priority,
+                 rule=handoff.rule_id, channel=handoff.channel)
     logger.info(
         "handoff %d opened: conversation=%s queue=%s priority=%d status=%s rule=%s",
         handoff.id, mask(handoff.conversation_id), handoff.queue, handoff.priority,
@@ -148,6 +155,7 @@ def _merge(handoff: Handoff, packet: dict[str, Any]) -> None:
     })
     # A new dict, so SQLAlchemy sees the JSON column change.
     handoff.packet = stored
+    handoff.upset = bool(handoff.upset) or is_upset(stored["emotion"])
     handoff.priority = min(handoff.priority, packet["priority"])
     handoff.rule_id = packet["rule"]["id"]
     handoff.rule_reason = packet["rule"]["reason"]
@@ -217,11 +225,14 @@ def expected_wait(place: Optional[int], queue: Optional[Queue]) -> Optional[floa
 
 
 def list_handoffs(
-    session: Session, statuses: list[str], queues: Optional[list[str]], limit: int
+    session: Session, statuses: list[str], queues: Optional[list[str]], limit: int,
+    agent_id: Optional[int] = None,
 ) -> list[Handoff]:
-    query = select(Handoff).where(Handoff.status.in_(statuses)).order_by(*QUEUE_ORDER)
+    query = select(Handoff).where(Handoff.status.in_(statuses)).order_by(*LIST_ORDER)
     if queues:
         query = query.where(Handoff.queue.in_(queues))
+    if agent_id is not None:
+        query = query.where(Handoff.agent_id == agent_id)
     return list(session.execute(query.limit(limit)).scalars())
 
 
@@ -237,7 +248,8 @@ def queue_counts(session: Session) -> dict[tuple[str, str], int]:
 # ---------------------------------------------------------------- claim / resolve
 
 
-def claim(session: Session, handoff_id: int, agent: str) -> Handoff:
+def claim(session: Session, handoff_id: int, agent: str,
+          agent_id: Optional[int] = None) -> Handoff:
     handoff = get_handoff(session, handoff_id)
     if handoff.status == "resolved":
         raise conflict("already_resolved", f"转人工记录 {handoff_id} 已处理完毕，无法再接入")
@@ -252,7 +264,8 @@ def claim(session: Session, handoff_id: int, agent: str) -> Handoff:
     result = session.execute(
         update(Handoff)
         .where(Handoff.id == handoff_id, Handoff.status.in_(("waiting", "callback")))
-        .values(status="active", claimed_at=now, claimed_by=agent, updated_at=now)
+        .values(status="active", claimed_at=now, claimed_by=agent, agent_id=agent_id,
+                updated_at=now)
         .execution_options(synchronize_session=False)
     )
     session.refresh(handoff)
@@ -261,6 +274,9 @@ def claim(session: Session, handoff_id: int, agent: str) -> Handoff:
             raise conflict("already_resolved", f"转人工记录 {handoff_id} 已处理完毕，无法再接入")
         if handoff.claimed_by != agent:
             raise conflict("already_claimed", f"转人工记录 {handoff_id} 刚刚已被其他客服接入")
+    else:
+        record_event(session, "claimed", handoff, agent_id, agent_name=agent,
+                     wait_seconds=wait_seconds(handoff))
     logger.info("handoff %d claimed by %s after %.1fs in queue %s", handoff.id, mask(agent),
                 wait_seconds(handoff) or 0.0, handoff.queue)
     return handoff
@@ -275,7 +291,8 @@ def check_resolvable(handoff: Handoff) -> None:
         )
 
 
-def mark_resolved(session: Session, handoff_id: int, agent: str, note: Optional[str]) -> Handoff:
+def mark_resolved(session: Session, handoff_id: int, agent: str, note: Optional[str],
+                  agent_id: Optional[int] = None) -> Handoff:
     """Record the resolution after Rasa took the conversation back."""
     now = utcnow()
     handoff = get_handoff(session, handoff_id)
@@ -294,6 +311,9 @@ def mark_resolved(session: Session, handoff_id: int, agent: str, note: Optional[
     session.refresh(handoff)
     if result.rowcount != 1:
         check_resolvable(handoff)
+    record_event(session, "resolved", handoff, agent_id if agent_id is not None else
+                 handoff.agent_id, agent_name=agent, handle_seconds=handle_seconds(handoff),
+                 first_reply_seconds=first_reply_seconds(handoff))
     logger.info("handoff %d resolved by %s; conversation %s handed back to the bot",
                 handoff.id, mask(agent), mask(handoff.conversation_id))
     return handoff
@@ -319,6 +339,47 @@ def wait_seconds(handoff: Handoff) -> Optional[float]:
     if handoff.claimed_at is None:
         return None
     return round((handoff.claimed_at - handoff.created_at).total_seconds(), 3)
+
+
+def handle_seconds(handoff: Handoff) -> Optional[float]:
+    """Agent handle time: claimed (or first reply) until resolved."""
+    start = handoff.claimed_at or handoff.first_reply_at
+    if start is None or handoff.resolved_at is None:
+        return None
+    return round((handoff.resolved_at - start).total_seconds(), 3)
+
+
+def first_reply_seconds(handoff: Handoff) -> Optional[float]:
+    """The handoff wait as the customer feels it: handoff until the first agent reply."""
+    if handoff.first_reply_at is None:
+        return None
+    return round((handoff.first_reply_at - handoff.created_at).total_seconds(), 3)
+
+
+def is_upset(emotion: dict[str, Any]) -> bool:
+    history = emotion.get("history") or []
+    latest = history[-1] if history else None
+    return bool(emotion.get("turning_point")) or bool(
+        latest and latest.get("label") in UPSET_LABELS
+        and (latest.get("intensity") or 0) >= UPSET_INTENSITY)
+
+
+def record_event(session: Session, kind: str, handoff: Handoff, agent_id: Optional[int],
+                 **data: Any) -> DeskEvent:
+    """One entry of the analytics feed (GET /api/events)."""
+    event = DeskEvent(kind=kind, handoff_id=handoff.id, conversation_id=handoff.conversation_id,
+                      queue=handoff.queue, agent_id=agent_id,
+                      data={k: v for k, v in data.items() if v is not None},
+                      created_at=utcnow())
+    session.add(event)
+    return event
+
+
+def event_json(event: DeskEvent) -> dict[str, Any]:
+    return {"id": event.id, "kind": event.kind, "handoff_id": event.handoff_id,
+            "conversation_id": event.conversation_id, "queue": event.queue,
+            "agent_id": event.agent_id, "time": iso(event.created_at),
+            "timestamp": epoch(event.created_at), "data": event.data or {}}
 
 
 def placement_json(
@@ -360,6 +421,13 @@ def summary_json(
         "resolved_at": iso(handoff.resolved_at),
         "resolved_by": handoff.resolved_by,
         "wait_seconds": wait_seconds(handoff),
+        "agent_id": handoff.agent_id,
+        "upset": bool(handoff.upset),
+        "first_reply_at": iso(handoff.first_reply_at),
+        "first_reply_seconds": first_reply_seconds(handoff),
+        "handle_seconds": handle_seconds(handoff),
+        "rating": handoff.rating,
+        "last_customer_at": iso(handoff.last_customer_at),
     }
 
 
@@ -378,5 +446,6 @@ def detail_json(
         "emotion": packet.get("emotion") or {"history": [], "turning_point": None},
         "note": handoff.note,
         "updates": handoff.updates,
+        "todo_done": list(handoff.todo_done or []),
     })
     return result

@@ -10,16 +10,23 @@ from typing import Any, Optional
 from sanic.request import Request
 
 from desk.models import ROLES
-from shop.errors import ApiError
-from shop.validation import read_json as read_json_object
+from service_common.errors import ApiError
+from service_common.validation import read_json as read_json_object
 
-__all__ = ["read_json", "handoff_packet", "agent_request", "query_choices", "query_limit"]
+__all__ = ["read_json", "handoff_packet", "agent_request", "query_choices", "query_limit",
+           "only_keys", "only_query", "url_field", "channel_event", "query_int"]
 
 # Naive callback times are read as China time, like every time the shop itself hands out.
 CST = timezone(timedelta(hours=8))
 MAX_TRANSCRIPT = 5000
 MAX_TEXT = 10_000
 MAX_LIST = 500
+# Unix times the desk accepts: 2000-01-01 .. 2100-01-01 (anything else is a client bug, and
+# far-off values overflow datetime arithmetic).
+MIN_TIME = 946684800.0
+MAX_TIME = 4102444800.0
+CHANNEL_EVENT_KINDS = ("customer_message", "customer_typing")
+MAX_ATTACHMENTS = 10
 
 
 def read_json(request: Request) -> dict[str, Any]:
@@ -92,6 +99,13 @@ def _list(value: Any, field: str, max_items: int = MAX_LIST) -> list[Any]:
     return value
 
 
+def _time(value: Any, field: str) -> float:
+    number = _number(value, field)
+    if not MIN_TIME <= number <= MAX_TIME:
+        raise bad("invalid_value", f"字段 {field} 必须是 2000-2100 年之间的 Unix 时间（秒）")
+    return number
+
+
 def _emotion(value: Any, field: str, with_time: bool) -> Optional[dict[str, Any]]:
     if value is None:
         return None
@@ -108,7 +122,7 @@ def _emotion(value: Any, field: str, with_time: bool) -> Optional[dict[str, Any]
     if with_time:
         if data.get("time") is None:
             raise _missing(f"{field}.time")
-        result["time"] = _number(data["time"], f"{field}.time")
+        result["time"] = _time(data["time"], f"{field}.time")
     return result
 
 
@@ -135,7 +149,7 @@ def _transcript(value: Any) -> list[dict[str, Any]]:
         result.append({
             "role": role,
             "text": text,
-            "time": _number(data["time"], f"{field}.time"),
+            "time": _time(data["time"], f"{field}.time"),
             "intent": text_field(data, "intent", f"{field}.intent", required=False, max_len=128),
             "emotion": _emotion(data.get("emotion"), f"{field}.emotion", with_time=False),
         })
@@ -159,6 +173,8 @@ def _callback_at(value: Any) -> Optional[datetime]:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=CST)
+    if not 2000 <= parsed.year <= 2100:
+        raise bad("invalid_value", "字段 callback_at 必须在 2000-2100 年之间")
     return parsed.astimezone(timezone.utc).replace(tzinfo=None)
 
 
@@ -264,3 +280,74 @@ def query_limit(request: Request, default: int = 100, maximum: int = 500) -> int
     if not 1 <= value <= maximum:
         raise bad("invalid_query", f"参数 limit 需在 1-{maximum} 之间")
     return value
+
+
+def only_keys(body: dict[str, Any], allowed: set[str]) -> None:
+    """Strict bodies: an unknown field is a 400, not silently ignored (a typo stays visible)."""
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise bad("unknown_field", f"不支持的字段：{'、'.join(map(str, unknown))}")
+
+
+def only_query(request: Request, allowed: set[str]) -> None:
+    unknown = sorted(set(request.args) - allowed)
+    if unknown:
+        raise bad("invalid_query", f"不支持的查询参数：{'、'.join(unknown)}")
+
+
+def url_field(data: dict[str, Any], key: str) -> Optional[str]:
+    value = text_field(data, key, key, required=False, max_len=2000)
+    if value is None:
+        return None
+    if not (value.startswith("https://") or value.startswith("http://") or value.startswith("/")):
+        raise bad("invalid_value", f"字段 {key} 必须是 http(s) 地址或以 / 开头的路径")
+    return value
+
+
+def query_int(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad("invalid_query", f"参数 {name} 必须是整数") from None
+    if not minimum <= value <= maximum:
+        raise bad("invalid_query", f"参数 {name} 需在 {minimum}-{maximum} 之间")
+    return value
+
+
+def channel_event(body: dict[str, Any]) -> dict[str, Any]:
+    """POST /api/channel-events from the web-chat channel."""
+    only_keys(body, {"conversation_id", "kind", "text", "time", "attachments"})
+    kind = text_field(body, "kind", "kind", max_len=32)
+    if kind not in CHANNEL_EVENT_KINDS:
+        raise bad("invalid_value", f"字段 kind 取值无效，可选值：{'、'.join(CHANNEL_EVENT_KINDS)}")
+    event: dict[str, Any] = {
+        "conversation_id": text_field(body, "conversation_id", "conversation_id"),
+        "kind": kind,
+        "text": text_field(body, "text", "text", required=False, max_len=MAX_TEXT,
+                           blank_ok=True) or "",
+    }
+    at = body.get("time")
+    # The channel may send seconds (Rasa's convention) or an ISO time; default: now.
+    if at is None:
+        event["time"] = None
+    elif isinstance(at, str):
+        try:
+            parsed = datetime.fromisoformat(at[:-1] + "+00:00" if at.endswith("Z") else at)
+        except ValueError:
+            raise bad("invalid_value", "字段 time 不是合法的 ISO 8601 时间或 Unix 时间") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=CST)
+        if not 2000 <= parsed.year <= 2100:
+            raise bad("invalid_value", "字段 time 必须在 2000-2100 年之间")
+        event["time"] = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    else:
+        seconds = _time(at, "time")
+        event["time"] = datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+    attachments = _list(_given(body, "attachments", []), "attachments", MAX_ATTACHMENTS)
+    event["attachments"] = [_object(a, f"attachments[{i}]") for i, a in enumerate(attachments)]
+    if kind == "customer_message" and not event["text"] and not event["attachments"]:
+        raise bad("missing_field", "客户消息需要 text 或 attachments")
+    return event

@@ -181,6 +181,11 @@ def main() -> None:
     stack = Stack()
     print("Starting the demo shop, the action server and the Rasa server ...", flush=True)
     stack.start()
+    if stack.env.get("DEMO_MODE", "") in ("1", "true", "yes"):
+        # Demo agents (小王, 小李, 老张) only in demo mode; a real shop adds its own with
+        # `python -m desk add-agent`.
+        subprocess.call([str(VENV_BIN / "python"), "-m", "desk", "demo-agents", "--db-url",
+                         stack.env["DESK_DB_URL"]], cwd=ROOT, env=stack.env)
     port = stack.env["RASA_PORT"]
     print(f"""
 The assistant is up (logs in var/logs/). Chat with it:
@@ -189,6 +194,7 @@ The assistant is up (logs in var/logs/). Chat with it:
                -H 'Content-Type: application/json' \\
                -d '{{"sender":"guest-1","message":"快递到哪了"}}'
   shop API:  {stack.shop_url}/openapi.yaml
+  agents' desk: {stack.env['DESK_URL']}/   (demo: 小王 / xiaowang-demo)
   handoffs:  curl -s {stack.env['DESK_URL']}/api/handoffs \\
                -H "Authorization: Bearer $(grep DESK_API_TOKEN var/secrets.env | cut -d= -f2)"
 Press Ctrl-C to stop.""", flush=True)

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup_venv.sh
+scripts/setup_web.sh
 export PATH="$PWD/.venv/bin:$PATH"
 start=$(date +%s)
 echo "== ruff"; ruff check .

@@ -38,13 +38,29 @@ def test_bearer_token_is_enforced(desk_factory):
     assert api(desk.url, "GET", "/api/handoffs", headers=good).json()["count"] == 0
 
 
-def test_development_token_when_none_is_set(desk_factory):
-    desk = desk_factory(env={"DESK_API_TOKEN": ""})
+def test_no_token_outside_demo_mode_refuses_to_start(root_conftest):
+    result = subprocess.run(
+        [sys.executable, "-m", "desk", "--db-url", "sqlite:///:memory:"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    assert "set DESK_API_TOKEN" in result.stderr
+    published = subprocess.run(
+        [sys.executable, "-m", "desk", "--db-url", "sqlite:///:memory:"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "DESK_API_TOKEN": "desk-dev-token"},
+    )
+    assert published.returncode == 2 and "not a published value" in published.stderr
+
+
+def test_development_token_only_in_demo_mode(desk_factory):
+    desk = desk_factory(env={"DESK_API_TOKEN": "", "DEMO_MODE": "1"})
     dev = {"Authorization": "Bearer desk-dev-token"}
     assert api(desk.url, "GET", "/api/queues", headers=dev).status_code == 200
     assert_error(api(desk.url, "GET", "/api/queues"), 401, "unauthorized")
     desk.stop()
-    assert "accept the development token" in desk.log()
+    assert "demo mode: the /api routes accept the development token" in desk.log()
 
 
 def test_logs_never_show_phones_or_addresses(desk_factory):
@@ -218,7 +234,8 @@ def test_unreachable_database_is_a_clear_start_up_error(root_conftest):
     result = subprocess.run(
         [sys.executable, "-m", "desk", "--db-url", f"postgresql://desk@127.0.0.1:{port}/desk"],
         cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin",
+             "DESK_API_TOKEN": "t0ken-of-this-test-run"},
     )
     assert result.returncode == 1
     assert "desk: cannot prepare the database: OperationalError" in result.stderr

@@ -120,7 +120,8 @@ def test_unknown_queue_names_the_known_ones(desk):
 
 
 def test_too_large_body_is_413(desk):
-    body = packet(transcript=[{"role": "customer", "text": "x" * 9000, "time": float(i)}
+    body = packet(transcript=[{"role": "customer", "text": "x" * 9000,
+                               "time": 1700000000.0 + i}
                               for i in range(130)])  # ~1.2 MB, otherwise valid
     data = json.dumps(body).encode()
     assert len(data) > 1024 * 1024

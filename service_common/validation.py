@@ -1,0 +1,29 @@
+"""Reading a JSON request body strictly."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sanic.request import Request
+
+from service_common.errors import ApiError
+
+
+def read_json(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; an empty body counts as {}."""
+    raw = request.body or b""
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(400, "invalid_json", "请求体不是合法的 JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_body", "请求体必须是 JSON 对象")
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN / Infinity are not JSON, even though Python's parser accepts them.
+    raise ValueError(f"non-standard JSON constant {name}")
