@@ -237,8 +237,14 @@ class ActionAskOrderId(Action):
                  "payload": f'/inform{{"order_id":"{o["id"]}"}}'}
                 for o in orders
             ]
+            # Channels that draw cards (the web chat) show these instead of the buttons.
+            cards = [{"kind": "order", "id": o["id"], "title": items_summary(o),
+                      "subtitle": o.get("status_text", ""),
+                      "amount": money(o.get("total_amount")), "image": None,
+                      "payload": button["payload"], "action": "选这个订单"}
+                     for o, button in zip(orders, buttons, strict=True)]
             dispatcher.utter_message(text=f"{intro}请问是哪个订单呢?点选下面的订单,或直接发订单号给我:",
-                                     buttons=buttons)
+                                     buttons=buttons, json_message={"cards": cards})
         else:
             dispatcher.utter_message(
                 text=f"{intro}麻烦发一下订单号哦(18位数字,在「我的订单」-订单详情里可以复制)。")
