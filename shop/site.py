@@ -69,7 +69,7 @@ async def product_page(request: Request) -> HTTPResponse:
         "<p class='warn'>未配置 CHANNEL_IDENTITY_SECRET:聊天中只能以匿名身份咨询。</p>"
     page = f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">
 <title>{esc(product.name)} · 演示店铺</title>
 <style>
 body{{margin:0;font-family:-apple-system,"PingFang SC","Noto Sans CJK SC",sans-serif;

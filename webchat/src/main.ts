@@ -137,7 +137,9 @@ function renderCard(card: Card): HTMLElement {
   const image = safeImage(card.image);
   if (image) { const img = el("img", "card-img"); img.src = image; img.alt = ""; node.append(img); }
   const body = el("div", "card-body");
-  body.append(el("div", "card-title", card.title || ""));
+  const title = el("div", "card-title");
+  title.append(el("span", "card-tag", card.kind === "product" ? "商品" : "订单"), card.title || "");
+  body.append(title);
   if (card.kind === "order" && card.id) body.append(el("div", "card-id", `订单号 ${card.id}`));
   const meta = el("div", "card-meta");
   if (card.subtitle) meta.append(el("span", "card-sub", card.subtitle));
