@@ -3,18 +3,22 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
 
-.PHONY: venv train run chat test lint validate bench knowledge clean
+.PHONY: venv webchat train run chat test lint validate bench knowledge clean
 
 venv:
 	@scripts/setup_venv.sh
 	@scripts/setup_trainer_web.sh
 	@scripts/setup_web.sh
 
+# The customer web chat page and widget (npm ci && npm run build in webchat/), chromium and fonts.
+webchat:
+	@scripts/setup_webchat.sh
+
 # `rasa train` itself detects an unchanged project and keeps the existing model.
 train: venv
 	$(RASA) train --fixed-model-name shop --out models --augmentation 0
 
-run: train
+run: train webchat
 	$(PY) scripts/stack.py
 
 # Ingest the shop's documents (knowledge/docs, or KNOWLEDGE_DOCS); `make run` does it too.
@@ -30,7 +34,7 @@ lint: venv
 validate: venv
 	$(RASA) data validate --fail-on-warnings
 
-test: venv
+test: venv webchat
 	scripts/test.sh
 
 bench: train

@@ -85,7 +85,10 @@ def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     for event in events:
         if event.get("event") == "user":
             parse = event.get("parse_data") or {}
-            lines.append({"role": "customer", "text": event.get("text") or "",
+            left = (event.get("metadata") or {}).get("leave_message") or {}
+            lines.append({"role": "customer",
+                          "text": f"【留言】{left['content']}" if left.get("content")
+                          else event.get("text") or "",
                           "time": event.get("timestamp"),
                           "intent": (parse.get("intent") or {}).get("name"),
                           "emotion": parse.get("emotion")})
@@ -179,7 +182,7 @@ class ActionEscalate(Action):
                       for name, value in tracker.slots.items()
                       if value is not None and name not in INTERNAL_SLOTS},
             "orders": await order_snapshots(tracker, customer_id),
-            "todos": await open_todos(tracker, customer_id),
+            "todos": await open_todos(tracker, customer_id) + leave_message_todo(tracker),
             "emotion": {"history": [{"label": line["emotion"].get("label"),
                                      "intensity": line["emotion"].get("intensity"),
                                      "time": line["time"]}
@@ -216,7 +219,9 @@ class ActionEscalate(Action):
             return events
         ahead = max(int(ticket.get("position") or 1) - 1, 0)
         queue_text = f"您前面还有{ahead}位," if ahead else ""
-        dispatcher.utter_message(text=(
+        wait = max(int(ticket.get("expected_wait_minutes") or 1), 1)
+        dispatcher.utter_message(json_message={"queue": {
+            "position": int(ticket.get("position") or 1), "wait_minutes": wait}}, text=(
             f"{say}已为您转接人工客服,{queue_text}预计等待约"
             f"{max(int(ticket.get('expected_wait_minutes') or 1), 1)}分钟。"
             "客服会看到我们刚才的全部对话,您不用再重复描述~ 有补充可以直接发过来。"))
@@ -234,6 +239,15 @@ def earlier_ticket(tracker: Tracker) -> Optional[Dict[str, Any]]:
         if isinstance(value, dict) and value.get("handoff_id") and value.get("callback"):
             found = value
     return found
+
+
+def leave_message_todo(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The web chat's leave-a-message form (outside office hours) as a call-back to-do."""
+    left = ((tracker.latest_message or {}).get("metadata") or {}).get("leave_message")
+    if not isinstance(left, dict) or not left.get("content"):
+        return []
+    return [{"id": f"leave-message-{tracker.sender_id}", "kind": "callback",
+             "text": f"回电:{left.get('name', '')} {left.get('phone', '')},留言:{left['content']}"}]
 
 
 def callback_words(when: datetime) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
-from actions.common import items_summary, session_user_events
+from actions.common import items_summary, money, session_user_events
 from actions.text import parse_day, today
 
 JSON = Dict[str, Any]
@@ -129,6 +129,14 @@ def narrow(orders: List[JSON], product: Optional[str], day: Optional[date]) -> L
 def order_buttons(orders: List[JSON]) -> List[Dict[str, str]]:
     return [{"title": f"{order['id']} {items_summary(order)} {order.get('status_text', '')}",
              "payload": f'/inform{{"order_id":"{order["id"]}"}}'} for order in orders]
+
+
+def order_cards(orders: List[JSON]) -> List[JSON]:
+    """The same orders as cards, for channels that draw them (the web chat)."""
+    return [{"kind": "order", "id": order["id"], "title": items_summary(order),
+             "subtitle": order.get("status_text", ""), "amount": money(order.get("total_amount")),
+             "image": None, "payload": f'/inform{{"order_id":"{order["id"]}"}}',
+             "action": "选这个订单"} for order in orders]
 
 
 def clue_words(product: Optional[str], day: Optional[date]) -> str:

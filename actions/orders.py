@@ -248,18 +248,21 @@ class ActionAskOrderId(Action):
         intro = "可以开的~电子普通发票和增值税专用发票都能开。" \
             if tracker.get_slot("order_task") == "invoice" and not failures else ""
         if customer_id:
-            text, buttons = await self._linked(customer_id, failures, product, day)
+            text, shown = await self._linked(customer_id, failures, product, day)
         else:
-            text, buttons = await self._anonymous(failures, phone, product, day)
+            text, shown = await self._anonymous(failures, phone, product, day)
         if said_twice_in_a_row(tracker, intro + text):
             text = ANONYMOUS_ASKS[-1] if not customer_id else LINKED_ASKS[-1]
+        # Channels that draw cards (the web chat) show the cards instead of the buttons.
         dispatcher.utter_message(text=out_of_scope_note(tracker) + intro + text,
-                                 buttons=buttons or None)
+                                 buttons=order_lookup.order_buttons(shown) or None,
+                                 json_message={"cards": order_lookup.order_cards(shown)}
+                                 if shown else None)
         return []
 
     @staticmethod
     async def _linked(customer_id: str, failures: int, product: Optional[str],
-                      day: Optional[Any]) -> Tuple[str, List[Dict[str, str]]]:
+                      day: Optional[Any]) -> Tuple[str, List[JSON]]:
         try:
             orders = await get_backend().customer_orders(customer_id, limit=10)
         except BackendError:
@@ -267,18 +270,17 @@ class ActionAskOrderId(Action):
         matches = order_lookup.narrow(orders, product, day) if product or day else []
         if matches:
             return (f"找到{len(matches)}个{order_lookup.clue_words(product, day)}的订单,"
-                    "是哪一个呢?点选一下就好:", order_lookup.order_buttons(matches[:4]))
-        buttons = order_lookup.order_buttons(orders[:4])
-        if not buttons:
+                    "是哪一个呢?点选一下就好:", matches[:4])
+        if not orders:
             return ANONYMOUS_ASKS[min(failures, 2)], []
         if product or day:
             return (f"没找到{order_lookup.clue_words(product, day)}的订单哦,您最近的订单在下面,"
-                    "点选一下,或者直接发订单号给我:", buttons)
-        return LINKED_ASKS[min(failures, 2)], buttons
+                    "点选一下,或者直接发订单号给我:", orders[:4])
+        return LINKED_ASKS[min(failures, 2)], orders[:4]
 
     @staticmethod
     async def _anonymous(failures: int, phone: Optional[str], product: Optional[str],
-                         day: Optional[Any]) -> Tuple[str, List[Dict[str, str]]]:
+                         day: Optional[Any]) -> Tuple[str, List[JSON]]:
         if phone and not (product or day):
             return ("收到手机号~ 再告诉我买的是什么商品,或者大概哪天下的单,我帮您查。", [])
         if phone:
@@ -289,8 +291,7 @@ class ActionAskOrderId(Action):
                 found = []
             clue = order_lookup.clue_words(product, day)
             if found:
-                return (f"这个手机号下有{len(found)}个{clue}的订单,是哪一个呢?",
-                        order_lookup.order_buttons(found[:4]))
+                return f"这个手机号下有{len(found)}个{clue}的订单,是哪一个呢?", found[:4]
             return (f"这个手机号下没有查到{clue}的订单😥 请确认是下单时用的手机号,"
                     "或者换个商品名/下单日期试试,也可以直接发18位订单号。", [])
         return ANONYMOUS_ASKS[min(failures, 2)], []

@@ -270,9 +270,13 @@ async def maybe_recommend(tracker: Tracker, dispatcher: CollectingDispatcher,
         return []
     item = related[0]
     reason = item.get("reason") or "搭配推荐"
+    payload = f'/product_question{{"product": "{item["id"]}"}}'
+    card = {"kind": "product", "id": item["id"], "title": item.get("name"), "subtitle": reason,
+            "amount": money(item.get("price")), "image": item.get("image"),
+            "payload": payload, "action": "了解一下"}
     dispatcher.utter_message(
         text=f"顺便推荐一下:{reason}「{item.get('name')}」{money(item.get('price'))},"
         "感兴趣的话可以问我哦~",
-        buttons=[{"title": f"了解{item.get('name')}",
-                  "payload": f'/product_question{{"product": "{item["id"]}"}}'}])
+        buttons=[{"title": f"了解{item.get('name')}", "payload": payload}],
+        json_message={"cards": [card]})
     return [SlotSet("recommended", True)]

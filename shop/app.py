@@ -21,6 +21,7 @@ from shop.promotions import DEFAULT_PATH as DEFAULT_PROMOTIONS_PATH
 from shop.promotions import PromotionBook
 from shop.routes import api
 from shop.security import AttemptLedger, Settings, ensure_proof_secret
+from shop.site import site
 
 logger = logging.getLogger("shop.access")
 
@@ -114,4 +115,5 @@ def create_app(
         return raw(request.app.ctx.openapi, content_type="application/yaml; charset=utf-8")
 
     app.blueprint(api)
+    app.blueprint(site)  # demo storefront with the web chat widget (shop/site.py)
     return app
