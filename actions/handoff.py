@@ -18,6 +18,7 @@ from actions.backend import BackendError, get_backend
 from actions.common import HOTLINE, items_summary
 from actions.desk import DeskUnavailable, get_desk
 from actions.orders import calm_a_delay
+from actions.outcomes import HANDED_OVER, UNRESOLVED, outcome
 from actions.text import day_words
 from escalation.rules import EscalationRules, Turn, load_rules
 
@@ -161,10 +162,14 @@ class ActionEscalate(Action):
         except DeskUnavailable:
             dispatcher.utter_message(text=f"{say}抱歉,人工客服系统暂时连接不上😥 您可以拨打客服"
                                           f"热线{HOTLINE},或者稍后再发「转人工」试试。")
-            return events + [SlotSet("handoff", None)]
+            return events + [SlotSet("handoff", None),
+                             outcome(UNRESOLVED, issue_key(tracker), route["rule"],
+                                     "desk_unavailable", tracker)]
         logger.info("handoff %s: rule %s -> %s (priority %s)", ticket.get("id"), route["rule"],
                     route["queue"], route["priority"])
         events.append(SlotSet("handoff", route | {"handoff_id": ticket.get("id")}))
+        events.append(outcome(HANDED_OVER, issue_key(tracker), route["rule"],
+                              f"handoff:{route['queue']}", tracker))
         if not is_open:
             dispatcher.utter_message(text=(
                 f"{say}现在是非工作时间(人工客服每天{hours.open:%H:%M}-{hours.close:%H:%M}在线)。"
@@ -180,6 +185,14 @@ class ActionEscalate(Action):
         # While a human owns the conversation the bot stays silent; Rasa keeps logging
         # every customer message, and the desk resumes the bot when the agent is done.
         return events + [ConversationPaused()]
+
+
+def issue_key(tracker: Tracker) -> str:
+    """The order being discussed, else the topic (the intent that led here)."""
+    order = tracker.get_slot("verified_order_id") or tracker.get_slot("order_id")
+    if order:
+        return str(order)
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or "handoff"
 
 
 def callback_words(when: datetime) -> str:

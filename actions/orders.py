@@ -21,6 +21,7 @@ from actions.common import (
     recent_emotions,
 )
 from actions.forms import stored_address
+from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.text import day_words, format_address, time_words
 
 logger = logging.getLogger(__name__)
@@ -49,16 +50,18 @@ class ActionOrderTask(Action):
                 text="抱歉,多次核对都没有成功,为了保护订单隐私,我这边没法继续查询了。"
                 f"您可以登录下单账号后再来咨询,或拨打客服热线{HOTLINE}。"
             )
-            return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET]
+            return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET,
+                    outcome(UNRESOLVED, order_id, "verification_failed", "verify", tracker)]
         task = tracker.get_slot("order_task") or "status"
         if task in aftersales.TASKS:
             try:
                 order = await get_backend().order(order_id)
             except BackendError as error:
                 dispatcher.utter_message(text=f"{error.message},请稍后再试一次哦。")
-                return TASK_RESET
+                return [*TASK_RESET, outcome(UNRESOLVED, order_id, error.code, "order", tracker)]
             return [*TASK_RESET, *await aftersales.handle(order, tracker, dispatcher)]
         handler = getattr(self, f"_{task}", self._status)
+        result = outcome(RESOLVED, order_id, task, task, tracker)
         try:
             order = await get_backend().order(order_id)
             text = await handler(order, tracker)
@@ -68,10 +71,11 @@ class ActionOrderTask(Action):
                 f"{error.message},请稍后再试一次哦。急的话可以拨打客服热线{HOTLINE}。"
                 if not isinstance(error, Conflict) else error.message
             )
+            result = outcome(UNRESOLVED, order_id, error.code, task, tracker)
         dispatcher.utter_message(text=text)
         if task in ("track", "status", "urge"):
             await calm_a_delay(order_id, tracker, dispatcher)
-        return TASK_RESET
+        return [*TASK_RESET, result]
 
     async def _status(self, order: JSON, tracker: Tracker) -> str:
         head = f"订单{order['id']}({items_summary(order)},实付{money(order.get('total_amount'))})"
