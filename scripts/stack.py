@@ -72,6 +72,8 @@ class Stack:
             "DESK_URL": f"http://127.0.0.1:{desk}", "DESK_DB_URL": f"sqlite:///{folder}/desk.sqlite",
             "ACTIONS_DB_URL": f"sqlite:///{folder}/actions.sqlite",
             "KNOWLEDGE_DB": str(folder / "knowledge.sqlite"),
+            "EVENT_BROKER_URL": f"sqlite:///{folder}/events.sqlite",
+            "ANALYTICS_DB_URL": f"sqlite:///{folder}/analytics.sqlite",
         }, log_dir=folder / "logs")
 
     @property
@@ -97,6 +99,8 @@ class Stack:
                      "--port", self.env["RASA_PORT"],
                      "--model", self.env.get("RASA_MODEL", "models"),
                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            # Broker -> analytics store; no HTTP port, so no health URL (see start).
+            "analytics": [python, "-m", "analytics", "consume"],
         }
 
     def health_urls(self) -> Dict[str, str]:
@@ -122,7 +126,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         urls = self.health_urls()
         for name in services:
-            while _get(urls[name]) is None:
+            while name in urls and _get(urls[name]) is None:
                 if self.processes[name].poll() is not None:
                     self.stop()
                     raise RuntimeError(f"{name} exited early; see {self.log_dir / (name + '.log')}")
@@ -168,7 +172,7 @@ class Stack:
 def main() -> None:
     stack = Stack()
     print("Starting the demo shop, the action server and the Rasa server ...", flush=True)
-    stack.start()
+    stack.start(services=("shop", "actions", "desk", "rasa", "analytics"))
     port = stack.env["RASA_PORT"]
     print(f"""
 The assistant is up (logs in var/logs/). Chat with it:
