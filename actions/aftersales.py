@@ -25,6 +25,7 @@ from rasa_sdk.types import DomainDict
 from actions import attachments
 from actions.backend import BackendError, InvalidRequest, get_backend
 from actions.common import empathy_line, session_user_events
+from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import proof
 from actions.text import day_words
 
@@ -291,6 +292,10 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
     reset = [SlotSet("aftersale_reason", None), SlotSet("aftersale_item", None),
              SlotSet("evidence", None)]
+    task = tracker.get_slot("order_task") or "aftersale"
+
+    def unresolved(why: str) -> List[EventType]:
+        return [*reset, outcome(UNRESOLVED, order.get("id"), why, task, tracker)]
     try:
         busy = await busy_item(order, tracker)
     except BackendError:
@@ -298,21 +303,21 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     if busy:
         dispatcher.utter_message(text=f"「{busy}」已经在售后处理中了,不用重复申请;想看进度可以问我"
                                  "「退款进度」。这个订单的其他商品有问题的话,告诉我是哪一件哦。")
-        return reset
+        return unresolved("already_in_aftersale")
     if reason is None:
         # An order not yet received has no after-sales question to ask (a customer
         # venting about a slow parcel must not be asked for an after-sales reason).
         dispatcher.utter_message(text=state_problem(order) or
                                  "还没确定售后原因,可以再说一下遇到了什么问题吗?")
-        return reset
+        return unresolved("no_reason")
     problem = eligibility_problem(order, reason)
     if problem:
         dispatcher.utter_message(text=problem)
-        return reset
+        return unresolved("not_eligible")
     evidence = tracker.get_slot("evidence") or []
     if reason.needs_photo and not evidence:
         dispatcher.utter_message(text=f"这个问题需要先拍一张{reason.photo}的照片,发给我后再为您登记哦。")
-        return reset
+        return unresolved("photo_missing")
     items = [item.get("name", "") for item in order.get("items") or []]
     item = tracker.get_slot("aftersale_item") or (items[0] if items else "")
     try:
@@ -321,7 +326,7 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
                                   proof(tracker))
     except BackendError as error:
         dispatcher.utter_message(text=f"{error.message.rstrip('。')}。")
-        return reset
+        return unresolved(error.code)
     todos = [todo for todo in after_sale.get("todos") or [] if todo.get("status") == "open"]
     text = next_step_text(after_sale, reason)
     if reason.code in ("damaged", "quality"):
@@ -330,4 +335,5 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
         text += "\n已为您记下待办:" + ";".join(todo.get("text", "") for todo in todos)
     dispatcher.utter_message(text=text)
     known = tracker.get_slot("todos") or []
-    return reset + [SlotSet("todos", [*known, *todos])]
+    return reset + [SlotSet("todos", [*known, *todos]),
+                    outcome(RESOLVED, order.get("id"), reason.code, f"after_sale:{task}", tracker)]

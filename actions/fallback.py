@@ -9,6 +9,8 @@ from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.outcomes import UNRESOLVED, outcome
+
 # Button labels for intents a customer may have meant.
 INTENT_LABELS = {
     "query_order_status": "查订单状态", "track_logistics": "查物流",
@@ -39,6 +41,8 @@ class ActionClarify(Action):
         # asked the same unanswerable question again and loop.
         core_fallback = (tracker.latest_message.get("intent") or {}).get("name") != "nlu_fallback"
         undo = [UserUtteranceReverted()] if core_fallback else []
+        # Not understood: the issue stays open (analytics counts these as unresolved).
+        undo.append(outcome(UNRESOLVED, "unknown", "clarify", "none", tracker))
         ranking = tracker.latest_message.get("intent_ranking") or []
         candidates = [
             item["name"] for item in ranking

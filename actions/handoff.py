@@ -18,6 +18,7 @@ from actions.backend import BackendError, get_backend
 from actions.common import HOTLINE, items_summary, linked_customer_id
 from actions.desk import DeskUnavailable, get_desk
 from actions.orders import calm_a_delay
+from actions.outcomes import HANDED_OVER, UNRESOLVED, outcome
 from actions.ownership import proof, proven_order_id
 from actions.text import day_words
 from escalation.rules import EscalationRules, Turn, load_rules
@@ -206,11 +207,15 @@ class ActionEscalate(Action):
         except DeskUnavailable:
             dispatcher.utter_message(text=f"{say}抱歉,人工客服系统暂时连接不上😥 您可以拨打客服"
                                           f"热线{HOTLINE},或者稍后再发「转人工」试试。")
-            return events + [SlotSet("handoff", None)]
+            return events + [SlotSet("handoff", None),
+                             outcome(UNRESOLVED, issue_key(tracker), route["rule"],
+                                     "desk_unavailable", tracker)]
         logger.info("handoff %s: rule %s -> %s (priority %s)", ticket.get("id"), route["rule"],
                     route["queue"], route["priority"])
         events.append(SlotSet("handoff", route | {"handoff_id": ticket.get("id"),
                                                   "callback": not is_open}))
+        events.append(outcome(HANDED_OVER, issue_key(tracker), route["rule"],
+                              f"handoff:{route['queue']}", tracker))
         if not is_open:
             dispatcher.utter_message(text=(
                 f"{say}现在是非工作时间(人工客服每天{hours.open:%H:%M}-{hours.close:%H:%M}在线)。"
@@ -248,6 +253,14 @@ def leave_message_todo(tracker: Tracker) -> List[Dict[str, Any]]:
         return []
     return [{"id": f"leave-message-{tracker.sender_id}", "kind": "callback",
              "text": f"回电:{left.get('name', '')} {left.get('phone', '')},留言:{left['content']}"}]
+
+
+def issue_key(tracker: Tracker) -> str:
+    """The order being discussed, else the topic (the intent that led here)."""
+    order = tracker.get_slot("verified_order_id") or tracker.get_slot("order_id")
+    if order:
+        return str(order)
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or "handoff"
 
 
 def callback_words(when: datetime) -> str:

@@ -21,6 +21,7 @@ from actions.common import (
     recent_emotions,
 )
 from actions.forms import LOCKED_ATTEMPTS, stored_address
+from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import is_proven, proof
 from actions.text import day_words, format_address, time_words
 
@@ -54,17 +55,20 @@ class ActionOrderTask(Action):
                 text="抱歉,多次核对都没有成功,为了保护订单隐私,我这边没法继续查询了。"
                 f"您可以登录下单账号后再来咨询,或拨打客服热线{HOTLINE}。"
             )
-            return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET]
+            return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET,
+                    outcome(UNRESOLVED, order_id, "verification_failed", "verify", tracker)]
         task = tracker.get_slot("order_task") or "status"
         if task in aftersales.TASKS:
             try:
                 order = await get_backend().order(order_id, proof(tracker))
             except BackendError as error:
                 dispatcher.utter_message(text=f"{error.message},请稍后再试一次哦。")
-                return TASK_RESET + _forget_proof(error)
+                return [*TASK_RESET, *_forget_proof(error),
+                        outcome(UNRESOLVED, order_id, error.code, "order", tracker)]
             return [*TASK_RESET, *await aftersales.handle(order, tracker, dispatcher)]
         handler = getattr(self, f"_{task}", self._status)
         forget: List[EventType] = []
+        result = outcome(RESOLVED, order_id, task, task, tracker)
         try:
             order = await get_backend().order(order_id, proof(tracker))
             text = await handler(order, tracker)
@@ -75,12 +79,13 @@ class ActionOrderTask(Action):
                 if not isinstance(error, Conflict | OwnershipRequired) else error.message
             )
             forget = _forget_proof(error)
+            result = outcome(UNRESOLVED, order_id, error.code, task, tracker)
         dispatcher.utter_message(text=text)
         if forget:
             return TASK_RESET + forget
         if task in ("track", "status", "urge"):
             await calm_a_delay(order_id, tracker, dispatcher)
-        return TASK_RESET
+        return [*TASK_RESET, result]
 
     async def _status(self, order: JSON, tracker: Tracker) -> str:
         head = f"订单{order['id']}({items_summary(order)},实付{money(order.get('total_amount'))})"

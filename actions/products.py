@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions import documents
 from actions.backend import BackendError, NotFound, get_backend
 from actions.common import PRODUCT_ID, linked_customer_id, money, session_user_events
+from actions.outcomes import RESOLVED, outcome
 from actions.sizing import page_product
 
 logger = logging.getLogger(__name__)
@@ -162,7 +163,8 @@ class ProductAction(Action):
             return await ask_which_product(tracker, dispatcher, question)
         return [SlotSet("product_id", product["id"]), SlotSet("product", product.get("name")),
                 SlotSet("pending_question", None),
-                *await self.answer(product, question, tracker, dispatcher)]
+                *await self.answer(product, question, tracker, dispatcher),
+                outcome(RESOLVED, f"product:{product['id']}", self.name(), "product", tracker)]
 
 
 class ActionProductQuestion(ProductAction):

@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
 from actions.common import linked_customer_id
+from actions.outcomes import RESOLVED, outcome
 from actions.text import day_words
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class ActionAskPromotion(Action):
             logger.warning("promotions unavailable: %s", error.code)
             lines.append("优惠信息暂时查不到,商品页「领券」处可以看到当前可领的券,下单时会自动抵扣哦。")
         dispatcher.utter_message(text="\n".join(lines))
-        return []
+        return [outcome(RESOLVED, "promotion", "promotion_info", "promotions", tracker)]
 
     @staticmethod
     async def _coupons(customer_id: Optional[str]) -> List[str]:

@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.backend import BackendError, InvalidRequest, NotFound, get_backend
 from actions.common import PRODUCT_ID, session_user_events
 from actions.forms import RetryingFormValidation, Slots
+from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ class ActionSizeAdvice(Action):
         height, weight = tracker.get_slot("height_cm"), tracker.get_slot("weight_kg")
         if tracker.get_slot("failed_attempts") and not (product and height and weight):
             dispatcher.utter_message(text="抱歉没能帮您确定尺码,可以发「转人工」让客服帮您看看。")
-            return []
+            return [outcome(UNRESOLVED, f"size:{product}", "size_info_missing", "none", tracker)]
         fit = tracker.get_slot("fit")
         try:
             advice = await get_backend().size_advice(
@@ -190,7 +191,7 @@ class ActionSizeAdvice(Action):
             return []
         dispatcher.utter_message(text=advice_text(advice, tracker.get_slot("product")),
                                  buttons=refine_buttons(fit))
-        return []
+        return [outcome(RESOLVED, f"size:{product}", "size_advice", "size_advice", tracker)]
 
 
 def advice_text(advice: Dict[str, Any], product_name: Optional[str]) -> str:

@@ -60,7 +60,10 @@ class BrandNLG(TemplatedNaturalLanguageGenerator):
         """Tone, then guard, the text and the button titles: the guard checks what is sent."""
         text = response.get("text")
         if isinstance(text, str) and text:
-            response["text"] = self.checker.guard(self.tone.apply(text))
+            toned = self.tone.apply(text)
+            response["text"] = self.checker.guard(toned)
+            # Bot-event metadata: analytics' compliance rate (texts passing unchanged).
+            response["compliance"] = "pass" if response["text"] == toned else "changed"
         buttons = response.get("buttons")
         if buttons:
             response["buttons"] = [self._button(button) for button in buttons]

@@ -129,7 +129,8 @@ METER_REM = re.compile(
     rf"(?<![\d.{CN}])(?P<m>[12一二两])\s*(?:米|m)\s*"
     rf"(?P<r>\d{{1,2}}(?![\d.])|[{D}]{{1,2}}{_REM_END})", FLAGS)
 METER_DEC = re.compile(
-    rf"(?<![\d.{CN}])(?P<v>[12]\.\d{{1,2}}(?!\d)|[一二两]点[{D}]{{1,2}})\s*(?:米|m(?![a-z]))", FLAGS)
+    rf"(?<![\d.{CN}])(?P<v>[12]\.\d{{1,2}}(?!\d)|[一二两]点[{D}]{{1,2}})\s*(?:米|m(?![a-z]))",
+    FLAGS)
 CM = re.compile(rf"(?P<v>{NUM})\s*(?P<u>cm|厘米|公分|㎝)(?![a-z])", FLAGS)
 WEIGHT = re.compile(
     rf"(?P<v>{NUM})\s*(?:多|来|出头|左右)?\s*(?P<u>公斤|千克|kgs?|㎏|斤)(?![a-z])", FLAGS)

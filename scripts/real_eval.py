@@ -53,8 +53,8 @@ def scores(gold: Sequence[str], predicted: Sequence[str]) -> Dict[str, Any]:
     return {"accuracy": float(accuracy_score(gold, predicted)),
             "macro_f1": float(f1_score(gold, predicted, labels=labels, average="macro",
                                        zero_division=0)),
-            "f1": {label: round(float(value), 3) for label, value in zip(labels, per_label)
-                   if label in gold},
+            "f1": {label: round(float(value), 3)
+                   for label, value in zip(labels, per_label, strict=False) if label in gold},
             "n": len(gold)}
 
 
@@ -124,8 +124,9 @@ def evaluate_intents(model: Path, show_matrix: bool) -> Dict[str, Any]:
 
 
 def evaluate_emotions() -> Dict[str, Any]:
-    from components.emotion import load_examples
     from emotion_report import train_radar
+
+    from components.emotion import load_examples
 
     results: Dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:

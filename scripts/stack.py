@@ -74,6 +74,8 @@ class Stack:
             "KNOWLEDGE_DB": str(folder / "knowledge.sqlite"),
             # Fresh secrets per stack: tests never depend on the installation's.
             **secrets.generate(), "DEMO_MODE": "0",
+            "EVENT_BROKER_URL": f"sqlite:///{folder}/events.sqlite",
+            "ANALYTICS_DB_URL": f"sqlite:///{folder}/analytics.sqlite",
         }, log_dir=folder / "logs")
 
     @property
@@ -100,6 +102,8 @@ class Stack:
                      "--port", self.env["RASA_PORT"],
                      "--model", self.env.get("RASA_MODEL", "models"),
                      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+            # Broker -> analytics store; no HTTP port, so no health URL (see start).
+            "analytics": [python, "-m", "analytics", "consume"],
         }
 
     def cors_args(self) -> List[str]:
@@ -133,7 +137,7 @@ class Stack:
         deadline = time.monotonic() + timeout
         urls = self.health_urls()
         for name in services:
-            while _get(urls[name]) is None:
+            while name in urls and _get(urls[name]) is None:
                 if self.processes[name].poll() is not None:
                     self.stop()
                     raise RuntimeError(f"{name} exited early; see {self.log_dir / (name + '.log')}")
@@ -186,6 +190,7 @@ def main() -> None:
         # `python -m desk add-agent`.
         subprocess.call([str(VENV_BIN / "python"), "-m", "desk", "demo-agents", "--db-url",
                          stack.env["DESK_DB_URL"]], cwd=ROOT, env=stack.env)
+    stack.start(services=("shop", "actions", "desk", "rasa", "analytics"))
     port = stack.env["RASA_PORT"]
     print(f"""
 The assistant is up (logs in var/logs/). Chat with it:

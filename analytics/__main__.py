@@ -1,0 +1,87 @@
+"""python -m analytics consume | detect | retention | report | simulate | topics | privacy"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date, datetime, timedelta
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analytics")
+    commands = parser.add_subparsers(dest="command", required=True)
+    consume = commands.add_parser("consume", help="broker and desk feed -> analytics store")
+    consume.add_argument("--once", action="store_true", help="catch up, then exit")
+    detect = commands.add_parser("detect", help="run the spike detector for a day")
+    detect.add_argument("--day", help="shop-local day YYYY-MM-DD (default: today)")
+    detect.add_argument("--post", action="store_true", help="post new alerts to the webhook")
+    commands.add_parser("retention", help="delete facts older than ANALYTICS_RETENTION_DAYS")
+    report = commands.add_parser("report", help="the weekly HTML report")
+    report.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
+    report.add_argument("--out", help="output file (default reports/weekly-<week>.html)")
+    simulate = commands.add_parser("simulate", help="traffic simulator (make demo-data)")
+    simulate.add_argument("--scale", type=float, default=1.0)
+    simulate.add_argument("--templates", type=int, default=0,
+                          help="distinct conversations to drive through the bot (0: all)")
+    simulate.add_argument("--end", help="last simulated day YYYY-MM-DD (default: yesterday)")
+    simulate.add_argument("--rasa-url")
+    topics = commands.add_parser("topics", help="check topics.yml and targets.yml")
+    topics.add_argument("--check", action="store_true")
+    privacy = commands.add_parser("privacy", help="export or delete one customer's data")
+    privacy.add_argument("action", choices=["export", "delete"])
+    privacy.add_argument("customer_id")
+    args = parser.parse_args(argv)
+
+    if args.command == "consume":
+        from analytics.consumer import main as consume_main
+        consume_main(once=args.once)
+        return 0
+    from analytics import store
+    engine = store.engine_for()
+    if args.command == "detect":
+        from analytics.detector import run
+        day = date.fromisoformat(args.day) if args.day else date.today()
+        url = os.environ.get("ANALYTICS_WEBHOOK_URL") if args.post else None
+        for alert in run(engine, day, post_url=url):
+            print(json.dumps(alert.as_dict(), ensure_ascii=False))
+        return 0
+    if args.command == "retention":
+        from analytics.retention import apply
+        print(f"{apply(engine)} facts deleted")
+        return 0
+    if args.command == "report":
+        from analytics.report import write_report
+        out = args.out or f"reports/weekly-{args.week}.html"
+        write_report(engine, args.week, out)
+        print(out)
+        return 0
+    if args.command == "simulate":
+        from analytics.simulator import main as simulate_main
+        end = date.fromisoformat(args.end) if args.end else \
+            (datetime.now().date() - timedelta(days=1))
+        return simulate_main(engine, end, scale=args.scale, templates=args.templates,
+                             rasa_url=args.rasa_url)
+    if args.command == "topics":
+        from analytics.config import targets_config, topics_config
+        topics_config.cache_clear()
+        targets_config.cache_clear()
+        topics, targets = topics_config(), targets_config()
+        print(f"topics.yml: {len(topics['topics'])} topics, "
+              f"{len(topics['intent_groups'])} intent groups; targets.yml: "
+              f"{len(targets['metrics'])} metrics")
+        return 0
+    if args.command == "privacy":
+        from analytics import privacy
+        if args.action == "export":
+            print(json.dumps(privacy.export_customer(args.customer_id, engine),
+                             ensure_ascii=False, indent=1))
+        else:
+            print(json.dumps(privacy.delete_customer(args.customer_id, engine)))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

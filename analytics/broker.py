@@ -1,0 +1,130 @@
+"""The event broker Rasa loads (endpoints.yml `event_broker: type: analytics.broker.EventBroker`).
+
+EVENT_BROKER_URL selects Rasa's own broker:
+- `sqlite:///var/events.sqlite` or `postgresql://...`: Rasa's SQL event broker (the
+  embedded default). Rasa writes its `events` table synchronously inside the turn; here the
+  write is queued and a background thread inserts in batches, so the reply never waits
+  for the analytics database.
+- `amqp://guest:guest@127.0.0.1:5672/` : Rasa's Pika (RabbitMQ) broker, publishing to the
+  queue EVENT_BROKER_QUEUE (default `rasa_analytics_events`) through Rasa's fanout
+  exchange; its publish is already asynchronous.
+- empty: no broker (analytics off).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import queue
+import threading
+from asyncio import AbstractEventLoop
+from typing import Any, Dict, List, Optional, Text
+from urllib.parse import unquote, urlparse
+
+from rasa.core.brokers.broker import EventBroker as RasaEventBroker
+from rasa.core.brokers.sql import SQLEventBroker
+from rasa.utils.endpoints import EndpointConfig
+
+logger = logging.getLogger("analytics.broker")
+
+DEFAULT_QUEUE = "rasa_analytics_events"
+
+
+def sql_parts(url: str) -> Dict[str, Any]:
+    """SQLEventBroker's arguments from a SQLAlchemy URL."""
+    parsed = urlparse(url)
+    dialect = parsed.scheme.split("+")[0]
+    if dialect == "sqlite":
+        path = url.split(":///", 1)[1] if ":///" in url else "events.sqlite"
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        return {"dialect": "sqlite", "db": path}
+    return {"dialect": parsed.scheme, "host": parsed.hostname, "port": parsed.port,
+            "db": parsed.path.lstrip("/"), "username": unquote(parsed.username or "") or None,
+            "password": unquote(parsed.password or "") or None}
+
+
+class BackgroundSQLEventBroker(SQLEventBroker):
+    """Rasa's SQL event broker (same table, same rows), written by a background thread."""
+
+    BATCH = 500
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._queue: queue.Queue[Optional[Dict[Text, Any]]] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="sql-event-broker",
+                                        daemon=True)
+        self._thread.start()
+        atexit.register(self.flush)
+
+    def publish(self, event: Dict[Text, Any]) -> None:
+        self._queue.put(event)
+
+    def _run(self) -> None:
+        while True:
+            event = self._queue.get()
+            batch: List[Dict[Text, Any]] = [] if event is None else [event]
+            stop = event is None
+            while len(batch) < self.BATCH and not stop:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                else:
+                    batch.append(more)
+            if batch:
+                self._write(batch)
+            for _ in range(len(batch) + (1 if stop else 0)):
+                self._queue.task_done()
+            if stop:
+                return
+
+    def _write(self, batch: List[Dict[Text, Any]]) -> None:
+        try:
+            with self.session_scope() as session:
+                session.add_all([self.SQLBrokerEvent(sender_id=event.get("sender_id"),
+                                                     data=json.dumps(event))
+                                 for event in batch])
+                session.commit()
+        except Exception as error:  # the bot must keep answering; analytics loses a batch
+            logger.error("event broker: %d events not written: %s", len(batch), error)
+
+    def flush(self) -> None:
+        """Waits until every queued event is written (shutdown, tests)."""
+        if self._thread.is_alive():
+            self._queue.join()
+
+    async def close(self) -> None:
+        self.flush()
+
+
+class EventBroker(RasaEventBroker):
+    """Factory only: `from_endpoint_config` returns Rasa's SQL or Pika broker."""
+
+    @classmethod
+    async def from_endpoint_config(cls, broker_config: EndpointConfig,
+                                   event_loop: Optional[AbstractEventLoop] = None
+                                   ) -> Optional[RasaEventBroker]:
+        url = (broker_config.url or os.environ.get("EVENT_BROKER_URL") or "").strip()
+        if not url or url.lower() in ("none", "off"):
+            logger.info("event broker off (EVENT_BROKER_URL is empty)")
+            return None
+        if url.startswith(("amqp://", "amqps://")):
+            from rasa.core.brokers.pika import PikaEventBroker
+            parsed = urlparse(url)
+            queue_name = os.environ.get("EVENT_BROKER_QUEUE") or DEFAULT_QUEUE
+            broker = PikaEventBroker(
+                parsed.hostname or "127.0.0.1", unquote(parsed.username or "guest"),
+                unquote(parsed.password or "guest"), port=parsed.port or 5672,
+                queues=[queue_name], event_loop=event_loop,
+                exchange_name=os.environ.get("EVENT_BROKER_EXCHANGE") or "rasa-exchange")
+            await broker.connect()
+            logger.info("event broker: RabbitMQ %s queue %s", parsed.hostname, queue_name)
+            return broker
+        logger.info("event broker: SQL (%s)", url.split(":", 1)[0])
+        return BackgroundSQLEventBroker(**sql_parts(url))

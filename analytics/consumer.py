@@ -1,0 +1,201 @@
+"""`python -m analytics consume`: broker -> facts, desk feed -> facts, retention.
+
+Idempotent: every fact has a stable key (analytics.facts.event_key), so events read twice
+(the SQL broker's cursor lost, a RabbitMQ message redelivered after a restart before its
+ack) are not counted twice. Runs beside the Rasa server, never inside the reply path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import time
+from typing import Any, Dict, List, Optional
+
+import aiohttp
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from analytics import retention, store
+from analytics.broker import DEFAULT_QUEUE
+from analytics.ingest import Ingestor
+
+logger = logging.getLogger("analytics.consumer")
+
+POLL_SECONDS = 1.0
+DESK_POLL_SECONDS = 5.0
+
+
+def _broker_engine(url: str) -> Engine:
+    return sa.create_engine(url, future=True)
+
+
+def consume_sql_once(ingestor: Ingestor, broker_url: str, batch: int = 2000) -> int:
+    """Reads Rasa's SQL broker table from the stored cursor on; the number of new facts."""
+    engine = _broker_engine(broker_url)
+    name = f"sql:{broker_url.rsplit('@', 1)[-1]}"
+    try:
+        events_table = sa.Table("events", sa.MetaData(), autoload_with=engine)
+    except sa.exc.NoSuchTableError:
+        return 0  # Rasa has not published anything yet
+    finally:
+        pass
+    written = 0
+    while True:
+        with ingestor.engine.connect() as connection:
+            after = int(store.get_cursor(connection, name) or 0)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(events_table.c.id, events_table.c.data)
+                .where(events_table.c.id > after).order_by(events_table.c.id).limit(batch)
+            ).all()
+        if not rows:
+            break
+        events = []
+        for row in rows:
+            try:
+                events.append(json.loads(row[1]))
+            except (TypeError, ValueError):
+                logger.warning("broker row %s is not JSON; skipped", row[0])
+        written += ingestor.rasa(events)
+        with ingestor.engine.begin() as connection:
+            store.set_cursor(connection, name, str(rows[-1][0]))
+        if len(rows) < batch:
+            break
+    engine.dispose()
+    return written
+
+
+async def consume_amqp(ingestor: Ingestor, url: str, queue_name: str,
+                       stop: asyncio.Event, batch: int = 200) -> None:
+    """RabbitMQ: acknowledges a batch only after its facts are committed, so a consumer
+    killed in between gets the batch again (and the keys make that harmless)."""
+    import aio_pika
+
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=batch)
+        exchange = await channel.declare_exchange(
+            os.environ.get("EVENT_BROKER_EXCHANGE") or "rasa-exchange",
+            type=aio_pika.ExchangeType.FANOUT)
+        queue = await channel.declare_queue(queue_name, durable=True)
+        await queue.bind(exchange, "")
+        logger.info("consuming RabbitMQ queue %s", queue_name)
+        while not stop.is_set():
+            messages = []
+            while len(messages) < batch:
+                message = await queue.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                messages.append(message)
+            if not messages:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS / 2)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            events = []
+            for message in messages:
+                try:
+                    events.append(json.loads(message.body))
+                except ValueError:
+                    logger.warning("a broker message is not JSON; dropped")
+            written = await asyncio.get_running_loop().run_in_executor(
+                None, ingestor.rasa, events)
+            for message in messages:
+                await message.ack()
+            logger.debug("%d events -> %d new facts", len(events), written)
+
+
+def _desk_events(body: Any) -> List[Dict[str, Any]]:
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        for key in ("events", "items", "data"):
+            if isinstance(body.get(key), list):
+                return body[key]
+    return []
+
+
+async def poll_desk_once(ingestor: Ingestor, session: aiohttp.ClientSession, desk_url: str,
+                         token: str, limit: int = 500) -> int:
+    """Reads the desk's event feed (GET /api/events?after=&limit=) from the stored cursor."""
+    name = f"desk:{desk_url}"
+    written = 0
+    while True:
+        with ingestor.engine.connect() as connection:
+            after = store.get_cursor(connection, name) or "0"
+        async with session.get(f"{desk_url.rstrip('/')}/api/events",
+                               params={"after": after, "limit": str(limit)},
+                               headers={"Authorization": f"Bearer {token}"},
+                               timeout=aiohttp.ClientTimeout(total=10)) as response:
+            if response.status == 404:
+                return written  # a desk without the feed
+            response.raise_for_status()
+            events = _desk_events(await response.json())
+        if not events:
+            return written
+        written += ingestor.desk(events)
+        last = max(int(event["id"]) for event in events if str(event.get("id", "")).isdigit())
+        with ingestor.engine.begin() as connection:
+            store.set_cursor(connection, name, str(last))
+        if len(events) < limit:
+            return written
+
+
+def ignore_prefixes() -> tuple:
+    return tuple(p.strip() for p in os.environ.get("ANALYTICS_IGNORE_SENDERS", "simlive-")
+                 .split(",") if p.strip())
+
+
+async def run(stop: Optional[asyncio.Event] = None, once: bool = False) -> None:
+    stop = stop or asyncio.Event()
+    engine = store.engine_for()
+    ingestor = Ingestor(engine, ignore_prefixes())
+    broker_url = os.environ.get("EVENT_BROKER_URL", "").strip()
+    desk_url = os.environ.get("DESK_URL", "").strip()
+    desk_token = os.environ.get("DESK_API_TOKEN", "")
+    tasks = []
+    if broker_url.startswith(("amqp://", "amqps://")):
+        queue_name = os.environ.get("EVENT_BROKER_QUEUE") or DEFAULT_QUEUE
+        tasks.append(asyncio.create_task(consume_amqp(ingestor, broker_url, queue_name, stop)))
+    last_retention = 0.0
+    last_desk = 0.0
+    async with aiohttp.ClientSession() as http:
+        while True:
+            if broker_url and not broker_url.startswith(("amqp://", "amqps://")):
+                await asyncio.get_running_loop().run_in_executor(
+                    None, consume_sql_once, ingestor, broker_url)
+            if desk_url and desk_token and time.monotonic() - last_desk > DESK_POLL_SECONDS:
+                last_desk = time.monotonic()
+                try:
+                    await poll_desk_once(ingestor, http, desk_url, desk_token)
+                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                    logger.warning("desk feed unavailable: %s", error)
+            if time.monotonic() - last_retention > 3600:
+                last_retention = time.monotonic()
+                retention.apply(engine)
+            if once or stop.is_set():
+                break
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+    stop.set()
+    for task in tasks:
+        await task
+
+
+def main(once: bool = False) -> None:
+    logging.basicConfig(level=os.environ.get("ANALYTICS_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print("analytics consumer running", flush=True)
+    loop.run_until_complete(run(stop, once=once))

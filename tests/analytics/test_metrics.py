@@ -1,0 +1,150 @@
+"""Metric formulas against hand-computed fixtures (PRODUCT.md definitions).
+
+The events go through the real path (facts, masking, idempotent ingest, session table);
+every expected figure below is worked out by hand in the comments.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from analytics_helpers import Conversation
+
+from analytics import retention, store
+from analytics.ingest import Ingestor
+from analytics.metrics import Dataset, compute, period_report
+
+T = datetime(2026, 11, 2, 10, 0, tzinfo=timezone(timedelta(hours=8))).timestamp()
+H = 3600.0
+COUNT = sa.select(sa.func.count()).select_from(store.facts)
+
+
+def fixture_events(recontact_after_hours: float, order_after_hours: float = 23):
+    events: list = []
+    # A: order E1 resolved by the bot in 2 s; the same customer comes back about E1 later.
+    a = Conversation("conv-a", events).start(T, customer="C1")
+    a.user(T + 1, "我的订单E1到哪了,电话13812345678", "track_logistics")
+    a.bot(T + 3).outcome(T + 3, "resolved", "E1", "track")
+    b_at = T + recontact_after_hours * H
+    a.start(b_at, customer="C1").user(b_at + 1, "E1还是没到", "track_logistics")
+    a.bot(b_at + 2).outcome(b_at + 2, "resolved", "E1", "track")
+    # H: asks for a human; the handoff is never answered.
+    h = Conversation("conv-h", events).start(T + 100)
+    h.user(T + 101, "转人工", "request_human").bot(T + 102)
+    h.handoff(T + 102, "h1", "keyword_human").outcome(T + 102, "handed_over", "request_human")
+    # W: a complaint; the agent answers 90 s after the handoff; the customer's message at
+    # +230 waits 62 s (queue time); the desk resolves at +400; a rating of 2 follows.
+    w = Conversation("conv-w", events).start(T + 200)
+    w.user(T + 201, "我要投诉", "complain", emotion="angry").bot(T + 202)
+    w.handoff(T + 202, "h2", "complaint", queue="vip").outcome(T + 202, "handed_over", "complain")
+    w.user(T + 230, "人呢???", "complain", emotion="angry")
+    w.agent(T + 292, "您好,我是客服小李")
+    w.ask_rating(T + 401).bot(T + 401, "请评价", action="utter_ask_rating").rating(T + 420, 2)
+    # R: a rating without any resolution (never asked).
+    r = Conversation("conv-r", events).start(T + 300)
+    r.user(T + 301, "5分", "rate_service").bot(T + 302).rating(T + 302, 5)
+    # S: a pre-sale size question answered after 150 s; the customer orders later.
+    s = Conversation("conv-s", events).start(T + 500, customer="C2")
+    s.user(T + 501, "身高175穿什么码", "ask_size").bot(T + 651, compliance="changed")
+    s.outcome(T + 651, "resolved", "size:P1", "size_advice")
+    desk = [  # the desk's feed: its own record of the agent reply (same moment) and resolve
+        {"id": 1, "type": "handoff_created", "conversation_id": "conv-w", "handoff_id": "h2",
+         "queue": "vip", "at": T + 202},
+        {"id": 2, "type": "agent_replied", "conversation_id": "conv-w", "handoff_id": "h2",
+         "agent_id": "agent-1", "at": T + 292},
+        {"id": 3, "type": "resolved", "conversation_id": "conv-w", "handoff_id": "h2",
+         "agent_id": "agent-1", "at": T + 400},
+    ]
+    orders = [{"customer_id": "C2", "order_id": "O9",
+               "created_ts": T + 501 + order_after_hours * H}]
+    return events, desk, orders
+
+
+def load(engine, recontact_after_hours: float, order_after_hours: float = 23, times: int = 1):
+    events, desk, orders = fixture_events(recontact_after_hours, order_after_hours)
+    ingestor = Ingestor(engine)
+    for _ in range(times):
+        ingestor.rasa(events)
+        ingestor.desk(desk)
+    with engine.begin() as connection:
+        store.insert_ignore(connection, store.orders, orders, ["customer_id", "order_id"])
+    data = Dataset(engine, T, T + 10 * H)
+    return compute(data.in_period(), data.orders)
+
+
+def test_recontact_at_47_hours_is_not_first_contact_resolution(engine):
+    m = load(engine, recontact_after_hours=47)
+    assert m["sessions"] == 5                     # A, H, W, R, S (A's second session is later)
+    assert m["frt"] == pytest.approx((2 + 1 + 1 + 1 + 150) / 5)
+    assert m["issues"] == 4                       # E1, request_human, complain, size:P1
+    assert m["fcr"] == pytest.approx(2 / 4)       # W (human resolved) and S; E1 came back
+    assert m["ai_sessions"] == 4 and m["ai_resolution"] == pytest.approx(1 / 4)  # only S
+
+
+def test_recontact_at_49_hours_is_a_new_issue(engine):
+    m = load(engine, recontact_after_hours=49)
+    assert m["fcr"] == pytest.approx(3 / 4)       # A, W, S
+    assert m["ai_resolution"] == pytest.approx(2 / 4)  # A and S
+
+
+def test_handoffs_waits_and_unserved(engine):
+    m = load(engine, recontact_after_hours=49)
+    assert m["handoffs"] == 2 and m["handoff_rate"] == pytest.approx(2 / 5)
+    assert m["unserved_handoffs"] == 1            # H: nobody answered
+    assert m["handoff_wait"] == pytest.approx(90)  # W only; the desk's copy is not counted twice
+    assert m["handoff_reasons"] == {"keyword_human": 1, "complaint": 1}
+    # AHT: A 2, H 1, W resolved by the desk at +400 (199), R 1, S 150
+    assert m["aht"] == pytest.approx((2 + 1 + 199 + 1 + 150) / 5)
+    assert m["peak_concurrent"] == 2              # W (201-400) overlaps R (301-302)
+
+
+def test_ratings_conversion_reply_rates_compliance(engine):
+    m = load(engine, recontact_after_hours=49)
+    assert m["rated"] == 2 and m["csat"] == pytest.approx(1 / 2)  # R's 5 counts, W's 2 not
+    assert m["rating_response"] == pytest.approx(1.0)             # asked once (W), answered
+    assert m["conversion"] == pytest.approx(1.0)                  # S: order 23 h later
+    # six customer messages: 2 s, 1 s, 1 s, 62 s (in the queue), 1 s, 150 s
+    assert m["reply_2min"] == pytest.approx(5 / 6)
+    assert m["reply_3min"] == pytest.approx(6 / 6)
+    # six bot texts (A, H, W twice, R, S), one rewritten by the guard
+    assert m["compliance"] == pytest.approx(5 / 6)
+    assert m["emotions"] == {"calm": 4, "angry": 2}
+    late = load_other(engine)
+    assert late["conversion"] == pytest.approx(0.0)  # an order 25 h later is not a conversion
+
+
+def load_other(engine):
+    with engine.begin() as connection:
+        connection.execute(store.orders.delete())
+    events, desk, orders = fixture_events(49, order_after_hours=25)
+    with engine.begin() as connection:
+        store.insert_ignore(connection, store.orders, orders, ["customer_id", "order_id"])
+    data = Dataset(engine, T, T + 10 * H)
+    return compute(data.in_period(), data.orders)
+
+
+def test_replay_counts_nothing_twice_and_text_is_masked(engine):
+    once = load(engine, recontact_after_hours=47)
+    with engine.connect() as connection:
+        facts_once = connection.execute(COUNT).scalar()
+    twice = load(engine, recontact_after_hours=47, times=3)
+    with engine.connect() as connection:
+        facts_after = connection.execute(COUNT).scalar()
+        texts = [row[0] for row in connection.execute(sa.select(store.facts.c.text)) if row[0]]
+    assert facts_after == facts_once
+    assert once == twice
+    assert any("138****5678" in text for text in texts)
+    assert not any("13812345678" in text for text in texts)
+
+
+def test_previous_period_and_retention(engine):
+    load(engine, recontact_after_hours=49)
+    report = period_report(engine, T + 40 * H, T + 60 * H)
+    assert report["current"]["sessions"] == 1      # A's return at 49 h
+    assert report["previous"]["sessions"] == 0
+    assert retention.apply(engine, days=1, now=T + 30 * H) > 0
+    data = Dataset(engine, T, T + 10 * H)
+    assert data.in_period() == []                  # the first day is gone
+    assert Dataset(engine, T + 40 * H, T + 60 * H).in_period()  # the later session stays
