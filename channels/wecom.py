@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hmac
 import logging
 import os
 import time
@@ -29,6 +28,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels.push import read_push, record_agent_message
 from channels.wecom_crypto import WeComCrypto, WeComCryptoError
 from channels.wecom_store import WeComStore
 
@@ -371,9 +371,7 @@ class WeComInput(InputChannel):
         customer = str(message.get("external_userid") or "")
         if not customer:
             return
-        metadata: Dict[str, Any] = {"channel_user": {"channel": "wecom", "user_id": customer,
-                                                     "verified": True},
-                                    "wecom": {"open_kfid": open_kfid, "msgid": msgid}}
+        metadata: Dict[str, Any] = {"wecom": {"open_kfid": open_kfid, "msgid": msgid}}
         if kind == "text":
             content = message.get("text") or {}
             # A click on a menu item carries the button's payload as menu_id.
@@ -453,53 +451,21 @@ class WeComInput(InputChannel):
     # ------------------------------------------------------- desk replies
     async def _push(self, request: Request) -> HTTPResponse:
         """A desk agent's message to a WeCom customer: recorded in the tracker, then sent."""
-        given = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
-        if not self.push_token or not hmac.compare_digest(given, self.push_token):
-            return response.json({"error": "unauthorized"}, status=401)
+        body, error = read_push(request, self.push_token)
+        if error is not None:
+            return error
+        assert body is not None
         if not self.configured or self.store is None:
             return response.json({"error": "wecom channel not configured"}, status=503)
-        try:
-            body = request.json
-        except Exception:  # noqa: BLE001 - Sanic raises its own error class for bad JSON
-            body = None
-        if not isinstance(body, dict) or not isinstance(body.get("conversation_id"), str):
-            return response.json({"error": "a JSON object with conversation_id is required"},
-                                 status=400)
-        kind = body.get("kind")
-        if kind not in ("agent_message", "agent_joined", "agent_left", "queue", "typing"):
-            return response.json({"error": "unknown kind"}, status=400)
-        if kind in ("queue", "typing", "agent_left"):
+        if body["kind"] not in ("agent_message", "agent_joined"):
             return response.json({"recorded": False, "delivered": 0})
-        text = body.get("text")
-        agent_info = body.get("agent") if isinstance(body.get("agent"), dict) else {}
-        if kind == "agent_joined":
-            text = f"人工客服 {agent_info.get('name') or ''} 已接入,请问有什么可以帮您?"
-        if not isinstance(text, str) or not text.strip() or len(text) > 4000:
-            return response.json({"error": "text must be 1-4000 characters"}, status=400)
-        customer = body["conversation_id"]
+        customer, text = body["conversation_id"], body["text"]
         open_kfid = self.store.open_kfid_of(customer)
         if open_kfid is None:
             return response.json({"error": "no WeCom conversation with this id"}, status=404)
-        recorded = await self._record(request.app, customer, text, agent_info)
-        sent = 0
+        recorded = await record_agent_message(request.app, customer, text, body["agent"])
         output = WeComOutput(self.api, self.store, open_kfid)
+        sent = 0
         for piece in split_text(text):
             sent += await output._send(customer, {"msgtype": "text", "text": {"content": piece}})
         return response.json({"recorded": recorded, "delivered": sent})
-
-    @staticmethod
-    async def _record(app: Any, conversation_id: str, text: str,
-                      agent_info: Dict[str, Any]) -> bool:
-        from rasa.shared.core.events import BotUttered
-
-        agent = getattr(getattr(app, "ctx", None), "agent", None)
-        if agent is None or agent.processor is None:
-            return False
-        processor = agent.processor
-        async with processor.lock_store.lock(conversation_id):
-            tracker = await processor.get_tracker(conversation_id)
-            tracker.update(BotUttered(text, metadata={
-                "source": "desk", "agent_id": agent_info.get("id"),
-                "agent_name": agent_info.get("name")}))
-            await processor.save_tracker(tracker)
-        return True

@@ -1,4 +1,4 @@
-"""A local simulator of the WeCom 微信客服 server APIs, written from the public documentation.
+"""A local simulator of the WeCom 微信客服 and Official Account server APIs (public documentation).
 
 Run: python tests/channels/wecom_simulator.py --port 8123 --token-ttl 3600
 It serves gettoken, kf/sync_msg (pages of queued messages with a cursor and has_more),
@@ -60,6 +60,26 @@ class Simulator:
         self.tokens[token] = time.time() + self.token_ttl
         return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": token,
                                   "expires_in": int(self.token_ttl)})
+
+    async def oa_token(self, request: web.Request) -> web.Response:
+        """The Official Account's access token (grant_type=client_credential)."""
+        self._count("oa_token")
+        if request.query.get("appid") != self.corp_id or \
+                request.query.get("secret") != self.secret:
+            return web.json_response({"errcode": 40013, "errmsg": "invalid appid"})
+        token = f"T{next(self._ids)}"
+        self.tokens[token] = time.time() + self.token_ttl
+        return web.json_response({"access_token": token, "expires_in": int(self.token_ttl)})
+
+    async def custom_send(self, request: web.Request) -> web.Response:
+        """The Official Account's customer-service message API."""
+        self._count("custom_send")
+        error = self._token_error(request)
+        if error is not None:
+            return error
+        body = await request.json()
+        self.sent.append({**body, "api": "custom_send"})
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def sync_msg(self, request: web.Request) -> web.Response:
         self._count("sync_msg")
@@ -166,6 +186,8 @@ def make_app(corp_id: str, secret: str, token_ttl: float) -> web.Application:
     app = web.Application(client_max_size=20 * 1024 * 1024)
     app.add_routes([
         web.get("/cgi-bin/gettoken", sim.gettoken),
+        web.get("/cgi-bin/token", sim.oa_token),
+        web.post("/cgi-bin/message/custom/send", sim.custom_send),
         web.post("/cgi-bin/kf/sync_msg", sim.sync_msg),
         web.post("/cgi-bin/kf/send_msg", sim.send_msg),
         web.post("/cgi-bin/kf/send_msg_on_event", sim.send_msg_on_event),

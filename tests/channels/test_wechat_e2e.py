@@ -1,4 +1,5 @@
-"""WeCom 微信客服 end to end: the simulator, the channel inside a real Rasa server, the bot.
+"""WeCom 微信客服 and the Official Account end to end: the simulator, the channels inside a
+real Rasa server, the bot.
 
 A customer message is queued in the simulator (as WeCom holds it), an encrypted
 kf_msg_or_event callback is posted to the channel, the channel pulls with sync_msg and the
@@ -23,6 +24,7 @@ from typing import Any, Dict, List
 
 import pytest
 
+from channels.wechat_oa import plain_signature
 from channels.wecom_crypto import WeComCrypto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +46,7 @@ TOKEN = "SimToken42"
 AES_KEY = (string.ascii_letters + string.digits)[:43]
 KF = "wkSIMKF0001"
 PUSH_TOKEN = "push-token-for-tests"
+OA_TOKEN = "OaToken77"
 PNG_1X1 = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
 
@@ -148,6 +151,9 @@ def world(tmp_path_factory):
         "WECOM_AES_KEY": AES_KEY, "WECOM_API_BASE": sim_url,
         "WECOM_DB_URL": f"sqlite:///{folder}/wecom.sqlite", "WECOM_HANDOFF": "desk",
         "CHANNEL_PUSH_TOKEN": PUSH_TOKEN,
+        # The Official Account (plain mode) on the same simulator.
+        "WECHAT_OA_APPID": CORP, "WECHAT_OA_SECRET": SECRET, "WECHAT_OA_TOKEN": OA_TOKEN,
+        "WECHAT_OA_API_BASE": sim_url,
         "ESCALATION_RULES": str(rules_with_office_days(folder, all_days=True)),
     })
     try:
@@ -258,3 +264,68 @@ def test_an_expired_access_token_is_refreshed(world):
     assert world.say(user, "你好")
     assert world.state()["calls"]["gettoken"] > tokens_before
 
+
+
+# ------------------------------------------------------------------ Official Account
+
+
+def oa_post(world: WeComWorld, openid: str, inner: str, signature: str | None = None
+            ) -> tuple[int, str]:
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:8]
+    signature = signature or plain_signature(OA_TOKEN, timestamp, nonce)
+    body = (f"<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+            f"</FromUserName><CreateTime>{timestamp}</CreateTime>{inner}"
+            f"<MsgId>{uuid.uuid4().int % 10**18}</MsgId></xml>").encode()
+    url = (f"{world.stack.rasa_url}/webhooks/wechat_oa/?signature={signature}"
+           f"&timestamp={timestamp}&nonce={nonce}&openid={openid}")
+    status, answer = http("POST", url, raw=body, headers={"Content-Type": "text/xml"})
+    return status, answer.decode()
+
+
+def oa_say(world: WeComWorld, openid: str, text: str) -> str:
+    """The bot's answer: the passive reply, or (when the bot took longer than WeChat waits)
+    what arrived through the customer-service message API."""
+    before = len(world.sent_to(openid))
+    status, answer = oa_post(world, openid, f"<MsgType><![CDATA[text]]></MsgType>"
+                                            f"<Content><![CDATA[{text}]]></Content>")
+    assert status == 200
+    if "<Content>" in answer:
+        return answer
+    return "\n".join(world.replies(openid, before))
+
+
+def test_official_account_verification_and_signature(world):
+    timestamp, nonce = str(int(time.time())), "42"
+    signature = plain_signature(OA_TOKEN, timestamp, nonce)
+    base = f"{world.stack.rasa_url}/webhooks/wechat_oa/?timestamp={timestamp}&nonce={nonce}"
+    assert http("GET", f"{base}&signature={signature}&echostr=hello42") == (200, b"hello42")
+    assert http("GET", f"{base}&signature={'0' * 40}&echostr=hello42")[0] == 403
+    assert oa_post(world, "oOPENID1", "<MsgType><![CDATA[text]]></MsgType>"
+                   "<Content><![CDATA[你好]]></Content>", signature="0" * 40)[0] == 403
+
+
+def test_official_account_conversation(world):
+    openid = f"o{uuid.uuid4().hex[:12]}"
+    assert "订单号" in oa_say(world, openid, "快递到哪了")
+    assert "后4位" in oa_say(world, openid, "361204587712340001")
+    answer = oa_say(world, openid, "5678")
+    assert "顺丰" in answer
+
+
+def test_official_account_slow_answers_go_through_the_customer_service_api(world):
+    """The delivery path taken when the bot misses WeChat's 5 seconds, on the real API."""
+    import asyncio
+
+    from channels.wechat_oa import OfficialAccountApi, OfficialAccountOutput
+
+    openid = f"o{uuid.uuid4().hex[:12]}"
+
+    async def deliver() -> None:
+        api = OfficialAccountApi(world.sim_url, CORP, SECRET)
+        await OfficialAccountOutput(api).send_text_message(openid, "好的" * 1500)
+        await api.session().close()
+
+    asyncio.run(deliver())
+    sent = world.sent_to(openid)
+    assert len(sent) == 2 and all(m["api"] == "custom_send" for m in sent)
+    assert all(len(m["text"]["content"].encode()) <= 2048 for m in sent)
