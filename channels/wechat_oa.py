@@ -1,0 +1,329 @@
+"""WeChat Official Account (公众号) as a Rasa input channel.
+
+WeChat posts each user message as XML and waits 5 seconds for a passive reply (it retries
+three times otherwise). The channel answers within `passive_seconds` with what the bot said
+(one passive reply: the texts joined, buttons listed as 「回复…」 lines); when the bot is slower it
+answers `success` at once and delivers the reply through the customer-service message API
+(`message/custom/send`, allowed within 48 h of the user's last message).
+
+Settings (environment): WECHAT_OA_APPID, WECHAT_OA_SECRET, WECHAT_OA_TOKEN, WECHAT_OA_AES_KEY
+(safe mode; empty = plain mode), WECHAT_OA_API_BASE (default https://api.weixin.qq.com),
+WECHAT_OA_PASSIVE_SECONDS (4.5), CHANNEL_PUSH_TOKEN (desk replies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import time
+import uuid
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from xml.sax.saxutils import escape
+
+import aiohttp
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    InputChannel,
+    OutputChannel,
+    UserMessage,
+)
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from channels.push import read_push, record_agent_message
+from channels.wecom import (
+    MAX_CALLBACK_BYTES,
+    MAX_IMAGE_BYTES,
+    TOKEN_ERRORS,
+    WeComApiError,
+    _xml_fields,
+    split_text,
+)
+from channels.wecom_crypto import WeComCrypto, WeComCryptoError
+
+logger = logging.getLogger(__name__)
+
+MAX_SKEW_SECONDS = 300
+
+
+def plain_signature(token: str, timestamp: str, nonce: str) -> str:
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+
+
+class OfficialAccountApi:
+    """access_token (cached) and the customer-service message and media APIs."""
+
+    def __init__(self, base_url: str, appid: str, secret: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.appid = appid
+        self.secret = secret
+        self._token: Optional[str] = None
+        self._expires = 0.0
+        self._lock = asyncio.Lock()
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
+        return self._session
+
+    async def access_token(self, refresh: bool = False) -> str:
+        async with self._lock:
+            if refresh or not self._token or time.time() >= self._expires:
+                async with self.session().get(f"{self.base_url}/cgi-bin/token", params={
+                        "grant_type": "client_credential", "appid": self.appid,
+                        "secret": self.secret}) as answer:
+                    data = await answer.json(content_type=None)
+                if data.get("errcode"):
+                    raise WeComApiError(int(data["errcode"]), str(data.get("errmsg")))
+                self._token = str(data["access_token"])
+                self._expires = time.time() + max(int(data.get("expires_in", 7200)) - 300, 30)
+            return self._token
+
+    async def send(self, openid: str, message: Dict[str, Any]) -> None:
+        for attempt in (0, 1):
+            token = await self.access_token(refresh=attempt > 0)
+            async with self.session().post(f"{self.base_url}/cgi-bin/message/custom/send",
+                                           params={"access_token": token},
+                                           json={"touser": openid, **message}) as answer:
+                data = await answer.json(content_type=None)
+            errcode = int(data.get("errcode") or 0)
+            if errcode in TOKEN_ERRORS and attempt == 0:
+                continue
+            if errcode:
+                raise WeComApiError(errcode, str(data.get("errmsg")))
+            return
+
+    async def media(self, media_id: str) -> Optional[tuple[bytes, str]]:
+        token = await self.access_token()
+        async with self.session().get(f"{self.base_url}/cgi-bin/media/get",
+                                      params={"access_token": token, "media_id": media_id}) \
+                as answer:
+            if answer.content_type.startswith("image/"):
+                data = await answer.read()
+                return (data, answer.content_type) if len(data) <= MAX_IMAGE_BYTES else None
+        return None
+
+
+class OfficialAccountOutput(OutputChannel):
+    """Delivers through the customer-service message API (after the passive window)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "wechat_oa"
+
+    def __init__(self, api: OfficialAccountApi) -> None:
+        self.api = api
+
+    async def _send(self, openid: str, message: Dict[str, Any]) -> bool:
+        try:
+            await self.api.send(openid, message)
+            return True
+        except (WeComApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            logger.error("wechat_oa: custom/send failed: %s", error)
+            return False
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        for piece in split_text(text):
+            await self._send(recipient_id, {"msgtype": "text", "text": {"content": piece}})
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text,
+                                     buttons: List[Dict[str, Any]], **kwargs: Any) -> None:
+        await self.send_text_message(recipient_id, render_texts([{"text": text,
+                                                                   "buttons": buttons}]))
+
+    async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
+        await self.send_text_message(recipient_id, image)
+
+
+def render_texts(messages: List[Dict[str, Any]]) -> str:
+    """The bot's messages as one text: WeChat shows no buttons, so they become reply hints."""
+    lines: List[str] = []
+    for message in messages:
+        if message.get("text"):
+            lines.append(str(message["text"]))
+        for button in message.get("buttons") or message.get("quick_replies") or []:
+            lines.append(f"回复「{button.get('title')}」")
+        if message.get("image"):
+            lines.append(str(message["image"]))
+    return "\n".join(lines)
+
+
+class OfficialAccountInput(InputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return "wechat_oa"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+
+        def setting(key: str, env: str, default: str = "") -> str:
+            value = credentials.get(key)
+            return str(value if value not in (None, "") else os.environ.get(env, default))
+
+        return cls(appid=setting("appid", "WECHAT_OA_APPID"),
+                   secret=setting("secret", "WECHAT_OA_SECRET"),
+                   token=setting("token", "WECHAT_OA_TOKEN"),
+                   aes_key=setting("aes_key", "WECHAT_OA_AES_KEY"),
+                   api_base=setting("api_base", "WECHAT_OA_API_BASE", "https://api.weixin.qq.com"),
+                   passive_seconds=float(setting("passive_seconds", "WECHAT_OA_PASSIVE_SECONDS",
+                                                 "4.5")),
+                   push_token=setting("push_token", "CHANNEL_PUSH_TOKEN"))
+
+    def __init__(self, appid: str, secret: str, token: str, aes_key: str, api_base: str,
+                 passive_seconds: float = 4.5, push_token: str = "") -> None:
+        self.configured = bool(appid and secret and token)
+        self.appid = appid
+        self.token = token
+        self.crypto = WeComCrypto(token, aes_key, appid) if (self.configured and aes_key) else None
+        self.api = OfficialAccountApi(api_base, appid, secret)
+        self.passive_seconds = passive_seconds
+        self.push_token = push_token
+        self._handled: OrderedDict[str, float] = OrderedDict()  # MsgIds: WeChat retries 3 times
+        self._tasks: set = set()
+
+    def url_prefix(self) -> Text:
+        return "wechat_oa"
+
+    def _check_plain(self, request: Request) -> bool:
+        args = request.args
+        timestamp = args.get("timestamp", "")
+        try:
+            fresh = abs(time.time() - int(timestamp)) <= MAX_SKEW_SECONDS
+        except ValueError:
+            return False
+        expected = plain_signature(self.token, timestamp, args.get("nonce", ""))
+        return fresh and hmac.compare_digest(expected, args.get("signature", ""))
+
+    def _first_time(self, key: str) -> bool:
+        now = time.time()
+        while self._handled and next(iter(self._handled.values())) < now - 60:
+            self._handled.popitem(last=False)
+        if key in self._handled:
+            return False
+        self._handled[key] = now
+        return True
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("wechat_oa_webhook", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            if not self.configured:
+                return response.json({"error": "wechat_oa channel not configured"}, status=503)
+            if not self._check_plain(request):
+                return response.text("forbidden", status=403)
+            return response.text(request.args.get("echostr", ""))
+
+        @bp.route("/", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if not self.configured:
+                return response.json({"error": "wechat_oa channel not configured"}, status=503)
+            body = request.body or b""
+            if len(body) > MAX_CALLBACK_BYTES:
+                return response.text("too large", status=413)
+            if not self._check_plain(request):
+                return response.text("forbidden", status=403)
+            try:
+                fields = _xml_fields(body)
+                if self.crypto is not None:  # safe mode: the body carries <Encrypt>
+                    plain = self.crypto.decrypt_callback(
+                        request.args.get("msg_signature", ""), request.args.get("timestamp", ""),
+                        request.args.get("nonce", ""), fields.get("Encrypt", ""))
+                    fields = _xml_fields(plain)
+            except WeComCryptoError as error:
+                logger.warning("wechat_oa: message refused: %s", error.reason)
+                return response.text("forbidden", status=403)
+            except (ValueError, SyntaxError):
+                return response.text("bad request", status=400)
+            openid = fields.get("FromUserName", "")
+            key = fields.get("MsgId") or f"{openid}:{fields.get('CreateTime')}"
+            if not openid or not self._first_time(key):
+                return response.text("success")  # a retry of a message being handled
+            message = await self._user_message(fields)
+            if message is None:
+                return response.text("success")
+            text, metadata = message
+            collector = CollectingOutputChannel()
+            work = asyncio.ensure_future(on_new_message(UserMessage(
+                text, collector, openid, input_channel="wechat_oa", metadata=metadata)))
+            done, _ = await asyncio.wait({work}, timeout=self.passive_seconds)
+            if done:
+                reply = render_texts(collector.messages)
+                return self._passive(fields, reply) if reply else response.text("success")
+            # Too slow for a passive reply: answer WeChat now and send the reply later.
+            task = asyncio.create_task(self._deliver_later(work, collector, openid))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return response.text("success")
+
+        @bp.route("/push", methods=["POST"])
+        async def push(request: Request) -> HTTPResponse:
+            body, error = read_push(request, self.push_token)
+            if error is not None:
+                return error
+            assert body is not None
+            if body["kind"] not in ("agent_message", "agent_joined"):
+                return response.json({"recorded": False, "delivered": 0})
+            recorded = await record_agent_message(request.app, body["conversation_id"],
+                                                  body["text"], body["agent"])
+            output = OfficialAccountOutput(self.api)
+            delivered = 0
+            for piece in split_text(body["text"]):
+                delivered += await output._send(body["conversation_id"], {
+                    "msgtype": "text", "text": {"content": piece}})
+            return response.json({"recorded": recorded, "delivered": delivered})
+
+        return bp
+
+    async def _user_message(self, fields: Dict[str, str]) -> Optional[tuple[str, Dict[str, Any]]]:
+        kind = fields.get("MsgType")
+        metadata: Dict[str, Any] = {}
+        if kind == "text":
+            return fields.get("Content", ""), metadata
+        if kind == "image":
+            try:
+                media = await self.api.media(fields.get("MediaId", ""))
+            except (WeComApiError, aiohttp.ClientError, asyncio.TimeoutError):
+                media = None
+            if media is None:
+                return "[图片未能接收]", metadata
+            encoded = base64.b64encode(media[0]).decode()
+            metadata["attachments"] = [{"type": "image",
+                                        "url": f"data:{media[1]};base64,{encoded}"}]
+            return "[图片]", metadata
+        if kind == "event" and fields.get("Event") == "subscribe":
+            return "/greet", metadata
+        return None
+
+    def _passive(self, fields: Dict[str, str], reply: str) -> HTTPResponse:
+        inner = (f"<xml><ToUserName><![CDATA[{fields.get('FromUserName', '')}]]></ToUserName>"
+                 f"<FromUserName><![CDATA[{fields.get('ToUserName', '')}]]></FromUserName>"
+                 f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+                 f"<Content><![CDATA[{reply.replace(']]>', ']] >')}]]></Content></xml>")
+        if self.crypto is None:
+            return response.text(inner, content_type="application/xml")
+        timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+        encrypted, signature = self.crypto.encrypt_reply(inner.encode(), timestamp, nonce)
+        return response.text(
+            f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt><MsgSignature><![CDATA[{signature}]]>"
+            f"</MsgSignature><TimeStamp>{timestamp}</TimeStamp><Nonce><![CDATA[{escape(nonce)}]]>"
+            "</Nonce></xml>", content_type="application/xml")
+
+    async def _deliver_later(self, work: asyncio.Future[Any],
+                             collector: CollectingOutputChannel, openid: str) -> None:
+        try:
+            await work
+        except Exception:  # noqa: BLE001 - Rasa already logged it; the customer gets no trace
+            logger.exception("wechat_oa: the bot failed on a message")
+            return
+        reply = render_texts(collector.messages)
+        if reply:
+            await OfficialAccountOutput(self.api).send_text_message(openid, reply)

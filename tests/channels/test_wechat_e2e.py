@@ -1,0 +1,331 @@
+"""WeCom 微信客服 and the Official Account end to end: the simulator, the channels inside a
+real Rasa server, the bot.
+
+A customer message is queued in the simulator (as WeCom holds it), an encrypted
+kf_msg_or_event callback is posted to the channel, the channel pulls with sync_msg and the
+bot's answers arrive at the simulator's send_msg.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import json
+import string
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Dict, List
+
+import pytest
+
+from channels.wechat_oa import plain_signature
+from channels.wecom_crypto import WeComCrypto
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from stack import Stack, free_port  # noqa: E402
+
+# The end-to-end tests' helper for a desk that is open all day (a module, not a fixture).
+_spec = importlib.util.spec_from_file_location("e2e_conftest", ROOT / "tests/e2e/conftest.py")
+_e2e = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_e2e)
+rules_with_office_days = _e2e.rules_with_office_days
+
+pytestmark = pytest.mark.stack
+
+CORP = "wwsimcorp000000001"
+SECRET = "sim-secret"
+TOKEN = "SimToken42"
+AES_KEY = (string.ascii_letters + string.digits)[:43]
+KF = "wkSIMKF0001"
+PUSH_TOKEN = "push-token-for-tests"
+OA_TOKEN = "OaToken77"
+PNG_1X1 = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
+
+
+def http(method: str, url: str, body: Any = None, headers: Dict[str, str] | None = None,
+         raw: bytes | None = None) -> tuple[int, bytes]:
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+class WeComWorld:
+    def __init__(self, stack: Stack, sim_url: str) -> None:
+        self.stack = stack
+        self.sim_url = sim_url
+        self.callback_url = f"{stack.rasa_url}/webhooks/wecom/"
+        self.crypto = WeComCrypto(TOKEN, AES_KEY, CORP, max_skew=10**9)
+
+    def state(self) -> Dict[str, Any]:
+        return json.loads(http("GET", f"{self.sim_url}/sim/state")[1])
+
+    def control(self, **body: Any) -> None:
+        http("POST", f"{self.sim_url}/sim/control", body)
+
+    def signed_callback(self, corp: str = CORP) -> tuple[str, bytes]:
+        inner = (f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><CreateTime>{int(time.time())}"
+                 "</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]>"
+                 f"</Event><Token><![CDATA[ENC{uuid.uuid4().hex[:8]}]]></Token>"
+                 f"<OpenKfId><![CDATA[{KF}]]></OpenKfId></xml>").encode()
+        crypto = self.crypto if corp == CORP else WeComCrypto(TOKEN, AES_KEY, corp)
+        timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+        encrypted, signature = crypto.encrypt_reply(inner, timestamp, nonce)
+        body = (f"<xml><ToUserName><![CDATA[{CORP}]]></ToUserName>"
+                f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>").encode()
+        query = f"?msg_signature={signature}&timestamp={timestamp}&nonce={nonce}"
+        return query, body
+
+    def notify(self) -> int:
+        query, body = self.signed_callback()
+        return http("POST", self.callback_url + query, raw=body,
+                    headers={"Content-Type": "text/xml"})[0]
+
+    def sent_to(self, user: str) -> List[Dict[str, Any]]:
+        return [message for message in self.state()["sent"] if message["touser"] == user]
+
+    def say(self, user: str, text: str | None = None, image: bytes | None = None,
+            wait: float = 60) -> List[str]:
+        """Queue a message, notify the channel, and return the texts the bot sent back."""
+        before = len(self.sent_to(user))
+        body: Dict[str, Any] = {"open_kfid": KF, "external_userid": user, "origin": 3}
+        if image is not None:
+            body.update(msgtype="image", image_b64=base64.b64encode(image).decode())
+        else:
+            body.update(msgtype="text", text={"content": text})
+        http("POST", f"{self.sim_url}/sim/enqueue", body)
+        assert self.notify() == 200
+        return self.replies(user, before, wait)
+
+    def replies(self, user: str, before: int, wait: float = 60) -> List[str]:
+        deadline = time.monotonic() + wait
+        seen, stable_since = before, time.monotonic()
+        while time.monotonic() < deadline:
+            count = len(self.sent_to(user))
+            if count != seen:
+                seen, stable_since = count, time.monotonic()
+            elif count > before and time.monotonic() - stable_since > 2.0:
+                break
+            time.sleep(0.2)
+        return [_text(message) for message in self.sent_to(user)[before:]]
+
+
+def _text(message: Dict[str, Any]) -> str:
+    if message["msgtype"] == "text":
+        return message["text"]["content"]
+    if message["msgtype"] == "msgmenu":
+        menu = message["msgmenu"]
+        return menu.get("head_content", "") + " " + " ".join(
+            item["click"]["content"] for item in menu["list"])
+    return json.dumps(message, ensure_ascii=False)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    if not (ROOT / "models" / "shop.tar.gz").exists():
+        pytest.fail("no trained model: run `make train` first")
+    folder = tmp_path_factory.mktemp("wecom")
+    port = free_port()
+    log = open(folder / "simulator.log", "wb")
+    simulator = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "channels" / "wecom_simulator.py"),
+         "--port", str(port), "--corp-id", CORP, "--secret", SECRET],
+        stdout=log, stderr=subprocess.STDOUT)
+    sim_url = f"http://127.0.0.1:{port}"
+    stack = Stack.isolated(folder)
+    stack.env.update({
+        "WECOM_CORP_ID": CORP, "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN,
+        "WECOM_AES_KEY": AES_KEY, "WECOM_API_BASE": sim_url,
+        "WECOM_DB_URL": f"sqlite:///{folder}/wecom.sqlite", "WECOM_HANDOFF": "desk",
+        "CHANNEL_PUSH_TOKEN": PUSH_TOKEN,
+        # The Official Account (plain mode) on the same simulator.
+        "WECHAT_OA_APPID": CORP, "WECHAT_OA_SECRET": SECRET, "WECHAT_OA_TOKEN": OA_TOKEN,
+        "WECHAT_OA_API_BASE": sim_url,
+        "ESCALATION_RULES": str(rules_with_office_days(folder, all_days=True)),
+    })
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if http("GET", f"{sim_url}/health")[0] == 200:
+                    break
+            except urllib.error.URLError:
+                pass
+            assert time.monotonic() < deadline and simulator.poll() is None, "no simulator"
+            time.sleep(0.2)
+        stack.start(timeout=600)
+        yield WeComWorld(stack, sim_url)
+    finally:
+        stack.stop()
+        simulator.terminate()
+        simulator.wait(10)
+        log.close()
+
+
+def test_url_verification(world):
+    echo = "1616140317555161061"
+    timestamp, nonce = str(int(time.time())), "12345"
+    encrypted, signature = world.crypto.encrypt_reply(echo.encode(), timestamp, nonce)
+    query = urllib.parse.urlencode({"msg_signature": signature, "timestamp": timestamp,
+                                    "nonce": nonce, "echostr": encrypted})
+    status, body = http("GET", f"{world.callback_url}?{query}")
+    assert (status, body.decode()) == (200, echo)
+    bad = query.replace(signature, "0" * 40)
+    assert http("GET", f"{world.callback_url}?{bad}")[0] == 403
+
+
+def test_tracking_over_wecom(world):
+    user = f"wm{uuid.uuid4().hex[:12]}"
+    assert any("订单号" in text for text in world.say(user, "快递到哪了"))
+    assert any("后4位" in text for text in world.say(user, "361204587712340001"))
+    answer = "\n".join(world.say(user, "5678"))
+    assert "顺丰" in answer and "SF" in answer
+
+
+def test_damaged_item_photo_over_wecom(world):
+    user = f"wm{uuid.uuid4().hex[:12]}"
+    world.say(user, "收到的电饭煲外壳摔坏了")
+    world.say(user, "361204587712340022")
+    asked = "\n".join(world.say(user, "9966"))
+    assert "照片" in asked
+    done = "\n".join(world.say(user, image=PNG_1X1))
+    assert "补发" in done or "售后单号" in done, done
+
+
+def test_handoff_then_desk_agent_replies_through_send_msg(world):
+    user = f"wm{uuid.uuid4().hex[:12]}"
+    handed = "\n".join(world.say(user, "转人工"))
+    assert "人工" in handed
+    # While a human owns the conversation the bot says nothing.
+    assert world.say(user, "还在吗", wait=6) == []
+    before = len(world.sent_to(user))
+    push = f"{world.stack.rasa_url}/webhooks/wecom/push"
+    body = {"conversation_id": user, "kind": "agent_message",
+            "agent": {"id": "a1", "name": "小王"}, "text": "您好,我是客服小王,马上为您查看"}
+    assert http("POST", push, body)[0] == 401  # no token
+    status, answer = http("POST", push, body, {"Authorization": f"Bearer {PUSH_TOKEN}"})
+    assert status == 200 and json.loads(answer) == {"recorded": True, "delivered": 1}
+    assert world.replies(user, before, wait=5) == ["您好,我是客服小王,马上为您查看"]
+    token = world.stack.env["RASA_API_TOKEN"]
+    tracker = json.loads(http(
+        "GET", f"{world.stack.rasa_url}/conversations/{user}/tracker?token={token}")[1])
+    desk_events = [event for event in tracker["events"] if event.get("event") == "bot"
+                   and (event.get("metadata") or {}).get("source") == "desk"]
+    assert desk_events and desk_events[-1]["metadata"]["agent_name"] == "小王"
+
+
+def test_bad_callbacks_are_refused_and_nothing_is_lost(world):
+    user = f"wm{uuid.uuid4().hex[:12]}"
+    query, body = world.signed_callback()
+    bad_signature = query.replace("msg_signature=", "msg_signature=0")
+    assert http("POST", world.callback_url + bad_signature, raw=body)[0] == 403
+    tampered = body.replace(b"<![CDATA[", b"<![CDATA[A", 2)
+    assert http("POST", world.callback_url + query, raw=tampered)[0] in (400, 403)
+    wrong_corp_query, wrong_corp_body = world.signed_callback(corp="wwsomeoneelse00001")
+    assert http("POST", world.callback_url + wrong_corp_query, raw=wrong_corp_body)[0] == 403
+    assert http("POST", world.callback_url + query, raw=b"<xml><oops")[0] in (400, 403)
+    # A duplicated callback (WeCom retries) is refused the second time and handled once.
+    http("POST", f"{world.sim_url}/sim/enqueue", {"open_kfid": KF, "external_userid": user,
+                                                   "msgtype": "text", "text": {"content": "在吗"}})
+    assert http("POST", world.callback_url + query, raw=body)[0] == 200
+    assert http("POST", world.callback_url + query, raw=body)[0] == 403
+    first = world.replies(user, 0)
+    assert len(first) == 1
+    # The API down: the message waits in WeCom; the next callback after recovery answers it.
+    world.control(down=True)
+    http("POST", f"{world.sim_url}/sim/enqueue", {
+        "open_kfid": KF, "external_userid": user, "msgtype": "text", "text": {"content": "包邮吗"}})
+    assert world.notify() == 200
+    time.sleep(3)
+    assert len(world.sent_to(user)) == 1
+    world.control(down=False)
+    assert world.notify() == 200
+    later = world.replies(user, 1)
+    assert any("包邮" in text for text in later)
+
+
+def test_an_expired_access_token_is_refreshed(world):
+    user = f"wm{uuid.uuid4().hex[:12]}"
+    tokens_before = world.state()["calls"].get("gettoken", 0)
+    world.control(expire_tokens=True)
+    assert world.say(user, "你好")
+    assert world.state()["calls"]["gettoken"] > tokens_before
+
+
+
+# ------------------------------------------------------------------ Official Account
+
+
+def oa_post(world: WeComWorld, openid: str, inner: str, signature: str | None = None
+            ) -> tuple[int, str]:
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:8]
+    signature = signature or plain_signature(OA_TOKEN, timestamp, nonce)
+    body = (f"<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[{openid}]]>"
+            f"</FromUserName><CreateTime>{timestamp}</CreateTime>{inner}"
+            f"<MsgId>{uuid.uuid4().int % 10**18}</MsgId></xml>").encode()
+    url = (f"{world.stack.rasa_url}/webhooks/wechat_oa/?signature={signature}"
+           f"&timestamp={timestamp}&nonce={nonce}&openid={openid}")
+    status, answer = http("POST", url, raw=body, headers={"Content-Type": "text/xml"})
+    return status, answer.decode()
+
+
+def oa_say(world: WeComWorld, openid: str, text: str) -> str:
+    """The bot's answer: the passive reply, or (when the bot took longer than WeChat waits)
+    what arrived through the customer-service message API."""
+    before = len(world.sent_to(openid))
+    status, answer = oa_post(world, openid, f"<MsgType><![CDATA[text]]></MsgType>"
+                                            f"<Content><![CDATA[{text}]]></Content>")
+    assert status == 200
+    if "<Content>" in answer:
+        return answer
+    return "\n".join(world.replies(openid, before))
+
+
+def test_official_account_verification_and_signature(world):
+    timestamp, nonce = str(int(time.time())), "42"
+    signature = plain_signature(OA_TOKEN, timestamp, nonce)
+    base = f"{world.stack.rasa_url}/webhooks/wechat_oa/?timestamp={timestamp}&nonce={nonce}"
+    assert http("GET", f"{base}&signature={signature}&echostr=hello42") == (200, b"hello42")
+    assert http("GET", f"{base}&signature={'0' * 40}&echostr=hello42")[0] == 403
+    assert oa_post(world, "oOPENID1", "<MsgType><![CDATA[text]]></MsgType>"
+                   "<Content><![CDATA[你好]]></Content>", signature="0" * 40)[0] == 403
+
+
+def test_official_account_conversation(world):
+    openid = f"o{uuid.uuid4().hex[:12]}"
+    assert "订单号" in oa_say(world, openid, "快递到哪了")
+    assert "后4位" in oa_say(world, openid, "361204587712340001")
+    answer = oa_say(world, openid, "5678")
+    assert "顺丰" in answer
+
+
+def test_official_account_slow_answers_go_through_the_customer_service_api(world):
+    """The delivery path taken when the bot misses WeChat's 5 seconds, on the real API."""
+    import asyncio
+
+    from channels.wechat_oa import OfficialAccountApi, OfficialAccountOutput
+
+    openid = f"o{uuid.uuid4().hex[:12]}"
+
+    async def deliver() -> None:
+        api = OfficialAccountApi(world.sim_url, CORP, SECRET)
+        await OfficialAccountOutput(api).send_text_message(openid, "好的" * 1500)
+        await api.session().close()
+
+    asyncio.run(deliver())
+    sent = world.sent_to(openid)
+    assert len(sent) == 2 and all(m["api"] == "custom_send" for m in sent)
+    assert all(len(m["text"]["content"].encode()) <= 2048 for m in sent)
