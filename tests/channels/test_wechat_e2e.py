@@ -327,5 +327,7 @@ def test_official_account_slow_answers_go_through_the_customer_service_api(world
 
     asyncio.run(deliver())
     sent = world.sent_to(openid)
-    assert len(sent) == 2 and all(m["api"] == "custom_send" for m in sent)
+    # 3,000 characters are 9,000 UTF-8 bytes: five messages of at most 2,048 bytes, in order.
+    assert len(sent) == 5 and all(m["api"] == "custom_send" for m in sent)
     assert all(len(m["text"]["content"].encode()) <= 2048 for m in sent)
+    assert "".join(m["text"]["content"] for m in sent) == "好的" * 1500

@@ -86,3 +86,14 @@ def test_tampered_ciphertext_and_wrong_corp_id_are_refused():
     for junk in ("", "not base64!", base64.b64encode(b"short").decode()):
         with pytest.raises(WeComCryptoError):
             box.decrypt(junk)
+
+
+def test_long_texts_are_split_after_sentences_within_2048_bytes():
+    from channels.wecom import split_text
+
+    text = "亲,您的包裹已经到了杭州转运中心。" * 150
+    pieces = split_text(text)
+    assert all(len(piece.encode()) <= 2048 for piece in pieces)
+    assert all(piece.endswith("。") for piece in pieces)
+    assert "".join(pieces) == text
+    assert split_text("短消息") == ["短消息"]
