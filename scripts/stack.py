@@ -120,7 +120,7 @@ class Stack:
             "rasa": f"{self.rasa_url}/status?token={self.env['RASA_API_TOKEN']}",
         }
 
-    def start(self, services=("shop", "actions", "desk", "rasa"), timeout: float = 240) -> None:
+    def start(self, services=("shop", "actions", "desk", "rasa"), timeout: float = 600) -> None:
         # Refuses an empty or published secret unless DEMO_MODE=1 (then warns loudly).
         secrets.require(secrets.NAMES, self.env, service="the stack")
         self.log_dir.mkdir(parents=True, exist_ok=True)
