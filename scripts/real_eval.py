@@ -127,10 +127,17 @@ def evaluate_emotions() -> Dict[str, Any]:
     from components.emotion import load_examples
     from emotion_report import train_radar
 
+    import yaml
+
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    settings = next((dict(item) for item in pipeline
+                     if item["name"].endswith("EmotionRadar")), {})
+    settings.pop("name", None)
+    settings.setdefault("training_file", str(ROOT / "data/emotion/train.yml"))
+    settings.setdefault("lexicon_file", str(ROOT / "components/emotion_lexicon.yml"))
     results: Dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
-        radar = train_radar(Path(folder), training_file=str(ROOT / "data/emotion/train.yml"),
-                            lexicon_file=str(ROOT / "components/emotion_lexicon.yml"))
+        radar = train_radar(Path(folder), **settings)  # as config.yml trains it
         for name, path in (("real", REAL_EMOTION), ("own", OWN_EMOTION)):
             texts, gold = load_examples(str(path))
             predicted = [radar.predict(text)["label"] for text in texts]
