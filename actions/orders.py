@@ -283,7 +283,7 @@ class ActionAskPhoneTail(Action):
     """The ownership question, worded differently on each retry."""
 
     def name(self) -> Text:
-        return "action_ask_phone_tail"
+        return "action_ask_order_form_phone_tail"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
