@@ -105,6 +105,8 @@ class RetryingFormValidation(FormValidationAction):
         for event in reversed(tracker.events):
             if event.get("event") == "user":
                 return True
+            if event.get("event") == "active_loop" and event.get("name") == self.form_name():
+                return False  # the form starts with this message: nothing was asked yet
             if event.get("event") == "action" and event.get("name") not in (
                     "action_listen", "action_extract_slots", self.form_name(), self.name()):
                 return False

@@ -273,6 +273,9 @@ class ActionAskOrderId(Action):
         except BackendError:
             orders = []
         matches = order_lookup.narrow(orders, product, day) if product or day else []
+        if len(matches) == 1:
+            return (f"是这个{order_lookup.clue_words(product, day)}的订单吗?点一下确认,"
+                    "或者直接发订单号给我:", order_lookup.order_buttons(matches))
         if matches:
             return (f"找到{len(matches)}个{order_lookup.clue_words(product, day)}的订单,"
                     "是哪一个呢?点选一下就好:", matches[:4])
@@ -306,7 +309,7 @@ class ActionAskPhoneTail(Action):
     """The ownership question, worded differently on each retry."""
 
     def name(self) -> Text:
-        return "action_ask_phone_tail"
+        return "action_ask_order_form_phone_tail"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

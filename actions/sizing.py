@@ -114,7 +114,7 @@ class ActionAskSizeProduct(Action):
     buttons (and the height and weight already given kept, not asked again)."""
 
     def name(self) -> Text:
-        return "action_ask_size_product"
+        return "action_ask_size_form_size_product"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -126,6 +126,16 @@ class CueMatcher:
         return 1.0 - math.exp(-total)
 
 
+def class_weights(labels: List[Text], setting: Any) -> Any:
+    """sklearn's class weights: "balanced", or a blend `b` of balanced (1) and the raw
+    counts (0): weight = (n / (k * count)) ** b."""
+    if setting in (None, "balanced"):
+        return setting
+    counts = {label: labels.count(label) for label in set(labels)}
+    return {label: (len(labels) / (len(counts) * count)) ** float(setting)
+            for label, count in counts.items()}
+
+
 def intensity(label: Text, probability: float, cue_strength: float) -> float:
     """Maps the label probability and cue strength to 0-1 (formula in the module docstring)."""
     if label == "calm":
@@ -161,6 +171,9 @@ class EmotionRadar(GraphComponent):
             "random_state": 2026,
             # A pasted essay must not cost more than a normal message.
             "max_chars": 300,
+            # "balanced" weighs the three labels equally whatever their counts; a number
+            # in [0, 1] blends towards the training counts (real traffic is mostly calm).
+            "class_weight": "balanced",
         }
 
     @classmethod
@@ -260,7 +273,7 @@ class EmotionRadar(GraphComponent):
         ).tocsr()
         classifier = LogisticRegression(
             C=self._config["C"],
-            class_weight="balanced",
+            class_weight=class_weights(labels, self._config["class_weight"]),
             max_iter=5000,
             random_state=self._config["random_state"],
             multi_class="multinomial",

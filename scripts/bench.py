@@ -100,22 +100,57 @@ def run(url: str, conversations: int, concurrency: int,
     meter.report(len(latencies))
 
 
+def run_replay(url: str, sample: Optional[int], concurrency: int,
+               groups: Optional[Dict[str, int]] = None) -> None:
+    """Real sessions (tests/replay/sessions.yml) instead of the scripted scenarios:
+    latency on real, messy messages, and the loop share (scripts/replay.py)."""
+    from replay import load_sessions, replay, summarise
+
+    sessions = load_sessions(sample=sample)
+    for session in sessions[:5]:
+        replay(url, session, "warmup")
+    run_id = f"bench{time.time_ns()}"
+    meter = CpuMeter(groups or {})
+    started = time.perf_counter()
+    results = [replay(url, session, f"{run_id}s") for session in sessions]
+    latencies = [value for result in results for value in result.latencies]
+    report("replay, sequential", latencies, time.perf_counter() - started, [])
+    meter.report(len(latencies))
+    print("    " + "\n    ".join(summarise(results).lines()))
+    meter = CpuMeter(groups or {})
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(lambda session: replay(url, session, f"{run_id}c"), sessions))
+    latencies = [value for result in results for value in result.latencies]
+    report(f"replay, {concurrency} concurrent", latencies, time.perf_counter() - started, [])
+    meter.report(len(latencies))
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", help="an already running Rasa server, e.g. http://127.0.0.1:5005")
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--replay", action="store_true",
+                        help="play the real sessions of tests/replay/sessions.yml instead")
+    parser.add_argument("--sample", type=int, help="with --replay: this many sessions")
     args = parser.parse_args(argv)
     if args.url:
-        run(args.url, args.conversations, args.concurrency)
+        if args.replay:
+            run_replay(args.url, args.sample, args.concurrency)
+        else:
+            run(args.url, args.conversations, args.concurrency)
         return
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack.isolated(Path(tmp))
         print("starting the stack ...", flush=True)
         with stack:
             groups = {name: process.pid for name, process in stack.processes.items()}
-            run(stack.rasa_url, args.conversations, args.concurrency, groups,
-                stack.env["CHANNEL_IDENTITY_SECRET"])
+            if args.replay:
+                run_replay(stack.rasa_url, args.sample, args.concurrency, groups)
+            else:
+                run(stack.rasa_url, args.conversations, args.concurrency, groups,
+                    stack.env["CHANNEL_IDENTITY_SECRET"])
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ def scores(gold: Sequence[str], predicted: Sequence[str]) -> Dict[str, Any]:
             "macro_f1": float(f1_score(gold, predicted, labels=labels, average="macro",
                                        zero_division=0)),
             "f1": {label: round(float(value), 3)
-                   for label, value in zip(labels, per_label, strict=False) if label in gold},
+                   for label, value in zip(labels, per_label, strict=True)
+                   if label in gold},
             "n": len(gold)}
 
 
@@ -71,6 +72,20 @@ def parse_all(model: Path, texts: Sequence[str]) -> Tuple[List[Dict[str, Any]], 
         return parsed, (time.perf_counter() - started) * 1000 / max(len(texts), 1)
 
     return asyncio.run(run())
+
+
+THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.45, 0.5, 0.6)
+
+
+def with_threshold(parsed: Dict[str, Any], threshold: float) -> str:
+    """The intent the pipeline would answer with another FallbackClassifier threshold
+    (the ranking keeps the classifier's own confidences under `nlu_fallback`)."""
+    ranking = [item for item in parsed.get("intent_ranking") or []
+               if item.get("name") != "nlu_fallback"]
+    if not ranking:
+        return str((parsed.get("intent") or {}).get("name"))
+    top = ranking[0]
+    return str(top["name"]).split("/")[0] if top["confidence"] >= threshold else "nlu_fallback"
 
 
 def confusions(gold: Sequence[str], predicted: Sequence[str], top: int = 15) -> List[str]:
@@ -107,6 +122,10 @@ def evaluate_intents(model: Path, show_matrix: bool) -> Dict[str, Any]:
                      for item in chunk]
         result = scores(gold, predicted)
         result["fallback_share"] = predicted.count("nlu_fallback") / len(predicted)
+        result["by_threshold"] = {
+            str(threshold): round(scores(gold, [with_threshold(item, threshold)
+                                                for item in chunk])["accuracy"], 3)
+            for threshold in THRESHOLDS}
         results[name] = result
         print(f"\n== intents, {name} held-out ({len(gold)} messages): accuracy "
               f"{result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}, "
@@ -114,6 +133,7 @@ def evaluate_intents(model: Path, show_matrix: bool) -> Dict[str, Any]:
         weak = {label: f1 for label, f1 in sorted(result["f1"].items(), key=lambda x: x[1])
                 if f1 < 0.8}
         print(f"   weakest F1: {weak}")
+        print(f"   accuracy by fallback threshold: {result['by_threshold']}")
         print("   top confusions (gold -> predicted):")
         print("\n".join("   " + line for line in confusions(gold, predicted)))
         if show_matrix and name == "real":
@@ -124,14 +144,20 @@ def evaluate_intents(model: Path, show_matrix: bool) -> Dict[str, Any]:
 
 
 def evaluate_emotions() -> Dict[str, Any]:
+    import yaml
     from emotion_report import train_radar
 
     from components.emotion import load_examples
 
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    settings = next((dict(item) for item in pipeline
+                     if item["name"].endswith("EmotionRadar")), {})
+    settings.pop("name", None)
+    settings.setdefault("training_file", str(ROOT / "data/emotion/train.yml"))
+    settings.setdefault("lexicon_file", str(ROOT / "components/emotion_lexicon.yml"))
     results: Dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
-        radar = train_radar(Path(folder), training_file=str(ROOT / "data/emotion/train.yml"),
-                            lexicon_file=str(ROOT / "components/emotion_lexicon.yml"))
+        radar = train_radar(Path(folder), **settings)  # as config.yml trains it
         for name, path in (("real", REAL_EMOTION), ("own", OWN_EMOTION)):
             texts, gold = load_examples(str(path))
             predicted = [radar.predict(text)["label"] for text in texts]

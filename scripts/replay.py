@@ -153,8 +153,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     from stack import Stack
 
     with tempfile.TemporaryDirectory() as tmp:
-        with Stack.isolated(Path(tmp)) as stack:
+        stack = Stack.isolated(Path(tmp))
+        stack.start(timeout=900)  # loading the model takes minutes on a busy machine
+        try:
             run(stack.rasa_url, args.sample)
+        finally:
+            stack.stop()
 
 
 if __name__ == "__main__":

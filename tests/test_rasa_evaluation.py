@@ -70,3 +70,33 @@ def test_stories_predict_without_errors(results):
     assert "- story:" not in details, details[-4000:]
     assert report["conversation_accuracy"]["accuracy"] == 1.0
     assert (results / "returncode").read_text() == "0", (results / "output.txt").read_text()
+
+
+# Real customer messages (tests/nlu/real_heldout.yml, held-out part of the real split:
+# public e-commerce corpora, never trained on). The issue's target is 0.85 accuracy; the
+# measured figure is far below (docs/nlu_experiments.md), so the target is a strict
+# expected failure and a guard holds the measured level.
+REAL_ACCURACY_TARGET = 0.85
+REAL_ACCURACY_GUARD = 0.28
+
+
+@pytest.fixture(scope="module")
+def real_results(tmp_path_factory) -> dict:
+    assert MODEL.exists(), "no trained model: `make test` trains it; run `make train` first"
+    out = tmp_path_factory.mktemp("rasa-test-real")
+    result = rasa("test", "nlu", "--model", str(MODEL), "--nlu", "tests/nlu/real_heldout.yml",
+                  "--out", str(out), "--no-plot")
+    assert (out / "intent_report.json").exists(), result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((out / "intent_report.json").read_text())
+    print(f"real held-out: intent accuracy {report['accuracy']:.3f}, "
+          f"macro F1 {report['macro avg']['f1-score']:.3f}")
+    return report
+
+
+def test_real_messages_regression_guard(real_results):
+    assert real_results["accuracy"] >= REAL_ACCURACY_GUARD
+
+
+@pytest.mark.xfail(strict=True, reason="issue 16 target not reached: see docs/nlu_experiments.md")
+def test_real_messages_intent_accuracy_target(real_results):
+    assert real_results["accuracy"] >= REAL_ACCURACY_TARGET

@@ -199,3 +199,13 @@ def test_the_size_form_offers_the_garments_the_customer_named(run_action):
 def test_no_after_sales_question_for_an_order_on_its_way():
     assert "还在路上" in state_problem({"status": "shipped"})
     assert state_problem({"status": "delivered"}) is None
+
+
+def test_the_message_that_starts_the_form_is_not_a_failed_turn(run_action):
+    # 「我买的羽绒服什么时候到啊」 left the size form (requested_slot still size_product)
+    # and started the order form: nothing was asked by the order form yet.
+    tracker = conversation(["这件外套175 70公斤穿什么码", "我买的羽绒服什么时候到啊"],
+                           requested_slot="size_product", intent="track_logistics")
+    tracker.events.append({"event": "active_loop", "name": "order_form"})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert "failed_attempts" not in slots

@@ -99,9 +99,9 @@ def test_no_order_number_ends_in_a_handoff_not_a_loop(stack):
 
 def test_linked_customer_names_the_product(stack):
     say = chat(stack, "demo-wang")
-    assert "哪个订单" in say("我买的键盘什么时候发货")
-    answer = say("K87机械键盘那个")
-    assert "361204587712340002" in answer
+    answer = say("我买的键盘到哪了")
+    assert "361204587712340002" in answer and "361204587712340001" not in answer
+    assert "等待仓库发货" in say('/inform{"order_id":"361204587712340002"}')
 
 
 @pytest.mark.skipif(not load_sessions(), reason="no replay sessions")
