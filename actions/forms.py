@@ -9,6 +9,7 @@ from abc import abstractmethod
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -53,11 +54,43 @@ class RetryingFormValidation(FormValidationAction):
         return int(tracker.get_slot("failed_attempts") or 0) >= MAX_FAILED_ATTEMPTS
 
 
+def photo_answer_task(tracker: Tracker) -> Optional[str]:
+    """The after-sales task the photo request belongs to, when the latest message brings a
+    photo for it but its caption's intent changed `order_task`; else None."""
+    if tracker.get_slot("requested_slot") != "evidence" or \
+            not aftersales.latest_attachments(tracker):
+        return None
+    seen_user, previous = False, None
+    for event in reversed(tracker.events):
+        if event.get("event") in ("session_started", "restart"):
+            break
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == "order_task":
+            previous = event.get("value")
+            break
+    current = tracker.get_slot("order_task")
+    if previous in aftersales.TASKS and current != previous:
+        return previous
+    return None
+
+
 class ValidateOrderForm(RetryingFormValidation):
     """Order number -> existence -> ownership, then what the task itself needs."""
 
     def name(self) -> Text:
         return "validate_order_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[Text, Any]]:
+        # A photo sent while the bot asks for one is the answer, whatever its caption says:
+        # "外壳摔裂了你们看看怎么处理" reads as a status question, and that intent's slot
+        # mapping would turn the after-sale into a status lookup (finding 12).
+        task = photo_answer_task(tracker)
+        if task is None:
+            return await super().run(dispatcher, tracker, domain)
+        tracker.slots["order_task"] = task
+        return [SlotSet("order_task", task), *await super().run(dispatcher, tracker, domain)]
 
     async def required_slots(
         self,
