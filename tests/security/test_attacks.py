@@ -271,18 +271,19 @@ HOSTILE = [
 
 
 def test_hostile_payloads_get_an_answer_and_nothing_is_lost(stack) -> None:
-    sender = "sec-hostile"
-    for message in HOSTILE:
+    # One conversation each: three unusable answers in a row would (rightly) hand one
+    # conversation to a human, and a paused conversation answers nothing.
+    for index, message in enumerate(HOSTILE):
+        sender = f"sec-hostile-{index}"
         status, text = webhook(stack, {"sender": sender, "message": message})
         assert status == 200 and "Traceback" not in text, (message[:40], status, text[:300])
         assert json.loads(text), message[:40]  # a clear answer, never silence
-    stored = user_texts(tracker(stack, sender))
-    for message in HOSTILE:
+        state = tracker(stack, sender)
         # Control characters become spaces; Rasa strips the ends of every message.
         kept = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", message).strip()
-        assert kept in stored, message[:40]
-    # The `/`-message did not set the ownership slot.
-    assert tracker(stack, sender)["slots"].get("verified_order_id") is None
+        assert kept in user_texts(state), message[:40]
+        # A `/`-message cannot set the ownership slot.
+        assert state["slots"].get("verified_order_id") is None
 
 
 # ---------------------------------------------------------------- findings 5 and 12
