@@ -55,3 +55,6 @@ def install() -> None:
         return record
 
     logging.setLogRecordFactory(factory)
+    # Rasa reports many problems as Python warnings (e.g. a `/`-message's unknown entities,
+    # with the message text): route them through logging, hence through the masks.
+    logging.captureWarnings(True)

@@ -112,7 +112,7 @@ def shop(stack: Stack, path: str) -> Any:
 
 def desk_handoffs(stack: Stack, sender: str) -> List[Dict[str, Any]]:
     found = []
-    for status in ("waiting", "callback", "claimed"):
+    for status in ("waiting", "callback", "active"):
         code, body, _ = http(f"{stack.env['DESK_URL']}/api/handoffs?status={status}",
                              headers={"Authorization": f"Bearer {stack.env['DESK_API_TOKEN']}"})
         assert code == 200, body
@@ -415,7 +415,7 @@ def test_finding9_no_personal_data_in_any_log(stack) -> None:
     say(stack, "sec-log-slash", f'/inform{{"phone": "{PHONE}", "email": "{EMAIL}"}}')
     logs = {path.name: path.read_text(encoding="utf-8", errors="replace")
             for path in Path(stack.log_dir).glob("*.log")}
-    for name, text in logs.items():
-        for raw in (PHONE, "13912345678", EMAIL, "文三路100号"):
-            assert raw not in text, (name, raw)
+    leaks = [(name, line[:200]) for name, text in logs.items() for line in text.splitlines()
+             if any(raw in line for raw in (PHONE, "13912345678", EMAIL, "文三路100号"))]
+    assert leaks == []
     assert "139****5678" in logs["rasa.log"]  # the text reached the log, masked
