@@ -27,6 +27,20 @@ NOT_UNDERSTOOD = ("抱歉亲,我没太理解您的意思😅 可以换个说法�
                   "比如「查物流」「催发货」「取消订单」「修改地址」。")
 
 
+def waits_for_this_photo(tracker: Tracker) -> bool:
+    """The bot asked for a photo and the latest message carries one (once per turn, so a
+    form that still refuses it cannot loop through here)."""
+    from actions.aftersales import latest_attachments
+
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "action" and event.get("name") == "action_clarify":
+            return False
+    return bool(tracker.active_loop.get("name")) and \
+        tracker.get_slot("requested_slot") == "evidence" and bool(latest_attachments(tracker))
+
+
 class ActionClarify(Action):
     """Used for low NLU confidence and as the core fallback (unclear next action)."""
 
@@ -39,6 +53,10 @@ class ActionClarify(Action):
         # As the core fallback (the dialogue, not the NLU, was unsure) the user turn is
         # reverted like action_default_fallback does; otherwise the policies would be
         # asked the same unanswerable question again and loop.
+        if waits_for_this_photo(tracker):
+            # A photo with a caption is the answer to the photo request, whatever the NLU
+            # made of the caption: the form takes it next, no "did you mean" first.
+            return []
         core_fallback = (tracker.latest_message.get("intent") or {}).get("name") != "nlu_fallback"
         undo = [UserUtteranceReverted()] if core_fallback else []
         # Not understood: the issue stays open (analytics counts these as unresolved).

@@ -113,6 +113,27 @@ class RetryingFormValidation(FormValidationAction):
         return False
 
 
+def photo_answer_task(tracker: Tracker) -> Optional[str]:
+    """The after-sales task the photo request belongs to, when the latest message brings a
+    photo for it but its caption's intent changed `order_task`; else None."""
+    if tracker.get_slot("requested_slot") != "evidence" or \
+            not aftersales.latest_attachments(tracker):
+        return None
+    seen_user, previous = False, None
+    for event in reversed(tracker.events):
+        if event.get("event") in ("session_started", "restart"):
+            break
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == "order_task":
+            previous = event.get("value")
+            break
+    current = tracker.get_slot("order_task")
+    if previous in aftersales.TASKS and current != previous:
+        return previous
+    return None
+
+
 class ValidateOrderForm(RetryingFormValidation):
     """Order number -> existence -> ownership, then what the task itself needs."""
 
@@ -188,6 +209,17 @@ class ValidateOrderForm(RetryingFormValidation):
         if not first_phone:  # a phone given for the first time is progress, not a failure
             slots["failed_attempts"] = float(int(tracker.get_slot("failed_attempts") or 0) + 1)
         return slots
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[Text, Any]]:
+        # A photo sent while the bot asks for one is the answer, whatever its caption says:
+        # "外壳摔裂了你们看看怎么处理" reads as a status question, and that intent's slot
+        # mapping would turn the after-sale into a status lookup (finding 12).
+        task = photo_answer_task(tracker)
+        if task is None:
+            return await super().run(dispatcher, tracker, domain)
+        tracker.slots["order_task"] = task
+        return [SlotSet("order_task", task), *await super().run(dispatcher, tracker, domain)]
 
     async def required_slots(
         self,

@@ -75,8 +75,10 @@ def mask_email(email: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask phone numbers anywhere in free text (for logs)."""
-    return mask_phone(text)
+    """Mask personal data anywhere in free text (for logs): the one masker, security.masking."""
+    from security.masking import mask_text as mask
+
+    return mask(text)
 
 
 PHONE_PATTERN = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")

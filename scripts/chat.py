@@ -52,7 +52,10 @@ def main() -> None:
     args = parser.parse_args()
     env = load_defaults()
     url = f"http://127.0.0.1:{env['RASA_PORT']}/webhooks/rest/webhook"
-    customer = signed_in_as(env, args.sender)
+    try:
+        customer = signed_in_as(env, args.sender)
+    except OSError as error:
+        sys.exit(f"The shop at {env['SHOP_API_URL']} is not reachable ({error}); is `make run` up?")
     metadata: Dict[str, Any] = {}
     if customer:
         if not env.get("CHANNEL_IDENTITY_SECRET"):

@@ -40,14 +40,21 @@ def install() -> None:
         record = previous(*args, **kwargs)
         try:
             record.msg = mask_text(_readable(record.getMessage()))
-            record.args = None
-            if record.exc_info and record.exc_info[0] is not None:
+        except Exception as problem:  # noqa: BLE001 - a log line must never break the caller
+            record.msg = f"(log message could not be masked: {type(problem).__name__})"
+        record.args = None
+        if record.exc_info and record.exc_info[0] is not None:
+            try:
                 text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
                 record.exc_text = mask_text(text)
-                # Formatters print exc_text when it is set; keep the (unmasked) objects out.
-                record.exc_info = None
-        except Exception:  # noqa: BLE001 - a log line must never break the caller
-            record.msg, record.args = "(log message could not be masked)", None
+            except Exception as problem:  # noqa: BLE001
+                record.exc_text = f"({record.exc_info[0].__name__}; traceback not masked: " \
+                                  f"{type(problem).__name__})"
+            # Formatters print exc_text when it is set; keep the (unmasked) objects out.
+            record.exc_info = None
         return record
 
     logging.setLogRecordFactory(factory)
+    # Rasa reports many problems as Python warnings (e.g. a `/`-message's unknown entities,
+    # with the message text): route them through logging, hence through the masks.
+    logging.captureWarnings(True)
