@@ -49,6 +49,9 @@ def run_schemathesis(binary: Path, spec: Path, base_url: str, headers: dict[str,
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     result = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=900)
+    FIGURES.mkdir(parents=True, exist_ok=True)  # the run's text report stays for reading
+    (FIGURES / f"{spec.parent.name}-output.txt").write_text(result.stdout + result.stderr,
+                                                            encoding="utf-8")
     (folder / "output.txt").write_text(result.stdout + result.stderr, encoding="utf-8")
     if not report.exists():
         raise AssertionError(f"schemathesis did not run:\n{result.stdout[-3000:]}"
