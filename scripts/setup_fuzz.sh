@@ -10,7 +10,11 @@ if [[ -x "$VENV/bin/schemathesis" && -f "$STAMP" ]] && cmp -s requirements-fuzz.
   exit 0
 fi
 PYTHON=""
-for candidate in python3.12 python3.11 python3.10 python3; do
+# 3.12+ first: CPython 3.11.7 raises "AST constructor recursion depth mismatch" inside
+# hypothesis on deep schemas (a CPython bug, gone in 3.12/3.13).
+PYENV_ROOT_DIR="$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"
+for candidate in python3.13 python3.12 "$PYENV_ROOT_DIR"/versions/3.13*/bin/python3 \
+    "$PYENV_ROOT_DIR"/versions/3.12*/bin/python3 python3.11 python3.10 python3; do
   if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
     PYTHON="$candidate"; break
   fi

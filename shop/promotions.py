@@ -526,6 +526,7 @@ def parse_amount(value: Any) -> Decimal:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
         raise ValueError("not an amount") from None
-    if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
+    # Below one fen is not an amount (it used to round down to 0.00 and be quoted).
+    if not amount.is_finite() or amount < CENT or amount > MAX_AMOUNT:
         raise ValueError("out of range")
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)

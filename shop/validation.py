@@ -171,9 +171,15 @@ def choice(body: dict[str, Any], field: str, options: tuple[str, ...]) -> str:
     return value  # type: ignore[return-value]
 
 
+def query_arg(request: Request, name: str) -> Optional[str]:
+    """The raw query value, "" included (Sanic's request.args drops blank values, which
+    made `?status=` mean "no filter" although the OpenAPI file calls it invalid)."""
+    return request.get_args(keep_blank_values=True).get(name)
+
+
 def query_int(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
+    raw = query_arg(request, name)
+    if raw is None:
         return default
     try:
         value = int(raw)
@@ -185,14 +191,34 @@ def query_int(request: Request, name: str, default: int, minimum: int, maximum: 
 
 
 def query_choice(request: Request, name: str, options: tuple[str, ...]) -> Optional[str]:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
+    raw = query_arg(request, name)
+    if raw is None:
         return None
+    # `?status=` is not "any status": an empty value is refused like any other wrong one.
     if raw not in options:
         raise unprocessable(
             "invalid_query", f"参数 {name} 取值无效，可选值：{'、'.join(options)}"
         )
     return raw
+
+
+def query_order_id(request: Request, name: str = "order_id") -> Optional[str]:
+    """An optional 18-digit order id in the query; present but empty or malformed is 422."""
+    raw = query_arg(request, name)
+    if raw is None:
+        return None
+    return order_id(raw)
+
+
+def body_order_id(body: dict[str, Any], field: str = "order_id") -> Optional[str]:
+    """An optional order id in a JSON body: absent or null is None, anything else must be
+    an 18-digit string ("" included)."""
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise unprocessable("invalid_type", f"字段 {field} 必须是字符串")
+    return order_id(value)
 
 
 def tax_id(value: str) -> str:

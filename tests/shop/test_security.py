@@ -139,8 +139,8 @@ def test_admin_endpoints_need_the_admin_key(shop):
         response = requests.post(f"{shop.url}/api/admin/orders/{PAID}/proof", headers=headers,
                                  timeout=10)
         assert_error(response, 401, "unauthorized")
-        response = requests.get(f"{shop.url}/api/admin/customers/C0001/export", headers=headers,
-                                timeout=10)
+        response = requests.post(f"{shop.url}/api/admin/customers/C0001/export",
+                                 headers=headers, timeout=10)
         assert_error(response, 401, "unauthorized")
     assert_error(as_assistant(shop.url, "POST", "/api/invoices/1/issue"), 403, "admin_only")
 
