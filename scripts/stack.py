@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -72,6 +73,8 @@ class Stack:
             "DESK_URL": f"http://127.0.0.1:{desk}", "DESK_DB_URL": f"sqlite:///{folder}/desk.sqlite",
             "ACTIONS_DB_URL": f"sqlite:///{folder}/actions.sqlite",
             "KNOWLEDGE_DB": str(folder / "knowledge.sqlite"),
+            # The desk refuses a published token outside DEMO_MODE: one per test stack.
+            "DESK_API_TOKEN": secrets.token_urlsafe(32),
         }, log_dir=folder / "logs")
 
     @property
