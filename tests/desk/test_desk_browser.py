@@ -53,8 +53,8 @@ def world(desk_factory, tmp_path_factory, shop_server):
     add_agent(db_url, "小赵", "zhao-pass-123")
     now = time.time()
     ids = {}
-    # 47 ordinary conversations, one hostile one, then the upset customer with a late parcel
-    # (priority 2: the top of the list), and a calm one of the same priority waiting longer.
+    # 47 ordinary conversations, one hostile one, a calm priority-2 one, then the upset
+    # customer with a late parcel (priority 1: the top of the list although the newest).
     for index in range(47):
         sent = packet(channel="webchat", customer={"id": f"C9{index:03d}",
                                                    "name": f"顾客{index:02d}"},
@@ -76,7 +76,7 @@ def world(desk_factory, tmp_path_factory, shop_server):
     order["tracking"] = _shop_json(shop_server, f"/api/orders/{DELAYED}/tracking")
     assert order["tracking"]["delayed"] is True
     angry = packet(
-        channel="webchat", priority=2, queue="senior",
+        channel="webchat", priority=1, queue="senior",
         rule={"id": "angry_customer", "reason": "客户情绪激动"},
         customer={"id": order["customer_id"], "name": "李娜"},
         transcript=[
@@ -150,10 +150,12 @@ def test_fifty_conversations_urgent_first_and_xss(world, browser):
     expect(rows).to_have_count(50)
     rendered = time.perf_counter() - started
     ids = world["ids"]
-    # Priority 2 first; within it the upset customer before the calmer, earlier one.
+    # Most urgent first, then the longest waiting; the upset customer is highlighted.
     assert rows.nth(0).get_attribute("data-id") == str(ids["angry"])
     assert "upset" in rows.nth(0).get_attribute("class")
     assert rows.nth(1).get_attribute("data-id") == str(ids["calm_p2"])
+    assert "upset" not in rows.nth(1).get_attribute("class")
+    assert rows.nth(2).get_attribute("data-id") != str(ids["xss"])  # newer, same priority
     assert rendered < 10, rendered
     page.screenshot(path=str(SHOTS / "desk-queue-50.png"))
     # Moving through the list with the keyboard stays quick with 50 rows.
