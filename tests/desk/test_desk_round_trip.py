@@ -37,6 +37,8 @@ SENDER = "demo-li"  # linked to 李娜 (C0002), who owns the delayed order
 DELAYED = "361204587712340011"
 
 pytestmark = [
+    pytest.mark.stack,
+    pytest.mark.timeout(1500),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed"),
     pytest.mark.skipif(not (ROOT / "desk/web/dist/index.html").is_file(),
                        reason="desk/web not built (scripts/setup_web.sh)"),

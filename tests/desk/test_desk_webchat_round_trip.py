@@ -44,6 +44,8 @@ def _redis() -> bool:
 
 
 pytestmark = [
+    pytest.mark.stack,
+    pytest.mark.timeout(1500),
     pytest.mark.skipif(not (ROOT / "channels" / "webchat.py").is_file(),
                        reason="the web chat channel is not merged yet"),
     pytest.mark.skipif(not (ROOT / "webchat" / "dist" / "index.html").is_file(),
