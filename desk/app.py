@@ -73,8 +73,17 @@ def create_app(
 
     @app.after_server_start
     async def start_rating_watch(app_: Sanic, _loop: object) -> None:
+        app_.ctx.rating_task = None
         if rating_poll_seconds > 0:
-            app_.add_task(watch_ratings(app_, rating_poll_seconds))
+            app_.ctx.rating_task = asyncio.get_running_loop().create_task(
+                watch_ratings(app_, rating_poll_seconds))
+
+    @app.before_server_stop
+    async def stop_background(app_: Sanic, _loop: object) -> None:
+        tasks = [t for t in [getattr(app_.ctx, "rating_task", None), *app_.ctx.tasks] if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     @app.after_server_stop
     async def close_rasa_client(_app: Sanic, _loop: object) -> None:

@@ -332,6 +332,11 @@ async def get_handoff(request: Request, handoff_id: int) -> HTTPResponse:
         "会话已结束" if body["status"] == "resolved" else
         f"该会话由 {body['claimed_by']} 负责，您只能查看" if body["status"] == "active"
         else "接入后才能回复")
+    if live and _upset_live(live) and not body["upset"]:
+        # The mood turned while the customer waited: highlight them in the list from now on.
+        with db(request) as session:
+            services.get_handoff(session, handoff_id).upset = True
+        body["upset"] = True
     body["alert"] = "当前客户情绪波动,建议使用安抚话术并优先处理" if body["upset"] else None
     return json(body)
 
@@ -489,8 +494,20 @@ async def tick_todo(request: Request, handoff_id: int) -> HTTPResponse:
     return json(result)
 
 
-def _live_since(body: dict[str, Any]) -> list[dict[str, Any]]:
-    return body.get("messages_since_handoff") or []
+async def _live_messages(request: Request, handoff: Handoff) -> list[dict[str, Any]]:
+    """What the customer wrote since the handoff, with intents and moods (best effort)."""
+    try:
+        tracker = await request.app.ctx.rasa.tracker(handoff.conversation_id)
+    except RasaError:
+        return []
+    return customer_messages_since(tracker, services.epoch(handoff.created_at),
+                                   (handoff.packet or {}).get("transcript") or [])
+
+
+def _upset_live(live: list[dict[str, Any]]) -> bool:
+    return any((m.get("emotion") or {}).get("label") in services.UPSET_LABELS
+               and ((m.get("emotion") or {}).get("intensity") or 0) >= services.UPSET_INTENSITY
+               for m in live[-3:])
 
 
 @api.get("/handoffs/<handoff_id:int>/assist")
@@ -499,8 +516,10 @@ async def assist_handoff(request: Request, handoff_id: int) -> HTTPResponse:
     v.only_query(request, set())
     with db(request) as session:
         handoff = services.get_handoff(session, handoff_id)
+    live = await _live_messages(request, handoff)
+    with db(request) as session:
+        handoff = services.get_handoff(session, handoff_id)
         packet = dict(handoff.packet or {})
-        live = []
         result = assist.suggestions(handoff, packet, live, principal.name)
         result["playbook"] = assist.playbook_options(
             principal.role or "supervisor", packet, live, handoff.customer_id)
@@ -515,7 +534,9 @@ async def run_playbook(request: Request, handoff_id: int, play_id: str) -> HTTPR
         handoff = services.get_handoff(session, handoff_id)
         work.check_owner(handoff, principal, "执行补救操作")
         packet = dict(handoff.packet or {})
-    result = await assist.run_play(play_id, principal.role or "supervisor", handoff, packet, [])
+    live = await _live_messages(request, handoff)
+    result = await assist.run_play(play_id, principal.role or "supervisor", handoff, packet,
+                                   live)
     if result["ok"]:
         text = assist.check(result["say"])["text"]
         if not assist.check(text)["blocked"]:

@@ -22,8 +22,10 @@ logger = logging.getLogger("desk.handoffs")
 
 # The order agents work a queue in: most urgent first, then longest waiting.
 QUEUE_ORDER = (Handoff.priority, Handoff.created_at, Handoff.id)
-# The agents' list: most urgent, then upset customers, then longest waiting.
-LIST_ORDER = (Handoff.priority, Handoff.upset.desc(), Handoff.created_at, Handoff.id)
+# The agents' list follows the queue (most urgent, then longest waiting), so the place shown
+# is the order work is assigned in; upset customers are highlighted, not moved (the
+# escalation rules already raise their priority).
+LIST_ORDER = QUEUE_ORDER
 UPSET_LABELS = ("angry", "anxious")
 UPSET_INTENSITY = 0.5
 # Ids are 32-bit on PostgreSQL; a bigger number must be a 404, not a database error.

@@ -53,12 +53,6 @@ class Stack:
 
     def __init__(self, env: Optional[Dict[str, str]] = None, log_dir: Optional[Path] = None):
         self.env = {**load_defaults(), **(env or {})}
-        if not self.env.get("SHOP_API_KEY"):
-            # The shop refuses to start without a key (issue 13); the set-up's per-installation
-            # secrets provide one, this is only the fallback for a bare checkout.
-            import secrets
-
-            self.env["SHOP_API_KEY"] = secrets.token_urlsafe(32)
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         self.env["PYTHONPATH"] = str(ROOT)
         self.log_dir = log_dir or ROOT / "var" / "logs"
