@@ -457,3 +457,32 @@ def test_static_page_widget_and_health(stackinfo: Dict[str, Any]) -> None:
                     as reply:
                 assert reply.status == 404
     run(scenario())
+
+
+def test_push_latency_across_instances(stackinfo: Dict[str, Any]) -> None:
+    """100 agent messages pushed through instance A to a socket on instance B: every one
+    arrives, in order; prints p50/p95 from the push request to the socket event (-s)."""
+    token = stackinfo["env"]["CHANNEL_PUSH_TOKEN"]
+
+    async def scenario() -> List[float]:
+        chat = Chat(stackinfo["rasa2"])
+        confirm = await chat.open()
+        await chat.turn("在吗")
+        before = len(chat.events["bot_message"])
+        timings = []
+        for number in range(100):
+            started = time.perf_counter()
+            status, _ = await push(stackinfo["rasa"], {
+                "conversation_id": confirm["conversation_id"], "kind": "agent_message",
+                "agent": {"id": "a9", "name": "小周"}, "text": f"第{number}条"}, token)
+            assert status == 200
+            await chat.wait("bot_message", before + number + 1, timeout=30)
+            timings.append((time.perf_counter() - started) * 1000)
+        texts = [m["text"] for m in chat.events["bot_message"][before:]]
+        assert texts == [f"第{n}条" for n in range(100)]
+        await chat.close()
+        return timings
+
+    timings = sorted(run(scenario()))
+    print(f"\npush (instance A) -> socket (instance B), 100 messages: "
+          f"p50 {timings[49]:.1f} ms, p95 {timings[94]:.1f} ms, max {timings[-1]:.1f} ms")
