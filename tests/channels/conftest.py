@@ -118,9 +118,9 @@ def webchat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str
         second = subprocess.Popen(command, cwd=ROOT, env=env2, stdout=log,
                                   stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        stack.start(timeout=420)
+        stack.start(timeout=900)
         url2 = f"http://127.0.0.1:{second_port}"
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 600
         while _get(f"{url2}/status?token={stack.env['RASA_API_TOKEN']}") is None:
             assert second.poll() is None, f"second Rasa exited; see {folder}/logs/rasa2.log"
             assert time.monotonic() < deadline, "second Rasa did not start"
