@@ -14,7 +14,7 @@ import socketio
 
 from channels.identity import sign_identity
 
-pytestmark = pytest.mark.timeout(1500)
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(1500)]
 
 SOCKET_PATH = "/webhooks/webchat/socket.io"
 PNG_1PX = base64.b64decode(

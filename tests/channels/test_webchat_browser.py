@@ -16,7 +16,7 @@ from channels.identity import sign_identity
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-pytestmark = pytest.mark.timeout(1500)
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(1500)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
