@@ -153,9 +153,9 @@ def test_reconnect_and_reload_keep_the_conversation(stackinfo: Dict[str, Any]) -
 def test_identity_verified_forged_expired_and_claimed(stackinfo: Dict[str, Any]) -> None:
     secret = stackinfo["env"]["CHANNEL_IDENTITY_SECRET"]
 
-    async def metadata_after(identity: Optional[str], **extra: Any) -> Dict[str, Any]:
+    async def metadata_after(token: Optional[str], **extra: Any) -> Dict[str, Any]:
         chat = Chat(stackinfo["rasa"])
-        confirm = await chat.open(identity=identity, product_id="P5002")
+        confirm = await chat.open(identity=token, product_id="P5002")
         await chat.turn("在吗", **extra)
         await chat.close()
         events = user_events(await tracker(stackinfo["env"], stackinfo["rasa"],
