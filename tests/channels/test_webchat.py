@@ -248,10 +248,11 @@ def test_push_reaches_the_customer_live_and_is_recorded(stackinfo: Dict[str, Any
         joined = (await chat.wait("bot_message", bots + 1))[-1]
         assert joined["text"] == "人工客服 小王 已接入" and joined["source"] == "desk"
         assert (await chat.wait("agent"))[-1] == {"event": "joined", "agent": agent}
+        typing_before = len(chat.events["typing"])
         status, body = await push(rasa, {"conversation_id": cid, "kind": "typing",
                                          "agent": agent}, token)
         assert status == 200 and body["recorded"] is False
-        typing = await chat.wait("typing", len(chat.events["typing"]))
+        typing = await chat.wait("typing", typing_before + 1)
         assert {"who": "agent", "on": True, "agent": agent} in typing
         status, body = await push(rasa, {"conversation_id": cid, "kind": "agent_message",
                                          "agent": agent, "text": "<b>您好</b>,我来帮您处理",
@@ -271,6 +272,7 @@ def test_push_reaches_the_customer_live_and_is_recorded(stackinfo: Dict[str, Any
                                        ("<b>您好</b>,我来帮您处理", "agent-7", "小王")]
         # The customer comes back later: the agent's messages are in the history.
         await chat.close()
+        await asyncio.sleep(1)  # the server notices the disconnect
         status, body = await push(rasa, {"conversation_id": cid, "kind": "agent_message",
                                          "agent": agent, "text": "还在吗?"}, token)
         assert (status, body) == (200, {"recorded": True, "delivered": 0})

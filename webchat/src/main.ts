@@ -149,7 +149,8 @@ function renderCard(card: Card): HTMLElement {
   if (card.payload) {
     const b = el("button", "card-action", card.action || "选择");
     b.type = "button";
-    b.addEventListener("click", () => send(card.payload as string, [], card.title || card.action || ""));
+    const shown = card.kind === "order" && card.id ? `订单 ${card.id}` : card.title || card.action || "";
+    b.addEventListener("click", () => send(card.payload as string, [], shown));
     node.append(b);
   }
   return node;
