@@ -28,6 +28,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
 PNG_1PX = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 TIMEOUT = 60_000
+expect.set_options(timeout=TIMEOUT)  # bot turns take seconds on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -232,12 +233,14 @@ def test_widget_on_the_demo_shop_page(browser: Any, webchat_stack: Dict[str, Any
     expect(page.locator("#who")).to_contain_text("匿名")
     page.click(".swc-bubble")
     frame = page.frame_locator("iframe.swc-panel")
+    expect(frame.locator("#status")).to_have_text("在线")
     frame.locator("#input").fill("在吗")
     frame.locator("#send").click()
+    expect(frame.locator(".row.me .bubble").last).to_have_text("在吗")
     expect(frame.locator(".row.bot .bubble").last).to_be_visible()
     inner = page.frame(url=re.compile(r"/webhooks/webchat/"))
     cid = inner.evaluate("window.shopWebchat.conversationId")
-    meta = [e for e in api(stack["env"], stack["rasa"], f"/conversations/{cid}/tracker")["events"]
-            if e["event"] == "user"][-1]["metadata"]
+    events = api(stack["env"], stack["rasa"], f"/conversations/{cid}/tracker")["events"]
+    meta = [e for e in events if e["event"] == "user"][-1]["metadata"]
     assert "identity" not in meta and meta["product_id"] == "P5001"
     context.close()
