@@ -176,6 +176,8 @@ The assistant is up (logs in var/logs/). Chat with it:
   REST:      curl -s -XPOST localhost:{port}/webhooks/rest/webhook \\
                -H 'Content-Type: application/json' \\
                -d '{{"sender":"demo-wang","message":"快递到哪了"}}'
+  web chat:  http://127.0.0.1:{port}/webhooks/webchat/   (the chat page)
+  shop page: {stack.shop_url}/site/?product=P5001   (the widget on a product page)
   shop API:  {stack.shop_url}/openapi.yaml
   handoffs:  curl -s {stack.env['DESK_URL']}/api/handoffs \\
                -H 'Authorization: Bearer <DESK_API_TOKEN from defaults.env>'

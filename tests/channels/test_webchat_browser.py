@@ -42,6 +42,22 @@ def browser(webchat_stack: Dict[str, Any]) -> Iterator[Any]:
         browser.close()
 
 
+def label_photo() -> bytes:
+    """A small picture of a product label (the after-sales flow asks for one)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (240, 150), "#f4efe6")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((12, 12, 228, 138), outline="#333333", width=3)
+    for row, text in enumerate(("MODEL: K87", "BATCH: 2411A7", "MADE IN CHINA")):
+        draw.text((28, 30 + row * 32), text, fill="#222222")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def api(env: Dict[str, Any], rasa: str, path: str, body: Any = None,
         params: str = "", token: str | None = None) -> Any:
     url = f"{rasa}{path}?token={env['RASA_API_TOKEN']}{params}"
@@ -116,7 +132,7 @@ def test_chat_page_on_a_phone(browser: Any, webchat_stack: Dict[str, Any]) -> No
     # A photo: sent and shown; an 11 MB one is refused in the page, nothing is sent.
     sent_before = page.locator(".row.me").count()
     page.set_input_files("#photo", files=[{"name": "label.png", "mimeType": "image/png",
-                                           "buffer": PNG_1PX}])
+                                           "buffer": label_photo()}])
     expect(page.locator(".row.me img.photo-img")).to_have_count(1)
     page.set_input_files("#photo", files=[{"name": "huge.png", "mimeType": "image/png",
                                            "buffer": PNG_1PX + b"\0" * (11 * 1024 * 1024)}])
