@@ -660,13 +660,16 @@ class WebChatInput(InputChannel):
             self.paused.pop(conversation_id, None)
             return
         if await self._is_paused(conversation_id):
-            if len(self.paused) > MAX_REMEMBERED:  # abandoned conversations; re-learnt
-                self.paused.clear()
-            self.paused[conversation_id] = True
+            self._mark_paused(conversation_id)
             self.desk.send({"conversation_id": conversation_id, "kind": "customer_message",
                             "text": metadata.get("leave_message", {}).get("content") or text,
                             "time": time.time(),
                             "attachments": metadata.get("attachments") or []})
+
+    def _mark_paused(self, conversation_id: str) -> None:
+        if len(self.paused) > MAX_REMEMBERED:  # abandoned conversations; learnt again
+            self.paused.clear()
+        self.paused[conversation_id] = True
 
     async def _is_paused(self, conversation_id: str) -> bool:
         app = self._app
@@ -709,7 +712,7 @@ class WebChatInput(InputChannel):
         kind = body["kind"]
         person = body.get("agent") or {}
         who = {"id": person.get("id"), "name": person.get("name")}
-        self.paused[conversation_id] = True
+        self._mark_paused(conversation_id)
         recorded = False
         if kind in ("agent_message", "agent_joined"):
             text = body.get("text") or ""
