@@ -55,6 +55,8 @@ HISTORY_LIMIT = 60
 DESK_TIMEOUT = 2.0
 TYPING_FORWARD_INTERVAL = 3.0
 PRESENCE_TTL = 60
+# Per-conversation state kept in memory (paused flags, typing throttles) is bounded.
+MAX_REMEMBERED = 50_000
 PUSH_KINDS = ("agent_message", "agent_joined", "agent_left", "queue", "typing")
 IMAGE_DATA_URL = re.compile(r"data:(image/(?:png|jpeg|gif|webp));base64,([A-Za-z0-9+/=\s]+)\Z")
 IMAGE_MAGIC = {"image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",),
@@ -332,6 +334,8 @@ class DeskForwarder:
             now = time.monotonic()
             if now - self._last_typing.get(event["conversation_id"], 0) < TYPING_FORWARD_INTERVAL:
                 return
+            if len(self._last_typing) > MAX_REMEMBERED:
+                self._last_typing.clear()
             self._last_typing[event["conversation_id"]] = now
         task = asyncio.get_event_loop().create_task(self._post(event))
         self._tasks.add(task)
@@ -656,11 +660,16 @@ class WebChatInput(InputChannel):
             self.paused.pop(conversation_id, None)
             return
         if await self._is_paused(conversation_id):
-            self.paused[conversation_id] = True
+            self._mark_paused(conversation_id)
             self.desk.send({"conversation_id": conversation_id, "kind": "customer_message",
                             "text": metadata.get("leave_message", {}).get("content") or text,
                             "time": time.time(),
                             "attachments": metadata.get("attachments") or []})
+
+    def _mark_paused(self, conversation_id: str) -> None:
+        if len(self.paused) > MAX_REMEMBERED:  # abandoned conversations; learnt again
+            self.paused.clear()
+        self.paused[conversation_id] = True
 
     async def _is_paused(self, conversation_id: str) -> bool:
         app = self._app
@@ -703,7 +712,7 @@ class WebChatInput(InputChannel):
         kind = body["kind"]
         person = body.get("agent") or {}
         who = {"id": person.get("id"), "name": person.get("name")}
-        self.paused[conversation_id] = True
+        self._mark_paused(conversation_id)
         recorded = False
         if kind in ("agent_message", "agent_joined"):
             text = body.get("text") or ""

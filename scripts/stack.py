@@ -198,6 +198,8 @@ The assistant is up (logs in var/logs/). Chat with it:
   REST:      curl -s -XPOST localhost:{port}/webhooks/rest/webhook \\
                -H 'Content-Type: application/json' \\
                -d '{{"sender":"guest-1","message":"快递到哪了"}}'
+  web chat:  http://127.0.0.1:{port}/webhooks/webchat/   (the chat page)
+  shop page: {stack.shop_url}/site/?product=P5001   (the widget on a product page)
   shop API:  {stack.shop_url}/openapi.yaml
   agents' desk: {stack.env['DESK_URL']}/   (demo: 小王 / xiaowang-demo)
   handoffs:  curl -s {stack.env['DESK_URL']}/api/handoffs \\

@@ -3,6 +3,7 @@ second Rasa instance on the same Redis, shared by the web chat tests of this fol
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -43,7 +44,7 @@ class DeskRecorder(ThreadingHTTPServer):
     """A real HTTP endpoint standing in for the desk's /api/channel-events: it records
     what the channel forwards (the desk's own handling is the desk's test)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, port: int = 0) -> None:
         self.token = token
         self.events: List[Dict[str, Any]] = []
         self.unauthorised = 0
@@ -65,7 +66,7 @@ class DeskRecorder(ThreadingHTTPServer):
             def log_message(self, *args: Any) -> None:
                 pass
 
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(("127.0.0.1", port), Handler)
 
     @property
     def url(self) -> str:
@@ -88,26 +89,30 @@ def closed_rules(folder: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def webchat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+@contextlib.contextmanager
+def webchat_stack_in(folder: Path, recorder_port: int = 0) -> Iterator[Dict[str, Any]]:
+    """Starts the stack and the second instance; yields their addresses and settings.
+    With a `recorder_port` the desk recorder is left to whoever listens there."""
     if not redis_available():
         pytest.fail("the web chat tests need Redis on 127.0.0.1:6379 (CI provides it)")
-    folder = tmp_path_factory.mktemp("webchat")
     stack = Stack.isolated(folder)
     channel = f"webchat-test-{secrets.token_hex(4)}"
-    settings = {
+    stack.env.update({
         "CHANNEL_IDENTITY_SECRET": secrets.token_hex(16),
         "CHANNEL_PUSH_TOKEN": secrets.token_hex(16),
         "CHANNEL_REDIS_URL": REDIS_URL, "CHANNEL_REDIS_CHANNEL": channel,
         "LOCK_STORE_TYPE": "redis", "LOCK_STORE_HOST": "127.0.0.1", "LOCK_STORE_PORT": "6379",
         "LOCK_STORE_DB": "5", "DEMO_MODE": "0",
-    }
-    stack.env.update(settings)
-    stack.env["ESCALATION_RULES"] = str(closed_rules(folder))
-    recorder = DeskRecorder(stack.env["DESK_API_TOKEN"] or "desk-token")
-    stack.env["DESK_API_TOKEN"] = recorder.token
-    stack.env["WEBCHAT_DESK_URL"] = recorder.url
-    threading.Thread(target=recorder.serve_forever, daemon=True).start()
+        "ESCALATION_RULES": str(closed_rules(folder)),
+    })
+    stack.env["DESK_API_TOKEN"] = stack.env.get("DESK_API_TOKEN") or secrets.token_hex(16)
+    recorder = None
+    if recorder_port:
+        stack.env["WEBCHAT_DESK_URL"] = f"http://127.0.0.1:{recorder_port}"
+    else:
+        recorder = DeskRecorder(stack.env["DESK_API_TOKEN"])
+        stack.env["WEBCHAT_DESK_URL"] = recorder.url
+        threading.Thread(target=recorder.serve_forever, daemon=True).start()
     # The second instance loads its model while the stack starts.
     second_port = free_port()
     env2 = {**stack.env, "RASA_PORT": str(second_port)}
@@ -118,15 +123,15 @@ def webchat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str
         second = subprocess.Popen(command, cwd=ROOT, env=env2, stdout=log,
                                   stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        stack.start(timeout=420)
+        stack.start(timeout=900)
         url2 = f"http://127.0.0.1:{second_port}"
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 600
         while _get(f"{url2}/status?token={stack.env['RASA_API_TOKEN']}") is None:
             assert second.poll() is None, f"second Rasa exited; see {folder}/logs/rasa2.log"
             assert time.monotonic() < deadline, "second Rasa did not start"
             time.sleep(0.5)
-        yield {"stack": stack, "rasa": stack.rasa_url, "rasa2": url2, "shop": stack.shop_url,
-               "env": stack.env, "recorder": recorder, "folder": folder}
+        yield {"rasa": stack.rasa_url, "rasa2": url2, "shop": stack.shop_url,
+               "env": stack.env, "recorder": recorder, "folder": str(folder)}
     finally:
         second.terminate()
         try:
@@ -134,4 +139,22 @@ def webchat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str
         except subprocess.TimeoutExpired:
             second.kill()
         stack.stop()
+        if recorder is not None:
+            recorder.shutdown()
+
+
+@pytest.fixture(scope="session")
+def webchat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+    # While developing, WEBCHAT_TEST_STACK names the JSON a running stack wrote
+    # (scripts/webchat_dev_stack.py); the recorder then listens on its port here.
+    running = os.environ.get("WEBCHAT_TEST_STACK")
+    if running:
+        info = json.loads(Path(running).read_text(encoding="utf-8"))
+        recorder = DeskRecorder(info["env"]["DESK_API_TOKEN"], info["recorder_port"])
+        threading.Thread(target=recorder.serve_forever, daemon=True).start()
+        yield {**info, "recorder": recorder}
         recorder.shutdown()
+        recorder.server_close()
+        return
+    with webchat_stack_in(tmp_path_factory.mktemp("webchat")) as info:
+        yield info

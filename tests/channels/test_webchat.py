@@ -14,7 +14,7 @@ import socketio
 
 from channels.identity import sign_identity
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(1500)]
 
 SOCKET_PATH = "/webhooks/webchat/socket.io"
 PNG_1PX = base64.b64decode(
@@ -153,9 +153,9 @@ def test_reconnect_and_reload_keep_the_conversation(stackinfo: Dict[str, Any]) -
 def test_identity_verified_forged_expired_and_claimed(stackinfo: Dict[str, Any]) -> None:
     secret = stackinfo["env"]["CHANNEL_IDENTITY_SECRET"]
 
-    async def metadata_after(identity: Optional[str], **extra: Any) -> Dict[str, Any]:
+    async def metadata_after(token: Optional[str], **extra: Any) -> Dict[str, Any]:
         chat = Chat(stackinfo["rasa"])
-        confirm = await chat.open(identity=identity, product_id="P5002")
+        confirm = await chat.open(identity=token, product_id="P5002")
         await chat.turn("在吗", **extra)
         await chat.close()
         events = user_events(await tracker(stackinfo["env"], stackinfo["rasa"],
@@ -248,10 +248,11 @@ def test_push_reaches_the_customer_live_and_is_recorded(stackinfo: Dict[str, Any
         joined = (await chat.wait("bot_message", bots + 1))[-1]
         assert joined["text"] == "人工客服 小王 已接入" and joined["source"] == "desk"
         assert (await chat.wait("agent"))[-1] == {"event": "joined", "agent": agent}
+        typing_before = len(chat.events["typing"])
         status, body = await push(rasa, {"conversation_id": cid, "kind": "typing",
                                          "agent": agent}, token)
         assert status == 200 and body["recorded"] is False
-        typing = await chat.wait("typing", len(chat.events["typing"]))
+        typing = await chat.wait("typing", typing_before + 1)
         assert {"who": "agent", "on": True, "agent": agent} in typing
         status, body = await push(rasa, {"conversation_id": cid, "kind": "agent_message",
                                          "agent": agent, "text": "<b>您好</b>,我来帮您处理",
@@ -271,6 +272,7 @@ def test_push_reaches_the_customer_live_and_is_recorded(stackinfo: Dict[str, Any
                                        ("<b>您好</b>,我来帮您处理", "agent-7", "小王")]
         # The customer comes back later: the agent's messages are in the history.
         await chat.close()
+        await asyncio.sleep(1)  # the server notices the disconnect
         status, body = await push(rasa, {"conversation_id": cid, "kind": "agent_message",
                                          "agent": agent, "text": "还在吗?"}, token)
         assert (status, body) == (200, {"recorded": True, "delivered": 0})
@@ -457,3 +459,32 @@ def test_static_page_widget_and_health(stackinfo: Dict[str, Any]) -> None:
                     as reply:
                 assert reply.status == 404
     run(scenario())
+
+
+def test_push_latency_across_instances(stackinfo: Dict[str, Any]) -> None:
+    """100 agent messages pushed through instance A to a socket on instance B: every one
+    arrives, in order; prints p50/p95 from the push request to the socket event (-s)."""
+    token = stackinfo["env"]["CHANNEL_PUSH_TOKEN"]
+
+    async def scenario() -> List[float]:
+        chat = Chat(stackinfo["rasa2"])
+        confirm = await chat.open()
+        await chat.turn("在吗")
+        before = len(chat.events["bot_message"])
+        timings = []
+        for number in range(100):
+            started = time.perf_counter()
+            status, _ = await push(stackinfo["rasa"], {
+                "conversation_id": confirm["conversation_id"], "kind": "agent_message",
+                "agent": {"id": "a9", "name": "小周"}, "text": f"第{number}条"}, token)
+            assert status == 200
+            await chat.wait("bot_message", before + number + 1, timeout=30)
+            timings.append((time.perf_counter() - started) * 1000)
+        texts = [m["text"] for m in chat.events["bot_message"][before:]]
+        assert texts == [f"第{n}条" for n in range(100)]
+        await chat.close()
+        return timings
+
+    timings = sorted(run(scenario()))
+    print(f"\npush (instance A) -> socket (instance B), 100 messages: "
+          f"p50 {timings[49]:.1f} ms, p95 {timings[94]:.1f} ms, max {timings[-1]:.1f} ms")

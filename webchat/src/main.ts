@@ -149,7 +149,8 @@ function renderCard(card: Card): HTMLElement {
   if (card.payload) {
     const b = el("button", "card-action", card.action || "选择");
     b.type = "button";
-    b.addEventListener("click", () => send(card.payload as string, [], card.title || card.action || ""));
+    const shown = card.kind === "order" && card.id ? `订单 ${card.id}` : card.title || card.action || "";
+    b.addEventListener("click", () => send(card.payload as string, [], shown));
     node.append(b);
   }
   return node;
@@ -192,8 +193,6 @@ async function send(text: string, attachments: { type: string; url: string }[] =
 
 // ------------------------------------------------------------------ socket events
 socket.on("connect", () => {
-  statusEl.textContent = "在线";
-  statusEl.className = "status online";
   socket.emit("session_request", { conversation_token: storedToken(), identity, product_id: productId });
 });
 socket.on("disconnect", () => { statusEl.textContent = "重连中…"; statusEl.className = "status offline"; });
@@ -202,6 +201,8 @@ socket.on("connect_error", () => { statusEl.textContent = "连接失败,重试�
 socket.on("session_confirm", (data: Confirm) => {
   conversationId = data.conversation_id;
   storeToken(data.conversation_token);
+  statusEl.textContent = "在线";
+  statusEl.className = "status online";
   officeHours = data.office_hours;
   document.body.dataset.conversation = conversationId;
   $<HTMLButtonElement>("leave-open").hidden = !!officeHours?.open;
