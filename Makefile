@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
 
-.PHONY: venv train run chat test lint validate bench knowledge clean
+.PHONY: venv train run chat test lint validate bench knowledge clean web demo-data report
 
 venv:
 	@scripts/setup_venv.sh
@@ -12,7 +12,7 @@ venv:
 train: venv
 	$(RASA) train --fixed-model-name shop --out models --augmentation 0
 
-run: train
+run: train web
 	$(PY) scripts/stack.py
 
 # Ingest the shop's documents (knowledge/docs, or KNOWLEDGE_DOCS); `make run` does it too.
@@ -28,7 +28,7 @@ lint: venv
 validate: venv
 	$(RASA) data validate --fail-on-warnings
 
-test: venv
+test: venv web
 	scripts/test.sh
 
 bench: train
@@ -36,3 +36,15 @@ bench: train
 
 clean:
 	rm -rf var results .rasa models/*.tar.gz
+
+# Analytics dashboard and report charts (analytics/web; npm ci && npm run build).
+web:
+	@scripts/setup_analytics_web.sh
+
+# A simulated normal week and promotion week through the running bot (see docs/analytics.md).
+demo-data: venv web
+	$(PY) -m analytics simulate
+
+# The weekly report of the last full week: make report WEEK=2026-W48
+report: venv web
+	$(PY) -m analytics report --week $(WEEK)
