@@ -123,7 +123,7 @@ def test_rabbitmq_conversations_reach_the_metrics_and_restart_counts_nothing_twi
     track, human = f"an-track-{run}", f"an-human-{run}"
     assert "订单号" in reply_text(post_message(stack.rasa_url, track, "快递到哪了"))
     post_message(stack.rasa_url, track, "361204587712340001")
-    assert "单号" in reply_text(post_message(stack.rasa_url, track, "尾号5678"))
+    assert "包裹" in reply_text(post_message(stack.rasa_url, track, "尾号5678"))
     assert "人工" in reply_text(post_message(stack.rasa_url, human, "转人工"))
     rows = [r for r in desk(stack, "/handoffs?status=waiting")["handoffs"]
             if r["conversation_id"] == human]
