@@ -27,6 +27,9 @@ def main(argv=None) -> int:
                           help="distinct conversations to drive through the bot (0: all)")
     simulate.add_argument("--end", help="last simulated day YYYY-MM-DD (default: yesterday)")
     simulate.add_argument("--rasa-url")
+    serve = commands.add_parser("serve", help="the API and dashboard alone (bearer token)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5080)
     topics = commands.add_parser("topics", help="check topics.yml and targets.yml")
     topics.add_argument("--check", action="store_true")
     privacy = commands.add_parser("privacy", help="export or delete one customer's data")
@@ -37,6 +40,15 @@ def main(argv=None) -> int:
     if args.command == "consume":
         from analytics.consumer import main as consume_main
         consume_main(once=args.once)
+        return 0
+    if args.command == "serve":
+        from analytics.http import create_app
+        token = os.environ.get("ANALYTICS_API_TOKEN", "")
+        if not token:
+            print("ANALYTICS_API_TOKEN is not set: the analytics API needs a token "
+                  "(or mount it into the desk app with its supervisor login).", file=sys.stderr)
+            return 2
+        create_app(token).run(host=args.host, port=args.port, access_log=False)
         return 0
     from analytics import store
     engine = store.engine_for()

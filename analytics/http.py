@@ -286,17 +286,13 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
         return raw(body, content_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="analytics-{kind}.csv"'})
 
-    @bp.get("/dashboard")
-    async def dashboard_redirect(request):
-        return HTTPResponse(status=302, headers={"Location": "/dashboard/"})
-
     @bp.get("/dashboard/")
     async def dashboard(request):
         return await _static("index.html")
 
     @bp.get("/dashboard/<path:path>")
     async def dashboard_asset(request, path: str):
-        return await _static(path)
+        return await _static(path or "index.html")
 
     async def _static(path: str) -> HTTPResponse:
         target = (WEB_DIST / path).resolve()

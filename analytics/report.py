@@ -143,6 +143,11 @@ section{break-inside:avoid-page}}
 """
 
 
+def _example_items(examples: List[Dict[str, Any]]) -> str:
+    return "".join(f"<li>{html.escape(x['time'][5:16])} {html.escape(x['text'] or '')}</li>"
+                   for x in examples)
+
+
 def render(report: Dict[str, Any]) -> str:
     e = html.escape
     if not BUNDLE.is_file():
@@ -166,7 +171,7 @@ def render(report: Dict[str, Any]) -> str:
         f"{a.window_start:%m-%d}~{a.window_end:%m-%d}:会话 {a.observed},预期 {a.expected:.1f}"
         f"(×{a.ratio}),p = {a.p_value:.2e},BH q = {a.q_value:.2e},基线 {a.baseline_count}/"
         f"{a.baseline_sessions} 会话{',大促期间' if a.promotion else ''}"
-        f"<ul>{''.join(f'<li>{e(x["time"][5:16])} {e(x["text"])}</li>' for x in a.examples)}"
+        f"<ul>{_example_items(a.examples)}"
         f"</ul></div>" for a in report["alerts"]) or NO_ALERTS
     complaints = report["complaints"]
     current = report["current"]
