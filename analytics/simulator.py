@@ -133,10 +133,13 @@ def record(template: Template, turns: List[str], rasa_url: str, token: str,
 
 
 def record_all(rasa_url: str, token: str, desk_url: Optional[str], desk_token: Optional[str],
-               limit: int = 0) -> Dict[str, List[List[Dict[str, Any]]]]:
+               limit: int = 0, only: Tuple[str, ...] = ()
+               ) -> Dict[str, List[List[Dict[str, Any]]]]:
     recordings: Dict[str, List[List[Dict[str, Any]]]] = {}
     jobs = []
     for template in TEMPLATES:
+        if only and template.name not in only:
+            continue
         for turns in template.variants:
             for rating in (template.ratings or (None,)):
                 jobs.append((template, turns, rating))
@@ -255,7 +258,8 @@ def write_to_broker(events: List[Dict[str, Any]], broker_url: str) -> int:
 
 
 def main(engine: Engine, end: date, scale: float = 1.0, templates: int = 0,
-         rasa_url: Optional[str] = None, plan: Optional[Plan] = None) -> int:
+         rasa_url: Optional[str] = None, plan: Optional[Plan] = None,
+         only: Tuple[str, ...] = ()) -> int:
     from analytics.consumer import consume_sql_once
     from analytics.ingest import Ingestor
 
@@ -267,7 +271,8 @@ def main(engine: Engine, end: date, scale: float = 1.0, templates: int = 0,
     started = time.monotonic()
     try:
         recordings = record_all(rasa_url, token, os.environ.get("DESK_URL"),
-                                os.environ.get("DESK_API_TOKEN"), limit=templates)
+                                os.environ.get("DESK_API_TOKEN"), limit=templates,
+                                only=only)
     except (urllib.error.URLError, OSError) as error:
         print(f"The bot is not reachable at {rasa_url} ({error}); start it with `make run`.")
         return 1
