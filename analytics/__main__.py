@@ -40,6 +40,8 @@ def main(argv=None) -> int:
     privacy.add_argument("action", choices=["export", "delete"])
     privacy.add_argument("customer_id")
     args = parser.parse_args(argv)
+    from analytics.config import load_defaults_env
+    load_defaults_env()
 
     if args.command == "consume":
         from analytics.consumer import main as consume_main
