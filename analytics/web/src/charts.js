@@ -25,9 +25,9 @@ const pct = (v) => (v === null || v === undefined ? null : +(v * 100).toFixed(1)
 
 export function dailyOption(series) {
   return {
-    title: { text: '每日趋势', left: 'center', textStyle: { fontSize: 14 } },
+    title: { text: '每日趋势', left: 'center', top: 0, textStyle: { fontSize: 14 } },
     tooltip: { trigger: 'axis' },
-    legend: { top: 24, data: ['会话数', 'AI解决率', '首次解决率', '2分钟回复率'] },
+    legend: { top: 26, data: ['会话数', 'AI解决率', '首次解决率', '2分钟回复率'] },
     grid: { top: 60, left: 50, right: 50, bottom: 30 },
     xAxis: { type: 'category', data: series.map((r) => r.bucket.slice(5)) },
     yAxis: [{ type: 'value', name: '会话' }, { type: 'value', name: '%', max: 100 }],
@@ -95,7 +95,7 @@ export function topicsOption(topics) {
   return {
     title: { text: '话题(本期 / 上期)', left: 'center', textStyle: { fontSize: 14 } },
     tooltip: { trigger: 'axis' },
-    legend: { top: 24, data: ['本期', '上期'] },
+    legend: { top: 26, data: ['本期', '上期'] },
     grid: { top: 55, left: 130, right: 30, bottom: 20 },
     xAxis: { type: 'value' },
     yAxis: { type: 'category', data: rows.map((r) => r.topic).reverse() },
