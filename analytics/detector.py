@@ -60,6 +60,7 @@ class Alert:
     dispersion: float
     promotion: bool
     examples: List[Dict[str, Any]] = field(default_factory=list)
+    related: List[str] = field(default_factory=list)
 
     def as_dict(self) -> Dict[str, Any]:
         data = asdict(self)
@@ -225,6 +226,7 @@ def run(engine: Any, as_of: date, save: bool = True, post_url: Optional[str] = N
     totals, counts, kinds, sessions_by_key = daily_counts(data)
     alerts = detect(totals, counts, as_of, kinds, config)
     window_start = as_of - timedelta(days=config["window_days"] - 1)
+    alerts = group_incidents(alerts, sessions_by_key, window_start)
     for alert in alerts:
         examples = [s for s in sessions_by_key[alert.term]
                     if local(s.first_msg_ts).date() >= window_start]
@@ -259,6 +261,29 @@ def run(engine: Any, as_of: date, save: bool = True, post_url: Optional[str] = N
                 connection.execute(store.alerts.update().where(store.alerts.c.id == alert_id)
                                    .values(posted=True))
     return alerts
+
+
+def group_incidents(alerts: List[Alert], sessions_by_key: Dict[str, List[Any]],
+                    window_start: date, overlap: float = 0.6) -> List[Alert]:
+    """One incident, one alert: terms whose window sessions mostly coincide (平板, 质量问题
+    beside 屏幕闪烁) are listed as related terms of the strongest one."""
+    from analytics.config import local
+
+    def window_ids(term: str) -> Set[str]:
+        return {s.session_id for s in sessions_by_key.get(term, [])
+                if local(s.first_msg_ts).date() >= window_start}
+
+    primaries: List[tuple] = []
+    for alert in sorted(alerts, key=lambda a: (a.q_value, -a.observed)):
+        ids = window_ids(alert.term)
+        for primary, primary_ids in primaries:
+            shared = len(ids & primary_ids)
+            if ids and primary_ids and shared >= overlap * min(len(ids), len(primary_ids)):
+                primary.related.append(alert.term)
+                break
+        else:
+            primaries.append((alert, ids))
+    return [primary for primary, _ in primaries]
 
 
 def webhook_message(alert: Alert) -> Dict[str, Any]:

@@ -171,6 +171,7 @@ def render(report: Dict[str, Any]) -> str:
         f"{a.window_start:%m-%d}~{a.window_end:%m-%d}:会话 {a.observed},预期 {a.expected:.1f}"
         f"(×{a.ratio}),p = {a.p_value:.2e},BH q = {a.q_value:.2e},基线 {a.baseline_count}/"
         f"{a.baseline_sessions} 会话{',大促期间' if a.promotion else ''}"
+        f"{'<br>相关词:' + e('、'.join(a.related[:10])) if a.related else ''}"
         f"<ul>{_example_items(a.examples)}"
         f"</ul></div>" for a in report["alerts"]) or NO_ALERTS
     complaints = report["complaints"]

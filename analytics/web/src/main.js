@@ -58,7 +58,7 @@ function renderAlerts(alerts) {
   if (!alerts.length) { $('alerts').innerHTML = '<p class="muted">暂无异常。</p>'; return }
   $('alerts').innerHTML = alerts.map((a) => `<div class="alert-card">
     <strong>「${escape(a.term)}」${a.kind === 'topic' ? '(话题)' : ''} ${escape(a.window_start)} ~ ${escape(a.window_end)}</strong>
-    <div class="stats">会话 ${a.observed},预期 ${(+a.expected).toFixed(1)}(×${a.ratio}),p=${(+a.p_value).toExponential(1)},q=${(+a.q_value).toExponential(1)}${a.promotion ? ',大促期间' : ''}</div>
+    <div class="stats">会话 ${a.observed},预期 ${(+a.expected).toFixed(1)}(×${a.ratio}),p=${(+a.p_value).toExponential(1)},q=${(+a.q_value).toExponential(1)}${a.promotion ? ',大促期间' : ''}${a.related?.length ? `<br>相关词:${escape(a.related.slice(0, 10).join('、'))}` : ''}</div>
     <ul>${(a.examples || []).map((e) => `<li>${escape(e.time?.slice(5, 16))} ${escape(e.text)}</li>`).join('')}</ul></div>`).join('')
 }
 
