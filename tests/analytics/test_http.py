@@ -174,15 +174,19 @@ def test_weekly_report_is_self_contained(server, tmp_path):
 class _Feed(BaseHTTPRequestHandler):
     """The desk's event feed as agreed (GET /api/events?after=&limit=, bearer token)."""
 
+    # The desk branch's format (desk/services.py event_json): kind, integer ids, ISO time,
+    # epoch timestamp, data.
     events = [
-        {"id": 1, "type": "handoff_created", "conversation_id": "conv-d", "handoff_id": "9",
-         "queue": "finance", "at": T + 1000},
-        {"id": 2, "type": "claimed", "conversation_id": "conv-d", "handoff_id": "9",
-         "agent_id": "agent-7", "at": T + 1030},
-        {"id": 3, "type": "agent_replied", "conversation_id": "conv-d", "handoff_id": "9",
-         "agent_id": "agent-7", "at": T + 1060, "text": "您好,电话13812345678已记录"},
-        {"id": 4, "type": "resolved", "conversation_id": "conv-d", "handoff_id": "9",
-         "agent_id": "agent-7", "at": T + 1200},
+        {"id": 1, "kind": "handoff_created", "conversation_id": "conv-d", "handoff_id": 9,
+         "queue": "finance", "agent_id": None, "time": "2026-11-02T02:16:40+00:00",
+         "timestamp": T + 1000, "data": {"priority": 1, "rule": "invoice", "channel": "rest"}},
+        {"id": 2, "kind": "claimed", "conversation_id": "conv-d", "handoff_id": 9,
+         "queue": "finance", "agent_id": 7, "timestamp": T + 1030, "data": {"agent_name": "小李"}},
+        {"id": 3, "kind": "agent_replied", "conversation_id": "conv-d", "handoff_id": 9,
+         "queue": "finance", "agent_id": 7, "timestamp": T + 1060,
+         "data": {"text": "您好,电话13812345678已记录"}},
+        {"id": 4, "kind": "resolved", "conversation_id": "conv-d", "handoff_id": 9,
+         "queue": "finance", "agent_id": 7, "timestamp": T + 1200, "data": {}},
     ]
 
     def do_GET(self):  # noqa: N802
@@ -193,7 +197,8 @@ class _Feed(BaseHTTPRequestHandler):
             return
         query = parse_qs(urlparse(self.path).query)
         after, limit = int(query["after"][0]), int(query["limit"][0])
-        body = json.dumps({"events": [e for e in self.events if e["id"] > after][:limit]})
+        found = [e for e in self.events if e["id"] > after][:limit]
+        body = json.dumps({"events": found, "next_after": found[-1]["id"] if found else after})
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -227,7 +232,8 @@ def test_desk_feed_join_is_idempotent(tmp_path):
     metrics = compute(data.in_period())
     assert metrics["handoffs"] == 1 and metrics["handoff_wait"] == pytest.approx(60)
     session = data.in_period()[0]
-    assert session.queue == "finance" and session.agent == "agent-7"
+    assert session.queue == "finance" and session.agent == "7"
+    assert session.handoffs[0]["reason"] == "invoice"
     assert session.close_ts == T + 1200
 
 
