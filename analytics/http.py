@@ -192,6 +192,10 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
     @bp.get("/api/analytics/overview")
     @with_period
     async def get_overview(request, engine, data):
+        from analytics.orders import presale_customers, refresh_orders
+        customers = presale_customers(data.in_period())
+        if customers and await refresh_orders(engine, customers):
+            data.orders = data._orders()  # new orders: conversion uses them now
         return json(overview(data))
 
     @bp.get("/api/analytics/series")

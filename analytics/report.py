@@ -87,6 +87,12 @@ def build(engine: Engine, week: str) -> Dict[str, Any]:
     end = datetime.combine(next_monday, dtime(), tz()).timestamp()
     data = Dataset(engine, start - 7 * 86400, end)
     data.start, data.end = start, end
+    import asyncio
+
+    from analytics.orders import presale_customers, refresh_orders
+    customers = presale_customers(data.sessions)
+    if customers and asyncio.run(refresh_orders(engine, customers)):
+        data.orders = data._orders()
     current = compute(data.in_period(), data.orders)
     previous = compute(data.in_period(start - 7 * 86400, start), data.orders)
     sessions = data.in_period()

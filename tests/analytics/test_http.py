@@ -262,3 +262,33 @@ def test_alert_posts_to_a_webhook():
     assert received == [webhook_message(alert)]
     assert received[0]["msgtype"] == "markdown" and "屏幕闪烁" in \
         received[0]["markdown"]["content"]
+
+
+def test_conversion_joins_the_real_shops_orders(shop_server, tmp_path):
+    """Orders come from the demo shop's HTTP API (GET /api/customers/{id}/orders): a
+    pre-sale session 2 h before one of 王伟's real orders converts, one 30 h before not."""
+    from datetime import datetime
+
+    from analytics.metrics import Dataset, compute
+    from analytics.orders import refresh_orders
+
+    orders = json.loads(urllib.request.urlopen(
+        f"{shop_server}/api/customers/C0001/orders?limit=100", timeout=10).read())["orders"]
+    placed = datetime.fromisoformat(orders[0]["created_at"].replace("Z", "+00:00")).timestamp()
+    engine = store.engine_for(f"sqlite:///{tmp_path}/a.sqlite")
+    events: list = []
+    for name, before in (("conv-near", 2 * 3600), ("conv-far", 30 * 3600)):
+        t = placed - before
+        Conversation(name, events).start(t, customer="C0001") \
+            .user(t + 1, "这个键盘是什么轴", "product_question").bot(t + 2)
+    Ingestor(engine).rasa(events)
+    assert asyncio.run(refresh_orders(engine, ["C0001"], shop_url=shop_server)) == len(orders)
+    data = Dataset(engine, placed - 40 * 3600, placed)
+    sessions = {s.conversation_id: s for s in data.in_period()}
+    assert compute([sessions["conv-near"]], data.orders)["conversion"] == 1.0
+    # 30 h before: converted only if another of her orders falls in its own 24 h window
+    far_start = sessions["conv-far"].first_msg_ts
+    expected = float(any(far_start <= t <= far_start + 24 * 3600 for t in data.orders["C0001"]))
+    assert compute([sessions["conv-far"]], data.orders)["conversion"] == expected
+    assert placed not in [t for t in data.orders["C0001"]
+                          if far_start <= t <= far_start + 24 * 3600]
