@@ -4,8 +4,8 @@ The unit is a session (a customer who writes 屏幕闪烁 three times counts onc
 term t and a run on day D:
 
 - window W: the `window_days` days up to D; baseline B: the `baseline_days` before W,
-  without promotion days (the calendar in targets.yml) unless W itself is a promotion
-  window and B has promotion days, then B is those days.
+  without promotion days (the calendar in targets.yml); when W is a promotion window and B
+  holds days of an earlier promotion (a week or more before W), B is those days.
 - x = sessions in W with t, N_W = sessions in W; b = sessions in B with t, N_B.
 - H0: t keeps its baseline share of sessions. Its rate gets a Gamma(b + 0.5, N_B) posterior
   (Jeffreys-like prior), so x follows the gamma-Poisson predictive: negative binomial with
@@ -128,7 +128,8 @@ def detect(totals: Dict[date, int], counts: Dict[str, Dict[date, int]], as_of: d
     before = [window[0] - timedelta(days=i + 1) for i in range(config["baseline_days"])][::-1]
     in_promo = any(d in promos for d in window)
     baseline = [d for d in before if d not in promos]
-    promo_baseline = [d for d in before if d in promos]
+    # Earlier promotions only: this promotion's first days may already hold the spike.
+    promo_baseline = [d for d in before if d in promos and d < window[0] - timedelta(days=7)]
     if in_promo and sum(totals.get(d, 0) for d in promo_baseline) >= 50:
         baseline = promo_baseline
     use_factor = in_promo and baseline is not promo_baseline

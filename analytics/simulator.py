@@ -117,6 +117,10 @@ def record(template: Template, turns: List[str], rasa_url: str, token: str,
     sender = f"simlive-{template.name}-{uuid.uuid4().hex[:8]}"
     for text in turns:
         _post(f"{rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": text})
+    if template.handoff:
+        # While the conversation waits in the queue the customer writes again (the bot is
+        # silent): the 2-/3-minute reply rates include this queue time.
+        _post(f"{rasa_url}/webhooks/rest/webhook", {"sender": sender, "message": "人呢?还要等多久"})
     if template.handoff and desk_url and desk_token:
         auth = {"Authorization": f"Bearer {desk_token}"}
         rows = _get(f"{desk_url}/api/handoffs?status=waiting", auth).get("handoffs", [])
@@ -175,6 +179,7 @@ def retime(events: List[Dict[str, Any]], sender: str, start: float, rng: random.
     source = events[max(first - 1, 0):]
     out: List[Dict[str, Any]] = []
     clock, previous = start, None
+    pause_at = start
     seen_user = False
     for event in source:
         event = copy.deepcopy(event)
@@ -189,11 +194,13 @@ def retime(events: List[Dict[str, Any]], sender: str, start: float, rng: random.
         if event.get("event") == "resume":
             if agent_wait is None:
                 break  # unserved: nobody took the conversation
-            gap += agent_wait + rng.uniform(60, 300)  # the agent's work before resolving
+            gap = max(0.0, agent_wait - (clock - pause_at)) + rng.uniform(60, 300)
         clock += gap
         event["timestamp"] = clock
         event["sender_id"] = sender
         out.append(event)
+        if event.get("event") == "pause":
+            pause_at = clock
         if event.get("event") == "pause" and agent_wait is not None:
             out.append({"event": "bot", "sender_id": sender, "timestamp": clock + agent_wait,
                         "text": "您好,我是客服小李,已看到您的问题,马上为您处理。", "data": {},
@@ -288,7 +295,8 @@ def main(engine: Engine, end: date, scale: float = 1.0, templates: int = 0,
     else:
         written = ingestor.rasa(events)
     sessions = len({e["sender_id"] for e in events})
-    print(f"{sessions} simulated sessions, {len(events)} events, {written} new facts.")
+    print(f"{sessions} simulated sessions, {len(events)} events ({written} facts written by "
+          "this run; a running consumer may have written the others).")
     return 0
 
 
