@@ -3,22 +3,20 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
 
-.PHONY: venv webchat train run chat test lint validate bench knowledge clean
+.PHONY: venv web train run chat test lint validate bench knowledge clean demo-data report
 
 venv:
 	@scripts/setup_venv.sh
-	@scripts/setup_trainer_web.sh
-	@scripts/setup_web.sh
 
-# The customer web chat page and widget (npm ci && npm run build in webchat/), chromium and fonts.
-webchat:
-	@scripts/setup_webchat.sh
+# The web pages (web chat, desk, dashboard, trainer review) and the Debian packages they need.
+web:
+	@scripts/setup_web.sh
 
 # `rasa train` itself detects an unchanged project and keeps the existing model.
 train: venv
 	$(RASA) train --fixed-model-name shop --out models --augmentation 0
 
-run: train webchat
+run: train web
 	$(PY) scripts/stack.py
 
 # Ingest the shop's documents (knowledge/docs, or KNOWLEDGE_DOCS); `make run` does it too.
@@ -34,11 +32,19 @@ lint: venv
 validate: venv
 	$(RASA) data validate --fail-on-warnings
 
-test: venv webchat
+test: venv
 	scripts/test.sh
 
 bench: train
 	$(PY) scripts/bench.py
+
+# A simulated normal week and promotion week through the running bot (see docs/analytics.md).
+demo-data: venv web
+	$(PY) -m analytics simulate
+
+# The weekly report of a full week: make report WEEK=2026-W48
+report: venv web
+	$(PY) -m analytics report --week $(WEEK)
 
 clean:
 	rm -rf var results .rasa models/*.tar.gz

@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date
 
 
 def main(argv=None) -> int:
@@ -25,18 +25,36 @@ def main(argv=None) -> int:
     simulate.add_argument("--scale", type=float, default=1.0)
     simulate.add_argument("--templates", type=int, default=0,
                           help="distinct conversations to drive through the bot (0: all)")
-    simulate.add_argument("--end", help="last simulated day YYYY-MM-DD (default: yesterday)")
+    simulate.add_argument("--end", default="2026-11-29",
+                          help="last day of the promotion week (default 2026-11-29, in the "
+                               "promotion calendar of targets.yml)")
+    simulate.add_argument("--only", default="", help="comma-separated template names")
+    simulate.add_argument("--normal-weeks", type=int, default=2)
     simulate.add_argument("--rasa-url")
+    serve = commands.add_parser("serve", help="the API and dashboard alone (bearer token)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5080)
     topics = commands.add_parser("topics", help="check topics.yml and targets.yml")
     topics.add_argument("--check", action="store_true")
     privacy = commands.add_parser("privacy", help="export or delete one customer's data")
     privacy.add_argument("action", choices=["export", "delete"])
     privacy.add_argument("customer_id")
     args = parser.parse_args(argv)
+    from analytics.config import load_defaults_env
+    load_defaults_env()
 
     if args.command == "consume":
         from analytics.consumer import main as consume_main
         consume_main(once=args.once)
+        return 0
+    if args.command == "serve":
+        from analytics.http import create_app
+        token = os.environ.get("ANALYTICS_API_TOKEN", "")
+        if not token:
+            print("ANALYTICS_API_TOKEN is not set: the analytics API needs a token "
+                  "(or mount it into the desk app with its supervisor login).", file=sys.stderr)
+            return 2
+        create_app(token).run(host=args.host, port=args.port, access_log=False)
         return 0
     from analytics import store
     engine = store.engine_for()
@@ -58,11 +76,12 @@ def main(argv=None) -> int:
         print(out)
         return 0
     if args.command == "simulate":
+        from analytics.simulator import Plan
         from analytics.simulator import main as simulate_main
-        end = date.fromisoformat(args.end) if args.end else \
-            (datetime.now().date() - timedelta(days=1))
-        return simulate_main(engine, end, scale=args.scale, templates=args.templates,
-                             rasa_url=args.rasa_url)
+        return simulate_main(engine, date.fromisoformat(args.end), scale=args.scale,
+                             templates=args.templates, rasa_url=args.rasa_url,
+                             plan=Plan(normal_weeks=args.normal_weeks),
+                             only=tuple(n for n in args.only.split(",") if n))
     if args.command == "topics":
         from analytics.config import targets_config, topics_config
         topics_config.cache_clear()

@@ -56,6 +56,18 @@ def targets_config(path: Optional[str] = None) -> Dict[str, Any]:
     return data
 
 
+def load_defaults_env(path: Path = HERE.parent / "defaults.env") -> None:
+    """The project's embedded defaults for variables not set (as scripts/stack.py does), so
+    `python -m analytics ...` works beside `make run` without exporting anything."""
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            os.environ.setdefault(key.strip(), value.strip())
+
+
 def intent_group(intent: Optional[str]) -> Optional[str]:
     if not intent:
         return None

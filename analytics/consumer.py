@@ -41,8 +41,6 @@ def consume_sql_once(ingestor: Ingestor, broker_url: str, batch: int = 2000) -> 
         events_table = sa.Table("events", sa.MetaData(), autoload_with=engine)
     except sa.exc.NoSuchTableError:
         return 0  # Rasa has not published anything yet
-    finally:
-        pass
     written = 0
     while True:
         with ingestor.engine.connect() as connection:
@@ -63,6 +61,11 @@ def consume_sql_once(ingestor: Ingestor, broker_url: str, batch: int = 2000) -> 
         written += ingestor.rasa(events)
         with ingestor.engine.begin() as connection:
             store.set_cursor(connection, name, str(rows[-1][0]))
+        if os.environ.get("ANALYTICS_PRUNE_BROKER", "1") == "1":
+            # Broker rows hold unmasked texts: once their facts are stored they go.
+            with engine.begin() as connection:
+                connection.execute(events_table.delete().where(
+                    events_table.c.id <= rows[-1][0]))
         if len(rows) < batch:
             break
     engine.dispose()

@@ -4,8 +4,8 @@ The unit is a session (a customer who writes 屏幕闪烁 three times counts onc
 term t and a run on day D:
 
 - window W: the `window_days` days up to D; baseline B: the `baseline_days` before W,
-  without promotion days (the calendar in targets.yml) unless W itself is a promotion
-  window and B has promotion days, then B is those days.
+  without promotion days (the calendar in targets.yml); when W is a promotion window and B
+  holds days of an earlier promotion (a week or more before W), B is those days.
 - x = sessions in W with t, N_W = sessions in W; b = sessions in B with t, N_B.
 - H0: t keeps its baseline share of sessions. Its rate gets a Gamma(b + 0.5, N_B) posterior
   (Jeffreys-like prior), so x follows the gamma-Poisson predictive: negative binomial with
@@ -60,6 +60,7 @@ class Alert:
     dispersion: float
     promotion: bool
     examples: List[Dict[str, Any]] = field(default_factory=list)
+    related: List[str] = field(default_factory=list)
 
     def as_dict(self) -> Dict[str, Any]:
         data = asdict(self)
@@ -127,7 +128,8 @@ def detect(totals: Dict[date, int], counts: Dict[str, Dict[date, int]], as_of: d
     before = [window[0] - timedelta(days=i + 1) for i in range(config["baseline_days"])][::-1]
     in_promo = any(d in promos for d in window)
     baseline = [d for d in before if d not in promos]
-    promo_baseline = [d for d in before if d in promos]
+    # Earlier promotions only: this promotion's first days may already hold the spike.
+    promo_baseline = [d for d in before if d in promos and d < window[0] - timedelta(days=7)]
     if in_promo and sum(totals.get(d, 0) for d in promo_baseline) >= 50:
         baseline = promo_baseline
     use_factor = in_promo and baseline is not promo_baseline
@@ -225,6 +227,7 @@ def run(engine: Any, as_of: date, save: bool = True, post_url: Optional[str] = N
     totals, counts, kinds, sessions_by_key = daily_counts(data)
     alerts = detect(totals, counts, as_of, kinds, config)
     window_start = as_of - timedelta(days=config["window_days"] - 1)
+    alerts = group_incidents(alerts, sessions_by_key, window_start)
     for alert in alerts:
         examples = [s for s in sessions_by_key[alert.term]
                     if local(s.first_msg_ts).date() >= window_start]
@@ -259,6 +262,29 @@ def run(engine: Any, as_of: date, save: bool = True, post_url: Optional[str] = N
                 connection.execute(store.alerts.update().where(store.alerts.c.id == alert_id)
                                    .values(posted=True))
     return alerts
+
+
+def group_incidents(alerts: List[Alert], sessions_by_key: Dict[str, List[Any]],
+                    window_start: date, overlap: float = 0.6) -> List[Alert]:
+    """One incident, one alert: terms whose window sessions mostly coincide (平板, 质量问题
+    beside 屏幕闪烁) are listed as related terms of the strongest one."""
+    from analytics.config import local
+
+    def window_ids(term: str) -> Set[str]:
+        return {s.session_id for s in sessions_by_key.get(term, [])
+                if local(s.first_msg_ts).date() >= window_start}
+
+    primaries: List[tuple] = []
+    for alert in sorted(alerts, key=lambda a: (a.q_value, -a.observed)):
+        ids = window_ids(alert.term)
+        for primary, primary_ids in primaries:
+            shared = len(ids & primary_ids)
+            if ids and primary_ids and shared >= overlap * min(len(ids), len(primary_ids)):
+                primary.related.append(alert.term)
+                break
+        else:
+            primaries.append((alert, ids))
+    return [primary for primary, _ in primaries]
 
 
 def webhook_message(alert: Alert) -> Dict[str, Any]:

@@ -119,13 +119,13 @@ def _timestamp(value: Any) -> Optional[float]:
 
 
 def desk_facts(event: Dict[str, Any]) -> List[Fact]:
-    """A desk feed event (GET /api/events): id, type, conversation id, handoff id, queue,
-    agent id, time. Field names are read leniently (at / timestamp / created_at)."""
-    kind = event.get("type") or event.get("event")
+    """A desk feed event (GET /api/events: id, kind, handoff_id, conversation_id, queue,
+    agent_id, time, timestamp, data), read leniently (type / at / created_at also work)."""
+    kind = event.get("kind") or event.get("type") or event.get("event")
     if kind not in DESK_TYPES or event.get("id") is None:
         return []
     data = event.get("data") or event.get("payload") or {}
-    ts = _timestamp(event.get("at") or event.get("timestamp") or event.get("created_at")
+    ts = _timestamp(event.get("timestamp") or event.get("at") or event.get("created_at")
                     or event.get("time"))
     conversation = event.get("conversation_id") or data.get("conversation_id")
     if ts is None or not conversation:
@@ -138,7 +138,8 @@ def desk_facts(event: Dict[str, Any]) -> List[Fact]:
         "handoff_id": str(event.get("handoff_id") or data.get("handoff_id") or "") or None,
         "queue": event.get("queue") or data.get("queue"),
         "agent_id": str(event.get("agent_id") or data.get("agent_id") or "") or None,
-        "reason": str(event.get("reason") or data.get("reason") or "")[:120] or None,
+        "reason": str(event.get("reason") or data.get("reason") or data.get("rule")
+                      or "")[:120] or None,
         "text": mask(event.get("text") or data.get("text")) or None,
     }
     if score is not None:

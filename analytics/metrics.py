@@ -60,6 +60,7 @@ class Session:
     rating_asked: bool = False
     rated_after_ask: bool = False
     desk_resolved_ts: Optional[float] = None
+    resumed_ts: Optional[float] = None
     agents: List[str] = field(default_factory=list)
     requested_human: bool = False
     intent_group: Optional[str] = None
@@ -93,8 +94,8 @@ class Session:
         return last
 
     def closed(self, status: str) -> bool:
-        return status == "resolved" or (status == "handed_over"
-                                        and self.desk_resolved_ts is not None)
+        return status == "resolved" or (status == "handed_over" and (
+            self.desk_resolved_ts is not None or self.resumed_ts is not None))
 
 
 def _derive(session: Session) -> None:
@@ -141,6 +142,9 @@ def _derive(session: Session) -> None:
                 "reason": fact.get("reason")}
         elif kind == "desk_resolved":
             session.desk_resolved_ts = ts
+        elif kind == "resumed" and session.handoffs:
+            # The desk gives the conversation back when the agent resolves it.
+            session.resumed_ts = session.resumed_ts or ts
         elif kind == "rating":
             ratings.append((ts, fact["score"], "rasa"))
         elif kind == "desk_rating" and fact.get("score") is not None:
@@ -168,7 +172,7 @@ def _derive(session: Session) -> None:
         session.rating = own_ratings[-1][1]
         session.rated_after_ask = ask_ts is not None and own_ratings[-1][0] >= ask_ts
     session.rating_asked = ask_ts is not None
-    session.close_ts = session.desk_resolved_ts or last_ts
+    session.close_ts = session.desk_resolved_ts or session.resumed_ts or last_ts
 
 
 class Dataset:

@@ -30,7 +30,7 @@ from analytics.config import topics_config
 ROOT = Path(__file__).resolve().parent.parent
 DICT_DIR = ROOT / "jieba_dict"
 TERM = re.compile(r"^[\u4e00-\u9fa5A-Za-z][\u4e00-\u9fa5A-Za-z0-9]+$")
-ORDER_LIKE = re.compile(r"^[A-Za-z]{0,3}\d{3,}$")
+ORDER_LIKE = re.compile(r"^[A-Za-z]{0,3}\d+[A-Za-z0-9]*$|^[A-Za-z]{1,2}$")
 
 logging.getLogger("jieba").setLevel(logging.WARNING)
 

@@ -1,22 +1,43 @@
 #!/usr/bin/env bash
-# Builds the agents' desk page (desk/web -> desk/web/dist) and installs what the browser
-# tests need: Debian's chromium and a CJK font (skipped when present). npm ci runs only
-# when the lockfile changed since the last install; the build only when sources changed.
+# The web pages: the customer web chat (webchat/), the agents' desk (desk/web), the analytics
+# dashboard and report charts (analytics/web) and the trainer review page (trainer/web).
+# First Debian's packages that the browser tests, the screenshots and the cluster need
+# (chromium, CJK and emoji fonts, nginx) when missing; then, per page, `npm ci` when its
+# lockfile changed and `npm run build` when a source changed. Re-running is cheap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
-  else
-    echo "setup_web: install chromium and fonts-noto-cjk (apt-get) for the browser tests" >&2
+
+missing=()
+for package in chromium fonts-noto-cjk fonts-noto-color-emoji nginx; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing ${missing[*]} (apt) ..."
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null || \
+    echo "WARNING: could not install ${missing[*]}: browser tests need chromium and a CJK font" >&2
+fi
+
+if ! command -v npm >/dev/null 2>&1; then
+  echo "ERROR: npm (Node.js 20) is needed to build the web pages: apt-get install -y nodejs npm" >&2
+  exit 1
+fi
+
+for web in webchat desk/web analytics/web trainer/web; do
+  [ -f "$web/package-lock.json" ] || continue
+  installed=$web/node_modules/.lock.sha
+  lock=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
+  if [ ! -f "$installed" ] || [ "$(cat "$installed")" != "$lock" ]; then
+    echo "Installing $web's packages (npm ci) ..."
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock" > "$installed"
   fi
-fi
-command -v npm >/dev/null || { echo "setup_web: npm (node 20) is required to build desk/web" >&2; exit 1; }
-web=desk/web
-if [ ! -d "$web/node_modules" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
-  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
-fi
-newest_source=$(find "$web/src" "$web/index.html" "$web/vite.config.js" "$web/package-lock.json" -newer "$web/dist/index.html" 2>/dev/null | head -1 || true)
-if [ ! -f "$web/dist/index.html" ] || [ -n "$newest_source" ]; then
-  (cd "$web" && npm run build --silent)
-fi
+  built=$web/.build.sha
+  sources=$(cd "$web" && find . -path ./node_modules -prune -o -path ./dist -prune -o -type f \
+    ! -name .build.sha -print | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$built" ] || [ "$(cat "$built")" != "$sources" ] || [ ! -d "$web/dist" ]; then
+    echo "Building $web (npm run build) ..."
+    (cd "$web" && npm run build --silent >/dev/null)
+    echo "$sources" > "$built"
+  fi
+done

@@ -156,7 +156,7 @@ def blueprint(auth_check: AuthCheck, trainer: Optional[Trainer] = None) -> Bluep
     async def page(request: Request) -> HTTPResponse:
         index = DIST / "index.html"
         if not index.exists():
-            return _error(503, "训练页面还没有构建: 运行 scripts/setup_trainer_web.sh")
+            return _error(503, "训练页面还没有构建: 运行 scripts/setup_web.sh")
         return await file(str(index), mime_type="text/html; charset=utf-8")
 
     @bp.get("/assets/<name:str>")

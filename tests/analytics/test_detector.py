@@ -106,3 +106,42 @@ def test_promotion_days_with_four_times_the_traffic_raise_nothing_but_a_defect_s
             counts["屏幕闪烁"][day] = int(rng.binomial(totals[day], 0.004))
     found = detect(totals, counts, promo[-1], config=config, promotions=promo)
     assert [a.term for a in found] == ["屏幕闪烁"] and found[0].promotion
+
+
+def test_detector_on_the_store_groups_an_incident_with_masked_examples(tmp_path):
+    """Sessions in the analytics store: 24 quiet days, then three days in which 「屏幕闪烁」
+    complaints (with phone numbers) jump; one alert, its related terms, masked examples,
+    stored once."""
+    from datetime import datetime
+    from datetime import time as dtime
+
+    from analytics_helpers import Conversation
+
+    from analytics import store
+    from analytics.config import tz
+    from analytics.detector import run
+    from analytics.ingest import Ingestor
+
+    engine = store.engine_for(f"sqlite:///{tmp_path}/a.sqlite")
+    rng = np.random.default_rng(5)
+    normal = ["运费怎么算", "什么时候发货", "有优惠券吗", "这件外套穿什么码", "快递到哪了",
+              "能开发票吗", "七天无理由能退吗", "耳机能连手机吗"]
+    events: list = []
+    first = date(2026, 10, 1)
+    for offset in range(27):
+        day = first + timedelta(days=offset)
+        midnight = datetime.combine(day, dtime(9), tz()).timestamp()
+        flicker = 12 if offset >= 24 else int(rng.binomial(60, 0.03))
+        for n in range(60 + flicker):
+            t = midnight + n * 300
+            text = "平板屏幕闪烁,电话13812345678" if n >= 60 else str(rng.choice(normal))
+            Conversation(f"c{offset}-{n}", events).start(t).user(t + 1, text, "faq").bot(t + 2)
+    Ingestor(engine).rasa(events)
+    alerts = run(engine, first + timedelta(days=26))
+    assert len(alerts) == 1  # one incident: the phrase, its words and topic go together
+    alert = alerts[0]
+    assert "屏幕闪烁" in alert.term and "质量问题" in alert.related
+    assert alert.examples and all("138****5678" in e["text"] for e in alert.examples)
+    run(engine, first + timedelta(days=26))
+    with engine.connect() as connection:
+        assert connection.execute(store.alerts.select()).fetchall().__len__() == 1

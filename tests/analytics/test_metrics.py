@@ -148,3 +148,34 @@ def test_previous_period_and_retention(engine):
     data = Dataset(engine, T, T + 10 * H)
     assert data.in_period() == []                  # the first day is gone
     assert Dataset(engine, T + 40 * H, T + 60 * H).in_period()  # the later session stays
+
+
+def test_privacy_export_and_delete_one_customer(engine, tmp_path):
+    from analytics import privacy
+    from analytics.broker import BackgroundSQLEventBroker, sql_parts
+
+    load(engine, recontact_after_hours=49)
+    broker_url = f"sqlite:///{tmp_path}/events.sqlite"
+    broker = BackgroundSQLEventBroker(**sql_parts(broker_url))
+    broker.publish({"sender_id": "conv-a", "event": "user", "text": "13812345678"})
+    broker.publish({"sender_id": "conv-s", "event": "user", "text": "别人的"})
+    broker.flush()
+    exported = privacy.export_customer("C1", engine)
+    assert exported["conversations"] == ["conv-a"] and len(exported["sessions"]) == 2
+    assert all(f["conversation_id"] == "conv-a" for f in exported["facts"])
+    assert not any("13812345678" in (f.get("text") or "") for f in exported["facts"])
+    deleted = privacy.delete_customer("C1", engine, broker_url=broker_url)
+    assert deleted["sessions"] == 2 and deleted["facts"] > 0 and deleted["broker_events"] == 1
+    assert privacy.export_customer("C1", engine)["facts"] == []
+    assert privacy.export_customer("C2", engine)["facts"]  # others are kept
+
+
+def test_masking_of_free_text():
+    from analytics.mask import mask
+    assert mask("电话13812345678,邮箱wang.xm@example.com") == \
+        "电话138****5678,邮箱wa***@example.com"
+    assert mask("改到浙江省杭州市西湖区文三路100号3栋201室,谢谢") == \
+        "改到浙江省杭州市西湖区***,谢谢"
+    assert mask("收件人张三 0571-88886666") == "收件人张** 0571****"
+    assert mask("王小明先生您好") == "王先生您好"
+    assert mask("屏幕闪烁,杭州市发货吗") == "屏幕闪烁,杭州市发货吗"

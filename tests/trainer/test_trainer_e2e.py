@@ -99,7 +99,7 @@ def world(tmp_path_factory):
     if not (ROOT / "models" / "shop.tar.gz").exists():
         pytest.fail("no trained model: `make train` (or copy models/shop.tar.gz) first")
     if not (ROOT / "trainer" / "web" / "dist" / "index.html").exists():
-        pytest.fail("the trainer page is not built: scripts/setup_trainer_web.sh")
+        pytest.fail("the trainer page is not built: scripts/setup_web.sh")
     folder = tmp_path_factory.mktemp("trainer-e2e")
     project = copy_project(folder / "project")
     stack = Stack.isolated(folder / "stack")

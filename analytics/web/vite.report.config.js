@@ -1,0 +1,17 @@
+import { resolve } from 'node:path'
+import { defineConfig } from 'vite'
+
+// One IIFE file with ECharts inside: the weekly report inlines it, so it works offline.
+export default defineConfig({
+  build: {
+    outDir: 'dist/report',
+    emptyOutDir: false,
+    chunkSizeWarningLimit: 2000,
+    lib: {
+      entry: resolve(__dirname, 'src/report.js'),
+      name: 'AnalyticsReport',
+      formats: ['iife'],
+      fileName: () => 'report.js',
+    },
+  },
+})
