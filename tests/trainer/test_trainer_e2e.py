@@ -174,7 +174,7 @@ def test_live_misunderstandings_are_listed_masked(world):
     assert wanted, f"none of the test messages was handled badly: {sorted(listed)}"
     world["listed"], world["review"] = listed, review
     dumped = json.dumps(review, ensure_ascii=False)
-    assert "13812345678" not in dumped and "文三路100号" not in dumped
+    assert "13812345678" not in dumped and "文三路" not in dumped
 
     status, conversation = get(f"{world['url']}/trainer/api/conversations/e2e-private")
     assert status == 200
