@@ -148,7 +148,8 @@ class Pseudonymizer:
 
     def phone(self, original: str) -> str:
         digits = re.sub(r"\D", "", original)[-11:]
-        return self._fake("phone", digits, lambda _n: "138" + self._digits(digits, 8))
+        # 1380000xxxx: an obviously made-up number, never a stranger's real one.
+        return self._fake("phone", digits, lambda _n: "1380000" + self._digits(digits, 4))
 
     def number(self, original: str) -> str:
         # Same length and first two digits (an order number still looks like one).

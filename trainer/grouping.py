@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from privacy import mask_personal
 from trainer.source import Candidate
 
 # Two messages whose TF-IDF vectors are closer than this (cosine distance) on average
@@ -86,8 +87,9 @@ def group(candidates: Sequence[Candidate], dictionary_dir: Optional[str],
           threshold: float = DISTANCE_THRESHOLD) -> List[Group]:
     if not candidates:
         return []
-    labels, matrix, vectorizer = cluster_labels([c.text for c in candidates], dictionary_dir,
-                                                threshold)
+    # Masked first: the keywords are shown, and a street name is no topic anyway.
+    labels, matrix, vectorizer = cluster_labels([mask_personal(c.text) for c in candidates],
+                                                dictionary_dir, threshold)
     terms = np.array(vectorizer.get_feature_names_out())
     members: Dict[int, List[int]] = defaultdict(list)
     for index, label in enumerate(labels):
@@ -98,6 +100,7 @@ def group(candidates: Sequence[Candidate], dictionary_dir: Optional[str],
         centroid = np.asarray(matrix[indexes].mean(axis=0)).ravel()
         keywords = [term for term in terms[np.argsort(-centroid)][:40]
                     if not term.startswith("#") and term != "<empty>"
+                    and not re.fullmatch(r"[\d*]+", term)
                     and centroid[vectorizer.vocabulary_[term]] > 0][:5]
         scores = matrix[indexes] @ centroid
         representative = items[int(np.argmax(scores))]

@@ -169,7 +169,14 @@ def blueprint(auth_check: AuthCheck, trainer: Optional[Trainer] = None) -> Bluep
     return bp
 
 
+# A label or a story export waits for `rasa data validate` (30-60 s on a busy machine);
+# Sanic's default response timeout (60 s) would cut it off.
+MIN_RESPONSE_TIMEOUT = 600
+
+
 def register(app: Sanic, auth_check: AuthCheck, trainer: Optional[Trainer] = None) -> Blueprint:
+    if (app.config.get("RESPONSE_TIMEOUT") or 0) < MIN_RESPONSE_TIMEOUT:
+        app.config.RESPONSE_TIMEOUT = MIN_RESPONSE_TIMEOUT
     bp = blueprint(auth_check, trainer)
     app.blueprint(bp)
     return bp

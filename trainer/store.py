@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
 import sqlalchemy as sa
@@ -33,6 +34,8 @@ STORIES = sa.Table(
 
 class ReviewStore:
     def __init__(self, url: str) -> None:
+        if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         self.engine = engine_for(url)
         metadata.create_all(self.engine)
 

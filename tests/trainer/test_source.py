@@ -45,7 +45,7 @@ def bot(name: str, text: str = "好的") -> List[Any]:
 CONVERSATIONS = {
     "c-fallback": [
         said("在吗", "greet", 0.99), *bot("action_greet"),
-        said("我手机13812345678收不到你们短信咋回事", "nlu_fallback", 0.45,
+        said("我手机13812345678收不到你们短信咋回事 寄到文三路100号", "nlu_fallback", 0.45,
              [("nlu_fallback", 0.45), ("out_of_scope", 0.38), ("ask_promotion", 0.2)]),
         *bot("action_clarify", "不好意思,我想确认一下,您是想:"),
     ],
@@ -133,7 +133,7 @@ def test_every_kind_of_failure_is_found_and_nothing_else(tracker_url, tmp_path):
     trainer = trainer_for(tracker_url, tmp_path)
     found = {c.text: c.reasons for c in trainer.source.candidates()}
     assert found == {
-        "我手机13812345678收不到你们短信咋回事": {"fallback", "clarification"},
+        "我手机13812345678收不到你们短信咋回事 寄到文三路100号": {"fallback", "clarification"},
         "阿巴阿巴": {"low_confidence"},
         "这个跟那个比哪个好": {"clarification"},
         "我的快递呢": {"handoff_after_failure"},
@@ -149,6 +149,7 @@ def test_review_is_masked_grouped_and_labelled_items_disappear(tracker_url, tmp_
     review = trainer.review()
     dumped = json.dumps(review, ensure_ascii=False)
     assert "13812345678" not in dumped and "138****5678" in dumped
+    assert "文三路" not in dumped and "寄到***" in dumped  # keywords too
     assert review["messages"] == 8
     assert sum(group["count"] for group in review["groups"]) == 8
     fallback = next(item for group in review["groups"] for item in group["items"]
