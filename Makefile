@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
+# Rasa's training cache outside the checkout (see scripts/test.sh).
+export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/shop-assistant/rasa
 
 .PHONY: venv web train run chat test lint validate bench knowledge clean demo-data report
 

@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/setup_venv.sh
 scripts/setup_web.sh
 export PATH="$PWD/.venv/bin:$PATH"
+# Rasa's training cache outside the checkout, so a fresh clone on the same machine (CI)
+# restores unchanged components instead of training them again; a new machine just trains.
+export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-$HOME/.cache/shop-assistant/rasa}"
+export RASA_MAX_CACHE_SIZE="${RASA_MAX_CACHE_SIZE:-4000}"
 start=$(date +%s)
 echo "== ruff"; ruff check .
 echo "== nlu alignment"; python scripts/check_nlu_alignment.py data/nlu/*.yml tests/nlu/heldout.yml
