@@ -447,7 +447,8 @@ class WeComInput(InputChannel):
             logger.error("wecom: transfer to a WeCom agent failed: %s", error)
 
     async def _resume(self, app: Any, customer: str, open_kfid: str) -> None:
-        from rasa.shared.core.events import ConversationResumed
+        from rasa.shared.core.constants import ACTION_LISTEN_NAME
+        from rasa.shared.core.events import ActionExecuted, ConversationResumed
 
         assert self.store is not None
         agent = getattr(getattr(app, "ctx", None), "agent", None)
@@ -457,7 +458,10 @@ class WeComInput(InputChannel):
         async with processor.lock_store.lock(customer):
             tracker = await processor.get_tracker(customer)
             if tracker.is_paused():
+                # Resumed and listening: the customer's next message is a fresh turn (the
+                # messages written to the WeCom agent are in the history, not questions).
                 tracker.update(ConversationResumed())
+                tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
                 await processor.save_tracker(tracker)
         self.store.mark_transferred(customer, open_kfid, transferred=False)
 

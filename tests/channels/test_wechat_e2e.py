@@ -252,7 +252,12 @@ def test_welcome_and_handoff_to_wecom_agents_then_back_to_the_bot(world):
     world.event(KF_WECOM, {"event_type": "session_status_change", "open_kfid": KF_WECOM,
                            "external_userid": user, "change_type": 3})
     time.sleep(2)
-    assert any("包邮" in text for text in world.say(user, "包邮吗", kf=KF_WECOM))
+    answer = world.say(user, "包邮吗", kf=KF_WECOM)
+    token = world.stack.env["RASA_API_TOKEN"]
+    tracker = json.loads(http(
+        "GET", f"{world.stack.rasa_url}/conversations/{user}/tracker?token={token}")[1])
+    assert any("包邮" in text for text in answer), (answer, [
+        (e.get("event"), e.get("name") or e.get("text")) for e in tracker["events"]][-25:])
 
 
 def test_bad_callbacks_are_refused_and_nothing_is_lost(world):
