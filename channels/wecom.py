@@ -8,8 +8,8 @@ customer message, within 48 h of it). See docs/wecom.md for the admin-console se
 
 Settings (credentials.yml, from the environment): WECOM_CORP_ID, WECOM_SECRET (the 微信客服
 secret), WECOM_TOKEN, WECOM_AES_KEY, WECOM_API_BASE (default https://qyapi.weixin.qq.com),
-WECOM_DB_URL, WECOM_HANDOFF (desk | wecom), WECOM_SERVICER (the WeCom agent's userid for
-`wecom` handoff), CHANNEL_PUSH_TOKEN (desk replies).
+WECOM_DB_URL, WECOM_HANDOFF (desk | wecom, or per account: desk,wkAAA=wecom), WECOM_SERVICER
+(the WeCom agent's userid for `wecom` handoff), CHANNEL_PUSH_TOKEN (desk replies).
 """
 
 from __future__ import annotations
@@ -238,6 +238,21 @@ def _xml_fields(body: bytes) -> Dict[str, str]:
     return {child.tag: (child.text or "") for child in root}
 
 
+def parse_handoff(setting: str) -> tuple[str, Dict[str, str]]:
+    """`desk`, `wecom`, or per customer-service account: `desk,wkAAA=wecom` (the bare value is
+    the default; a shop may let its own WeCom agents take the after-sales account only)."""
+    default, by_account = "desk", {}
+    for part in (piece.strip() for piece in setting.split(",") if piece.strip()):
+        account, _, mode = part.rpartition("=")
+        if mode not in ("desk", "wecom"):
+            raise ValueError(f"WECOM_HANDOFF: {part!r}: the mode must be desk or wecom")
+        if account:
+            by_account[account] = mode
+        else:
+            default = mode
+    return default, by_account
+
+
 class WeComInput(InputChannel):
     @classmethod
     def name(cls) -> Text:
@@ -272,9 +287,7 @@ class WeComInput(InputChannel):
         self.crypto = WeComCrypto(token, aes_key, corp_id) if self.configured else None
         self.api = WeComApi(api_base, corp_id, secret)
         self.store = WeComStore(db_url) if self.configured else None
-        if handoff not in ("desk", "wecom"):
-            raise ValueError("WECOM_HANDOFF must be desk or wecom")
-        self.handoff = handoff
+        self.handoff_default, self.handoff_by_account = parse_handoff(handoff)
         self.servicer = servicer
         self.push_token = push_token
         self.welcome = welcome
@@ -387,7 +400,7 @@ class WeComInput(InputChannel):
         output = WeComOutput(self.api, self.store, open_kfid)
         await on_new_message(UserMessage(text, output, customer, input_channel="wecom",
                                          metadata=metadata))
-        if self.handoff == "wecom":
+        if self.handoff_by_account.get(open_kfid, self.handoff_default) == "wecom":
             await self._maybe_transfer(app, customer, open_kfid)
 
     async def _event(self, app: Any, open_kfid: str, event: Dict[str, Any]) -> None:
@@ -434,7 +447,8 @@ class WeComInput(InputChannel):
             logger.error("wecom: transfer to a WeCom agent failed: %s", error)
 
     async def _resume(self, app: Any, customer: str, open_kfid: str) -> None:
-        from rasa.shared.core.events import ConversationResumed
+        from rasa.shared.core.constants import ACTION_LISTEN_NAME
+        from rasa.shared.core.events import ActionExecuted, ConversationResumed
 
         assert self.store is not None
         agent = getattr(getattr(app, "ctx", None), "agent", None)
@@ -444,7 +458,10 @@ class WeComInput(InputChannel):
         async with processor.lock_store.lock(customer):
             tracker = await processor.get_tracker(customer)
             if tracker.is_paused():
+                # Resumed and listening: the customer's next message is a fresh turn (the
+                # messages written to the WeCom agent are in the history, not questions).
                 tracker.update(ConversationResumed())
+                tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
                 await processor.save_tracker(tracker)
         self.store.mark_transferred(customer, open_kfid, transferred=False)
 

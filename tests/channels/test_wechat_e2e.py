@@ -44,7 +44,8 @@ CORP = "wwsimcorp000000001"
 SECRET = "sim-secret"
 TOKEN = "SimToken42"
 AES_KEY = (string.ascii_letters + string.digits)[:43]
-KF = "wkSIMKF0001"
+KF = "wkSIMKF0001"  # handoff to the project's desk
+KF_WECOM = "wkSIMKF0002"  # handoff to WeCom's own agents (WECOM_HANDOFF below)
 PUSH_TOKEN = "push-token-for-tests"
 OA_TOKEN = "OaToken77"
 PNG_1X1 = base64.b64decode(
@@ -76,11 +77,11 @@ class WeComWorld:
     def control(self, **body: Any) -> None:
         http("POST", f"{self.sim_url}/sim/control", body)
 
-    def signed_callback(self, corp: str = CORP) -> tuple[str, bytes]:
+    def signed_callback(self, corp: str = CORP, kf: str = KF) -> tuple[str, bytes]:
         inner = (f"<xml><ToUserName><![CDATA[{corp}]]></ToUserName><CreateTime>{int(time.time())}"
                  "</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[kf_msg_or_event]]>"
                  f"</Event><Token><![CDATA[ENC{uuid.uuid4().hex[:8]}]]></Token>"
-                 f"<OpenKfId><![CDATA[{KF}]]></OpenKfId></xml>").encode()
+                 f"<OpenKfId><![CDATA[{kf}]]></OpenKfId></xml>").encode()
         crypto = self.crypto if corp == CORP else WeComCrypto(TOKEN, AES_KEY, corp)
         timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
         encrypted, signature = crypto.encrypt_reply(inner, timestamp, nonce)
@@ -89,8 +90,8 @@ class WeComWorld:
         query = f"?msg_signature={signature}&timestamp={timestamp}&nonce={nonce}"
         return query, body
 
-    def notify(self) -> int:
-        query, body = self.signed_callback()
+    def notify(self, kf: str = KF) -> int:
+        query, body = self.signed_callback(kf=kf)
         return http("POST", self.callback_url + query, raw=body,
                     headers={"Content-Type": "text/xml"})[0]
 
@@ -98,17 +99,22 @@ class WeComWorld:
         return [message for message in self.state()["sent"] if message["touser"] == user]
 
     def say(self, user: str, text: str | None = None, image: bytes | None = None,
-            wait: float = 60) -> List[str]:
+            wait: float = 60, kf: str = KF) -> List[str]:
         """Queue a message, notify the channel, and return the texts the bot sent back."""
         before = len(self.sent_to(user))
-        body: Dict[str, Any] = {"open_kfid": KF, "external_userid": user, "origin": 3}
+        body: Dict[str, Any] = {"open_kfid": kf, "external_userid": user, "origin": 3}
         if image is not None:
             body.update(msgtype="image", image_b64=base64.b64encode(image).decode())
         else:
             body.update(msgtype="text", text={"content": text})
         http("POST", f"{self.sim_url}/sim/enqueue", body)
-        assert self.notify() == 200
+        assert self.notify(kf) == 200
         return self.replies(user, before, wait)
+
+    def event(self, kf: str, event: Dict[str, Any]) -> None:
+        http("POST", f"{self.sim_url}/sim/enqueue",
+             {"open_kfid": kf, "msgtype": "event", "origin": 4, "event": event})
+        assert self.notify(kf) == 200
 
     def replies(self, user: str, before: int, wait: float = 60) -> List[str]:
         deadline = time.monotonic() + wait
@@ -149,7 +155,8 @@ def world(tmp_path_factory):
     stack.env.update({
         "WECOM_CORP_ID": CORP, "WECOM_SECRET": SECRET, "WECOM_TOKEN": TOKEN,
         "WECOM_AES_KEY": AES_KEY, "WECOM_API_BASE": sim_url,
-        "WECOM_DB_URL": f"sqlite:///{folder}/wecom.sqlite", "WECOM_HANDOFF": "desk",
+        "WECOM_DB_URL": f"sqlite:///{folder}/wecom.sqlite",
+        "WECOM_HANDOFF": f"desk,{KF_WECOM}=wecom", "WECOM_SERVICER": "zhangsan",
         "CHANNEL_PUSH_TOKEN": PUSH_TOKEN,
         # The Official Account (plain mode) on the same simulator.
         "WECHAT_OA_APPID": CORP, "WECHAT_OA_SECRET": SECRET, "WECHAT_OA_TOKEN": OA_TOKEN,
@@ -225,6 +232,32 @@ def test_handoff_then_desk_agent_replies_through_send_msg(world):
     desk_events = [event for event in tracker["events"] if event.get("event") == "bot"
                    and (event.get("metadata") or {}).get("source") == "desk"]
     assert desk_events and desk_events[-1]["metadata"]["agent_name"] == "小王"
+
+
+def test_welcome_and_handoff_to_wecom_agents_then_back_to_the_bot(world):
+    user = f"wm{uuid.uuid4().hex[:12]}"
+    world.event(KF_WECOM, {"event_type": "enter_session", "open_kfid": KF_WECOM,
+                           "external_userid": user, "welcome_code": "WELCOME-1"})
+    deadline = time.monotonic() + 30
+    while not any(e.get("code") == "WELCOME-1" for e in world.state()["events"]):
+        assert time.monotonic() < deadline, "no welcome message"
+        time.sleep(0.2)
+    assert "人工" in "\n".join(world.say(user, "转人工", kf=KF_WECOM))
+    transfers = [e for e in world.state()["events"]
+                 if e["type"] == "trans" and e["external_userid"] == user]
+    assert transfers == [{"type": "trans", "open_kfid": KF_WECOM, "external_userid": user,
+                          "service_state": 3, "servicer_userid": "zhangsan"}]
+    assert world.say(user, "还在吗", kf=KF_WECOM, wait=6) == []  # WeCom's agent has it now
+    # The WeCom agent ends the session: the bot takes the conversation back.
+    world.event(KF_WECOM, {"event_type": "session_status_change", "open_kfid": KF_WECOM,
+                           "external_userid": user, "change_type": 3})
+    time.sleep(2)
+    answer = world.say(user, "包邮吗", kf=KF_WECOM)
+    token = world.stack.env["RASA_API_TOKEN"]
+    tracker = json.loads(http(
+        "GET", f"{world.stack.rasa_url}/conversations/{user}/tracker?token={token}")[1])
+    assert any("包邮" in text for text in answer), (answer, [
+        (e.get("event"), e.get("name") or e.get("text")) for e in tracker["events"]][-25:])
 
 
 def test_bad_callbacks_are_refused_and_nothing_is_lost(world):
