@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import Column, Float, Integer, String
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base
 
 from shop.errors import ApiError
@@ -215,7 +216,12 @@ class AttemptLedger:
         if row is None:
             row = VerifyAttempts(subject=subject, failures=0, lock_level=0, locked_until=0.0,
                                  last_failure=0.0)
-            session.add(row)
+            try:
+                with session.begin_nested():  # a parallel first failure may insert it too
+                    session.add(row)
+            except IntegrityError:
+                row = session.get(VerifyAttempts, subject, with_for_update=True,
+                                  populate_existing=True)
         elif row.last_failure and now - row.last_failure > self.settings.forget_after and \
                 row.locked_until <= now:
             row.failures, row.lock_level = 0, 0

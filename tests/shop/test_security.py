@@ -289,3 +289,16 @@ def test_bodies_that_are_not_objects_are_400(shop, raw):
         response = requests.post(shop.url + path, data=raw, headers={
             **ADMIN, "Content-Type": "application/json"}, timeout=10)
         assert_error(response, 400, "invalid_body")
+
+
+def test_parallel_guesses_get_no_5xx_and_are_all_counted(shop_factory):
+    from concurrent.futures import ThreadPoolExecutor
+
+    shop = shop_factory()
+    order = "361204587712340013"
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(
+            lambda n: prove(shop.url, order, f"{n:04d}", client=f"parallel-{n}").status_code,
+            range(20)))
+    assert set(statuses) <= {200, 429} and statuses.count(200) <= 4, statuses
+    assert_error(prove(shop.url, order, "5678", client="late"), 429, "verification_locked")
