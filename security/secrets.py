@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS_FILE = ROOT / "var" / "secrets.env"
-NAMES = ("RASA_API_TOKEN", "ACTIONS_TOKEN", "DESK_API_TOKEN", "SHOP_API_KEY",
+NAMES = ("RASA_API_TOKEN", "ACTIONS_TOKEN", "DESK_API_TOKEN", "SHOP_API_KEY", "SHOP_ADMIN_KEY",
          "CHANNEL_IDENTITY_SECRET", "CHANNEL_PUSH_TOKEN")
 # Values that were published (README, defaults.env, code) at some point: never accepted.
 KNOWN_DEFAULTS = frozenset({
