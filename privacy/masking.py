@@ -176,7 +176,17 @@ class Pseudonymizer:
             (LANDLINE, lambda m: f"{m.group(1)}-{self.number(m.group(2))}"),
             (LONG_NUMBER, lambda m: self.number(m.group(0))),
         ]
-        text = _replace_names(text, self.name)
+        # Each fake is parked behind one private-use character until the end, so a later
+        # pattern never rewrites an earlier fake (a fake phone is also a long number).
+        fakes: List[str] = []
+
+        def park(value: str) -> str:
+            fakes.append(value)
+            return chr(0xF0000 + len(fakes) - 1)
+
+        text = _replace_names(text, lambda name: park(self.name(name)))
         for pattern, replace in steps:
-            text = pattern.sub(replace, text)
-        return _replace_addresses(text, self.street)
+            text = pattern.sub(lambda m, replace=replace: park(replace(m)), text)
+        text = _replace_addresses(text, lambda detail: park(self.street(detail)))
+        return re.sub("[\U000F0000-\U000FFFFD]", lambda m: fakes[ord(m.group(0)) - 0xF0000],
+                      text)

@@ -65,3 +65,10 @@ def test_pseudonyms_are_consistent_within_a_conversation_and_differ_by_salt():
     assert one.text("就是361204587712340001这个") == f"就是{first[2:]}这个"
     assert Pseudonymizer(salt="b").text("订单361204587712340001") != first
     assert one.text("13812345678") != one.text("13812345679")
+
+
+def test_a_fake_is_never_rewritten_by_a_later_pattern():
+    fake = Pseudonymizer().text("我的手机是13812345678 订单361204587712340001")
+    phone, order = re.findall(r"\d{7,}", fake)
+    assert phone.startswith("1380000") and len(phone) == 11  # visibly made up
+    assert order.startswith("36") and len(order) == 18 and order != "361204587712340001"
