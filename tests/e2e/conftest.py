@@ -36,6 +36,6 @@ def stack(tmp_path_factory):
     running = Stack.isolated(folder)
     # Handoffs are tested during office hours (the closed case restarts the action server).
     running.env["ESCALATION_RULES"] = str(rules_with_office_days(folder, all_days=True))
-    running.start()
+    running.start(timeout=600)  # loading the model takes minutes on a busy machine
     yield running
     running.stop()
