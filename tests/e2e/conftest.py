@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -36,6 +37,7 @@ def stack(tmp_path_factory):
     running = Stack.isolated(folder)
     # Handoffs are tested during office hours (the closed case restarts the action server).
     running.env["ESCALATION_RULES"] = str(rules_with_office_days(folder, all_days=True))
-    running.start(timeout=600)  # loading the model takes minutes on a busy machine
+    # Loading the model takes minutes on a busy machine.
+    running.start(timeout=float(os.environ.get("STACK_START_TIMEOUT", "600")))
     yield running
     running.stop()
