@@ -240,3 +240,11 @@ def test_a_domain_response_is_not_sent_a_third_time_in_a_row():
     tracker = DialogueStateTracker.from_events("t", events)
     third = asyncio.run(nlg.generate("utter_out_of_scope", tracker, "rest"))["text"]
     assert third != first and "转人工" in third and REPEATED[:6] in third
+
+
+def test_the_size_question_is_not_asked_a_third_time_in_a_row(run_action):
+    first = "您想了解哪款商品的尺码呢?点选一下,或者发商品名给我:"
+    tracker = conversation(["穿什么码", ("bot", first), "多少钱", ("bot", first), "嗯"],
+                           loop="size_form", requested_slot="size_product", intent="faq")
+    messages, _ = run_action(ActionAskSizeProduct(), tracker)
+    assert _polish(first) not in [message.get("text") for message in messages]
