@@ -27,6 +27,9 @@ NOT_UNDERSTOOD = ("抱歉亲,我没太理解您的意思😅 可以换个说法�
                   "比如「查物流」「催发货」「取消订单」「修改地址」。")
 
 
+CLARIFY_AGAIN = "抱歉,我好像一直没理解您的意思😥 需要的话我请人工客服来帮您。"
+
+
 def waits_for_this_photo(tracker: Tracker) -> bool:
     """The bot asked for a photo and the latest message carries one (once per turn, so a
     form that still refuses it cannot loop through here)."""
@@ -67,6 +70,15 @@ class ActionClarify(Action):
             if item.get("name") in INTENT_LABELS
             and item.get("confidence", 0) >= MIN_CANDIDATE_CONFIDENCE
         ][:3]
+        from actions.orders import said_twice_in_a_row
+
+        text = "不好意思,我想确认一下,您是想:" if candidates else NOT_UNDERSTOOD
+        if said_twice_in_a_row(tracker, text):
+            # Not the same clarifying question a third time in a row: offer a human.
+            dispatcher.utter_message(text=CLARIFY_AGAIN, buttons=[
+                {"title": "转人工", "payload": "/request_human"},
+                {"title": "不用了", "payload": "/deny"}])
+            return undo
         if not candidates:
             dispatcher.utter_message(text=NOT_UNDERSTOOD)
             return undo

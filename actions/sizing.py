@@ -138,11 +138,16 @@ class ActionAskSizeProduct(Action):
             dispatcher.utter_message(
                 text=f"{kept}{which}发一下商品名就好,比如「纯棉圆领T恤」。")
             return []
+        from actions.orders import said_twice_in_a_row
         buttons = [{"title": product["name"],
                     "payload": f'/inform{{"product":"{product["name"]}"}}'}
                    for product in fitting[:6]]
-        dispatcher.utter_message(text=f"{kept}{which}点选一下,或者发商品名给我:",
-                                 buttons=buttons)
+        text = f"{kept}{which}点选一下,或者发商品名给我:"
+        if tracker.get_slot("failed_attempts") or said_twice_in_a_row(tracker, text):
+            # Never the same request a third time in a row (issue 16).
+            text = ("还没确定是哪款商品哦~ 点选下面的商品,或者发商品名;"
+                    "不需要尺码建议的话,直接问别的问题就好。")
+        dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
 

@@ -23,6 +23,28 @@ from rasa.utils.endpoints import EndpointConfig
 from brand.tone import Tone, get_tone
 from compliance import ComplianceChecker, get_checker
 
+REPEATED = "这个问题刚才已经回复过了哦。如果还没解决,回复「转人工」,我请人工客服来帮您。"
+
+
+def sent_twice_in_a_row(tracker: Any, text: Optional[Text]) -> bool:
+    """Whether `text` was among the bot's replies to each of the customer's last two
+    messages (never the same text three turns in a row: issue 16)."""
+    if not text or tracker is None:
+        return False
+    from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
+
+    turns: list = []
+    for event in reversed(tracker.events):
+        if isinstance(event, SessionStarted):
+            break
+        if isinstance(event, UserUttered):
+            turns.append(set())
+            if len(turns) > 2:
+                break
+        elif isinstance(event, BotUttered) and turns:
+            turns[-1].add(event.text)
+    return len(turns) >= 2 and all(text in replies for replies in turns[:2])
+
 
 class BrandNLG(TemplatedNaturalLanguageGenerator):
     """Domain responses, filled with slots, then toned, then guarded (text and buttons)."""
@@ -41,6 +63,19 @@ class BrandNLG(TemplatedNaturalLanguageGenerator):
         # Loaded now, so a broken tone or rules file stops the server at start.
         self.tone = tone if tone is not None else get_tone()
         self.checker = checker if checker is not None else get_checker()
+
+    async def generate(
+        self,
+        utter_action: Text,
+        tracker: Any,
+        output_channel: Text,
+        **kwargs: Any,
+    ) -> Optional[Dict[Text, Any]]:
+        response = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        if response and sent_twice_in_a_row(tracker, response.get("text")):
+            # The same answer a third time in a row is a loop: say so and offer a human.
+            response = {"text": self.checker.guard(self.tone.apply(REPEATED))}
+        return response
 
     def generate_from_slots(
         self,

@@ -209,3 +209,42 @@ def test_the_message_that_starts_the_form_is_not_a_failed_turn(run_action):
     tracker.events.append({"event": "active_loop", "name": "order_form"})
     _, slots = run_action(ValidateOrderForm(), tracker)
     assert "failed_attempts" not in slots
+
+
+def test_the_same_clarifying_question_is_not_asked_a_third_time(run_action):
+    from actions.fallback import NOT_UNDERSTOOD, ActionClarify
+
+    tracker = conversation(["asdf", ("bot", NOT_UNDERSTOOD), "qwer", ("bot", NOT_UNDERSTOOD),
+                            "zxcv"], requested_slot=None, loop=None, intent="nlu_fallback")
+    messages, _ = run_action(ActionClarify(), tracker)
+    assert _polish(NOT_UNDERSTOOD) not in texts(messages) and "人工" in texts(messages)
+
+
+def test_a_domain_response_is_not_sent_a_third_time_in_a_row():
+    import asyncio
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from brand.nlg import REPEATED, BrandNLG
+
+    domain = Domain.from_path("domain.yml")
+    nlg = BrandNLG(domain=domain)
+    first = asyncio.run(nlg.generate("utter_out_of_scope", DialogueStateTracker("t", []),
+                                     "rest"))["text"]
+    events = []
+    for text in ("今天天气怎么样", "讲个笑话"):
+        events += [UserUttered(text), BotUttered(first)]
+    events.append(UserUttered("你会唱歌吗"))
+    tracker = DialogueStateTracker.from_events("t", events)
+    third = asyncio.run(nlg.generate("utter_out_of_scope", tracker, "rest"))["text"]
+    assert third != first and "转人工" in third and REPEATED[:6] in third
+
+
+def test_the_size_question_is_not_asked_a_third_time_in_a_row(run_action):
+    first = "您想了解哪款商品的尺码呢?点选一下,或者发商品名给我:"
+    tracker = conversation(["穿什么码", ("bot", first), "多少钱", ("bot", first), "嗯"],
+                           loop="size_form", requested_slot="size_product", intent="faq")
+    messages, _ = run_action(ActionAskSizeProduct(), tracker)
+    assert _polish(first) not in [message.get("text") for message in messages]

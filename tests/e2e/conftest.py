@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -39,7 +40,8 @@ def stack(tmp_path_factory):
     running.env["ESCALATION_RULES"] = str(rules_with_office_days(folder, all_days=True))
     # The photo tests serve images from this machine: an explicitly allowed internal host.
     running.env["ATTACHMENT_HOSTS"] = running.env["ATTACHMENT_INTERNAL_HOSTS"] = "localhost"
-    running.start()
+    # Loading the model takes minutes on a busy machine.
+    running.start(timeout=float(os.environ.get("STACK_START_TIMEOUT", "600")))
     # The tests read the shop's API directly, with this stack's key like any client.
     opener = urllib.request.build_opener()
     opener.addheaders = [("X-Api-Key", running.env["SHOP_API_KEY"])]

@@ -88,7 +88,8 @@ def test_no_order_number_ends_in_a_handoff_not_a_loop(stack):
     sender = "e2e-loops-no-number"
     say = chat(stack, sender)
     say("快递到哪了")
-    for text in ("我没有订单号", "订单号找不到", "真的没有订单号啊", "找不到订单号"):
+    # Calm wording: an upset customer may be handed over earlier by a mood rule.
+    for text in ("我没有订单号", "订单号找不到", "不知道订单号", "找不到订单号"):
         answer = say(text)
         if "转接人工客服" in answer:
             break
