@@ -244,7 +244,8 @@ def test_simulator_small_sample_through_the_real_bot(stack, tmp_path, monkeypatc
     data = Dataset(engine, promo_start - week, promo_start + week)
     normal = compute(data.in_period(promo_start - week, promo_start))
     promo = compute(data.in_period(promo_start, promo_start + week))
-    assert normal["sessions"] > 20 and promo["sessions"] > 2.5 * normal["sessions"]
+    # 13 sessions a day, of which the three recorded templates are about a fifth
+    assert normal["sessions"] >= 8 and promo["sessions"] > 2 * normal["sessions"]
     assert promo["handoffs"] > 0 and promo["frt"] is not None
     flicker = [s for s in data.in_period(promo_start, promo_start + week)
                if any("屏幕闪烁" in (m.get("text") or "") for m in s.customer_msgs)]
