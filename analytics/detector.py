@@ -274,8 +274,13 @@ def group_incidents(alerts: List[Alert], sessions_by_key: Dict[str, List[Any]],
         return {s.session_id for s in sessions_by_key.get(term, [])
                 if local(s.first_msg_ts).date() >= window_start}
 
+    from analytics.config import topics_config
+    keywords = {w for words in topics_config()["topics"].values() for w in words}
     primaries: List[tuple] = []
-    for alert in sorted(alerts, key=lambda a: (a.q_value, -a.observed)):
+    # Ties (every message with 屏幕闪烁 also says 平板) go to a lexicon keyword, then the
+    # longer term, so the same incident gets the same name in every run.
+    for alert in sorted(alerts, key=lambda a: (a.q_value, -a.observed, a.term not in keywords,
+                                                -len(a.term), a.term)):
         ids = window_ids(alert.term)
         for primary, primary_ids in primaries:
             shared = len(ids & primary_ids)

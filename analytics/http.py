@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional, Tuple, Union
+from urllib.parse import unquote
 
 import sqlalchemy as sa
 from sanic import Blueprint, Sanic
@@ -267,6 +268,7 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
     @bp.get("/api/analytics/conversations/<session_id:str>")
     @with_period
     async def get_transcript(request, engine, data, session_id):
+        session_id = unquote(session_id)  # ids hold ":" (conversation:start)
         found = next((s for s in data.sessions if s.session_id == session_id), None)
         if found is None:
             return _error(404, "not_found", "没有找到这个会话(可能不在所选时间范围内)")
