@@ -207,6 +207,10 @@ def serve(args: argparse.Namespace) -> int:
         rating_poll_seconds=env_float("DESK_RATING_POLL_SECONDS", 5),
     )
 
+    from desk.extensions import mount
+
+    mount(app)  # the dashboard and the trainer review, behind the desk's login
+
     @app.after_server_stop
     async def close_pool(_app: object, _loop: object) -> None:
         engine.dispose()

@@ -180,17 +180,41 @@ class Stack:
         self.stop()
 
 
+DESK_ACCOUNTS = ROOT / "var" / "desk-accounts.txt"
+
+
+def desk_accounts(stack: Stack) -> str:
+    """The desk's first accounts on a new installation: a supervisor and an agent with
+    generated passwords, written once to var/desk-accounts.txt (mode 600). In demo mode the
+    demo agents with their published passwords instead."""
+    python = [str(VENV_BIN / "python"), "-m", "desk"]
+    if secrets.demo_mode(stack.env):
+        subprocess.call([*python, "demo-agents", "--db-url", stack.env["DESK_DB_URL"]],
+                        cwd=ROOT, env=stack.env)
+        return "demo: 小王 / xiaowang-demo, 主管 老张 / laozhang-demo"
+    if not DESK_ACCOUNTS.exists():
+        lines = []
+        for name, role in (("店长", "supervisor"), ("小王", "agent")):
+            password = secrets.generate(["password"])["password"][:16]
+            subprocess.check_call(
+                [*python, "add-agent", "--name", name, "--role", role,
+                 "--db-url", stack.env["DESK_DB_URL"]],
+                cwd=ROOT, env={**stack.env, "DESK_AGENT_PASSWORD": password},
+                stdout=subprocess.DEVNULL)
+            lines.append(f"{name} ({role}): {password}")
+        handle = os.open(DESK_ACCOUNTS, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write("# The desk's first accounts (python -m desk add-agent adds more).\n")
+            out.write("\n".join(lines) + "\n")
+    return f"accounts and passwords: {DESK_ACCOUNTS.relative_to(ROOT)}"
+
+
 def main() -> None:
     secrets.init()  # a laptop's first `make run`: this installation's own secrets
     stack = Stack()
     print("Starting the demo shop, the action server and the Rasa server ...", flush=True)
-    stack.start()
-    if stack.env.get("DEMO_MODE", "") in ("1", "true", "yes"):
-        # Demo agents (小王, 小李, 老张) only in demo mode; a real shop adds its own with
-        # `python -m desk add-agent`.
-        subprocess.call([str(VENV_BIN / "python"), "-m", "desk", "demo-agents", "--db-url",
-                         stack.env["DESK_DB_URL"]], cwd=ROOT, env=stack.env)
     stack.start(services=("shop", "actions", "desk", "rasa", "analytics"))
+    accounts = desk_accounts(stack)
     port = stack.env["RASA_PORT"]
     print(f"""
 The assistant is up (logs in var/logs/). Chat with it:
@@ -201,7 +225,9 @@ The assistant is up (logs in var/logs/). Chat with it:
   web chat:  http://127.0.0.1:{port}/webhooks/webchat/   (the chat page)
   shop page: {stack.shop_url}/site/?product=P5001   (the widget on a product page)
   shop API:  {stack.shop_url}/openapi.yaml
-  agents' desk: {stack.env['DESK_URL']}/   (demo: 小王 / xiaowang-demo)
+  agents' desk: {stack.env['DESK_URL']}/   ({accounts})
+  dashboard:    {stack.env['DESK_URL']}/dashboard/   (supervisors)
+  trainer:      {stack.env['DESK_URL']}/trainer/     (supervisors)
   handoffs:  curl -s {stack.env['DESK_URL']}/api/handoffs \\
                -H "Authorization: Bearer $(grep DESK_API_TOKEN var/secrets.env | cut -d= -f2)"
 Press Ctrl-C to stop.""", flush=True)

@@ -29,11 +29,25 @@ function cookie(name) {
 
 class Unauthorised extends Error {}
 
+// Inside the desk app the CSRF token comes with the agent's session (GET /api/me).
+let deskToken = null;
+async function deskCsrf() {
+  if (deskToken === null) {
+    try {
+      const response = await fetch("/api/me", { credentials: "same-origin" });
+      deskToken = response.ok ? (await response.json()).csrf_token || "" : "";
+    } catch {
+      deskToken = "";
+    }
+  }
+  return deskToken;
+}
+
 async function api(path, options = {}) {
   const headers = { Accept: "application/json", ...(options.body ? { "Content-Type": "application/json" } : {}) };
   const token = sessionStorage.getItem("trainer-token");
   if (token) headers.Authorization = `Bearer ${token}`;
-  const csrf = cookie("desk_csrf");
+  const csrf = cookie("desk_csrf") || (await deskCsrf());
   if (csrf) headers["X-CSRF-Token"] = csrf;
   const response = await fetch(API + path, { credentials: "same-origin", ...options, headers });
   if (response.status === 401 || response.status === 403) throw new Unauthorised();
