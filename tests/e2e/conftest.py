@@ -39,7 +39,7 @@ def stack(tmp_path_factory):
     running.env["ESCALATION_RULES"] = str(rules_with_office_days(folder, all_days=True))
     # The photo tests serve images from this machine: an explicitly allowed internal host.
     running.env["ATTACHMENT_HOSTS"] = running.env["ATTACHMENT_INTERNAL_HOSTS"] = "localhost"
-    running.start()
+    running.start(timeout=900)  # a busy CI machine loads the model slowly
     # The tests read the shop's API directly, with this stack's key like any client.
     opener = urllib.request.build_opener()
     opener.addheaders = [("X-Api-Key", running.env["SHOP_API_KEY"])]
