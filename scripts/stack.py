@@ -170,7 +170,11 @@ class Stack:
         """Stop one service (e.g. to prove a restart loses nothing)."""
         process = self.processes.pop(name)
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a busy machine: do not leave it half-stopped
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
 
     def __enter__(self) -> Stack:
         self.start()

@@ -81,13 +81,14 @@ def test_no_selling_during_an_after_sales_matter(stack) -> None:
 
 
 def test_coupons_and_promotion_quote_for_a_known_customer(stack) -> None:
-    sender = "wx_o_wangwei"  # 王伟's WeChat id
-    greeting = say(stack, sender, "你好")
+    sender = "wx_o_wangwei"  # 王伟's WeChat id; over REST he is known by his signed identity
+    wang = identity_metadata("C0001", stack.env["CHANNEL_IDENTITY_SECRET"])
+    greeting = say(stack, sender, "你好", wang)
     assert "王先生您好,欢迎回来" in greeting, greeting
     recent = shop(stack, "/api/customers/C0001/recent")
     if recent.get("last_viewed") and recent["last_viewed"].get("in_stock"):
         assert recent["last_viewed"]["name"] in greeting, greeting
-    answer = say(stack, sender, "有什么优惠券吗 买258能减多少")
+    answer = say(stack, sender, "有什么优惠券吗 买258能减多少", wang)
     coupons = shop(stack, "/api/customers/C0001/coupons")["coupons"]
     usable = [c for c in coupons if c.get("usable")]
     assert (f"{len(usable)}张可用优惠券" if usable else "没有可用的优惠券") in answer, answer
