@@ -37,7 +37,7 @@ OBSERVER = """
 window.__seen = {};
 new MutationObserver(() => {
   for (const node of document.querySelectorAll('.bubble.agent')) {
-    const text = node.textContent;
+    const text = node.textContent.trim();
     if (!(text in window.__seen)) window.__seen[text] = Date.now();
   }
 }).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
@@ -113,7 +113,9 @@ def main() -> int:
                 seen = None
                 deadline = time.monotonic() + 10
                 while seen is None and time.monotonic() < deadline:
-                    seen = page.evaluate("t => window.__seen[t] || null", text)
+                    seen = page.evaluate(
+                        "t => { for (const k in window.__seen) if (k.includes(t)) "
+                        "return window.__seen[k]; return null; }", text)
                     if seen is None:
                         time.sleep(0.005)
                 assert seen is not None, f"{text} never reached the page"
