@@ -86,8 +86,14 @@ def create_app(
         await asyncio.gather(*tasks, return_exceptions=True)
 
     @app.after_server_stop
-    async def close_rasa_client(_app: Sanic, _loop: object) -> None:
+    async def close_clients(_app: Sanic, _loop: object) -> None:
         await rasa.close()
+        import sys
+
+        backend_module = sys.modules.get("actions.backend")  # loaded by the first playbook
+        backend = getattr(backend_module, "_backend", None) if backend_module else None
+        if backend is not None and hasattr(backend, "close"):
+            await backend.close()
 
     @app.on_request
     async def authorize(request: Request) -> Optional[HTTPResponse]:

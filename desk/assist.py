@@ -66,6 +66,18 @@ def main_order(packet: dict[str, Any]) -> dict[str, Any]:
     return orders[0] if orders else {}
 
 
+def customer_id(handoff: Any, packet: dict[str, Any]) -> Optional[str]:
+    """Who a compensation goes to: the identified customer, else the owner of the order the
+    customer verified in this conversation (the phone-tail check proved it is theirs)."""
+    if handoff.customer_id:
+        return handoff.customer_id
+    verified = (packet.get("slots") or {}).get("verified_order_id")
+    order = main_order(packet)
+    if verified and order.get("id") == verified:
+        return order.get("customer_id")
+    return None
+
+
 def variables(packet: dict[str, Any], agent_name: Optional[str]) -> dict[str, str]:
     order = main_order(packet)
     tracking = order.get("tracking") or {}
@@ -225,7 +237,8 @@ async def run_play(play_id: str, role: str, handoff: Any, packet: dict[str, Any]
     from actions.backend import BackendError, get_backend
     from actions.playbook import ledger
 
-    options = {o["id"]: o for o in playbook_options(role, packet, live, handoff.customer_id)}
+    customer = customer_id(handoff, packet)
+    options = {o["id"]: o for o in playbook_options(role, packet, live, customer)}
     option = options.get(play_id)
     if option is None:
         raise ApiError(403, "play_not_allowed", f"您的角色无权执行操作 {play_id}")
@@ -243,7 +256,7 @@ async def run_play(play_id: str, role: str, handoff: Any, packet: dict[str, Any]
     if play.situation == "delayed_parcel" and not tracking.get("delayed"):
         raise ApiError(422, "play_not_applicable", "最新物流显示包裹没有延误，无需补偿")
     reason = f"playbook:{play.id} order {order.get('id')} desk"
-    use_id = await asyncio.to_thread(ledger().reserve, play, handoff.customer_id,
+    use_id = await asyncio.to_thread(ledger().reserve, play, customer,
                                      handoff.conversation_id, reason)
     if use_id is None:
         return {"ok": False, "play_id": play.id,
@@ -251,8 +264,7 @@ async def run_play(play_id: str, role: str, handoff: Any, packet: dict[str, Any]
                            f"或今日预算（{play.daily_budget:g}元）已用完，未发券"}
     coupon_id = None
     try:
-        coupon = await backend.issue_coupon(handoff.customer_id, play.amount, reason,
-                                            play.valid_days)
+        coupon = await backend.issue_coupon(customer, play.amount, reason, play.valid_days)
         coupon_id = str(coupon.get("id"))
     except BackendError as error:
         logger.warning("desk playbook %s: coupon not issued: %s", play.id, error.code)

@@ -522,7 +522,7 @@ async def assist_handoff(request: Request, handoff_id: int) -> HTTPResponse:
         packet = dict(handoff.packet or {})
         result = assist.suggestions(handoff, packet, live, principal.name)
         result["playbook"] = assist.playbook_options(
-            principal.role or "supervisor", packet, live, handoff.customer_id)
+            principal.role or "supervisor", packet, live, assist.customer_id(handoff, packet))
     return json(result)
 
 

@@ -37,7 +37,7 @@ OBSERVER = """
 window.__seen = {};
 new MutationObserver(() => {
   for (const node of document.querySelectorAll('.bubble.agent')) {
-    const text = node.textContent;
+    const text = node.textContent.trim();
     if (!(text in window.__seen)) window.__seen[text] = Date.now();
   }
 }).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
@@ -111,12 +111,20 @@ def main() -> int:
                 http.append(time.time() * 1000 - started)
                 response.raise_for_status()
                 seen = None
-                deadline = time.monotonic() + 10
+                bubble = page.locator(".bubble.agent", has_text=text)
+                deadline = time.monotonic() + 15
                 while seen is None and time.monotonic() < deadline:
-                    seen = page.evaluate("t => window.__seen[t] || null", text)
-                    if seen is None:
+                    # The observer's timestamp when it has one, else the poll's own time.
+                    if bubble.count():
+                        seen = page.evaluate(
+                            "t => { for (const k in (window.__seen || {})) if (k.includes(t))"
+                            " return window.__seen[k]; return null; }", text) \
+                            or time.time() * 1000
+                    else:
                         time.sleep(0.005)
-                assert seen is not None, f"{text} never reached the page"
+                if seen is None:
+                    shown = page.locator(".bubble").all_inner_texts()[-3:]
+                    raise SystemExit(f"{text} never reached the page; last bubbles: {shown}")
                 screen.append(seen - started)
             browser.close()
     finally:
