@@ -200,6 +200,13 @@ def test_tracking_over_wecom(world):
     assert any("后4位" in text for text in world.say(user, "361204587712340001"))
     answer = "\n".join(world.say(user, "5678"))
     assert "顺丰" in answer and "SF" in answer
+    # The API calls of this conversation, for the record (pytest -s shows them).
+    for call in world.state()["log"]:
+        body = call.get("body") or {}
+        if call["api"] == "send_msg" and body.get("touser") != user:
+            continue
+        text = (body.get("text") or {}).get("content") if call["api"] == "send_msg" else body
+        print(f"{call['at']:.3f} {call['api']:<10} {text if text else ''}")
 
 
 def test_damaged_item_photo_over_wecom(world):

@@ -34,11 +34,13 @@ class Simulator:
         self.sent_since: Dict[str, int] = {}
         self.down = False
         self.calls: Dict[str, int] = {}
+        self.log: List[Dict[str, Any]] = []  # every API call in order (for a transcript)
         self._ids = itertools.count(1)
 
     # ----------------------------------------------------------------- helpers
     def _count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
+        self.log.append({"at": round(time.time(), 3), "api": name})
 
     def _token_error(self, request: web.Request) -> Any:
         if self.down:
@@ -91,6 +93,7 @@ class Simulator:
         limit = max(1, min(int(body.get("limit") or 1000), 1000))
         page = [m for m in self.queue[start:] if m["open_kfid"] == body.get("open_kfid")][:limit]
         end = start + len(page)
+        self.log[-1]["body"] = {"cursor": body.get("cursor"), "returned": len(page)}
         return web.json_response({"errcode": 0, "errmsg": "ok", "next_cursor": str(end),
                                   "has_more": int(end < len(self.queue)), "msg_list": page})
 
@@ -108,6 +111,7 @@ class Simulator:
             return web.json_response({"errcode": 44004, "errmsg": "text too long"})
         self.sent_since[user] = self.sent_since.get(user, 0) + 1
         self.sent.append(body)
+        self.log[-1]["body"] = body
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": f"S{next(self._ids)}"})
 
     async def send_msg_on_event(self, request: web.Request) -> web.Response:
@@ -170,7 +174,8 @@ class Simulator:
 
     async def state(self, request: web.Request) -> web.Response:
         return web.json_response({"sent": self.sent, "events": self.events,
-                                  "calls": self.calls, "queued": len(self.queue)})
+                                  "calls": self.calls, "queued": len(self.queue),
+                                  "log": self.log})
 
     async def control(self, request: web.Request) -> web.Response:
         body = await request.json()
