@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 RASA := .venv/bin/rasa
 
-.PHONY: venv webchat train run chat test lint validate bench knowledge clean
+.PHONY: venv webchat train run chat test lint validate bench knowledge clean run-cluster bench-crowd
 
 venv:
 	@scripts/setup_venv.sh
@@ -38,7 +38,16 @@ test: venv webchat
 	scripts/test.sh
 
 bench: train
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+# 1,000 customers (CROWD), think time 10-30 s, two minutes (docs/scale.md).
+bench-crowd: train
+	$(PY) scripts/bench.py --crowd $(or $(CROWD),1000) --target $(or $(TARGET),single)
+
+# Two Rasa instances and two action servers behind nginx, PostgreSQL, Redis, RabbitMQ
+# (docs/scale.md); everything by environment variables.
+run-cluster: train
+	$(PY) scripts/cluster.py
 
 clean:
 	rm -rf var results .rasa models/*.tar.gz

@@ -7,6 +7,7 @@ The tests run in file order; the instance kill comes last.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
@@ -15,7 +16,9 @@ import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
+import aiohttp
 import pytest
+import socketio
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,6 +108,52 @@ def test_two_messages_sent_at_once_are_processed_in_order(cluster) -> None:
     kinds = [e["event"] for e in events if e["event"] in ("user", "bot")]
     last_two_users = [i for i, kind in enumerate(kinds) if kind == "user"][-2:]
     assert "bot" in kinds[last_two_users[0]:last_two_users[1]], kinds
+
+
+def test_live_chat_through_nginx_gets_pushes_from_either_instance(cluster) -> None:
+    c: Cluster = cluster["cluster"]
+
+    async def scenario() -> None:
+        chat = socketio.AsyncClient(reconnection=False)
+        got: List[Dict[str, Any]] = []
+        confirmed: List[Dict[str, Any]] = []
+        chat.on("bot_message", lambda data: got.append(data))
+        chat.on("session_confirm", lambda data: confirmed.append(data))
+        # Through nginx: the websocket upgrade works and lands on either instance.
+        await chat.connect(c.rasa_url, socketio_path="/webhooks/webchat/socket.io",
+                           transports=["websocket"])
+        try:
+            await chat.emit("session_request", {"conversation_token": None, "identity": None,
+                                                "product_id": None})
+            await wait_for(lambda: confirmed, 60)
+            conversation = confirmed[0]["conversation_id"]
+            assert await chat.call("user_message", {"text": "你好"}, timeout=90) == {"ok": True}
+            await wait_for(lambda: got, 90)
+            for index in (0, 1):  # the desk's push reaches whichever instance; both deliver
+                async with aiohttp.ClientSession() as http:
+                    async with http.post(
+                            f"{c.instance_url(index)}/webhooks/webchat/push",
+                            json={"conversation_id": conversation, "kind": "agent_message",
+                                  "agent": {"id": "a1", "name": "小王"},
+                                  "text": f"您好,我是小王 #{index}"},
+                            headers={"Authorization": f"Bearer {c.env['CHANNEL_PUSH_TOKEN']}"}
+                    ) as reply:
+                        body = await reply.json()
+                        assert reply.status == 200 and body["delivered"] == 1, body
+                mark = f"#{index}"
+                await wait_for(lambda mark=mark: any(mark in (m.get("text") or "") for m in got),
+                               30)
+        finally:
+            await chat.disconnect()
+
+    asyncio.new_event_loop().run_until_complete(scenario())
+
+
+async def wait_for(condition: Any, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
 
 
 def test_backend_hung_or_down_gets_an_honest_answer_in_time(cluster) -> None:
