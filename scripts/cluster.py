@@ -164,6 +164,9 @@ class Cluster(Stack):
         actions = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;"
                             for port in self.action_ports)
         text = TEMPLATE.read_text().format(
+            # Started as root (a container, CI), nginx's workers would switch to `nobody`
+            # and could not write the temp files under our private prefix.
+            user_directive="user root;" if os.geteuid() == 0 else "",
             prefix=self.var_dir, host="127.0.0.1", front_port=self.env["CLUSTER_PORT"],
             actions_port=self.env["CLUSTER_ACTIONS_PORT"], rasa_servers=servers,
             action_servers=actions, connect_timeout=2,
