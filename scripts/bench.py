@@ -334,8 +334,22 @@ def start_target(target: str, folder: Path) -> Tuple[Any, str, Any, Optional[str
             cluster.env["CHANNEL_IDENTITY_SECRET"]
     stack = Stack.isolated(folder)
     print("starting the single stack ...", flush=True)
-    return stack, stack.rasa_url, lambda s: groups_of(s.processes), \
+    return _Patient(stack), stack.rasa_url, lambda s: groups_of(s.inner.processes), \
         stack.env["CHANNEL_IDENTITY_SECRET"]
+
+
+class _Patient:
+    """A stack given 20 minutes to start (a loaded shared machine took more than 10)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __enter__(self) -> Any:
+        self.inner.start(timeout=1200)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.inner.stop()
 
 
 class _Dropping:
