@@ -185,9 +185,12 @@ def test_backend_hung_or_down_gets_an_honest_answer_in_time(cluster) -> None:
     finally:
         c.restart_service("shop")
     assert "后4位" in say(c, "guest-backend-down", "361204587712340001")
-    # Back: the same conversation now gets its parcel.
-    assert "订单号" in say(c, sender, "快递到哪了")
-    assert "后4位" in say(c, sender, "361204587712340001")
+    # Back: the same conversation now gets its parcel (the form may have kept the order
+    # number it had, then it asks straight for the phone tail).
+    answer = say(c, sender, "快递到哪了")
+    if "订单号" in answer:
+        answer = say(c, sender, "361204587712340001")
+    assert "后4位" in answer, answer
     assert "顺丰" in say(c, sender, "5678")
 
 
