@@ -365,6 +365,7 @@ class _Dropping:
     def __exit__(self, *exc: Any) -> None:
         self.inner.stop()
         self.inner.drop_databases()
+        self.inner.drop_broker()
 
 
 def main(argv: Optional[List[str]] = None) -> None:

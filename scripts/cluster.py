@@ -157,6 +157,26 @@ class Cluster(Stack):
             parsed = urlparse(url)
             drop_database(parsed._replace(path="/postgres").geturl(), parsed.path.lstrip("/"))
 
+    def drop_broker(self) -> None:
+        """Deletes this cluster's RabbitMQ queue and exchange (isolated clusters: tests, bench),
+        so runs leave nothing on a shared broker."""
+        import asyncio
+
+        import aio_pika
+
+        url = self.env["EVENT_BROKER_URL"]
+        if urlparse(url).scheme not in ("amqp", "amqps"):
+            return
+
+        async def drop() -> None:
+            connection = await aio_pika.connect(url)
+            async with connection:
+                channel = await connection.channel()
+                await channel.queue_delete(self.env["EVENT_BROKER_QUEUE"])
+                await channel.exchange_delete(self.env["EVENT_BROKER_EXCHANGE"])
+
+        asyncio.run(drop())
+
     def nginx_config(self) -> Path:
         (self.var_dir / "tmp").mkdir(parents=True, exist_ok=True)
         servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;"

@@ -53,8 +53,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]
     finally:
         cluster.stop()
         redis.stop()
-        proxy.close()
         cluster.drop_databases()
+        cluster.env["EVENT_BROKER_URL"] = "amqp://guest:guest@127.0.0.1:5672/"  # not the cut path
+        cluster.drop_broker()
+        proxy.close()
 
 
 def say(cluster: Cluster, sender: str, text: str, timeout: float = 90) -> str:
