@@ -5,7 +5,7 @@ RASA := .venv/bin/rasa
 # Rasa's training cache outside the checkout (see scripts/test.sh).
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/shop-assistant/rasa
 
-.PHONY: venv web train run chat test lint validate bench knowledge clean demo-data report
+.PHONY: venv web train run chat test lint validate bench bench-crowd run-cluster knowledge clean demo-data report
 
 venv:
 	@scripts/setup_venv.sh
@@ -38,7 +38,16 @@ test: venv
 	scripts/test.sh
 
 bench: train
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+# 1,000 customers (CROWD), think time 10-30 s, two minutes (docs/scale.md).
+bench-crowd: train
+	$(PY) scripts/bench.py --crowd $(or $(CROWD),1000) --target $(or $(TARGET),single)
+
+# Two Rasa instances and two action servers behind nginx, PostgreSQL, Redis, RabbitMQ
+# (docs/scale.md); everything by environment variables.
+run-cluster: train
+	$(PY) scripts/cluster.py
 
 # A simulated normal week and promotion week through the running bot (see docs/analytics.md).
 demo-data: venv web

@@ -74,6 +74,21 @@ def consume_sql_once(ingestor: Ingestor, broker_url: str, batch: int = 2000) -> 
 
 async def consume_amqp(ingestor: Ingestor, url: str, queue_name: str,
                        stop: asyncio.Event, batch: int = 200) -> None:
+    """Keeps consuming across broker outages: a closed channel (RabbitMQ restarted or
+    unreachable) ended the task for good, and the analytics never caught up."""
+    while not stop.is_set():
+        try:
+            await _consume_amqp(ingestor, url, queue_name, stop, batch)
+        except Exception as error:  # noqa: BLE001 - aio-pika/aiormq/OS errors alike
+            logger.warning("RabbitMQ consumer interrupted (%s); reconnecting", error)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+
+
+async def _consume_amqp(ingestor: Ingestor, url: str, queue_name: str,
+                        stop: asyncio.Event, batch: int = 200) -> None:
     """RabbitMQ: acknowledges a batch only after its facts are committed, so a consumer
     killed in between gets the batch again (and the keys make that harmless)."""
     import aio_pika

@@ -97,7 +97,9 @@ class Stack:
                      "--port", self.env["DESK_PORT"], "--db-url", self.env["DESK_DB_URL"],
                      "--rasa-url", self.env["RASA_URL"]],
             "rasa": [str(VENV_BIN / "rasa"), "run", "--enable-api", *self.cors_args(),
-                     "--auth-token", self.env["RASA_API_TOKEN"],
+                     # `=`: a token_urlsafe token may begin with "-" (argparse would
+                     # take it for an option: 1 stack in 64 failed to start).
+                     f"--auth-token={self.env['RASA_API_TOKEN']}",
                      "-i", self.env.get("RASA_HOST", "127.0.0.1"),
                      "--port", self.env["RASA_PORT"],
                      "--model", self.env.get("RASA_MODEL", "models"),
