@@ -5,7 +5,7 @@ RASA := .venv/bin/rasa
 # Rasa's training cache outside the checkout (see scripts/test.sh).
 export RASA_CACHE_DIRECTORY ?= $(HOME)/.cache/shop-assistant/rasa
 
-.PHONY: venv web train run chat test lint validate bench bench-crowd run-cluster knowledge clean demo-data report
+.PHONY: venv web train run chat test test-cluster lint validate bench bench-crowd run-cluster knowledge clean demo-data report
 
 venv:
 	@scripts/setup_venv.sh
@@ -36,6 +36,10 @@ validate: venv
 
 test: venv
 	scripts/test.sh
+
+# The cluster's fault tests (docs/scale.md): a Rasa instance killed, Redis restarted, RabbitMQ cut ...
+test-cluster: train web
+	.venv/bin/python -m pytest -m cluster tests/scale -q
 
 bench: train
 	$(PY) scripts/bench.py $(BENCH_ARGS)

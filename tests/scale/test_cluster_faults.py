@@ -29,7 +29,8 @@ from cluster import Cluster  # noqa: E402
 from helpers import RedisServer, TcpProxy, post, text_of, tracker, user_texts  # noqa: E402
 from stack import free_port  # noqa: E402
 
-pytestmark = pytest.mark.timeout(1800)
+# A cluster takes minutes to start: run with `make test-cluster` (not in `make test`, see README).
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.cluster]
 
 # The longest a customer may wait for an answer when the shop's backend is slow or down:
 # SHOP_API_TIMEOUT (3 s) x (1 + SHOP_API_RETRIES 2) + backoff, with room for a busy machine.
