@@ -67,7 +67,12 @@ class JsonErrorHandler(ErrorHandler):
             code, message = SANIC_ERRORS.get(
                 exception.status_code, ("bad_request", "请求无法处理")
             )
-            return error_response(exception.status_code, code, message)
+            response = error_response(exception.status_code, code, message)
+            # 405 names the methods the path does support (RFC 9110 `Allow`).
+            allow = (getattr(exception, "headers", None) or {}).get("Allow")
+            if allow:
+                response.headers["Allow"] = allow
+            return response
         # Truly unexpected: log the traceback server-side, never leak it to clients.
         path = getattr(request, "path", "?") if request is not None else "?"
         logger.error("unhandled error on %s", path, exc_info=exception)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional
 
 from sanic.request import Request
+
+from service_common.validation import read_json as read_json  # the services' one
 
 # Re-exported: the assistant validates tax ids with the same code (shop.credit_code has
 # no dependencies and can be imported directly, too).
@@ -32,25 +33,6 @@ BANK_ACCOUNT_RE = re.compile(r"^\d{8,32}$")
 HEIGHT_RANGE_CM = (100, 230)
 WEIGHT_RANGE_KG = (25, 200)
 BMI_RANGE = (12, 60)
-
-
-def read_json(request: Request) -> dict[str, Any]:
-    """The body as a JSON object; an empty body counts as {}."""
-    raw = request.body or b""
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError):
-        raise ApiError(400, "invalid_json", "请求体不是合法的 JSON") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_body", "请求体必须是 JSON 对象")
-    return data
-
-
-def _reject_constant(name: str) -> Any:
-    # NaN / Infinity are not JSON, even though Python's parser accepts them.
-    raise ValueError(f"non-standard JSON constant {name}")
 
 
 def order_id(value: str) -> str:
