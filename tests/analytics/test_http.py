@@ -264,7 +264,6 @@ def test_alert_posts_to_a_webhook():
         received[0]["markdown"]["content"]
 
 
-@pytest.mark.xfail(reason="integration: the shop now requires its API key and ownership proofs; the analytics order reader must send the key (issue 11 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_conversion_joins_the_real_shops_orders(shop_server, tmp_path):
     """Orders come from the demo shop's HTTP API (GET /api/customers/{id}/orders): a
     pre-sale session 2 h before one of 王伟's real orders converts, one 30 h before not."""
@@ -273,8 +272,9 @@ def test_conversion_joins_the_real_shops_orders(shop_server, tmp_path):
     from analytics.metrics import Dataset, compute
     from analytics.orders import refresh_orders
 
-    orders = json.loads(urllib.request.urlopen(
-        f"{shop_server}/api/customers/C0001/orders?limit=100", timeout=10).read())["orders"]
+    request = urllib.request.Request(f"{shop_server}/api/customers/C0001/orders?limit=100",
+                                     headers={"X-Api-Key": os.environ["SHOP_API_KEY"]})
+    orders = json.loads(urllib.request.urlopen(request, timeout=10).read())["orders"]
     placed = datetime.fromisoformat(orders[0]["created_at"].replace("Z", "+00:00")).timestamp()
     engine = store.engine_for(f"sqlite:///{tmp_path}/a.sqlite")
     events: list = []
