@@ -42,9 +42,9 @@ def stack(tmp_path_factory):
     running.env["ATTACHMENT_HOSTS"] = running.env["ATTACHMENT_INTERNAL_HOSTS"] = "localhost"
     # Loading the model takes minutes on a busy machine.
     running.start(timeout=float(os.environ.get("STACK_START_TIMEOUT", "600")))
-    # The tests read the shop's API directly, with this stack's key like any client.
+    # The tests check the shop's records directly, as its back office (no ownership proof).
     opener = urllib.request.build_opener()
-    opener.addheaders = [("X-Api-Key", running.env["SHOP_API_KEY"])]
+    opener.addheaders = [("X-Api-Key", running.env["SHOP_ADMIN_KEY"])]
     urllib.request.install_opener(opener)
     yield running
     running.stop()

@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
-import pytest
 from scenarios import reply_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shop"))
@@ -75,7 +74,6 @@ def start_damage_claim(stack, sender: str) -> None:
     assert "照片" in send(stack, sender, "9966")
 
 
-@pytest.mark.xfail(reason="integration: the test reads orders from the shop without an ownership proof (issue 13 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_damaged_parcel_with_a_photo_is_resent_and_tracked(stack) -> None:
     sender = "e2e-damaged"
     start_damage_claim(stack, sender)
@@ -89,7 +87,6 @@ def test_damaged_parcel_with_a_photo_is_resent_and_tracked(stack) -> None:
     assert any(todo["kind"] == "resend_tracking" for todo in todos), todos
 
 
-@pytest.mark.xfail(reason="integration: the test reads orders from the shop without an ownership proof (issue 13 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_a_pdf_or_a_huge_image_is_refused_and_nothing_is_created(stack) -> None:
     sender = "e2e-damaged-bad-files"
     start_damage_claim(stack, sender)

@@ -31,7 +31,6 @@ def get_json(url: str):
         return json.loads(response.read())
 
 
-@pytest.mark.xfail(reason="integration: the test reads tracking from the shop without an ownership proof (issue 13 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_tracking_answer_is_the_backends_real_status(stack):
     sender = "e2e-tracking"
     assert "订单号" in reply_text(post_message(stack.rasa_url, sender, "快递到哪了"))
