@@ -231,9 +231,11 @@ async def lookup_orders(request: Request) -> HTTPResponse:
     phone = v.phone(body.get("phone"))
     product = v.string(body, "product", required=False, max_len=30)
     raw_date = v.string(body, "date", required=False, max_len=10)
+    if body.get("date") is not None and raw_date is None:  # "" or spaces: not a date
+        raise unprocessable("invalid_date", "date 应为 YYYY-MM-DD 格式的日期")
     customer_id = v.string(body, "customer_id", required=False, max_len=16)
     try:
-        day = date.fromisoformat(raw_date) if raw_date else None
+        day = date.fromisoformat(raw_date) if raw_date is not None else None
     except ValueError:
         raise unprocessable("invalid_date", "date 应为 YYYY-MM-DD 格式的日期") from None
     if not customer_id and not (product or day):

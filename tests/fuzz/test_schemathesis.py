@@ -82,7 +82,7 @@ def record(name: str, figures: dict[str, Any]) -> None:
     print(f"\nfuzz {name}: {json.dumps(figures, ensure_ascii=False)}", file=sys.stderr)
 
 
-@pytest.mark.xfail(reason="POST /api/orders/lookup (added by the no-loop work) is not yet as strict as its OpenAPI entry (issue 13 note)", strict=False)  # noqa: E501 - the reason names the known gap
+@pytest.mark.xfail(reason="POST /api/orders/lookup: its clue rule (422 without product or date) is still reported by the stateful phase (issue 13 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_shop_api_matches_its_openapi_file(schemathesis_bin, shop_factory, tmp_path):
     # The back office's key reaches every operation (no ownership proof needed), so the
     # fuzzer exercises the handlers, not only the proof check.
