@@ -18,7 +18,6 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
 import time
 import uuid
 from collections import OrderedDict
@@ -43,6 +42,7 @@ from channels.wecom import (
     TOKEN_ERRORS,
     WeComApiError,
     _xml_fields,
+    credential,
     split_text,
 )
 from channels.wecom_crypto import WeComCrypto, WeComCryptoError
@@ -165,8 +165,7 @@ class OfficialAccountInput(InputChannel):
         credentials = credentials or {}
 
         def setting(key: str, env: str, default: str = "") -> str:
-            value = credentials.get(key)
-            return str(value if value not in (None, "") else os.environ.get(env, default))
+            return credential(credentials, key, env, default)
 
         return cls(appid=setting("appid", "WECHAT_OA_APPID"),
                    secret=setting("secret", "WECHAT_OA_SECRET"),

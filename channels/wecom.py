@@ -238,6 +238,12 @@ def _xml_fields(body: bytes) -> Dict[str, str]:
     return {child.tag: (child.text or "") for child in root}
 
 
+def credential(credentials: Dict[str, Any], key: str, env: str, default: str = "") -> str:
+    """A channel setting: credentials.yml's value when given, else the environment's."""
+    value = credentials.get(key)
+    return str(value if value not in (None, "") else os.environ.get(env, default))
+
+
 def parse_handoff(setting: str) -> tuple[str, Dict[str, str]]:
     """`desk`, `wecom`, or per customer-service account: `desk,wkAAA=wecom` (the bare value is
     the default; a shop may let its own WeCom agents take the after-sales account only)."""
@@ -263,8 +269,7 @@ class WeComInput(InputChannel):
         credentials = credentials or {}
 
         def setting(key: str, env: str, default: str = "") -> str:
-            value = credentials.get(key)
-            return str(value if value not in (None, "") else os.environ.get(env, default))
+            return credential(credentials, key, env, default)
 
         return cls(
             corp_id=setting("corp_id", "WECOM_CORP_ID"),
