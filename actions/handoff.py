@@ -182,6 +182,8 @@ class ActionEscalate(Action):
             "slots": {name: clip(value) if isinstance(value, str) else value
                       for name, value in tracker.slots.items()
                       if value is not None and name not in INTERNAL_SLOTS},
+            # The order the customer proved is theirs (its id; the proof stays here).
+            "verified_order": verified,
             "orders": await order_snapshots(tracker, customer_id),
             "todos": await open_todos(tracker, customer_id) + leave_message_todo(tracker),
             "emotion": {"history": [{"label": line["emotion"].get("label"),
@@ -257,7 +259,7 @@ def leave_message_todo(tracker: Tracker) -> List[Dict[str, Any]]:
 
 def issue_key(tracker: Tracker) -> str:
     """The order being discussed, else the topic (the intent that led here)."""
-    order = tracker.get_slot("verified_order_id") or tracker.get_slot("order_id")
+    order = proven_order_id(tracker) or tracker.get_slot("order_id")
     if order:
         return str(order)
     return ((tracker.latest_message or {}).get("intent") or {}).get("name") or "handoff"

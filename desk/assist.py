@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -57,9 +58,16 @@ def access(path: Path = ACCESS_PATH) -> dict[str, list[str]]:
     return {str(role): [str(p) for p in plays or []] for role, plays in roles.items()}
 
 
+def verified_order(packet: dict[str, Any]) -> Optional[str]:
+    """The order the customer proved is theirs in the conversation (the packet names its id;
+    the shop's proof itself stays with the assistant)."""
+    verified = packet.get("verified_order")
+    return verified if isinstance(verified, str) and verified else None
+
+
 def main_order(packet: dict[str, Any]) -> dict[str, Any]:
     orders = packet.get("orders") or []
-    verified = (packet.get("slots") or {}).get("verified_order_id")
+    verified = verified_order(packet)
     for order in orders:
         if verified and order.get("id") == verified:
             return order
@@ -71,7 +79,7 @@ def customer_id(handoff: Any, packet: dict[str, Any]) -> Optional[str]:
     customer verified in this conversation (the phone-tail check proved it is theirs)."""
     if handoff.customer_id:
         return handoff.customer_id
-    verified = (packet.get("slots") or {}).get("verified_order_id")
+    verified = verified_order(packet)
     order = main_order(packet)
     if verified and order.get("id") == verified:
         return order.get("customer_id")
@@ -231,10 +239,27 @@ def playbook_options(role: str, packet: dict[str, Any], live: list[dict[str, Any
     return result
 
 
+_shop: Any = None
+
+
+def shop_backend() -> Any:
+    """The shop as the desk reads it: as the shop's back office (SHOP_ADMIN_KEY). Agents are
+    the shop's signed-in staff acting on a handed-over conversation, so the desk needs no
+    customer's ownership proof; without an admin key it falls back to SHOP_API_KEY, and
+    the shop then refuses order reads (the play reports the shop as unavailable)."""
+    global _shop
+    if _shop is None:
+        from actions.backend.http import HttpShopBackend
+
+        _shop = HttpShopBackend.from_env()
+        _shop.api_key = os.environ.get("SHOP_ADMIN_KEY") or _shop.api_key
+    return _shop
+
+
 async def run_play(play_id: str, role: str, handoff: Any, packet: dict[str, Any],
                    live: list[dict[str, Any]]) -> dict[str, Any]:
     """Run one play within the shop's limits. Returns {ok, message, coupon, say}."""
-    from actions.backend import BackendError, get_backend
+    from actions.backend import BackendError
     from actions.playbook import ledger
 
     customer = customer_id(handoff, packet)
@@ -247,10 +272,10 @@ async def run_play(play_id: str, role: str, handoff: Any, packet: dict[str, Any]
                        "当前情况不满足该操作的条件：" + "；".join(option["reasons"]))
     play = next(p for p in _plays() if p.id == play_id)
     order = main_order(packet)
-    backend = get_backend()
+    backend = shop_backend()
     # The packet is a snapshot: the parcel may have arrived since. Ask the shop again.
     try:
-        tracking = await backend.tracking(order["id"])
+        tracking = await backend.tracking(order["id"], None)
     except BackendError as error:
         raise ApiError(502, "shop_unavailable", f"无法查询物流：{error}") from None
     if play.situation == "delayed_parcel" and not tracking.get("delayed"):

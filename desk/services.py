@@ -73,6 +73,7 @@ def submit(session: Session, packet: dict[str, Any]) -> tuple[Handoff, bool]:
             "customer": packet["customer"],
             "transcript": sorted(packet["transcript"], key=lambda m: m["time"]),
             "slots": packet["slots"],
+            "verified_order": packet["verified_order"],
             "orders": packet["orders"],
             "todos": packet["todos"],
             "emotion": packet["emotion"],
@@ -147,6 +148,7 @@ def _merge(handoff: Handoff, packet: dict[str, Any]) -> None:
         "customer": customer,
         "transcript": sorted(transcript.values(), key=lambda m: m["time"]),
         "slots": {**(stored.get("slots") or {}), **packet["slots"]},
+        "verified_order": packet["verified_order"] or stored.get("verified_order"),
         "orders": _union(stored.get("orders") or [], packet["orders"], "id", "order_id"),
         "todos": _union(stored.get("todos") or [], packet["todos"], "id", "text", "title"),
         "emotion": {
@@ -443,6 +445,7 @@ def detail_json(
         "rules": packet.get("rules", []),
         "transcript": packet.get("transcript", []),
         "slots": packet.get("slots", {}),
+        "verified_order": packet.get("verified_order"),
         "orders": packet.get("orders", []),
         "todos": packet.get("todos", []),
         "emotion": packet.get("emotion") or {"history": [], "turning_point": None},

@@ -219,6 +219,8 @@ def handoff_packet(body: dict[str, Any], queues: Collection[str]) -> dict[str, A
         "name": text_field(customer, "name", "customer.name", required=False, max_len=64),
     }
     packet["transcript"] = _transcript(body.get("transcript"))
+    packet["verified_order"] = text_field(body, "verified_order", "verified_order",
+                                          required=False, max_len=64) or None
     packet["slots"] = _object(_given(body, "slots", {}), "slots")
     orders = _list(_given(body, "orders", []), "orders")
     packet["orders"] = [_object(o, f"orders[{i}]") for i, o in enumerate(orders)]

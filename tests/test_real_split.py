@@ -28,7 +28,7 @@ from mask import mask_personal  # noqa: E402
 MESSAGES = ROOT / "data/real/messages.yml"
 NLU_HELDOUT = ROOT / "tests/nlu/real_heldout.yml"
 EMOTION_HELDOUT = ROOT / "tests/emotion/real_heldout.yml"
-NLU_TRAIN = ROOT / "candidates/real_train_nlu.yml"
+NLU_TRAIN = ROOT / "data/nlu/real_customers.yml"
 EMOTION_TRAIN = ROOT / "data/real/train_emotion.yml"
 SESSIONS = ROOT / "tests/replay/sessions.yml"
 EMOTIONS = {"calm", "anxious", "angry"}

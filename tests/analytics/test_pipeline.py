@@ -101,10 +101,23 @@ def expected_keys(stack, senders: List[str]) -> Set[str]:
             for fact in rasa_facts(event)}
 
 
-def stored_keys(stack, senders: List[str]) -> List[str]:
+def stored_keys(stack, senders: List[str], source: str = "rasa") -> List[str]:
+    """Keys of the stored facts from one source: the broker's ("rasa") or the desk feed's,
+    which the consumer polls on its own schedule."""
     with engine_of(stack).connect() as connection:
         return [row[0] for row in connection.execute(sa.select(store.facts.c.key).where(
-            store.facts.c.conversation_id.in_(senders)))]
+            store.facts.c.conversation_id.in_(senders), store.facts.c.source == source))]
+
+
+def wait_for_desk_kinds(stack, sender: str, kinds: Set[str], timeout: float = 60) -> List[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        with engine_of(stack).connect() as connection:
+            found = [row[0] for row in connection.execute(sa.select(store.facts.c.kind).where(
+                store.facts.c.conversation_id == sender, store.facts.c.source == "desk"))]
+        if kinds <= set(found) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
 
 
 def wait_for_keys(stack, senders: List[str], timeout: float = 60) -> Set[str]:
@@ -168,12 +181,16 @@ def test_rabbitmq_conversations_reach_the_metrics_and_restart_counts_nothing_twi
     assert "谢谢" in [f.get("text") for s in Dataset(engine, time.time() - 3600,
                                                       time.time() + 60).in_period()
                       for f in s.customer_msgs]
+    # The desk's own events (claim, resolve) join the same facts, each once.
+    desk_kinds = wait_for_desk_kinds(stack, human, {"desk_claimed", "desk_resolved"})
+    assert desk_kinds.count("desk_claimed") == 1 and desk_kinds.count("desk_resolved") == 1
 
     # A full replay of both conversations through the broker adds nothing.
     before = len(stored_keys(stack, senders))
     asyncio.run(republish(stack, [e for s in senders for e in tracker_events(stack, s)]))
     time.sleep(4)
     assert len(stored_keys(stack, senders)) == before
+    assert sorted(wait_for_desk_kinds(stack, human, set(), timeout=0)) == sorted(desk_kinds)
 
 
 async def republish(stack, events: List[Dict[str, Any]]) -> None:

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 import requests
+import yaml
 
 # The shop's HTTP helpers (call, assert_error) are reused as they are.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shop"))
 from shop_api_helpers import assert_error, call  # noqa: E402
 
-__all__ = ["TEST_TOKEN", "AUTH", "assert_error", "api", "get", "post", "packet", "new_id"]
+__all__ = ["TEST_TOKEN", "AUTH", "assert_error", "api", "get", "post", "packet", "new_id",
+           "shop_records", "open_all_day"]
 
 TEST_TOKEN = "desk-test-token-7f3a"
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
@@ -86,3 +88,24 @@ def packet(conversation_id: Optional[str] = None, **overrides: Any) -> dict[str,
     result["conversation_id"] = conversation_id or new_id()
     result.update(overrides)
     return result
+
+
+def shop_records(shop_url: str, path: str, admin_key: str) -> Any:
+    """The shop's records as its back office reads them (the admin key: no customer's
+    ownership proof needed)."""
+    response = requests.get(f"{shop_url}{path}", headers={"X-Api-Key": admin_key}, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def open_all_day(folder: Path) -> Path:
+    """The project's escalation rules with the office open around the clock, so a handoff
+    waits for an agent whenever the test runs."""
+    root = Path(__file__).resolve().parents[2]
+    content = yaml.safe_load((root / "escalation" / "rules.yml").read_text(encoding="utf-8"))
+    content["office_hours"] = {**(content.get("office_hours") or {}),
+                               "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                               "open": "00:00", "close": "23:59:59"}
+    path = folder / "rules-open.yml"
+    path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
+    return path

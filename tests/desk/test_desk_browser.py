@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from agent_helpers import PUSH_TOKEN, PushRecorder, add_agent
-from desk_helpers import AUTH, get, new_id, packet, post
+from desk_helpers import AUTH, get, new_id, packet, post, shop_records
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -32,14 +32,6 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium not installed"),
     pytest.mark.skipif(not BUILT, reason="desk/web not built (scripts/setup_web.sh)"),
 ]
-
-
-def _shop_json(shop: str, path: str) -> dict:
-    # The back office's key: the test reads an order without a customer's ownership proof.
-    request = urllib.request.Request(f"{shop}{path}",
-                                     headers={"X-Api-Key": os.environ["SHOP_ADMIN_KEY"]})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +68,9 @@ def world(desk_factory, tmp_path_factory, shop_server):
         emotion={"history": [{"label": "calm", "intensity": 0.2, "time": now - 500}],
                  "turning_point": None}),
         status=201)["id"]
-    order = _shop_json(shop_server, f"/api/orders/{DELAYED}")
-    order["tracking"] = _shop_json(shop_server, f"/api/orders/{DELAYED}/tracking")
+    admin = os.environ["SHOP_ADMIN_KEY"]
+    order = shop_records(shop_server, f"/api/orders/{DELAYED}", admin)
+    order["tracking"] = shop_records(shop_server, f"/api/orders/{DELAYED}/tracking", admin)
     assert order["tracking"]["delayed"] is True
     angry = packet(
         channel="webchat", priority=1, queue="senior",
@@ -89,7 +82,7 @@ def world(desk_factory, tmp_path_factory, shop_server):
             {"role": "bot", "text": "亲，您的包裹正在运输中", "time": now - 299},
             {"role": "customer", "text": "都一个星期了！太过分了，转人工", "time": now - 200,
              "intent": "request_human", "emotion": {"label": "angry", "intensity": 0.9}}],
-        slots={"verified_order_id": DELAYED, "customer_id": order["customer_id"]},
+        slots={"customer_id": order["customer_id"]}, verified_order=DELAYED,
         orders=[order], todos=[{"id": "t-urge", "text": "催促快递并回复客户"}],
         emotion={"history": [{"label": "anxious", "intensity": 0.5, "time": now - 300},
                              {"label": "angry", "intensity": 0.9, "time": now - 200}],
@@ -177,7 +170,6 @@ def test_fifty_conversations_urgent_first_and_xss(world, browser):
     page.context.close()
 
 
-@pytest.mark.xfail(reason="integration: the desk's playbook reads the parcel without an ownership proof (issue 10 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_claim_reply_compliance_playbook_transfer_capacity(world, browser):
     desk, recorder, ids = world["desk"], world["recorder"], world["ids"]
     page = _login(browser, desk.url, "小王", "wang-pass-123")

@@ -13,20 +13,19 @@ import json
 import sys
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 import pytest
-import yaml
 from agent_helpers import add_agent
+from desk_helpers import open_all_day, shop_records
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-from scenarios import post_message, reply_text  # noqa: E402
+from scenarios import identity_metadata, post_message, reply_text  # noqa: E402
 from stack import Stack  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -45,13 +44,12 @@ pytestmark = [
 ]
 
 
-def _open_all_day(folder: Path) -> Path:
-    content = yaml.safe_load((ROOT / "escalation" / "rules.yml").read_text(encoding="utf-8"))
-    content["office_hours"] = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                               "open": "00:00", "close": "23:59:59"}
-    path = folder / "rules-open.yml"
-    path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
-    return path
+
+
+def _coupons(stack) -> list:
+    """李娜's coupons, as the shop's back office sees them."""
+    return shop_records(stack.shop_url, "/api/customers/C0002/coupons",
+                        stack.env["SHOP_ADMIN_KEY"])["coupons"]
 
 
 def _call(url: str, method: str = "GET", body: Any = None, token: Optional[str] = None) -> Any:
@@ -70,7 +68,7 @@ def stack(tmp_path_factory):
         pytest.skip("no trained model (make train)")
     folder = tmp_path_factory.mktemp("roundtrip")
     running = Stack.isolated(folder)
-    running.env["ESCALATION_RULES"] = str(_open_all_day(folder))
+    running.env["ESCALATION_RULES"] = str(open_all_day(folder))
     running.env["DESK_RATING_POLL_SECONDS"] = "1"
     running.start(timeout=900)  # Rasa loads the model in 1-5 minutes on a busy machine
     yield running
@@ -87,9 +85,10 @@ def _desk_bot_lines(stack) -> list[dict]:
             and (e.get("metadata") or {}).get("source") == "desk"]
 
 
-@pytest.mark.xfail(reason="integration: the REST customer must sign in (signed identity) to skip the phone tail since the security change (issue 10 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_round_trip_rest_customer_and_agent_in_the_browser(stack):
-    say = lambda text: reply_text(post_message(stack.rasa_url, SENDER, text))  # noqa: E731
+    # 李娜 is signed in on the shop's site: her messages carry its signed identity.
+    signed = identity_metadata("C0002", stack.env["CHANNEL_IDENTITY_SECRET"])
+    say = lambda text: reply_text(post_message(stack.rasa_url, SENDER, text, metadata=signed))  # noqa: E731,E501
     token = stack.env["DESK_API_TOKEN"]
     desk = stack.env["DESK_URL"]
     add_agent(stack.env["DESK_DB_URL"], "小王", "wang-pass-123")
@@ -98,8 +97,8 @@ def test_round_trip_rest_customer_and_agent_in_the_browser(stack):
     assert "转接人工客服" in answer, answer
     # Paused: the bot stays silent; what the customer writes waits for the agent.
     angry = "太气人了！一个星期了还没到，你们到底管不管！"
-    assert post_message(stack.rasa_url, SENDER, angry) == []
-    coupons_before = len(_call(f"{stack.shop_url}/api/customers/C0002/coupons")["coupons"])
+    assert post_message(stack.rasa_url, SENDER, angry, metadata=signed) == []
+    coupons_before = len(_coupons(stack))
 
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
@@ -138,7 +137,7 @@ def test_round_trip_rest_customer_and_agent_in_the_browser(stack):
     assert "您好，我是小王，非常抱歉让您久等了，我马上帮您催快递" in texts
     assert any("优惠券" in t for t in texts)
     assert all(e["metadata"]["agent_name"] == "小王" for e in lines)
-    coupons = _call(f"{stack.shop_url}/api/customers/C0002/coupons")["coupons"]
+    coupons = _coupons(stack)
     assert len(coupons) == coupons_before + 1
     # Back to the bot, which asked for the rating; the customer answers it.
     state = _tracker(stack)
@@ -161,5 +160,3 @@ def test_round_trip_rest_customer_and_agent_in_the_browser(stack):
     assert next(e for e in events if e["kind"] == "rating")["data"]["rating"] == 5
     assert {e["conversation_id"] for e in events} == {SENDER}
 
-
-__all__ = ["datetime", "timedelta", "timezone"]
