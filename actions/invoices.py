@@ -16,7 +16,7 @@ from actions.backend import get_backend
 from actions.common import money
 from actions.ownership import proof
 from actions.text import mask_email
-from shop.credit_code import credit_code_problem, normalize_credit_code
+from service_common.credit_code import credit_code_problem, normalize_credit_code
 
 JSON = Dict[str, Any]
 PERSONAL = "个人"

@@ -6,6 +6,8 @@
 - `masking`:  phone masking for log lines.
 - `db`:       engine / session factory / per-request session.
 - `settings`: typed reads of environment variables.
+- `credit_code`: the 统一社会信用代码 check (no dependencies; the action server imports it).
 
-It depends on Sanic and SQLAlchemy only: never on a product or the demo shop.
+It depends on Sanic and SQLAlchemy only (credit_code on nothing): never on a product or the
+demo shop.
 """

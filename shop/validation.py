@@ -9,13 +9,12 @@ from typing import Any, Optional
 
 from sanic.request import Request
 
+# Re-exported: the assistant validates tax ids with the same code (it imports
+# service_common.credit_code directly: product code never imports the demo shop).
+from service_common.credit_code import credit_code_check_char as credit_code_check_char
+from service_common.credit_code import credit_code_problem, normalize_credit_code
+from service_common.credit_code import is_valid_credit_code as is_valid_credit_code
 from service_common.validation import read_json as read_json  # the services' one
-
-# Re-exported: the assistant validates tax ids with the same code (shop.credit_code has
-# no dependencies and can be imported directly, too).
-from shop.credit_code import credit_code_check_char as credit_code_check_char
-from shop.credit_code import credit_code_problem, normalize_credit_code
-from shop.credit_code import is_valid_credit_code as is_valid_credit_code
 from shop.errors import ApiError, unprocessable
 
 ORDER_ID_RE = re.compile(r"^\d{18}$")

@@ -89,7 +89,8 @@ def test_second_invoice_for_an_order_is_409_with_the_existing_one(shop):
 
 def test_credit_code_check_imports_without_the_server_stack():
     """The action server validates tax ids locally with the shop's own function."""
-    code = ("import sys; from shop.credit_code import credit_code_problem, is_valid_credit_code;"
+    code = ("import sys;"
+            "from service_common.credit_code import credit_code_problem, is_valid_credit_code;"
             "assert is_valid_credit_code('91350100M000100Y43');"
             "assert '校验' in credit_code_problem('91350100M000100Y44');"
             "heavy = [m for m in ('sanic', 'sqlalchemy', 'shop.app', 'shop.routes', 'yaml')"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from shop_api_helpers import SHIPPED, ZHAO_JACKET, ZHAO_RESENT, assert_error, call, post
 
-from shop.credit_code import (
+from service_common.credit_code import (
     credit_code_check_char,
     credit_code_problem,
     is_valid_credit_code,
@@ -42,7 +42,7 @@ INVALID = [
 
 
 def reference_ok(code: str) -> bool:
-    """Straight from the standard, independent of shop.credit_code."""
+    """Straight from the standard, independent of service_common.credit_code."""
     if len(code) != 18 or any(c not in CHARSET for c in code):
         return False
     total = sum(CHARSET.index(c) * w for c, w in zip(code[:17], WEIGHTS, strict=True))

@@ -1,8 +1,9 @@
 """统一社会信用代码 (18-character unified social credit code, GB 32100-2015) checks.
 
-Dependency-free so the assistant can import it too::
+Dependency-free: the assistant checks a tax id the customer types, the demo shop checks the
+invoice request, both with this one function::
 
-    from shop.credit_code import credit_code_problem, is_valid_credit_code
+    from service_common.credit_code import credit_code_problem, is_valid_credit_code
 """
 
 from __future__ import annotations
