@@ -42,4 +42,4 @@ def _guarded_utter_message(self: CollectingDispatcher, text: Optional[str] = Non
     _utter_message(self, text, *args, **kwargs)
 
 
-CollectingDispatcher.utter_message = _guarded_utter_message  # type: ignore[method-assign]
+CollectingDispatcher.utter_message = _guarded_utter_message

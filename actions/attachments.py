@@ -75,9 +75,10 @@ class CheckedResolver(AbstractResolver):
             host, port, type=socket.SOCK_STREAM, family=family)
         found = []
         for family_, _, proto, _, address in infos:
-            if not _listed(host.lower(), self.internal) and not _public(address[0]):
+            ip = str(address[0])  # typed str | int for raw sockets; an address here
+            if not _listed(host.lower(), self.internal) and not _public(ip):
                 raise AttachmentRefused(f"{host} resolves to a non-public address")
-            found.append({"hostname": host, "host": address[0], "port": address[1],
+            found.append({"hostname": host, "host": ip, "port": address[1],
                           "family": family_, "proto": proto, "flags": socket.AI_NUMERICHOST})
         if not found:
             raise AttachmentRefused(f"{host} does not resolve")

@@ -359,7 +359,7 @@ class ValidateOrderForm(RetryingFormValidation):
     async def extract_tax_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
-        text = self._invoice_text(tracker)
+        text = self._invoice_text(tracker) or ""
         found = invoices.tax_id_in(text) if text else None
         # An 18-digit order number looks like a tax id; only take it when asked for one.
         if found and (found.isdigit() and "税号" not in text

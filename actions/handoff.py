@@ -218,7 +218,7 @@ class ActionEscalate(Action):
                                                   "callback": not is_open}))
         events.append(outcome(HANDED_OVER, issue_key(tracker), route["rule"],
                               f"handoff:{route['queue']}", tracker))
-        if not is_open:
+        if callback is not None:  # out of hours
             dispatcher.utter_message(text=(
                 f"{say}现在是非工作时间(人工客服每天{hours.open:%H:%M}-{hours.close:%H:%M}在线)。"
                 f"已为您登记工单(编号{ticket.get('id')}),客服会在{callback_words(callback)}"

@@ -353,7 +353,8 @@ def said_twice_in_a_row(tracker: Tracker, text: str) -> bool:
     contained this text (after the brand tone, as it was sent)."""
     from actions import _polish
 
-    sent, turns = _polish(text), []
+    sent = _polish(text)
+    turns: List[set] = []  # the bot's texts after each customer message, newest first
     for event in reversed(tracker.events):
         if event.get("event") == "session_started":
             break

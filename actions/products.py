@@ -120,7 +120,7 @@ def product_label(product: JSON) -> str:
 async def ask_which_product(tracker: Tracker, dispatcher: CollectingDispatcher,
                             question: str) -> List[EventType]:
     """Offers the customer's recent items as buttons; the question is kept for the answer."""
-    buttons = []
+    buttons: List[Dict[str, Any]] = []
     customer_id = await linked_customer_id(tracker)
     if customer_id:
         try:

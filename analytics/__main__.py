@@ -34,11 +34,12 @@ def main(argv=None) -> int:
     serve = commands.add_parser("serve", help="the API and dashboard alone (bearer token)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5080)
-    topics = commands.add_parser("topics", help="check topics.yml and targets.yml")
-    topics.add_argument("--check", action="store_true")
-    privacy = commands.add_parser("privacy", help="export or delete one customer's data")
-    privacy.add_argument("action", choices=["export", "delete"])
-    privacy.add_argument("customer_id")
+    topics_command = commands.add_parser("topics", help="check topics.yml and targets.yml")
+    topics_command.add_argument("--check", action="store_true")
+    privacy_command = commands.add_parser("privacy",
+                                          help="export or delete one customer's data")
+    privacy_command.add_argument("action", choices=["export", "delete"])
+    privacy_command.add_argument("customer_id")
     args = parser.parse_args(argv)
     from analytics.config import load_defaults_env
     load_defaults_env()

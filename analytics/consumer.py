@@ -104,7 +104,7 @@ async def _consume_amqp(ingestor: Ingestor, url: str, queue_name: str,
         await queue.bind(exchange, "")
         logger.info("consuming RabbitMQ queue %s", queue_name)
         while not stop.is_set():
-            messages = []
+            messages: List[Any] = []  # aio_pika incoming messages
             while len(messages) < batch:
                 message = await queue.get(no_ack=False, fail=False)
                 if message is None:

@@ -63,8 +63,10 @@ class Ingestor:
                                              "conversation_id": conversation,
                                              "started_ts": fact["ts"]})
                 else:
-                    session = self._session_at(known, fact["ts"])
-                    if session is None:
+                    found = self._session_at(known, fact["ts"])
+                    if found is not None:
+                        session = found
+                    else:
                         # Events before any session start (an old tracker): an implicit one.
                         session = session_id_for(conversation, fact["ts"])
                         bisect.insort(known, (fact["ts"], session))

@@ -67,6 +67,11 @@ class Session:
     recontacted_keys: set = field(default_factory=set)
 
     @property
+    def contact_ts(self) -> float:
+        """When the customer first wrote (the session's start if they never did)."""
+        return self.started_ts if self.first_msg_ts is None else self.first_msg_ts
+
+    @property
     def customer(self) -> str:
         return self.customer_id or self.conversation_id
 
@@ -260,8 +265,8 @@ def compute(sessions: List[Session], orders: Optional[Dict[str, List[float]]] = 
     config = targets_config()
     negative = float(config.get("negative_rating_max", 2))
     conversion_window = (conversion_hours or float(config.get("conversion_hours", 24))) * 3600
-    frts = [s.first_reply_ts - s.first_msg_ts for s in sessions if s.first_reply_ts is not None]
-    ahts = [s.close_ts - s.first_msg_ts for s in sessions if s.close_ts is not None]
+    frts = [s.first_reply_ts - s.contact_ts for s in sessions if s.first_reply_ts is not None]
+    ahts = [s.close_ts - s.contact_ts for s in sessions if s.close_ts is not None]
     waits: List[float] = []
     unserved: List[Tuple[Session, Dict[str, Any]]] = []
     reasons: Counter = Counter()
@@ -291,26 +296,28 @@ def compute(sessions: List[Session], orders: Optional[Dict[str, List[float]]] = 
                     and not (session.rating is not None and session.rating <= negative)
                     and not (set(issues) & session.recontacted_keys)):
                 ai_resolved += 1
-    rated = [s for s in sessions if s.rating is not None]
+    ratings = [s.rating for s in sessions if s.rating is not None]
     asked = [s for s in sessions if s.rating_asked]
     presale = [s for s in sessions if s.customer_id
                and any(m.get("intent_group") == "presale" for m in s.customer_msgs)]
     converted = [s for s in presale
-                 if any(s.first_msg_ts <= t <= s.first_msg_ts + conversion_window
-                        for t in (orders or {}).get(s.customer_id, []))]
+                 if any(s.contact_ts <= t <= s.contact_ts + conversion_window
+                        for t in (orders or {}).get(s.customer, []))]
     emotions = Counter(m.get("emotion") or "unknown" for s in sessions for m in s.customer_msgs)
     turning = Counter(f.get("reason") or "-" for s in sessions for f in s.facts
                       if f["kind"] == "turning_point")
     compliance = Counter(f.get("compliance") for s in sessions for f in s.facts
                          if f["kind"] == "bot_msg" and f.get("compliance"))
-    waits_per_message = []
+    waits_per_message: List[Optional[float]] = []
     for session in sessions:
         for message in session.customer_msgs:
             reply = next((t for t in session.replies if t >= message["ts"]), None)
             waits_per_message.append(None if reply is None else reply - message["ts"])
     messages = len(waits_per_message)
-    within = lambda limit: sum(1 for w in waits_per_message  # noqa: E731
-                               if w is not None and w <= limit)
+
+    def within(limit: float) -> int:
+        return sum(1 for w in waits_per_message if w is not None and w <= limit)
+
     all_msgs = sum(emotions.values())
     return {
         "sessions": len(sessions),
@@ -323,8 +330,8 @@ def compute(sessions: List[Session], orders: Optional[Dict[str, List[float]]] = 
         "handoffs": sum(len(s.handoffs) for s in sessions),
         "handoff_rate": _ratio(sum(1 for s in sessions if s.handoffs), len(sessions)),
         "handoff_reasons": dict(reasons.most_common()),
-        "rated": len(rated),
-        "csat": _ratio(sum(1 for s in rated if s.rating >= 4), len(rated)),
+        "rated": len(ratings),
+        "csat": _ratio(sum(1 for r in ratings if r >= 4), len(ratings)),
         "rating_response": _ratio(sum(1 for s in asked if s.rated_after_ask), len(asked)),
         "presale_sessions": len(presale),
         "conversion": _ratio(len(converted), len(presale)),
@@ -398,9 +405,9 @@ def period_report(engine: Engine, start: float, end: float) -> Dict[str, Any]:
 
 
 DIMENSIONS: Dict[str, Callable[[Session], str]] = {
-    "hour": lambda s: f"{local(s.first_msg_ts).hour:02d}",
-    "day": lambda s: local(s.first_msg_ts).date().isoformat(),
-    "weekday": lambda s: "一二三四五六日"[local(s.first_msg_ts).weekday()],
+    "hour": lambda s: f"{local(s.contact_ts).hour:02d}",
+    "day": lambda s: local(s.contact_ts).date().isoformat(),
+    "weekday": lambda s: "一二三四五六日"[local(s.contact_ts).weekday()],
     "channel": lambda s: s.channel or "-",
     "queue": lambda s: s.queue,
     "agent": lambda s: s.agent,
@@ -428,7 +435,7 @@ def heatmap(data: Dataset) -> List[List[int]]:
     """[weekday 0-6, hour 0-23, sessions] for the day x hour heatmap."""
     counts: Counter = Counter()
     for session in data.in_period():
-        when = local(session.first_msg_ts)
+        when = local(session.contact_ts)
         counts[(when.weekday(), when.hour)] += 1
     return [[d, h, counts[(d, h)]] for d in range(7) for h in range(24)]
 
@@ -445,7 +452,7 @@ DRILLS: Dict[str, Callable[[Session], bool]] = {
     "recontact": lambda s: bool(s.recontacted_keys),
     "rated_low": lambda s: s.rating is not None and s.rating <= 2,
     "rated": lambda s: s.rating is not None,
-    "slow_frt": lambda s: s.first_reply_ts is None or s.first_reply_ts - s.first_msg_ts > 30,
+    "slow_frt": lambda s: s.first_reply_ts is None or s.first_reply_ts - s.contact_ts > 30,
     "angry": lambda s: any(m.get("emotion") == "angry" for m in s.customer_msgs),
     "compliance_changed": lambda s: any(f.get("compliance") == "changed" for f in s.facts),
 }
@@ -455,12 +462,12 @@ def session_summary(session: Session) -> Dict[str, Any]:
     first = session.customer_msgs[0] if session.customer_msgs else {}
     return {
         "session_id": session.session_id, "conversation_id": session.conversation_id,
-        "started": local(session.first_msg_ts or session.started_ts).isoformat(),
+        "started": local(session.contact_ts).isoformat(),
         "channel": session.channel, "queue": session.queue, "agent": session.agent,
         "intent_group": session.intent_group,
         "first_message": first.get("text", ""),
         "frt": None if session.first_reply_ts is None
-        else session.first_reply_ts - session.first_msg_ts,
+        else session.first_reply_ts - session.contact_ts,
         "handoffs": len(session.handoffs), "rating": session.rating,
         "issues": session.issues(), "messages": len(session.customer_msgs),
     }

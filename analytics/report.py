@@ -91,7 +91,7 @@ def build(engine: Engine, week: str) -> Dict[str, Any]:
 
     from analytics.orders import presale_customers, refresh_orders
     customers = presale_customers(data.sessions)
-    if customers and asyncio.run(refresh_orders(engine, customers)):
+    if customers and asyncio.run(refresh_orders(engine, customers)) > 0:
         data.orders = data._orders()
     current = compute(data.in_period(), data.orders)
     previous = compute(data.in_period(start - 7 * 86400, start), data.orders)
@@ -102,7 +102,7 @@ def build(engine: Engine, week: str) -> Dict[str, Any]:
     for group, counter in ((sessions, intents),
                            (data.in_period(start - 7 * 86400, start), intents_before)):
         for session in group:
-            names = {m.get("intent") for m in session.customer_msgs if m.get("intent")}
+            names = {m["intent"] for m in session.customer_msgs if m.get("intent")}
             for name in names:
                 key = name.split("/")[0] if not name.startswith("faq/") else name
                 counter[key] += 1

@@ -459,7 +459,7 @@ def _parse_entry(
                      patterns=tuple(patterns), product_category=product)
 
     category = item.get("category")
-    if category not in rule_categories:
+    if not isinstance(category, str) or category not in rule_categories:
         raise RulesError(f"{label}: category {category!r} is not one of {list(rule_categories)}")
     action = item.get("action")
     if action not in ACTIONS:

@@ -204,7 +204,7 @@ def _python_texts(source: str, path: Path) -> List[Text]:
             # f"...{x}...": check the literal parts; "{}" stands for each value.
             for child in ast.walk(node):
                 skipped.add(id(child))
-            value = "".join(part.value if isinstance(part, ast.Constant) else "{}"
+            value = "".join(str(part.value) if isinstance(part, ast.Constant) else "{}"
                             for part in node.values)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             value = node.value

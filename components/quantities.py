@@ -392,11 +392,11 @@ def _add_bare_height(scan: _Scan, start: int, end: int, number: float) -> bool:
 def _find_keyword_numbers(scan: _Scan) -> None:
     for keyword, add in ((HEIGHT_KEYWORD, _add_bare_height), (WEIGHT_KEYWORD, _add_bare_weight)):
         for match in keyword.finditer(scan.text):
-            number = BARE.match(scan.text, match.end())
-            if number and scan.free(*number.span()) and not scan.not_body(*number.span()):
-                value = to_number(number.group())
+            digits = BARE.match(scan.text, match.end())
+            if digits and scan.free(*digits.span()) and not scan.not_body(*digits.span()):
+                value = to_number(digits.group())
                 if value is not None:
-                    add(scan, number.start(), number.end(), value)
+                    add(scan, digits.start(), digits.end(), value)
     for start, end, number in _bare_numbers(scan):  # 175的个子
         if HEIGHT_SUFFIX.match(scan.text, end):
             _add_bare_height(scan, start, end, number)

@@ -59,6 +59,6 @@ def _collect_keeping_emotion(event: Any, predicted: Dict[Text, Any], partial_tra
 
 
 def apply() -> None:
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction._validate_action_result = _validate_action_result
     rasa_test._collect_user_uttered_predictions = _collect_keeping_emotion
 

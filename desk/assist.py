@@ -179,7 +179,7 @@ def suggestions(handoff: Any, packet: dict[str, Any], live: list[dict[str, Any]]
     mood = next((m for m in UPSET if m in recent[:3]), "calm")
     where = situation(handoff, packet)
     seed = handoff.conversation_id
-    lines = []
+    lines: list[dict[str, Any]] = []
     for emotion in dict.fromkeys([mood, "calm"]):
         text = empathy.line(where, emotion, seed=seed)
         lines.append({"emotion": emotion, "text": text, "compliance": check(text)})
@@ -267,7 +267,7 @@ async def run_play(play_id: str, role: str, handoff: Any, packet: dict[str, Any]
     option = options.get(play_id)
     if option is None:
         raise ApiError(403, "play_not_allowed", f"您的角色无权执行操作 {play_id}")
-    if not option["eligible"]:
+    if not option["eligible"] or customer is None:  # no customer: never eligible
         raise ApiError(422, "play_not_applicable",
                        "当前情况不满足该操作的条件：" + "；".join(option["reasons"]))
     play = next(p for p in _plays() if p.id == play_id)

@@ -7,6 +7,7 @@ migrations at start.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -23,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base
 
 # A metadata of its own: the desk may share a database with the shop without touching its tables.
-Base = declarative_base()
+Base: Any = declarative_base()  # SQLAlchemy 1.4 has no type hints: a dynamic class
 
 STATUSES = ("waiting", "callback", "active", "resolved")
 OPEN_STATUSES = ("waiting", "callback", "active")

@@ -257,7 +257,8 @@ async def list_handoffs(request: Request) -> HTTPResponse:
     principal = who(request)
     queues = request.app.ctx.queues
     v.only_query(request, {"status", "queue", "limit", "view"})
-    view = (v.query_choices(request, "view", VIEWS) or [None])[0]
+    views = v.query_choices(request, "view", VIEWS)
+    view = views[0] if views else None
     statuses = v.query_choices(request, "status", STATUSES) or list(OPEN_STATUSES)
     queue_filter = v.query_choices(request, "queue", list(queues))
     limit = v.query_limit(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any, Literal, Optional, overload
 
 from sanic.request import Request
 
@@ -49,6 +49,13 @@ def _type(field: str, what: str) -> ApiError:
     return bad("invalid_type", f"字段 {field} 必须是{what}")
 
 
+# A required field is never None (the overloads say so).
+@overload
+def text_field(data: dict[str, Any], key: str, field: str, *, required: Literal[True] = ...,
+               max_len: int = ..., blank_ok: bool = ...) -> str: ...
+@overload
+def text_field(data: dict[str, Any], key: str, field: str, *, required: bool,
+               max_len: int = ..., blank_ok: bool = ...) -> Optional[str]: ...
 def text_field(
     data: dict[str, Any],
     key: str,
@@ -250,7 +257,7 @@ def handoff_packet(body: dict[str, Any], queues: Collection[str]) -> dict[str, A
 
 
 def agent_request(body: dict[str, Any], with_note: bool = False) -> dict[str, Optional[str]]:
-    result = {"agent": text_field(body, "agent", "agent", max_len=64)}
+    result: dict[str, Optional[str]] = {"agent": text_field(body, "agent", "agent", max_len=64)}
     if with_note:
         result["note"] = text_field(body, "note", "note", required=False, max_len=MAX_TEXT)
     return result

@@ -132,7 +132,8 @@ def parse_html(text: str, default_title: str = "") -> ParsedDocument:
 
     soup = BeautifulSoup(text, "html.parser")
     meta = soup.find("meta", attrs={"name": "product_id"})
-    product_id = (meta.get("content") or "").strip() if isinstance(meta, Tag) else ""
+    content = meta.get("content") if isinstance(meta, Tag) else None
+    product_id = content.strip() if isinstance(content, str) else ""
     first_h1 = soup.find("h1")
     title_tag = soup.find("title")
     title = clean_text(
@@ -141,7 +142,7 @@ def parse_html(text: str, default_title: str = "") -> ParsedDocument:
     ) or default_title
     for tag in soup.find_all(DROPPED_TAGS):
         tag.decompose()
-    for tag in soup.find_all(attrs={"hidden": True}):
+    for tag in soup.find_all(hidden=True):
         tag.decompose()
     for comment in soup.find_all(string=lambda value: isinstance(value, Comment)):
         comment.extract()

@@ -185,8 +185,11 @@ class Pseudonymizer:
             return chr(0xF0000 + len(fakes) - 1)
 
         text = _replace_names(text, lambda name: park(self.name(name)))
+        def parked(replace: Callable[[Match[str]], str]) -> Callable[[Match[str]], str]:
+            return lambda match: park(replace(match))
+
         for pattern, replace in steps:
-            text = pattern.sub(lambda m, replace=replace: park(replace(m)), text)
+            text = pattern.sub(parked(replace), text)
         text = _replace_addresses(text, lambda detail: park(self.street(detail)))
         return re.sub("[\U000F0000-\U000FFFFD]", lambda m: fakes[ord(m.group(0)) - 0xF0000],
                       text)

@@ -12,6 +12,7 @@ export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-$HOME/.cache/shop-assistant
 export RASA_MAX_CACHE_SIZE="${RASA_MAX_CACHE_SIZE:-4000}"
 start=$(date +%s)
 echo "== ruff"; ruff check .
+echo "== mypy"; mypy
 echo "== import layers"; lint-imports --no-cache
 echo "== nlu alignment"; python scripts/check_nlu_alignment.py data/nlu/*.yml tests/nlu/heldout.yml
 echo "== compliance lint"; python -m compliance lint

@@ -65,8 +65,8 @@ def install() -> None:
         return
     _installed = True
     logs.install()
-    RemoteAction.run = _run_with_fallback  # type: ignore[method-assign]
-    MessageProcessor._has_session_expired = _session_over  # type: ignore[method-assign]
+    RemoteAction.run = _run_with_fallback
+    MessageProcessor._has_session_expired = _session_over
 
 
 def session_max_messages() -> int:

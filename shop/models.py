@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
-Base = declarative_base()
+Base: Any = declarative_base()  # SQLAlchemy 1.4 has no type hints: a dynamic class
 
 
 class Money(TypeDecorator):
@@ -194,7 +194,7 @@ class Shipment(Base):
     events = relationship(
         "TrackingEvent",
         # Newest first, which is how couriers and the API present them.
-        order_by=lambda: (TrackingEvent.time.desc(), TrackingEvent.id.desc()),
+        order_by="[TrackingEvent.time.desc(), TrackingEvent.id.desc()]",
         cascade="all, delete-orphan",
         back_populates="shipment",
     )

@@ -390,7 +390,8 @@ def quote(
     if usable:
         coupon = max(usable, key=lambda c: (c.amount, -c.threshold))
         coupon_discount = min(coupon.amount, goods - discount)
-        if discount and stacking is not None and not stacking.coupon_with_full_reduction:
+        if discount and reduction and stacking is not None \
+                and not stacking.coupon_with_full_reduction:
             # Not stackable: keep whichever saves more.
             if coupon.amount > discount:
                 discount = Decimal("0")
@@ -463,7 +464,7 @@ def _best_reduction(rules: list[Rule], lines: list[Line]) -> Optional[dict[str, 
         higher = [t for t in rule.tiers if t.threshold > eligible]
         tier = reached[-1] if reached else None
         nxt = higher[0] if higher else None
-        candidate = {
+        candidate: dict[str, Any] = {
             "rule": rule, "tier": tier, "next": nxt, "eligible": eligible,
             "excluded": excluded,
             "discount": tier.discount if tier else Decimal("0"),
@@ -480,7 +481,7 @@ def _shipping(rule: Optional[Rule], payable: Decimal,
               province: Optional[str]) -> dict[str, Any]:
     if rule is None:
         return {"fee": None, "free": False, "missing": Decimal("0"), "remote": False}
-    remote = bool(province) and any(province.startswith(r) for r in rule.excluded_regions)
+    remote = bool(province and any(province.startswith(r) for r in rule.excluded_regions))
     if remote:
         # The FAQ: remote regions pay by region, shown at checkout; no fixed number here.
         return {"fee": None, "free": False, "missing": Decimal("0"), "remote": True}
@@ -504,8 +505,8 @@ def _notes(active: list[Rule], today: date, reduction: Optional[dict[str, Any]],
     if not any(r.kind == "full_reduction" for r in active):
         notes.append("当前没有进行中的店铺满减活动")
     elif reduction and reduction["excluded"]:
-        excluded = sorted({line.category for line in lines
-                           if line.category in reduction["rule"].excluded_categories})
+        excluded = sorted({line.category for line in lines if line.category is not None
+                           and line.category in reduction["rule"].excluded_categories})
         names = "、".join(CATEGORY_TEXT[c] for c in excluded)
         notes.append(f"{names}类商品不参与满减")
     if shipping["remote"]:

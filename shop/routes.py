@@ -268,8 +268,6 @@ async def verify_order(request: Request, order_id: str) -> HTTPResponse:
     client_subject = f"client:{client}" if client else f"caller:{request.ip or 'unknown'}"
     with db(request) as session:
         order = services.get_order(session, order_id)
-        if tail is None and customer_id is None:
-            return json({"order_id": order_id, "verified": False})
         if customer_id is not None:
             if settings.identity_secret and \
                     verified_customer(settings.identity_secret, identity) != customer_id:
@@ -278,6 +276,8 @@ async def verify_order(request: Request, order_id: str) -> HTTPResponse:
             if order.customer_id != customer_id:
                 return json({"order_id": order_id, "verified": False, "method": "customer"})
             return json(_proof_json(request, order_id, "customer"))
+        if tail is None:
+            return json({"order_id": order_id, "verified": False})
         ledger.check(session, [order_subject, client_subject])
         if services.verify_owner(session, order_id, tail):
             ledger.succeeded(session, order_subject)
@@ -378,8 +378,11 @@ async def create_after_sale(request: Request, order_id: str) -> HTTPResponse:
     body = v.read_json(request)
     kind = _after_sale_kind(body)
     reason_code = v.optional_choice(body, "reason_code", tuple(services.REASON_CODES))
-    reason = v.string(body, "reason", required=reason_code is None, max_len=500)
-    reason = reason or services.REASON_CODES[reason_code]
+    if reason_code is None:
+        reason = v.string(body, "reason", max_len=500)
+    else:  # the code's own wording when no reason is written
+        reason = v.string(body, "reason", required=False, max_len=500,
+                          default=services.REASON_CODES[reason_code])
     items = v.string_list(body, "items", max_items=20, max_len=16)
     photos = v.string_list(body, "photos", max_items=9, max_len=500)
     if any(not p.startswith(("http://", "https://")) for p in photos):
@@ -762,8 +765,11 @@ async def create_todo(request: Request) -> HTTPResponse:
     body = v.read_json(request)
     conversation_id = v.string(body, "conversation_id", max_len=128)
     kind = v.choice(body, "kind", TODO_KINDS)
-    text = v.string(body, "text", required=kind not in services.TODO_DEFAULT_TEXT, max_len=200)
-    text = text or services.TODO_DEFAULT_TEXT[kind]
+    default_text = services.TODO_DEFAULT_TEXT.get(kind)
+    if default_text is None:
+        text = v.string(body, "text", max_len=200)
+    else:
+        text = v.string(body, "text", required=False, max_len=200, default=default_text)
     customer_id = v.string(body, "customer_id", required=False, max_len=16)
     order_id = v.body_order_id(body)
     ref = v.string(body, "ref", required=False, max_len=64)

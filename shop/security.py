@@ -33,7 +33,7 @@ from shop.errors import ApiError
 
 # Kept apart from shop.models.Base: the daily date rebase shifts every Date/DateTime column
 # of that metadata, and a lockout must never move. Times here are epoch seconds.
-SecurityBase = declarative_base()
+SecurityBase: Any = declarative_base()  # SQLAlchemy 1.4: a dynamic class
 
 PROOF_PREFIX = "op1"
 PROOF_SECRET_KEY = "proof_secret"

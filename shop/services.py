@@ -335,7 +335,8 @@ def refund_record(session: Session, order_id: str) -> Optional[AfterSale]:
         if r.refund_amount is not None and r.status not in ("rejected", "closed")
     ]
     open_records = [r for r in records if r.status != "completed"]
-    return (open_records or records or [None])[0]
+    chosen = open_records or records
+    return chosen[0] if chosen else None
 
 
 def _items_amount(order: Order, product_ids: list[str]) -> Decimal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any, Optional
+from typing import Any, Literal, Optional, overload
 
 from sanic.request import Request
 
@@ -46,6 +46,16 @@ def phone(value: Any, field: str = "phone") -> str:
     return value
 
 
+# A required field, or an optional one with a default, is never None (overloads say so).
+@overload
+def string(body: dict[str, Any], field: str, *, required: Literal[True] = ...,
+           max_len: int = ..., default: Optional[str] = ...) -> str: ...
+@overload
+def string(body: dict[str, Any], field: str, *, required: bool, max_len: int = ...,
+           default: str) -> str: ...
+@overload
+def string(body: dict[str, Any], field: str, *, required: bool, max_len: int = ...,
+           default: None = ...) -> Optional[str]: ...
 def string(
     body: dict[str, Any],
     field: str,
@@ -71,6 +81,18 @@ def string(
     return value
 
 
+@overload
+def number(body: dict[str, Any], field: str, *, required: Literal[True] = ...,
+           minimum: Optional[Decimal] = ..., maximum: Optional[Decimal] = ...,
+           default: Optional[Decimal] = ...) -> Decimal: ...
+@overload
+def number(body: dict[str, Any], field: str, *, required: bool,
+           minimum: Optional[Decimal] = ..., maximum: Optional[Decimal] = ...,
+           default: Decimal) -> Decimal: ...
+@overload
+def number(body: dict[str, Any], field: str, *, required: bool,
+           minimum: Optional[Decimal] = ..., maximum: Optional[Decimal] = ...,
+           default: None = ...) -> Optional[Decimal]: ...
 def number(
     body: dict[str, Any],
     field: str,
@@ -109,6 +131,15 @@ def number(
     return result
 
 
+@overload
+def integer(body: dict[str, Any], field: str, *, required: Literal[True] = ..., minimum: int,
+            maximum: int, default: Optional[int] = ...) -> int: ...
+@overload
+def integer(body: dict[str, Any], field: str, *, required: bool, minimum: int, maximum: int,
+            default: int) -> int: ...
+@overload
+def integer(body: dict[str, Any], field: str, *, required: bool, minimum: int, maximum: int,
+            default: None = ...) -> Optional[int]: ...
 def integer(
     body: dict[str, Any],
     field: str,
@@ -149,7 +180,7 @@ def choice(body: dict[str, Any], field: str, options: tuple[str, ...]) -> str:
         raise unprocessable(
             "invalid_value", f"字段 {field} 取值无效，可选值：{'、'.join(options)}"
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def query_arg(request: Request, name: str) -> Optional[str]:

@@ -16,7 +16,7 @@ def pseudonymize_message(text: str, entities: List[Dict[str, Any]],
                          pseudonyms: Pseudonymizer) -> Tuple[str, List[Dict[str, Any]]]:
     """The text with personal data replaced and the entities moved to their new places.
     Entities that overlap another one are dropped (an annotation cannot nest)."""
-    spans = []
+    spans: List[Dict[str, Any]] = []
     for entity in sorted(entities, key=lambda e: (e.get("start", 0), -e.get("end", 0))):
         start, end = entity.get("start"), entity.get("end")
         if not isinstance(start, int) or not isinstance(end, int) or not 0 <= start < end \

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -61,7 +61,8 @@ class Group:
 
 
 def cluster_labels(texts: Sequence[str], dictionary_dir: Optional[str],
-                   threshold: float = DISTANCE_THRESHOLD) -> Tuple[List[int], object, object]:
+                   threshold: float = DISTANCE_THRESHOLD) -> Tuple[List[int], Any, Any]:
+    """Cluster labels (-1: no words), the TF-IDF matrix and its fitted vectorizer."""
     from sklearn.cluster import AgglomerativeClustering
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -105,11 +106,12 @@ def group(candidates: Sequence[Candidate], dictionary_dir: Optional[str],
         scores = matrix[indexes] @ centroid
         representative = items[int(np.argmax(scores))]
         # The model's own guesses, averaged over the group: a hint, not an answer.
-        totals: Counter = Counter()
+        totals: Dict[str, float] = defaultdict(float)
         for item in items:
             for name, confidence in item.ranking[:3]:
                 totals[name] += confidence
-        hints = [(name, round(total / len(items), 3)) for name, total in totals.most_common(3)]
+        best = sorted(totals.items(), key=lambda pair: -pair[1])[:3]
+        hints = [(name, round(total / len(items), 3)) for name, total in best]
         reasons = Counter(reason for item in items for reason in item.reasons)
         conversations = list(dict.fromkeys(item.sender_id for item in items))[:5]
         groups.append(Group(items=sorted(items, key=lambda c: -c.timestamp), keywords=keywords,

@@ -114,7 +114,10 @@ class Change:
 def _block_end(lines: List[str], start: int) -> Tuple[int, Optional[str]]:
     """Index after the last example line of the block whose `- intent:` is at `start`,
     and the prefix ("    - ") its examples use."""
-    indent = len(INTENT_LINE.match(lines[start]).group("indent"))
+    intent_line = INTENT_LINE.match(lines[start])
+    if intent_line is None:
+        raise ValueError(f"line {start + 1} is not an `- intent:` line")
+    indent = len(intent_line.group("indent"))
     last, prefix = start + 1, None
     in_examples = False
     for index in range(start + 1, len(lines)):
@@ -157,14 +160,14 @@ def _add_to_domain(project: Path, intent: str, change: Change) -> None:
                  None)
     if start is None:
         raise LabelError("domain.yml 里没有 intents 列表")
-    last = start
+    last, indent = start, "  - "
     for index in range(start + 1, len(lines)):
         line = lines[index]
         if line.strip() and not line.startswith((" ", "\t")):
             break
-        if re.match(r"^\s+-\s+\S", line):
-            last = index
-    indent = re.match(r"^(\s+-\s+)", lines[last]).group(1) if last > start else "  - "
+        item = re.match(r"^(\s+-\s+)\S", line)
+        if item:
+            last, indent = index, item.group(1)
     change.remember(path)
     lines.insert(last + 1, f"{indent}{intent}  # added by the trainer")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

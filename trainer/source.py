@@ -110,7 +110,10 @@ class TrackerSource:
     def candidates(self) -> List[Candidate]:
         since = time.time() - self.window_days * 86400
         found: Dict[str, Candidate] = {}
-        sender, session, last_user, paused = None, [], None, False
+        sender: Optional[str] = None
+        session: List[Candidate] = []
+        last_user: Optional[Candidate] = None
+        paused = False
 
         def flag(message: Candidate, reason: str) -> None:
             message.reasons.add(reason)
