@@ -22,6 +22,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import migrate
 from actions.backend import BackendError, get_backend
 from actions.common import recent_emotions
 from actions.ownership import is_proven, proof
@@ -96,7 +97,7 @@ class Ledger:
         if url.startswith("sqlite:///"):
             Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(url, future=True)
-        metadata.create_all(self.engine)
+        migrate.upgrade(self.engine)  # the schema is Alembic's (actions/migrations)
         self._lock = threading.Lock()  # one action server process: serialise reservations
 
     def reserve(self, play: Play, customer_id: str, conversation_id: str, reason: str,

@@ -77,7 +77,18 @@ def main(argv: Optional[list] = None) -> None:
     except secrets.InsecureSecret as error:
         print(f"ERROR: {error}", file=sys.stderr)
         sys.exit(2)
-    app = build_app(os.environ.get("ACTIONS_TOKEN", ""))
+    app = build_app(os.environ.get("ACTIONS_TOKEN", ""))  # imports every action module
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from actions import playbook
+    try:
+        # The assistant's database, migrated to the newest schema (Alembic); no connection
+        # is kept for the worker processes to inherit.
+        playbook.ledger().engine.dispose()
+    except SQLAlchemyError as error:
+        print(f"action server: cannot prepare its database (ACTIONS_DB_URL): "
+              f"{type(error).__name__}: {getattr(error, 'orig', error)}", file=sys.stderr)
+        sys.exit(1)
     logger.info("action server on http://%s:%s", args.host, args.port)
     app.run(args.host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
 

@@ -1,4 +1,5 @@
-"""python -m analytics consume | detect | retention | report | simulate | topics | privacy"""
+"""python -m analytics consume | detect | retention | report | simulate | topics | privacy |
+migrate"""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ def main(argv=None) -> int:
                                           help="export or delete one customer's data")
     privacy_command.add_argument("action", choices=["export", "delete"])
     privacy_command.add_argument("customer_id")
+    commands.add_parser("migrate", help="create or upgrade the store (Alembic); every command "
+                                        "that opens the store does it too")
     args = parser.parse_args(argv)
     from analytics.config import load_defaults_env
     load_defaults_env()
@@ -58,7 +61,10 @@ def main(argv=None) -> int:
         create_app(token).run(host=args.host, port=args.port, access_log=False)
         return 0
     from analytics import store
-    engine = store.engine_for()
+    engine = store.engine_for()  # runs the migrations
+    if args.command == "migrate":
+        print(f"analytics store at the newest schema: {engine.url.render_as_string()}")
+        return 0
     if args.command == "detect":
         from analytics.detector import run
         day = date.fromisoformat(args.day) if args.day else date.today()

@@ -13,6 +13,8 @@ from typing import Any, Dict, Iterable, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from analytics import migrate
+
 DEFAULT_URL = "sqlite:///var/analytics.sqlite"
 
 metadata = sa.MetaData()
@@ -107,7 +109,7 @@ def engine_for(url: Optional[str] = None) -> Engine:
         if folder:
             os.makedirs(folder, exist_ok=True)
     engine = sa.create_engine(url, future=True)
-    metadata.create_all(engine)
+    migrate.upgrade(engine)  # the schema is Alembic's (analytics/migrations)
     return engine
 
 

@@ -7,7 +7,8 @@
 - `db`:       engine / session factory / per-request session.
 - `settings`: typed reads of environment variables.
 - `credit_code`: the 统一社会信用代码 check (no dependencies; the action server imports it).
+- `migrations`: Alembic run from code for a product database (the ledger, analytics).
 
-It depends on Sanic and SQLAlchemy only (credit_code on nothing): never on a product or the
+It depends on Sanic, SQLAlchemy and Alembic only (credit_code on nothing): never on a product or the
 demo shop.
 """

@@ -1,0 +1,1 @@
+"""Alembic migrations of the analytics store (see analytics/migrate.py)."""
