@@ -30,6 +30,8 @@ chat: venv
 
 lint: venv
 	.venv/bin/ruff check .
+	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 validate: venv
 	$(RASA) data validate --fail-on-warnings
