@@ -150,6 +150,15 @@ def test_a_linked_customer_gets_order_buttons_on_each_retry(run_action):
         assert any(WANG_SHIPPED in payload for payload in payloads)
 
 
+def test_a_linked_customer_who_names_the_product_gets_that_order_to_confirm(run_action):
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["我买的键盘到哪了"], {"customer_id": "C0001"}, sender="demo-wang",
+        entities=[{"entity": "product", "value": "K87机械键盘"}], verified_customer="C0001"))
+    [button] = [button for message in messages for button in message.get("buttons") or []]
+    assert WANG_PAID in button["title"] and WANG_PAID in button["payload"]
+    assert "是这个" in texts(messages)
+
+
 def test_each_retry_asks_differently(run_action):
     said = []
     for failures in (0.0, 1.0, 2.0):
