@@ -271,3 +271,12 @@ def test_the_size_question_is_not_asked_a_third_time_in_a_row(run_action):
                            loop="size_form", requested_slot="size_product", intent="faq")
     messages, _ = run_action(ActionAskSizeProduct(), tracker)
     assert _polish(first) not in [message.get("text") for message in messages]
+
+
+def test_a_product_question_inside_the_form_is_not_taken_for_the_order(run_action):
+    # After-sales for a power bank; the customer asks whether it fast-charges.
+    tracker = conversation(["收到的充电宝充不进电", "这个充电宝支持快充吗"],
+                           intent="product_question",
+                           entities=[{"entity": "product", "value": "20000毫安充电宝"}])
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert "order_id" not in slots and "failed_attempts" not in slots

@@ -12,8 +12,6 @@ from scenarios import identity_metadata, load_scenarios, play, post_message, rep
 SCENARIOS = load_scenarios()
 # Found in the last integration run and not fixed in that session (see the issues' notes).
 KNOWN_GAPS = {
-    "linked customer checks a paid order and urges it":
-        "integration: the linked customer's proof falls back to the phone tail (issue 13 note)",
     "size advice asks only for what is missing":
         "the size form asks for the product again after a product question (issue 16 note)",
 }
@@ -41,7 +39,6 @@ def test_tracking_answer_is_the_backends_real_status(stack):
     assert tracking["latest_event"]["description"] in answer
 
 
-@pytest.mark.xfail(reason="integration: a linked sender needs a signed identity in this test (issue 13 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_urge_is_recorded_in_the_backend(stack):
     wang = identity_metadata("C0001", stack.env["CHANNEL_IDENTITY_SECRET"])
     answer = reply_text(post_message(stack.rasa_url, "demo-wang", "帮我催一下361204587712340002",
