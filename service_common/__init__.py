@@ -6,6 +6,10 @@
 - `masking`:  phone masking for log lines.
 - `db`:       engine / session factory / per-request session.
 - `settings`: typed reads of environment variables.
+- `http`:     the HTTP client base of every service-to-service call (aiohttp, one tenacity
+              retry policy, idempotency keys, the caller's error types).
+- `idempotency`: the `Idempotency-Key` header on a service's POSTs (a key table, replays).
 
-It depends on Sanic and SQLAlchemy only: never on a product or the demo shop.
+It depends on Sanic, SQLAlchemy, aiohttp and tenacity only: never on a product or the demo
+shop.
 """
