@@ -58,10 +58,12 @@ class HttpShopBackend:
             errors=_unavailable)
 
     @classmethod
-    def from_env(cls) -> HttpShopBackend:
+    def from_env(cls, key_variable: str = "SHOP_API_KEY") -> HttpShopBackend:
+        """`key_variable`: the variable holding the API key (the desk, the shop's back
+        office, reads with SHOP_ADMIN_KEY)."""
         return cls(
             base_url=os.environ.get("SHOP_API_URL", "http://127.0.0.1:8010"),
-            api_key=os.environ.get("SHOP_API_KEY") or None,
+            api_key=os.environ.get(key_variable) or None,
             timeout=float(os.environ.get("SHOP_API_TIMEOUT", "3")),
             retries=int(os.environ.get("SHOP_API_RETRIES", "2")),
         )
