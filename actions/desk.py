@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from typing import Any, Dict, Optional
 
-import aiohttp
+from actions import turn
+from service_common.http import HttpClient, HttpError
 
 logger = logging.getLogger(__name__)
 
@@ -16,12 +16,17 @@ class DeskUnavailable(Exception):
     """The handoff queue could not take the packet (down, slow, or refused it)."""
 
 
+def _unavailable(error: HttpError) -> Exception:
+    logger.warning("desk unreachable: %s", error)
+    return DeskUnavailable(str(error))
+
+
 class DeskClient:
     def __init__(self, base_url: str, token: str, timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self.headers = {"Authorization": f"Bearer {token}"}
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: Optional[aiohttp.ClientSession] = None
+        self.http = HttpClient(self.base_url, name="desk", timeout=timeout,
+                               headers={"Authorization": f"Bearer {token}"},
+                               errors=_unavailable)
 
     @classmethod
     def from_env(cls) -> DeskClient:
@@ -29,18 +34,21 @@ class DeskClient:
                    os.environ.get("DESK_API_TOKEN", ""))
 
     async def create_handoff(self, packet: Dict[str, Any]) -> Dict[str, Any]:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(headers=self.headers, timeout=self.timeout)
-        try:
-            async with self._session.post(f"{self.base_url}/api/handoffs", json=packet) as reply:
-                body = await reply.json(content_type=None)
-                if reply.status >= 400:
-                    logger.warning("desk refused the handoff: %s %s", reply.status, body)
-                    raise DeskUnavailable(f"desk answered {reply.status}")
-                return body
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-            logger.warning("desk unreachable: %r", error)
-            raise DeskUnavailable(str(error)) from error
+        """The desk's placement. Within a turn the POST carries the turn's key: a retry (ours
+        or Rasa's for the same message) gets the first answer, never a second update."""
+        current = turn.current()
+        # The path names the operation: the packet's transcript and times may differ
+        # between two runs of the same turn.
+        key = current.key("POST", "/api/handoffs") if current else None
+        reply = await self.http.request_json("POST", "/api/handoffs", json=packet,
+                                             idempotency_key=key)
+        if reply.status >= 400:
+            logger.warning("desk refused the handoff: %s %s", reply.status, reply.data)
+            raise DeskUnavailable(f"desk answered {reply.status}")
+        return reply.data
+
+    async def close(self) -> None:
+        await self.http.close()
 
 
 _client: Optional[DeskClient] = None

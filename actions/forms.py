@@ -158,7 +158,12 @@ class ValidateOrderForm(RetryingFormValidation):
             return {}
         latest = order_lookup.recent(tracker)[:1]
         if order_lookup.says_no_number(tracker) or order_lookup.phone_in([text]) or \
-                order_lookup.date_in([text]) or order_lookup.product_in(latest):
+                order_lookup.date_in([text]):
+            return {"order_id": text}
+        # 「买的羽绒服」 names the order; 「这个充电宝支持快充吗」 asks about the product,
+        # which its own rule answers while the form waits.
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if order_lookup.product_in(latest) and intent not in self.answered_elsewhere:
             return {"order_id": text}
         return {}
 

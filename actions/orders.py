@@ -275,7 +275,7 @@ class ActionAskOrderId(Action):
         matches = order_lookup.narrow(orders, product, day) if product or day else []
         if len(matches) == 1:
             return (f"是这个{order_lookup.clue_words(product, day)}的订单吗?点一下确认,"
-                    "或者直接发订单号给我:", order_lookup.order_buttons(matches))
+                    "或者直接发订单号给我:", matches)
         if matches:
             return (f"找到{len(matches)}个{order_lookup.clue_words(product, day)}的订单,"
                     "是哪一个呢?点选一下就好:", matches[:4])

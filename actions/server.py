@@ -7,16 +7,20 @@ wrapper runs the same SDK app, but:
 - requires the shared secret ACTIONS_TOKEN from Rasa in the `X-Actions-Token` header
   (endpoints.yml sends it) on every route but /health, compared in constant time;
 - answers errors with a generic JSON body; the details go only to the (masked) log;
-- masks personal data in every log line (security.logs).
+- masks personal data in every log line (security.logs);
+- starts a turn for every action call (actions/turn.py): the shop's order and tracking reads
+  are cached for that request only, and its POSTs carry idempotency keys.
 """
 
 from __future__ import annotations
 
 import argparse
 import hmac
+import json
 import logging
 import os
 import sys
+import zlib
 from typing import Optional
 
 from rasa_sdk import utils
@@ -26,6 +30,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions import turn
 from security import logs, secrets
 
 logger = logging.getLogger("actions.server")
@@ -55,12 +60,33 @@ def build_app(token: str) -> Sanic:
                      exc_info=exception)
         return response.json({"error": "internal error"}, status=500)
 
+    async def start_turn(request: Request) -> None:
+        # Every request starts afresh (None for anything but an action call), so a turn's
+        # cache never outlives it, even on a kept-alive connection.
+        turn.begin(turn.from_action_call(_action_call(request))
+                   if request.path == "/webhook" else None)
+
+    async def end_turn(_request: Request, _response: HTTPResponse) -> None:
+        turn.begin(None)
+
     if token:
         app.register_middleware(authenticate, "request")
     else:  # only reachable in DEMO_MODE (secrets.require refuses it otherwise)
         logger.warning("DEMO MODE: the action server accepts unauthenticated calls")
+    app.register_middleware(start_turn, "request")
+    app.register_middleware(end_turn, "response")
     app.error_handler.add(Exception, generic_error)
     return app
+
+
+def _action_call(request: Request) -> object:
+    """The webhook's body as rasa_sdk reads it (Rasa may deflate it); None if unreadable."""
+    try:
+        if request.headers.get("Content-Encoding") == "deflate":
+            return json.loads(zlib.decompress(request.body))
+        return request.json
+    except (ValueError, zlib.error, SanicException):
+        return None
 
 
 def main(argv: Optional[list] = None) -> None:

@@ -15,13 +15,13 @@ import signal
 import time
 from typing import Any, Dict, List, Optional
 
-import aiohttp
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics import retention, store
 from analytics.broker import DEFAULT_QUEUE
 from analytics.ingest import Ingestor
+from service_common.http import HttpClient, HttpError
 
 logger = logging.getLogger("analytics.consumer")
 
@@ -139,22 +139,21 @@ def _desk_events(body: Any) -> List[Dict[str, Any]]:
     return []
 
 
-async def poll_desk_once(ingestor: Ingestor, session: aiohttp.ClientSession, desk_url: str,
-                         token: str, limit: int = 500) -> int:
-    """Reads the desk's event feed (GET /api/events?after=&limit=) from the stored cursor."""
-    name = f"desk:{desk_url}"
+async def poll_desk_once(ingestor: Ingestor, desk: HttpClient, limit: int = 500) -> int:
+    """Reads the desk's event feed (GET /api/events?after=&limit=) from the stored cursor.
+    `desk`: a client of the desk with its token (a GET: retried by the shared policy)."""
+    name = f"desk:{desk.base_url}"
     written = 0
     while True:
         with ingestor.engine.connect() as connection:
             after = store.get_cursor(connection, name) or "0"
-        async with session.get(f"{desk_url.rstrip('/')}/api/events",
-                               params={"after": after, "limit": str(limit)},
-                               headers={"Authorization": f"Bearer {token}"},
-                               timeout=aiohttp.ClientTimeout(total=10)) as response:
-            if response.status == 404:
-                return written  # a desk without the feed
-            response.raise_for_status()
-            events = _desk_events(await response.json())
+        reply = await desk.request_json("GET", "/api/events",
+                                        params={"after": after, "limit": str(limit)})
+        if reply.status == 404:
+            return written  # a desk without the feed
+        if reply.status >= 400:
+            raise HttpError("refused", reply.status)
+        events = _desk_events(reply.data)
         if not events:
             return written
         written += ingestor.desk(events)
@@ -183,7 +182,8 @@ async def run(stop: Optional[asyncio.Event] = None, once: bool = False) -> None:
         tasks.append(asyncio.create_task(consume_amqp(ingestor, broker_url, queue_name, stop)))
     last_retention = 0.0
     last_desk = 0.0
-    async with aiohttp.ClientSession() as http:
+    async with HttpClient(desk_url, name="desk", timeout=10,
+                          headers={"Authorization": f"Bearer {desk_token}"}) as desk:
         while True:
             if broker_url and not broker_url.startswith(("amqp://", "amqps://")):
                 await asyncio.get_running_loop().run_in_executor(
@@ -191,8 +191,8 @@ async def run(stop: Optional[asyncio.Event] = None, once: bool = False) -> None:
             if desk_url and desk_token and time.monotonic() - last_desk > DESK_POLL_SECONDS:
                 last_desk = time.monotonic()
                 try:
-                    await poll_desk_once(ingestor, http, desk_url, desk_token)
-                except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+                    await poll_desk_once(ingestor, desk)
+                except (HttpError, ValueError) as error:
                     logger.warning("desk feed unavailable: %s", error)
             if time.monotonic() - last_retention > 3600:
                 last_retention = time.monotonic()

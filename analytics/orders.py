@@ -12,11 +12,12 @@ import logging
 import os
 from datetime import datetime
 from typing import Iterable, Optional
+from urllib.parse import quote
 
-import aiohttp
 from sqlalchemy.engine import Engine
 
 from analytics import store
+from service_common.http import HttpClient, HttpError
 
 logger = logging.getLogger("analytics.orders")
 
@@ -38,19 +39,18 @@ async def refresh_orders(engine: Engine, customers: Iterable[str],
         return 0
     headers = {"X-Api-Key": api_key} if api_key else {}
     rows = []
-    async with aiohttp.ClientSession(headers=headers,
-                                     timeout=aiohttp.ClientTimeout(total=timeout)) as http:
+    async with HttpClient(shop_url, name="shop", headers=headers, timeout=timeout) as shop:
         for customer in sorted(set(customers)):
             try:
-                async with http.get(f"{shop_url}/api/customers/{customer}/orders",
-                                    params={"limit": "100"}) as response:
-                    if response.status != 200:
-                        continue
-                    body = await response.json()
-            except (aiohttp.ClientError, OSError, ValueError) as error:
+                reply = await shop.request_json(
+                    "GET", f"/api/customers/{quote(customer, safe='')}/orders",
+                    params={"limit": "100"})
+            except HttpError as error:
                 logger.warning("shop orders unavailable: %s", error)
                 return 0
-            for order in body.get("orders") or []:
+            if reply.status != 200 or not isinstance(reply.data, dict):
+                continue
+            for order in reply.data.get("orders") or []:
                 created = _ts(order.get("created_at"))
                 if order.get("id") and created is not None:
                     rows.append({"customer_id": customer, "order_id": str(order["id"]),

@@ -29,7 +29,6 @@ import uuid
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text
 
-import aiohttp
 import socketio
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.events import BotUttered
@@ -38,6 +37,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.identity import IdentityError, verify_identity
+from service_common.http import HttpClient, HttpError
 
 logger = logging.getLogger(__name__)
 
@@ -318,12 +318,14 @@ class WebChatOutput(OutputChannel):
 
 class DeskForwarder:
     """Fire and forget: the message is already in the tracker, a desk that is down loses
-    nothing (it reads the tracker when an agent opens the conversation)."""
+    nothing (it reads the tracker when an agent opens the conversation). Through
+    service_common.http; a channel event is a POST without a key, so it is not retried."""
 
     def __init__(self, url: Optional[str], token: Optional[str]) -> None:
         self.url = (url or "").rstrip("/")
         self.token = token or ""
-        self._session: Optional[aiohttp.ClientSession] = None
+        self.http = HttpClient(self.url, name="desk", timeout=DESK_TIMEOUT,
+                               headers={"Authorization": f"Bearer {self.token}"})
         self._tasks: Set[asyncio.Task] = set()
         self._last_typing: Dict[str, float] = {}
 
@@ -342,19 +344,14 @@ class DeskForwarder:
         task.add_done_callback(self._tasks.discard)
 
     async def _post(self, event: Dict[str, Any]) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=DESK_TIMEOUT))
         try:
-            async with self._session.post(
-                f"{self.url}/api/channel-events", json=event,
-                headers={"Authorization": f"Bearer {self.token}"},
-            ) as reply:
-                if reply.status >= 300:
-                    logger.warning("desk refused a channel event (%s) for %s", reply.status,
-                                   mask(event["conversation_id"]))
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            reply = await self.http.request("POST", "/api/channel-events", json=event)
+            if reply.status >= 300:
+                logger.warning("desk refused a channel event (%s) for %s", reply.status,
+                               mask(event["conversation_id"]))
+        except HttpError as error:
             logger.warning("desk unreachable for a channel event of %s: %s",
-                           mask(event["conversation_id"]), type(error).__name__)
+                           mask(event["conversation_id"]), error.reason)
 
 
 # --------------------------------------------------------------------------- the channel

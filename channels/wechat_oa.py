@@ -24,7 +24,6 @@ from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 from xml.sax.saxutils import escape
 
-import aiohttp
 from rasa.core.channels.channel import (
     CollectingOutputChannel,
     InputChannel,
@@ -42,10 +41,12 @@ from channels.wecom import (
     TOKEN_ERRORS,
     WeComApiError,
     _xml_fields,
+    api_error,
     credential,
     split_text,
 )
 from channels.wecom_crypto import WeComCrypto, WeComCryptoError
+from service_common.http import HttpClient, HttpError
 
 logger = logging.getLogger(__name__)
 
@@ -57,31 +58,27 @@ def plain_signature(token: str, timestamp: str, nonce: str) -> str:
 
 
 class OfficialAccountApi:
-    """access_token (cached) and the customer-service message and media APIs."""
+    """access_token (cached) and the customer-service message and media APIs, through
+    service_common.http (reads retried, sends not; errors as in channels.wecom)."""
 
     def __init__(self, base_url: str, appid: str, secret: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.appid = appid
         self.secret = secret
+        self.http = HttpClient(self.base_url, name="wechat_oa", timeout=5, errors=api_error)
         self._token: Optional[str] = None
         self._expires = 0.0
         self._lock = asyncio.Lock()
-        self._session: Optional[aiohttp.ClientSession] = None
-
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5))
-        return self._session
 
     async def access_token(self, refresh: bool = False) -> str:
         async with self._lock:
             if refresh or not self._token or time.time() >= self._expires:
-                async with self.session().get(f"{self.base_url}/cgi-bin/token", params={
-                        "grant_type": "client_credential", "appid": self.appid,
-                        "secret": self.secret}) as answer:
-                    data = await answer.json(content_type=None)
-                if data.get("errcode"):
-                    raise WeComApiError(int(data["errcode"]), str(data.get("errmsg")))
+                answer = await self.http.request_json("GET", "/cgi-bin/token", params={
+                    "grant_type": "client_credential", "appid": self.appid,
+                    "secret": self.secret})
+                data = answer.data if isinstance(answer.data, dict) else {}
+                if data.get("errcode") or "access_token" not in data:
+                    raise WeComApiError(int(data.get("errcode") or -1), str(data.get("errmsg")))
                 self._token = str(data["access_token"])
                 self._expires = time.time() + max(int(data.get("expires_in", 7200)) - 300, 30)
             return self._token
@@ -89,10 +86,10 @@ class OfficialAccountApi:
     async def send(self, openid: str, message: Dict[str, Any]) -> None:
         for attempt in (0, 1):
             token = await self.access_token(refresh=attempt > 0)
-            async with self.session().post(f"{self.base_url}/cgi-bin/message/custom/send",
-                                           params={"access_token": token},
-                                           json={"touser": openid, **message}) as answer:
-                data = await answer.json(content_type=None)
+            answer = await self.http.request_json("POST", "/cgi-bin/message/custom/send",
+                                                  params={"access_token": token},
+                                                  json={"touser": openid, **message})
+            data = answer.data if isinstance(answer.data, dict) else {}
             errcode = int(data.get("errcode") or 0)
             if errcode in TOKEN_ERRORS and attempt == 0:
                 continue
@@ -102,13 +99,15 @@ class OfficialAccountApi:
 
     async def media(self, media_id: str) -> Optional[tuple[bytes, str]]:
         token = await self.access_token()
-        async with self.session().get(f"{self.base_url}/cgi-bin/media/get",
-                                      params={"access_token": token, "media_id": media_id}) \
-                as answer:
-            if answer.content_type.startswith("image/"):
-                data = await answer.read()
-                return (data, answer.content_type) if len(data) <= MAX_IMAGE_BYTES else None
+        answer = await self.http.request("GET", "/cgi-bin/media/get",
+                                         params={"access_token": token, "media_id": media_id},
+                                         max_bytes=MAX_IMAGE_BYTES)
+        if answer.content_type.startswith("image/"):
+            return answer.body, answer.content_type
         return None
+
+    async def close(self) -> None:
+        await self.http.close()
 
 
 class OfficialAccountOutput(OutputChannel):
@@ -125,7 +124,7 @@ class OfficialAccountOutput(OutputChannel):
         try:
             await self.api.send(openid, message)
             return True
-        except (WeComApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+        except (WeComApiError, HttpError) as error:
             logger.error("wechat_oa: custom/send failed: %s", error)
             return False
 
@@ -290,7 +289,7 @@ class OfficialAccountInput(InputChannel):
         if kind == "image":
             try:
                 media = await self.api.media(fields.get("MediaId", ""))
-            except (WeComApiError, aiohttp.ClientError, asyncio.TimeoutError):
+            except (WeComApiError, HttpError):
                 media = None
             if media is None:
                 return "[图片未能接收]", metadata

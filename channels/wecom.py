@@ -31,6 +31,7 @@ from sanic.response import HTTPResponse
 from channels.push import read_push, record_agent_message
 from channels.wecom_crypto import WeComCrypto, WeComCryptoError
 from channels.wecom_store import WeComStore
+from service_common.http import HttpClient, HttpError
 
 logger = logging.getLogger(__name__)
 
@@ -50,34 +51,39 @@ class WeComApiError(Exception):
         self.errcode = errcode
 
 
+def api_error(error: HttpError) -> Exception:
+    """service_common.http's error as the channel's: a 5xx (after the retries a read gets)
+    is WeCom's own error; an unreachable or slow WeCom stays an HttpError."""
+    if error.reason == "server_error":
+        return WeComApiError(-(error.status or 500), "WeCom server error")
+    if error.reason == "bad_response":
+        return WeComApiError(-1, "WeCom answered no JSON")
+    return error
+
+
 class WeComApi:
-    """The few WeCom server APIs the channel uses, with the access_token cached until expiry."""
+    """The few WeCom server APIs the channel uses, with the access_token cached until expiry.
+    Through service_common.http: reads (GET) are retried, sends (POST) are not (WeCom has no
+    idempotency key); an expired token is refreshed once (WeCom's errcode, not HTTP)."""
 
     def __init__(self, base_url: str, corp_id: str, secret: str, timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.corp_id = corp_id
         self.secret = secret
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.http = HttpClient(self.base_url, name="wecom", timeout=timeout, errors=api_error)
         self._token: Optional[str] = None
         self._expires = 0.0
         self._lock = asyncio.Lock()
-        self._session: Optional[aiohttp.ClientSession] = None
-
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self.timeout)
-        return self._session
 
     async def access_token(self, refresh: bool = False) -> str:
         async with self._lock:
             if refresh or not self._token or time.time() >= self._expires:
-                async with self.session().get(
-                    f"{self.base_url}/cgi-bin/gettoken",
-                    params={"corpid": self.corp_id, "corpsecret": self.secret},
-                ) as answer:
-                    data = await answer.json(content_type=None)
-                if data.get("errcode"):
-                    raise WeComApiError(int(data["errcode"]), str(data.get("errmsg")))
+                answer = await self.http.request_json(
+                    "GET", "/cgi-bin/gettoken",
+                    params={"corpid": self.corp_id, "corpsecret": self.secret})
+                data = answer.data if isinstance(answer.data, dict) else {}
+                if data.get("errcode") or "access_token" not in data:
+                    raise WeComApiError(int(data.get("errcode") or -1), str(data.get("errmsg")))
                 self._token = str(data["access_token"])
                 # Refresh five minutes early: a token that expires mid-call costs a retry.
                 self._expires = time.time() + max(int(data.get("expires_in", 7200)) - 300, 30)
@@ -88,14 +94,12 @@ class WeComApi:
         for attempt in (0, 1):
             query = {**(params or {}), "access_token": await self.access_token(refresh=attempt > 0)}
             method = "POST" if body is not None else "GET"
-            async with self.session().request(
-                method, f"{self.base_url}/cgi-bin/{path}", params=query, json=body
-            ) as answer:
-                if answer.status >= 500:
-                    raise WeComApiError(-answer.status, "WeCom server error")
-                if raw and not answer.content_type.startswith(("application/json", "text/")):
-                    return await answer.read(), answer.content_type
-                data = await answer.json(content_type=None)
+            answer = await self.http.request(method, f"/cgi-bin/{path}", params=query,
+                                             json=body)
+            if raw and not answer.content_type.startswith(("application/json", "text/")):
+                return answer.body, answer.content_type
+            data = answer.json()
+            data = data if isinstance(data, dict) else {}
             errcode = int(data.get("errcode") or 0)
             if errcode in TOKEN_ERRORS and attempt == 0:
                 continue
@@ -105,13 +109,13 @@ class WeComApi:
         raise WeComApiError(42001, "access_token expired twice")
 
     async def upload_image(self, data: bytes, filename: str, content_type: str) -> str:
-        form = aiohttp.FormData()
-        form.add_field("media", data, filename=filename, content_type=content_type)
         for attempt in (0, 1):
+            form = aiohttp.FormData()  # a FormData is consumed by one request
+            form.add_field("media", data, filename=filename, content_type=content_type)
             query = {"access_token": await self.access_token(refresh=attempt > 0), "type": "image"}
-            async with self.session().post(f"{self.base_url}/cgi-bin/media/upload",
-                                           params=query, data=form) as answer:
-                result = await answer.json(content_type=None)
+            answer = await self.http.request_json("POST", "/cgi-bin/media/upload",
+                                                  params=query, data=form)
+            result = answer.data if isinstance(answer.data, dict) else {}
             errcode = int(result.get("errcode") or 0)
             if errcode in TOKEN_ERRORS and attempt == 0:
                 continue
@@ -121,8 +125,7 @@ class WeComApi:
         raise WeComApiError(42001, "access_token expired twice")
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self.http.close()
 
 
 def split_text(text: str, limit: int = MAX_TEXT_BYTES) -> List[str]:
@@ -171,7 +174,7 @@ class WeComOutput(OutputChannel):
                 self.store.block_until_customer_writes(recipient_id, self.open_kfid)
                 return False
             raise
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        except HttpError as error:
             logger.error("wecom: send_msg failed: %s", type(error).__name__)
             return False
         self.store.count_send(recipient_id, self.open_kfid)
@@ -370,7 +373,7 @@ class WeComInput(InputChannel):
                         self.store.set_cursor(open_kfid, str(page["next_cursor"])[:64])
                     if not page.get("has_more"):
                         break
-            except (WeComApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            except (WeComApiError, HttpError) as error:
                 # The cursor only moves after a page is handled: the next callback resumes.
                 logger.error("wecom: sync_msg failed for %s: %s", open_kfid, error)
 
@@ -419,14 +422,14 @@ class WeComInput(InputChannel):
                 await self.api.call("kf/send_msg_on_event", {
                     "code": event["welcome_code"], "msgtype": "text",
                     "text": {"content": self.welcome}})
-            except (WeComApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            except (WeComApiError, HttpError) as error:
                 logger.warning("wecom: welcome message failed: %s", error)
 
     async def _image(self, media_id: str) -> Optional[Dict[str, str]]:
         try:
             data, content_type = await self.api.call("media/get", None,
                                                       {"media_id": media_id}, raw=True)
-        except (WeComApiError, aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+        except (WeComApiError, HttpError, ValueError) as error:
             logger.warning("wecom: image download failed: %s", error)
             return None
         if not isinstance(data, bytes) or len(data) > MAX_IMAGE_BYTES:
@@ -448,7 +451,7 @@ class WeComInput(InputChannel):
                 "open_kfid": open_kfid, "external_userid": customer, "service_state": 3,
                 "servicer_userid": self.servicer})
             self.store.mark_transferred(customer, open_kfid)
-        except (WeComApiError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+        except (WeComApiError, HttpError) as error:
             logger.error("wecom: transfer to a WeCom agent failed: %s", error)
 
     async def _resume(self, app: Any, customer: str, open_kfid: str) -> None:

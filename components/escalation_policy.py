@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
@@ -121,7 +122,12 @@ class EscalationPolicy(Policy):
             # Outside office hours the bot is not paused; the turn simply ends.
             return self._predict(ACTION_LISTEN_NAME, domain)
         if _only_slots_since_user(tracker):
-            rule, why, turned = self.rules.evaluate(session_turns(tracker))
+            turns = session_turns(tracker)
+            if turns and answers_photo_request(tracker):
+                # A photo sent for the photo request is the answer, whatever its caption
+                # reads like (「外壳摔裂了,你们看看怎么处理」 is not a new complaint).
+                turns[-1] = replace(turns[-1], intent="inform")
+            rule, why, turned = self.rules.evaluate(turns)
         elif tracker.active_loop_name is None and latest == _last_loop(tracker):
             # A form just ended: did it give up after too many rejected answers?
             attempts = int(tracker.get_slot(self.config["form_attempts_slot"]) or 0)
@@ -152,6 +158,16 @@ def _yaml(text: Text) -> Any:
     import yaml
 
     return yaml.safe_load(text)
+
+
+def answers_photo_request(tracker: DialogueStateTracker) -> bool:
+    """The form asked for a photo and the latest message carries one."""
+    if not tracker.active_loop_name or tracker.get_slot("requested_slot") != "evidence":
+        return False
+    message = tracker.latest_message
+    attachments = (message.metadata or {}).get("attachments") if message else None
+    return isinstance(attachments, list) and any(
+        isinstance(item, dict) and item.get("type") == "image" for item in attachments)
 
 
 def _only_slots_since_user(tracker: DialogueStateTracker) -> bool:

@@ -18,11 +18,12 @@ from sqlalchemy.orm import sessionmaker
 from desk import auth, services
 from desk.config import Queue
 from desk.live import Hub
-from desk.models import Handoff, utcnow
+from desk.models import IDEMPOTENCY_KEYS, Handoff, utcnow
 from desk.rasa import ChannelPush, RasaClient, RasaError, rating_after
 from desk.routes import api
 from service_common.app import create_base_app
 from service_common.errors import ApiError, error_response
+from service_common.idempotency import Idempotency
 
 logger = logging.getLogger("desk")
 
@@ -109,6 +110,9 @@ def create_app(
             return response
         return None
 
+    # After authentication: keys are remembered per caller (the service, or one agent).
+    Idempotency(IDEMPOTENCY_KEYS, sessions, _caller).install(app)
+
     @app.on_response
     async def security_headers(request: Request, response: HTTPResponse) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -133,6 +137,13 @@ def create_app(
     if (WEB_DIST / "assets").is_dir():
         app.static("/assets", str(WEB_DIST / "assets"), name="assets")
     return app
+
+
+def _caller(request: Request) -> Optional[str]:
+    principal = getattr(request.ctx, "principal", None)
+    if principal is None:
+        return None  # the public login: not covered
+    return "service" if principal.is_service else f"agent:{principal.agent_id}"
 
 
 async def watch_ratings(app: Sanic, every: float) -> None:

@@ -251,8 +251,8 @@ def shop_backend() -> Any:
     if _shop is None:
         from actions.backend.http import HttpShopBackend
 
-        _shop = HttpShopBackend.from_env()
-        _shop.api_key = os.environ.get("SHOP_ADMIN_KEY") or _shop.api_key
+        _shop = HttpShopBackend.from_env(
+            "SHOP_ADMIN_KEY" if os.environ.get("SHOP_ADMIN_KEY") else "SHOP_API_KEY")
     return _shop
 
 

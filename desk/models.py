@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base
 
+from service_common.idempotency import make_table
+
 # A metadata of its own: the desk may share a database with the shop without touching its tables.
 Base: Any = declarative_base()  # SQLAlchemy 1.4 has no type hints: a dynamic class
 
@@ -158,3 +160,7 @@ class DeskEvent(Base):
     agent_id = Column(Integer)
     data = Column(JSON)
     created_at = Column(DateTime, nullable=False)
+
+
+# Answers to POSTs sent with an Idempotency-Key (migration 0003).
+IDEMPOTENCY_KEYS = make_table(Base.metadata, "desk_idempotency_keys")

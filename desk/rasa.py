@@ -5,14 +5,24 @@ Rasa must run with `--enable-api` (and `--auth-token` = RASA_API_TOKEN when one 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any, Optional
 from urllib.parse import quote
 
-import aiohttp
+from service_common.http import HttpClient, HttpError, RetryPolicy
 
 RATING_ACTION = "action_ask_rating"
+
+
+def _problem(error: HttpError, timeout: float, base_url: str) -> str:
+    # Only the reason: aiohttp messages may carry the URL with the token.
+    if error.reason == "timeout":
+        return f"Rasa 在 {timeout:g} 秒内没有响应"
+    if error.reason == "unreachable":
+        return f"无法连接 Rasa 服务（{base_url}）"
+    if error.reason == "server_error":
+        return f"Rasa 返回错误（HTTP {error.status}）"
+    return f"调用 Rasa 失败（{error.reason}）"
 
 
 class RasaError(Exception):
@@ -25,22 +35,23 @@ class RasaError(Exception):
 
 
 class RasaClient:
+    """service_common.http with Rasa's token scheme. The tracker read is retried (twice at
+    most: an agent waits for it); the POSTs are not (Rasa knows no idempotency key, and a
+    repeated `execute` would ask for the rating twice)."""
+
     def __init__(self, base_url: str, token: Optional[str] = None, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token or None
         self.timeout = timeout
-        self._session: Optional[aiohttp.ClientSession] = None
+        self.http = HttpClient(self.base_url, name="rasa", timeout=timeout,
+                               retry=RetryPolicy(attempts=2),
+                               headers={"Content-Type": "application/json"})
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
-            headers={"Content-Type": "application/json"},
-        )
+        self.http.session()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.http.close()
 
     def _url(self, conversation_id: str, suffix: str) -> str:
         return f"{self.base_url}/conversations/{quote(conversation_id, safe='')}{suffix}"
@@ -58,27 +69,21 @@ class RasaClient:
         body: Any = None,
         timeout: Optional[float] = None,
     ) -> Any:
-        if self._session is None:
-            await self.start()
-        assert self._session is not None
-        request_timeout = aiohttp.ClientTimeout(total=timeout or self.timeout)
+        limit = timeout or self.timeout
         try:
-            async with self._session.request(
-                method, url, params=params, json=body, timeout=request_timeout
-            ) as response:
-                if response.status in (401, 403):
-                    raise RasaError(step, f"Rasa 拒绝了请求（HTTP {response.status}），"
-                                          "请检查 RASA_API_TOKEN 与 Rasa 的 --auth-token 是否一致")
-                if response.status >= 300:
-                    raise RasaError(step, f"Rasa 返回错误（HTTP {response.status}）")
-                return await response.json(content_type=None)
-        except asyncio.TimeoutError:
-            raise RasaError(step, f"Rasa 在 {request_timeout.total:g} 秒内没有响应") from None
-        except aiohttp.ClientConnectionError:
-            raise RasaError(step, f"无法连接 Rasa 服务（{self.base_url}）") from None
-        except (aiohttp.ClientError, ValueError) as error:
-            # Only the error class: aiohttp messages may carry the URL with the token.
-            raise RasaError(step, f"调用 Rasa 失败（{type(error).__name__}）") from None
+            reply = await self.http.request(method, url, params=params, json=body,
+                                            timeout=limit)
+        except HttpError as error:
+            raise RasaError(step, _problem(error, limit, self.base_url)) from None
+        if reply.status in (401, 403):
+            raise RasaError(step, f"Rasa 拒绝了请求（HTTP {reply.status}），"
+                                  "请检查 RASA_API_TOKEN 与 Rasa 的 --auth-token 是否一致")
+        if reply.status >= 300:
+            raise RasaError(step, f"Rasa 返回错误（HTTP {reply.status}）")
+        try:
+            return reply.json()
+        except HttpError:
+            raise RasaError(step, "调用 Rasa 失败（Rasa 的回答不是 JSON）") from None
 
     async def hand_back(self, conversation_id: str) -> list[dict[str, Any]]:
         """Resume the paused conversation, then let the bot ask for a rating.
@@ -180,23 +185,21 @@ class ChannelPush:
             body = {"conversation_id": conversation_id, "kind": kind,
                     **({"agent": agent} if agent else {}),
                     **{k: v for k, v in fields.items() if v is not None}}
-            session = self.rasa._session
-            if session is None:
-                await self.rasa.start()
-                session = self.rasa._session
-            assert session is not None
             try:
-                async with session.post(
-                    self.url, json=body, headers={"Authorization": f"Bearer {self.token}"},
-                    timeout=aiohttp.ClientTimeout(total=self.rasa.timeout),
-                ) as response:
-                    if response.status >= 300:
-                        raise RasaError("push", f"网页聊天通道返回错误（HTTP {response.status}）")
-                    result = await response.json(content_type=None)
-            except asyncio.TimeoutError:
-                raise RasaError("push", "网页聊天通道没有响应") from None
-            except aiohttp.ClientError as error:
-                raise RasaError("push", f"无法连接网页聊天通道（{type(error).__name__}）") from None
+                reply = await self.rasa.http.request(
+                    "POST", self.url, json=body,
+                    headers={"Authorization": f"Bearer {self.token}"})
+                if reply.status >= 300:
+                    raise RasaError("push", f"网页聊天通道返回错误（HTTP {reply.status}）")
+                result = reply.json()
+            except HttpError as error:
+                if error.reason == "timeout":
+                    raise RasaError("push", "网页聊天通道没有响应") from None
+                if error.reason == "server_error":
+                    raise RasaError("push", f"网页聊天通道返回错误（HTTP {error.status}）") \
+                        from None
+                raise RasaError("push", f"无法连接网页聊天通道（{error.reason}）") from None
+            result = result if isinstance(result, dict) else {}
             return {"recorded": bool(result.get("recorded")),
                     "delivered": int(result.get("delivered") or 0), "via": "push"}
         if kind in ("agent_message", "agent_joined") and agent is not None:

@@ -43,6 +43,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from security import logs
+from service_common.http import HttpClient, HttpError, idempotency_key
 
 logger = logging.getLogger(__name__)
 
@@ -197,17 +198,22 @@ async def record_ticket(tracker: Any, reason: str) -> None:
     url = os.environ.get("DESK_URL", "").rstrip("/")
     token = os.environ.get("DESK_API_TOKEN", "")
     if url:
+        # Keyed by the conversation, its message and the reason: a retry is placed once.
+        latest = getattr(tracker, "latest_message", None)
+        key = idempotency_key("ticket", tracker.sender_id,
+                              getattr(latest, "message_id", None) or now, reason)
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-                async with session.post(f"{url}/api/handoffs", json=packet,
-                                        headers={"Authorization": f"Bearer {token}"}) as reply:
-                    if reply.status < 400:
-                        logger.info("ticket for %s recorded at the desk (%s)",
-                                    tracker.sender_id, reason)
-                        return
-                    logger.warning("desk refused the %s ticket: %s", reason, reply.status)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as problem:
-            logger.warning("desk unreachable for the %s ticket: %r", reason, problem)
+            async with HttpClient(url, name="desk", timeout=5,
+                                  headers={"Authorization": f"Bearer {token}"}) as desk:
+                reply = await desk.request("POST", "/api/handoffs", json=packet,
+                                           idempotency_key=key)
+            if reply.status < 400:
+                logger.info("ticket for %s recorded at the desk (%s)", tracker.sender_id,
+                            reason)
+                return
+            logger.warning("desk refused the %s ticket: %s", reason, reply.status)
+        except HttpError as problem:
+            logger.warning("desk unreachable for the %s ticket: %s", reason, problem)
     _write_local_ticket(packet)
 
 

@@ -16,11 +16,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json, raw
 from sqlalchemy.orm import sessionmaker
 
+from service_common.idempotency import Idempotency
 from shop.errors import JsonErrorHandler, error_response
 from shop.promotions import DEFAULT_PATH as DEFAULT_PROMOTIONS_PATH
 from shop.promotions import PromotionBook
 from shop.routes import api
-from shop.security import AttemptLedger, Settings, ensure_proof_secret
+from shop.security import IDEMPOTENCY_KEYS, AttemptLedger, Settings, ensure_proof_secret
 from shop.site import site
 
 logger = logging.getLogger("shop.access")
@@ -96,6 +97,11 @@ def create_app(
                 401, "unauthorized", "缺少或错误的 API Key（请求头 X-Api-Key）"
             )
         return None
+
+    # After the key check: only authorized requests are remembered, per caller.
+    Idempotency(IDEMPOTENCY_KEYS, sessions,
+                lambda request: "admin" if getattr(request.ctx, "admin", False)
+                else "assistant").install(app)
 
     @app.on_response
     async def log_request(request: Request, response: HTTPResponse) -> None:

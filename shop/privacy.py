@@ -17,6 +17,7 @@ from sqlalchemy import Table, delete, or_, select
 from sqlalchemy.orm import Session
 
 from shop.models import Base, Customer, CustomerChannel, Order, Shipment
+from shop.security import IDEMPOTENCY_KEYS
 
 
 def _json_value(value: Any) -> Any:
@@ -86,6 +87,11 @@ def delete_customer(session: Session, customer_id: str,
         deleted = session.execute(delete(table).where(or_(*conditions))).rowcount
         if deleted:
             counts[table.name] = deleted
+    # Answers remembered for Idempotency-Key repeats may quote the customer's records and
+    # name no customer: all are forgotten (a repeat after this runs afresh).
+    forgotten = session.execute(delete(IDEMPOTENCY_KEYS)).rowcount
+    if forgotten:
+        counts[IDEMPOTENCY_KEYS.name] = forgotten
     return counts
 
 

@@ -29,11 +29,15 @@ from sqlalchemy import Column, Float, Integer, String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base
 
+from service_common.idempotency import make_table
 from shop.errors import ApiError
 
 # Kept apart from shop.models.Base: the daily date rebase shifts every Date/DateTime column
 # of that metadata, and a lockout must never move. Times here are epoch seconds.
 SecurityBase: Any = declarative_base()  # SQLAlchemy 1.4: a dynamic class
+
+# Answers to POSTs sent with an Idempotency-Key (service_common.idempotency).
+IDEMPOTENCY_KEYS = make_table(SecurityBase.metadata, "shop_idempotency_keys")
 
 PROOF_PREFIX = "op1"
 PROOF_SECRET_KEY = "proof_secret"

@@ -6,7 +6,10 @@
 - every label is a catalogue intent the domain declares (faq/<topic> from data/nlu/faq.yml) and one
   of the radar's emotions;
 - the generated files agree with data/real/messages.yml;
-- nothing under data/ is a Rasa NLU file with real messages (rasa would train on it).
+- nothing under data/real is a Rasa NLU file (rasa would train on it);
+- the second training batch (data/real/messages_2.yml -> data/nlu/real_customers_2.yml,
+  data/real/train_emotion_2.yml, data/emotion/train.yml) is training only: no review of the
+  first batch, no text equal to a held-out one, >= 600 messages, >= 20 % double-labelled.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ EMOTION_HELDOUT = ROOT / "tests/emotion/real_heldout.yml"
 NLU_TRAIN = ROOT / "data/nlu/real_customers.yml"
 EMOTION_TRAIN = ROOT / "data/real/train_emotion.yml"
 SESSIONS = ROOT / "tests/replay/sessions.yml"
+MESSAGES_2 = ROOT / "data/real/messages_2.yml"
+NLU_TRAIN_2 = ROOT / "data/nlu/real_customers_2.yml"
+EMOTION_TRAIN_2 = ROOT / "data/real/train_emotion_2.yml"
+EMOTION_RADAR_TRAIN = ROOT / "data/emotion/train.yml"
+BATCH2_MARKER = "# Real customer messages, batch 2"
 EMOTIONS = {"calm", "anxious", "angry"}
 
 
@@ -98,10 +106,10 @@ def test_labels_are_known(messages: List[Dict], known_intents: Set[str]) -> None
     for m in messages:
         assert m["intent"] in known_intents, m
         assert m["emotion"] in EMOTIONS, m
-    for path in (NLU_HELDOUT, NLU_TRAIN):
+    for path in (NLU_HELDOUT, NLU_TRAIN, NLU_TRAIN_2):
         for intent, _ in nlu_examples(path):
             assert intent in known_intents, (path, intent)
-    for path in (EMOTION_HELDOUT, EMOTION_TRAIN):
+    for path in (EMOTION_HELDOUT, EMOTION_TRAIN, EMOTION_TRAIN_2):
         for label, _ in emotion_examples(path):
             assert label in EMOTIONS, (path, label)
 
@@ -119,8 +127,8 @@ def test_no_heldout_text_in_training(messages: List[Dict]) -> None:
     held = {normalize(t) for _, t in nlu_examples(NLU_HELDOUT)} | {
         normalize(t) for _, t in emotion_examples(EMOTION_HELDOUT)
     }
-    train_texts = [t for _, t in nlu_examples(NLU_TRAIN)] + [
-        t for _, t in emotion_examples(EMOTION_TRAIN)
+    train_texts = [t for path in (NLU_TRAIN, NLU_TRAIN_2) for _, t in nlu_examples(path)] + [
+        t for path in (EMOTION_TRAIN, EMOTION_TRAIN_2) for _, t in emotion_examples(path)
     ]
     leaks = sorted({t for t in train_texts if normalize(t) in held})
     assert not leaks, f"held-out real texts in the real training part: {leaks[:10]}"
@@ -155,6 +163,57 @@ def test_files_match_messages(messages: List[Dict]) -> None:
     assert Counter((e, t) for e, t in emotion_examples(EMOTION_HELDOUT)) == held_emotion
     train = {(m["intent"], m["text"]) for m in messages if m["split"] == "train"}
     assert {(i, plain(t)) for i, t in nlu_examples(NLU_TRAIN)} == train
+
+
+@pytest.fixture(scope="module")
+def messages_2() -> List[Dict]:
+    return yaml.safe_load(MESSAGES_2.read_text(encoding="utf-8"))["messages"]
+
+
+def test_batch2_counts_and_labels(messages_2: List[Dict], known_intents: Set[str]) -> None:
+    assert len(messages_2) >= 600
+    assert len({m["id"] for m in messages_2}) == len(messages_2)
+    assert all(m["split"] == "train" for m in messages_2)
+    assert sum(1 for m in messages_2 if "second_label" in m) >= 0.2 * len(messages_2)
+    for m in messages_2:
+        assert m["intent"] in known_intents, m
+        assert m["emotion"] in EMOTIONS, m
+        assert 6 <= len(m["text"]) <= 150, m
+
+
+def test_batch2_is_new_material(messages: List[Dict], messages_2: List[Dict]) -> None:
+    """No review of the first batch (held-out or training) is used again, and no batch-2
+    text equals a held-out text, a first-batch text or another batch-2 text."""
+    first_dialogues = {m["dialogue"] for m in messages}
+    assert not first_dialogues & {m["dialogue"] for m in messages_2}
+    held = {normalize(t) for _, t in nlu_examples(NLU_HELDOUT)} | {
+        normalize(t) for _, t in emotion_examples(EMOTION_HELDOUT)
+    }
+    sessions = yaml.safe_load(SESSIONS.read_text(encoding="utf-8"))["sessions"]
+    held |= {normalize(t["text"]) for s in sessions for t in s["turns"]}
+    first = {normalize(m["text"]) for m in messages}
+    keys = [normalize(m["text"]) for m in messages_2]
+    assert len(set(keys)) == len(keys)
+    assert not held & set(keys), sorted(held & set(keys))[:5]
+    assert not first & set(keys), sorted(first & set(keys))[:5]
+
+
+def test_batch2_files_match_messages(messages_2: List[Dict]) -> None:
+    rows = {(m["intent"], m["text"]) for m in messages_2}
+    assert {(i, plain(t)) for i, t in nlu_examples(NLU_TRAIN_2)} == rows
+    emotions = Counter((m["emotion"], m["text"]) for m in messages_2)
+    assert Counter(emotion_examples(EMOTION_TRAIN_2)) == emotions
+    # The radar trains on data/emotion/train.yml: its batch-2 block is this batch, verbatim.
+    text = EMOTION_RADAR_TRAIN.read_text(encoding="utf-8")
+    assert text.count(BATCH2_MARKER) == 1
+    block = yaml.safe_load("emotions:\n" + text.split(BATCH2_MARKER, 1)[1].split("\n", 1)[1])
+    in_radar = Counter(
+        (b["label"], line.strip()[2:].strip())
+        for b in block["emotions"]
+        for line in b["examples"].splitlines()
+        if line.strip().startswith("- ")
+    )
+    assert in_radar == emotions
 
 
 def test_replay_sessions(messages: List[Dict]) -> None:

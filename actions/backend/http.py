@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
+import re
 from typing import Any, List, Optional
 from urllib.parse import quote, urlencode
 
-import aiohttp
-
+from actions import turn
 from actions.backend.base import (
     JSON,
     BackendError,
@@ -20,20 +19,29 @@ from actions.backend.base import (
     OwnershipRequired,
     VerificationLocked,
 )
+from service_common.http import HttpClient, HttpError, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE_MESSAGE = "订单系统暂时有点忙,没能查到结果"
 REVERIFY_MESSAGE = "为了保护您的订单隐私,需要重新核对一下订单归属,请再发一次订单号哦"
 LOCKED_MESSAGE = "手机尾号核对失败次数太多,为了保护订单安全已暂时锁定"
+# Reads cached for the turn (actions/turn.py): an order and its tracking.
+TURN_CACHED = re.compile(r"/api/orders/[^/?]+(?:/tracking)?")
+# A POST under an order's path changes it (cancel, address, urge, after-sale, invoice);
+# proving ownership and the lookup do not.
+ORDER_CHANGE = re.compile(r"(/api/orders/[^/?]+)/(?!verify\b)")
+
+
+def _unavailable(error: HttpError) -> BackendError:
+    return BackendUnavailable(UNAVAILABLE_MESSAGE,
+                              "server_error" if error.reason == "server_error" else "unreachable")
 
 
 class HttpShopBackend:
-    """aiohttp client with a shared connection pool, timeouts and retries.
-
-    Only idempotent GETs are retried; a POST that timed out may have been applied,
-    so retrying it could e.g. create a second follow-up.
-    """
+    """The shop's HTTP API through service_common.http: one pool, timeouts, the shared retry
+    policy (GETs, and POSTs carrying the turn's Idempotency-Key), and the turn's cache of
+    order and tracking reads (actions/turn.py)."""
 
     def __init__(
         self,
@@ -44,62 +52,55 @@ class HttpShopBackend:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.retries = retries
-        self._session: Optional[aiohttp.ClientSession] = None
+        self.http = HttpClient(
+            self.base_url, name="shop", headers={"X-Api-Key": api_key} if api_key else {},
+            timeout=timeout, retry=RetryPolicy(attempts=1 + max(0, retries)),
+            errors=_unavailable)
 
     @classmethod
-    def from_env(cls) -> HttpShopBackend:
+    def from_env(cls, key_variable: str = "SHOP_API_KEY") -> HttpShopBackend:
+        """`key_variable`: the variable holding the API key (the desk, the shop's back
+        office, reads with SHOP_ADMIN_KEY)."""
         return cls(
             base_url=os.environ.get("SHOP_API_URL", "http://127.0.0.1:8010"),
-            api_key=os.environ.get("SHOP_API_KEY") or None,
+            api_key=os.environ.get(key_variable) or None,
             timeout=float(os.environ.get("SHOP_API_TIMEOUT", "3")),
             retries=int(os.environ.get("SHOP_API_RETRIES", "2")),
         )
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            headers = {"X-Api-Key": self.api_key} if self.api_key else {}
-            connector = aiohttp.TCPConnector(limit=100)
-            self._session = aiohttp.ClientSession(
-                headers=headers, timeout=self.timeout, connector=connector
-            )
-        return self._session
-
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self.http.close()
 
     async def _request(self, method: str, path: str, body: Optional[JSON] = None,
                        raw: Optional[tuple] = None, proof: Optional[str] = None) -> Any:
-        attempts = 1 + (self.retries if method == "GET" else 0)
-        last_error: Exception = BackendUnavailable(UNAVAILABLE_MESSAGE)
-        for attempt in range(attempts):
-            if attempt:
-                await asyncio.sleep(0.1 * 2**attempt)
-            try:
-                # `raw` is (bytes, content type): uploads go as they are, not as JSON.
-                payload_args: dict = ({"data": raw[0], "headers": {"Content-Type": raw[1]}}
-                                      if raw else {"json": body, "headers": {}})
-                if proof:
-                    payload_args["headers"]["X-Order-Proof"] = proof
-                async with self._client().request(
-                    method, self.base_url + path, **payload_args
-                ) as response:
-                    if response.status >= 500:
-                        last_error = BackendUnavailable(UNAVAILABLE_MESSAGE, "server_error")
-                        logger.warning("shop backend %s %s -> %s", method, path, response.status)
-                        continue
-                    payload = await response.json(content_type=None)
-                    if response.status < 400:
-                        return payload
-                    raise _error_for(response.status, payload)
-            except BackendError:
-                raise
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
-                logger.warning("shop backend %s %s failed: %r", method, path, error)
-                last_error = BackendUnavailable(UNAVAILABLE_MESSAGE, "unreachable")
-        raise last_error
+        current = turn.current()
+        read = (method, path, proof or "")
+        cacheable = current is not None and method == "GET" and TURN_CACHED.fullmatch(path)
+        if cacheable:
+            found, value = current.cached(read)
+            if found:
+                return value
+        headers = {"X-Order-Proof": proof} if proof else {}
+        options: dict = {"headers": headers}
+        if raw:
+            # `raw` is (bytes, content type): uploads go as they are, not as JSON, and
+            # without a key (the shop streams them), so they are never retried.
+            options["data"] = raw[0]
+            headers["Content-Type"] = raw[1]
+        else:
+            options["json"] = body
+        if current is not None and method != "GET":
+            if not raw:
+                options["idempotency_key"] = current.key(method, path, body)
+            changed = ORDER_CHANGE.match(path)
+            if changed:
+                current.forget(changed.group(1))  # even if the change then fails
+        reply = await self.http.request_json(method, path, **options)
+        if reply.status >= 400:
+            raise _error_for(reply.status, reply.data)
+        if cacheable:
+            current.remember(read, reply.data)
+        return reply.data
 
     async def customer_by_channel(self, channel_user_id: str) -> Optional[JSON]:
         try:

@@ -5,6 +5,18 @@ line of data/real/candidates.jsonl (the annotator's view of the messages). `inge
 into id-keyed rows of data/real/labels_<pass>.tsv so labels survive a re-extraction.
 
   .venv/bin/python scripts/real_data/labels.py ingest data/real/labelling/pass1_001.txt pass1
+
+The second training batch (scripts/real_data/extract2.py) numbers the lines of
+data/real/candidates_2.jsonl and writes data/real/labels_2_<pass>.tsv:
+
+  .venv/bin/python scripts/real_data/labels.py ingest \
+      data/real/labelling/pass1_batch2_001.txt pass1 --batch 2
+
+`sample --batch 2` prints the second-pass sheet (seeded 20 % sample, shuffled, text only);
+batch 2 was labelled in two slices (lines 1-640, then 641-700), sampled separately:
+
+  .venv/bin/python scripts/real_data/labels.py sample --batch 2 1-640 2026
+  .venv/bin/python scripts/real_data/labels.py sample --batch 2 641-700 2027
 """
 
 from __future__ import annotations
@@ -58,12 +70,13 @@ def decode_intent(code: str) -> str:
     return INTENT_CODES[code]
 
 
-def ingest(sheet: str, pass_name: str) -> None:
+def ingest(sheet: str, pass_name: str, batch: str = "1") -> None:
+    suffix = "" if batch == "1" else f"_{batch}"
     ids = [
         json.loads(line)["id"]
-        for line in open(ROOT / "data/real/candidates.jsonl", encoding="utf-8")
+        for line in open(ROOT / f"data/real/candidates{suffix}.jsonl", encoding="utf-8")
     ]
-    out = ROOT / f"data/real/labels_{pass_name}.tsv"
+    out = ROOT / f"data/real/labels{suffix}_{pass_name}.tsv"
     rows: Dict[str, list] = {}
     if out.exists():
         with open(out, encoding="utf-8") as f:
@@ -87,8 +100,35 @@ def ingest(sheet: str, pass_name: str) -> None:
     print(f"{out}: {len(rows)} labels")
 
 
+def sample(batch: str, share: float = 0.2, seed: int = 2026, lines_range: str = "") -> None:
+    """Print the second-pass sheet: a seeded random share of the batch's messages (of lines
+    A-B only if given), shuffled, text only (no first-pass labels), as `<line> <text>`."""
+    import random
+
+    suffix = "" if batch == "1" else f"_{batch}"
+    rows = [
+        json.loads(line)
+        for line in open(ROOT / f"data/real/candidates{suffix}.jsonl", encoding="utf-8")
+    ]
+    lines = list(range(1, len(rows) + 1))
+    if lines_range:
+        first, last = (int(x) for x in lines_range.split("-"))
+        lines = [n for n in lines if first <= n <= last]
+    rng = random.Random(seed)
+    picked = rng.sample(lines, round(share * len(lines)))
+    for n in picked:  # rng.sample's order is already shuffled
+        print(n, rows[n - 1]["text"])
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "ingest":
         ingest(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 6 and sys.argv[1] == "ingest" and sys.argv[4] == "--batch":
+        ingest(sys.argv[2], sys.argv[3], sys.argv[5])
+    elif len(sys.argv) == 4 and sys.argv[1] == "sample" and sys.argv[2] == "--batch":
+        sample(sys.argv[3])
+    elif len(sys.argv) == 6 and sys.argv[1] == "sample" and sys.argv[2] == "--batch":
+        # sample --batch 2 <first>-<last> <seed>: a later slice of the batch
+        sample(sys.argv[3], seed=int(sys.argv[5]), lines_range=sys.argv[4])
     else:
         sys.exit(__doc__)

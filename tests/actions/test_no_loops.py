@@ -149,6 +149,15 @@ def test_a_linked_customer_gets_order_buttons_on_each_retry(run_action):
         assert any(WANG_SHIPPED in payload for payload in payloads)
 
 
+def test_a_linked_customer_who_names_the_product_gets_that_order_to_confirm(run_action):
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["我买的键盘到哪了"], {"customer_id": "C0001"}, sender="demo-wang",
+        entities=[{"entity": "product", "value": "K87机械键盘"}], verified_customer="C0001"))
+    [button] = [button for message in messages for button in message.get("buttons") or []]
+    assert WANG_PAID in button["title"] and WANG_PAID in button["payload"]
+    assert "是这个" in texts(messages)
+
+
 def test_each_retry_asks_differently(run_action):
     said = []
     for failures in (0.0, 1.0, 2.0):
@@ -261,3 +270,12 @@ def test_the_size_question_is_not_asked_a_third_time_in_a_row(run_action):
                            loop="size_form", requested_slot="size_product", intent="faq")
     messages, _ = run_action(ActionAskSizeProduct(), tracker)
     assert _polish(first) not in [message.get("text") for message in messages]
+
+
+def test_a_product_question_inside_the_form_is_not_taken_for_the_order(run_action):
+    # After-sales for a power bank; the customer asks whether it fast-charges.
+    tracker = conversation(["收到的充电宝充不进电", "这个充电宝支持快充吗"],
+                           intent="product_question",
+                           entities=[{"entity": "product", "value": "20000毫安充电宝"}])
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert "order_id" not in slots and "failed_attempts" not in slots

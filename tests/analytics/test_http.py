@@ -18,7 +18,6 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-import aiohttp
 import pytest
 from analytics_helpers import Conversation
 from test_metrics import T, fixture_events
@@ -27,6 +26,7 @@ from analytics import store
 from analytics.consumer import poll_desk_once
 from analytics.detector import Alert, post_webhook, webhook_message
 from analytics.ingest import Ingestor
+from service_common.http import HttpClient
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "analytics-test-token"
@@ -220,9 +220,9 @@ def test_desk_feed_join_is_idempotent(tmp_path):
     url = f"http://127.0.0.1:{server.server_port}"
 
     async def poll():
-        async with aiohttp.ClientSession() as http:
-            first = await poll_desk_once(ingestor, http, url, "feed-token", limit=2)
-            again = await poll_desk_once(ingestor, http, url, "feed-token", limit=2)
+        async with HttpClient(url, headers={"Authorization": "Bearer feed-token"}) as desk:
+            first = await poll_desk_once(ingestor, desk, limit=2)
+            again = await poll_desk_once(ingestor, desk, limit=2)
             return first, again
     first, again = asyncio.run(poll())
     server.shutdown()

@@ -82,6 +82,21 @@ def test_escalates_inside_an_active_form(policy, domain) -> None:
     assert prediction.optional_events[0].value["queue"] == "senior"
 
 
+def test_a_photo_for_the_photo_request_is_an_answer_whatever_its_caption(policy, domain):
+    asked = [ActionExecuted("order_form"), ActiveLoop("order_form"),
+             SlotSet("requested_slot", "evidence"), ActionExecuted("action_listen")]
+    caption = "外壳这里摔裂了,你们看看怎么处理"
+    photo = user(caption, "complain")
+    photo[0].metadata = {"attachments": [{"type": "image", "url": "data:image/png;base64,x"}]}
+    action, _ = predicted(policy, tracker(user("电饭煲摔坏了", "report_quality_issue"), asked,
+                                          photo, domain=domain), domain)
+    assert action is None  # the form takes the photo
+    # The same words without a photo are a complaint for a person.
+    action, _ = predicted(policy, tracker(user("电饭煲摔坏了", "report_quality_issue"), asked,
+                                          user(caption, "complain"), domain=domain), domain)
+    assert action == "action_escalate"
+
+
 def test_quiet_conversations_are_left_alone(policy, domain) -> None:
     action, prediction = predicted(policy, tracker(user("你好", "greet", "calm", 0.05),
                                                    domain=domain), domain)

@@ -237,7 +237,8 @@ def test_claim_reply_compliance_playbook_transfer_capacity(world, browser):
     # Transfer the angry customer to 小李 with a note.
     page.keyboard.press("Alt+1")
     page.click(f"[data-id='{ids['angry']}']")
-    page.wait_for_selector("[data-test=reply-box]")
+    # Its detail, not the one shown before the click (the reply box is on both).
+    expect(page.locator("[data-test=context]")).to_contain_text(DELAYED)
     page.keyboard.press("Alt+T")
     page.wait_for_selector("[data-test=transfer]")
     page.select_option("[data-test=transfer-target]", label=None,

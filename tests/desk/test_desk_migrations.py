@@ -24,7 +24,7 @@ def _legacy_database(engine) -> None:
 def _check_upgraded(engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"desk_agents", "desk_sessions", "desk_login_attempts", "desk_messages",
-            "desk_events", "desk_alembic_version"} <= tables
+            "desk_events", "desk_idempotency_keys", "desk_alembic_version"} <= tables
     columns = {c["name"] for c in inspect(engine).get_columns("desk_handoffs")}
     assert {"agent_id", "first_reply_at", "rating", "upset", "todo_done"} <= columns
     with engine.connect() as connection:
@@ -33,7 +33,7 @@ def _check_upgraded(engine) -> None:
         version = connection.execute(text("SELECT version_num FROM desk_alembic_version")
                                      ).scalar_one()
     assert row[0] == "legacy-1" and not row[1]
-    assert version == "0002"
+    assert version == "0003"
 
 
 def test_sqlite_legacy_database_is_stamped_and_upgraded(tmp_path):

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from typing import List
+from typing import List, Optional
 
 import pytest
 from replay import LOOP_RUN, load_sessions, replay, summarise
-from scenarios import post_message, reply_text
+from scenarios import identity_metadata, post_message, reply_text
 from test_handoff import handoff_of
 
 
-def chat(stack, sender: str):
+def chat(stack, sender: str, customer: Optional[str] = None):
+    """`customer`: signed in on the shop's site (the messages carry its signed identity)."""
     replies: List[List[str]] = []
+    metadata = identity_metadata(customer, stack.env["CHANNEL_IDENTITY_SECRET"]) \
+        if customer else None
 
     def say(text: str) -> str:
-        answer = post_message(stack.rasa_url, sender, text)
+        answer = post_message(stack.rasa_url, sender, text, metadata=metadata)
         replies.append([reply.get("text") or "" for reply in answer])
         return reply_text(answer)
 
@@ -84,7 +87,6 @@ def test_a_phone_does_not_reveal_another_customers_order(stack):
     assert "361204587712340011" not in answer and "中通" not in answer
 
 
-@pytest.mark.xfail(reason="the mood rule fires before repeated_failure on this wording (issue 16 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_no_order_number_ends_in_a_handoff_not_a_loop(stack):
     sender = "e2e-loops-no-number"
     say = chat(stack, sender)
@@ -99,9 +101,8 @@ def test_no_order_number_ends_in_a_handoff_not_a_loop(stack):
     assert handoff_of(stack, sender)["rule"]["id"] == "repeated_failure"
 
 
-@pytest.mark.xfail(reason="integration: the linked customer needs a signed identity in this test (issue 16 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_linked_customer_names_the_product(stack):
-    say = chat(stack, "demo-wang")
+    say = chat(stack, "demo-wang", customer="C0001")
     answer = say("我买的键盘到哪了")
     assert "361204587712340002" in answer and "361204587712340001" not in answer
     assert "等待仓库发货" in say('/inform{"order_id":"361204587712340002"}')

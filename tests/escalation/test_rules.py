@@ -125,6 +125,8 @@ def test_turning_points() -> None:
     assert turning_point([("calm", 0.1), ("anxious", 0.4)]) is None  # too short
     assert turning_point([("angry", 0.9), ("anxious", 0.6), ("angry", 0.8)]) is None
     assert turning_point([("calm", 0.1), ("calm", 0.15), ("calm", 0.2)]) is None
+    # One anxious message after calm ones is not a trend (the angry rules handle spikes).
+    assert turning_point([("calm", 0.073), ("calm", 0.17), ("anxious", 0.703)]) is None
     assert turning_point([("anxious", 0.5), ("anxious", 0.52), ("anxious", 0.7)]) is None
 
 

@@ -321,7 +321,6 @@ def test_finding5_internal_urls_are_never_fetched_and_all_refusals_look_alike(st
     assert len(shop(stack, f"/api/orders/{CRUSHED}/after-sales")["after_sales"]) == before
 
 
-@pytest.mark.xfail(reason="integration: the caption is now read as a complaint and clarified (issue 16 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_finding12_a_photo_with_a_caption_answers_the_photo_request(stack) -> None:
     sender = SSRF_LAST  # still asked for a photo after one refusal
     answer = reply_text(say(stack, sender, "外壳这里摔裂了,你们看看怎么处理", {"attachments": [

@@ -1,0 +1,43 @@
+"""The other questions of a message with several (components/multi_question.py).
+
+After the main answer: an FAQ question gets its answer (the FAQ response, so the data radar
+counts it resolved like any FAQ answer); another task is offered as a button, since a form
+works on one matter at a time and the customer picks what comes next.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.fallback import INTENT_LABELS
+
+MAX_QUOTE = 30
+
+
+def quote(text: str) -> str:
+    return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1] + "…"
+
+
+class ActionAnswerMore(Action):
+    def name(self) -> Text:
+        return "action_answer_more"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        extra: List[Dict[str, Any]] = tracker.latest_message.get("extra_questions") or []
+        for question in extra:
+            label = str(question.get("label") or "")
+            text = quote(str(question.get("text") or ""))
+            # Labels come from the trained examples: every faq/<key> has its response.
+            if label.startswith("faq/"):
+                dispatcher.utter_message(response="utter_more_faq", question=text)
+                dispatcher.utter_message(response=f"utter_{label}")
+            elif label in INTENT_LABELS:
+                dispatcher.utter_message(response="utter_more_offer", question=text, buttons=[
+                    {"title": INTENT_LABELS[label], "payload": f"/{label}"}])
+        return []

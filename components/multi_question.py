@@ -1,0 +1,248 @@
+"""Several questions in one message: each gets an answer (issue 16).
+
+Real customers write 「什么时候发货?能开发票吗?包邮吗」 in one message. DIET gives the message
+one intent; the bot answered that one and dropped the rest.
+
+`MultiQuestionDetector` (NLU, at the end of the pipeline) splits a message into sentences at
+sentence-final punctuation (。!?;, line breaks; not at commas or spaces, which join the
+parts of one request: 「我买的耳机,什么时候到」) and classifies each sentence with its own
+small model: TF-IDF character n-grams and a logistic regression trained on the NLU examples
+(the intent, or the response key for FAQ examples: `faq/shipping_fee`), like the emotion
+radar. A sentence whose label is confident, answerable and not what the message as a whole
+was answered for becomes an `extra_questions` entry of the parse data:
+`[{"label": "faq/shipping_fee", "text": "包邮吗", "confidence": 0.91}]`.
+
+`MultiQuestionPolicy` runs `action_answer_more` once the turn's main answer is complete
+(no active form, the last action was an answer, not a form or a handoff), then ends the
+turn; the action answers FAQ sentences with their responses and offers the other tasks
+as buttons (a form cannot run for two orders at once).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+EXTRA_QUESTIONS = "extra_questions"
+ACTION_ANSWER_MORE = "action_answer_more"
+MODEL_FILE = "multi_question.joblib"
+SENTENCE_END = re.compile(r"[。!?！？;；\n\r]+")
+CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff0-9A-Za-z]")
+# Above RulePolicy (6), which predicts `action_listen` after the main answer; the same as
+# EscalationPolicy, which never predicts at the same points (right after a message, or
+# after a form ended).
+PRIORITY = 7
+
+
+def sentences(text: Text, max_chars: int = 300) -> List[Text]:
+    """The message's sentences with at least three letters or digits each."""
+    parts = (part.strip(" ,，、~～") for part in SENTENCE_END.split(text[:max_chars]))
+    return [part for part in parts if len(CJK_OR_WORD.findall(part)) >= 3]
+
+
+def label_of(message: Message) -> Optional[Text]:
+    """The training label: the response key of FAQ examples, else the intent."""
+    return message.get(INTENT_RESPONSE_KEY) or message.get(INTENT)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class MultiQuestionDetector(GraphComponent):
+    """Adds `extra_questions` to messages with several questions (module docstring)."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # Labels worth an answer of their own: FAQ topics are answered directly, the
+            # other tasks are offered as buttons.
+            "answer_labels": ["faq/*", "ask_shipping_time", "ask_promotion", "ask_invoice",
+                              "track_logistics", "query_order_status", "urge_delivery",
+                              "cancel_order", "change_address", "request_return",
+                              "request_refund", "request_exchange", "query_refund_progress",
+                              "report_quality_issue", "ask_size", "ask_usage",
+                              "product_question", "request_human"],
+            # Labels that belong to one matter: the main answer covers the others.
+            "groups": [["track_logistics", "query_order_status", "ask_shipping_time",
+                        "urge_delivery"],
+                       ["request_return", "request_refund", "request_exchange",
+                        "report_quality_issue", "query_refund_progress"],
+                       ["product_question", "ask_usage", "ask_size"]],
+            "threshold": 0.6,
+            "max_extra": 2,
+            "min_ngram": 1,
+            "max_ngram": 3,
+            "C": 10.0,
+            "random_state": 2026,
+            "max_chars": 300,
+        }
+
+    @classmethod
+    def required_packages(cls) -> List[Text]:
+        return ["sklearn", "joblib"]
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
+                 resource: Resource, model: Optional[Dict[Text, Any]] = None) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._model = model
+        self._group_of = {label: index for index, group in enumerate(self._config["groups"])
+                          for label in group}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
+               resource: Resource, execution_context: ExecutionContext
+               ) -> MultiQuestionDetector:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        examples = [(message.get(TEXT), label_of(message))
+                    for message in training_data.intent_examples
+                    if message.get(TEXT) and label_of(message)]
+        if len({label for _, label in examples}) < 2:
+            return self._resource
+        vectorizer = TfidfVectorizer(
+            analyzer="char_wb", sublinear_tf=True, lowercase=True,
+            ngram_range=(self._config["min_ngram"], self._config["max_ngram"]))
+        features = vectorizer.fit_transform(
+            [text[: self._config["max_chars"]] for text, _ in examples])
+        classifier = LogisticRegression(C=self._config["C"], max_iter=3000,
+                                        random_state=self._config["random_state"])
+        classifier.fit(features, [label for _, label in examples])
+        self._model = {"vectorizer": vectorizer, "classifier": classifier}
+        import joblib
+
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(self._model, directory / MODEL_FILE)
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> MultiQuestionDetector:
+        import joblib
+
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = joblib.load(directory / MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            model = None
+        return cls(config, model_storage, resource, model)
+
+    def _answerable(self, label: Text) -> bool:
+        wanted = self._config["answer_labels"]
+        return label in wanted or (label.startswith("faq/") and "faq/*" in wanted)
+
+    def _same_matter(self, label: Text, main: Optional[Text]) -> bool:
+        if main is None:
+            return False
+        if label == main:
+            return True
+        group = self._group_of.get(label)
+        return group is not None and group == self._group_of.get(main)
+
+    def extra_questions(self, text: Text, main: Optional[Text]) -> List[Dict[Text, Any]]:
+        """The sentences asking something other than `main` (the message's label)."""
+        if self._model is None:
+            return []
+        parts = sentences(text, self._config["max_chars"])
+        if len(parts) < 2:
+            return []
+        classifier = self._model["classifier"]
+        probabilities = classifier.predict_proba(self._model["vectorizer"].transform(parts))
+        found: List[Dict[Text, Any]] = []
+        seen = {main}
+        for part, row in zip(parts, probabilities, strict=True):
+            best = int(np.argmax(row))
+            label, confidence = str(classifier.classes_[best]), float(row[best])
+            if confidence < self._config["threshold"] or label in seen or \
+                    not self._answerable(label) or self._same_matter(label, main):
+                continue
+            seen.add(label)
+            found.append({"label": label, "text": part, "confidence": round(confidence, 3)})
+        return found[: self._config["max_extra"]]
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if not intent or intent == "nlu_fallback":
+                continue
+            selector = ((message.get("response_selector") or {}).get("faq") or {})
+            key = ((selector.get("response") or {}).get("intent_response_key"))
+            extra = self.extra_questions(message.get(TEXT) or "", key or intent)
+            if extra:
+                message.set(EXTRA_QUESTIONS, extra, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
+)
+class MultiQuestionPolicy(Policy):
+    """Runs `action_answer_more` after the main answer of a message with extra questions."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"priority": PRIORITY}
+
+    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain,
+              **kwargs: Any) -> Resource:
+        if ACTION_ANSWER_MORE not in domain.action_names_or_texts:
+            raise ValueError(f"MultiQuestionPolicy needs `{ACTION_ANSWER_MORE}` in domain.yml")
+        return self._resource
+
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
+                                     rule_only_data: Optional[Dict[Text, Any]] = None,
+                                     **kwargs: Any) -> PolicyPrediction:
+        action = next_action(tracker, set(domain.form_names))
+        probabilities = self._default_predictions(domain)
+        if action is not None:
+            probabilities[domain.index_for_action(action)] = 1.0
+        return self._prediction(probabilities)
+
+
+# Actions after which the turn goes on with another action of the same answer.
+NOT_AN_ANSWER = {ACTION_LISTEN_NAME, "action_session_start", "action_escalate",
+                 "action_deactivate_loop", "action_clarify", "action_default_fallback",
+                 "action_restart", "action_back", "action_unlikely_intent"}
+
+
+def next_action(tracker: DialogueStateTracker, forms: set) -> Optional[Text]:
+    """`action_answer_more` once the main answer is done, `action_listen` after it."""
+    latest = tracker.latest_action_name
+    if latest == ACTION_ANSWER_MORE:
+        return ACTION_LISTEN_NAME
+    if latest in NOT_AN_ANSWER or latest in forms or tracker.active_loop_name:
+        return None
+    if tracker.is_paused():
+        return None
+    ran: List[Text] = []
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if not (event.parse_data or {}).get(EXTRA_QUESTIONS):
+                return None
+            break
+        if isinstance(event, ActionExecuted) and event.action_name:
+            ran.append(event.action_name)
+    if ACTION_ANSWER_MORE in ran or not ran:
+        return None
+    return ACTION_ANSWER_MORE

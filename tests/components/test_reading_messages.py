@@ -1,0 +1,152 @@
+"""Reading real messages: several questions in one message (the detector trained on the
+project's NLU data the way the Rasa graph trains it, and the policy step that answers the
+rest), unreadable messages, and a bare product name as an answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.importers.rasa import RasaFileImporter
+from rasa.shared.nlu.training_data.message import Message
+
+from components.multi_question import (
+    ACTION_ANSWER_MORE,
+    MultiQuestionDetector,
+    next_action,
+    sentences,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+FORMS = {"order_form", "size_form"}
+
+
+@pytest.fixture(scope="module")
+def detector(tmp_path_factory: pytest.TempPathFactory) -> MultiQuestionDetector:
+    """Trained on data/nlu with create() + train(), loaded back as `rasa run` does."""
+    storage = LocalModelStorage(tmp_path_factory.mktemp("multi"))
+    resource, context = Resource("multi_question"), ExecutionContext(GraphSchema({}), "test")
+    config = MultiQuestionDetector.get_default_config()
+    training = RasaFileImporter(training_data_paths=[str(ROOT / "data" / "nlu")],
+                                domain_path=str(ROOT / "domain.yml")).get_nlu_data()
+    MultiQuestionDetector.create(config, storage, resource, context).train(training)
+    return MultiQuestionDetector.load(config, storage, resource, context)
+
+
+def extra(detector: MultiQuestionDetector, text: str, intent: str,
+          faq_key: Optional[str] = None) -> List[Dict[str, Any]]:
+    message = Message.build(text=text, intent=intent)
+    message.set("intent", {"name": intent, "confidence": 0.9})
+    if faq_key:
+        message.set("response_selector", {"faq": {"response": {
+            "intent_response_key": faq_key}}})
+    detector.process([message])
+    return message.as_dict(only_output_properties=True).get("extra_questions") or []
+
+
+def test_sentences_split_at_sentence_ends_not_at_commas() -> None:
+    assert sentences("什么时候发货？能开发票吗?包邮吗") == ["什么时候发货", "能开发票吗", "包邮吗"]
+    assert sentences("我买的耳机,什么时候到") == ["我买的耳机,什么时候到"]
+    assert sentences("好的。嗯。发什么快递") == ["发什么快递"]  # too short to be a question
+
+
+def test_each_other_question_of_a_message_is_found(detector) -> None:
+    found = extra(detector, "什么时候发货?能开发票吗?包邮吗", "ask_shipping_time")
+    labels = [item["label"] for item in found]
+    assert labels == ["ask_invoice", "faq/shipping_fee"], found
+    assert found[0]["text"] == "能开发票吗" and found[0]["confidence"] >= 0.6
+
+
+def test_what_the_main_answer_covers_is_not_repeated(detector) -> None:
+    # The FAQ answer was for shipping fees: only the courier question is extra.
+    found = extra(detector, "包邮吗?发什么快递", "faq", faq_key="faq/shipping_fee")
+    assert [item["label"] for item in found] == ["faq/courier"], found
+    # Two sentences about one parcel are one matter, not two tasks.
+    assert extra(detector, "我的快递到哪了?怎么还没发货", "track_logistics") == []
+
+
+def test_one_question_and_small_talk_add_nothing(detector) -> None:
+    assert extra(detector, "你好,在吗?我想查一下物流", "track_logistics") == []
+    assert extra(detector, "谢谢啦!好的", "thank") == []
+    assert extra(detector, "这个质量太差了。包邮吗", "nlu_fallback") == []  # clarified first
+
+
+def tracker(*events: Any) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events("t", [ActionExecuted(ACTION_LISTEN_NAME), *events])
+
+
+def user(extra_questions: Optional[list] = None) -> UserUttered:
+    parse = {"intent": {"name": "ask_shipping_time", "confidence": 0.9}, "entities": []}
+    if extra_questions:
+        parse["extra_questions"] = extra_questions
+    return UserUttered("什么时候发货?包邮吗", parse["intent"], parse_data=parse)
+
+
+MORE = [{"label": "faq/shipping_fee", "text": "包邮吗", "confidence": 0.9}]
+
+
+def test_the_rest_is_answered_once_after_the_main_answer() -> None:
+    assert next_action(tracker(user(MORE)), FORMS) is None  # the main answer comes first
+    answered = [user(MORE), ActionExecuted("action_ask_shipping_time"), BotUttered("今天发")]
+    assert next_action(tracker(*answered), FORMS) == ACTION_ANSWER_MORE
+    done = [*answered, ActionExecuted(ACTION_ANSWER_MORE)]
+    assert next_action(tracker(*done), FORMS) == ACTION_LISTEN_NAME
+    # A message with one question: the policy stays out of it.
+    assert next_action(tracker(user(), ActionExecuted("action_ask_shipping_time")),
+                       FORMS) is None
+
+
+def test_a_form_or_a_handoff_keeps_the_rest_waiting() -> None:
+    in_form = [user(MORE), ActionExecuted("order_form"), ActiveLoop("order_form")]
+    assert next_action(tracker(*in_form), FORMS) is None
+    assert next_action(tracker(user(MORE), ActionExecuted("action_escalate")), FORMS) is None
+
+
+def test_unreadable_messages_become_fallbacks(tmp_path) -> None:
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from components.content_guard import ContentGuard
+
+    storage = LocalModelStorage(tmp_path)
+    resource, context = Resource("guard"), ExecutionContext(GraphSchema({}), "test")
+    training = TrainingData([Message.build(text="ok 好的", intent="affirm"),
+                             Message.build(text="👍", intent="affirm"),
+                             Message.build(text="iPhone能用吗", intent="product_question")])
+    ContentGuard.create({}, storage, resource, context).train(training)
+    guard = ContentGuard.load({}, storage, resource, context)
+    verdicts = {}
+    for text in ["。。。", "？？？", "😂😂😂", "asdfghjkl;'[]", "0", "在吗", "OK", "👍",
+                 "iphone 15 pro"]:
+        message = Message.build(text=text)
+        message.set("intent", {"name": "rate_service", "confidence": 0.99})
+        guard.process([message])
+        verdicts[text] = message.get("intent")["name"]
+    assert verdicts == {"。。。": "nlu_fallback", "？？？": "nlu_fallback",
+                        "😂😂😂": "nlu_fallback", "asdfghjkl;'[]": "nlu_fallback",
+                        "0": "rate_service", "在吗": "rate_service", "OK": "rate_service",
+                        "👍": "rate_service", "iphone 15 pro": "rate_service"}
+
+
+def test_a_bare_product_name_is_an_answer() -> None:
+    from components.bare_answer import BareAnswer
+
+    bare = BareAnswer.create({}, None, None, None)  # type: ignore[arg-type]
+    intents = {}
+    for text, start, end in [("纯棉圆领T恤", 0, 6), ("就是这款纯棉圆领T恤的", 4, 10),
+                             ("纯棉圆领T恤有XL吗", 0, 6), ("纯棉圆领T恤洗了会缩水", 0, 6)]:
+        message = Message.build(text=text)
+        message.set("intent", {"name": "product_question", "confidence": 0.99})
+        message.set("entities", [{"entity": "product", "start": start, "end": end,
+                                  "value": "纯棉圆领T恤"}])
+        bare.process([message])
+        intents[text] = message.get("intent")["name"]
+    assert intents == {"纯棉圆领T恤": "inform", "就是这款纯棉圆领T恤的": "inform",
+                       "纯棉圆领T恤有XL吗": "product_question",
+                       "纯棉圆领T恤洗了会缩水": "product_question"}
