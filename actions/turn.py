@@ -80,7 +80,9 @@ def from_action_call(call: Any) -> Optional[Turn]:
     """The turn of a Rasa action call ({"next_action", "sender_id", "tracker", ...})."""
     if not isinstance(call, dict):
         return None
-    tracker = call.get("tracker") if isinstance(call.get("tracker"), dict) else {}
+    tracker = call.get("tracker")
+    if not isinstance(tracker, dict):
+        tracker = {}
     conversation = call.get("sender_id") or tracker.get("sender_id")
     action = call.get("next_action")
     if not isinstance(conversation, str) or not isinstance(action, str):
@@ -89,8 +91,9 @@ def from_action_call(call: Any) -> Optional[Turn]:
 
 
 def _message_marker(tracker: Dict[str, Any]) -> str:
-    latest = tracker.get("latest_message") if isinstance(tracker.get("latest_message"),
-                                                          dict) else {}
+    latest = tracker.get("latest_message")
+    if not isinstance(latest, dict):
+        latest = {}
     if latest.get("message_id"):
         return str(latest["message_id"])
     users = [event for event in tracker.get("events") or []

@@ -23,7 +23,7 @@ from typing import Callable, Optional
 
 from sanic import Sanic
 from sanic.request import Request
-from sanic.response import HTTPResponse, raw
+from sanic.response import BaseHTTPResponse, HTTPResponse, raw
 from sqlalchemy import (
     Column,
     DateTime,
@@ -155,7 +155,7 @@ class Idempotency:
         replay.headers[REPLAYED_HEADER] = "true"
         return replay
 
-    async def after(self, request: Request, response: HTTPResponse) -> None:
+    async def after(self, request: Request, response: BaseHTTPResponse) -> None:
         scope = getattr(request.ctx, "idempotency_scope", None)
         if scope is None:
             return

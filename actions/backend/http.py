@@ -75,9 +75,10 @@ class HttpShopBackend:
                        raw: Optional[tuple] = None, proof: Optional[str] = None) -> Any:
         current = turn.current()
         read = (method, path, proof or "")
-        cacheable = current is not None and method == "GET" and TURN_CACHED.fullmatch(path)
-        if cacheable:
-            found, value = current.cached(read)
+        # GETs of order facts are asked once per turn (the turn caches them).
+        cache = current if method == "GET" and TURN_CACHED.fullmatch(path) else None
+        if cache is not None:
+            found, value = cache.cached(read)
             if found:
                 return value
         headers = {"X-Order-Proof": proof} if proof else {}
@@ -98,8 +99,8 @@ class HttpShopBackend:
         reply = await self.http.request_json(method, path, **options)
         if reply.status >= 400:
             raise _error_for(reply.status, reply.data)
-        if cacheable:
-            current.remember(read, reply.data)
+        if cache is not None:
+            cache.remember(read, reply.data)
         return reply.data
 
     async def customer_by_channel(self, channel_user_id: str) -> Optional[JSON]:

@@ -8,7 +8,6 @@ import json
 import urllib.request
 from typing import Any, Dict, List, Optional
 
-import pytest
 from scenarios import identity_metadata, reply_text
 
 PAID_ORDER = "361204587712340002"  # 王伟's, paid, phone tail 5678
