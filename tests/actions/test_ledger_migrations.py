@@ -4,6 +4,7 @@ and a ledger made by create_all before migrations existed is stamped and keeps i
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from typing import Iterator
 
@@ -22,7 +23,8 @@ def url(request, tmp_path, postgres_schema) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'actions.sqlite'}"
         return
-    with postgres_schema("actions_pytest_migrations") as pg_url:
+    # Its own schema name: other checkouts may run the same test on this PostgreSQL.
+    with postgres_schema(f"actions_pytest_{uuid.uuid4().hex[:8]}") as pg_url:
         yield pg_url
 
 

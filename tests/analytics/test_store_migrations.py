@@ -4,6 +4,7 @@ and a store made by create_all before migrations existed is stamped and keeps it
 
 from __future__ import annotations
 
+import uuid
 from typing import Iterator
 
 import pytest
@@ -20,7 +21,8 @@ def url(request, tmp_path, postgres_schema) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'analytics.sqlite'}"
         return
-    with postgres_schema("analytics_pytest_migrations") as pg_url:
+    # Its own schema name: other checkouts may run the same test on this PostgreSQL.
+    with postgres_schema(f"analytics_pytest_{uuid.uuid4().hex[:8]}") as pg_url:
         yield pg_url
 
 
