@@ -2,7 +2,8 @@
 
 After the main answer: an FAQ question gets its answer (the FAQ response, so the data radar
 counts it resolved like any FAQ answer); another task is offered as a button, since a form
-works on one matter at a time and the customer picks what comes next.
+works on one matter at a time and the customer picks what comes next (inside a form, which
+is such a task, only the FAQ questions are answered).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class ActionAnswerMore(Action):
             if label.startswith("faq/"):
                 dispatcher.utter_message(response="utter_more_faq", question=text)
                 dispatcher.utter_message(response=f"utter_{label}")
-            elif label in INTENT_LABELS:
+            elif label in INTENT_LABELS and not tracker.active_loop.get("name"):
                 dispatcher.utter_message(response="utter_more_offer", question=text, buttons=[
                     {"title": INTENT_LABELS[label], "payload": f"/{label}"}])
         return []

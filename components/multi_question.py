@@ -13,9 +13,10 @@ was answered for becomes an `extra_questions` entry of the parse data:
 `[{"label": "faq/shipping_fee", "text": "包邮吗", "confidence": 0.91}]`.
 
 `MultiQuestionPolicy` runs `action_answer_more` once the turn's main answer is complete
-(no active form, the last action was an answer, not a form or a handoff), then ends the
-turn; the action answers FAQ sentences with their responses and offers the other tasks
-as buttons (a form cannot run for two orders at once).
+(the last action was an answer, not a handoff or a clarification; inside a form, right after
+the form asked its question), then ends the turn. The action answers FAQ sentences with
+their responses and, outside a form, offers the other tasks as buttons (a form works on
+one order at a time).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, REQUESTED_SLOT
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
@@ -217,7 +218,8 @@ class MultiQuestionPolicy(Policy):
         probabilities = self._default_predictions(domain)
         if action is not None:
             probabilities[domain.index_for_action(action)] = 1.0
-        return self._prediction(probabilities)
+        # Marked like a form's own continuation, which it follows inside a form.
+        return self._prediction(probabilities, is_no_user_prediction=action is not None)
 
 
 # Actions after which the turn goes on with another action of the same answer.
@@ -231,10 +233,15 @@ def next_action(tracker: DialogueStateTracker, forms: set) -> Optional[Text]:
     latest = tracker.latest_action_name
     if latest == ACTION_ANSWER_MORE:
         return ACTION_LISTEN_NAME
-    if latest in NOT_AN_ANSWER or latest in forms or tracker.active_loop_name:
+    if latest in NOT_AN_ANSWER or tracker.is_paused():
         return None
-    if tracker.is_paused():
-        return None
+    loop = tracker.active_loop_name
+    if loop:
+        # Inside a form: right after it asked its question (the FAQ answers follow it).
+        if latest != loop or not tracker.get_slot(REQUESTED_SLOT):
+            return None
+    elif latest in forms:
+        return None  # a form just ended: the task it collected for runs next
     ran: List[Text] = []
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):

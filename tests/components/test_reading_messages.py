@@ -12,7 +12,13 @@ from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.importers.rasa import RasaFileImporter
 from rasa.shared.nlu.training_data.message import Message
@@ -103,10 +109,22 @@ def test_the_rest_is_answered_once_after_the_main_answer() -> None:
                        FORMS) is None
 
 
-def test_a_form_or_a_handoff_keeps_the_rest_waiting() -> None:
-    in_form = [user(MORE), ActionExecuted("order_form"), ActiveLoop("order_form")]
-    assert next_action(tracker(*in_form), FORMS) is None
+def test_inside_a_form_the_rest_follows_the_forms_question() -> None:
+    started = [user(MORE), ActionExecuted("order_form"), ActiveLoop("order_form")]
+    asked = [*started, SlotSet("requested_slot", "order_id")]
+    assert next_action(tracker(*asked), FORMS) == ACTION_ANSWER_MORE
+    # The form took the message but asked nothing (it is about to end): no extra yet.
+    assert next_action(tracker(*started), FORMS) is None
+    done = [*asked, ActionExecuted(ACTION_ANSWER_MORE)]
+    assert next_action(tracker(*done), FORMS) == ACTION_LISTEN_NAME
+    # A form that just ended: its task runs first.
+    ended = [user(MORE), ActionExecuted("order_form"), ActiveLoop(None)]
+    assert next_action(tracker(*ended), FORMS) is None
+
+
+def test_a_handoff_or_a_clarification_keeps_the_rest_waiting() -> None:
     assert next_action(tracker(user(MORE), ActionExecuted("action_escalate")), FORMS) is None
+    assert next_action(tracker(user(MORE), ActionExecuted("action_clarify")), FORMS) is None
 
 
 def test_unreadable_messages_become_fallbacks(tmp_path) -> None:
