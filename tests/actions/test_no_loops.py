@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-import pytest
 from action_helpers import SLOT_DEFAULTS, texts
 from rasa_sdk import Tracker
 

@@ -6,10 +6,8 @@ recorded), a real demo shop for the coupon playbook. Screenshots go to docs/scre
 
 from __future__ import annotations
 
-import json
 import os
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
