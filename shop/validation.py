@@ -9,7 +9,9 @@ from typing import Any, Optional
 
 from sanic.request import Request
 
+from service_common.validation import BLANKS as BLANKS
 from service_common.validation import read_json as read_json  # the services' one
+from service_common.validation import trim
 
 # Re-exported: the assistant validates tax ids with the same code (shop.credit_code has
 # no dependencies and can be imported directly, too).
@@ -30,10 +32,6 @@ TRACKING_NO_RE = re.compile(r"^[A-Za-z0-9]{8,32}$")
 LANDLINE_RE = re.compile(r"^[0-9+()\- ]{7,20}$")
 BANK_ACCOUNT_RE = re.compile(r"^\d{8,32}$")
 DIGITS_RE = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also takes "²", which int() refuses
-# "Blank" as the OpenAPI file's non-blank pattern `[^\s\x1c-\x1f\x85\ufeff]` means it: Python's
-# whitespace (str.isspace, what generators reading the pattern as Python regex exclude) and
-# JSON Schema's (ECMA-262 `\s`: adds U+FEFF, lacks U+001C-U+001F and U+0085) together.
-BLANKS = "".join(chr(code) for code in range(0x3001) if chr(code).isspace()) + "\ufeff"
 # Plausible adult builds for size advice; outside them the numbers are likely mistyped.
 HEIGHT_RANGE_CM = (100, 230)
 WEIGHT_RANGE_KG = (25, 200)
@@ -75,10 +73,6 @@ def string(
     if len(value) > max_len:
         raise unprocessable("invalid_value", f"字段 {field} 过长，最多 {max_len} 个字符")
     return value
-
-
-def trim(value: str) -> str:
-    return value.strip(BLANKS)
 
 
 def digits_value(text: str) -> int:
