@@ -239,7 +239,9 @@ async def submit(order: Dict[str, Any], reason: Reason, item: str, evidence: Lis
     kind = "exchange" if task == "exchange" and reason.kind == "return" else reason.kind
     return await get_backend().create_after_sale(order["id"], {
         "kind": kind, "item": item, "reason_code": reason.code, "reason": reason.label,
-        "evidence": [int(upload) for upload in evidence], "conversation_id": conversation_id},
+        # The same photo sent twice is one upload; the shop counts ids as sent (max 9).
+        "evidence": list(dict.fromkeys(int(upload) for upload in evidence)),
+        "conversation_id": conversation_id},
         order_proof)
 
 

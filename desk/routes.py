@@ -178,9 +178,7 @@ async def set_status(request: Request) -> HTTPResponse:
     auth.require_agent(principal)
     body = v.read_json(request)
     v.only_keys(body, {"status"})
-    status = v.text_field(body, "status", "status", max_len=16)
-    if status not in ("online", "away"):
-        raise v.bad("invalid_value", "字段 status 取值无效，可选值：online、away")
+    status = v.choice_field(body, "status", "status", ("online", "away"))
     with db(request) as session:
         agent = work.get_agent(session, principal.agent_id or 0)
         agent.status = status
@@ -257,8 +255,7 @@ async def list_handoffs(request: Request) -> HTTPResponse:
     principal = who(request)
     queues = request.app.ctx.queues
     v.only_query(request, {"status", "queue", "limit", "view"})
-    views = v.query_choices(request, "view", VIEWS)
-    view = views[0] if views else None
+    view = v.query_choice(request, "view", VIEWS)
     statuses = v.query_choices(request, "status", STATUSES) or list(OPEN_STATUSES)
     queue_filter = v.query_choices(request, "queue", list(queues))
     limit = v.query_limit(request)
@@ -382,10 +379,7 @@ async def transfer_handoff(request: Request, handoff_id: int) -> HTTPResponse:
     to_agent = body.get("to_agent")
     if to_agent is not None and (isinstance(to_agent, bool) or not isinstance(to_agent, int)):
         raise v.bad("invalid_type", "字段 to_agent 必须是客服编号（整数）")
-    to_queue = v.text_field(body, "to_queue", "to_queue", required=False, max_len=32)
-    if to_queue is not None and to_queue not in queues:
-        raise v.bad("unknown_queue",
-                    f"未知的队列 {to_queue}，可选队列：{'、'.join(sorted(queues))}")
+    to_queue = None if body.get("to_queue") is None else v.queue_field(body, "to_queue", queues)
     if to_agent is None and to_queue is None:
         raise v.bad("missing_field", "缺少必填字段：to_agent 或 to_queue")
     note = v.text_field(body, "note", "note", required=False, max_len=2000)

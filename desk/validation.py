@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Optional, overload
@@ -12,9 +13,11 @@ from sanic.request import Request
 from desk.models import ROLES
 from service_common.errors import ApiError
 from service_common.validation import read_json as read_json_object
+from service_common.validation import trim
 
-__all__ = ["read_json", "handoff_packet", "agent_request", "query_choices", "query_limit",
-           "only_keys", "only_query", "url_field", "channel_event", "query_int"]
+__all__ = ["read_json", "handoff_packet", "agent_request", "query_choices", "query_choice",
+           "query_limit", "only_keys", "only_query", "url_field", "channel_event", "query_int",
+           "choice_field", "timestamp"]
 
 # Naive callback times are read as China time, like every time the shop itself hands out.
 CST = timezone(timedelta(hours=8))
@@ -27,6 +30,16 @@ MIN_TIME = 946684800.0
 MAX_TIME = 4102444800.0
 CHANNEL_EVENT_KINDS = ("customer_message", "customer_typing")
 MAX_ATTACHMENTS = 10
+INT_RE = re.compile(r"-?[0-9]+")  # ASCII: int() also reads " 5", "5_0" and "٥"
+# The OpenAPI file's `Timestamp`: an RFC 3339 date-time of a real day within 2000-2100, at most
+# 6 fraction digits (what datetime keeps), the offset optional. Python 3.10's fromisoformat
+# refuses RFC 3339 fractions of other lengths and takes forms RFC 3339 does not (a bare date).
+_DAY = (r"(?:(?:20[0-9]{2}|2100)-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+        r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+        r"|20(?:[02468][048]|[13579][26])-02-29)")
+TIMESTAMP_RE = re.compile(rf"({_DAY})T((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])"
+                          r"(?:\.([0-9]{1,6}))?(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?")
+URL_PREFIXES = ("https://", "http://", "/")
 
 
 def read_json(request: Request) -> dict[str, Any]:
@@ -73,14 +86,28 @@ def text_field(
         return None
     if not isinstance(value, str):
         raise _type(field, "字符串")
-    value = value.strip()
+    # The length as sent (the OpenAPI maxLength), then blanks around it go.
     if len(value) > max_len:
         raise bad("invalid_value", f"字段 {field} 过长，最多 {max_len} 个字符")
+    value = trim(value)
     if blank_ok:
         return value
     if not value and required:
         raise bad("invalid_value", f"字段 {field} 不能为空")
     return value or None
+
+
+def choice_field(data: dict[str, Any], key: str, field: str, options: Collection[str],
+                 *, code: str = "invalid_value") -> str:
+    """A required value out of `options`, exactly as written (an OpenAPI enum)."""
+    value = data.get(key)
+    if value is None:
+        raise _missing(field)
+    if not isinstance(value, str):
+        raise _type(field, "字符串")
+    if value not in options:
+        raise bad(code, f"字段 {field} 取值 {value[:64]} 无效，可选值：{'、'.join(options)}")
+    return value
 
 
 def _number(value: Any, field: str) -> float:
@@ -114,7 +141,9 @@ def _time(value: Any, field: str) -> float:
 
 
 def _emotion(value: Any, field: str, with_time: bool) -> Optional[dict[str, Any]]:
-    if value is None:
+    """A transcript line's mood (null: none), or an entry of the mood history (with_time;
+    an object, never null)."""
+    if value is None and not with_time:
         return None
     data = _object(value, field)
     result: dict[str, Any] = {
@@ -141,9 +170,7 @@ def _transcript(value: Any) -> list[dict[str, Any]]:
     for index, item in enumerate(items):
         field = f"transcript[{index}]"
         data = _object(item, field)
-        role = text_field(data, "role", f"{field}.role", max_len=16)
-        if role not in ROLES:
-            raise bad("invalid_value", f"字段 {field}.role 取值无效，可选值：{'、'.join(ROLES)}")
+        role = choice_field(data, "role", f"{field}.role", ROLES)
         if data.get("time") is None:
             raise _missing(f"{field}.time")
         text = data.get("text")
@@ -163,25 +190,21 @@ def _transcript(value: Any) -> list[dict[str, Any]]:
     return result
 
 
-def _callback_at(value: Any) -> Optional[datetime]:
-    """ISO 8601 -> naive UTC; a time without offset is China time (+08:00)."""
-    if value is None:
-        return None
+def timestamp(value: Any, field: str) -> datetime:
+    """An RFC 3339 date-time within 2000-2100 (TIMESTAMP_RE) -> naive UTC; a time without
+    offset is China time (+08:00)."""
     if not isinstance(value, str):
-        raise _type("callback_at", "ISO 8601 时间字符串")
-    raw = value.strip()
-    try:
-        # Python 3.10's fromisoformat does not accept the common "Z" suffix.
-        parsed = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith("Z") else raw)
-    except ValueError:
-        raise bad(
-            "invalid_value",
-            "字段 callback_at 不是合法的 ISO 8601 时间（如 2025-01-02T09:00:00+08:00）",
-        ) from None
+        raise _type(field, "ISO 8601 时间字符串")
+    match = TIMESTAMP_RE.fullmatch(value)
+    if match is None:
+        raise bad("invalid_value", f"字段 {field} 不是 2000-2100 年之间合法的 ISO 8601 时间"
+                                   "（如 2025-01-02T09:00:00+08:00）")
+    day, clock, fraction, offset = match.groups()
+    parsed = datetime.fromisoformat(
+        f"{day}T{clock}" + (f".{fraction.ljust(6, '0')}" if fraction else "")
+        + ("+00:00" if offset == "Z" else offset or ""))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=CST)
-    if not 2000 <= parsed.year <= 2100:
-        raise bad("invalid_value", "字段 callback_at 必须在 2000-2100 年之间")
     return parsed.astimezone(timezone.utc).replace(tzinfo=None)
 
 
@@ -205,12 +228,7 @@ def handoff_packet(body: dict[str, Any], queues: Collection[str]) -> dict[str, A
         # The bot may have no words for why (e.g. a default route): an empty reason is fine.
         "reason": text_field(rule, "reason", "rule.reason", max_len=1000, blank_ok=True),
     }
-    queue = text_field(body, "queue", "queue", max_len=32)
-    if queue not in queues:
-        raise bad(
-            "unknown_queue", f"未知的队列 {queue}，可选队列：{'、'.join(sorted(queues))}"
-        )
-    packet["queue"] = queue
+    packet["queue"] = queue_field(body, "queue", queues)
     priority = body.get("priority")
     if priority is None:
         raise _missing("priority")
@@ -252,43 +270,61 @@ def handoff_packet(body: dict[str, Any], queues: Collection[str]) -> dict[str, A
     if not isinstance(office_hours, bool):
         raise _type("office_hours", "布尔值 true/false")
     packet["office_hours"] = office_hours
-    packet["callback_at"] = _callback_at(body.get("callback_at"))
+    callback_at = body.get("callback_at")
+    packet["callback_at"] = None if callback_at is None else timestamp(callback_at,
+                                                                        "callback_at")
     return packet
 
 
+def queue_field(body: dict[str, Any], key: str, queues: Collection[str]) -> str:
+    """A configured queue's name, exactly (the OpenAPI enum of queues.yml's names)."""
+    return choice_field(body, key, key, sorted(queues), code="unknown_queue")
+
+
 def agent_request(body: dict[str, Any], with_note: bool = False) -> dict[str, Optional[str]]:
-    result: dict[str, Optional[str]] = {"agent": text_field(body, "agent", "agent", max_len=64)}
+    """A service names the agent it acts for: without one 422 `agent_required` (the body's
+    schema cannot say so: an agent's own session names them, and they send no `agent`)."""
+    result: dict[str, Optional[str]] = {
+        "agent": text_field(body, "agent", "agent", required=False, max_len=64)}
+    if result["agent"] is None:
+        raise ApiError(422, "agent_required", "服务账号调用时须用 agent 字段写明客服名")
     if with_note:
         result["note"] = text_field(body, "note", "note", required=False, max_len=MAX_TEXT)
     return result
 
 
+def query_arg(request: Request, name: str) -> Optional[str]:
+    """The raw query value, "" included (Sanic's request.args drops blank values, which
+    made `?view=` mean "no filter" although the OpenAPI file calls it invalid)."""
+    return request.get_args(keep_blank_values=True).get(name)
+
+
 def query_choices(request: Request, name: str, options: Collection[str]) -> Optional[list[str]]:
     """A comma-separated filter such as `status=waiting,active`; None when absent."""
-    raw = request.args.get(name)
-    if raw is None or not raw.strip():
+    raw = query_arg(request, name)
+    if raw is None:
         return None
-    values = [v.strip() for v in raw.split(",") if v.strip()]
-    unknown = [v for v in values if v not in options]
+    values = raw.split(",")
+    unknown = [v or "（空）" for v in values if v not in options]
     if unknown:
         raise bad(
             "invalid_query",
-            f"参数 {name} 取值 {'、'.join(unknown)} 无效，可选值：{'、'.join(options)}",
+            f"参数 {name} 取值 {'、'.join(unknown)[:200]} 无效，可选值：{'、'.join(options)}"
+            "（多个用英文逗号分隔）",
         )
     return values
 
 
+def query_choice(request: Request, name: str, options: Collection[str]) -> Optional[str]:
+    raw = query_arg(request, name)
+    if raw is not None and raw not in options:
+        raise bad("invalid_query",
+                  f"参数 {name} 取值 {raw[:64] or '（空）'} 无效，可选值：{'、'.join(options)}")
+    return raw
+
+
 def query_limit(request: Request, default: int = 100, maximum: int = 500) -> int:
-    raw = request.args.get("limit")
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad("invalid_query", "参数 limit 必须是整数") from None
-    if not 1 <= value <= maximum:
-        raise bad("invalid_query", f"参数 limit 需在 1-{maximum} 之间")
-    return value
+    return query_int(request, "limit", default, 1, maximum)
 
 
 def only_keys(body: dict[str, Any], allowed: set[str]) -> None:
@@ -299,39 +335,41 @@ def only_keys(body: dict[str, Any], allowed: set[str]) -> None:
 
 
 def only_query(request: Request, allowed: set[str]) -> None:
-    unknown = sorted(set(request.args) - allowed)
+    unknown = sorted(set(request.get_args(keep_blank_values=True)) - allowed)
     if unknown:
         raise bad("invalid_query", f"不支持的查询参数：{'、'.join(unknown)}")
 
 
 def url_field(data: dict[str, Any], key: str) -> Optional[str]:
-    value = text_field(data, key, key, required=False, max_len=2000)
+    """An http(s) URL or a /path, as written (the OpenAPI pattern); absent or null: None."""
+    value = data.get(key)
     if value is None:
         return None
-    if not (value.startswith("https://") or value.startswith("http://") or value.startswith("/")):
+    if not isinstance(value, str):
+        raise _type(key, "字符串")
+    if len(value) > 2000:
+        raise bad("invalid_value", f"字段 {key} 过长，最多 2000 个字符")
+    if not value.startswith(URL_PREFIXES):
         raise bad("invalid_value", f"字段 {key} 必须是 http(s) 地址或以 / 开头的路径")
     return value
 
 
 def query_int(request: Request, name: str, default: int, minimum: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
+    raw = query_arg(request, name)
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad("invalid_query", f"参数 {name} 必须是整数") from None
-    if not minimum <= value <= maximum:
+    if not INT_RE.fullmatch(raw):
+        raise bad("invalid_query", f"参数 {name} 必须是整数")
+    # int() refuses over 4300 digits; anything past 18 significant ones is out of range anyway.
+    if len(raw.lstrip("-").lstrip("0")) > 18 or not minimum <= int(raw) <= maximum:
         raise bad("invalid_query", f"参数 {name} 需在 {minimum}-{maximum} 之间")
-    return value
+    return int(raw)
 
 
 def channel_event(body: dict[str, Any]) -> dict[str, Any]:
     """POST /api/channel-events from the web-chat channel."""
     only_keys(body, {"conversation_id", "kind", "text", "time", "attachments"})
-    kind = text_field(body, "kind", "kind", max_len=32)
-    if kind not in CHANNEL_EVENT_KINDS:
-        raise bad("invalid_value", f"字段 kind 取值无效，可选值：{'、'.join(CHANNEL_EVENT_KINDS)}")
+    kind = choice_field(body, "kind", "kind", CHANNEL_EVENT_KINDS)
     event: dict[str, Any] = {
         "conversation_id": text_field(body, "conversation_id", "conversation_id"),
         "kind": kind,
@@ -343,15 +381,7 @@ def channel_event(body: dict[str, Any]) -> dict[str, Any]:
     if at is None:
         event["time"] = None
     elif isinstance(at, str):
-        try:
-            parsed = datetime.fromisoformat(at[:-1] + "+00:00" if at.endswith("Z") else at)
-        except ValueError:
-            raise bad("invalid_value", "字段 time 不是合法的 ISO 8601 时间或 Unix 时间") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=CST)
-        if not 2000 <= parsed.year <= 2100:
-            raise bad("invalid_value", "字段 time 必须在 2000-2100 年之间")
-        event["time"] = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        event["time"] = timestamp(at, "time")
     else:
         seconds = _time(at, "time")
         event["time"] = datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)

@@ -1,4 +1,4 @@
-"""Reading a JSON request body strictly."""
+"""Reading a JSON request body strictly; what counts as blank."""
 
 from __future__ import annotations
 
@@ -8,6 +8,15 @@ from typing import Any
 from sanic.request import Request
 
 from service_common.errors import ApiError
+
+# "Blank" as the OpenAPI files' non-blank pattern `[^\s\x1c-\x1f\x85\ufeff]` means it: Python's
+# whitespace (str.isspace, what generators reading the pattern as Python regex exclude) and
+# JSON Schema's (ECMA-262 `\s`: adds U+FEFF, lacks U+001C-U+001F and U+0085) together.
+BLANKS = "".join(chr(code) for code in range(0x3001) if chr(code).isspace()) + "\ufeff"
+
+
+def trim(value: str) -> str:
+    return value.strip(BLANKS)
 
 
 def read_json(request: Request) -> dict[str, Any]:

@@ -225,20 +225,22 @@ async def get_order(request: Request, order_id: str) -> HTTPResponse:
 @api.post("/orders/lookup")
 async def lookup_orders(request: Request) -> HTTPResponse:
     """A customer without the order number: their phone plus the product or the order
-    date. POST, so the phone number stays out of URLs and access logs. Anonymous callers
-    must give a product or a date: a phone number alone does not list anyone's orders."""
+    date. POST, so the phone number stays out of URLs and access logs. A phone number
+    alone lists nobody's orders: a clue (product, date or the linked customer_id) is
+    required, as the OpenAPI entry's `anyOf` says."""
     body = v.read_json(request)
     phone = v.phone(body.get("phone"))
     product = v.string(body, "product", required=False, max_len=30)
-    raw_date = v.string(body, "date", required=False, max_len=10)
-    if body.get("date") is not None and raw_date is None:  # "" or spaces: not a date
-        raise unprocessable("invalid_date", "date 应为 YYYY-MM-DD 格式的日期")
+    raw_date = body.get("date")
+    if raw_date is not None and not isinstance(raw_date, str):
+        raise unprocessable("invalid_type", "字段 date 必须是字符串")
     customer_id = v.string(body, "customer_id", required=False, max_len=16)
     try:
+        # Exactly YYYY-MM-DD (`format: date`): "", spaces or a padded date are no date.
         day = date.fromisoformat(raw_date) if raw_date is not None else None
     except ValueError:
         raise unprocessable("invalid_date", "date 应为 YYYY-MM-DD 格式的日期") from None
-    if not customer_id and not (product or day):
+    if not (customer_id or product or day):
         raise unprocessable("clue_required", "请再提供购买的商品名或下单日期")
     with db(request) as session:
         orders = services.lookup_orders(session, phone, product, day, customer_id)

@@ -30,7 +30,7 @@ from shop.models import (
     Todo,
     Upload,
 )
-from shop.validation import MAX_DB_ID
+from shop.validation import DIGITS_RE, MAX_DB_ID, digits_value, trim
 
 CUTOFF_HOUR = 16
 AFTER_SALE_WINDOW = timedelta(days=15)
@@ -352,10 +352,10 @@ def resolve_item(order: Order, item: Any) -> OrderItem:
     names = "、".join(i.product_name for i in order.items)
     if isinstance(item, int) and not isinstance(item, bool):
         matches = [i for i in order.items if i.id == item]
-    elif isinstance(item, str) and item.strip():
-        text = item.strip()
-        if text.isdigit():
-            matches = [i for i in order.items if i.id == int(text)]
+    elif isinstance(item, str) and trim(item):
+        text = trim(item)
+        if DIGITS_RE.fullmatch(text):
+            matches = [i for i in order.items if i.id == digits_value(text)]
         else:
             matches = [i for i in order.items if i.product_id == text.upper()]
             matches = matches or [i for i in order.items if i.product_name == text]

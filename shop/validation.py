@@ -14,7 +14,9 @@ from sanic.request import Request
 from service_common.credit_code import credit_code_check_char as credit_code_check_char
 from service_common.credit_code import credit_code_problem, normalize_credit_code
 from service_common.credit_code import is_valid_credit_code as is_valid_credit_code
+from service_common.validation import BLANKS as BLANKS
 from service_common.validation import read_json as read_json  # the services' one
+from service_common.validation import trim
 from shop.errors import ApiError, unprocessable
 
 ORDER_ID_RE = re.compile(r"^\d{18}$")
@@ -28,6 +30,7 @@ TAX_ID_RE = re.compile(r"^[0-9A-Z]{18}$")
 TRACKING_NO_RE = re.compile(r"^[A-Za-z0-9]{8,32}$")
 LANDLINE_RE = re.compile(r"^[0-9+()\- ]{7,20}$")
 BANK_ACCOUNT_RE = re.compile(r"^\d{8,32}$")
+DIGITS_RE = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also takes "²", which int() refuses
 # Plausible adult builds for size advice; outside them the numbers are likely mistyped.
 HEIGHT_RANGE_CM = (100, 230)
 WEIGHT_RANGE_KG = (25, 200)
@@ -71,7 +74,7 @@ def string(
         return default
     if not isinstance(value, str):
         raise unprocessable("invalid_type", f"字段 {field} 必须是字符串")
-    value = value.strip()
+    value = trim(value)
     if not value:
         if required:
             raise unprocessable("missing_field", f"字段 {field} 不能为空")
@@ -79,6 +82,13 @@ def string(
     if len(value) > max_len:
         raise unprocessable("invalid_value", f"字段 {field} 过长，最多 {max_len} 个字符")
     return value
+
+
+def digits_value(text: str) -> int:
+    """The number an ASCII digit string (DIGITS_RE) spells; anything past the largest id
+    reads as MAX_DB_ID + 1 (int() refuses strings of over 4300 digits)."""
+    significant = text.lstrip("0")
+    return int(significant or "0") if len(significant) <= 19 else MAX_DB_ID + 1
 
 
 @overload
@@ -248,29 +258,29 @@ def optional_choice(body: dict[str, Any], field: str, options: tuple[str, ...]) 
 
 
 def id_list(body: dict[str, Any], field: str, *, max_items: int) -> list[int]:
-    """Positive integer ids (digit strings accepted), duplicates removed in order."""
+    """Positive integer ids (strings of ASCII digits accepted), duplicates removed in order.
+    At most `max_items` as sent (the OpenAPI `maxItems`), repeats included."""
     value = body.get(field)
     if value is None:
         return []
     if not isinstance(value, list):
         raise unprocessable("invalid_type", f"字段 {field} 必须是编号数组")
+    if len(value) > max_items:
+        raise unprocessable("invalid_value", f"字段 {field} 最多 {max_items} 项")
     result = []
     for item in value:
-        if isinstance(item, str) and item.strip().isdigit():
-            item = int(item.strip())
+        if isinstance(item, str) and DIGITS_RE.fullmatch(item):
+            item = digits_value(item)
         if isinstance(item, bool) or not isinstance(item, int) or item <= 0:
             raise unprocessable("invalid_type", f"字段 {field} 必须是正整数编号数组")
         if item > MAX_DB_ID:
             raise unprocessable("invalid_value", f"字段 {field} 中的编号 {item} 不存在")
         result.append(item)
-    result = list(dict.fromkeys(result))
-    if len(result) > max_items:
-        raise unprocessable("invalid_value", f"字段 {field} 最多 {max_items} 项")
-    return result
+    return list(dict.fromkeys(result))
 
 
 def query_number(request: Request, name: str) -> float:
-    raw = (request.args.get(name) or "").strip()
+    raw = trim(request.args.get(name) or "")
     if not raw:
         raise unprocessable("invalid_query", f"缺少参数 {name}")
     try:
@@ -283,7 +293,7 @@ def query_number(request: Request, name: str) -> float:
 
 
 def query_string(request: Request, name: str, max_len: int) -> Optional[str]:
-    raw = (request.args.get(name) or "").strip()
+    raw = trim(request.args.get(name) or "")
     if not raw:
         return None
     if len(raw) > max_len:

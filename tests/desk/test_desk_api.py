@@ -226,7 +226,9 @@ def test_claim(desk):
     assert updated["id"] == created["id"] and updated["status"] == "active"
     assert updated["position"] is None
 
-    assert_error(api(desk, "POST", path, {}), 400, "missing_field")
+    # A service names the agent (valid JSON for the schema, which cannot know the caller).
+    assert_error(api(desk, "POST", path, {}), 422, "agent_required")
+    assert_error(api(desk, "POST", path, {"agent": " \u3000"}), 422, "agent_required")
     assert_error(api(desk, "POST", path, {"agent": 7}), 400, "invalid_type")
     assert_error(api(desk, "POST", "/api/handoffs/99999999/claim", {"agent": "x"}), 404,
                  "handoff_not_found")
@@ -252,8 +254,8 @@ def test_resolve_with_rasa_unreachable_is_502_and_changes_nothing(desk):
                  502, "rasa_unavailable")
     assert get(desk, f"/api/handoffs/{waiting['id']}")["status"] == "waiting"
 
-    assert_error(api(desk, "POST", f"/api/handoffs/{created['id']}/resolve", {}), 400,
-                 "missing_field")
+    assert_error(api(desk, "POST", f"/api/handoffs/{created['id']}/resolve", {}), 422,
+                 "agent_required")
     assert_error(api(desk, "POST", f"/api/handoffs/{created['id']}/resolve",
                      {"agent": "小李", "note": 5}), 400, "invalid_type")
     assert_error(api(desk, "POST", "/api/handoffs/99999999/resolve", {"agent": "x"}), 404,

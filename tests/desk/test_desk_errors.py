@@ -157,3 +157,65 @@ def test_rejected_packets_store_nothing(desk):
     assert_error(api(desk, "POST", "/api/handoffs", body), 400, "invalid_value")
     listed = get(desk, "/api/handoffs?status=waiting,callback,active,resolved&limit=500")
     assert body["conversation_id"] not in {h["conversation_id"] for h in listed["handoffs"]}
+
+
+EXACT = [
+    # As the OpenAPI file says: lengths as sent, enumerations exactly, real timestamps.
+    ("conversation_id", " " * 250 + "x" * 10, "invalid_value"),
+    ("queue", " general", "unknown_queue"),
+    ("transcript.0.role", "customer ", "invalid_value"),
+    ("emotion.history", [None], "invalid_type"),
+    ("callback_at", "2030-02-30T09:00:00+08:00", "invalid_value"),
+    ("callback_at", "2030-01-02", "invalid_value"),
+    ("callback_at", " 2030-01-02T09:00:00Z", "invalid_value"),
+    ("rule.id", "\ufeff", "invalid_value"),
+]
+
+
+@pytest.mark.parametrize(("path", "value", "code"), EXACT)
+def test_packets_are_read_as_the_schema_says(desk, path, value, code):
+    assert_error(api(desk, "POST", "/api/handoffs", _with(path, value)), 400, code)
+
+
+def test_optional_parts_of_a_packet_may_be_null(desk):
+    body = packet(customer=None, slots=None, orders=None, todos=None, emotion=None,
+                  callback_at=None, verified_order=None)
+    assert api(desk, "POST", "/api/handoffs", body).status_code == 201
+    body = packet(emotion={"history": None, "turning_point": None},
+                  callback_at="2030-01-02T09:00:00.25Z", todos=["需跟进补发单号"])
+    assert api(desk, "POST", "/api/handoffs", body).status_code == 201
+
+
+@pytest.mark.parametrize("query", [
+    "view=", "view=mine,all", "status=", "status=waiting,", "status=waiting, active",
+    "queue=general,", "limit=", "limit=+5", "limit=%205", "limit=5_0", "limit=" + "9" * 5000,
+    "color=red", "color=",
+])
+def test_query_values_are_read_as_the_schema_says(desk, query):
+    assert_error(api(desk, "GET", f"/api/handoffs?{query}"), 400, "invalid_query")
+
+
+def test_channel_events_as_the_schema_says(desk):
+    def event(**fields):
+        return api(desk, "POST", "/api/channel-events",
+                   {"conversation_id": "nobody", "kind": "customer_message", **fields})
+
+    assert event(text="在吗").json() == {"accepted": False, "reason": "no_open_handoff"}
+    assert event(text=None, attachments=[{"type": "image"}], time=None).status_code == 200
+    assert event(text="在吗", time="2030-01-02T09:00:00+08:00").status_code == 200
+    assert_error(event(text=" \u3000"), 400, "missing_field")
+    assert_error(event(text="在吗", time=946684799), 400, "invalid_value")
+    assert_error(event(text="在吗", time="2030-01-02"), 400, "invalid_value")
+    assert_error(event(kind="customer_typing "), 400, "invalid_value")
+
+
+@pytest.mark.parametrize(("path", "body", "code"), [
+    ("/api/handoffs/1/transfer", {}, "missing_field"),
+    ("/api/handoffs/1/transfer", {"to_queue": None, "to_agent": None}, "missing_field"),
+    ("/api/handoffs/1/transfer", {"to_queue": " general"}, "unknown_queue"),
+    ("/api/handoffs/1/messages", {"text": "您好", "image": " /a.png"}, "invalid_value"),
+    ("/api/handoffs/1/messages", {"text": " \ufeff"}, "invalid_value"),
+    ("/api/handoffs/1/todos", {"key": "\x85", "done": True}, "invalid_value"),
+])
+def test_handoff_requests_as_the_schema_says(desk, path, body, code):
+    assert_error(api(desk, "POST", path, body), 400, code)

@@ -110,3 +110,39 @@ def test_openapi_documents_exactly_the_served_routes():
     spec = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
     documented = {(path, method) for path, item in spec["paths"].items() for method in item}
     assert served == documented
+
+
+def test_timestamps_are_what_the_openapi_pattern_says():
+    """desk/openapi.yaml's `Timestamp` pattern and the desk's parser accept the same strings:
+    every real day of 2000-2100 (and no other), with or without fraction and offset."""
+    import re
+    from datetime import date, timedelta
+
+    import yaml
+
+    from desk.app import OPENAPI_PATH
+    from desk.validation import TIMESTAMP_RE, timestamp
+
+    spec = yaml.safe_load(OPENAPI_PATH.read_text(encoding="utf-8"))
+    pattern = re.compile(spec["components"]["schemas"]["Timestamp"]["pattern"].replace("$", r"\Z"))
+    valid = set()
+    day = date(2000, 1, 1)
+    while day.year <= 2100:
+        valid.add(day.isoformat())
+        day += timedelta(days=1)
+    for year in (1999, 2000, 2001, 2004, 2024, 2099, 2100, 2101):
+        for month in range(0, 14):
+            for mday in range(0, 33):
+                text = f"{year:04d}-{month:02d}-{mday:02d}"
+                for value in (f"{text}T09:30:00", f"{text}T23:59:59.5Z",
+                              f"{text}T00:00:00.123456-23:59"):
+                    expected = text in valid
+                    assert bool(pattern.search(value)) == expected, value
+                    assert bool(TIMESTAMP_RE.fullmatch(value)) == expected, value
+    for value in ("2030-01-02", "2030-01-02 09:00:00", "2030-01-02t09:00:00z",
+                  "2030-01-02T09:00:00.1234567Z", "2030-01-02T24:00:00", "2030-01-02T09:00:60",
+                  "2030-01-02T09:00:00+24:00", "2030-01-02T09:00:00+0800",
+                  "2030-01-02T09:00:00Z\n", " 2030-01-02T09:00:00Z"):
+        assert not pattern.search(value) and not TIMESTAMP_RE.fullmatch(value), value
+    assert str(timestamp("2030-01-02T09:00:00.5", "t")) == "2030-01-02 01:00:00.500000"
+    assert str(timestamp("2100-12-31T23:59:59-12:00", "t")) == "2101-01-01 11:59:59"

@@ -6,8 +6,11 @@ seed, two workers. Every check schemathesis has runs (`--checks all`): no 5xx, d
 status codes, responses matching their schemas, schema-valid requests accepted and
 schema-invalid ones rejected. Figures go to var/fuzz/<service>.json and the test output.
 
-The shop must pass with zero failures. The desk is fuzzed too, and its figures are recorded
-(the desk's own fixes are the desk's work); its test asserts only that no request got a 5xx.
+Both the shop and the desk must pass with zero failures. Each service's TOML file
+(tests/fuzz/schemathesis-<service>.toml) names the rules its OpenAPI file cannot express and
+the status they answer with. The desk runs without Rasa: where its OpenAPI file documents
+502 (Rasa or the shop unreachable) that answer is expected and counted apart
+(`upstream_unavailable`); any other 5xx is a server error.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FUZZ_BIN = ROOT / ".venv-fuzz" / "bin" / "schemathesis"
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))
 FIGURES = ROOT / "var" / "fuzz"
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")  # drops link-made null parameters
 MISMATCH_CODES = {"ST201", "ST202", "ST103"}  # accepted invalid, rejected valid, undocumented
 
 
@@ -48,7 +52,8 @@ def run_schemathesis(binary: Path, spec: Path, base_url: str, headers: dict[str,
                 "--report-har-path", str(har), "--request-timeout", "20"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    result = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=900)
+    result = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=900,
+                            env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)})
     FIGURES.mkdir(parents=True, exist_ok=True)  # the run's text report stays for reading
     (FIGURES / f"{spec.parent.name}-output.txt").write_text(result.stdout + result.stderr,
                                                             encoding="utf-8")
@@ -62,7 +67,8 @@ def run_schemathesis(binary: Path, spec: Path, base_url: str, headers: dict[str,
     failures = {item["code"]: item["count"] for item in data.get("failures", [])}
     return {
         "requests": len(statuses),
-        "server_errors": sum(1 for status in statuses if status >= 500),
+        "server_errors": sum(1 for status in statuses if status >= 500 and status != 502),
+        "upstream_unavailable": statuses.count(502),
         "test_cases": data["test_cases"]["generated"],
         "operations": data["operations"]["tested"],
         "failures": failures,
@@ -82,7 +88,6 @@ def record(name: str, figures: dict[str, Any]) -> None:
     print(f"\nfuzz {name}: {json.dumps(figures, ensure_ascii=False)}", file=sys.stderr)
 
 
-@pytest.mark.xfail(reason="POST /api/orders/lookup: its clue rule (422 without product or date) is still reported by the stateful phase (issue 13 note)", strict=False)  # noqa: E501 - the reason names the known gap
 def test_shop_api_matches_its_openapi_file(schemathesis_bin, shop_factory, tmp_path):
     # The back office's key reaches every operation (no ownership proof needed), so the
     # fuzzer exercises the handlers, not only the proof check.
@@ -92,13 +97,14 @@ def test_shop_api_matches_its_openapi_file(schemathesis_bin, shop_factory, tmp_p
                                ROOT / "tests" / "fuzz" / "schemathesis-shop.toml")
     record("shop", figures)
     assert figures["requests"] > 1000 and figures["operations"] >= 40, figures
-    assert figures["server_errors"] == 0, figures
+    assert figures["server_errors"] == 0 and figures["upstream_unavailable"] == 0, figures
     assert figures["failures"] == {} and figures["errors"] == 0, (
         figures, (tmp_path / "output.txt").read_text(encoding="utf-8")[-6000:])
     assert "Traceback" not in shop.log()
 
 
-def test_desk_api_is_fuzzed_and_never_answers_5xx(schemathesis_bin, tmp_path):
+def test_desk_api_matches_its_openapi_file(schemathesis_bin, tmp_path):
+    # As a service (bearer token), the desk's main caller; Rasa is unreachable on purpose.
     port, token = free_port(), "fuzz-desk-token-0123456789"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DESK_API_TOKEN": token,
            "RASA_URL": "http://127.0.0.1:9", "RASA_API_TOKEN": "fuzz-rasa-token-0123456789"}
@@ -110,14 +116,19 @@ def test_desk_api_is_fuzzed_and_never_answers_5xx(schemathesis_bin, tmp_path):
         _wait_healthy(f"http://127.0.0.1:{port}/health", desk)
         figures = run_schemathesis(schemathesis_bin, ROOT / "desk" / "openapi.yaml",
                                    f"http://127.0.0.1:{port}",
-                                   {"Authorization": f"Bearer {token}"}, tmp_path)
+                                   {"Authorization": f"Bearer {token}"}, tmp_path,
+                                   ROOT / "tests" / "fuzz" / "schemathesis-desk.toml")
     finally:
         desk.terminate()
         desk.wait(timeout=15)
         log.close()
     record("desk", figures)
-    assert figures["requests"] > 100, figures
+    assert figures["requests"] > 500 and figures["operations"] >= 20, figures
     assert figures["server_errors"] == 0, figures
+    assert figures["failures"] == {} and figures["errors"] == 0, (
+        figures, (tmp_path / "output.txt").read_text(encoding="utf-8")[-6000:])
+    assert "Traceback" not in (tmp_path / "desk.log").read_text(encoding="utf-8",
+                                                                 errors="replace")
 
 
 def free_port() -> int:

@@ -102,3 +102,35 @@ def test_unexpected_errors_are_json_500_without_details():
     assert response.status == 500
     body = json.loads(response.body)
     assert body == {"error": {"code": "internal_error", "message": "服务器内部错误，请稍后重试"}}
+
+
+def test_blank_means_what_the_openapi_pattern_says():
+    """Every non-blank pattern in the OpenAPI file is the one `v.trim` agrees with: a value
+    matches it exactly when something is left after trimming (per character, whole BMP)."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from shop import validation as v
+
+    text = (Path(__file__).resolve().parents[2] / "shop" / "openapi.yaml").read_text("utf-8")
+    patterns: set[str] = set()
+
+    def collect(node: object) -> None:
+        if isinstance(node, dict):
+            patterns.update(value for key, value in node.items()
+                            if key == "pattern" and "\\s" in value)
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(yaml.safe_load(text))
+    assert patterns == {r"[^\s\x1c-\x1f\x85\ufeff]"}
+    [pattern] = patterns
+    compiled = re.compile(pattern)
+    for code in range(0x10000):
+        char = chr(code)
+        assert bool(compiled.search(char)) == bool(v.trim(char)), hex(code)

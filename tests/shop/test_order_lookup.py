@@ -41,8 +41,11 @@ def test_another_customers_product_reveals_nothing(shop_server):
 
 
 def test_a_phone_alone_lists_nothing_for_an_anonymous_caller(shop_server):
-    assert_error(call(shop_server, "POST", "/api/orders/lookup", body={"phone": WANG_PHONE}),
-                 422, "clue_required")
+    # Blank clues are no clues (BOM and U+0085 included, as the schema's pattern says).
+    for body in ({"phone": WANG_PHONE}, {"phone": WANG_PHONE, "product": " \ufeff\x85"},
+                 {"phone": WANG_PHONE, "product": None, "date": None, "customer_id": "\u3000"}):
+        assert_error(call(shop_server, "POST", "/api/orders/lookup", body=body),
+                     422, "clue_required")
 
 
 def test_a_linked_chat_user_only_finds_their_own_orders(shop_server):
@@ -56,6 +59,10 @@ def test_a_linked_chat_user_only_finds_their_own_orders(shop_server):
 def test_bad_input_is_explained(shop_server):
     for body, code in [({"phone": "1381234"}, "invalid_phone"),
                        ({"phone": WANG_PHONE, "date": "昨天"}, "invalid_date"),
+                       ({"phone": WANG_PHONE, "date": " 2026-01-05"}, "invalid_date"),
+                       ({"phone": WANG_PHONE, "date": ""}, "invalid_date"),
+                       ({"phone": WANG_PHONE, "date": 20260105}, "invalid_type"),
+                       ({"phone": WANG_PHONE, "customer_id": "C" * 17}, "invalid_value"),
                        ({"phone": WANG_PHONE, "product": "耳" * 31}, "invalid_value"),
                        ({}, "invalid_phone")]:
         assert_error(call(shop_server, "POST", "/api/orders/lookup", body=body), 422, code)
@@ -70,3 +77,6 @@ def test_openapi_documents_the_lookup(shop_server):
     assert schema["required"] == ["phone"]
     assert set(schema["properties"]) == {"phone", "product", "date", "customer_id"}
     assert {"200", "422"} <= set(operation["responses"])
+    # The clue rule is part of the schema: a schema-valid body always carries a clue.
+    assert [branch["required"] for branch in schema["anyOf"]] == [["product"], ["date"],
+                                                                  ["customer_id"]]

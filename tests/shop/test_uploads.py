@@ -259,7 +259,8 @@ def test_resolve_item_in_process():
     with pytest.raises(ApiError) as error:
         resolve_item(order, "羽绒服")
     assert error.value.code == "ambiguous_item" and "女士长款羽绒服" in error.value.message
-    for unknown in ("键盘", 10, "10"):
+    # "²" and 5000 digits are digit strings to str.isdigit() but not to int(): no 500.
+    for unknown in ("键盘", 10, "10", "²", "9" * 5000):
         with pytest.raises(ApiError) as error:
             resolve_item(order, unknown)
         assert error.value.code == "invalid_item" and "充电宝" in error.value.message
@@ -318,6 +319,16 @@ def test_damage_without_photos_opens_a_todo_closed_by_evidence(shop):
                  "missing_field")
     assert_error(call(shop, "POST", "/api/after-sales/999999/evidence", {"evidence": [1]}),
                  404, "after_sale_not_found")
+    # As the OpenAPI file says: at most 9 ids as sent (repeats count), ids are positive
+    # numbers or strings of ASCII digits.
+    evidence = f"/api/after-sales/{record['id']}/evidence"
+    assert_error(call(shop, "POST", evidence, {"evidence": [photo["id"]] * 10}), 422,
+                 "invalid_value")
+    for bad in (["²"], [" 1"], ["0"], [0]):
+        assert_error(call(shop, "POST", evidence, {"evidence": bad}), 422, "invalid_type")
+    assert_error(call(shop, "POST", evidence, {"evidence": ["9" * 5000]}), 422, "invalid_value")
+    assert post(shop, evidence, {"evidence": [str(photo["id"])] * 9})["evidence"] == \
+        [photo["id"]]
 
 
 def test_resend_opens_tracking_todo_and_ship_closes_it(shop):
