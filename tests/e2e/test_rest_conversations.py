@@ -10,17 +10,8 @@ import pytest
 from scenarios import identity_metadata, load_scenarios, play, post_message, reply_text
 
 SCENARIOS = load_scenarios()
-# Found in the last integration run and not fixed in that session (see the issues' notes).
-KNOWN_GAPS = {
-    "size advice asks only for what is missing":
-        "the size form asks for the product again after a product question (issue 16 note)",
-}
-
-
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
-def test_scenario(stack, scenario, request):
-    if scenario["name"] in KNOWN_GAPS:
-        request.applymarker(pytest.mark.xfail(reason=KNOWN_GAPS[scenario["name"]], strict=False))
+def test_scenario(stack, scenario):
     assert play(stack.rasa_url, scenario, secret=stack.env["CHANNEL_IDENTITY_SECRET"]) == []
 
 
