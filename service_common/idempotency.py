@@ -81,11 +81,13 @@ class Idempotency:
     """Install with `Idempotency(table, sessions, caller).install(app)` after the app's
     authentication middleware (only authenticated requests reach it). `caller(request)`
     names who is calling (e.g. "assistant", "admin", "agent:7"): keys are per caller; None
-    leaves the request uncovered (e.g. a public login)."""
+    leaves the request uncovered (e.g. a public login). `invalid_status`: the service's
+    status for a malformed request (the shop answers 422, the desk 400)."""
 
     def __init__(self, table: Table, sessions: sessionmaker,
                  caller: Callable[[Request], Optional[str]], ttl: timedelta = timedelta(hours=24),
-                 prefix: str = "/api/") -> None:
+                 prefix: str = "/api/", invalid_status: int = 400) -> None:
+        self.invalid_status = invalid_status
         self.table = table
         self.sessions = sessions
         self.caller = caller
@@ -113,7 +115,7 @@ class Idempotency:
         if caller is None:
             return None
         if not KEY_PATTERN.fullmatch(key):
-            return error_response(400, "invalid_idempotency_key",
+            return error_response(self.invalid_status, "invalid_idempotency_key",
                                   "Idempotency-Key 应为1-200个可见ASCII字符")
         target = request.path + (f"?{request.query_string}" if request.query_string else "")
         scope = _sha(caller.encode(), request.method.encode(),

@@ -101,7 +101,7 @@ def create_app(
     # After the key check: only authorized requests are remembered, per caller.
     Idempotency(IDEMPOTENCY_KEYS, sessions,
                 lambda request: "admin" if getattr(request.ctx, "admin", False)
-                else "assistant").install(app)
+                else "assistant", invalid_status=422).install(app)
 
     @app.on_response
     async def log_request(request: Request, response: HTTPResponse) -> None:

@@ -76,7 +76,7 @@ def test_a_key_reused_for_another_body_is_refused(shop) -> None:
     assert reused.json()["error"]["code"] == "idempotency_key_reused"
 
 
-def test_refusals_are_remembered_too_and_bad_keys_are_400(shop) -> None:
+def test_refusals_are_remembered_too_and_bad_keys_are_422(shop) -> None:
     key = uuid.uuid4().hex
     body = {"amount": 500, "reason": "too much"}
     first = post(shop, COUPONS, body, key)
@@ -84,7 +84,7 @@ def test_refusals_are_remembered_too_and_bad_keys_are_400(shop) -> None:
     again = post(shop, COUPONS, body, key)
     assert (again.status_code, again.json()) == (422, first.json())
     bad = post(shop, COUPONS, body, "bad key with spaces")
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_idempotency_key"
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_idempotency_key"
 
 
 def test_unauthorized_requests_are_not_remembered(shop) -> None:
