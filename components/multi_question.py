@@ -9,7 +9,8 @@ parts of one request: 「我买的耳机,什么时候到」) and classifies each
 small model: TF-IDF character n-grams and a logistic regression trained on the NLU examples
 (the intent, or the response key for FAQ examples: `faq/shipping_fee`), like the emotion
 radar. A sentence whose label is confident (likely, and clearly ahead of the runner-up),
-answerable and not what the message as a whole was answered for becomes an `extra_questions` entry of the parse data:
+answerable and not what the message as a whole was answered for becomes an
+`extra_questions` entry of the parse data:
 `[{"label": "faq/shipping_fee", "text": "包邮吗", "confidence": 0.91}]`.
 
 `MultiQuestionPolicy` runs `action_answer_more` once the turn's main answer is complete
