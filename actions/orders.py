@@ -234,6 +234,10 @@ class ActionAskShippingTime(Action):
         return None
 
 
+# An invoice question is often asked before anything else: answered once, then the order.
+INVOICE_INTRO = "可以开的~电子普通发票和增值税专用发票都能开。"
+
+
 class ActionAskOrderId(Action):
     """Asks for the order number, each time differently (never the same request three
     times in a row): linked customers pick from their recent orders (narrowed by the
@@ -249,9 +253,8 @@ class ActionAskOrderId(Action):
         failures = int(tracker.get_slot("failed_attempts") or 0)
         phone, product, day = order_lookup.clues(tracker)
         customer_id = await linked_customer_id(tracker)
-        # An invoice question is often asked before anything else: answer it first.
-        intro = "可以开的~电子普通发票和增值税专用发票都能开。" \
-            if tracker.get_slot("order_task") == "invoice" and not failures else ""
+        intro = INVOICE_INTRO if tracker.get_slot("order_task") == "invoice" and \
+            not failures and not said_in_session(tracker, INVOICE_INTRO) else ""
         if customer_id:
             text, shown = await self._linked(customer_id, failures, product, day)
         else:
@@ -346,6 +349,19 @@ def out_of_scope_note(tracker: Tracker) -> str:
     there), but the customer still learns that the bot cannot answer it."""
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
     return "这个问题小蜜暂时回答不了哦😅 " if intent == "out_of_scope" else ""
+
+
+def said_in_session(tracker: Tracker, text: str) -> bool:
+    """Whether a bot message of this session contained this text (as it was sent)."""
+    from actions import _polish
+
+    sent = _polish(text)
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return False
+        if event.get("event") == "bot" and sent in (event.get("text") or ""):
+            return True
+    return False
 
 
 def said_twice_in_a_row(tracker: Tracker, text: str) -> bool:

@@ -279,3 +279,16 @@ def test_a_product_question_inside_the_form_is_not_taken_for_the_order(run_actio
                            entities=[{"entity": "product", "value": "20000毫安充电宝"}])
     _, slots = run_action(ValidateOrderForm(), tracker)
     assert "order_id" not in slots and "failed_attempts" not in slots
+
+
+def test_the_invoice_opener_is_said_once_per_session(run_action):
+    from actions.orders import INVOICE_INTRO
+
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["能开发票吗"], {"order_task": "invoice"}))
+    assert "都能开" in texts(messages)
+    # After an FAQ digression the form asks again, without the opener.
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["能开发票吗", ("bot", INVOICE_INTRO + "麻烦发一下订单号哦"), "包邮吗"],
+        {"order_task": "invoice"}, intent="faq"))
+    assert "都能开" not in texts(messages) and "订单号" in texts(messages)
