@@ -9,27 +9,41 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_TYPE, ENTITY_ATTRIBUTE_VALUE
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    EXTRACTOR,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class EntityFormatFilter(GraphComponent):
-    """Removes entities that do not match a format pattern for their type.
+    """Removes entities that do not match a format pattern for their type, and reads a
+    message that is nothing but such a value as that entity.
 
     DIET sees characters, not digit counts: it happily tags "88" (网络用语 拜拜) or the
     "4" of "后4位" as a phone tail. A phone tail is exactly 4 digits and an order
     number 18, so anything else is dropped rather than passed to the dialogue.
+    The other way round, real messages full of untagged numbers (product ids, prices)
+    taught DIET to miss a bare 「5678」 sent when the form asks for the phone tail: a whole
+    message matching a `whole_message` pattern is that entity when DIET found none.
     """
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"patterns": {}}
+        return {"patterns": {}, "whole_message": {}}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self._patterns = {
             entity: re.compile(pattern) for entity, pattern in config["patterns"].items()
         }
+        self._whole = {entity: re.compile(pattern)
+                       for entity, pattern in (config.get("whole_message") or {}).items()}
 
     @classmethod
     def create(
@@ -45,9 +59,20 @@ class EntityFormatFilter(GraphComponent):
         for message in messages:
             entities = message.get(ENTITIES) or []
             kept = [entity for entity in entities if self._valid(entity)]
-            if len(kept) != len(entities):
+            kept += self._whole_message(message.get(TEXT) or "", kept)
+            if kept != entities:
                 message.set(ENTITIES, kept, add_to_output=True)
         return messages
+
+    def _whole_message(self, text: Text, found: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+        value = text.strip()
+        if found or not value:
+            return []
+        start = text.index(value)
+        return [{ENTITY_ATTRIBUTE_TYPE: entity, ENTITY_ATTRIBUTE_VALUE: value,
+                 ENTITY_ATTRIBUTE_START: start, ENTITY_ATTRIBUTE_END: start + len(value),
+                 EXTRACTOR: self.__class__.__name__}
+                for entity, pattern in self._whole.items() if pattern.fullmatch(value)][:1]
 
     def _valid(self, entity: Dict[Text, Any]) -> bool:
         pattern = self._patterns.get(entity.get(ENTITY_ATTRIBUTE_TYPE))

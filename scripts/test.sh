@@ -18,5 +18,5 @@ echo "== nlu alignment"; python scripts/check_nlu_alignment.py data/nlu/*.yml te
 echo "== compliance lint"; python -m compliance lint
 echo "== rasa data validate"; rasa data validate --fail-on-warnings
 echo "== rasa train"; rasa train --fixed-model-name shop --out models --augmentation 0
-echo "== pytest"; python -m pytest -q -rs "$@"
+echo "== pytest"; python -m pytest -q -rs --durations=15 "$@"
 echo "test suite took $(( $(date +%s) - start ))s"

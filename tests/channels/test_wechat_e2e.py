@@ -363,7 +363,7 @@ def test_official_account_slow_answers_go_through_the_customer_service_api(world
     async def deliver() -> None:
         api = OfficialAccountApi(world.sim_url, CORP, SECRET)
         await OfficialAccountOutput(api).send_text_message(openid, "好的" * 1500)
-        await api.session().close()
+        await api.http.close()
 
     asyncio.run(deliver())
     sent = world.sent_to(openid)

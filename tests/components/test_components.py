@@ -73,3 +73,20 @@ def test_entity_format_filter(context, entity, value, kept):
     message.set("entities", [{"entity": entity, "value": value, "start": 0, "end": len(value)}])
     component.process([message])
     assert bool(message.get("entities")) is kept
+
+
+@pytest.mark.parametrize("text, found", [
+    ("5678", [("phone_tail", "5678")]),
+    (" 361204587712340001 ", [("order_id", "361204587712340001")]),
+    ("尾号5678", []), ("12345", []), ("2020", [("phone_tail", "2020")]), ("好的", []),
+])
+def test_a_message_that_is_only_the_value_is_that_entity(context, text, found):
+    storage, resource, execution_context = context
+    formats = {"phone_tail": r"\d{4}", "order_id": r"\d{18}"}
+    component = EntityFormatFilter.create({"patterns": formats, "whole_message": formats},
+                                          storage, resource, execution_context)
+    message = Message.build(text=text)
+    component.process([message])
+    entities = message.get("entities") or []
+    assert [(e["entity"], e["value"]) for e in entities] == found
+    assert all(text[e["start"]:e["end"]] == e["value"] for e in entities)
