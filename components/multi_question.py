@@ -255,6 +255,8 @@ def next_action(tracker: DialogueStateTracker, forms: set) -> Optional[Text]:
             break
         if isinstance(event, ActionExecuted) and event.action_name:
             ran.append(event.action_name)
+    else:
+        return None  # no customer message yet (the desk's rating question, a greeting)
     if ACTION_ANSWER_MORE in ran or not ran:
         return None
     return ACTION_ANSWER_MORE

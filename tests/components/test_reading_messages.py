@@ -125,6 +125,11 @@ def test_inside_a_form_the_rest_follows_the_forms_question() -> None:
     assert next_action(tracker(*ended), FORMS) is None
 
 
+def test_actions_before_any_customer_message_are_left_alone() -> None:
+    # The desk hands the conversation back and the bot asks for a rating.
+    assert next_action(tracker(ActionExecuted("action_ask_rating")), FORMS) is None
+
+
 def test_a_handoff_or_a_clarification_keeps_the_rest_waiting() -> None:
     assert next_action(tracker(user(MORE), ActionExecuted("action_escalate")), FORMS) is None
     assert next_action(tracker(user(MORE), ActionExecuted("action_clarify")), FORMS) is None
