@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
@@ -17,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shop"))
 from shop_api_helpers import assert_error, call  # noqa: E402
 
 __all__ = ["TEST_TOKEN", "AUTH", "assert_error", "api", "get", "post", "packet", "new_id",
-           "shop_records", "open_all_day"]
+           "shop_records", "coupons_of", "open_all_day", "call_json"]
 
 TEST_TOKEN = "desk-test-token-7f3a"
 AUTH = {"Authorization": f"Bearer {TEST_TOKEN}"}
@@ -96,6 +98,24 @@ def shop_records(shop_url: str, path: str, admin_key: str) -> Any:
     response = requests.get(f"{shop_url}{path}", headers={"X-Api-Key": admin_key}, timeout=30)
     response.raise_for_status()
     return response.json()
+
+
+def coupons_of(stack: Any, customer_id: str) -> list:
+    """A customer's coupons in a running stack's shop, as its back office sees them."""
+    return shop_records(stack.shop_url, f"/api/customers/{customer_id}/coupons",
+                        stack.env["SHOP_ADMIN_KEY"])["coupons"]
+
+
+def call_json(url: str, method: str = "GET", body: Any = None,
+              token: Optional[str] = None) -> Any:
+    """One JSON request with an optional bearer token (urllib: what a plain client sends)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method),
+                                timeout=30) as response:
+        return json.loads(response.read())
 
 
 def open_all_day(folder: Path) -> Path:

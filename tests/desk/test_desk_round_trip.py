@@ -9,16 +9,13 @@ rating, the customer rates, and the desk's event feed carries the agent's CSAT.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any, Optional
 
 import pytest
 from agent_helpers import add_agent
-from desk_helpers import open_all_day, shop_records
+from desk_helpers import call_json, coupons_of, open_all_day
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -44,24 +41,6 @@ pytestmark = [
 ]
 
 
-
-
-def _coupons(stack) -> list:
-    """李娜's coupons, as the shop's back office sees them."""
-    return shop_records(stack.shop_url, "/api/customers/C0002/coupons",
-                        stack.env["SHOP_ADMIN_KEY"])["coupons"]
-
-
-def _call(url: str, method: str = "GET", body: Any = None, token: Optional[str] = None) -> Any:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method),
-                                timeout=30) as response:
-        return json.loads(response.read())
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     if not (ROOT / "models" / "shop.tar.gz").exists():
@@ -76,7 +55,7 @@ def stack(tmp_path_factory):
 
 
 def _tracker(stack) -> dict:
-    return _call(f"{stack.rasa_url}/conversations/{SENDER}/tracker?token="
+    return call_json(f"{stack.rasa_url}/conversations/{SENDER}/tracker?token="
                  f"{stack.env['RASA_API_TOKEN']}")
 
 
@@ -98,7 +77,7 @@ def test_round_trip_rest_customer_and_agent_in_the_browser(stack):
     # Paused: the bot stays silent; what the customer writes waits for the agent.
     angry = "太气人了！一个星期了还没到，你们到底管不管！"
     assert post_message(stack.rasa_url, SENDER, angry, metadata=signed) == []
-    coupons_before = len(_coupons(stack))
+    coupons_before = len(coupons_of(stack, "C0002"))
 
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
@@ -137,7 +116,7 @@ def test_round_trip_rest_customer_and_agent_in_the_browser(stack):
     assert "您好，我是小王，非常抱歉让您久等了，我马上帮您催快递" in texts
     assert any("优惠券" in t for t in texts)
     assert all(e["metadata"]["agent_name"] == "小王" for e in lines)
-    coupons = _coupons(stack)
+    coupons = coupons_of(stack, "C0002")
     assert len(coupons) == coupons_before + 1
     # Back to the bot, which asked for the rating; the customer answers it.
     state = _tracker(stack)
@@ -148,7 +127,7 @@ def test_round_trip_rest_customer_and_agent_in_the_browser(stack):
     deadline = time.monotonic() + 20
     events: list[dict] = []
     while time.monotonic() < deadline:
-        events = _call(f"{desk}/api/events?limit=1000", token=token)["events"]
+        events = call_json(f"{desk}/api/events?limit=1000", token=token)["events"]
         if any(e["kind"] == "rating" for e in events):
             break
         time.sleep(0.5)

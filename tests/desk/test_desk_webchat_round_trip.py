@@ -10,18 +10,16 @@ the desk's event feed carries the agent's CSAT. Skipped until the web chat chann
 
 from __future__ import annotations
 
-import json
 import secrets
 import socket
 import sys
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 from agent_helpers import add_agent
-from desk_helpers import open_all_day, shop_records
+from desk_helpers import call_json, coupons_of, open_all_day
 
 ROOT = Path(__file__).resolve().parents[2]
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -58,24 +56,6 @@ pytestmark = [
 ]
 
 
-
-
-def _coupons(stack) -> list:
-    """李娜's coupons, as the shop's back office sees them."""
-    return shop_records(stack.shop_url, "/api/customers/C0002/coupons",
-                        stack.env["SHOP_ADMIN_KEY"])["coupons"]
-
-
-def _call(url: str, method: str = "GET", body: Any = None, token: Optional[str] = None) -> Any:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method),
-                                timeout=30) as response:
-        return json.loads(response.read())
-
-
 def start_webchat_stack(folder: Path) -> Any:
     """An isolated stack whose Rasa serves the web chat on Redis (own pub/sub channel)."""
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -109,7 +89,7 @@ def test_round_trip_through_the_web_chat(stack):
     desk, token = stack.env["DESK_URL"], stack.env["DESK_API_TOKEN"]
     add_agent(stack.env["DESK_DB_URL"], "小王", "wang-pass-123")
     identity = sign_identity({"customer_id": "C0002"}, stack.env["CHANNEL_IDENTITY_SECRET"])
-    coupons_before = len(_coupons(stack))
+    coupons_before = len(coupons_of(stack, "C0002"))
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         customer = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
@@ -168,12 +148,12 @@ def test_round_trip_through_the_web_chat(stack):
         rating.last.click()
         expect(bot.last).to_contain_text("评价")
         browser.close()
-    coupons = _coupons(stack)
+    coupons = coupons_of(stack, "C0002")
     assert len(coupons) == coupons_before + 1
     deadline = time.monotonic() + 20
     events: list[dict] = []
     while time.monotonic() < deadline:
-        events = _call(f"{desk}/api/events?limit=1000", token=token)["events"]
+        events = call_json(f"{desk}/api/events?limit=1000", token=token)["events"]
         if any(e["kind"] == "rating" for e in events):
             break
         time.sleep(0.5)
