@@ -227,7 +227,8 @@ class MultiQuestionPolicy(Policy):
         return self._prediction(probabilities, is_no_user_prediction=action is not None)
 
 
-# Actions after which the turn goes on with another action of the same answer.
+# Actions that are no finished answer to add to: listening, a handoff, a clarification
+# (the message was not understood), a cancelled form about to say so, Rasa's own.
 NOT_AN_ANSWER = {ACTION_LISTEN_NAME, "action_session_start", "action_escalate",
                  "action_deactivate_loop", "action_clarify", "action_default_fallback",
                  "action_restart", "action_back", "action_unlikely_intent"}
