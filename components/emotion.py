@@ -37,6 +37,8 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components.ngram_linear import NgramLinearScorer, labels_of, softmax
+
 logger = logging.getLogger(__name__)
 
 EMOTION = "emotion"
@@ -208,17 +210,11 @@ class EmotionRadar(GraphComponent):
         self._model = model
         self._matcher = CueMatcher(model["lexicon"]) if model else None
         if model:
-            # Inference does the linear algebra itself: sklearn's input validation alone
-            # costs more than the whole prediction for one short message.
-            vectorizer = model["vectorizer"]
-            self._analyzer = vectorizer.build_analyzer()
-            self._vocabulary: Dict[Text, int] = vectorizer.vocabulary_
-            self._idf: np.ndarray = vectorizer.idf_
             classifier = model["classifier"]
-            self._labels: List[Text] = [str(label) for label in classifier.classes_]
-            n_text = len(self._vocabulary)
-            self._text_coef: np.ndarray = np.ascontiguousarray(classifier.coef_[:, :n_text].T)
-            self._hand_coef: np.ndarray = np.ascontiguousarray(classifier.coef_[:, n_text:].T)
+            self._labels: List[Text] = labels_of(classifier)
+            self._scorer = NgramLinearScorer(model["vectorizer"], classifier.coef_)
+            self._hand_coef: np.ndarray = np.ascontiguousarray(
+                classifier.coef_[:, self._scorer.n_features:].T)
             self._intercept: np.ndarray = classifier.intercept_
 
     @classmethod
@@ -319,23 +315,10 @@ class EmotionRadar(GraphComponent):
         """Class probabilities for one raw text, plus the lexicon hits behind them."""
         assert self._matcher is not None
         prepared = self._prepare(text)
-        counts: Dict[int, int] = {}
-        for gram in self._analyzer(prepared):
-            column = self._vocabulary.get(gram)
-            if column is not None:
-                counts[column] = counts.get(column, 0) + 1
-        scores = self._intercept.copy()
-        if counts:
-            columns = np.fromiter(counts.keys(), dtype=np.intp, count=len(counts))
-            # Same as TfidfVectorizer(sublinear_tf=True, norm="l2"): (1 + log tf) * idf.
-            values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64,
-                                               count=len(counts)))) * self._idf[columns]
-            values /= np.linalg.norm(values)
-            scores = scores + values @ self._text_coef[columns]
+        scores = self._intercept + self._scorer.scores(self._scorer.columns(prepared))
         hand, hits = self._matcher.features(prepared)
         scores = scores + (hand * self._config["hand_feature_weight"]) @ self._hand_coef
-        exp = np.exp(scores - scores.max())
-        exp /= exp.sum()
+        exp = softmax(scores)
         return dict(zip(self._labels, exp.tolist(), strict=True)), hits
 
     def predict(self, text: Text) -> Dict[Text, Any]:
