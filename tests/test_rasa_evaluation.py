@@ -95,7 +95,7 @@ def test_stories_predict_without_errors(results):
 # measured figure is far below (docs/nlu_experiments.md), so the target is a strict
 # expected failure and a guard holds the measured level.
 REAL_ACCURACY_TARGET = 0.85
-REAL_ACCURACY_GUARD = 0.45  # measured 0.515 (docs/nlu_experiments.md)
+REAL_ACCURACY_GUARD = 0.45  # measured 0.504 (docs/nlu_experiments.md)
 
 
 @pytest.fixture(scope="module")
