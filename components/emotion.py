@@ -37,6 +37,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components import model_files
 from components.ngram_linear import NgramLinearScorer, labels_of, softmax
 
 logger = logging.getLogger(__name__)
@@ -282,10 +283,7 @@ class EmotionRadar(GraphComponent):
         return self._resource
 
     def persist(self) -> None:
-        import joblib
-
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(self._model, directory / MODEL_FILE)
+        model_files.save(self._model_storage, self._resource, MODEL_FILE, self._model)
 
     @classmethod
     def load(
@@ -296,17 +294,12 @@ class EmotionRadar(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> EmotionRadar:
-        import joblib
-
-        try:
-            with model_storage.read_from(resource) as directory:
-                model = joblib.load(directory / MODEL_FILE)
-        except (ValueError, FileNotFoundError):
+        model = model_files.load(model_storage, resource, MODEL_FILE)
+        if model is None:
             logger.warning(
                 f"EmotionRadar: no trained model in resource '{resource.name}'; "
                 f"messages get no emotion until the model is retrained."
             )
-            model = None
         return cls(config, model_storage, resource, model)
 
     # ---------------------------------------------------------------- inference

@@ -29,6 +29,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components import model_files
 from components.ngram_linear import NgramLinearScorer, labels_of, softmax
 
 logger = logging.getLogger(__name__)
@@ -115,22 +116,14 @@ class NgramIntentClassifier(GraphComponent):
         return self._resource
 
     def persist(self) -> None:
-        import joblib
-
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(self._model, directory / MODEL_FILE)
+        model_files.save(self._model_storage, self._resource, MODEL_FILE, self._model)
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> NgramIntentClassifier:
-        import joblib
-
-        try:
-            with model_storage.read_from(resource) as directory:
-                model = joblib.load(directory / MODEL_FILE)
-        except (ValueError, FileNotFoundError):
+        model = model_files.load(model_storage, resource, MODEL_FILE)
+        if model is None:
             logger.warning("NgramIntentClassifier: no trained model; intents stay DIET's.")
-            model = None
         return cls(config, model_storage, resource, model)
 
     def probabilities(self, text: Text) -> Optional[Dict[Text, float]]:

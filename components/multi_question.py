@@ -41,6 +41,8 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RESPONSE_K
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components import model_files
+
 logger = logging.getLogger(__name__)
 
 EXTRA_QUESTIONS = "extra_questions"
@@ -135,23 +137,14 @@ class MultiQuestionDetector(GraphComponent):
                                         random_state=self._config["random_state"])
         classifier.fit(features, [label for _, label in examples])
         self._model = {"vectorizer": vectorizer, "classifier": classifier}
-        import joblib
-
-        with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump(self._model, directory / MODEL_FILE)
+        model_files.save(self._model_storage, self._resource, MODEL_FILE, self._model)
         return self._resource
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> MultiQuestionDetector:
-        import joblib
-
-        try:
-            with model_storage.read_from(resource) as directory:
-                model = joblib.load(directory / MODEL_FILE)
-        except (ValueError, FileNotFoundError):
-            model = None
-        return cls(config, model_storage, resource, model)
+        return cls(config, model_storage, resource,
+                   model_files.load(model_storage, resource, MODEL_FILE))
 
     def _answerable(self, label: Text) -> bool:
         wanted = self._config["answer_labels"]
