@@ -38,7 +38,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import model_files
-from components.ngram_linear import NgramLinearScorer, labels_of, softmax
+from components.ngram_linear import NgramLinearScorer, softmax
 
 logger = logging.getLogger(__name__)
 
@@ -211,12 +211,7 @@ class EmotionRadar(GraphComponent):
         self._model = model
         self._matcher = CueMatcher(model["lexicon"]) if model else None
         if model:
-            classifier = model["classifier"]
-            self._labels: List[Text] = labels_of(classifier)
-            self._scorer = NgramLinearScorer(model["vectorizer"], classifier.coef_)
-            self._hand_coef: np.ndarray = np.ascontiguousarray(
-                classifier.coef_[:, self._scorer.n_features:].T)
-            self._intercept: np.ndarray = classifier.intercept_
+            self._scorer = NgramLinearScorer(model["vectorizer"], model["classifier"])
 
     @classmethod
     def create(
@@ -308,11 +303,11 @@ class EmotionRadar(GraphComponent):
         """Class probabilities for one raw text, plus the lexicon hits behind them."""
         assert self._matcher is not None
         prepared = self._prepare(text)
-        scores = self._intercept + self._scorer.scores(self._scorer.columns(prepared))
+        scorer = self._scorer
         hand, hits = self._matcher.features(prepared)
-        scores = scores + (hand * self._config["hand_feature_weight"]) @ self._hand_coef
-        exp = softmax(scores)
-        return dict(zip(self._labels, exp.tolist(), strict=True)), hits
+        scores = (scorer.intercept + scorer.scores(scorer.columns(prepared))
+                  + (hand * self._config["hand_feature_weight"]) @ scorer.extra_coef)
+        return dict(zip(scorer.labels, softmax(scores).tolist(), strict=True)), hits
 
     def predict(self, text: Text) -> Dict[Text, Any]:
         """`{label, intensity, confidence}` for one raw text."""

@@ -30,7 +30,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import model_files
-from components.ngram_linear import NgramLinearScorer, labels_of, softmax
+from components.ngram_linear import NgramLinearScorer, softmax
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +76,7 @@ class NgramIntentClassifier(GraphComponent):
     def _set_model(self, model: Optional[Dict[Text, Any]]) -> None:
         self._model = model
         if model:
-            classifier = model["classifier"]
-            self._labels = labels_of(classifier)
-            self._scorer = NgramLinearScorer(model["vectorizer"], classifier.coef_)
-            self._intercept: np.ndarray = classifier.intercept_
+            self._scorer = NgramLinearScorer(model["vectorizer"], model["classifier"])
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -131,8 +128,8 @@ class NgramIntentClassifier(GraphComponent):
         counts = self._scorer.columns(self._prepare(text))
         if not counts.keys() - self._scorer.blank_columns:
             return None
-        probabilities = softmax(self._intercept + self._scorer.scores(counts))
-        return dict(zip(self._labels, probabilities.tolist(), strict=True))
+        probabilities = softmax(self._scorer.intercept + self._scorer.scores(counts))
+        return dict(zip(self._scorer.labels, probabilities.tolist(), strict=True))
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self._model is None:

@@ -13,15 +13,20 @@ import numpy as np
 
 
 class NgramLinearScorer:
-    """Per-label scores `W x` (intercept excluded) for the n-gram part of a linear model;
-    `coef` is the classifier's `coef_` whose first columns belong to `vectorizer`."""
+    """A fitted sklearn linear classifier whose first feature columns are `vectorizer`'s
+    n-grams: its labels, intercept, the n-gram part `W x` of its scores, and the weights of
+    any further columns (`extra_coef`, e.g. hand-made features)."""
 
-    def __init__(self, vectorizer: Any, coef: np.ndarray) -> None:
+    def __init__(self, vectorizer: Any, classifier: Any) -> None:
         self._analyzer = vectorizer.build_analyzer()
         self._vocabulary: Dict[Text, int] = vectorizer.vocabulary_
         self._idf: np.ndarray = vectorizer.idf_
-        self.n_features = len(self._vocabulary)
-        self._coef: np.ndarray = np.ascontiguousarray(coef[:, : self.n_features].T)
+        n_features = len(self._vocabulary)
+        coef = classifier.coef_
+        self._coef: np.ndarray = np.ascontiguousarray(coef[:, :n_features].T)
+        self.extra_coef: np.ndarray = np.ascontiguousarray(coef[:, n_features:].T)
+        self.intercept: np.ndarray = classifier.intercept_
+        self.labels: List[Text] = [str(label) for label in classifier.classes_]
         # char_wb pads words with spaces: " " is a 1-gram of every text.
         self.blank_columns = {column for gram, column in self._vocabulary.items()
                               if not gram.strip()}
@@ -49,6 +54,3 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     exp = np.exp(scores - scores.max())
     return exp / exp.sum()
 
-
-def labels_of(classifier: Any) -> List[Text]:
-    return [str(label) for label in classifier.classes_]
