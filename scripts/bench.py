@@ -324,7 +324,8 @@ def crowd(args: argparse.Namespace) -> None:
                   f"p95 {result.ms(.95):.0f} ms")
 
 
-def start_target(target: str, folder: Path) -> Tuple[Any, str, Any, Optional[str]]:
+def start_target(target: str, folder: Path, env: Optional[Dict[str, str]] = None
+                 ) -> Tuple[Any, str, Any, Optional[str]]:
     if target == "cluster":
         from cluster import Cluster
 
@@ -333,7 +334,8 @@ def start_target(target: str, folder: Path) -> Tuple[Any, str, Any, Optional[str
         return _Dropping(cluster), cluster.rasa_url, lambda s: groups_of(s.inner.processes), \
             cluster.env["CHANNEL_IDENTITY_SECRET"]
     stack = Stack.isolated(folder)
-    print("starting the single stack ...", flush=True)
+    stack.env.update(env or {})
+    print(f"starting the single stack {env or ''} ...", flush=True)
     return _Patient(stack), stack.rasa_url, lambda s: groups_of(s.inner.processes), \
         stack.env["CHANNEL_IDENTITY_SECRET"]
 
@@ -382,6 +384,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--crowd", type=int, help="only the crowd test with N customers")
     parser.add_argument("--crowd-seconds", type=float, default=120)
     parser.add_argument("--target", choices=("single", "cluster"), default="single")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:VAR=VALUE,...",
+                        help="also measure the single stack with these settings, e.g. "
+                             "'plain SQL tracker store:TRACKER_STORE_TYPE=SQL'")
     args = parser.parse_args(argv)
     think = tuple(args.think)
     if args.crowd:
@@ -408,6 +413,13 @@ def main(argv: Optional[List[str]] = None) -> None:
                 name = "assistant" if target == "single" else "assistant cluster (2+2)"
                 rows += measure(Load(url, assistant_scenarios(), secret, think), name,
                                 groups(system), args)
+        for index, variant in enumerate(args.variant):
+            name, _, settings = variant.partition(":")
+            env = dict(pair.split("=", 1) for pair in settings.split(",") if pair)
+            system, url, groups, secret = start_target("single", Path(tmp) / f"v{index}", env)
+            with system:
+                rows += measure(Load(url, assistant_scenarios(), secret, think),
+                                f"assistant ({name})", groups(system), args)
     print(f"\nthink time {think[0]}-{think[1]} s; {args.single_seconds:.0f} s with 1 customer, "
           f"{args.seconds:.0f} s with {args.concurrency}; timeouts after {TIMEOUT:.0f} s\n")
     print(table(baseline + rows, baseline))
