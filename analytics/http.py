@@ -134,7 +134,7 @@ def topics_view(engine, data: Dataset) -> Dict[str, Any]:
                      ("rising" if count >= 1.5 * previous else "steady")})
     for name, count in now["clusters"].items():
         rows.append({"topic": name, "kind": "cluster", "sessions": count, "previous": None,
-                     "status": "cluster"})
+                     "status": "cluster", "signatures": now["cluster_signatures"][name]})
     return {"topics": rows, "intent_groups": now["intent_groups"],
             "previous_intent_groups": before["intent_groups"]}
 
@@ -236,9 +236,9 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
         name = str(body.get("name") or "").strip()
         if not generated or not name or len(name) > 80:
             return _error(400, "bad_cluster_name", "需要 cluster(原名称)和 name(新名称,最长80字)")
-        set_cluster_name(engine_factory(), generated, name)
+        renamed = set_cluster_name(engine_factory(), generated, name)
         _cache.clear()
-        return json({"cluster": generated, "name": name})
+        return json({"cluster": generated, "name": name, "signatures": renamed})
 
     @bp.get("/api/analytics/alerts")
     async def get_alerts(request):
@@ -247,6 +247,7 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
     @bp.get("/api/analytics/conversations")
     @with_period
     async def get_conversations(request, engine, data):
+        from analytics.topics import topic_members
         drill = request.args.get("drill", "all")
         if drill not in DRILLS:
             return _error(400, "bad_drill", f"drill 可选: {', '.join(DRILLS)}")
@@ -254,10 +255,13 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
         if dim and dim not in DIMENSIONS:
             return _error(400, "bad_dimension", f"dim 可选: {', '.join(DIMENSIONS)}")
         topic = request.args.get("topic")
-        sessions = [s for s in data.in_period() if DRILLS[drill](s)
+        period_sessions = data.in_period()
+        # A topic is a tag (lexicon topic or cluster, as the topics view counts them), not
+        # a word to look for in the messages.
+        members = topic_members(period_sessions, topic, engine) if topic else None
+        sessions = [s for s in period_sessions if DRILLS[drill](s)
                     and (not dim or DIMENSIONS[dim](s) == value)
-                    and (not topic or any(topic in (m.get("text") or "")
-                                          for m in s.customer_msgs))]
+                    and (members is None or s.session_id in members)]
         try:
             limit = min(max(int(request.args.get("limit", 100)), 1), 1000)
         except ValueError:

@@ -9,17 +9,14 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from analytics_helpers import Conversation
+from analytics_helpers import TOKEN, Conversation, get, serving
 from test_metrics import T, fixture_events
 
 from analytics import store
@@ -29,16 +26,8 @@ from analytics.ingest import Ingestor
 from service_common.http import HttpClient
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "analytics-test-token"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -55,35 +44,8 @@ def server(tmp_path_factory):
     Ingestor(engine).desk(desk)
     with engine.begin() as connection:
         store.insert_ignore(connection, store.orders, orders, ["customer_id", "order_id"])
-    port = free_port()
-    env = {**os.environ, "ANALYTICS_DB_URL": url, "ANALYTICS_API_TOKEN": TOKEN,
-           "PYTHONPATH": str(ROOT)}
-    log = open(folder / "serve.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "analytics", "serve", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (folder / "serve.log").read_text()
-        try:
-            urllib.request.urlopen(f"{base}/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    yield base, engine, folder
-    process.terminate()
-    process.wait(timeout=15)
-    log.close()
-
-
-def get(base: str, path: str, token: str | None = TOKEN):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    request = urllib.request.Request(f"{base}{path}", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read(), response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), error.headers
+    with serving(url, folder) as base:
+        yield base, engine, folder
 
 
 def test_api_needs_the_token(server):
