@@ -109,13 +109,20 @@ SERIES_METRICS = ("sessions", "frt", "ai_resolution", "fcr", "handoff_rate", "cs
 
 
 def series(data: Dataset, bucket: str) -> list:
+    """One row per day or hour of the period; `previous`: the same bucket one period
+    earlier (`previous_bucket`), e.g. the same weekday last week for a 7-day period."""
     step = 3600 if bucket == "hour" else 86400
+    length = data.end - data.start
+    fmt = "%m-%d %H:00" if bucket == "hour" else "%Y-%m-%d"
     rows = []
     at = data.start
     while at < data.end:
         result = compute(data.in_period(at, at + step), data.orders)
-        label = local(at).strftime("%m-%d %H:00" if bucket == "hour" else "%Y-%m-%d")
-        rows.append({"bucket": label, **{m: result[m] for m in SERIES_METRICS}})
+        before = compute(data.in_period(at - length, at - length + step), data.orders)
+        rows.append({"bucket": local(at).strftime(fmt),
+                     **{m: result[m] for m in SERIES_METRICS},
+                     "previous_bucket": local(at - length).strftime(fmt),
+                     "previous": {m: before[m] for m in SERIES_METRICS}})
         at += step
     return rows
 
@@ -213,7 +220,7 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
         dimension = request.args.get("dim", "channel")
         if dimension not in DIMENSIONS:
             return _error(400, "bad_dimension", f"dim 可选: {', '.join(DIMENSIONS)}")
-        return json({"dim": dimension, "rows": breakdown(data, dimension)})
+        return json({"dim": dimension, "rows": breakdown(data, dimension, compare=True)})
 
     @bp.get("/api/analytics/heatmap")
     @with_period
@@ -283,7 +290,9 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
     async def export_csv(request, engine, data):
         kind = request.args.get("kind", "sessions")
         if kind == "daily":
-            rows = series(data, "day")
+            rows = [{**{k: v for k, v in row.items() if k != "previous"},
+                     **{f"previous_{k}": v for k, v in row["previous"].items()}}
+                    for row in series(data, "day")]
             out = io.StringIO()
             writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()) if rows else ["bucket"])
             writer.writeheader()

@@ -417,17 +417,41 @@ BREAKDOWN_METRICS = ("sessions", "frt", "aht", "fcr", "ai_resolution", "handoff_
                      "reply_2min", "reply_3min", "conversion", "unserved_handoffs")
 
 
+def _grouped(sessions: List[Session], key: Callable[[Session], str]
+             ) -> Dict[str, List[Session]]:
+    groups: Dict[str, List[Session]] = defaultdict(list)
+    for session in sessions:
+        groups[key(session)].append(session)
+    return groups
+
+
 def breakdown(data: Dataset, dimension: str, start: Optional[float] = None,
-              end: Optional[float] = None) -> List[Dict[str, Any]]:
+              end: Optional[float] = None, compare: bool = False) -> List[Dict[str, Any]]:
+    """One row per value of the dimension. `compare`: each row also holds `previous`, the
+    same metrics for that value in the period of the same length before (the dataset must
+    hold it); a day is compared with the day one period earlier, every other dimension
+    with the same value (hour 10 with hour 10, agent with agent). A value seen only in the
+    previous period gets a row with 0 sessions."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
-    groups: Dict[str, List[Session]] = defaultdict(list)
-    for session in data.in_period(start, end):
-        groups[DIMENSIONS[dimension](session)].append(session)
+    start = data.start if start is None else start
+    end = data.end if end is None else end
+    key = DIMENSIONS[dimension]
+    groups = _grouped(data.in_period(start, end), key)
+    previous: Dict[str, List[Session]] = {}
+    if compare:
+        length = end - start
+        aligned = (lambda s: local(s.contact_ts + length).date().isoformat()) \
+            if dimension == "day" else key
+        previous = _grouped(data.in_period(start - length, start), aligned)
     rows = []
-    for value in sorted(groups):
-        result = compute(groups[value], data.orders)
-        rows.append({dimension: value, **{m: result[m] for m in BREAKDOWN_METRICS}})
+    for value in sorted(set(groups) | set(previous)):
+        result = compute(groups.get(value, []), data.orders)
+        row: Dict[str, Any] = {dimension: value, **{m: result[m] for m in BREAKDOWN_METRICS}}
+        if compare:
+            before = compute(previous.get(value, []), data.orders)
+            row["previous"] = {m: before[m] for m in BREAKDOWN_METRICS}
+        rows.append(row)
     return rows
 
 

@@ -68,9 +68,14 @@ def test_tiles_series_breakdown_drilldown_and_csv(server):
     assert week["current"]["sessions"] == 6 and week["previous"]["sessions"] == 0
     series = json.loads(get(base, "/api/analytics/series?start=2026-11-01&end=2026-11-02")[1])
     assert [r["sessions"] for r in series["series"]] == [0, 5]
+    # each bucket beside the same bucket one period (two days) earlier: conv-old on 10-30
+    assert [(r["previous_bucket"], r["previous"]["sessions"]) for r in series["series"]] == [
+        ("2026-10-30", 1), ("2026-10-31", 0)]
     by_queue = json.loads(get(base, "/api/analytics/breakdown?dim=queue&start=2026-11-02"
                                     "&end=2026-11-02")[1])["rows"]
     assert {r["queue"]: r["sessions"] for r in by_queue} == {"general": 1, "vip": 1, "机器人": 3}
+    assert {r["queue"]: r["previous"]["sessions"] for r in by_queue} == {
+        "general": 0, "vip": 0, "机器人": 0}  # 11-01 had no session
     drill = json.loads(get(base, "/api/analytics/conversations?drill=unserved&start=2026-11-02"
                                  "&end=2026-11-02")[1])
     assert [c["conversation_id"] for c in drill["conversations"]] == ["conv-h"]

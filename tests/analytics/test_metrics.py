@@ -179,3 +179,81 @@ def test_masking_of_free_text():
     assert mask("收件人张三 0571-88886666") == "收件人张** 0571****"
     assert mask("王小明先生您好") == "王先生您好"
     assert mask("屏幕闪烁,杭州市发货吗") == "屏幕闪烁,杭州市发货吗"
+
+
+# ---- breakdowns and series against the previous period --------------------------------
+
+DAY = 86400.0
+
+
+def load_with_previous_day(engine):
+    """The fixture on 11-02 (recontact after 49 h: A's return is on 11-04) and two sessions
+    the day before: P1 (10:00, socketio, an order question answered in 5 s) and P2 (11:00,
+    a complaint handed to vip, bot reply after 10 s, agent-2 answers 30 s after the
+    handoff). Returns the dataset of 11-02 holding 11-01 too."""
+    events, desk, _ = fixture_events(recontact_after_hours=49)
+    p1 = Conversation("conv-p1", events).start(T - DAY)
+    p1.user(T - DAY + 1, "E9到哪了", "track_logistics", channel="socketio")
+    p1.bot(T - DAY + 6).outcome(T - DAY + 6, "resolved", "E9", "track")
+    at = T - DAY + H
+    p2 = Conversation("conv-p2", events).start(at)
+    p2.user(at + 1, "我要投诉", "complain").bot(at + 11)
+    p2.handoff(at + 11, "h9", "complaint", queue="vip").agent(at + 41, "您好", agent="agent-2")
+    ingestor = Ingestor(engine)
+    ingestor.rasa(events)
+    ingestor.desk(desk)
+    start = T - 10 * H  # 11-02 00:00 (+08)
+    data = Dataset(engine, start - DAY, start + DAY)
+    data.start, data.end = start, start + DAY
+    return data
+
+
+def by_value(rows, dimension, metric="sessions"):
+    return {row[dimension]: (row[metric], row["previous"][metric]) for row in rows}
+
+
+def test_every_breakdown_dimension_with_the_previous_period(engine):
+    from analytics.metrics import breakdown
+
+    data = load_with_previous_day(engine)
+    rows = {dim: breakdown(data, dim, compare=True)
+            for dim in ("agent", "channel", "queue", "intent_group", "hour", "day")}
+    # (sessions on 11-02, sessions on 11-01); a value seen only before gets a 0 row.
+    assert by_value(rows["agent"], "agent") == {"-": (4, 1), "agent-1": (1, 0),
+                                                 "agent-2": (0, 1)}
+    assert by_value(rows["channel"], "channel") == {"rest": (5, 1), "socketio": (0, 1)}
+    assert by_value(rows["queue"], "queue") == {"general": (1, 0), "vip": (1, 1),
+                                                 "机器人": (3, 1)}
+    assert by_value(rows["intent_group"], "intent_group") == {
+        "order": (1, 1), "human": (1, 0), "complaint": (1, 1), "rating": (1, 0),
+        "presale": (1, 0)}
+    assert by_value(rows["hour"], "hour") == {"10": (5, 1), "11": (0, 1)}
+    # A day is compared with the day one period (here: one day) before it.
+    assert by_value(rows["day"], "day") == {"2026-11-02": (5, 2)}
+    # Metrics per row, both periods: vip FRT W 1 s / P2 10 s; robot FRT A 2, R 1, S 150 / P1 5.
+    assert by_value(rows["queue"], "queue", "frt")["vip"] == (pytest.approx(1), pytest.approx(10))
+    assert by_value(rows["queue"], "queue", "frt")["机器人"] == (pytest.approx(153 / 3),
+                                                               pytest.approx(5))
+    assert by_value(rows["queue"], "queue", "unserved_handoffs")["general"] == (1, 0)
+    assert by_value(rows["agent"], "agent", "csat")["agent-1"] == (0.0, None)  # W rated 2
+    assert by_value(rows["channel"], "channel", "ai_resolution")["socketio"] == (None, 1.0)
+    # Without `compare` the rows are this period's only.
+    assert [row["channel"] for row in breakdown(data, "channel")] == ["rest"]
+    assert "previous" not in breakdown(data, "channel")[0]
+
+
+def test_series_rows_hold_the_same_bucket_one_period_earlier(engine):
+    from analytics.http import series
+
+    data = load_with_previous_day(engine)
+    (day,) = series(data, "day")
+    assert (day["bucket"], day["sessions"]) == ("2026-11-02", 5)
+    assert (day["previous_bucket"], day["previous"]["sessions"]) == ("2026-11-01", 2)
+    assert day["previous"]["handoff_rate"] == pytest.approx(1 / 2)
+    hours = {row["bucket"]: row for row in series(data, "hour")}
+    assert len(hours) == 24
+    ten = hours["11-02 10:00"]
+    assert ten["sessions"] == 5 and ten["previous_bucket"] == "11-01 10:00"
+    assert ten["previous"]["sessions"] == 1 and ten["previous"]["frt"] == pytest.approx(5)
+    assert hours["11-02 11:00"]["previous"]["sessions"] == 1
+    assert hours["11-02 11:00"]["sessions"] == 0

@@ -27,12 +27,14 @@ export function dailyOption(series) {
   return {
     title: { text: '每日趋势', left: 'center', top: 0, textStyle: { fontSize: 14 } },
     tooltip: { trigger: 'axis' },
-    legend: { top: 26, data: ['会话数', 'AI解决率', '首次解决率', '2分钟回复率'] },
+    legend: { top: 26, data: ['会话数', '上期会话数', 'AI解决率', '首次解决率', '2分钟回复率'] },
     grid: { top: 60, left: 50, right: 50, bottom: 30 },
     xAxis: { type: 'category', data: series.map((r) => r.bucket.slice(5)) },
     yAxis: [{ type: 'value', name: '会话' }, { type: 'value', name: '%', max: 100 }],
     series: [
       { name: '会话数', type: 'bar', data: series.map((r) => r.sessions), itemStyle: { color: '#91cc75' } },
+      // the same day one period earlier (the API's `previous`)
+      { name: '上期会话数', type: 'line', data: series.map((r) => r.previous?.sessions ?? null), lineStyle: { type: 'dashed' }, itemStyle: { color: '#999' }, symbol: 'none' },
       { name: 'AI解决率', type: 'line', yAxisIndex: 1, data: series.map((r) => pct(r.ai_resolution)) },
       { name: '首次解决率', type: 'line', yAxisIndex: 1, data: series.map((r) => pct(r.fcr)) },
       { name: '2分钟回复率', type: 'line', yAxisIndex: 1, data: series.map((r) => pct(r.reply_2min)) },
