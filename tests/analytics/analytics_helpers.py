@@ -38,12 +38,16 @@ class Conversation:
         return self
 
     def user(self, ts: float, text: str, intent: str, emotion: str = "calm",
-             channel: str = "rest") -> Conversation:
+             channel: str = "rest", intensity: float = 0.5) -> Conversation:
         return self._add(ts, {"event": "user", "text": text, "input_channel": channel,
                               "message_id": f"{self.sender}-{self.count}",
                               "parse_data": {"intent": {"name": intent, "confidence": 0.9},
                                              "emotion": {"label": emotion,
-                                                         "intensity": 0.5}}})
+                                                         "intensity": intensity}}})
+
+    def turning_point(self, ts: float, value: Dict[str, Any]) -> Conversation:
+        """The `turning_point` slot the escalation policy sets (escalation.mood)."""
+        return self._add(ts, {"event": "slot", "name": "turning_point", "value": value})
 
     def bot(self, ts: float, text: str = "好的", action: str | None = None,
             compliance: str = "pass") -> Conversation:

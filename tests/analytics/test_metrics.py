@@ -257,3 +257,84 @@ def test_series_rows_hold_the_same_bucket_one_period_earlier(engine):
     assert ten["previous"]["sessions"] == 1 and ten["previous"]["frt"] == pytest.approx(5)
     assert hours["11-02 11:00"]["previous"]["sessions"] == 1
     assert hours["11-02 11:00"]["sessions"] == 0
+
+
+# ---- drills use the figures' own predicates --------------------------------------------
+
+def with_low_rated_bot_resolution(engine):
+    """The fixture (re-contact after 49 h) plus X: the bot resolves order E7, then the
+    customer rates 1. AI resolution: A and S of the five sessions with an issue or a human
+    (X's negative rating keeps it out); negative ratings: W (2) and X (1)."""
+    events, desk, _ = fixture_events(recontact_after_hours=49)
+    x = Conversation("conv-x", events).start(T + 600)
+    x.user(T + 601, "E7到哪了", "track_logistics").bot(T + 603)
+    x.outcome(T + 603, "resolved", "E7", "track").rating(T + 620, 1)
+    ingestor = Ingestor(engine)
+    ingestor.rasa(events)
+    ingestor.desk(desk)
+    return Dataset(engine, T, T + 10 * H)
+
+
+def drilled(data, name):
+    from analytics.metrics import DRILLS
+    return sorted(s.conversation_id for s in data.in_period() if DRILLS[name](s))
+
+
+def test_the_ai_resolution_drill_lists_exactly_the_sessions_the_rate_counts(engine):
+    data = with_low_rated_bot_resolution(engine)
+    m = compute(data.in_period(), data.orders)
+    assert m["ai_sessions"] == 5 and m["ai_resolution"] == pytest.approx(2 / 5)
+    assert drilled(data, "ai_resolved") == ["conv-a", "conv-s"]  # not X: rated 1
+    assert drilled(data, "not_ai_resolved") == ["conv-h", "conv-w", "conv-x"]
+    assert drilled(data, "rated_low") == ["conv-w", "conv-x"]
+
+
+def test_the_negative_rating_bound_comes_from_targets_yml(engine, tmp_path, monkeypatch):
+    from analytics.config import TARGETS_FILE, targets_config
+
+    data = with_low_rated_bot_resolution(engine)
+    assert drilled(data, "rated_low") == ["conv-w", "conv-x"]  # R's 5 is not low
+    custom = tmp_path / "targets.yml"
+    custom.write_text(TARGETS_FILE.read_text(encoding="utf-8").replace(
+        "negative_rating_max: 2", "negative_rating_max: 0"), encoding="utf-8")
+    monkeypatch.setenv("ANALYTICS_TARGETS_FILE", str(custom))
+    targets_config.cache_clear()
+    try:
+        # Only ratings of 0 or less are negative now: X's 1 no longer bars the AI resolution.
+        assert drilled(data, "rated_low") == []
+        assert drilled(data, "ai_resolved") == ["conv-a", "conv-s", "conv-x"]
+        assert compute(data.in_period(), data.orders)["ai_resolution"] == pytest.approx(3 / 5)
+    finally:
+        monkeypatch.delenv("ANALYTICS_TARGETS_FILE")
+        targets_config.cache_clear()
+
+
+# ---- emotion turning points -------------------------------------------------------------
+
+def test_turning_points_are_counted_by_kind(engine):
+    """Three conversations on 11-02; the turning point each one's last message makes is
+    computed by the escalation policy's own function (escalation.mood.turning_point):
+    U calm -> anxious -> angry, V anxious 0.5 -> anxious 0.6 -> angry 0.7 (rising
+    intensity), C three calm messages (none)."""
+    from escalation.mood import turning_point
+
+    events: list = []
+    moods = {"conv-u": [("calm", 0.5), ("anxious", 0.6), ("angry", 0.8)],
+             "conv-v": [("anxious", 0.5), ("anxious", 0.6), ("angry", 0.7)],
+             "conv-c": [("calm", 0.5), ("calm", 0.6), ("calm", 0.7)]}
+    for n, (conversation, history) in enumerate(moods.items()):
+        at = T + n * 1000
+        c = Conversation(conversation, events).start(at)
+        for i, (label, intensity) in enumerate(history):
+            c.user(at + 10 * i + 1, f"第{i + 1}句", "urge_delivery", emotion=label,
+                   intensity=intensity).bot(at + 10 * i + 2)
+            turned = turning_point(history[: i + 1])
+            if turned:
+                c.turning_point(at + 10 * i + 1, turned)
+    Ingestor(engine).rasa(events)
+    Ingestor(engine).rasa(events)  # replayed: counted once
+    m = compute(Dataset(engine, T, T + 10 * H).in_period())
+    assert m["turning_points"] == {"calm_anxious_angry": 1, "rising_intensity": 1}
+    assert m["turning_point_count"] == 2
+    assert m["emotions"] == {"calm": 4, "anxious": 3, "angry": 2}
+    assert m["angry_share"] == pytest.approx(2 / 9)
