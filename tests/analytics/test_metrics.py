@@ -338,3 +338,19 @@ def test_turning_points_are_counted_by_kind(engine):
     assert m["turning_point_count"] == 2
     assert m["emotions"] == {"calm": 4, "anxious": 3, "angry": 2}
     assert m["angry_share"] == pytest.approx(2 / 9)
+
+
+def test_retention_purges_old_orders(engine):
+    load(engine, recontact_after_hours=49)  # C2's order O9 at T + 501 s + 23 h
+    with engine.begin() as connection:
+        store.insert_ignore(connection, store.orders, [
+            {"customer_id": "C1", "order_id": "O-old", "created_ts": T - 40 * DAY}],
+            ["customer_id", "order_id"])
+    retention.apply(engine, days=30, now=T + 2 * DAY)  # cutoff: 28 days before T
+    with engine.connect() as connection:
+        kept = sorted(row[0] for row in connection.execute(sa.select(store.orders.c.order_id)))
+    assert kept == ["O9"]
+    retention.apply(engine, days=1, now=T + 3 * DAY)  # cutoff: T + 2 days, after O9
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(
+            store.orders)).scalar() == 0
