@@ -27,7 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, file, json, raw
 
 from analytics import store
-from analytics.config import local, tz
+from analytics.config import local, promotions_between, tz
 from analytics.metrics import (
     DIMENSIONS,
     DRILLS,
@@ -127,6 +127,11 @@ def series(data: Dataset, bucket: str) -> list:
     return rows
 
 
+def promotions_of(data: Dataset) -> list:
+    """The promotion days of the period (targets.yml calendar): the daily chart marks them."""
+    return promotions_between(local(data.start).date(), local(data.end - 1).date())
+
+
 def topics_view(engine, data: Dataset) -> Dict[str, Any]:
     from analytics.topics import topic_table
     length = data.end - data.start
@@ -212,7 +217,8 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
         bucket = request.args.get("bucket", "day")
         if bucket not in ("day", "hour"):
             return _error(400, "bad_bucket", "bucket 只能是 day 或 hour")
-        return json({"bucket": bucket, "series": series(data, bucket)})
+        return json({"bucket": bucket, "series": series(data, bucket),
+                     "promotions": promotions_of(data)})
 
     @bp.get("/api/analytics/breakdown")
     @with_period

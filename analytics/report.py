@@ -80,7 +80,7 @@ def _examples(sessions, limit: int = 3) -> List[str]:
 
 def build(engine: Engine, week: str) -> Dict[str, Any]:
     from analytics.detector import run as run_detector
-    from analytics.http import series, topics_view
+    from analytics.http import promotions_of, series, topics_view
 
     monday, next_monday = week_bounds(week)
     start = datetime.combine(monday, dtime(), tz()).timestamp()
@@ -127,7 +127,8 @@ def build(engine: Engine, week: str) -> Dict[str, Any]:
                        "low_ratings": sum(1 for s in sessions if rated_negative(s))},
         "topics": topics,
         "alerts": sorted(alerts.values(), key=lambda a: a.q_value),
-        "charts": {"series": series(data, "day"), "hourly": breakdown(data, "hour"),
+        "charts": {"series": series(data, "day"), "promotions": promotions_of(data),
+                   "hourly": breakdown(data, "hour"),
                    "heatmap": heatmap(data), "handoff_reasons": current["handoff_reasons"],
                    "emotions": current["emotions"], "topics": topics["topics"]},
     }

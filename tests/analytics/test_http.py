@@ -138,6 +138,40 @@ def test_weekly_report_is_self_contained(server, tmp_path):
     assert "13812345678" not in text  # the fixture's phone number, masked in the store
 
 
+def test_series_name_the_promotion_days_of_the_period(server):
+    base, _, _ = server
+    # targets.yml calendar: 黑五大促周 11-23..11-29, 双十二 12-10..12-12; clipped to the period
+    body = json.loads(get(base, "/api/analytics/series?start=2026-11-25&end=2026-12-10")[1])
+    assert body["promotions"] == [
+        {"name": "黑五大促周", "start": "2026-11-25", "end": "2026-11-29"},
+        {"name": "双十二", "start": "2026-12-10", "end": "2026-12-10"}]
+    body = json.loads(get(base, "/api/analytics/series?start=2026-11-01&end=2026-11-02")[1])
+    assert body["promotions"] == []
+
+
+def test_the_daily_chart_marks_promotion_days(server, tmp_path):
+    """The weekly report draws the daily chart with the dashboard's own option (charts.js
+    dailyOption) as SVG: the promotion week's marked area carries its name."""
+    _, engine, _ = server
+    from playwright.sync_api import sync_playwright
+
+    from analytics.report import write_report
+    promo = write_report(engine, "2026-W48", str(tmp_path / "w48.html"))
+    plain = write_report(engine, "2026-W45", str(tmp_path / "w45.html"))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        marked = []
+        for path in (promo, plain):
+            page.goto(f"file://{path}")
+            page.wait_for_selector("#chart-daily svg")
+            marked.append(page.inner_html("#chart-daily svg"))
+        browser.close()
+    assert "黑五大促周" in marked[0]
+    assert "黑五大促周" not in marked[1] and "双十二" not in marked[1]
+
+
 class _Feed(BaseHTTPRequestHandler):
     """The desk's event feed as agreed (GET /api/events?after=&limit=, bearer token)."""
 

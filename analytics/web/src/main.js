@@ -102,7 +102,7 @@ async function load() {
   const [daily, hourly, heat, topics, alerts] = await Promise.all([
     api('series', { bucket: 'day' }), api('breakdown', { dim: 'hour' }), api('heatmap'), api('topics'), api('alerts'),
   ])
-  chart('chart-daily', dailyOption(daily.series))
+  chart('chart-daily', dailyOption(daily.series, daily.promotions))
   chart('chart-hourly', hourlyOption(hourly.rows))
   chart('chart-heatmap', heatmapOption(heat.cells))
   chart('chart-reasons', reasonsOption(overview.handoff_reasons)).on('click', () => drill('handoff', {}, '转人工'))
