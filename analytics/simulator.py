@@ -18,8 +18,9 @@
    (POST /api/handoffs/<id>/messages, its `agent_replied` event) and an event feed
    (GET /api/events), but it stamps what it records with the real clock: a copy dated
    weeks back cannot go through it, so a copy's agent reply is a desk-sourced bot event
-   with the simulated time (the form the desk's own replies take in the tracker). The copies are written into the event broker's table (Rasa's SQL broker, the
-   consumer's input) and the consumer's code reads them: the same path as live traffic.
+   with the simulated time (the form the desk's own replies take in the tracker). The
+   copies are written into the event broker's table (Rasa's SQL broker, the consumer's
+   input) and the consumer's code reads them: the same path as live traffic.
 """
 
 from __future__ import annotations
