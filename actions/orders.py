@@ -82,7 +82,8 @@ class ActionOrderTask(Action):
             result = outcome(UNRESOLVED, order_id, error.code, task, tracker)
         dispatcher.utter_message(text=text)
         if forget:
-            return TASK_RESET + forget
+            # An ownership or conflict failure still counts as an unresolved issue.
+            return [*TASK_RESET, *forget, result]
         if task in ("track", "status", "urge"):
             await calm_a_delay(order_id, tracker, dispatcher)
         return [*TASK_RESET, result]
@@ -199,39 +200,51 @@ class ActionAskShippingTime(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        # The issue key: `shipping_time:<order id>` for an order's own date, else
+        # `shipping_time:promise` (a product's or the shop's general promise).
         try:
-            text = await self._answer(tracker)
+            text, order_id, operation = await self._answer(tracker)
         except BackendError as error:
             logger.warning("shipping time lookup failed: %s", error.code)
-            text = None
-        dispatcher.utter_message(text=text or (
-            "现货商品16点前付款当天发货,16点后付款次日发出;预售商品以商品页标注的时间为准。"
-            "如果您已经下单,把订单号发给我,我帮您查具体发货时间。"))
-        return []
+            dispatcher.utter_message(text=GENERAL_SHIP_PROMISE)
+            return [outcome(UNRESOLVED, "shipping_time:promise", error.code, "shipping_time",
+                            tracker)]
+        dispatcher.utter_message(text=text or GENERAL_SHIP_PROMISE)
+        key = f"shipping_time:{order_id or 'promise'}"
+        return [outcome(RESOLVED, key, "shipping_time", operation, tracker)]
 
-    async def _answer(self, tracker: Tracker) -> Optional[str]:
+    async def _answer(self, tracker: Tracker) -> Tuple[Optional[str], Optional[str], str]:
+        """The answer (None: the general promise), the order it is about, the backend call."""
         backend = get_backend()
         order_id = tracker.get_slot("order_id")
         if is_proven(tracker, order_id):
             order = await backend.order(order_id, proof(tracker))
             if order.get("status") == "paid":
-                return f"您的订单{order_id}预计{day_words(order.get('promised_ship_by'))}前发货。"
+                return (f"您的订单{order_id}预计{day_words(order.get('promised_ship_by'))}前发货。",
+                        order_id, "order")
             if order.get("status") in ("shipped", "delivered"):
                 tracking = await backend.tracking(order_id, proof(tracker))
-                return f"您的订单{order_id}已经发货啦。{tracking_sentence(tracking)}"
+                return (f"您的订单{order_id}已经发货啦。{tracking_sentence(tracking)}",
+                        order_id, "tracking")
         customer_id = await linked_customer_id(tracker)
         if customer_id:
             for order in await backend.customer_orders(customer_id, limit=10):
                 if order.get("status") == "paid":
                     return (f"您的订单{order['id']}({items_summary(order)})预计"
-                            f"{day_words(order.get('promised_ship_by'))}前发货,发货后我会及时更新物流。")
+                            f"{day_words(order.get('promised_ship_by'))}前发货,发货后我会及时更新物流。",
+                            order["id"], "customer_orders")
         product = tracker.get_slot("product")
         if product:
             matches = await backend.find_products(product)
             if matches:
                 promise = await backend.ship_promise(matches[0]["id"])
-                return f"{matches[0]['name']}:{promise.get('text')}"
-        return None
+                return f"{matches[0]['name']}:{promise.get('text')}", None, "ship_promise"
+        return None, None, "none"
+
+
+GENERAL_SHIP_PROMISE = (
+    "现货商品16点前付款当天发货,16点后付款次日发出;预售商品以商品页标注的时间为准。"
+    "如果您已经下单,把订单号发给我,我帮您查具体发货时间。")
 
 
 # An invoice question is often asked before anything else: answered once, then the order.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
@@ -24,7 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions import documents
 from actions.backend import BackendError, NotFound, get_backend
 from actions.common import PRODUCT_ID, linked_customer_id, money, session_user_events
-from actions.outcomes import RESOLVED, outcome
+from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.sizing import page_product
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,23 @@ USAGE_TOPICS = {
 NO_SELLING_INTENTS = {"complain", "request_return", "request_refund", "request_exchange",
                       "report_quality_issue", "urge_delivery", "cancel_order", "request_human",
                       "query_refund_progress"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an answer did: `status` RESOLVED (answered), UNRESOLVED (no information; `reason`
+    says why) or None (a clarifying question: the issue is neither closed nor given up)."""
+
+    status: Optional[str]
+    reason: str
+    events: List[EventType] = field(default_factory=list)
+
+
+ANSWERED, NO_INFO = "answered", "no_info"
+
+
+def clarifying(events: Optional[List[EventType]] = None) -> Answer:
+    return Answer(None, "clarify", events or [])
 
 
 @dataclass(frozen=True)
@@ -147,8 +164,8 @@ class ProductAction(Action):
 
     @abstractmethod
     async def answer(self, product: JSON, question: str, tracker: Tracker,
-                     dispatcher: CollectingDispatcher) -> List[EventType]:
-        """Says the answer; returns events beyond remembering the product."""
+                     dispatcher: CollectingDispatcher) -> Answer:
+        """Says the answer; returns its status and the events beyond remembering the product."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -158,13 +175,19 @@ class ProductAction(Action):
             product = await product_in_context(tracker)
         except BackendError as error:
             dispatcher.utter_message(text=f"{error.message},请稍后再问我一次哦。")
-            return []
+            return [outcome(UNRESOLVED, "product", error.code, "product", tracker)]
         if product is None:
             return await ask_which_product(tracker, dispatcher, question)
-        return [SlotSet("product_id", product["id"]), SlotSet("product", product.get("name")),
-                SlotSet("pending_question", None),
-                *await self.answer(product, question, tracker, dispatcher),
-                outcome(RESOLVED, f"product:{product['id']}", self.name(), "product", tracker)]
+        answer = await self.answer(product, question, tracker, dispatcher)
+        events: List[EventType] = [
+            SlotSet("product_id", product["id"]), SlotSet("product", product.get("name")),
+            SlotSet("pending_question", None), *answer.events]
+        if answer.status is not None:
+            # reason: the action when answered, the failure (e.g. no_info) otherwise
+            reason = self.name() if answer.status == RESOLVED else answer.reason
+            events.append(outcome(answer.status, f"product:{product['id']}", reason, "product",
+                                  tracker))
+        return events
 
 
 class ActionProductQuestion(ProductAction):
@@ -174,22 +197,24 @@ class ActionProductQuestion(ProductAction):
         return "action_product_question"
 
     async def answer(self, product: JSON, question: str, tracker: Tracker,
-                     dispatcher: CollectingDispatcher) -> List[EventType]:
+                     dispatcher: CollectingDispatcher) -> Answer:
         attribute = asked_attribute(question, product)
         if attribute:
             value = product["attributes"][attribute.key]
             dispatcher.utter_message(text=f"{product_label(product)}的{attribute.label}:{value}。")
         elif not cite_documents(f"{product.get('name', '')} {question}", product, dispatcher):
             if question.strip() in ("", str(named_product_entity(tracker) or "").strip()):
-                # Only a product name: say what it is and what can be asked.
+                # Only a product name: say what it is and what can be asked; no question
+                # was answered yet, so no outcome.
                 dispatcher.utter_message(text=product_overview(product))
+                return clarifying(await maybe_recommend(tracker, dispatcher, product))
             else:
                 dispatcher.utter_message(
                     text=f"关于{product_label(product)}的这个问题,我这边没有查到准确的资料,"
                     "不想随便回答误导您。需要的话我帮您转人工客服确认一下?",
                     buttons=HUMAN_BUTTONS)
-                return []
-        return await maybe_recommend(tracker, dispatcher, product)
+                return Answer(UNRESOLVED, NO_INFO)
+        return Answer(RESOLVED, ANSWERED, await maybe_recommend(tracker, dispatcher, product))
 
 
 def product_overview(product: JSON) -> str:
@@ -215,7 +240,7 @@ class ActionAskUsage(ProductAction):
         return "action_ask_usage"
 
     async def answer(self, product: JSON, question: str, tracker: Tracker,
-                     dispatcher: CollectingDispatcher) -> List[EventType]:
+                     dispatcher: CollectingDispatcher) -> Answer:
         topic = usage_topic(tracker, question)
         if topic is None:
             offered = [key for key, (label, _) in USAGE_TOPICS.items()
@@ -226,19 +251,19 @@ class ActionAskUsage(ProductAction):
                     buttons=[{"title": USAGE_TOPICS[key][0],
                               "payload": f'/ask_usage{{"usage_topic": "{key}"}}'}
                              for key in offered])
-                return []
+                return clarifying()
         elif cite_documents(f"{USAGE_TOPICS[topic][0]} {question}", product, dispatcher):
-            return []
+            return Answer(RESOLVED, ANSWERED)
         facts = [product.get("attributes", {}).get(key) for key in ("usage", "caution", "care")]
         facts = [fact for fact in facts if fact]
         if facts:
             dispatcher.utter_message(text=f"{product_label(product)}:" + ";".join(facts) + "。")
-        else:
-            dispatcher.utter_message(
-                text=f"{product_label(product)}的使用资料我这边还没有,不想随便教错您。"
-                "包装里的说明书有详细步骤;需要的话我帮您转人工客服一步步指导?",
-                buttons=HUMAN_BUTTONS)
-        return []
+            return Answer(RESOLVED, ANSWERED)
+        dispatcher.utter_message(
+            text=f"{product_label(product)}的使用资料我这边还没有,不想随便教错您。"
+            "包装里的说明书有详细步骤;需要的话我帮您转人工客服一步步指导?",
+            buttons=HUMAN_BUTTONS)
+        return Answer(UNRESOLVED, NO_INFO)
 
 
 def usage_topic(tracker: Tracker, question: str) -> Optional[str]:

@@ -99,6 +99,20 @@ def promotion_days() -> List[date]:
     return days
 
 
+def promotions_between(first: date, last: date) -> List[Dict[str, str]]:
+    """The calendar's promotions overlapping [first, last] (days inclusive), clipped to it:
+    {name, start, end} with ISO dates, for the charts' marked areas."""
+    found = []
+    for entry in targets_config().get("calendar", {}).get("promotions", []) or []:
+        start = date.fromisoformat(str(entry["start"]))
+        end = date.fromisoformat(str(entry.get("end", entry["start"])))
+        if start <= last and end >= first:
+            found.append({"name": str(entry.get("name") or "大促"),
+                          "start": max(start, first).isoformat(),
+                          "end": min(end, last).isoformat()})
+    return found
+
+
 def recontact_hours() -> float:
     return float(os.environ.get("ANALYTICS_RECONTACT_HOURS")
                  or targets_config().get("recontact_hours", 48))

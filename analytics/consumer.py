@@ -1,4 +1,5 @@
-"""`python -m analytics consume`: broker -> facts, desk feed -> facts, retention.
+"""`python -m analytics consume`: broker -> facts, desk feed -> facts, retention, and
+the scheduled alerts (analytics.alerting: spike detector, metric thresholds, webhook).
 
 Idempotent: every fact has a stable key (analytics.facts.event_key), so events read twice
 (the SQL broker's cursor lost, a RabbitMQ message redelivered after a restart before its
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import signal
 import time
@@ -18,7 +20,7 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from analytics import retention, store
+from analytics import alerting, retention, store
 from analytics.broker import DEFAULT_QUEUE
 from analytics.ingest import Ingestor
 from service_common.http import HttpClient, HttpError
@@ -164,6 +166,19 @@ async def poll_desk_once(ingestor: Ingestor, desk: HttpClient, limit: int = 500)
             return written
 
 
+def check_alerts(engine: Engine) -> None:
+    """The scheduled alert run; a failure (webhook down, a bad config) is logged and the
+    next run tries again: it must never stop the consumer."""
+    try:
+        result = alerting.check(engine, url=alerting.webhook_url())
+    except Exception:  # noqa: BLE001 - urllib/SQL/config errors alike
+        logger.exception("scheduled alert run failed")
+        return
+    if result.alerts or result.breaches:
+        logger.info("alerts: %d emerging issues, %d metrics past their alert threshold",
+                    len(result.alerts), len(result.breaches))
+
+
 def ignore_prefixes() -> tuple:
     return tuple(p.strip() for p in os.environ.get("ANALYTICS_IGNORE_SENDERS", "simlive-")
                  .split(",") if p.strip())
@@ -180,8 +195,8 @@ async def run(stop: Optional[asyncio.Event] = None, once: bool = False) -> None:
     if broker_url.startswith(("amqp://", "amqps://")):
         queue_name = os.environ.get("EVENT_BROKER_QUEUE") or DEFAULT_QUEUE
         tasks.append(asyncio.create_task(consume_amqp(ingestor, broker_url, queue_name, stop)))
-    last_retention = 0.0
-    last_desk = 0.0
+    # -inf: the first pass runs them (monotonic() may be small right after a boot)
+    last_retention = last_desk = last_alerts = -math.inf
     async with HttpClient(desk_url, name="desk", timeout=10,
                           headers={"Authorization": f"Bearer {desk_token}"}) as desk:
         while True:
@@ -197,6 +212,10 @@ async def run(stop: Optional[asyncio.Event] = None, once: bool = False) -> None:
             if time.monotonic() - last_retention > 3600:
                 last_retention = time.monotonic()
                 retention.apply(engine)
+            if time.monotonic() - last_alerts > alerting.interval():
+                # After this pass's facts are in; off the loop: the detector reads weeks.
+                last_alerts = time.monotonic()
+                await asyncio.get_running_loop().run_in_executor(None, check_alerts, engine)
             if once or stop.is_set():
                 break
             try:

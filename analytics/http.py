@@ -27,7 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, file, json, raw
 
 from analytics import store
-from analytics.config import local, tz
+from analytics.config import local, promotions_between, tz
 from analytics.metrics import (
     DIMENSIONS,
     DRILLS,
@@ -109,15 +109,27 @@ SERIES_METRICS = ("sessions", "frt", "ai_resolution", "fcr", "handoff_rate", "cs
 
 
 def series(data: Dataset, bucket: str) -> list:
+    """One row per day or hour of the period; `previous`: the same bucket one period
+    earlier (`previous_bucket`), e.g. the same weekday last week for a 7-day period."""
     step = 3600 if bucket == "hour" else 86400
+    length = data.end - data.start
+    fmt = "%m-%d %H:00" if bucket == "hour" else "%Y-%m-%d"
     rows = []
     at = data.start
     while at < data.end:
         result = compute(data.in_period(at, at + step), data.orders)
-        label = local(at).strftime("%m-%d %H:00" if bucket == "hour" else "%Y-%m-%d")
-        rows.append({"bucket": label, **{m: result[m] for m in SERIES_METRICS}})
+        before = compute(data.in_period(at - length, at - length + step), data.orders)
+        rows.append({"bucket": local(at).strftime(fmt),
+                     **{m: result[m] for m in SERIES_METRICS},
+                     "previous_bucket": local(at - length).strftime(fmt),
+                     "previous": {m: before[m] for m in SERIES_METRICS}})
         at += step
     return rows
+
+
+def promotions_of(data: Dataset) -> list:
+    """The promotion days of the period (targets.yml calendar): the daily chart marks them."""
+    return promotions_between(local(data.start).date(), local(data.end - 1).date())
 
 
 def topics_view(engine, data: Dataset) -> Dict[str, Any]:
@@ -134,7 +146,7 @@ def topics_view(engine, data: Dataset) -> Dict[str, Any]:
                      ("rising" if count >= 1.5 * previous else "steady")})
     for name, count in now["clusters"].items():
         rows.append({"topic": name, "kind": "cluster", "sessions": count, "previous": None,
-                     "status": "cluster"})
+                     "status": "cluster", "signatures": now["cluster_signatures"][name]})
     return {"topics": rows, "intent_groups": now["intent_groups"],
             "previous_intent_groups": before["intent_groups"]}
 
@@ -205,7 +217,8 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
         bucket = request.args.get("bucket", "day")
         if bucket not in ("day", "hour"):
             return _error(400, "bad_bucket", "bucket 只能是 day 或 hour")
-        return json({"bucket": bucket, "series": series(data, bucket)})
+        return json({"bucket": bucket, "series": series(data, bucket),
+                     "promotions": promotions_of(data)})
 
     @bp.get("/api/analytics/breakdown")
     @with_period
@@ -213,7 +226,7 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
         dimension = request.args.get("dim", "channel")
         if dimension not in DIMENSIONS:
             return _error(400, "bad_dimension", f"dim 可选: {', '.join(DIMENSIONS)}")
-        return json({"dim": dimension, "rows": breakdown(data, dimension)})
+        return json({"dim": dimension, "rows": breakdown(data, dimension, compare=True)})
 
     @bp.get("/api/analytics/heatmap")
     @with_period
@@ -236,9 +249,9 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
         name = str(body.get("name") or "").strip()
         if not generated or not name or len(name) > 80:
             return _error(400, "bad_cluster_name", "需要 cluster(原名称)和 name(新名称,最长80字)")
-        set_cluster_name(engine_factory(), generated, name)
+        renamed = set_cluster_name(engine_factory(), generated, name)
         _cache.clear()
-        return json({"cluster": generated, "name": name})
+        return json({"cluster": generated, "name": name, "signatures": renamed})
 
     @bp.get("/api/analytics/alerts")
     async def get_alerts(request):
@@ -247,6 +260,7 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
     @bp.get("/api/analytics/conversations")
     @with_period
     async def get_conversations(request, engine, data):
+        from analytics.topics import topic_members
         drill = request.args.get("drill", "all")
         if drill not in DRILLS:
             return _error(400, "bad_drill", f"drill 可选: {', '.join(DRILLS)}")
@@ -254,10 +268,13 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
         if dim and dim not in DIMENSIONS:
             return _error(400, "bad_dimension", f"dim 可选: {', '.join(DIMENSIONS)}")
         topic = request.args.get("topic")
-        sessions = [s for s in data.in_period() if DRILLS[drill](s)
+        period_sessions = data.in_period()
+        # A topic is a tag (lexicon topic or cluster, as the topics view counts them), not
+        # a word to look for in the messages.
+        members = topic_members(period_sessions, topic, engine) if topic else None
+        sessions = [s for s in period_sessions if DRILLS[drill](s)
                     and (not dim or DIMENSIONS[dim](s) == value)
-                    and (not topic or any(topic in (m.get("text") or "")
-                                          for m in s.customer_msgs))]
+                    and (members is None or s.session_id in members)]
         try:
             limit = min(max(int(request.args.get("limit", 100)), 1), 1000)
         except ValueError:
@@ -279,7 +296,9 @@ def blueprint(engine_factory: Callable[[], Any], auth_check: AuthCheck) -> Bluep
     async def export_csv(request, engine, data):
         kind = request.args.get("kind", "sessions")
         if kind == "daily":
-            rows = series(data, "day")
+            rows = [{**{k: v for k, v in row.items() if k != "previous"},
+                     **{f"previous_{k}": v for k, v in row["previous"].items()}}
+                    for row in series(data, "day")]
             out = io.StringIO()
             writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()) if rows else ["bucket"])
             writer.writeheader()

@@ -259,11 +259,31 @@ def _percentile(values: List[float], q: float) -> Optional[float]:
     return ordered[index]
 
 
+def negative_rating_max() -> float:
+    """A rating at or below this is negative (targets.yml `negative_rating_max`)."""
+    return float(targets_config().get("negative_rating_max", 2))
+
+
+def rated_negative(session: Session, negative: Optional[float] = None) -> bool:
+    negative = negative_rating_max() if negative is None else negative
+    return session.rating is not None and session.rating <= negative
+
+
+def ai_resolved(session: Session, negative: Optional[float] = None) -> bool:
+    """The AI resolution predicate, shared by the rate and its drill-down: no human, every
+    issue's last outcome resolved, no negative rating, no re-contact on its issues."""
+    issues = session.issues()
+    return (not session.human and bool(issues)
+            and all(status == "resolved" for status in issues.values())
+            and not rated_negative(session, negative)
+            and not (set(issues) & session.recontacted_keys))
+
+
 def compute(sessions: List[Session], orders: Optional[Dict[str, List[float]]] = None,
             conversion_hours: Optional[float] = None) -> Dict[str, Any]:
     """Every metric over the given sessions (already filtered to a period)."""
     config = targets_config()
-    negative = float(config.get("negative_rating_max", 2))
+    negative = negative_rating_max()
     conversion_window = (conversion_hours or float(config.get("conversion_hours", 24))) * 3600
     frts = [s.first_reply_ts - s.contact_ts for s in sessions if s.first_reply_ts is not None]
     ahts = [s.close_ts - s.contact_ts for s in sessions if s.close_ts is not None]
@@ -279,7 +299,7 @@ def compute(sessions: List[Session], orders: Optional[Dict[str, List[float]]] = 
             else:
                 waits.append(reply - handoff["ts"])
     issues_total = issues_fcr = 0
-    ai_total = ai_resolved = 0
+    ai_total = ai_resolved_count = 0
     for session in sessions:
         issues = session.issues()
         first_contact = not getattr(session, "recontact_of", False)
@@ -291,11 +311,8 @@ def compute(sessions: List[Session], orders: Optional[Dict[str, List[float]]] = 
                 issues_fcr += 1
         if issues or session.human:
             ai_total += 1
-            if (not session.human and issues
-                    and all(status == "resolved" for status in issues.values())
-                    and not (session.rating is not None and session.rating <= negative)
-                    and not (set(issues) & session.recontacted_keys)):
-                ai_resolved += 1
+            if ai_resolved(session, negative):
+                ai_resolved_count += 1
     ratings = [s.rating for s in sessions if s.rating is not None]
     asked = [s for s in sessions if s.rating_asked]
     presale = [s for s in sessions if s.customer_id
@@ -326,7 +343,7 @@ def compute(sessions: List[Session], orders: Optional[Dict[str, List[float]]] = 
         "handoff_wait": _mean(waits), "handoff_wait_p90": _percentile(waits, 0.9),
         "aht": _mean(ahts),
         "issues": issues_total, "fcr": _ratio(issues_fcr, issues_total),
-        "ai_sessions": ai_total, "ai_resolution": _ratio(ai_resolved, ai_total),
+        "ai_sessions": ai_total, "ai_resolution": _ratio(ai_resolved_count, ai_total),
         "handoffs": sum(len(s.handoffs) for s in sessions),
         "handoff_rate": _ratio(sum(1 for s in sessions if s.handoffs), len(sessions)),
         "handoff_reasons": dict(reasons.most_common()),
@@ -417,17 +434,41 @@ BREAKDOWN_METRICS = ("sessions", "frt", "aht", "fcr", "ai_resolution", "handoff_
                      "reply_2min", "reply_3min", "conversion", "unserved_handoffs")
 
 
+def _grouped(sessions: List[Session], key: Callable[[Session], str]
+             ) -> Dict[str, List[Session]]:
+    groups: Dict[str, List[Session]] = defaultdict(list)
+    for session in sessions:
+        groups[key(session)].append(session)
+    return groups
+
+
 def breakdown(data: Dataset, dimension: str, start: Optional[float] = None,
-              end: Optional[float] = None) -> List[Dict[str, Any]]:
+              end: Optional[float] = None, compare: bool = False) -> List[Dict[str, Any]]:
+    """One row per value of the dimension. `compare`: each row also holds `previous`, the
+    same metrics for that value in the period of the same length before (the dataset must
+    hold it); a day is compared with the day one period earlier, every other dimension
+    with the same value (hour 10 with hour 10, agent with agent). A value seen only in the
+    previous period gets a row with 0 sessions."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
-    groups: Dict[str, List[Session]] = defaultdict(list)
-    for session in data.in_period(start, end):
-        groups[DIMENSIONS[dimension](session)].append(session)
+    start = data.start if start is None else start
+    end = data.end if end is None else end
+    key = DIMENSIONS[dimension]
+    groups = _grouped(data.in_period(start, end), key)
+    previous: Dict[str, List[Session]] = {}
+    if compare:
+        length = end - start
+        aligned = (lambda s: local(s.contact_ts + length).date().isoformat()) \
+            if dimension == "day" else key
+        previous = _grouped(data.in_period(start - length, start), aligned)
     rows = []
-    for value in sorted(groups):
-        result = compute(groups[value], data.orders)
-        rows.append({dimension: value, **{m: result[m] for m in BREAKDOWN_METRICS}})
+    for value in sorted(set(groups) | set(previous)):
+        result = compute(groups.get(value, []), data.orders)
+        row: Dict[str, Any] = {dimension: value, **{m: result[m] for m in BREAKDOWN_METRICS}}
+        if compare:
+            before = compute(previous.get(value, []), data.orders)
+            row["previous"] = {m: before[m] for m in BREAKDOWN_METRICS}
+        rows.append(row)
     return rows
 
 
@@ -445,12 +486,11 @@ DRILLS: Dict[str, Callable[[Session], bool]] = {
     "handoff": lambda s: bool(s.handoffs),
     "unserved": lambda s: any(not any(t >= h["ts"] for t in s.human_replies)
                               for h in s.handoffs),
-    "ai_resolved": lambda s: not s.human and bool(s.issues()) and all(
-        v == "resolved" for v in s.issues().values()) and not (set(s.issues())
-                                                               & s.recontacted_keys),
-    "not_ai_resolved": lambda s: bool(s.issues() or s.human) and not DRILLS["ai_resolved"](s),
+    # the same predicates as compute(): a drill lists exactly the sessions a figure counts
+    "ai_resolved": lambda s: ai_resolved(s),
+    "not_ai_resolved": lambda s: bool(s.issues() or s.human) and not ai_resolved(s),
     "recontact": lambda s: bool(s.recontacted_keys),
-    "rated_low": lambda s: s.rating is not None and s.rating <= 2,
+    "rated_low": lambda s: rated_negative(s),
     "rated": lambda s: s.rating is not None,
     "slow_frt": lambda s: s.first_reply_ts is None or s.first_reply_ts - s.contact_ts > 30,
     "angry": lambda s: any(m.get("emotion") == "angry" for m in s.customer_msgs),

@@ -19,7 +19,7 @@ from typing import Any, Dict, List
 from sqlalchemy.engine import Engine
 
 from analytics.config import local, tz
-from analytics.metrics import Dataset, breakdown, compute, heatmap, tiles
+from analytics.metrics import Dataset, breakdown, compute, heatmap, rated_negative, tiles
 
 BUNDLE = Path(__file__).resolve().parent / "web" / "dist" / "report" / "report.js"
 INTENT_NAMES = {
@@ -80,7 +80,7 @@ def _examples(sessions, limit: int = 3) -> List[str]:
 
 def build(engine: Engine, week: str) -> Dict[str, Any]:
     from analytics.detector import run as run_detector
-    from analytics.http import series, topics_view
+    from analytics.http import promotions_of, series, topics_view
 
     monday, next_monday = week_bounds(week)
     start = datetime.combine(monday, dtime(), tz()).timestamp()
@@ -111,7 +111,7 @@ def build(engine: Engine, week: str) -> Dict[str, Any]:
     complaints = [s for s in sessions if any(m.get("intent") == "complain"
                                              or m.get("emotion") == "angry"
                                              for m in s.customer_msgs)
-                  or (s.rating is not None and s.rating <= 2)]
+                  or rated_negative(s)]
     alerts: Dict[str, Any] = {}
     for offset in range(7):
         for alert in run_detector(engine, monday + timedelta(days=offset)):
@@ -124,11 +124,11 @@ def build(engine: Engine, week: str) -> Dict[str, Any]:
         "intents": intents.most_common(12), "intents_before": intents_before,
         "examples": {k: _examples(v) for k, v in examples.items()},
         "complaints": {"count": len(complaints), "examples": _examples(complaints, 6),
-                       "low_ratings": sum(1 for s in sessions
-                                          if s.rating is not None and s.rating <= 2)},
+                       "low_ratings": sum(1 for s in sessions if rated_negative(s))},
         "topics": topics,
         "alerts": sorted(alerts.values(), key=lambda a: a.q_value),
-        "charts": {"series": series(data, "day"), "hourly": breakdown(data, "hour"),
+        "charts": {"series": series(data, "day"), "promotions": promotions_of(data),
+                   "hourly": breakdown(data, "hour"),
                    "heatmap": heatmap(data), "handoff_reasons": current["handoff_reasons"],
                    "emotions": current["emotions"], "topics": topics["topics"]},
     }

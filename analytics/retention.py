@@ -1,4 +1,5 @@
-"""ANALYTICS_RETENTION_DAYS: facts (and sessions, alerts) older than this are deleted."""
+"""ANALYTICS_RETENTION_DAYS: facts (and sessions, alerts, shop orders) older than this are
+deleted."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ def apply(engine: Engine, days: Optional[float] = None, now: Optional[float] = N
         connection.execute(store.sessions.delete().where(
             store.sessions.c.started_ts < cutoff, store.sessions.c.session_id.not_in(kept)))
         connection.execute(store.alerts.delete().where(store.alerts.c.window_end < cutoff))
+        # Orders serve the conversion of sessions within a day before them: an order older
+        # than the cutoff has no session left to convert, and it names a customer.
+        connection.execute(store.orders.delete().where(store.orders.c.created_ts < cutoff))
     if deleted.rowcount:
         logger.info("retention: %d facts older than %.0f days deleted", deleted.rowcount,
                     days if days is not None else retention_days())

@@ -14,9 +14,13 @@
    `sim-<n>`, event times shifted to the simulated start, with customer typing time
    between turns and a simulated agent (a desk-sourced message after a queue wait; some
    handoffs are left unserved). What is simulated: the clock, the agents' waits and
-   replies (the desk has no reply API yet), and reusing one real answer for many
-   sessions. The copies are written into the event broker's table (Rasa's SQL broker, the
-   consumer's input) and the consumer's code reads them: the same path as live traffic.
+   replies, and reusing one real answer for many sessions. The desk has a reply API
+   (POST /api/handoffs/<id>/messages, its `agent_replied` event) and an event feed
+   (GET /api/events), but it stamps what it records with the real clock: a copy dated
+   weeks back cannot go through it, so a copy's agent reply is a desk-sourced bot event
+   with the simulated time (the form the desk's own replies take in the tracker). The
+   copies are written into the event broker's table (Rasa's SQL broker, the consumer's
+   input) and the consumer's code reads them: the same path as live traffic.
 """
 
 from __future__ import annotations

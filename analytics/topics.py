@@ -7,7 +7,10 @@
   the sessions' intent groups.
 - Clusters: what the lexicon does not cover is grouped with TF-IDF over the terms and
   k-means (fixed seed); a cluster is named by its top terms (屏幕·闪烁·黑屏) and a trainer
-  renames or merges it in topics.yml `cluster_names` or through the API.
+  renames or merges it in topics.yml `cluster_names` or through the API. A rename is keyed
+  on the cluster's signature, its top terms sorted (黑屏·闪烁·屏幕 and 屏幕·闪烁·黑屏 are
+  one cluster), not on the generated name, whose order follows the weights and changes as
+  the week's data does.
 """
 
 from __future__ import annotations
@@ -75,27 +78,51 @@ def lexicon_topics(text: str) -> List[str]:
 
 # ---- clusters -------------------------------------------------------------------------
 
+SEPARATOR = "·"
+
+
+def signature(generated: str) -> str:
+    """The stable key of a cluster: its top terms, sorted."""
+    return SEPARATOR.join(sorted(part for part in generated.split(SEPARATOR) if part))
+
+
 def cluster_renames(engine: Optional[Engine] = None) -> Dict[str, str]:
-    names = dict(topics_config().get("cluster_names") or {})
+    """Signature -> name to show: topics.yml `cluster_names` (keys in any term order),
+    then the names set through the API (stored, they win)."""
+    names = {signature(str(key)): str(value)
+             for key, value in (topics_config().get("cluster_names") or {}).items()}
     if engine is not None:
         with engine.connect() as connection:
-            names.update({row[0]: row[1] for row in connection.execute(
+            names.update({signature(row[0]): row[1] for row in connection.execute(
                 sa.select(store.cluster_names.c.signature, store.cluster_names.c.name))})
     return names
 
 
-def set_cluster_name(engine: Engine, generated: str, name: str) -> None:
-    """Rename (or, with a name another cluster has, merge) a generated cluster."""
+def set_cluster_name(engine: Engine, cluster: str, name: str) -> List[str]:
+    """Rename a cluster (or merge it: a name another cluster shows). `cluster` is a
+    generated name or signature, or a name already given (then every cluster shown under it
+    is renamed). The signatures renamed."""
+    given = {key: value for key, value in cluster_renames(engine).items() if value == cluster}
+    targets = sorted(given) or [signature(cluster)]
     with engine.begin() as connection:
-        connection.execute(store.cluster_names.delete().where(
-            store.cluster_names.c.signature == generated))
-        connection.execute(store.cluster_names.insert().values(signature=generated,
-                                                               name=name[:80]))
+        for key in targets:
+            connection.execute(store.cluster_names.delete().where(
+                store.cluster_names.c.signature == key))
+            connection.execute(store.cluster_names.insert().values(signature=key,
+                                                                   name=name[:80]))
+    return targets
 
 
 def cluster(texts: List[str], max_clusters: int = 12, seed: int = 0,
             renames: Optional[Dict[str, str]] = None) -> List[Optional[str]]:
     """A cluster name per text (None for texts without terms). Deterministic."""
+    return [label[1] if label else None
+            for label in cluster_labels(texts, max_clusters, seed, renames)]
+
+
+def cluster_labels(texts: List[str], max_clusters: int = 12, seed: int = 0,
+                   renames: Optional[Dict[str, str]] = None) -> List[Optional[tuple]]:
+    """(signature, name to show) per text, None for texts without terms."""
     import numpy as np
     from sklearn.cluster import KMeans
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -103,7 +130,7 @@ def cluster(texts: List[str], max_clusters: int = 12, seed: int = 0,
     renames = renames or {}
     token_lists = [words(text) for text in texts]
     usable = [i for i, tokens in enumerate(token_lists) if tokens]
-    names: List[Optional[str]] = [None] * len(texts)
+    names: List[Optional[tuple]] = [None] * len(texts)
     if len(usable) < 4:
         return names
     vectorizer = TfidfVectorizer(analyzer=lambda tokens: tokens, min_df=2)
@@ -117,8 +144,9 @@ def cluster(texts: List[str], max_clusters: int = 12, seed: int = 0,
     labels = {}
     for index, centre in enumerate(model.cluster_centers_):
         top = vocabulary[np.argsort(-centre)[:3]]
-        generated = "·".join(str(term) for term in top if term)
-        labels[index] = renames.get(generated, generated)
+        generated = SEPARATOR.join(str(term) for term in top if term)
+        key = signature(generated)
+        labels[index] = (key, renames.get(key, generated))
     for row, label in zip(usable, model.labels_, strict=False):
         names[row] = labels[int(label)]
     return names
@@ -151,18 +179,31 @@ def topic_table(sessions: List[Any], engine: Optional[Engine] = None,
             if meaningful:
                 uncovered.append((session, " ".join(meaningful)))
     clusters: Dict[str, List[Any]] = defaultdict(list)
+    signatures: Dict[str, set] = defaultdict(set)
     if cluster_uncovered and uncovered:
-        names = cluster([text for _, text in uncovered], renames=cluster_renames(engine))
-        for (session, _), name in zip(uncovered, names, strict=False):
-            if name:
-                clusters[name].append(session)
+        labels = cluster_labels([text for _, text in uncovered],
+                                renames=cluster_renames(engine))
+        for (session, _), label in zip(uncovered, labels, strict=False):
+            if label:
+                clusters[label[1]].append(session)  # same name shown: merged
+                signatures[label[1]].add(label[0])
     return {"topics": {t: len(s) for t, s in sorted(topic_sessions.items(),
                                                      key=lambda kv: -len(kv[1]))},
             "topic_sessions": topic_sessions,
             "intent_groups": dict(groups.most_common()),
             "clusters": {c: len(s) for c, s in sorted(clusters.items(),
                                                        key=lambda kv: -len(kv[1]))},
-            "cluster_sessions": clusters}
+            "cluster_sessions": clusters,
+            "cluster_signatures": {name: sorted(keys) for name, keys in signatures.items()}}
+
+
+def topic_members(sessions: List[Any], topic: str, engine: Optional[Engine] = None) -> set:
+    """Ids of the sessions tagged with `topic` (a lexicon topic or a cluster name, as
+    topic_table gives them for the same sessions): the dashboard's topic drill-down."""
+    table = topic_table(sessions, engine,
+                        cluster_uncovered=topic not in topics_config()["topics"])
+    members = table["topic_sessions"].get(topic) or table["cluster_sessions"].get(topic) or []
+    return {session.session_id for session in members}
 
 
 def stable_id(*parts: Any) -> str:

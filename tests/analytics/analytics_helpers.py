@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Conversation:
@@ -26,12 +38,16 @@ class Conversation:
         return self
 
     def user(self, ts: float, text: str, intent: str, emotion: str = "calm",
-             channel: str = "rest") -> Conversation:
+             channel: str = "rest", intensity: float = 0.5) -> Conversation:
         return self._add(ts, {"event": "user", "text": text, "input_channel": channel,
                               "message_id": f"{self.sender}-{self.count}",
                               "parse_data": {"intent": {"name": intent, "confidence": 0.9},
                                              "emotion": {"label": emotion,
-                                                         "intensity": 0.5}}})
+                                                         "intensity": intensity}}})
+
+    def turning_point(self, ts: float, value: Dict[str, Any]) -> Conversation:
+        """The `turning_point` slot the escalation policy sets (escalation.mood)."""
+        return self._add(ts, {"event": "slot", "name": "turning_point", "value": value})
 
     def bot(self, ts: float, text: str = "好的", action: str | None = None,
             compliance: str = "pass") -> Conversation:
@@ -63,3 +79,64 @@ class Conversation:
 
     def ask_rating(self, ts: float) -> Conversation:
         return self._add(ts, {"event": "action", "name": "action_ask_rating"})
+
+
+TOKEN = "analytics-test-token"
+
+
+@contextmanager
+def serving(db_url: str, folder: Path, env: Optional[Dict[str, str]] = None
+            ) -> Iterator[str]:
+    """`python -m analytics serve` on a free port over the store at `db_url`; its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    child_env = {**os.environ, "ANALYTICS_DB_URL": db_url, "ANALYTICS_API_TOKEN": TOKEN,
+                 "PYTHONPATH": str(ROOT), **(env or {})}
+    log_path = folder / "serve.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "analytics", "serve", "--port", str(port)],
+            cwd=ROOT, env=child_env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def get(base: str, path: str, token: Optional[str] = TOKEN) -> Tuple[int, bytes, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(f"{base}{path}", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read(), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), error.headers
+
+
+def get_json(base: str, path: str) -> Any:
+    status, body, _ = get(base, path)
+    assert status == 200, (status, body[:300])
+    return json.loads(body)
+
+
+def post_json(base: str, path: str, body: Dict[str, Any]) -> Tuple[int, Any]:
+    request = urllib.request.Request(
+        f"{base}{path}", json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+        method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")

@@ -9,17 +9,14 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from analytics_helpers import Conversation
+from analytics_helpers import TOKEN, Conversation, get, serving
 from test_metrics import T, fixture_events
 
 from analytics import store
@@ -29,16 +26,8 @@ from analytics.ingest import Ingestor
 from service_common.http import HttpClient
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "analytics-test-token"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -55,35 +44,8 @@ def server(tmp_path_factory):
     Ingestor(engine).desk(desk)
     with engine.begin() as connection:
         store.insert_ignore(connection, store.orders, orders, ["customer_id", "order_id"])
-    port = free_port()
-    env = {**os.environ, "ANALYTICS_DB_URL": url, "ANALYTICS_API_TOKEN": TOKEN,
-           "PYTHONPATH": str(ROOT)}
-    log = open(folder / "serve.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "analytics", "serve", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (folder / "serve.log").read_text()
-        try:
-            urllib.request.urlopen(f"{base}/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    yield base, engine, folder
-    process.terminate()
-    process.wait(timeout=15)
-    log.close()
-
-
-def get(base: str, path: str, token: str | None = TOKEN):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    request = urllib.request.Request(f"{base}{path}", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read(), response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), error.headers
+    with serving(url, folder) as base:
+        yield base, engine, folder
 
 
 def test_api_needs_the_token(server):
@@ -106,9 +68,14 @@ def test_tiles_series_breakdown_drilldown_and_csv(server):
     assert week["current"]["sessions"] == 6 and week["previous"]["sessions"] == 0
     series = json.loads(get(base, "/api/analytics/series?start=2026-11-01&end=2026-11-02")[1])
     assert [r["sessions"] for r in series["series"]] == [0, 5]
+    # each bucket beside the same bucket one period (two days) earlier: conv-old on 10-30
+    assert [(r["previous_bucket"], r["previous"]["sessions"]) for r in series["series"]] == [
+        ("2026-10-30", 1), ("2026-10-31", 0)]
     by_queue = json.loads(get(base, "/api/analytics/breakdown?dim=queue&start=2026-11-02"
                                     "&end=2026-11-02")[1])["rows"]
     assert {r["queue"]: r["sessions"] for r in by_queue} == {"general": 1, "vip": 1, "机器人": 3}
+    assert {r["queue"]: r["previous"]["sessions"] for r in by_queue} == {
+        "general": 0, "vip": 0, "机器人": 0}  # 11-01 had no session
     drill = json.loads(get(base, "/api/analytics/conversations?drill=unserved&start=2026-11-02"
                                  "&end=2026-11-02")[1])
     assert [c["conversation_id"] for c in drill["conversations"]] == ["conv-h"]
@@ -169,6 +136,40 @@ def test_weekly_report_is_self_contained(server, tmp_path):
     assert "http://" not in text.split("<script>")[0] and "cdn" not in text.lower()
     assert "AnalyticsReport.render" in text
     assert "13812345678" not in text  # the fixture's phone number, masked in the store
+
+
+def test_series_name_the_promotion_days_of_the_period(server):
+    base, _, _ = server
+    # targets.yml calendar: 黑五大促周 11-23..11-29, 双十二 12-10..12-12; clipped to the period
+    body = json.loads(get(base, "/api/analytics/series?start=2026-11-25&end=2026-12-10")[1])
+    assert body["promotions"] == [
+        {"name": "黑五大促周", "start": "2026-11-25", "end": "2026-11-29"},
+        {"name": "双十二", "start": "2026-12-10", "end": "2026-12-10"}]
+    body = json.loads(get(base, "/api/analytics/series?start=2026-11-01&end=2026-11-02")[1])
+    assert body["promotions"] == []
+
+
+def test_the_daily_chart_marks_promotion_days(server, tmp_path):
+    """The weekly report draws the daily chart with the dashboard's own option (charts.js
+    dailyOption) as SVG: the promotion week's marked area carries its name."""
+    _, engine, _ = server
+    from playwright.sync_api import sync_playwright
+
+    from analytics.report import write_report
+    promo = write_report(engine, "2026-W48", str(tmp_path / "w48.html"))
+    plain = write_report(engine, "2026-W45", str(tmp_path / "w45.html"))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        marked = []
+        for path in (promo, plain):
+            page.goto(f"file://{path}")
+            page.wait_for_selector("#chart-daily svg")
+            marked.append(page.inner_html("#chart-daily svg"))
+        browser.close()
+    assert "黑五大促周" in marked[0]
+    assert "黑五大促周" not in marked[1] and "双十二" not in marked[1]
 
 
 class _Feed(BaseHTTPRequestHandler):

@@ -179,3 +179,178 @@ def test_masking_of_free_text():
     assert mask("收件人张三 0571-88886666") == "收件人张** 0571****"
     assert mask("王小明先生您好") == "王先生您好"
     assert mask("屏幕闪烁,杭州市发货吗") == "屏幕闪烁,杭州市发货吗"
+
+
+# ---- breakdowns and series against the previous period --------------------------------
+
+DAY = 86400.0
+
+
+def load_with_previous_day(engine):
+    """The fixture on 11-02 (recontact after 49 h: A's return is on 11-04) and two sessions
+    the day before: P1 (10:00, socketio, an order question answered in 5 s) and P2 (11:00,
+    a complaint handed to vip, bot reply after 10 s, agent-2 answers 30 s after the
+    handoff). Returns the dataset of 11-02 holding 11-01 too."""
+    events, desk, _ = fixture_events(recontact_after_hours=49)
+    p1 = Conversation("conv-p1", events).start(T - DAY)
+    p1.user(T - DAY + 1, "E9到哪了", "track_logistics", channel="socketio")
+    p1.bot(T - DAY + 6).outcome(T - DAY + 6, "resolved", "E9", "track")
+    at = T - DAY + H
+    p2 = Conversation("conv-p2", events).start(at)
+    p2.user(at + 1, "我要投诉", "complain").bot(at + 11)
+    p2.handoff(at + 11, "h9", "complaint", queue="vip").agent(at + 41, "您好", agent="agent-2")
+    ingestor = Ingestor(engine)
+    ingestor.rasa(events)
+    ingestor.desk(desk)
+    start = T - 10 * H  # 11-02 00:00 (+08)
+    data = Dataset(engine, start - DAY, start + DAY)
+    data.start, data.end = start, start + DAY
+    return data
+
+
+def by_value(rows, dimension, metric="sessions"):
+    return {row[dimension]: (row[metric], row["previous"][metric]) for row in rows}
+
+
+def test_every_breakdown_dimension_with_the_previous_period(engine):
+    from analytics.metrics import breakdown
+
+    data = load_with_previous_day(engine)
+    rows = {dim: breakdown(data, dim, compare=True)
+            for dim in ("agent", "channel", "queue", "intent_group", "hour", "day")}
+    # (sessions on 11-02, sessions on 11-01); a value seen only before gets a 0 row.
+    assert by_value(rows["agent"], "agent") == {"-": (4, 1), "agent-1": (1, 0),
+                                                 "agent-2": (0, 1)}
+    assert by_value(rows["channel"], "channel") == {"rest": (5, 1), "socketio": (0, 1)}
+    assert by_value(rows["queue"], "queue") == {"general": (1, 0), "vip": (1, 1),
+                                                 "机器人": (3, 1)}
+    assert by_value(rows["intent_group"], "intent_group") == {
+        "order": (1, 1), "human": (1, 0), "complaint": (1, 1), "rating": (1, 0),
+        "presale": (1, 0)}
+    assert by_value(rows["hour"], "hour") == {"10": (5, 1), "11": (0, 1)}
+    # A day is compared with the day one period (here: one day) before it.
+    assert by_value(rows["day"], "day") == {"2026-11-02": (5, 2)}
+    # Metrics per row, both periods: vip FRT W 1 s / P2 10 s; robot FRT A 2, R 1, S 150 / P1 5.
+    assert by_value(rows["queue"], "queue", "frt")["vip"] == (pytest.approx(1), pytest.approx(10))
+    assert by_value(rows["queue"], "queue", "frt")["机器人"] == (pytest.approx(153 / 3),
+                                                               pytest.approx(5))
+    assert by_value(rows["queue"], "queue", "unserved_handoffs")["general"] == (1, 0)
+    assert by_value(rows["agent"], "agent", "csat")["agent-1"] == (0.0, None)  # W rated 2
+    assert by_value(rows["channel"], "channel", "ai_resolution")["socketio"] == (None, 1.0)
+    # Without `compare` the rows are this period's only.
+    assert [row["channel"] for row in breakdown(data, "channel")] == ["rest"]
+    assert "previous" not in breakdown(data, "channel")[0]
+
+
+def test_series_rows_hold_the_same_bucket_one_period_earlier(engine):
+    from analytics.http import series
+
+    data = load_with_previous_day(engine)
+    (day,) = series(data, "day")
+    assert (day["bucket"], day["sessions"]) == ("2026-11-02", 5)
+    assert (day["previous_bucket"], day["previous"]["sessions"]) == ("2026-11-01", 2)
+    assert day["previous"]["handoff_rate"] == pytest.approx(1 / 2)
+    hours = {row["bucket"]: row for row in series(data, "hour")}
+    assert len(hours) == 24
+    ten = hours["11-02 10:00"]
+    assert ten["sessions"] == 5 and ten["previous_bucket"] == "11-01 10:00"
+    assert ten["previous"]["sessions"] == 1 and ten["previous"]["frt"] == pytest.approx(5)
+    assert hours["11-02 11:00"]["previous"]["sessions"] == 1
+    assert hours["11-02 11:00"]["sessions"] == 0
+
+
+# ---- drills use the figures' own predicates --------------------------------------------
+
+def with_low_rated_bot_resolution(engine):
+    """The fixture (re-contact after 49 h) plus X: the bot resolves order E7, then the
+    customer rates 1. AI resolution: A and S of the five sessions with an issue or a human
+    (X's negative rating keeps it out); negative ratings: W (2) and X (1)."""
+    events, desk, _ = fixture_events(recontact_after_hours=49)
+    x = Conversation("conv-x", events).start(T + 600)
+    x.user(T + 601, "E7到哪了", "track_logistics").bot(T + 603)
+    x.outcome(T + 603, "resolved", "E7", "track").rating(T + 620, 1)
+    ingestor = Ingestor(engine)
+    ingestor.rasa(events)
+    ingestor.desk(desk)
+    return Dataset(engine, T, T + 10 * H)
+
+
+def drilled(data, name):
+    from analytics.metrics import DRILLS
+    return sorted(s.conversation_id for s in data.in_period() if DRILLS[name](s))
+
+
+def test_the_ai_resolution_drill_lists_exactly_the_sessions_the_rate_counts(engine):
+    data = with_low_rated_bot_resolution(engine)
+    m = compute(data.in_period(), data.orders)
+    assert m["ai_sessions"] == 5 and m["ai_resolution"] == pytest.approx(2 / 5)
+    assert drilled(data, "ai_resolved") == ["conv-a", "conv-s"]  # not X: rated 1
+    assert drilled(data, "not_ai_resolved") == ["conv-h", "conv-w", "conv-x"]
+    assert drilled(data, "rated_low") == ["conv-w", "conv-x"]
+
+
+def test_the_negative_rating_bound_comes_from_targets_yml(engine, tmp_path, monkeypatch):
+    from analytics.config import TARGETS_FILE, targets_config
+
+    data = with_low_rated_bot_resolution(engine)
+    assert drilled(data, "rated_low") == ["conv-w", "conv-x"]  # R's 5 is not low
+    custom = tmp_path / "targets.yml"
+    custom.write_text(TARGETS_FILE.read_text(encoding="utf-8").replace(
+        "negative_rating_max: 2", "negative_rating_max: 0"), encoding="utf-8")
+    monkeypatch.setenv("ANALYTICS_TARGETS_FILE", str(custom))
+    targets_config.cache_clear()
+    try:
+        # Only ratings of 0 or less are negative now: X's 1 no longer bars the AI resolution.
+        assert drilled(data, "rated_low") == []
+        assert drilled(data, "ai_resolved") == ["conv-a", "conv-s", "conv-x"]
+        assert compute(data.in_period(), data.orders)["ai_resolution"] == pytest.approx(3 / 5)
+    finally:
+        monkeypatch.delenv("ANALYTICS_TARGETS_FILE")
+        targets_config.cache_clear()
+
+
+# ---- emotion turning points -------------------------------------------------------------
+
+def test_turning_points_are_counted_by_kind(engine):
+    """Three conversations on 11-02; the turning point each one's last message makes is
+    computed by the escalation policy's own function (escalation.mood.turning_point):
+    U calm -> anxious -> angry, V anxious 0.5 -> anxious 0.6 -> angry 0.7 (rising
+    intensity), C three calm messages (none)."""
+    from escalation.mood import turning_point
+
+    events: list = []
+    moods = {"conv-u": [("calm", 0.5), ("anxious", 0.6), ("angry", 0.8)],
+             "conv-v": [("anxious", 0.5), ("anxious", 0.6), ("angry", 0.7)],
+             "conv-c": [("calm", 0.5), ("calm", 0.6), ("calm", 0.7)]}
+    for n, (conversation, history) in enumerate(moods.items()):
+        at = T + n * 1000
+        c = Conversation(conversation, events).start(at)
+        for i, (label, intensity) in enumerate(history):
+            c.user(at + 10 * i + 1, f"第{i + 1}句", "urge_delivery", emotion=label,
+                   intensity=intensity).bot(at + 10 * i + 2)
+            turned = turning_point(history[: i + 1])
+            if turned:
+                c.turning_point(at + 10 * i + 1, turned)
+    Ingestor(engine).rasa(events)
+    Ingestor(engine).rasa(events)  # replayed: counted once
+    m = compute(Dataset(engine, T, T + 10 * H).in_period())
+    assert m["turning_points"] == {"calm_anxious_angry": 1, "rising_intensity": 1}
+    assert m["turning_point_count"] == 2
+    assert m["emotions"] == {"calm": 4, "anxious": 3, "angry": 2}
+    assert m["angry_share"] == pytest.approx(2 / 9)
+
+
+def test_retention_purges_old_orders(engine):
+    load(engine, recontact_after_hours=49)  # C2's order O9 at T + 501 s + 23 h
+    with engine.begin() as connection:
+        store.insert_ignore(connection, store.orders, [
+            {"customer_id": "C1", "order_id": "O-old", "created_ts": T - 40 * DAY}],
+            ["customer_id", "order_id"])
+    retention.apply(engine, days=30, now=T + 2 * DAY)  # cutoff: 28 days before T
+    with engine.connect() as connection:
+        kept = sorted(row[0] for row in connection.execute(sa.select(store.orders.c.order_id)))
+    assert kept == ["O9"]
+    retention.apply(engine, days=1, now=T + 3 * DAY)  # cutoff: T + 2 days, after O9
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(
+            store.orders)).scalar() == 0

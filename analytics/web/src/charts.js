@@ -23,16 +23,28 @@ export function formatDelta(metric, delta) {
 
 const pct = (v) => (v === null || v === undefined ? null : +(v * 100).toFixed(1))
 
-export function dailyOption(series) {
+// Promotion days (the API's `promotions`, from the targets.yml calendar) as a shaded area.
+function promotionArea(promotions) {
+  return {
+    silent: true,
+    itemStyle: { color: 'rgba(250, 200, 88, 0.18)' },
+    label: { position: 'insideTop', color: '#b07d00', fontSize: 11 },
+    data: (promotions || []).map((p) => [{ name: p.name, xAxis: p.start.slice(5) }, { xAxis: p.end.slice(5) }]),
+  }
+}
+
+export function dailyOption(series, promotions = []) {
   return {
     title: { text: '每日趋势', left: 'center', top: 0, textStyle: { fontSize: 14 } },
     tooltip: { trigger: 'axis' },
-    legend: { top: 26, data: ['会话数', 'AI解决率', '首次解决率', '2分钟回复率'] },
+    legend: { top: 26, data: ['会话数', '上期会话数', 'AI解决率', '首次解决率', '2分钟回复率'] },
     grid: { top: 60, left: 50, right: 50, bottom: 30 },
     xAxis: { type: 'category', data: series.map((r) => r.bucket.slice(5)) },
     yAxis: [{ type: 'value', name: '会话' }, { type: 'value', name: '%', max: 100 }],
     series: [
-      { name: '会话数', type: 'bar', data: series.map((r) => r.sessions), itemStyle: { color: '#91cc75' } },
+      { name: '会话数', type: 'bar', data: series.map((r) => r.sessions), itemStyle: { color: '#91cc75' }, markArea: promotionArea(promotions) },
+      // the same day one period earlier (the API's `previous`)
+      { name: '上期会话数', type: 'line', data: series.map((r) => r.previous?.sessions ?? null), lineStyle: { type: 'dashed' }, itemStyle: { color: '#999' }, symbol: 'none' },
       { name: 'AI解决率', type: 'line', yAxisIndex: 1, data: series.map((r) => pct(r.ai_resolution)) },
       { name: '首次解决率', type: 'line', yAxisIndex: 1, data: series.map((r) => pct(r.fcr)) },
       { name: '2分钟回复率', type: 'line', yAxisIndex: 1, data: series.map((r) => pct(r.reply_2min)) },

@@ -67,7 +67,7 @@ async function renderBreakdown() {
   const body = await api('breakdown', { dim })
   const head = `<tr><th>${DIM_NAMES[dim]}</th><th>会话</th><th>FRT</th><th>AHT</th><th>FCR</th><th>AI解决率</th><th>转人工率</th><th>CSAT</th><th>2分钟回复率</th><th>人工未服务</th></tr>`
   $('breakdown').innerHTML = head + body.rows.map((r) => `<tr class="clickable" data-value="${escape(r[dim])}">
-    <td>${escape(r[dim])}</td><td>${r.sessions}</td><td>${formatValue('frt', r.frt)}</td><td>${formatValue('aht', r.aht)}</td>
+    <td>${escape(r[dim])}</td><td>${r.sessions}${r.previous ? ` <span class="muted">(上期 ${r.previous.sessions})</span>` : ''}</td><td>${formatValue('frt', r.frt)}</td><td>${formatValue('aht', r.aht)}</td>
     <td>${formatValue('fcr', r.fcr)}</td><td>${formatValue('ai_resolution', r.ai_resolution)}</td><td>${formatValue('handoff_rate', r.handoff_rate)}</td>
     <td>${formatValue('csat', r.csat)}</td><td>${formatValue('reply_2min', r.reply_2min)}</td><td>${r.unserved_handoffs}</td></tr>`).join('')
   for (const row of document.querySelectorAll('#breakdown tr.clickable')) {
@@ -102,7 +102,7 @@ async function load() {
   const [daily, hourly, heat, topics, alerts] = await Promise.all([
     api('series', { bucket: 'day' }), api('breakdown', { dim: 'hour' }), api('heatmap'), api('topics'), api('alerts'),
   ])
-  chart('chart-daily', dailyOption(daily.series))
+  chart('chart-daily', dailyOption(daily.series, daily.promotions))
   chart('chart-hourly', hourlyOption(hourly.rows))
   chart('chart-heatmap', heatmapOption(heat.cells))
   chart('chart-reasons', reasonsOption(overview.handoff_reasons)).on('click', () => drill('handoff', {}, '转人工'))

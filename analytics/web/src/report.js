@@ -4,7 +4,7 @@ import { dailyOption, emotionOption, heatmapOption, hourlyOption, reasonsOption,
 
 export function render(data) {
   const charts = {
-    'chart-daily': dailyOption(data.series),
+    'chart-daily': dailyOption(data.series, data.promotions),
     'chart-hourly': hourlyOption(data.hourly),
     'chart-heatmap': heatmapOption(data.heatmap),
     'chart-reasons': reasonsOption(data.handoff_reasons),
