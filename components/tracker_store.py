@@ -11,7 +11,8 @@ indexed query, the conversation's event count and highest event id: an event wri
 another Rasa instance or worker, or events deleted by the privacy tools, change it, and the
 tracker is loaded from the database as before. A tracker that was changed in memory and
 not saved (a turn that failed half-way) has more events than it had when it was cached and
-is not reused either. Readers and writers get the same object, as Rasa's lock store
+is not reused either, nor one in which a new session began (it still holds the previous
+session's events, which a retrieval leaves out). Readers and writers get the same object, as Rasa's lock store
 serialises the writers of one conversation. What is stored, and what the event broker
 receives, is the same as with `SQLTrackerStore`.
 
@@ -29,6 +30,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -118,4 +120,8 @@ class CachingSQLTrackerStore(SQLTrackerStore):
                 session.execute(self.SQLEvent.__table__.insert(), rows)
             session.commit()
             stamp = self._stamp(session, sender_id)
+        if any(isinstance(event, SessionStarted) for event in new_events):
+            # A new session began in this tracker, which still holds the old session's
+            # events; `retrieve` gives the new session only, so the next turn reloads.
+            return
         self._remember(tracker, stamp)

@@ -175,13 +175,20 @@ async def test_latest_session_only_like_the_sql_store(db_url: str) -> None:
     tracker.update(ActionExecuted("action_listen"))
     await store.save(tracker)
 
-    store.forget("c6")
     mine = await store.retrieve("c6")
     reference = await plain(db_url).retrieve("c6")
     assert dicts(mine) == dicts(reference)
+    assert mine is not tracker  # the old session's events are not served
     assert [e["event"] for e in dicts(mine)][:1] == ["session_started"]
+
+    turn(mine, "订单 8888", "好的")  # the next turns store their events once
+    await store.save(mine)
+    assert await store.retrieve("c6") is mine
+    turn(mine, "订单 9999", "好的")
+    await store.save(mine)
     full = await store.retrieve_full_tracker("c6")
-    assert len(full.events) == 9
+    assert len(full.events) == 9 + 5 + 5
+    assert dicts(await plain(db_url).retrieve("c6")) == dicts(mine)
 
 
 @sync
