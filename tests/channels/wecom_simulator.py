@@ -288,6 +288,9 @@ class Simulator:
             if self.service_state.get(user, 0) == 4:
                 self.service_state[user] = 0  # a new session
         self.queues.setdefault(open_kfid, []).append(message)
+        if message["msgtype"] == "text":  # for a transcript: what the customer wrote
+            self.log.append({"at": round(time.time(), 3), "api": "(customer)", "body": {
+                "external_userid": user, "text": message["text"].get("content")}})
         token = f"ENC{next(self._ids)}"
         self.callback_tokens[token] = self.now() + CALLBACK_TOKEN_TTL
         return web.json_response({"msgid": message["msgid"], "token": token})
