@@ -3,13 +3,16 @@
 Notify-then-pull: WeCom posts an encrypted `kf_msg_or_event` callback carrying a token; the
 channel answers it at once and pulls the messages with `kf/sync_msg` (cursor kept per
 open_kfid, `has_more` loop, duplicates dropped by msgid), then feeds each customer message to
-Rasa in order. Replies go out with `kf/send_msg` within WeCom's limits (at most 5 messages per
-customer message, within 48 h of it). See docs/wecom.md for the admin-console set-up.
+Rasa in order. A msgid is done only after its turn; replies WeCom does not take wait in an
+outbox; after any failure the channel pulls again by itself, with backoff. Replies go out with
+`kf/send_msg` within WeCom's limits (at most 5 messages per customer message, within 48 h of it;
+the documented sizes of text, menu and link messages). See docs/wecom.md for the set-up.
 
 Settings (credentials.yml, from the environment): WECOM_CORP_ID, WECOM_SECRET (the 微信客服
 secret), WECOM_TOKEN, WECOM_AES_KEY, WECOM_API_BASE (default https://qyapi.weixin.qq.com),
 WECOM_DB_URL, WECOM_HANDOFF (desk | wecom, or per account: desk,wkAAA=wecom), WECOM_SERVICER
-(the WeCom agent's userid for `wecom` handoff), CHANNEL_PUSH_TOKEN (desk replies).
+(the WeCom agent's userid for `wecom` handoff), WECOM_RETRY_SECONDS (first re-pull delay, 2),
+CHANNEL_PUSH_TOKEN (desk replies).
 """
 
 from __future__ import annotations
@@ -189,7 +192,7 @@ class WeComOutput(OutputChannel):
 
     A message WeCom does not take for a passing reason (a 5xx, system busy, unreachable) is
     kept in the store's outbox and sent again, in order, when the channel pulls next (the
-    channel schedules that pull); `failed` tells the channel one was queued. A refusal for
+    channel schedules that pull while the outbox is not empty). A refusal for
     the 48 h / 5-message rule (95001) or a malformed message is logged and dropped: sending
     it again cannot succeed."""
 
@@ -201,7 +204,6 @@ class WeComOutput(OutputChannel):
         self.api = api
         self.store = store
         self.open_kfid = open_kfid
-        self.failed = False
 
     async def _send(self, recipient_id: Text, message: Dict[str, Any]) -> bool:
         if self.store.transferred(recipient_id, self.open_kfid):
@@ -209,12 +211,10 @@ class WeComOutput(OutputChannel):
             return False
         if self.store.has_queued(recipient_id, self.open_kfid):  # keep the order
             self.store.queue(recipient_id, self.open_kfid, message)
-            self.failed = True
             return False
         status = await self.deliver(recipient_id, message)
         if status == FAILED:
             self.store.queue(recipient_id, self.open_kfid, message)
-            self.failed = True
         return status == SENT
 
     async def deliver(self, recipient_id: Text, message: Dict[str, Any]) -> str:
