@@ -165,6 +165,18 @@ class ActionEscalate(Action):
         verified = proven_order_id(tracker)
         if verified:
             await calm_a_delay(verified, tracker, dispatcher)
+        if wecom_agents_take_over(tracker):
+            # The WeCom channel moves the session to WeCom's own agents after this turn
+            # (WECOM_HANDOFF=wecom): no desk ticket, no desk queue, the desk may be down.
+            logger.info("handoff to WeCom's agents: rule %s", route["rule"])
+            dispatcher.utter_message(text=(
+                f"{route.get('say') or ''}正在为您转接人工客服,请稍候~ "
+                "客服接入后会直接在这里回复您,我们刚才的对话客服也能看到。"))
+            taken = route | {"handoff_id": f"wecom:{tracker.sender_id}", "wecom": True}
+            return events + [SlotSet("handoff", taken),
+                             outcome(HANDED_OVER, issue_key(tracker), route["rule"],
+                                     "handoff:wecom", tracker),
+                             ConversationPaused()]
         hours = rules().office_hours
         is_open = hours.is_open()
         callback = None if is_open else hours.next_opening() + timedelta(hours=1)
@@ -235,6 +247,15 @@ class ActionEscalate(Action):
         # While a human owns the conversation the bot stays silent; Rasa keeps logging
         # every customer message, and the desk resumes the bot when the agent is done.
         return events + [ConversationPaused()]
+
+
+def wecom_agents_take_over(tracker: Tracker) -> bool:
+    """A WeCom 微信客服 conversation on an account whose handoff goes to WeCom's own agents
+    (the channel says so in the message's metadata)."""
+    if tracker.get_latest_input_channel() != "wecom":
+        return False
+    wecom = ((tracker.latest_message or {}).get("metadata") or {}).get("wecom")
+    return isinstance(wecom, dict) and wecom.get("handoff") == "wecom"
 
 
 def earlier_ticket(tracker: Tracker) -> Optional[Dict[str, Any]]:

@@ -8,7 +8,14 @@ answers `success` at once and delivers the reply through the customer-service me
 
 Settings (environment): WECHAT_OA_APPID, WECHAT_OA_SECRET, WECHAT_OA_TOKEN, WECHAT_OA_AES_KEY
 (safe mode; empty = plain mode), WECHAT_OA_API_BASE (default https://api.weixin.qq.com),
-WECHAT_OA_PASSIVE_SECONDS (4.5), CHANNEL_PUSH_TOKEN (desk replies).
+WECHAT_OA_PASSIVE_SECONDS (4.5), WECHAT_OA_CUSTOM_SENDS (20: customer-service messages
+allowed per user message), CHANNEL_PUSH_TOKEN (desk replies).
+
+A passive reply is one message of at most 2048 bytes: a longer answer's first piece is the
+passive reply and the rest follows through the customer-service API. That API is allowed
+within 48 h of the user's last message and for a limited number of messages after it: the
+channel counts them (per user, in this process) and takes WeChat's 45015 / 45047 as "stop
+until the user writes again", logged, never as a failed turn.
 """
 
 from __future__ import annotations
@@ -51,6 +58,37 @@ from service_common.http import HttpClient, HttpError
 logger = logging.getLogger(__name__)
 
 MAX_SKEW_SECONDS = 300
+SEND_WINDOW_SECONDS = 48 * 3600
+SEND_LIMIT_ERRORS = {45015, 45047}  # past the 48 h window / past the quota
+SENT, REFUSED, FAILED = "sent", "refused", "failed"
+
+
+class SendQuota:
+    """When each user last wrote and how many customer-service messages went out since."""
+
+    def __init__(self, per_message: int, clock: Callable[[], float] = time.time) -> None:
+        self.per_message = per_message
+        self.clock = clock
+        self._users: OrderedDict[str, List[float]] = OrderedDict()  # openid -> [at, sent]
+
+    def user_wrote(self, openid: str) -> None:
+        self._users[openid] = [self.clock(), 0]
+        self._users.move_to_end(openid)
+        while len(self._users) > 100_000:
+            self._users.popitem(last=False)
+
+    def may_send(self, openid: str) -> bool:
+        entry = self._users.get(openid)
+        return entry is not None and self.clock() - entry[0] <= SEND_WINDOW_SECONDS \
+            and entry[1] < self.per_message
+
+    def count(self, openid: str) -> None:
+        if openid in self._users:
+            self._users[openid][1] += 1
+
+    def block(self, openid: str) -> None:
+        if openid in self._users:
+            self._users[openid][1] = self.per_message
 
 
 def plain_signature(token: str, timestamp: str, nonce: str) -> str:
@@ -117,16 +155,35 @@ class OfficialAccountOutput(OutputChannel):
     def name(cls) -> Text:
         return "wechat_oa"
 
-    def __init__(self, api: OfficialAccountApi) -> None:
+    def __init__(self, api: OfficialAccountApi, quota: Optional[SendQuota] = None) -> None:
         self.api = api
+        self.quota = quota
 
     async def _send(self, openid: str, message: Dict[str, Any]) -> bool:
+        return await self.deliver(openid, message) == SENT
+
+    async def deliver(self, openid: str, message: Dict[str, Any]) -> str:
+        if self.quota is not None and not self.quota.may_send(openid):
+            logger.warning("wechat_oa: not sent to %s: 48 h since the user's last message or "
+                           "the customer-service quota used", openid[:6])
+            return REFUSED
         try:
             await self.api.send(openid, message)
-            return True
-        except (WeComApiError, HttpError) as error:
+        except WeComApiError as error:
+            if error.errcode in SEND_LIMIT_ERRORS:
+                logger.warning("wechat_oa: WeChat refused a message to %s (%s): not sending "
+                               "until the user writes again", openid[:6], error.errcode)
+                if self.quota is not None:
+                    self.quota.block(openid)
+                return REFUSED
             logger.error("wechat_oa: custom/send failed: %s", error)
-            return False
+            return FAILED if error.errcode < 0 else REFUSED
+        except HttpError as error:
+            logger.error("wechat_oa: custom/send failed: %s", error.reason)
+            return FAILED
+        if self.quota is not None:
+            self.quota.count(openid)
+        return SENT
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         for piece in split_text(text):
@@ -173,10 +230,12 @@ class OfficialAccountInput(InputChannel):
                    api_base=setting("api_base", "WECHAT_OA_API_BASE", "https://api.weixin.qq.com"),
                    passive_seconds=float(setting("passive_seconds", "WECHAT_OA_PASSIVE_SECONDS",
                                                  "4.5")),
-                   push_token=setting("push_token", "CHANNEL_PUSH_TOKEN"))
+                   push_token=setting("push_token", "CHANNEL_PUSH_TOKEN"),
+                   custom_sends=int(setting("custom_sends", "WECHAT_OA_CUSTOM_SENDS", "20")))
 
     def __init__(self, appid: str, secret: str, token: str, aes_key: str, api_base: str,
-                 passive_seconds: float = 4.5, push_token: str = "") -> None:
+                 passive_seconds: float = 4.5, push_token: str = "",
+                 custom_sends: int = 20) -> None:
         self.configured = bool(appid and secret and token)
         self.appid = appid
         self.token = token
@@ -184,6 +243,7 @@ class OfficialAccountInput(InputChannel):
         self.api = OfficialAccountApi(api_base, appid, secret)
         self.passive_seconds = passive_seconds
         self.push_token = push_token
+        self.quota = SendQuota(custom_sends)
         self._handled: OrderedDict[str, float] = OrderedDict()  # MsgIds: WeChat retries 3 times
         self._tasks: set = set()
 
@@ -248,18 +308,20 @@ class OfficialAccountInput(InputChannel):
             message = await self._user_message(fields)
             if message is None:
                 return response.text("success")
+            self.quota.user_wrote(openid)
             text, metadata = message
             collector = CollectingOutputChannel()
             work = asyncio.ensure_future(on_new_message(UserMessage(
                 text, collector, openid, input_channel="wechat_oa", metadata=metadata)))
             done, _ = await asyncio.wait({work}, timeout=self.passive_seconds)
             if done:
-                reply = render_texts(collector.messages)
-                return self._passive(fields, reply) if reply else response.text("success")
+                pieces = split_text(render_texts(collector.messages))
+                if len(pieces) > 1:  # one passive message: the rest through the API
+                    self._spawn(OfficialAccountOutput(self.api, self.quota).send_text_message(
+                        openid, "\n".join(pieces[1:])))
+                return self._passive(fields, pieces[0]) if pieces else response.text("success")
             # Too slow for a passive reply: answer WeChat now and send the reply later.
-            task = asyncio.create_task(self._deliver_later(work, collector, openid))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._deliver_later(work, collector, openid))
             return response.text("success")
 
         @bp.route("/push", methods=["POST"])
@@ -272,14 +334,24 @@ class OfficialAccountInput(InputChannel):
                 return response.json({"recorded": False, "delivered": 0})
             recorded = await record_agent_message(request.app, body["conversation_id"],
                                                   body["text"], body["agent"])
-            output = OfficialAccountOutput(self.api)
+            output = OfficialAccountOutput(self.api, self.quota)
             delivered = 0
             for piece in split_text(body["text"]):
-                delivered += await output._send(body["conversation_id"], {
+                status = await output.deliver(body["conversation_id"], {
                     "msgtype": "text", "text": {"content": piece}})
+                if status == FAILED:  # recorded, but WeChat did not take it
+                    return response.json({"recorded": recorded, "delivered": delivered,
+                                          "error": "WeChat did not take the message"},
+                                         status=502)
+                delivered += status == SENT
             return response.json({"recorded": recorded, "delivered": delivered})
 
         return bp
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _user_message(self, fields: Dict[str, str]) -> Optional[tuple[str, Dict[str, Any]]]:
         kind = fields.get("MsgType")
@@ -324,4 +396,4 @@ class OfficialAccountInput(InputChannel):
             return
         reply = render_texts(collector.messages)
         if reply:
-            await OfficialAccountOutput(self.api).send_text_message(openid, reply)
+            await OfficialAccountOutput(self.api, self.quota).send_text_message(openid, reply)

@@ -68,6 +68,7 @@ def test_official_account_send_and_media() -> None:
             media_id = await wecom.upload_image(PNG, "photo.png", "image/png")
             assert await api.media(media_id) == (PNG, "image/png")
             assert await api.media("unknown") is None
+            await sim.request("POST", "/sim/oa_user", json={"openid": "oOpenid"})  # they wrote
             await api.send("oOpenid", {"msgtype": "text", "text": {"content": "您好"}})
             return (await sim.request_json("GET", "/sim/state")).data["sent"]
         finally:
