@@ -12,9 +12,9 @@ another Rasa instance or worker, or events deleted by the privacy tools, change 
 tracker is loaded from the database as before. A tracker that was changed in memory and
 not saved (a turn that failed half-way) has more events than it had when it was cached and
 is not reused either, nor one in which a new session began (it still holds the previous
-session's events, which a retrieval leaves out). Readers and writers get the same object, as Rasa's lock store
-serialises the writers of one conversation. What is stored, and what the event broker
-receives, is the same as with `SQLTrackerStore`.
+session's events, which a retrieval leaves out). Readers and writers get the same object,
+as Rasa's lock store serialises the writers of one conversation. What is stored, and what
+the event broker receives, is the same as with `SQLTrackerStore`.
 
 Configured in endpoints.yml (`type: components.tracker_store.CachingSQLTrackerStore`,
 `cache_size`: conversations kept, least recently used dropped first).
