@@ -9,26 +9,42 @@ answers `success` at once and delivers the reply through the customer-service me
 Settings (environment): WECHAT_OA_APPID, WECHAT_OA_SECRET, WECHAT_OA_TOKEN, WECHAT_OA_AES_KEY
 (safe mode; empty = plain mode), WECHAT_OA_API_BASE (default https://api.weixin.qq.com),
 WECHAT_OA_PASSIVE_SECONDS (4.5), WECHAT_OA_CUSTOM_SENDS (20: customer-service messages
-allowed per user message), CHANNEL_PUSH_TOKEN (desk replies).
+allowed per user message), WECHAT_OA_RETRY_SECONDS (2,5,15,60,300: the delays before each new
+attempt at a message WeChat did not take; empty = none), CHANNEL_PUSH_TOKEN (desk replies).
 
 A passive reply is one message of at most 2048 bytes: a longer answer's first piece is the
 passive reply and the rest follows through the customer-service API. That API is allowed
 within 48 h of the user's last message and for a limited number of messages after it: the
 channel counts them (per user, in this process) and takes WeChat's 45015 / 45047 as "stop
-until the user writes again", logged, never as a failed turn.
+until the user writes again", logged, never as a failed turn. A message WeChat did not take
+for a passing reason (the API down, a 5xx, a network error) waits in the channel's Outbox and
+is sent again, in order, with backoff and whenever the user writes (in memory: see Outbox).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
 import time
 import uuid
-from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from collections import OrderedDict, deque
+from typing import (
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Deque,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Text,
+    Tuple,
+)
 from xml.sax.saxutils import escape
 
 from rasa.core.channels.channel import (
@@ -61,6 +77,19 @@ MAX_SKEW_SECONDS = 300
 SEND_WINDOW_SECONDS = 48 * 3600
 SEND_LIMIT_ERRORS = {45015, 45047}  # past the 48 h window / past the quota
 SENT, REFUSED, FAILED = "sent", "refused", "failed"
+RETRY_SECONDS = "2,5,15,60,300"
+MAX_WAITING_PER_USER = 50
+
+
+def parse_delays(setting: str) -> Tuple[float, ...]:
+    """WECHAT_OA_RETRY_SECONDS: comma-separated seconds, e.g. `2,5,15,60,300`."""
+    delays = tuple(float(part) for part in setting.split(",") if part.strip())
+    if any(delay < 0 for delay in delays):
+        raise ValueError(f"WECHAT_OA_RETRY_SECONDS: {setting!r}: delays must not be negative")
+    return delays
+
+
+DEFAULT_DELAYS = parse_delays(RETRY_SECONDS)
 
 
 class SendQuota:
@@ -148,21 +177,157 @@ class OfficialAccountApi:
         await self.http.close()
 
 
+class Outbox:
+    """Customer-service messages WeChat did not take for a passing reason (FAILED: the API
+    down, a 5xx, a network error), kept per user in order and sent again after each of
+    `delays` (WECHAT_OA_RETRY_SECONDS) and whenever the user writes. While messages wait for a
+    user, later ones wait behind them. A message WeChat refuses (REFUSED: the quota, the 48 h
+    window, a malformed message) is logged and dropped, never repeated; after the last delay
+    what still waits is dropped and logged (the openid's prefix and a count, never the text).
+
+    In memory, in this process: a restart loses what waits. The WeCom channel's SQL outbox
+    (channels/wecom_store.py) is not reused: its rows belong to an open_kfid and come with the
+    WeCom cursors and msgids, and what would make a kept message sendable after a restart —
+    the user's 48 h window and quota (SendQuota) — is in memory too, so the channel would
+    refuse it anyway."""
+
+    def __init__(self, deliver: Callable[[str, Dict[str, Any]], Awaitable[str]],
+                 delays: Sequence[float], spawn: Callable[[Awaitable[Any]], Any]) -> None:
+        self.deliver = deliver
+        self.delays = tuple(delays)
+        self.spawn = spawn
+        self._waiting: Dict[str, Deque[Dict[str, Any]]] = {}
+        self._failures: Dict[str, int] = {}  # openid -> attempts failed in a row
+        self._scheduled: set = set()  # openids with a new attempt scheduled
+        self._locks: Dict[str, Tuple[asyncio.Lock, int]] = {}  # openid -> (lock, users)
+
+    def waiting(self, openid: str) -> int:
+        return len(self._waiting.get(openid, ()))
+
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(self, openid: str) -> AsyncIterator[None]:
+        """One send or flush per user at a time: the order of the messages is kept."""
+        lock, users = self._locks.get(openid, (asyncio.Lock(), 0))
+        self._locks[openid] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[openid]
+            if users <= 1:
+                del self._locks[openid]
+            else:
+                self._locks[openid] = (lock, users - 1)
+
+    async def send(self, openid: str, message: Dict[str, Any]) -> str:
+        """SENT, REFUSED, or FAILED: WeChat did not take it (yet), it waits to be sent again."""
+        async with self._one_at_a_time(openid):
+            if self.waiting(openid):  # behind the messages that wait: the order is kept
+                self._keep(openid, message)
+                return FAILED
+            status = await self.deliver(openid, message)
+            if status == FAILED:
+                self._keep(openid, message)
+                self._schedule(openid)
+            return status
+
+    async def flush(self, openid: str) -> bool:
+        """Sends what waits for the user, oldest first; False when WeChat still does not
+        take it (the rest keeps waiting, in order)."""
+        async with self._one_at_a_time(openid):
+            return await self._flush(openid)
+
+    async def send_now(self, openid: str, messages: List[Dict[str, Any]]) -> Tuple[int, bool]:
+        """Messages that must not wait (a desk reply: the desk hears about a failure): after
+        what waits, each sent once. (messages sent, whether WeChat took or refused them all)"""
+        async with self._one_at_a_time(openid):
+            if not await self._flush(openid):
+                return 0, False
+            sent = 0
+            for message in messages:
+                status = await self.deliver(openid, message)
+                if status == FAILED:
+                    return sent, False
+                sent += status == SENT
+            return sent, True
+
+    async def _flush(self, openid: str) -> bool:
+        queue = self._waiting.get(openid)
+        while queue:
+            status = await self.deliver(openid, queue[0])
+            if status == FAILED:
+                return False
+            queue.popleft()
+            if status == REFUSED:
+                logger.warning("wechat_oa: a message kept for %s dropped: WeChat refused it",
+                               openid[:6])
+        self._waiting.pop(openid, None)
+        self._failures.pop(openid, None)
+        return True
+
+    def _keep(self, openid: str, message: Dict[str, Any]) -> None:
+        queue = self._waiting.setdefault(openid, deque())
+        if len(queue) >= MAX_WAITING_PER_USER:
+            logger.error("wechat_oa: a message to %s dropped: %d already wait", openid[:6],
+                         len(queue))
+            return
+        queue.append(message)
+
+    def _schedule(self, openid: str) -> None:
+        if openid in self._scheduled:
+            return  # one new attempt scheduled is enough
+        failures = self._failures.get(openid, 0)
+        if failures >= len(self.delays):
+            dropped = len(self._waiting.pop(openid, ()))
+            self._failures.pop(openid, None)
+            logger.error("wechat_oa: %d message(s) to %s dropped: WeChat did not take them in "
+                         "%d attempts", dropped, openid[:6], failures + 1)
+            return
+        self._failures[openid] = failures + 1
+        delay = self.delays[failures]
+        logger.warning("wechat_oa: %d message(s) to %s wait: sending again in %.1f s",
+                       self.waiting(openid), openid[:6], delay)
+        self._scheduled.add(openid)
+        self.spawn(self._later(openid, delay))
+
+    async def _later(self, openid: str, delay: float) -> None:
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            self._scheduled.discard(openid)
+        async with self._one_at_a_time(openid):
+            try:
+                flushed = await self._flush(openid)
+            except Exception:  # noqa: BLE001 - a background task: log it, try again later
+                logger.exception("wechat_oa: sending the messages kept for %s failed",
+                                 openid[:6])
+                flushed = False
+            if not flushed:
+                self._schedule(openid)
+
+
 class OfficialAccountOutput(OutputChannel):
-    """Delivers through the customer-service message API (after the passive window)."""
+    """Delivers through the customer-service message API (after the passive window); with an
+    outbox, a message WeChat did not take is kept and sent again (see Outbox)."""
 
     @classmethod
     def name(cls) -> Text:
         return "wechat_oa"
 
-    def __init__(self, api: OfficialAccountApi, quota: Optional[SendQuota] = None) -> None:
+    def __init__(self, api: OfficialAccountApi, quota: Optional[SendQuota] = None,
+                 outbox: Optional[Outbox] = None) -> None:
         self.api = api
         self.quota = quota
+        self.outbox = outbox
 
     async def _send(self, openid: str, message: Dict[str, Any]) -> bool:
+        if self.outbox is not None:
+            return await self.outbox.send(openid, message) == SENT
         return await self.deliver(openid, message) == SENT
 
     async def deliver(self, openid: str, message: Dict[str, Any]) -> str:
+        """SENT, REFUSED (limits or a bad message: not worth repeating) or FAILED (WeChat did
+        not answer or answered with a passing error: worth repeating)."""
         if self.quota is not None and not self.quota.may_send(openid):
             logger.warning("wechat_oa: not sent to %s: 48 h since the user's last message or "
                            "the customer-service quota used", openid[:6])
@@ -231,11 +396,14 @@ class OfficialAccountInput(InputChannel):
                    passive_seconds=float(setting("passive_seconds", "WECHAT_OA_PASSIVE_SECONDS",
                                                  "4.5")),
                    push_token=setting("push_token", "CHANNEL_PUSH_TOKEN"),
-                   custom_sends=int(setting("custom_sends", "WECHAT_OA_CUSTOM_SENDS", "20")))
+                   custom_sends=int(setting("custom_sends", "WECHAT_OA_CUSTOM_SENDS", "20")),
+                   retry_seconds=parse_delays(setting("retry_seconds", "WECHAT_OA_RETRY_SECONDS",
+                                                      RETRY_SECONDS)))
 
     def __init__(self, appid: str, secret: str, token: str, aes_key: str, api_base: str,
                  passive_seconds: float = 4.5, push_token: str = "",
-                 custom_sends: int = 20) -> None:
+                 custom_sends: int = 20,
+                 retry_seconds: Sequence[float] = DEFAULT_DELAYS) -> None:
         self.configured = bool(appid and secret and token)
         self.appid = appid
         self.token = token
@@ -246,6 +414,11 @@ class OfficialAccountInput(InputChannel):
         self.quota = SendQuota(custom_sends)
         self._handled: OrderedDict[str, float] = OrderedDict()  # MsgIds: WeChat retries 3 times
         self._tasks: set = set()
+        self.outbox = Outbox(OfficialAccountOutput(self.api, self.quota).deliver, retry_seconds,
+                             self._spawn)
+
+    def _output(self) -> OfficialAccountOutput:
+        return OfficialAccountOutput(self.api, self.quota, self.outbox)
 
     def url_prefix(self) -> Text:
         return "wechat_oa"
@@ -309,16 +482,23 @@ class OfficialAccountInput(InputChannel):
             if message is None:
                 return response.text("success")
             self.quota.user_wrote(openid)
+            # The user wrote: WeChat may take what waits for them now, before the new reply.
+            waits = {self._spawn(self.outbox.flush(openid))} if self.outbox.waiting(openid) \
+                else set()
             text, metadata = message
             collector = CollectingOutputChannel()
             work = asyncio.ensure_future(on_new_message(UserMessage(
                 text, collector, openid, input_channel="wechat_oa", metadata=metadata)))
-            done, _ = await asyncio.wait({work}, timeout=self.passive_seconds)
-            if done:
+            done, _ = await asyncio.wait({work} | waits, timeout=self.passive_seconds)
+            if work in done:
+                if self.outbox.waiting(openid):  # earlier replies still wait: this one too
+                    self._spawn(self._output().send_text_message(
+                        openid, render_texts(collector.messages)))
+                    return response.text("success")
                 pieces = split_text(render_texts(collector.messages))
                 if len(pieces) > 1:  # one passive message: the rest through the API
-                    self._spawn(OfficialAccountOutput(self.api, self.quota).send_text_message(
-                        openid, "\n".join(pieces[1:])))
+                    self._spawn(self._output().send_text_message(openid,
+                                                                 "\n".join(pieces[1:])))
                 return self._passive(fields, pieces[0]) if pieces else response.text("success")
             # Too slow for a passive reply: answer WeChat now and send the reply later.
             self._spawn(self._deliver_later(work, collector, openid))
@@ -334,24 +514,22 @@ class OfficialAccountInput(InputChannel):
                 return response.json({"recorded": False, "delivered": 0})
             recorded = await record_agent_message(request.app, body["conversation_id"],
                                                   body["text"], body["agent"])
-            output = OfficialAccountOutput(self.api, self.quota)
-            delivered = 0
-            for piece in split_text(body["text"]):
-                status = await output.deliver(body["conversation_id"], {
-                    "msgtype": "text", "text": {"content": piece}})
-                if status == FAILED:  # recorded, but WeChat did not take it
-                    return response.json({"recorded": recorded, "delivered": delivered,
-                                          "error": "WeChat did not take the message"},
-                                         status=502)
-                delivered += status == SENT
+            # Behind what waits for the user, but not kept: the desk hears of a failure.
+            delivered, taken = await self.outbox.send_now(body["conversation_id"], [
+                {"msgtype": "text", "text": {"content": piece}}
+                for piece in split_text(body["text"])])
+            if not taken:  # recorded, but WeChat did not take it
+                return response.json({"recorded": recorded, "delivered": delivered,
+                                      "error": "WeChat did not take the message"}, status=502)
             return response.json({"recorded": recorded, "delivered": delivered})
 
         return bp
 
-    def _spawn(self, work: Awaitable[Any]) -> None:
+    def _spawn(self, work: Awaitable[Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _user_message(self, fields: Dict[str, str]) -> Optional[tuple[str, Dict[str, Any]]]:
         kind = fields.get("MsgType")
@@ -395,5 +573,5 @@ class OfficialAccountInput(InputChannel):
             logger.exception("wechat_oa: the bot failed on a message")
             return
         reply = render_texts(collector.messages)
-        if reply:
-            await OfficialAccountOutput(self.api, self.quota).send_text_message(openid, reply)
+        if reply:  # what WeChat does not take waits in the outbox and is sent again
+            await self._output().send_text_message(openid, reply)

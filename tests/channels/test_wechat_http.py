@@ -310,3 +310,99 @@ def test_official_account_photo_becomes_an_attachment(tmp_path):
         assert "收到:[图片未能接收]" in answer and world.bot.heard[1].metadata == {}
 
     run(tmp_path, test)
+
+
+# Delays before each new attempt at a reply WeChat did not take: short, and many of them, so
+# a test's outage always ends before the channel gives up.
+QUICK_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8)
+
+
+def oa_calls(world: World, user: str) -> List[Dict[str, Any]]:
+    """custom/send calls for this user that reached WeChat's checks (a 5xx logs no body)."""
+    return [entry for entry in world.sim.log if entry["api"] == "custom_send"
+            and (entry.get("body") or {}).get("touser") == user]
+
+
+def test_official_account_slow_reply_lost_to_an_outage_arrives_once_in_order(tmp_path, caplog):
+    long_answer = "您的订单已发货,请耐心等待。" * 120  # three pieces
+    bot = Bot(long_answer)
+    bot.release = asyncio.Event()
+
+    async def test(world: World) -> None:
+        assert await world.oa_text("oDown", "快递到哪了") == (200, "success")
+        world.sim.fail = {"custom_send": 500}  # custom/send down when the reply is ready
+        bot.release.set()  # type: ignore[union-attr]
+        await world.until(lambda: world.sim.calls.get("custom_send", 0) >= 2,
+                          "a second attempt during the outage")
+        assert world.sent_to("oDown") == [] and world.oa.outbox.waiting("oDown") == 3
+        world.sim.fail = {}
+        await world.until(lambda: world.sent_to("oDown") != [], "the reply after the outage")
+        await world.until(lambda: not world.oa._tasks, "the attempts to end")
+        pieces = texts(world.sent_to("oDown"))
+        assert len(pieces) == 3 and "".join(pieces) == long_answer  # once each, in order
+        assert world.oa.outbox.waiting("oDown") == 0
+
+    run(tmp_path, test, bot=bot, passive_seconds=0.2, retry_seconds=QUICK_RETRIES)
+    assert "wechat_oa: 3 message(s) to oDown wait: sending again in" in caplog.text
+    assert long_answer[:20] not in caplog.text  # the log names the user, never the text
+
+
+def test_official_account_refused_reply_is_not_sent_again(tmp_path, caplog):
+    bot = Bot()
+    bot.release = asyncio.Event()
+
+    async def test(world: World) -> None:
+        # Refused at once (45047: the quota WeChat counted): dropped, not kept.
+        assert await world.oa_text("oFull", "在吗") == (200, "success")
+        world.sim.sent_since["oFull"] = 20
+        bot.release.set()  # type: ignore[union-attr]
+        await world.until(lambda: len(oa_calls(world, "oFull")) == 1 and not world.oa._tasks,
+                          "the refused attempt")
+        assert world.oa.outbox.waiting("oFull") == 0 and world.sent_to("oFull") == []
+        # Kept after a 5xx, then refused on the next attempt: dropped, never tried again.
+        bot.release = asyncio.Event()
+        world.sim.fail = {"custom_send": 503}
+        assert await world.oa_text("oLate", "在吗") == (200, "success")
+        bot.release.set()
+        await world.until(lambda: world.oa.outbox.waiting("oLate") == 1, "the reply kept")
+        world.sim.sent_since["oLate"] = 20
+        world.sim.fail = {}
+        await world.until(lambda: not world.oa._tasks, "the attempts to end")
+        assert world.oa.outbox.waiting("oLate") == 0 and world.sent_to("oLate") == []
+        assert [entry.get("refused") for entry in oa_calls(world, "oLate")] == [45047]
+        assert not world.oa.quota.may_send("oLate")  # until the user writes again
+
+    run(tmp_path, test, bot=bot, passive_seconds=0.2, retry_seconds=QUICK_RETRIES)
+    assert "WeChat refused a message to oFull (45047)" in caplog.text
+    assert "wechat_oa: a message kept for oLate dropped: WeChat refused it" in caplog.text
+
+
+def test_official_account_kept_replies_wait_in_order_and_go_first_when_the_user_writes(
+        tmp_path):
+    bot = Bot()
+    bot.release = asyncio.Event()
+
+    async def test(world: World) -> None:
+        world.sim.fail = {"custom_send": 500}
+        assert await world.oa_text("oOrder", "第一") == (200, "success")
+        bot.release.set()  # type: ignore[union-attr]
+        await world.until(lambda: world.oa.outbox.waiting("oOrder") == 1, "the first reply kept")
+        bot.release = asyncio.Event()
+        # The user writes again: the attempt at the kept reply fails too (still down).
+        assert await world.oa_text("oOrder", "第二") == (200, "success")
+        world.sim.fail = {}  # WeChat takes messages again; the channel's next attempt is far off
+        bot.release.set()
+        await world.until(lambda: world.oa.outbox.waiting("oOrder") == 2
+                          or world.sent_to("oOrder") != [], "the second reply")
+        assert world.sent_to("oOrder") == []  # it waits behind the first, not ahead of it
+        bot.release = None
+        status, answer = await world.oa_text("oOrder", "第三")  # sends what waits, then answers
+        assert status == 200
+        if "收到:第三" in answer:  # the passive reply, after the kept ones went out
+            assert texts(world.sent_to("oOrder")) == ["收到:第一", "收到:第二"]
+        else:  # a slow machine: the third reply went behind them through the API
+            await world.until(lambda: len(world.sent_to("oOrder")) == 3, "all three")
+            assert texts(world.sent_to("oOrder")) == ["收到:第一", "收到:第二", "收到:第三"]
+        assert world.oa.outbox.waiting("oOrder") == 0
+
+    run(tmp_path, test, bot=bot, passive_seconds=0.2, retry_seconds=(600.0,))
