@@ -186,6 +186,8 @@ def retime(events: List[Dict[str, Any]], sender: str, start: float, rng: random.
     pause_at = start
     seen_user = False
     for event in source:
+        if (event.get("metadata") or {}).get("source") == "desk":
+            continue  # the recording's real agent (the desk's claim); the simulated one answers
         event = copy.deepcopy(event)
         original = float(event.get("timestamp") or 0)
         gap = 0.0 if previous is None else max(0.0, min(original - previous, 30.0))
