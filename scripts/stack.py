@@ -189,7 +189,21 @@ class Stack:
 DESK_ACCOUNTS = ROOT / "var" / "desk-accounts.txt"
 
 
-def desk_accounts(stack: Stack) -> str:
+def desk_agent_names(db_url: str) -> List[str]:
+    """The desk's accounts (none when the database or its tables do not exist yet)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(sa.text("SELECT name FROM desk_agents")).scalars())
+    except sa.exc.SQLAlchemyError:
+        return []
+    finally:
+        engine.dispose()
+
+
+def desk_accounts(stack: Stack, path: Path = DESK_ACCOUNTS) -> str:
     """The desk's first accounts on a new installation: a supervisor and an agent with
     generated passwords, written once to var/desk-accounts.txt (mode 600). In demo mode the
     demo agents with their published passwords instead."""
@@ -198,9 +212,13 @@ def desk_accounts(stack: Stack) -> str:
         subprocess.call([*python, "demo-agents", "--db-url", stack.env["DESK_DB_URL"]],
                         cwd=ROOT, env=stack.env)
         return "demo: 小王 / xiaowang-demo, 主管 老张 / laozhang-demo"
-    if not DESK_ACCOUNTS.exists():
+    existing = desk_agent_names(stack.env["DESK_DB_URL"])
+    if not path.exists() or not existing:
+        # A new installation, or a desk database that was reset: the file's accounts are gone.
         lines = []
         for name, role in (("店长", "supervisor"), ("小王", "agent")):
+            if name in existing:
+                continue
             password = secrets.generate(["password"])["password"][:16]
             subprocess.check_call(
                 [*python, "add-agent", "--name", name, "--role", role,
@@ -208,11 +226,11 @@ def desk_accounts(stack: Stack) -> str:
                 cwd=ROOT, env={**stack.env, "DESK_AGENT_PASSWORD": password},
                 stdout=subprocess.DEVNULL)
             lines.append(f"{name} ({role}): {password}")
-        handle = os.open(DESK_ACCOUNTS, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write("# The desk's first accounts (python -m desk add-agent adds more).\n")
             out.write("\n".join(lines) + "\n")
-    return f"accounts and passwords: {DESK_ACCOUNTS.relative_to(ROOT)}"
+    return f"accounts and passwords: {path.relative_to(ROOT) if ROOT in path.parents else path}"
 
 
 def main() -> None:

@@ -368,7 +368,7 @@ def test_the_retrained_model_understands_the_labelled_messages(world):
         assert result["intent"]["name"] == intent, (text, result["intent"])
 
 
-def short_config(project: Path, epochs: int = 20) -> Path:
+def short_config(project: Path, epochs: int = 10) -> Path:
     """The project's own pipeline with fewer training epochs for DIET and the FAQ selector
     (60 each): what the trainer wrote must be learnable by this pipeline; the full
     schedule would make this one test take a quarter of the suite on a 2-core machine."""
