@@ -9,7 +9,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 # Rasa's training cache outside the checkout, so a fresh clone on the same machine (CI)
 # restores unchanged components instead of training them again; a new machine just trains.
 export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-$HOME/.cache/shop-assistant/rasa}"
-export RASA_MAX_CACHE_SIZE="${RASA_MAX_CACHE_SIZE:-4000}"
+export RASA_MAX_CACHE_SIZE="${RASA_MAX_CACHE_SIZE:-8000}"
 start=$(date +%s)
 echo "== ruff"; ruff check .
 echo "== mypy"; mypy
