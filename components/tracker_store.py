@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -33,8 +32,6 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-
-logger = logging.getLogger(__name__)
 
 Stamp = Tuple[int, Optional[int]]
 
