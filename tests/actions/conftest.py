@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 from action_helpers import run_directly
@@ -29,3 +30,21 @@ def run_action(actions_shop, monkeypatch):
         return messages, slots
 
     return run
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def document_index(tmp_path_factory) -> Iterator[None]:
+    """The shop's sample documents indexed for the module's product answers."""
+    from actions import documents
+    from knowledge import ingest
+
+    db = tmp_path_factory.mktemp("knowledge") / "index.sqlite"
+    ingest([ROOT / "knowledge" / "docs"], db_path=db)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KNOWLEDGE_DB", str(db))
+        patch.setattr(documents, "_index", None)
+        yield
+    documents._index = None

@@ -3,34 +3,22 @@ order-task and shipping-time actions, run against the real demo shop over HTTP."
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
 from action_helpers import make_tracker, run_directly, texts
 from rasa_sdk import Tracker
 
-from actions import documents
 from actions.forms import LOCKED_ATTEMPTS
 from actions.orders import ActionAskShippingTime, ActionOrderTask
 from actions.products import ActionAskUsage, ActionProductQuestion
-from knowledge import ingest
 
-ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = "361204587712340001"
 PAID = "361204587712340002"  # 王伟's (demo-wang), paid, not shipped
 FORGED_PROOF = f"op1.{SHIPPED}.99999999999.forged"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def document_index(tmp_path_factory) -> None:
-    db = tmp_path_factory.mktemp("knowledge") / "index.sqlite"
-    ingest([ROOT / "knowledge" / "docs"], db_path=db)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KNOWLEDGE_DB", str(db))
-        patch.setattr(documents, "_index", None)
-        yield
-    documents._index = None
+pytestmark = pytest.mark.usefixtures("document_index")
 
 
 @pytest.fixture

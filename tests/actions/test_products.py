@@ -3,30 +3,16 @@ shop and a document index built from knowledge/docs."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
 from action_helpers import make_tracker, texts
 from rasa_sdk import Tracker
 
-from actions import documents
 from actions.products import ActionAskUsage, ActionProductQuestion, asked_attribute
 from actions.promotions import ActionAskPromotion, amount_in
-from knowledge import ingest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def document_index(tmp_path_factory) -> None:
-    db = tmp_path_factory.mktemp("knowledge") / "index.sqlite"
-    ingest([ROOT / "knowledge" / "docs"], db_path=db)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("KNOWLEDGE_DB", str(db))
-        patch.setattr(documents, "_index", None)
-        yield
-    documents._index = None
+pytestmark = pytest.mark.usefixtures("document_index")
 
 
 def chat(text: str, *, page: Optional[str] = None, slots: Optional[Dict[str, Any]] = None,
