@@ -70,6 +70,15 @@ def turn(tracker: DialogueStateTracker, text: str, reply: str) -> None:
     tracker.update(ActionExecuted("action_listen"))
 
 
+async def first_turn(store: CachingSQLTrackerStore, sender: str, order: str
+                     ) -> DialogueStateTracker:
+    """A new conversation with one saved turn about `order`."""
+    tracker = await store.get_or_create_tracker(sender)
+    turn(tracker, f"订单 {order}", "好的")
+    await store.save(tracker)
+    return tracker
+
+
 def dicts(tracker: DialogueStateTracker) -> List[dict]:
     return [event.as_dict() for event in tracker.events]
 
@@ -96,9 +105,7 @@ async def test_reuses_its_tracker_and_stores_what_sql_stores(db_url: str) -> Non
 @sync
 async def test_another_instance_writing_is_seen(db_url: str) -> None:
     first, second = caching(db_url), caching(db_url)
-    tracker = await first.get_or_create_tracker("c2")
-    turn(tracker, "订单 1111", "好的")
-    await first.save(tracker)
+    tracker = await first_turn(first, "c2", "1111")
     assert await first.retrieve("c2") is tracker
 
     # Another Rasa worker or instance takes the next turn of the same conversation.
@@ -116,9 +123,7 @@ async def test_another_instance_writing_is_seen(db_url: str) -> None:
 @sync
 async def test_deleted_events_are_not_served_from_memory(db_url: str) -> None:
     store = caching(db_url)
-    tracker = await store.get_or_create_tracker("c3")
-    turn(tracker, "订单 3333", "好的")
-    await store.save(tracker)
+    tracker = await first_turn(store, "c3", "3333")
     assert await store.retrieve("c3") is tracker
 
     # The privacy tools erase a customer's conversation in the database itself.
@@ -132,9 +137,7 @@ async def test_deleted_events_are_not_served_from_memory(db_url: str) -> None:
 @sync
 async def test_a_tracker_changed_but_not_saved_is_not_reused(db_url: str) -> None:
     store = caching(db_url)
-    tracker = await store.get_or_create_tracker("c4")
-    turn(tracker, "订单 4444", "好的")
-    await store.save(tracker)
+    tracker = await first_turn(store, "c4", "4444")
     # A turn that failed half-way: events added in memory, never saved.
     turn(tracker, "订单 9999", "不会保存")
 
@@ -148,9 +151,7 @@ async def test_a_tracker_changed_but_not_saved_is_not_reused(db_url: str) -> Non
 async def test_broker_gets_each_new_event_once(db_url: str, tmp_path) -> None:
     broker = SQLEventBroker(db=str(tmp_path / "broker.sqlite"))
     store = CachingSQLTrackerStore(domain=DOMAIN, host=db_url, event_broker=broker)
-    tracker = await store.get_or_create_tracker("c5")
-    turn(tracker, "订单 5555", "好的")
-    await store.save(tracker)
+    tracker = await first_turn(store, "c5", "5555")
     await store.save(tracker)  # nothing new: nothing published
     turn(tracker, "订单 6666", "好的")
     await store.save(tracker)
@@ -167,9 +168,7 @@ async def test_broker_gets_each_new_event_once(db_url: str, tmp_path) -> None:
 @sync
 async def test_latest_session_only_like_the_sql_store(db_url: str) -> None:
     store = caching(db_url)
-    tracker = await store.get_or_create_tracker("c6")
-    turn(tracker, "订单 7777", "好的")
-    await store.save(tracker)
+    tracker = await first_turn(store, "c6", "7777")
     tracker.update(ActionExecuted("action_session_start"))
     tracker.update(SessionStarted())
     tracker.update(ActionExecuted("action_listen"))
