@@ -11,6 +11,7 @@ from urllib.parse import quote
 from rasa_sdk import Tracker
 
 from actions.backend import BackendError, NotFound, get_backend
+from escalation import history
 
 logger = logging.getLogger(__name__)
 
@@ -22,13 +23,13 @@ PRODUCT_ID = re.compile(r"P\d{4}")  # catalogue ids, e.g. P5001
 def session_user_events(tracker: Tracker) -> List[Dict[str, Any]]:
     """The customer's messages (event dicts with text, parse data, metadata) in this
     session, newest first."""
-    found = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            break
-        if event.get("event") == "user":
-            found.append(event)
-    return found
+    return history.user_messages(history.session(tracker.events))
+
+
+def stretch_user_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The customer's messages since the session started or an agent handed the
+    conversation back, newest first: what the bot judges their mood by."""
+    return history.user_messages(history.stretch(tracker.events))
 
 
 def self_verifying_channels() -> set:
@@ -121,9 +122,9 @@ def items_summary(order: Dict[str, Any]) -> str:
 
 
 def recent_emotions(tracker: Tracker, messages: int = 5) -> List[Optional[str]]:
-    """Mood labels of the customer's last few messages in this session, newest first."""
+    """Mood labels of the customer's last few messages in this stretch, newest first."""
     return [((event.get("parse_data") or {}).get("emotion") or {}).get("label")
-            for event in session_user_events(tracker)[:messages]]
+            for event in stretch_user_events(tracker)[:messages]]
 
 
 def empathy_line(situation: str, tracker: Tracker) -> str:

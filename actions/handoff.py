@@ -21,6 +21,7 @@ from actions.orders import calm_a_delay
 from actions.outcomes import HANDED_OVER, UNRESOLVED, outcome
 from actions.ownership import proof, proven_order_id
 from actions.text import day_words
+from escalation import history
 from escalation.rules import EscalationRules, Turn, load_rules
 
 logger = logging.getLogger(__name__)
@@ -48,12 +49,7 @@ rules()
 
 
 def session_events(tracker: Tracker) -> List[Dict[str, Any]]:
-    events: List[Dict[str, Any]] = []
-    for event in tracker.events:
-        if event.get("event") == "session_started":
-            events = []
-        events.append(event)
-    return events
+    return history.session(tracker.events)
 
 
 # The desk refuses a transcript entry over 10,000 characters and a body over 1 MB; one very

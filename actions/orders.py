@@ -24,6 +24,7 @@ from actions.forms import LOCKED_ATTEMPTS, stored_address
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import is_proven, proof
 from actions.text import day_words, format_address, time_words
+from escalation import history
 
 logger = logging.getLogger(__name__)
 
@@ -369,32 +370,17 @@ def said_in_session(tracker: Tracker, text: str) -> bool:
     from actions import _polish
 
     sent = _polish(text)
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            return False
-        if event.get("event") == "bot" and sent in (event.get("text") or ""):
-            return True
-    return False
+    return any(event.get("event") == "bot" and sent in (event.get("text") or "")
+               for event in history.session(tracker.events))
 
 
 def said_twice_in_a_row(tracker: Tracker, text: str) -> bool:
-    """Whether the bot's replies to each of the customer's last two messages already
-    contained this text (after the brand tone, as it was sent)."""
+    """Whether the bot's replies to each of the customer's last two messages (since the
+    session started or an agent handed it back) already contained this text (after the
+    brand tone, as it was sent)."""
     from actions import _polish
 
-    sent = _polish(text)
-    turns: List[set] = []  # the bot's texts after each customer message, newest first
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            break
-        if event.get("event") == "user":
-            turns.append(set())
-            if len(turns) > 2:
-                break
-        elif event.get("event") == "bot" and turns:
-            turns[-1].add(event.get("text"))
-    # turns[0]: the replies to the message before the latest, turns[1]: the one before.
-    return len(turns) >= 2 and all(sent in replies for replies in turns[:2])
+    return history.said_in_last_turns(history.stretch(tracker.events), _polish(text))
 
 
 class ActionAskConfirmed(Action):

@@ -23,9 +23,16 @@ from rasa_sdk.types import DomainDict
 
 from actions import documents
 from actions.backend import BackendError, NotFound, get_backend
-from actions.common import PRODUCT_ID, linked_customer_id, money, session_user_events
+from actions.common import (
+    PRODUCT_ID,
+    linked_customer_id,
+    money,
+    session_user_events,
+    stretch_user_events,
+)
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.sizing import page_product
+from escalation import history
 
 logger = logging.getLogger(__name__)
 
@@ -276,14 +283,20 @@ def usage_topic(tracker: Tracker, question: str) -> Optional[str]:
                  if any(word in question for word in words)), None)
 
 
+def handed_over_in_stretch(tracker: Tracker) -> bool:
+    return any(event.get("event") == "slot" and event.get("name") == "handoff" and
+               event.get("value") for event in history.stretch(tracker.events))
+
+
 async def maybe_recommend(tracker: Tracker, dispatcher: CollectingDispatcher,
                           product: JSON) -> List[EventType]:
     """One related product after a pre-sale answer: at most once per session, never to
-    an upset customer or during an after-sales matter."""
-    if tracker.get_slot("recommended") or tracker.get_slot("handoff") or \
-            tracker.active_loop.get("name"):
+    an upset customer, during an after-sales matter or a handoff (since an agent handed
+    the conversation back, only what the customer said since counts)."""
+    if tracker.get_slot("recommended") or tracker.active_loop.get("name") or \
+            handed_over_in_stretch(tracker):
         return []
-    for event in session_user_events(tracker):
+    for event in stretch_user_events(tracker):
         parse = event.get("parse_data") or {}
         if (parse.get("intent") or {}).get("name") in NO_SELLING_INTENTS or \
                 (parse.get("emotion") or {}).get("label") in ("anxious", "angry"):

@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
 from actions.common import PRODUCT_ID, current_customer, customer_title
+from escalation import history
 
 logger = logging.getLogger(__name__)
 
@@ -108,14 +109,10 @@ def rolled_over_by_length(tracker: Tracker) -> bool:
         limit = int(os.environ.get("SESSION_MAX_MESSAGES", "40"))
     except ValueError:
         limit = 40
-    users = [event for event in tracker.events if event.get("event") == "user"]
-    started = [index for index, event in enumerate(tracker.events)
-               if event.get("event") == "session_started"]
-    if started:
-        users = [event for event in tracker.events[started[-1]:] if event.get("event") == "user"]
+    users = history.user_messages(history.session(tracker.events))
     if limit <= 0 or len(users) < limit:
         return False
-    return time.time() - float(users[-1].get("timestamp") or 0) < ROLLOVER_IDLE_SECONDS
+    return time.time() - float(users[0].get("timestamp") or 0) < ROLLOVER_IDLE_SECONDS
 
 
 def order_ref(todo: Dict[str, Any]) -> str:

@@ -22,28 +22,17 @@ from rasa.utils.endpoints import EndpointConfig
 
 from brand.tone import Tone, get_tone
 from compliance import ComplianceChecker, get_checker
+from escalation import history
 
 REPEATED = "这个问题刚才已经回复过了哦。如果还没解决,回复「转人工」,我请人工客服来帮您。"
 
 
 def sent_twice_in_a_row(tracker: Any, text: Optional[Text]) -> bool:
     """Whether `text` was among the bot's replies to each of the customer's last two
-    messages (never the same text three turns in a row: issue 16)."""
-    if not text or tracker is None:
-        return False
-    from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
-
-    turns: list = []
-    for event in reversed(tracker.events):
-        if isinstance(event, SessionStarted):
-            break
-        if isinstance(event, UserUttered):
-            turns.append(set())
-            if len(turns) > 2:
-                break
-        elif isinstance(event, BotUttered) and turns:
-            turns[-1].add(event.text)
-    return len(turns) >= 2 and all(text in replies for replies in turns[:2])
+    messages since the session started or an agent handed the conversation back (never
+    the same text three turns in a row: issue 16)."""
+    return tracker is not None and history.said_in_last_turns(history.stretch(tracker.events),
+                                                             text)
 
 
 class BrandNLG(TemplatedNaturalLanguageGenerator):

@@ -27,9 +27,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
     ActiveLoop,
-    ConversationResumed,
-    Restarted,
-    SessionStarted,
     SlotSet,
     UserUtteranceReverted,
     UserUttered,
@@ -37,6 +34,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from escalation import history
 from escalation.rules import DEFAULT_RULES, EscalationRules, Turn, parse_rules
 
 logger = logging.getLogger(__name__)
@@ -182,12 +180,8 @@ def _only_slots_since_user(tracker: DialogueStateTracker) -> bool:
 
 def _last_loop(tracker: DialogueStateTracker) -> Optional[Text]:
     """The form that ran last in this session, if any."""
-    for event in reversed(tracker.events):
-        if isinstance(event, ActiveLoop) and event.name:
-            return event.name
-        if isinstance(event, SessionStarted):
-            return None
-    return None
+    return next((event.name for event in reversed(history.session(tracker.events))
+                 if isinstance(event, ActiveLoop) and event.name), None)
 
 
 def session_turns(tracker: DialogueStateTracker) -> List[Turn]:
@@ -197,10 +191,9 @@ def session_turns(tracker: DialogueStateTracker) -> List[Turn]:
     the answers given inside a form are messages with a mood like any other.
     """
     turns: List[Turn] = []
-    for event in tracker.events:
-        if isinstance(event, SessionStarted | Restarted | ConversationResumed):
-            turns = []  # after a human handled it, earlier messages are settled
-        elif isinstance(event, ActionExecuted) and event.action_name == ACTION_ESCALATE:
+    # After a human handled it (the handback), earlier messages are settled.
+    for event in history.stretch(tracker.events):
+        if isinstance(event, ActionExecuted) and event.action_name == ACTION_ESCALATE:
             # Handed over (or a ticket taken outside office hours): the messages so far are
             # in that ticket; only new ones may escalate again (not every later message).
             turns = []

@@ -164,3 +164,19 @@ def test_rasa_loads_it_from_endpoints_yml(monkeypatch) -> None:
 def test_rasa_creates_it_with_a_domain() -> None:
     nlg = NaturalLanguageGenerator.create(EndpointConfig(type="brand.nlg.BrandNLG"), DOMAIN)
     assert isinstance(nlg, BrandNLG) and nlg.responses == DOMAIN.responses
+
+
+def test_a_third_same_answer_is_a_loop_unless_an_agent_handed_back_in_between() -> None:
+    from rasa.shared.core.events import BotUttered, ConversationResumed, UserUttered
+
+    from brand.nlg import REPEATED
+
+    nlg = brand_nlg("热情")
+    again = domain_text("utter_greet")
+    asked = [UserUttered("你好"), BotUttered(again)]
+    for handed_back, looped in ((False, True), (True, False)):
+        events = [*asked, *asked, *([ConversationResumed()] if handed_back else []),
+                  UserUttered("你好")]
+        history = DialogueStateTracker.from_events("brand-loop", events, slots=DOMAIN.slots)
+        sent = asyncio.run(nlg.generate("utter_greet", history, "rest"))["text"]
+        assert (sent == REPEATED) is looped

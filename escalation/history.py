@@ -1,0 +1,69 @@
+"""A conversation's history in stretches: the tracker events everyone who walks them sees.
+
+- the **session**: since the last session start or restart;
+- the **stretch**: the session since a human agent last handed the conversation back
+  (Rasa's `resume` event, sent by the desk and the WeCom channel). What the customer felt
+  and asked before an agent took over is settled by the agent, so the bot's judgements
+  (moods for the playbook and the empathic lines, the no-selling rule, loops, escalation)
+  start afresh there.
+
+Works on the action server's event dicts (rasa_sdk) and on Rasa's Event objects alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, List, Optional, Set, TypeVar
+
+E = TypeVar("E")
+SESSION_STARTS = frozenset({"session_started", "restart"})
+HANDBACK = "resume"
+
+
+def kind(event: Any) -> Optional[str]:
+    """"user", "bot", "action", "slot", "session_started", "resume" ..."""
+    if isinstance(event, dict):
+        return event.get("event")
+    return getattr(event, "type_name", None)
+
+
+def text_of(event: Any) -> Optional[str]:
+    return event.get("text") if isinstance(event, dict) else getattr(event, "text", None)
+
+
+def _since(events: Iterable[E], starts: Set[str] | frozenset) -> List[E]:
+    found = list(events)
+    for index in range(len(found) - 1, -1, -1):
+        if kind(found[index]) in starts:
+            return found[index + 1:]
+    return found
+
+
+def session(events: Iterable[E]) -> List[E]:
+    """The events since the last session start or restart, oldest first."""
+    return _since(events, SESSION_STARTS)
+
+
+def stretch(events: Iterable[E]) -> List[E]:
+    """The events since the last session start, restart or handback, oldest first."""
+    return _since(events, SESSION_STARTS | {HANDBACK})
+
+
+def user_messages(events: Iterable[E]) -> List[E]:
+    """The customer's messages among `events`, newest first."""
+    return [event for event in reversed(list(events)) if kind(event) == "user"]
+
+
+def said_in_last_turns(events: Iterable[Any], text: Optional[str], turns: int = 2) -> bool:
+    """Whether the bot's replies in each of the last `turns` turns before the customer's
+    latest message contained `text` (a loop, if it were said once more)."""
+    if not text:
+        return False
+    replies: List[Set[Optional[str]]] = []  # the bot's texts per turn, newest first
+    for event in reversed(list(events)):
+        if kind(event) == "user":
+            replies.append(set())
+            if len(replies) > turns:
+                break
+        elif kind(event) == "bot" and replies:
+            replies[-1].add(text_of(event))
+    return len(replies) >= turns and all(text in sent for sent in replies[:turns])
