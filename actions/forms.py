@@ -1,4 +1,6 @@
-"""Form validation: one base class with retry counting, and the shared order form."""
+"""Form validation: one base class that counts failed attempts and explains rejections,
+and the shared order form assembled from one piece per task (the order and its owner,
+after-sales, invoices, address changes and cancelling)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from actions.backend import (
 from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS
 from actions.ownership import identity_token, is_proven, proof
 from actions.text import address_problem, format_address, parse_address
+from escalation import history
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +41,21 @@ LOCKED_ATTEMPTS = 100.0
 CONFIRMED_TASKS = {"cancel", "address"}
 
 Slots = Dict[Text, Any]
+# Slots a validation sets besides the answers: they are no progress of their own.
+BOOKKEEPING_SLOTS = {"requested_slot", "failed_attempts", "verified_order_id"}
 
 
 class RetryingFormValidation(FormValidationAction):
-    """Base for every form: explains each rejection and counts failed attempts.
+    """Base for every form: explains each rejection and counts failed attempts in one
+    place (the `failed_attempts` slot), as RasaHQ financial-demo's
+    CustomFormValidationAction does.
 
-    After MAX_FAILED_ATTEMPTS rejections in a row `required_slots` is emptied, the
-    form ends, and the follow-up action tells the customer how to get help instead
-    of looping forever.
+    A rejected answer (`reject`, which says why) or a turn that answers nothing counts
+    one failure; a turn that brings a new value for any of the form's slots without a
+    rejection resets the count (the question was answered, or the form moved on to
+    another one). Validators never touch the counter themselves. After
+    MAX_FAILED_ATTEMPTS failures in a row `required_slots` is emptied, the form ends, and
+    the follow-up action hands over (`repeated_failure`) instead of looping forever.
     """
 
     @abstractmethod
@@ -55,10 +65,17 @@ class RetryingFormValidation(FormValidationAction):
     def reject(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: Text, why: Text
     ) -> Slots:
-        failures = int(tracker.get_slot("failed_attempts") or 0) + 1
-        if failures < MAX_FAILED_ATTEMPTS:
+        """The answer for `slot` is refused: a failed attempt, explained unless it is the
+        last one (then the form ends and the customer is handed over)."""
+        failed = self.failed(tracker)
+        if failed["failed_attempts"] < MAX_FAILED_ATTEMPTS:
             dispatcher.utter_message(text=why)
-        return {slot: None, "failed_attempts": float(failures)}
+        return {slot: None, **failed}
+
+    @staticmethod
+    def failed(tracker: Tracker) -> Slots:
+        """One more failed attempt."""
+        return {"failed_attempts": float(int(tracker.get_slot("failed_attempts") or 0) + 1)}
 
     @staticmethod
     def gave_up(tracker: Tracker) -> bool:
@@ -80,7 +97,18 @@ class RetryingFormValidation(FormValidationAction):
         without the number) is a failed turn like a rejected answer: counted, so the ask
         action words its next request differently and the third one ends the form with
         a handoff (`repeated_failure`) instead of a loop of the same request."""
+        before = values_before_this_turn(tracker)
         events = await super().get_validation_events(dispatcher, tracker, domain)
+        changed = {event["name"]: event["value"] for event in events
+                   if event.get("event") == "slot"}
+        if "failed_attempts" in changed:
+            return events  # a rejection (or a lock) counted it
+        if any(value is not None and name not in BOOKKEEPING_SLOTS and value != before.get(name)
+               for name, value in changed.items()):
+            if tracker.get_slot("failed_attempts"):
+                tracker.slots["failed_attempts"] = 0.0
+                events.append(SlotSet("failed_attempts", 0.0))
+            return events
         if not self.is_answer_turn(tracker) or any(
                 event.get("event") == "slot" and event.get("name") != "requested_slot"
                 for event in events):
@@ -89,11 +117,11 @@ class RetryingFormValidation(FormValidationAction):
         if intent in self.answered_elsewhere or (
                 self.failing_intents is not None and intent not in self.failing_intents):
             return events
-        failures = int(tracker.get_slot("failed_attempts") or 0) + 1
-        logger.info("form %s: a turn without an answer (%s), attempt %s",
+        failures = self.failed(tracker)["failed_attempts"]
+        logger.info("form %s: a turn without an answer (%s), attempt %g",
                     self.form_name(), intent, failures)
-        tracker.slots["failed_attempts"] = float(failures)
-        return [*events, SlotSet("failed_attempts", float(failures))]
+        tracker.slots["failed_attempts"] = failures
+        return [*events, SlotSet("failed_attempts", failures)]
 
     def is_answer_turn(self, tracker: Tracker) -> bool:
         """True when the form validates a fresh customer message that was meant as the
@@ -111,6 +139,19 @@ class RetryingFormValidation(FormValidationAction):
                     "action_listen", "action_extract_slots", self.form_name(), self.name()):
                 return False
         return False
+
+
+def values_before_this_turn(tracker: Tracker) -> Slots:
+    """The slot values before the customer's latest message (the slots it set come
+    after it)."""
+    values: Slots = {}
+    settled: Slots = {}
+    for event in history.session(tracker.events):
+        if event.get("event") == "user":
+            settled = dict(values)
+        elif event.get("event") == "slot":
+            values[event.get("name")] = event.get("value")
+    return settled
 
 
 def photo_answer_task(tracker: Tracker) -> Optional[str]:
@@ -134,16 +175,8 @@ def photo_answer_task(tracker: Tracker) -> Optional[str]:
     return None
 
 
-class ValidateOrderForm(RetryingFormValidation):
-    """Order number -> existence -> ownership, then what the task itself needs."""
-
-    def name(self) -> Text:
-        return "validate_order_form"
-
-    answered_elsewhere = frozenset({
-        "faq", "ask_shipping_time", "ask_promotion", "product_question", "ask_usage",
-        "ask_size", "greet", "thank", "deny", "goodbye", "request_human", "complain",
-        "wholesale_inquiry", "rate_service"})
+class OrderOwnerValidation(RetryingFormValidation):
+    """The order (its number, or the phone/product/date that find it) and its owner."""
 
     async def extract_order_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -205,203 +238,15 @@ class ValidateOrderForm(RetryingFormValidation):
                 proven = None
             if proven:
                 slots.update({"order_id": order["id"], "verified_order_id": proven,
-                              "confirmed": None, "new_address": None, "failed_attempts": 0.0})
+                              "confirmed": None, "new_address": None})
                 slots.update(known_task_details(tracker, order))
                 return slots
         texts = [event.get("text") or "" for event in order_lookup.recent(tracker)]
         first_phone = phone and not customer_id and not (product or day) and \
             order_lookup.phone_in(texts[:1]) and not order_lookup.phone_in(texts[1:])
         if not first_phone:  # a phone given for the first time is progress, not a failure
-            slots["failed_attempts"] = float(int(tracker.get_slot("failed_attempts") or 0) + 1)
+            slots.update(self.failed(tracker))
         return slots
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> List[Dict[Text, Any]]:
-        # A photo sent while the bot asks for one is the answer, whatever its caption says:
-        # "外壳摔裂了你们看看怎么处理" reads as a status question, and that intent's slot
-        # mapping would turn the after-sale into a status lookup (finding 12).
-        task = photo_answer_task(tracker)
-        if task is None:
-            return await super().run(dispatcher, tracker, domain)
-        tracker.slots["order_task"] = task
-        return [SlotSet("order_task", task), *await super().run(dispatcher, tracker, domain)]
-
-    async def required_slots(
-        self,
-        domain_slots: List[Text],
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> List[Text]:
-        if self.gave_up(tracker):
-            return []
-        order_id = tracker.get_slot("order_id")
-        if not order_id:
-            return ["order_id"]
-        if not is_proven(tracker, order_id):
-            return ["order_id", "phone_tail"]
-        task = tracker.get_slot("order_task")
-        if task not in CONFIRMED_TASKS and task not in aftersales.TASKS and task != "invoice":
-            return ["order_id"]
-        try:
-            order = await get_backend().order(order_id, proof(tracker))
-        except BackendError:
-            # The task action reports the outage; asking more questions would be pointless.
-            return ["order_id"]
-        if task in aftersales.TASKS:
-            try:
-                if await aftersales.busy_item(order, tracker):
-                    return ["order_id"]  # the task action says it is already being handled
-            except BackendError:
-                pass  # the shop checks again when the after-sale is filed
-            return aftersale_slots(order, tracker)
-        if task == "invoice":
-            return invoices.slots_needed(order, tracker)
-        if task == "cancel" and order.get("can_cancel"):
-            return ["order_id", "confirmed"]
-        if task == "address" and order.get("can_change_address"):
-            return ["order_id", "new_address", "confirmed"]
-        return ["order_id"]
-
-    async def extract_aftersale_reason(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        if tracker.get_slot("aftersale_reason") or \
-                tracker.get_slot("order_task") not in aftersales.TASKS:
-            return {}
-        reason = aftersales.policy().reason_in(aftersales.customer_texts(tracker))
-        return {"aftersale_reason": reason.code} if reason else {}
-
-    def validate_aftersale_reason(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        if value in aftersales.policy().reasons:
-            return {"aftersale_reason": value, "failed_attempts": 0.0}
-        return self.reject(dispatcher, tracker, "aftersale_reason", "请点选一个售后原因哦。")
-
-    async def extract_aftersale_item(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        if tracker.get_slot("aftersale_item") or \
-                tracker.get_slot("requested_slot") != "aftersale_item" or \
-                aftersales.latest_attachments(tracker):  # a photo is not an answer to "which"
-            return {}
-        return {"aftersale_item": (tracker.latest_message or {}).get("text")}
-
-    async def validate_aftersale_item(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        try:
-            order = await get_backend().order(tracker.get_slot("order_id"), proof(tracker))
-        except BackendError:
-            return {"aftersale_item": None}
-        names = [item.get("name", "") for item in order.get("items") or []]
-        text = str(value or "")
-        match = next((name for name in names if name and (name in text or text in name)), None)
-        if match is None:
-            return self.reject(dispatcher, tracker, "aftersale_item",
-                               f"这个订单里有:{'、'.join(names)},是哪一件呢?")
-        return {"aftersale_item": match, "failed_attempts": 0.0}
-
-    async def extract_evidence(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        if tracker.get_slot("order_task") not in aftersales.TASKS or \
-                not aftersales.latest_attachments(tracker):
-            return {}
-        try:
-            ids = await aftersales.store_evidence(tracker, tracker.get_slot("order_id"))
-        except aftersales.AttachmentRejected as why:
-            dispatcher.utter_message(text=str(why))
-            return {}
-        except BackendError:
-            dispatcher.utter_message(text="图片暂时保存不了,请稍后再发一次。")
-            return {}
-        return {"evidence": [*(tracker.get_slot("evidence") or []), *ids]} if ids else {}
-
-    # Invoices: each detail is taken from whatever message carries it, so a customer who
-    # sends "抬头…税号…邮箱…" at once is not asked three more questions.
-    def _invoice_text(self, tracker: Tracker) -> Optional[str]:
-        if tracker.get_slot("order_task") != "invoice":
-            return None
-        return (tracker.latest_message or {}).get("text") or ""
-
-    async def extract_invoice_type(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        text = self._invoice_text(tracker)
-        kind = invoices.invoice_type_in(text) if text else None
-        return {"invoice_type": kind} if kind and not tracker.get_slot("invoice_type") else {}
-
-    def validate_invoice_type(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        if value in invoices.TYPE_TEXT:
-            return {"invoice_type": value, "failed_attempts": 0.0}
-        return self.reject(dispatcher, tracker, "invoice_type", "请点选要开普票还是专票哦。")
-
-    async def extract_invoice_title(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        text = self._invoice_text(tracker)
-        if not text or tracker.get_slot("requested_slot") != "invoice_title" or \
-                text.startswith("/"):
-            return {}
-        for found in (invoices.email_in(text), invoices.tax_id_in(text)):
-            if found:
-                text = text.replace(found, " ")
-        return {"invoice_title": invoices.clean_title(text)}
-
-    def validate_invoice_title(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        title = invoices.clean_title(str(value or ""))
-        problem = invoices.title_problem(title, tracker.get_slot("invoice_type"))
-        if problem:
-            return self.reject(dispatcher, tracker, "invoice_title", problem)
-        return {"invoice_title": title, "failed_attempts": 0.0}
-
-    async def extract_tax_id(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        text = self._invoice_text(tracker) or ""
-        found = invoices.tax_id_in(text) if text else None
-        # An 18-digit order number looks like a tax id; only take it when asked for one.
-        if found and (found.isdigit() and "税号" not in text
-                      and tracker.get_slot("requested_slot") != "tax_id"):
-            return {}
-        return {"tax_id": found} if found else {}
-
-    def validate_tax_id(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        problem = invoices.tax_id_problem(str(value or ""))
-        if problem:
-            return self.reject(dispatcher, tracker, "tax_id", problem)
-        return {"tax_id": value, "failed_attempts": 0.0}
-
-    async def extract_invoice_email(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        text = self._invoice_text(tracker)
-        if not text:
-            return {}
-        found = invoices.email_in(text)
-        if found:
-            return {"invoice_email": found}
-        if tracker.get_slot("requested_slot") == "invoice_email" and not text.startswith("/"):
-            return {"invoice_email": text}  # validated below, so the customer learns why
-        return {}
-
-    def validate_invoice_email(
-        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Slots:
-        email = invoices.email_in(str(value or ""))
-        if not email:
-            return self.reject(dispatcher, tracker, "invoice_email",
-                               "邮箱格式好像不对哦,请发一个能收到发票的邮箱,"
-                               "比如 zhangsan@163.com。")
-        return {"invoice_email": email, "failed_attempts": 0.0}
 
     async def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -456,8 +301,6 @@ class ValidateOrderForm(RetryingFormValidation):
                 logger.info("ownership check refused: %s", error.code)
             dispatcher.utter_message(text=f"订单系统暂时有点忙,请稍后再发一次订单号,或拨打{HOTLINE}。")
             return {"order_id": None}
-        if order_id != tracker.get_slot("order_id"):
-            slots["failed_attempts"] = 0.0
         if proven:
             slots["verified_order_id"] = proven
             try:
@@ -504,8 +347,7 @@ class ValidateOrderForm(RetryingFormValidation):
                 dispatcher, tracker, "phone_tail",
                 "手机尾号和这个订单对不上哦,请确认是下单时填写的手机号后4位。",
             )
-        slots = {"phone_tail": match.group(0), "verified_order_id": proven,
-                 "failed_attempts": 0.0}
+        slots = {"phone_tail": match.group(0), "verified_order_id": proven}
         if tracker.get_slot("order_task") in (*aftersales.TASKS, "invoice"):
             try:
                 slots.update(known_task_details(tracker,
@@ -513,6 +355,158 @@ class ValidateOrderForm(RetryingFormValidation):
             except BackendError:
                 pass  # asked for instead
         return slots
+
+
+class AfterSaleValidation(RetryingFormValidation):
+    """Returns, exchanges, quality problems: the reason, the item, a photo."""
+
+    async def extract_aftersale_reason(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if tracker.get_slot("aftersale_reason") or \
+                tracker.get_slot("order_task") not in aftersales.TASKS:
+            return {}
+        reason = aftersales.policy().reason_in(aftersales.customer_texts(tracker))
+        return {"aftersale_reason": reason.code} if reason else {}
+
+    def validate_aftersale_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if value in aftersales.policy().reasons:
+            return {"aftersale_reason": value}
+        return self.reject(dispatcher, tracker, "aftersale_reason", "请点选一个售后原因哦。")
+
+    async def extract_aftersale_item(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if tracker.get_slot("aftersale_item") or \
+                tracker.get_slot("requested_slot") != "aftersale_item" or \
+                aftersales.latest_attachments(tracker):  # a photo is not an answer to "which"
+            return {}
+        return {"aftersale_item": (tracker.latest_message or {}).get("text")}
+
+    async def validate_aftersale_item(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        try:
+            order = await get_backend().order(tracker.get_slot("order_id"), proof(tracker))
+        except BackendError:
+            return {"aftersale_item": None}
+        names = [item.get("name", "") for item in order.get("items") or []]
+        text = str(value or "")
+        match = next((name for name in names if name and (name in text or text in name)), None)
+        if match is None:
+            return self.reject(dispatcher, tracker, "aftersale_item",
+                               f"这个订单里有:{'、'.join(names)},是哪一件呢?")
+        return {"aftersale_item": match}
+
+    async def extract_evidence(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if tracker.get_slot("order_task") not in aftersales.TASKS or \
+                not aftersales.latest_attachments(tracker):
+            return {}
+        try:
+            ids = await aftersales.store_evidence(tracker, tracker.get_slot("order_id"))
+        except aftersales.AttachmentRejected as why:
+            dispatcher.utter_message(text=str(why))
+            return {}
+        except BackendError:
+            dispatcher.utter_message(text="图片暂时保存不了,请稍后再发一次。")
+            return {}
+        return {"evidence": [*(tracker.get_slot("evidence") or []), *ids]} if ids else {}
+
+
+class InvoiceValidation(RetryingFormValidation):
+    """Invoices: type, title, tax id and e-mail."""
+
+    # Invoices: each detail is taken from whatever message carries it, so a customer who
+    # sends "抬头…税号…邮箱…" at once is not asked three more questions.
+    def _invoice_text(self, tracker: Tracker) -> Optional[str]:
+        if tracker.get_slot("order_task") != "invoice":
+            return None
+        return (tracker.latest_message or {}).get("text") or ""
+
+    async def extract_invoice_type(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        text = self._invoice_text(tracker)
+        kind = invoices.invoice_type_in(text) if text else None
+        return {"invoice_type": kind} if kind and not tracker.get_slot("invoice_type") else {}
+
+    def validate_invoice_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if value in invoices.TYPE_TEXT:
+            return {"invoice_type": value}
+        return self.reject(dispatcher, tracker, "invoice_type", "请点选要开普票还是专票哦。")
+
+    async def extract_invoice_title(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        text = self._invoice_text(tracker)
+        if not text or tracker.get_slot("requested_slot") != "invoice_title" or \
+                text.startswith("/"):
+            return {}
+        for found in (invoices.email_in(text), invoices.tax_id_in(text)):
+            if found:
+                text = text.replace(found, " ")
+        return {"invoice_title": invoices.clean_title(text)}
+
+    def validate_invoice_title(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        title = invoices.clean_title(str(value or ""))
+        problem = invoices.title_problem(title, tracker.get_slot("invoice_type"))
+        if problem:
+            return self.reject(dispatcher, tracker, "invoice_title", problem)
+        return {"invoice_title": title}
+
+    async def extract_tax_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        text = self._invoice_text(tracker) or ""
+        found = invoices.tax_id_in(text) if text else None
+        # An 18-digit order number looks like a tax id; only take it when asked for one.
+        if found and (found.isdigit() and "税号" not in text
+                      and tracker.get_slot("requested_slot") != "tax_id"):
+            return {}
+        return {"tax_id": found} if found else {}
+
+    def validate_tax_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        problem = invoices.tax_id_problem(str(value or ""))
+        if problem:
+            return self.reject(dispatcher, tracker, "tax_id", problem)
+        return {"tax_id": value}
+
+    async def extract_invoice_email(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        text = self._invoice_text(tracker)
+        if not text:
+            return {}
+        found = invoices.email_in(text)
+        if found:
+            return {"invoice_email": found}
+        if tracker.get_slot("requested_slot") == "invoice_email" and not text.startswith("/"):
+            return {"invoice_email": text}  # validated below, so the customer learns why
+        return {}
+
+    def validate_invoice_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        email = invoices.email_in(str(value or ""))
+        if not email:
+            return self.reject(dispatcher, tracker, "invoice_email",
+                               "邮箱格式好像不对哦,请发一个能收到发票的邮箱,"
+                               "比如 zhangsan@163.com。")
+        return {"invoice_email": email}
+
+
+class OrderChangeValidation(RetryingFormValidation):
+    """Address changes and cancelling: the new address, then an explicit yes."""
 
     async def validate_new_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -537,12 +531,73 @@ class ValidateOrderForm(RetryingFormValidation):
                 dispatcher, tracker, "new_address", "请把收货人姓名和11位手机号也一起发给我哦。"
             )
         dispatcher.utter_message(text=f"新的收货信息:{format_address(address)}")
-        return {"new_address": json.dumps(address, ensure_ascii=False), "failed_attempts": 0.0}
+        return {"new_address": json.dumps(address, ensure_ascii=False)}
 
     async def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         return {"confirmed": value}
+
+
+class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValidation,
+                        OrderChangeValidation):
+    """Order number -> existence -> ownership, then what the task itself needs."""
+
+    def name(self) -> Text:
+        return "validate_order_form"
+
+    answered_elsewhere = frozenset({
+        "faq", "ask_shipping_time", "ask_promotion", "product_question", "ask_usage",
+        "ask_size", "greet", "thank", "deny", "goodbye", "request_human", "complain",
+        "wholesale_inquiry", "rate_service"})
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[Dict[Text, Any]]:
+        # A photo sent while the bot asks for one is the answer, whatever its caption says:
+        # "外壳摔裂了你们看看怎么处理" reads as a status question, and that intent's slot
+        # mapping would turn the after-sale into a status lookup (finding 12).
+        task = photo_answer_task(tracker)
+        if task is None:
+            return await super().run(dispatcher, tracker, domain)
+        tracker.slots["order_task"] = task
+        return [SlotSet("order_task", task), *await super().run(dispatcher, tracker, domain)]
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        if self.gave_up(tracker):
+            return []
+        order_id = tracker.get_slot("order_id")
+        if not order_id:
+            return ["order_id"]
+        if not is_proven(tracker, order_id):
+            return ["order_id", "phone_tail"]
+        task = tracker.get_slot("order_task")
+        if task not in CONFIRMED_TASKS and task not in aftersales.TASKS and task != "invoice":
+            return ["order_id"]
+        try:
+            order = await get_backend().order(order_id, proof(tracker))
+        except BackendError:
+            # The task action reports the outage; asking more questions would be pointless.
+            return ["order_id"]
+        if task in aftersales.TASKS:
+            try:
+                if await aftersales.busy_item(order, tracker):
+                    return ["order_id"]  # the task action says it is already being handled
+            except BackendError:
+                pass  # the shop checks again when the after-sale is filed
+            return aftersale_slots(order, tracker)
+        if task == "invoice":
+            return invoices.slots_needed(order, tracker)
+        if task == "cancel" and order.get("can_cancel"):
+            return ["order_id", "confirmed"]
+        if task == "address" and order.get("can_change_address"):
+            return ["order_id", "new_address", "confirmed"]
+        return ["order_id"]
 
 
 def known_task_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:

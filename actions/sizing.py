@@ -72,7 +72,7 @@ class ValidateSizeForm(RetryingFormValidation):
     ) -> Slots:
         text = str(value or "").strip()[:50]
         if PRODUCT_ID.fullmatch(text):
-            return {"size_product": text, "failed_attempts": 0.0}
+            return {"size_product": text}
         try:
             found = await get_backend().find_products(text) if text else []
         except BackendError:
@@ -83,8 +83,7 @@ class ValidateSizeForm(RetryingFormValidation):
             return self.reject(dispatcher, tracker, "size_product",
                                f"没找到叫「{text}」的服装哦,可以发一下完整的商品名吗?"
                                "比如「纯棉圆领T恤」。")
-        return {"size_product": clothing[0]["id"], "product": clothing[0]["name"],
-                "failed_attempts": 0.0}
+        return {"size_product": clothing[0]["id"], "product": clothing[0]["name"]}
 
     def validate_height_cm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -106,7 +105,7 @@ class ValidateSizeForm(RetryingFormValidation):
             return self.reject(dispatcher, tracker, slot, why)
         if not low <= number <= high:
             return self.reject(dispatcher, tracker, slot, why)
-        return {slot: f"{number:g}", "failed_attempts": 0.0}
+        return {slot: f"{number:g}"}
 
 
 class ActionAskSizeProduct(Action):

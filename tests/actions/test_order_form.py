@@ -111,3 +111,19 @@ def test_tail_proven_for_an_earlier_order_is_asked_again_without_a_penalty(run_a
     messages, slots = run_action(ValidateOrderForm(), tracker)
     assert slots["phone_tail"] is None and "failed_attempts" not in slots
     assert messages == [] and slots["requested_slot"] == "phone_tail"
+
+
+def test_progress_resets_the_count_and_a_repeated_number_does_not(run_action):
+    # Two wrong phone tails for 王伟's order; the base class counts, no validator does.
+    def after_two_failures(order_id):
+        tracker = make_tracker({"order_id": WANG_ORDER, "failed_attempts": 2.0},
+                               set_now={"order_id": order_id}, requested_slot="phone_tail")
+        tracker.events[:0] = [{"event": "slot", "name": "order_id", "value": WANG_ORDER},
+                              {"event": "slot", "name": "failed_attempts", "value": 2.0}]
+        return tracker
+
+    _, slots = run_action(ValidateOrderForm(), after_two_failures(WANG_ORDER))
+    assert "failed_attempts" not in slots and slots["requested_slot"] == "phone_tail"
+    _, slots = run_action(ValidateOrderForm(), after_two_failures(LI_ORDER))
+    assert slots["order_id"] == LI_ORDER and slots["failed_attempts"] == 0.0
+    assert slots["requested_slot"] == "phone_tail"
