@@ -32,6 +32,13 @@ def stretch_user_events(tracker: Tracker) -> List[Dict[str, Any]]:
     return history.user_messages(history.stretch(tracker.events))
 
 
+def part(response: str, **values: Any) -> Dict[str, Any]:
+    """A domain response as a variable of another one (filled by brand.nlg.BrandNLG), e.g.
+    `utter_message(response="utter_order_shipped", tracking=part("utter_tracking_signed",
+    courier=...))`."""
+    return {"response": response, **values}
+
+
 def self_verifying_channels() -> set:
     """Channels that authenticate the user themselves (e.g. a WeCom callback whose signature
     the channel checked, so its user id is the customer's own): their sender id may be looked

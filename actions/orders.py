@@ -18,6 +18,7 @@ from actions.common import (
     items_summary,
     linked_customer_id,
     money,
+    part,
     recent_emotions,
 )
 from actions.forms import LOCKED_ATTEMPTS, stored_address
@@ -52,10 +53,7 @@ class ActionOrderTask(Action):
                 return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET,
                         FollowupAction("action_escalate")]
             # Never reveal an order whose ownership was not proven in this conversation.
-            dispatcher.utter_message(
-                text="抱歉,多次核对都没有成功,为了保护订单隐私,我这边没法继续查询了。"
-                f"您可以登录下单账号后再来咨询,或拨打客服热线{HOTLINE}。"
-            )
+            dispatcher.utter_message(response="utter_order_not_verified", hotline=HOTLINE)
             return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET,
                     outcome(UNRESOLVED, order_id, "verification_failed", "verify", tracker)]
         task = tracker.get_slot("order_task") or "status"
@@ -63,7 +61,7 @@ class ActionOrderTask(Action):
             try:
                 order = await get_backend().order(order_id, proof(tracker))
             except BackendError as error:
-                dispatcher.utter_message(text=f"{error.message},请稍后再试一次哦。")
+                dispatcher.utter_message(response="utter_backend_retry", problem=error.message)
                 return [*TASK_RESET, *_forget_proof(error),
                         outcome(UNRESOLVED, order_id, error.code, "order", tracker)]
             return [*TASK_RESET, *await aftersales.handle(order, tracker, dispatcher)]
@@ -72,16 +70,17 @@ class ActionOrderTask(Action):
         result = outcome(RESOLVED, order_id, task, task, tracker)
         try:
             order = await get_backend().order(order_id, proof(tracker))
-            text = await handler(order, tracker)
+            reply = await handler(order, tracker)
         except BackendError as error:
             logger.warning("order task %s failed: %s", task, error.code)
-            text = (
-                f"{error.message},请稍后再试一次哦。急的话可以拨打客服热线{HOTLINE}。"
-                if not isinstance(error, Conflict | OwnershipRequired) else error.message
+            reply = (
+                part("utter_order_backend_error", problem=error.message, hotline=HOTLINE)
+                if not isinstance(error, Conflict | OwnershipRequired)
+                else part("utter_backend_message", problem=error.message)
             )
             forget = _forget_proof(error)
             result = outcome(UNRESOLVED, order_id, error.code, task, tracker)
-        dispatcher.utter_message(text=text)
+        dispatcher.utter_message(**reply)
         if forget:
             # An ownership or conflict failure still counts as an unresolved issue.
             return [*TASK_RESET, *forget, result]
@@ -89,86 +88,90 @@ class ActionOrderTask(Action):
             await calm_a_delay(order_id, tracker, dispatcher)
         return [*TASK_RESET, result]
 
-    async def _status(self, order: JSON, tracker: Tracker) -> str:
-        head = f"订单{order['id']}({items_summary(order)},实付{money(order.get('total_amount'))})"
+    async def _status(self, order: JSON, tracker: Tracker) -> JSON:
+        head = part("utter_order_head", order_id=order["id"], items=items_summary(order),
+                    amount=money(order.get("total_amount")))
         status = order.get("status")
         if status == "unpaid":
-            return f"{head}还没有付款哦,付款后我们会尽快安排发货。"
+            return part("utter_order_unpaid", head=head)
         if status == "paid":
             ship_by = day_words(order.get("promised_ship_by"))
-            return f"{head}已付款,正在等待仓库发货,预计{ship_by}前发出。"
+            return part("utter_order_paid", head=head, ship_by=ship_by)
         if status == "shipped":
             tracking = await get_backend().tracking(order["id"], proof(tracker))
-            return f"{head}已发货。{tracking_sentence(tracking)}"
+            return part("utter_order_shipped", head=head, tracking=tracking_sentence(tracking))
         if status == "delivered":
             signed = time_words(order.get("delivered_at"))
-            return f"{head}已于{signed}签收。商品有任何问题都可以跟我说哦。"
+            return part("utter_order_delivered", head=head, signed=signed)
         if status == "cancelled":
-            return f"{head}已取消。如果付过款,款项会原路退回。"
+            return part("utter_order_cancelled", head=head)
         if status in ("return_requested", "refunded"):
             refund = await get_backend().refund(order["id"], proof(tracker))
-            return f"{head}当前状态:{order.get('status_text')}。{refund_sentence(refund)}"
-        return f"{head}当前状态:{order.get('status_text', status)}。"
+            return part("utter_order_state_refund", head=head,
+                        state=order.get("status_text"), refund=refund_sentence(refund))
+        return part("utter_order_state", head=head, state=order.get("status_text", status))
 
-    async def _track(self, order: JSON, tracker: Tracker) -> str:
+    async def _track(self, order: JSON, tracker: Tracker) -> JSON:
         if order.get("status") in ("unpaid", "paid", "cancelled"):
             return await self._status(order, tracker)
         tracking = await get_backend().tracking(order["id"], proof(tracker))
-        text = tracking_sentence(tracking)
         if tracking.get("delayed"):
-            text += (f"\n{empathy_line('delay', tracker)}"
-                     "需要的话跟我说「催一下」,我马上帮您登记加急。")
-        return text
+            return part("utter_track_delayed", tracking=tracking_sentence(tracking),
+                        empathy=empathy_line("delay", tracker))
+        return tracking_sentence(tracking)
 
-    async def _urge(self, order: JSON, tracker: Tracker) -> str:
+    async def _urge(self, order: JSON, tracker: Tracker) -> JSON:
         status = order.get("status")
         if status == "unpaid":
-            return "这个订单还没有付款哦,付款后仓库才会安排发货。"
+            return part("utter_urge_unpaid")
         if status not in ("paid", "shipped"):
-            return f"订单当前状态是{order.get('status_text')},不需要催发货啦。"
+            return part("utter_urge_not_needed", state=order.get("status_text"))
         result = await get_backend().urge(order["id"], f"顾客在线催单({status})",
                                           proof(tracker))
         followup = result.get("followup", {})
-        ref = f"(跟进单号{followup['id']})" if followup.get("id") else ""
+        ref = part("utter_followup_ref", followup_id=followup["id"]) \
+            if followup.get("id") else ""
         if result.get("duplicate"):
-            return f"这个订单已经在加急处理中了{ref},有进展会第一时间通知您,请您放心~"
+            return part("utter_urge_duplicate", ref=ref)
         if status == "paid":
             ship_by = day_words(order.get("promised_ship_by"))
-            return f"已帮您催促仓库优先发货{ref},预计{ship_by}前发出,发货后可以随时找我查物流。"
-        courier = order.get("courier") or "快递"
-        return f"已联系{courier}加急派送{ref},有新动态会第一时间通知您,给您添麻烦了🙏"
+            return part("utter_urge_warehouse", ref=ref, ship_by=ship_by)
+        if order.get("courier"):
+            return part("utter_urge_courier", ref=ref, courier=order["courier"])
+        return part("utter_urge_parcel", ref=ref)
 
-    async def _cancel(self, order: JSON, tracker: Tracker) -> str:
+    async def _cancel(self, order: JSON, tracker: Tracker) -> JSON:
         if not order.get("can_cancel"):
             return cannot_cancel_sentence(order)
         if tracker.get_slot("confirmed") is not True:
-            return "好的,订单为您保留,没有取消。"
+            return part("utter_cancel_kept")
         await get_backend().cancel(order["id"], "顾客在线申请取消", proof(tracker))
         if order.get("status") == "unpaid":
-            return f"订单{order['id']}已取消。"
+            return part("utter_cancel_done", order_id=order["id"])
         paid = money(order.get("total_amount"))
-        return f"订单{order['id']}已取消,实付{paid}会在1-3个工作日内原路退回,请留意到账通知。"
+        return part("utter_cancel_done_refund", order_id=order["id"], amount=paid)
 
-    async def _address(self, order: JSON, tracker: Tracker) -> str:
+    async def _address(self, order: JSON, tracker: Tracker) -> JSON:
         if not order.get("can_change_address"):
             courier = order.get("courier") or ""
             hotline = COURIER_HOTLINES.get(courier)
-            via = f"拨打{courier}客服{hotline}" if hotline else "联系快递员"
-            return (f"包裹已经发出啦,系统里改不了地址了😥 您可以:1) {via}申请改派到新地址;"
-                    "2) 拒收后重新下单,拒收的订单会全额退款。")
+            via = part("utter_via_courier_hotline", courier=courier, hotline=hotline) \
+                if hotline else part("utter_via_courier")
+            return part("utter_address_too_late", via=via)
         address = stored_address(tracker)
         if tracker.get_slot("confirmed") is not True or not address:
-            return "好的,收货地址保持不变。"
+            return part("utter_address_kept")
         updated = await get_backend().change_address(order["id"], address, proof(tracker))
         shown = format_address(updated.get("address", address), masked=True)
-        return f"地址已修改成功,新的收货信息:{shown}。"
+        return part("utter_address_changed", address=shown)
 
-    async def _invoice(self, order: JSON, tracker: Tracker) -> str:
-        return await invoices.request(order, tracker)
+    async def _invoice(self, order: JSON, tracker: Tracker) -> JSON:
+        # Not yet a domain response (actions/invoices.py builds the text).
+        return {"text": await invoices.request(order, tracker)}
 
-    async def _refund(self, order: JSON, tracker: Tracker) -> str:
+    async def _refund(self, order: JSON, tracker: Tracker) -> JSON:
         refund = await get_backend().refund(order["id"], proof(tracker))
-        return f"订单{order['id']}:{refund_sentence(refund)}"
+        return part("utter_order_refund", order_id=order["id"], refund=refund_sentence(refund))
 
 
 def _forget_proof(error: BackendError) -> List[EventType]:
@@ -204,48 +207,45 @@ class ActionAskShippingTime(Action):
         # The issue key: `shipping_time:<order id>` for an order's own date, else
         # `shipping_time:promise` (a product's or the shop's general promise).
         try:
-            text, order_id, operation = await self._answer(tracker)
+            reply, order_id, operation = await self._answer(tracker)
         except BackendError as error:
             logger.warning("shipping time lookup failed: %s", error.code)
-            dispatcher.utter_message(text=GENERAL_SHIP_PROMISE)
+            dispatcher.utter_message(response="utter_ship_promise")
             return [outcome(UNRESOLVED, "shipping_time:promise", error.code, "shipping_time",
                             tracker)]
-        dispatcher.utter_message(text=text or GENERAL_SHIP_PROMISE)
+        dispatcher.utter_message(**(reply or part("utter_ship_promise")))
         key = f"shipping_time:{order_id or 'promise'}"
         return [outcome(RESOLVED, key, "shipping_time", operation, tracker)]
 
-    async def _answer(self, tracker: Tracker) -> Tuple[Optional[str], Optional[str], str]:
+    async def _answer(self, tracker: Tracker) -> Tuple[Optional[JSON], Optional[str], str]:
         """The answer (None: the general promise), the order it is about, the backend call."""
         backend = get_backend()
         order_id = tracker.get_slot("order_id")
         if is_proven(tracker, order_id):
             order = await backend.order(order_id, proof(tracker))
             if order.get("status") == "paid":
-                return (f"您的订单{order_id}预计{day_words(order.get('promised_ship_by'))}前发货。",
-                        order_id, "order")
+                return (part("utter_ship_time_order", order_id=order_id,
+                             ship_by=day_words(order.get("promised_ship_by"))), order_id, "order")
             if order.get("status") in ("shipped", "delivered"):
                 tracking = await backend.tracking(order_id, proof(tracker))
-                return (f"您的订单{order_id}已经发货啦。{tracking_sentence(tracking)}",
-                        order_id, "tracking")
+                return (part("utter_ship_time_shipped", order_id=order_id,
+                             tracking=tracking_sentence(tracking)), order_id, "tracking")
         customer_id = await linked_customer_id(tracker)
         if customer_id:
             for order in await backend.customer_orders(customer_id, limit=10):
                 if order.get("status") == "paid":
-                    return (f"您的订单{order['id']}({items_summary(order)})预计"
-                            f"{day_words(order.get('promised_ship_by'))}前发货,发货后我会及时更新物流。",
+                    return (part("utter_ship_time_customer_order", order_id=order["id"],
+                                 items=items_summary(order),
+                                 ship_by=day_words(order.get("promised_ship_by"))),
                             order["id"], "customer_orders")
         product = tracker.get_slot("product")
         if product:
             matches = await backend.find_products(product)
             if matches:
                 promise = await backend.ship_promise(matches[0]["id"])
-                return f"{matches[0]['name']}:{promise.get('text')}", None, "ship_promise"
+                return (part("utter_ship_time_product", product=matches[0]["name"],
+                             promise=promise.get("text")), None, "ship_promise")
         return None, None, "none"
-
-
-GENERAL_SHIP_PROMISE = (
-    "现货商品16点前付款当天发货,16点后付款次日发出;预售商品以商品页标注的时间为准。"
-    "如果您已经下单,把订单号发给我,我帮您查具体发货时间。")
 
 
 # An invoice question is often asked before anything else: answered once, then the order.
@@ -395,61 +395,60 @@ class ActionAskConfirmed(Action):
         order_id = tracker.get_slot("order_id")
         if tracker.get_slot("order_task") == "address":
             address = stored_address(tracker) or {}
-            text = f"确认把订单{order_id}的收货地址改为:{format_address(address)} 吗?"
-        else:
-            try:
-                order = await get_backend().order(order_id, proof(tracker))
-                what = f"({items_summary(order)},实付{money(order.get('total_amount'))})"
-            except BackendError:
-                what = ""
-            text = f"确认取消订单{order_id}{what}吗?取消后无法恢复,已付款项会原路退回。"
-        dispatcher.utter_message(
-            text=text,
-            buttons=[{"title": "确认", "payload": "/affirm"},
-                     {"title": "再想想", "payload": "/deny"}],
-        )
+            dispatcher.utter_message(response="utter_ask_confirm_address", order_id=order_id,
+                                     address=format_address(address))
+            return []
+        try:
+            order = await get_backend().order(order_id, proof(tracker))
+            what: Any = part("utter_order_what", items=items_summary(order),
+                             amount=money(order.get("total_amount")))
+        except BackendError:
+            what = ""
+        dispatcher.utter_message(response="utter_ask_confirm_cancel", order_id=order_id,
+                                 what=what)
         return []
 
 
-def tracking_sentence(tracking: JSON) -> str:
+def tracking_sentence(tracking: JSON) -> JSON:
     state = tracking.get("state")
     courier = " ".join(filter(None, [tracking.get("courier"), tracking.get("tracking_no")]))
     latest = tracking.get("latest_event") or (tracking.get("events") or [None])[0]
     if state == "not_shipped" or not latest:
         ship_by = day_words(tracking.get("promised_ship_by"))
-        return f"包裹还没有发出,预计{ship_by}前发货。" if ship_by else "包裹还没有发出哦。"
+        return part("utter_tracking_not_shipped_by", ship_by=ship_by) if ship_by \
+            else part("utter_tracking_not_shipped")
     event = f"{time_words(latest.get('time'))} {latest.get('description', '')}".strip()
     if state == "delivered":
-        return f"{courier}显示已签收:{event}。"
+        return part("utter_tracking_signed", courier=courier, event=event)
     where = tracking.get("current_location") or latest.get("location") or ""
-    text = f"{courier}最新动态:{event}。"
-    if where:
-        text = f"您的包裹({courier})目前在{where}。最新动态:{event}。"
     eta = tracking.get("eta")
+    eta_note: Any = ""
     if eta and not tracking.get("delayed"):
-        text += f"预计{day_words(eta)}送达。"
+        eta_note = part("utter_tracking_eta", eta=day_words(eta))
     elif eta:
-        text += f"原预计{day_words(eta)}送达,目前已经晚了。"
-    return text
+        eta_note = part("utter_tracking_eta_passed", eta=day_words(eta))
+    if where:
+        return part("utter_tracking_at", courier=courier, where=where, event=event,
+                    eta_note=eta_note)
+    return part("utter_tracking_latest", courier=courier, event=event, eta_note=eta_note)
 
 
-def refund_sentence(refund: JSON) -> str:
+def refund_sentence(refund: JSON) -> JSON:
     status = refund.get("status")
     amount = refund.get("amount")
     if status == "processing":
-        return (f"退款{money(amount)}正在处理中,预计{day_words(refund.get('expected_date'))}前"
-                "原路退回到您的付款账户。")
+        return part("utter_refund_processing", amount=money(amount),
+                    expected=day_words(refund.get("expected_date")))
     if status == "completed":
         done = day_words(refund.get("completed_at"))
-        return f"退款{money(amount)}已于{done}原路退回,请查看付款账户的到账记录。"
-    return "这个订单目前没有退款记录哦。"
+        return part("utter_refund_completed", amount=money(amount), done=done)
+    return part("utter_refund_none")
 
 
-def cannot_cancel_sentence(order: JSON) -> str:
+def cannot_cancel_sentence(order: JSON) -> JSON:
     status = order.get("status")
     if status == "shipped":
-        return ("订单已经发货,没法直接取消了😥 您可以拒收包裹,快递退回后全额退款;"
-                "或者签收后7天内申请无理由退货。")
+        return part("utter_cancel_too_late_shipped")
     if status == "delivered":
-        return "订单已经签收,没法取消了;签收7天内可以在订单详情页申请退货哦。"
-    return f"订单当前状态是{order.get('status_text', status)},不能再取消了。"
+        return part("utter_cancel_too_late_delivered")
+    return part("utter_cancel_not_allowed", state=order.get("status_text", status))

@@ -8,8 +8,13 @@ wrapper in actions/__init__.py never sees them. endpoints.yml names this class:
       type: brand.nlg.BrandNLG
 
 Rasa imports it in-process (no HTTP) and calls it for every templated bot message, also
-for `dispatcher.utter_message(response="utter_x")` from an action: that path is toned here
-and nowhere else, so no text is toned or guarded twice.
+for `dispatcher.utter_message(response="utter_x", **variables)` from an action: that path is
+toned here and nowhere else, so no text is toned or guarded twice.
+
+A variable may itself be a part of the text: another response with its own variables,
+`{"response": "utter_y", ...}` (actions.common.part), or a list of them (joined). Parts are
+filled first and the whole text is toned and guarded once, so an action composes its
+answer from domain responses ("{head}已发货。{tracking}") without writing text itself.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ def sent_twice_in_a_row(tracker: Any, text: Optional[Text]) -> bool:
     the same text three turns in a row: issue 16)."""
     return tracker is not None and history.said_in_last_turns(history.stretch(tracker.events),
                                                              text)
+
+
+def _is_part(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("response"), str)
 
 
 class BrandNLG(TemplatedNaturalLanguageGenerator):
@@ -74,11 +83,25 @@ class BrandNLG(TemplatedNaturalLanguageGenerator):
         **kwargs: Any,
     ) -> Optional[Dict[Text, Any]]:
         # `generate` goes through here too; the parent returns a deep copy, safe to edit.
+        kwargs = {name: self._part(value, filled_slots, output_channel)
+                  for name, value in kwargs.items()}
         response = super().generate_from_slots(utter_action, filled_slots, output_channel,
                                                **kwargs)
         if response is None:
             return None
         return self.polish(response)
+
+    def _part(self, value: Any, filled_slots: Dict[Text, Any], output_channel: Text) -> Any:
+        """A variable that is a response (or a list of them) as its filled text, untoned."""
+        if isinstance(value, list) and value and all(_is_part(item) for item in value):
+            return "".join(self._part(item, filled_slots, output_channel) for item in value)
+        if not _is_part(value):
+            return value
+        values = {name: self._part(item, filled_slots, output_channel)
+                  for name, item in value.items() if name != "response"}
+        filled = TemplatedNaturalLanguageGenerator.generate_from_slots(
+            self, value["response"], filled_slots, output_channel, **values)
+        return (filled or {}).get("text") or ""
 
     def polish(self, response: Dict[Text, Any]) -> Dict[Text, Any]:
         """Tone, then guard, the text and the button titles: the guard checks what is sent."""

@@ -77,9 +77,41 @@ def run_directly(action: Action, tracker: Tracker) -> Tuple[List[dict], List[dic
         finally:
             await backend_module.get_backend().close()
             backend_module._backend = None
-        return dispatcher.messages, events
+        return delivered(dispatcher.messages, tracker), events
 
     return asyncio.run(go())
+
+
+_domain: List[Any] = []
+
+
+def delivered(messages: List[dict], tracker: Tracker) -> List[dict]:
+    """The action's messages as Rasa sends them (RemoteAction._utter_responses): a
+    `response` is rendered by the project's NLG (brand.nlg.BrandNLG) from the real domain,
+    with the action's own buttons after the response's."""
+    from rasa.shared.core.domain import Domain
+
+    from brand.nlg import BrandNLG
+
+    if not _domain:
+        _domain.append(Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml")))
+    result = []
+    for message in messages:
+        message = dict(message)
+        name = message.pop("response", None)
+        if not name:
+            result.append(message)
+            continue
+        draft = BrandNLG(domain=_domain[0]).generate_from_slots(
+            name, dict(tracker.slots), "rest", **message)
+        assert draft is not None, f"{name} is not a response of domain.yml"
+        buttons = message.pop("buttons", None) or []
+        if buttons:
+            draft.setdefault("buttons", []).extend(buttons)
+        draft.update({key: value for key, value in message.items() if value})
+        draft["utter_action"] = name
+        result.append(draft)
+    return result
 
 
 def texts(messages: List[dict]) -> str:

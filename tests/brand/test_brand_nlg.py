@@ -180,3 +180,14 @@ def test_a_third_same_answer_is_a_loop_unless_an_agent_handed_back_in_between() 
         history = DialogueStateTracker.from_events("brand-loop", events, slots=DOMAIN.slots)
         sent = asyncio.run(nlg.generate("utter_greet", history, "rest"))["text"]
         assert (sent == REPEATED) is looped
+
+
+def test_a_variable_may_be_another_response_filled_first_and_toned_once() -> None:
+    nlg = brand_nlg("专业")
+    head = {"response": "utter_order_head", "order_id": "361204587712340001",
+            "items": "蓝牙耳机Pro", "amount": "¥458.00"}
+    tracking = {"response": "utter_tracking_not_shipped"}
+    sent = generate(nlg, "utter_order_shipped", head=head, tracking=tracking)["text"]
+    whole = "订单361204587712340001(蓝牙耳机Pro,实付¥458.00)已发货。包裹还没有发出哦。"
+    assert sent == Tone.from_file(name="专业").apply(whole)
+    assert "{" not in sent and sent != whole  # the 专业 tone rewrote the joined text
