@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 POLICY_FILE = Path(__file__).resolve().parent.parent / "policy" / "aftersales.yml"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
-TOO_BIG = "图片太大了(最大10MB),请压缩或截图后再发送。"
 TASKS = ("return", "exchange", "quality")  # order_task values of after-sales requests
 KINDS = ("return", "exchange", "resend")
 
@@ -124,7 +123,11 @@ def latest_attachments(tracker: Tracker) -> List[Dict[str, Any]]:
 
 
 class AttachmentRejected(Exception):
-    """Something the customer sent cannot be used as evidence; the message says why."""
+    """Something the customer sent cannot be used as evidence; the response says why."""
+
+    def __init__(self, response: str, **values: Any) -> None:
+        super().__init__(response)
+        self.response, self.values = response, values
 
 
 async def fetch(url: str) -> Tuple[bytes, str]:
@@ -134,17 +137,17 @@ async def fetch(url: str) -> Tuple[bytes, str]:
         try:
             content = base64.b64decode(data, validate=True)
         except ValueError as error:
-            raise AttachmentRejected("图片数据不完整,请重新发送一次。") from error
+            raise AttachmentRejected("utter_photo_incomplete") from error
         return content, header[5:].split(";")[0] or "application/octet-stream"
     # Only allowed media hosts with public addresses, or the channel's own uploads (SSRF).
     try:
         return await attachments.download(url, MAX_IMAGE_BYTES)
     except attachments.TooBig as error:
-        raise AttachmentRejected(TOO_BIG) from error
+        raise AttachmentRejected("utter_photo_too_big") from error
     except attachments.AttachmentRefused as error:
         logger.warning("attachment from %s not used: %s", attachments.describe(url),
                        error.reason)
-        raise AttachmentRejected(attachments.UNUSABLE) from error
+        raise AttachmentRejected("utter_photo_link_unusable") from error
 
 
 async def store_evidence(tracker: Tracker, order_id: str) -> List[str]:
@@ -152,17 +155,17 @@ async def store_evidence(tracker: Tracker, order_id: str) -> List[str]:
     ids = []
     for attachment in latest_attachments(tracker):
         if attachment.get("type") not in (None, "image", "file"):
-            raise AttachmentRejected("只能接收图片哦(jpg/png),请拍照后发送。")
+            raise AttachmentRejected("utter_photo_only_images")
         content, content_type = await fetch(str(attachment.get("url") or ""))
         if len(content) > MAX_IMAGE_BYTES:
-            raise AttachmentRejected(TOO_BIG)
+            raise AttachmentRejected("utter_photo_too_big")
         try:
             upload = await get_backend().upload(content, content_type, order_id,
                                                 tracker.sender_id, proof(tracker))
         except InvalidRequest as error:
             # The shop checks the real format (magic bytes) and the size.
-            raise AttachmentRejected(f"{error.message.rstrip('。')}。只能接收图片哦,"
-                                     "请拍照后发送。") from error
+            raise AttachmentRejected("utter_photo_refused",
+                                     problem=error.message.rstrip("。")) from error
         ids.append(str(upload["id"]))
     return ids
 

@@ -31,14 +31,14 @@ from service_common.http import NO_RETRY, HttpClient, HttpError
 
 logger = logging.getLogger(__name__)
 
-UNUSABLE = "这个图片链接打不开,请直接在聊天窗口发送图片。"
 MAX_REDIRECTS = 3
 TIMEOUT = 15.0
 UPLOAD_PATH = re.compile(r"/api/uploads/\d+")
 
 
 class AttachmentRefused(Exception):
-    """Not downloaded; `reason` is for the log only, the customer hears UNUSABLE."""
+    """Not downloaded; `reason` is for the log only, the customer hears
+    utter_photo_link_unusable."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -23,11 +23,6 @@ INTENT_LABELS = {
     "request_human": "转人工", "complain": "投诉",
 }
 MIN_CANDIDATE_CONFIDENCE = 0.1
-NOT_UNDERSTOOD = ("抱歉亲,我没太理解您的意思😅 可以换个说法吗?"
-                  "比如「查物流」「催发货」「取消订单」「修改地址」。")
-
-
-CLARIFY_AGAIN = "抱歉,我好像一直没理解您的意思😥 需要的话我请人工客服来帮您。"
 
 
 def waits_for_this_photo(tracker: Tracker) -> bool:
@@ -72,17 +67,15 @@ class ActionClarify(Action):
         ][:3]
         from actions.orders import said_twice_in_a_row
 
-        text = "不好意思,我想确认一下,您是想:" if candidates else NOT_UNDERSTOOD
-        if said_twice_in_a_row(tracker, text):
+        question = "utter_clarify_which" if candidates else "utter_not_understood"
+        if said_twice_in_a_row(tracker, question):
             # Not the same clarifying question a third time in a row: offer a human.
-            dispatcher.utter_message(text=CLARIFY_AGAIN, buttons=[
-                {"title": "转人工", "payload": "/request_human"},
-                {"title": "不用了", "payload": "/deny"}])
+            dispatcher.utter_message(response="utter_clarify_again")
             return undo
         if not candidates:
-            dispatcher.utter_message(text=NOT_UNDERSTOOD)
+            dispatcher.utter_message(response="utter_not_understood")
             return undo
         buttons = [{"title": INTENT_LABELS[name], "payload": f"/{name}"} for name in candidates]
         buttons.append({"title": "都不是", "payload": "/out_of_scope"})
-        dispatcher.utter_message(text="不好意思,我想确认一下,您是想:", buttons=buttons)
+        dispatcher.utter_message(response="utter_clarify_which", buttons=buttons)
         return undo

@@ -25,7 +25,7 @@ from actions.backend import (
     VerificationLocked,
     get_backend,
 )
-from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS
+from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS, part
 from actions.ownership import identity_token, is_proven, proof
 from actions.text import address_problem, format_address, parse_address
 from escalation import history
@@ -62,14 +62,14 @@ class RetryingFormValidation(FormValidationAction):
     def name(self) -> Text:
         """Abstract, so the action server does not register the base class itself."""
 
-    def reject(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: Text, why: Text
-    ) -> Slots:
-        """The answer for `slot` is refused: a failed attempt, explained unless it is the
-        last one (then the form ends and the customer is handed over)."""
+    def reject(self, dispatcher: CollectingDispatcher, tracker: Tracker, slot: Text,
+               why: Text, **values: Any) -> Slots:
+        """The answer for `slot` is refused: a failed attempt, explained (the response `why`
+        with its variables) unless it is the last one (then the form ends and the customer
+        is handed over)."""
         failed = self.failed(tracker)
         if failed["failed_attempts"] < MAX_FAILED_ATTEMPTS:
-            dispatcher.utter_message(text=why)
+            dispatcher.utter_message(response=why, **values)
         return {slot: None, **failed}
 
     @staticmethod
@@ -256,10 +256,7 @@ class OrderOwnerValidation(RetryingFormValidation):
         if not match and (found := await self.find_without_number(tracker)) is not None:
             return found
         if not match:
-            return self.reject(
-                dispatcher, tracker, "order_id",
-                "这个订单号格式好像不对哦,订单号是18位数字,在「我的订单」-订单详情里可以复制。",
-            )
+            return self.reject(dispatcher, tracker, "order_id", "utter_reject_order_id")
         order_id = match.group(0)
         if is_proven(tracker, order_id):
             # The same order again: nothing to re-check, and nothing is reset (repeating the
@@ -290,16 +287,14 @@ class OrderOwnerValidation(RetryingFormValidation):
                 proven = await backend.prove_owner(
                     order_id, phone_tail=tail.group(0) if tail else None, client=client)
         except NotFound:
-            return self.reject(
-                dispatcher, tracker, "order_id",
-                f"没有查到订单号{order_id},麻烦核对一下是否输错了数字哦。",
-            )
+            return self.reject(dispatcher, tracker, "order_id", "utter_reject_order_id_unknown",
+                               order_id=order_id)
         except VerificationLocked:
             return self.locked(dispatcher)
         except BackendError as error:
             if not isinstance(error, BackendUnavailable):
                 logger.info("ownership check refused: %s", error.code)
-            dispatcher.utter_message(text=f"订单系统暂时有点忙,请稍后再发一次订单号,或拨打{HOTLINE}。")
+            dispatcher.utter_message(response="utter_order_system_busy", hotline=HOTLINE)
             return {"order_id": None}
         if proven:
             slots["verified_order_id"] = proven
@@ -314,9 +309,7 @@ class OrderOwnerValidation(RetryingFormValidation):
     def locked(self, dispatcher: CollectingDispatcher) -> Slots:
         """The shop locked the order (too many wrong phone tails): no more questions; the
         form ends as after any repeated failure, and the customer is handed over."""
-        dispatcher.utter_message(
-            text="手机尾号核对失败次数太多,为了保护订单安全,这个订单的自助查询已暂时锁定。"
-            "我帮您转人工客服核实身份,请稍等~")
+        dispatcher.utter_message(response="utter_order_locked")
         return {"phone_tail": None, "verified_order_id": None,
                 "failed_attempts": LOCKED_ATTEMPTS}
 
@@ -330,23 +323,19 @@ class OrderOwnerValidation(RetryingFormValidation):
             # new one: ask again without calling it a failed attempt.
             return {"phone_tail": None}
         if not match:
-            return self.reject(
-                dispatcher, tracker, "phone_tail", "请发送下单手机号的最后4位数字哦,比如 5678。"
-            )
+            return self.reject(dispatcher, tracker, "phone_tail", "utter_reject_phone_tail")
         try:
             proven = await get_backend().prove_owner(order_id, phone_tail=match.group(0),
                                                      client=tracker.sender_id)
         except VerificationLocked:
             return self.locked(dispatcher)
         except BackendError:
-            dispatcher.utter_message(text="核对系统暂时有点忙,请稍后再发一次手机尾号。")
+            dispatcher.utter_message(response="utter_phone_check_busy")
             return {"phone_tail": None}
         if not proven:
             logger.info("ownership check failed for an order (attempt counted)")
-            return self.reject(
-                dispatcher, tracker, "phone_tail",
-                "手机尾号和这个订单对不上哦,请确认是下单时填写的手机号后4位。",
-            )
+            return self.reject(dispatcher, tracker, "phone_tail",
+                               "utter_reject_phone_tail_mismatch")
         slots = {"phone_tail": match.group(0), "verified_order_id": proven}
         if tracker.get_slot("order_task") in (*aftersales.TASKS, "invoice"):
             try:
@@ -374,7 +363,7 @@ class AfterSaleValidation(RetryingFormValidation):
     ) -> Slots:
         if value in aftersales.policy().reasons:
             return {"aftersale_reason": value}
-        return self.reject(dispatcher, tracker, "aftersale_reason", "请点选一个售后原因哦。")
+        return self.reject(dispatcher, tracker, "aftersale_reason", "utter_reject_aftersale_reason")
 
     async def extract_aftersale_item(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -397,7 +386,7 @@ class AfterSaleValidation(RetryingFormValidation):
         match = next((name for name in names if name and (name in text or text in name)), None)
         if match is None:
             return self.reject(dispatcher, tracker, "aftersale_item",
-                               f"这个订单里有:{'、'.join(names)},是哪一件呢?")
+                               "utter_reject_aftersale_item", items="、".join(names))
         return {"aftersale_item": match}
 
     async def extract_evidence(
@@ -409,10 +398,10 @@ class AfterSaleValidation(RetryingFormValidation):
         try:
             ids = await aftersales.store_evidence(tracker, tracker.get_slot("order_id"))
         except aftersales.AttachmentRejected as why:
-            dispatcher.utter_message(text=str(why))
+            dispatcher.utter_message(response=why.response, **why.values)
             return {}
         except BackendError:
-            dispatcher.utter_message(text="图片暂时保存不了,请稍后再发一次。")
+            dispatcher.utter_message(response="utter_photo_not_saved")
             return {}
         return {"evidence": [*(tracker.get_slot("evidence") or []), *ids]} if ids else {}
 
@@ -439,7 +428,7 @@ class InvoiceValidation(RetryingFormValidation):
     ) -> Slots:
         if value in invoices.TYPE_TEXT:
             return {"invoice_type": value}
-        return self.reject(dispatcher, tracker, "invoice_type", "请点选要开普票还是专票哦。")
+        return self.reject(dispatcher, tracker, "invoice_type", "utter_reject_invoice_type")
 
     async def extract_invoice_title(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -459,7 +448,7 @@ class InvoiceValidation(RetryingFormValidation):
         title = invoices.clean_title(str(value or ""))
         problem = invoices.title_problem(title, tracker.get_slot("invoice_type"))
         if problem:
-            return self.reject(dispatcher, tracker, "invoice_title", problem)
+            return self.reject(dispatcher, tracker, "invoice_title", problem)  # a response
         return {"invoice_title": title}
 
     async def extract_tax_id(
@@ -478,7 +467,8 @@ class InvoiceValidation(RetryingFormValidation):
     ) -> Slots:
         problem = invoices.tax_id_problem(str(value or ""))
         if problem:
-            return self.reject(dispatcher, tracker, "tax_id", problem)
+            return self.reject(dispatcher, tracker, "tax_id", "utter_reject_tax_id",
+                               problem=problem)
         return {"tax_id": value}
 
     async def extract_invoice_email(
@@ -500,8 +490,7 @@ class InvoiceValidation(RetryingFormValidation):
         email = invoices.email_in(str(value or ""))
         if not email:
             return self.reject(dispatcher, tracker, "invoice_email",
-                               "邮箱格式好像不对哦,请发一个能收到发票的邮箱,"
-                               "比如 zhangsan@163.com。")
+                               "utter_reject_invoice_email")
         return {"invoice_email": email}
 
 
@@ -514,10 +503,8 @@ class OrderChangeValidation(RetryingFormValidation):
         address = parse_address(str(value or ""))
         problem = address_problem(address)
         if problem:
-            return self.reject(
-                dispatcher, tracker, "new_address",
-                f"{problem},请发送完整地址,比如:浙江省杭州市西湖区文三路100号。",
-            )
+            return self.reject(dispatcher, tracker, "new_address", "utter_reject_new_address",
+                               problem=part(problem))
         if address["phone"] == "" or address["name"] == "":
             try:
                 current = (await get_backend().order(tracker.get_slot("order_id"),
@@ -527,10 +514,9 @@ class OrderChangeValidation(RetryingFormValidation):
             address["name"] = address["name"] or current.get("name", "")
             address["phone"] = address["phone"] or current.get("phone", "")
         if not address["name"] or not address["phone"]:
-            return self.reject(
-                dispatcher, tracker, "new_address", "请把收货人姓名和11位手机号也一起发给我哦。"
-            )
-        dispatcher.utter_message(text=f"新的收货信息:{format_address(address)}")
+            return self.reject(dispatcher, tracker, "new_address",
+                               "utter_reject_new_address_contact")
+        dispatcher.utter_message(response="utter_new_address", address=format_address(address))
         return {"new_address": json.dumps(address, ensure_ascii=False)}
 
     async def validate_confirmed(

@@ -56,16 +56,15 @@ def invoice_type_in(text: str) -> Optional[str]:
 
 
 def title_problem(title: str, invoice_type: Optional[str]) -> Optional[str]:
-    """Why a title cannot be used, or None."""
+    """Why a title cannot be used (the response that explains it), or None."""
     if title == PERSONAL:
         if invoice_type == "special":
-            return "增值税专用发票只能开给单位哦,请发单位全称(和营业执照上一致)。"
+            return "utter_reject_invoice_title_personal"
         return None
     if EMAIL_PATTERN.search(title) or TAX_ID_PATTERN.search(title.upper()):
-        return "请先发发票抬头(单位全称),税号和邮箱稍后再发哦。"
+        return "utter_reject_invoice_title_details"
     if not 4 <= len(title) <= 60 or not any(word in title for word in ORGANISATION_WORDS):
-        return ("单位抬头要写营业执照上的全称哦,比如「杭州青禾服饰有限公司」;"
-                "个人开票直接回复「个人」。")
+        return "utter_reject_invoice_title"
     return None
 
 
@@ -89,7 +88,7 @@ def tax_id_problem(tax_id: str) -> Optional[str]:
     problem = credit_code_problem(tax_id)
     if problem is None:
         return None
-    return f"这个税号校验没通过:{problem.rstrip('。')}。"  # the form then asks again
+    return problem.rstrip("。")  # utter_reject_tax_id says it; the form then asks again
 
 
 def email_in(text: str) -> Optional[str]:

@@ -248,10 +248,6 @@ class ActionAskShippingTime(Action):
         return None, None, "none"
 
 
-# An invoice question is often asked before anything else: answered once, then the order.
-INVOICE_INTRO = "可以开的~电子普通发票和增值税专用发票都能开。"
-
-
 class ActionAskOrderId(Action):
     """Asks for the order number, each time differently (never the same request three
     times in a row): linked customers pick from their recent orders (narrowed by the
@@ -267,16 +263,19 @@ class ActionAskOrderId(Action):
         failures = int(tracker.get_slot("failed_attempts") or 0)
         phone, product, day = order_lookup.clues(tracker)
         customer_id = await linked_customer_id(tracker)
-        intro = INVOICE_INTRO if tracker.get_slot("order_task") == "invoice" and \
-            not failures and not said_in_session(tracker, INVOICE_INTRO) else ""
+        # An invoice question is often asked before anything else: answered once, then
+        # the order.
+        intro = part("utter_invoice_intro") if tracker.get_slot("order_task") == "invoice" \
+            and not failures and not said_in_session(tracker, "utter_invoice_intro") else ""
         if customer_id:
-            text, shown = await self._linked(customer_id, failures, product, day)
+            ask, shown = await self._linked(customer_id, failures, product, day)
         else:
-            text, shown = await self._anonymous(failures, phone, product, day)
-        if said_twice_in_a_row(tracker, intro + text):
-            text = ANONYMOUS_ASKS[-1] if not customer_id else LINKED_ASKS[-1]
+            ask, shown = await self._anonymous(failures, phone, product, day)
+        if said_twice_in_a_row(tracker, ask["response"]):
+            ask = part(ANONYMOUS_ASKS[-1] if not customer_id else LINKED_ASKS[-1])
         # Channels that draw cards (the web chat) show the cards instead of the buttons.
-        dispatcher.utter_message(text=out_of_scope_note(tracker) + intro + text,
+        dispatcher.utter_message(response="utter_ask_in_context", note=out_of_scope_note(tracker),
+                                 intro=intro, ask=ask,
                                  buttons=order_lookup.order_buttons(shown) or None,
                                  json_message={"cards": order_lookup.order_cards(shown)}
                                  if shown else None)
@@ -284,30 +283,28 @@ class ActionAskOrderId(Action):
 
     @staticmethod
     async def _linked(customer_id: str, failures: int, product: Optional[str],
-                      day: Optional[Any]) -> Tuple[str, List[JSON]]:
+                      day: Optional[Any]) -> Tuple[JSON, List[JSON]]:
         try:
             orders = await get_backend().customer_orders(customer_id, limit=10)
         except BackendError:
             orders = []
         matches = order_lookup.narrow(orders, product, day) if product or day else []
+        clue = order_lookup.clue_words(product, day) if product or day else ""
         if len(matches) == 1:
-            return (f"是这个{order_lookup.clue_words(product, day)}的订单吗?点一下确认,"
-                    "或者直接发订单号给我:", matches)
+            return part("utter_ask_order_is_it", clue=clue), matches
         if matches:
-            return (f"找到{len(matches)}个{order_lookup.clue_words(product, day)}的订单,"
-                    "是哪一个呢?点选一下就好:", matches[:4])
+            return part("utter_ask_order_which", count=len(matches), clue=clue), matches[:4]
         if not orders:
-            return ANONYMOUS_ASKS[min(failures, 2)], []
+            return part(ANONYMOUS_ASKS[min(failures, 2)]), []
         if product or day:
-            return (f"没找到{order_lookup.clue_words(product, day)}的订单哦,您最近的订单在下面,"
-                    "点选一下,或者直接发订单号给我:", orders[:4])
-        return LINKED_ASKS[min(failures, 2)], orders[:4]
+            return part("utter_ask_order_none_like", clue=clue), orders[:4]
+        return part(LINKED_ASKS[min(failures, 2)]), orders[:4]
 
     @staticmethod
     async def _anonymous(failures: int, phone: Optional[str], product: Optional[str],
-                         day: Optional[Any]) -> Tuple[str, List[JSON]]:
+                         day: Optional[Any]) -> Tuple[JSON, List[JSON]]:
         if phone and not (product or day):
-            return ("收到手机号~ 再告诉我买的是什么商品,或者大概哪天下的单,我帮您查。", [])
+            return part("utter_ask_order_phone_received"), []
         if phone:
             try:
                 found = await get_backend().lookup_orders(
@@ -316,10 +313,10 @@ class ActionAskOrderId(Action):
                 found = []
             clue = order_lookup.clue_words(product, day)
             if found:
-                return f"这个手机号下有{len(found)}个{clue}的订单,是哪一个呢?", found[:4]
-            return (f"这个手机号下没有查到{clue}的订单😥 请确认是下单时用的手机号,"
-                    "或者换个商品名/下单日期试试,也可以直接发18位订单号。", [])
-        return ANONYMOUS_ASKS[min(failures, 2)], []
+                return part("utter_ask_order_phone_which", count=len(found), clue=clue), \
+                    found[:4]
+            return part("utter_ask_order_phone_none", clue=clue), []
+        return part(ANONYMOUS_ASKS[min(failures, 2)]), []
 
 
 class ActionAskPhoneTail(Action):
@@ -335,52 +332,36 @@ class ActionAskPhoneTail(Action):
         if not failures:
             dispatcher.utter_message(response="utter_ask_order_form_phone_tail")
         else:
-            dispatcher.utter_message(
-                text=out_of_scope_note(tracker) + PHONE_TAIL_ASKS[min(failures, 2) - 1])
+            dispatcher.utter_message(response="utter_ask_in_context", intro="",
+                                     note=out_of_scope_note(tracker),
+                                     ask=part(PHONE_TAIL_ASKS[min(failures, 2) - 1]))
         return []
 
 
-PHONE_TAIL_ASKS = (
-    "还需要核对一下下单手机号的后4位哦,就是下单时填的手机号最后4个数字,比如 5678。",
-    "最后再核对一次:请发下单手机号的后4位数字;还对不上的话我就请人工客服帮您。",
-)
-ANONYMOUS_ASKS = (
-    "麻烦发一下订单号哦(18位数字,在「我的订单」-订单详情里可以复制)。",
-    "没有订单号也没关系~ 发一下下单用的手机号(11位),再告诉我买的是什么商品或者大概哪天下的单,"
-    "我帮您查。",
-    "抱歉还是没能确定是哪个订单😥 可以发18位订单号,或者「下单手机号+商品名」,"
-    "比如「13812345678 羽绒服」;再不行我就请人工客服帮您。",
-)
-LINKED_ASKS = (
-    "请问是哪个订单呢?点选下面的订单,或直接发订单号给我:",
-    "还没确定是哪个订单哦~ 点选下面的订单,或者告诉我买的是什么商品、大概哪天下的单:",
-    "抱歉还是没对上是哪个订单😥 请点选下面的订单或发18位订单号;再不行我就请人工客服帮您。",
-)
+# Each retry asks differently (domain.yml: the questions after failed attempts).
+PHONE_TAIL_ASKS = ("utter_ask_phone_tail_again", "utter_ask_phone_tail_last")
+ANONYMOUS_ASKS = ("utter_ask_order_id", "utter_ask_order_id_without_number",
+                  "utter_ask_order_id_last")
+LINKED_ASKS = ("utter_ask_order_pick", "utter_ask_order_pick_again", "utter_ask_order_pick_last")
 
 
-def out_of_scope_note(tracker: Tracker) -> str:
+def out_of_scope_note(tracker: Tracker) -> Any:
     """Inside a form an out-of-scope question is a failed turn (no rule answers it
     there), but the customer still learns that the bot cannot answer it."""
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-    return "这个问题小蜜暂时回答不了哦😅 " if intent == "out_of_scope" else ""
+    return part("utter_out_of_scope_note") if intent == "out_of_scope" else ""
 
 
-def said_in_session(tracker: Tracker, text: str) -> bool:
-    """Whether a bot message of this session contained this text (as it was sent)."""
-    from actions import _polish
-
-    sent = _polish(text)
-    return any(event.get("event") == "bot" and sent in (event.get("text") or "")
+def said_in_session(tracker: Tracker, response: str) -> bool:
+    """Whether a bot message of this session was (or contained) this domain response."""
+    return any(history.kind(event) == "bot" and response in history.responses_in(event)
                for event in history.session(tracker.events))
 
 
-def said_twice_in_a_row(tracker: Tracker, text: str) -> bool:
+def said_twice_in_a_row(tracker: Tracker, response: str) -> bool:
     """Whether the bot's replies to each of the customer's last two messages (since the
-    session started or an agent handed it back) already contained this text (after the
-    brand tone, as it was sent)."""
-    from actions import _polish
-
-    return history.said_in_last_turns(history.stretch(tracker.events), _polish(text))
+    session started or an agent handed it back) already contained this domain response."""
+    return history.said_in_last_turns(history.stretch(tracker.events), response)
 
 
 class ActionAskConfirmed(Action):

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, InvalidRequest, NotFound, get_backend
-from actions.common import PRODUCT_ID, session_user_events
+from actions.common import PRODUCT_ID, part, session_user_events
 from actions.forms import RetryingFormValidation, Slots
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 
@@ -76,26 +76,25 @@ class ValidateSizeForm(RetryingFormValidation):
         try:
             found = await get_backend().find_products(text) if text else []
         except BackendError:
-            dispatcher.utter_message(text="商品信息暂时查不到,请稍后再试一次哦。")
+            dispatcher.utter_message(response="utter_product_lookup_unavailable")
             return {"size_product": None}
         clothing = [product for product in found if product.get("category") == "clothing"]
         if not clothing:
-            return self.reject(dispatcher, tracker, "size_product",
-                               f"没找到叫「{text}」的服装哦,可以发一下完整的商品名吗?"
-                               "比如「纯棉圆领T恤」。")
+            return self.reject(dispatcher, tracker, "size_product", "utter_reject_size_product",
+                               name=text)
         return {"size_product": clothing[0]["id"], "product": clothing[0]["name"]}
 
     def validate_height_cm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         return self._number(value, "height_cm", 80, 230, dispatcher, tracker,
-                            "身高好像不太对哦,可以这样发:175 或 1米75。")
+                            "utter_reject_height_cm")
 
     def validate_weight_kg(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         return self._number(value, "weight_kg", 25, 200, dispatcher, tracker,
-                            "体重好像不太对哦,可以这样发:70公斤 或 140斤。")
+                            "utter_reject_weight_kg")
 
     def _number(self, value: Any, slot: str, low: float, high: float,
                 dispatcher: CollectingDispatcher, tracker: Tracker, why: str) -> Slots:
@@ -131,22 +130,25 @@ class ActionAskSizeProduct(Action):
         fitting = [product for product in clothing
                    if any(noun in product.get("name", "") for noun in nouns)] or clothing
         height, weight = tracker.get_slot("height_cm"), tracker.get_slot("weight_kg")
-        kept = f"身高{height}cm、体重{weight}kg我记下了~ " if height and weight else ""
-        which = f"您问的是哪件{word}呢?" if word and word != "衣服" else "您想了解哪款商品的尺码呢?"
+        kept = part("utter_size_kept", height=height, weight=weight) if height and weight \
+            else ""
+        which = part("utter_size_which_garment", garment=word) if word and word != "衣服" \
+            else part("utter_size_which_product")
         if not fitting:
-            dispatcher.utter_message(
-                text=f"{kept}{which}发一下商品名就好,比如「纯棉圆领T恤」。")
+            dispatcher.utter_message(response="utter_ask_size_product_by_name", kept=kept,
+                                     which=which)
             return []
         from actions.orders import said_twice_in_a_row
         buttons = [{"title": product["name"],
                     "payload": f'/inform{{"product":"{product["name"]}"}}'}
                    for product in fitting[:6]]
-        text = f"{kept}{which}点选一下,或者发商品名给我:"
-        if tracker.get_slot("failed_attempts") or said_twice_in_a_row(tracker, text):
+        if tracker.get_slot("failed_attempts") or \
+                said_twice_in_a_row(tracker, "utter_ask_size_product_pick"):
             # Never the same request a third time in a row (issue 16).
-            text = ("还没确定是哪款商品哦~ 点选下面的商品,或者发商品名;"
-                    "不需要尺码建议的话,直接问别的问题就好。")
-        dispatcher.utter_message(text=text, buttons=buttons)
+            dispatcher.utter_message(response="utter_ask_size_product_again", buttons=buttons)
+            return []
+        dispatcher.utter_message(response="utter_ask_size_product_pick", kept=kept, which=which,
+                                 buttons=buttons)
         return []
 
 
@@ -160,10 +162,9 @@ class ActionAskHeightCm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         if tracker.get_slot("weight_kg"):
-            dispatcher.utter_message(text="您的身高大概多少呢?比如 175 或 1米75。")
+            dispatcher.utter_message(response="utter_ask_height_cm")
         else:
-            dispatcher.utter_message(
-                text="方便告诉我您的身高和体重吗?比如「175 70公斤」或「1米6 九十斤」。")
+            dispatcher.utter_message(response="utter_ask_height_and_weight")
         return []
 
 
@@ -177,7 +178,7 @@ class ActionSizeAdvice(Action):
         product = tracker.get_slot("size_product")
         height, weight = tracker.get_slot("height_cm"), tracker.get_slot("weight_kg")
         if tracker.get_slot("failed_attempts") and not (product and height and weight):
-            dispatcher.utter_message(text="抱歉没能帮您确定尺码,可以发「转人工」让客服帮您看看。")
+            dispatcher.utter_message(response="utter_size_not_settled")
             return [outcome(UNRESOLVED, f"size:{product}", "size_info_missing", "none", tracker)]
         fit = tracker.get_slot("fit")
         try:
@@ -185,28 +186,30 @@ class ActionSizeAdvice(Action):
                 product, float(height), float(weight), fit=fit,
                 body_shape=tracker.get_slot("body_shape"))
         except NotFound:
-            dispatcher.utter_message(text="没找到这款商品,可以发一下完整的商品名吗?")
+            dispatcher.utter_message(response="utter_size_product_not_found")
             return []
         except InvalidRequest as error:
-            dispatcher.utter_message(text=error.message.rstrip("。") + "。")
+            dispatcher.utter_message(response="utter_backend_message",
+                                     problem=error.message.rstrip("。") + "。")
             return []
         except BackendError:
-            dispatcher.utter_message(text="尺码表暂时查不到,请稍后再试一次哦。")
+            dispatcher.utter_message(response="utter_size_chart_unavailable")
             return []
-        dispatcher.utter_message(text=advice_text(advice, tracker.get_slot("product")),
+        dispatcher.utter_message(**advice_text(advice, tracker.get_slot("product")),
                                  buttons=refine_buttons(fit))
         return [outcome(RESOLVED, f"size:{product}", "size_advice", "size_advice", tracker)]
 
 
-def advice_text(advice: Dict[str, Any], product_name: Optional[str]) -> str:
-    head = f"「{product_name}」" if product_name else ""
-    text = f"{head}建议选{advice['size']}码:{advice.get('reason', '')}。"
-    feedback = advice.get("feedback") or []
-    if feedback:
-        item = feedback[0]
-        text += (f"参考:{item['height_cm']:g}cm/{item['weight_kg']:g}kg 的买家选了{item['size']}码,"
-                 f"反馈{item['fit']}。")
-    return text
+def advice_text(advice: Dict[str, Any], product_name: Optional[str]) -> Dict[str, Any]:
+    """The size chart's advice (`reason` is the shop's words), with what buyers of a
+    similar build chose."""
+    feedback: Any = ""
+    if advice.get("feedback"):
+        item = advice["feedback"][0]
+        feedback = part("utter_size_feedback", height=f"{item['height_cm']:g}",
+                        weight=f"{item['weight_kg']:g}", size=item["size"], fit=item["fit"])
+    return part("utter_size_advice", product=f"「{product_name}」" if product_name else "",
+                size=advice["size"], reason=advice.get("reason", ""), feedback=feedback)
 
 
 def refine_buttons(fit: Optional[str]) -> List[Dict[str, str]]:

@@ -144,13 +144,13 @@ def parse_address(text: str) -> Dict[str, str]:
 
 
 def address_problem(address: Dict[str, str]) -> Optional[str]:
-    """What is missing from a parsed address, in words for the customer, or None."""
+    """What is missing from a parsed address (the response that says it), or None."""
     if not address.get("province") or not address.get("city"):
-        return "没识别到省份和城市"
+        return "utter_address_no_city"
     if not address.get("district"):
-        return "没识别到区/县"
+        return "utter_address_no_district"
     if len(address.get("detail", "")) < 4:
-        return "详细地址(街道、门牌号)太短了"
+        return "utter_address_detail_short"
     return None
 
 

@@ -30,6 +30,25 @@ def text_of(event: Any) -> Optional[str]:
     return event.get("text") if isinstance(event, dict) else getattr(event, "text", None)
 
 
+def metadata_of(event: Any) -> dict:
+    metadata = event.get("metadata") if isinstance(event, dict) else \
+        getattr(event, "metadata", None)
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def responses_in(event: Any) -> Set[str]:
+    """The domain responses a bot message was rendered from: Rasa records the response's
+    name (`utter_action`) and its variables in the message's metadata; a variable may be
+    a response itself (brand.nlg)."""
+    metadata = metadata_of(event)
+    found = {metadata["utter_action"]} if isinstance(metadata.get("utter_action"), str) else set()
+    for value in metadata.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and isinstance(item.get("response"), str):
+                found.add(item["response"])
+    return found
+
+
 def _since(events: Iterable[E], starts: Set[str] | frozenset) -> List[E]:
     found = list(events)
     for index in range(len(found) - 1, -1, -1):
@@ -55,7 +74,8 @@ def user_messages(events: Iterable[E]) -> List[E]:
 
 def said_in_last_turns(events: Iterable[Any], text: Optional[str], turns: int = 2) -> bool:
     """Whether the bot's replies in each of the last `turns` turns before the customer's
-    latest message contained `text` (a loop, if it were said once more)."""
+    latest message contained `text`, or the response of that name (a loop, if it were
+    said once more)."""
     if not text:
         return False
     replies: List[Set[Optional[str]]] = []  # the bot's texts per turn, newest first
@@ -65,5 +85,5 @@ def said_in_last_turns(events: Iterable[Any], text: Optional[str], turns: int = 
             if len(replies) > turns:
                 break
         elif kind(event) == "bot" and replies:
-            replies[-1].add(text_of(event))
+            replies[-1] |= {text_of(event), *responses_in(event)}
     return len(replies) >= turns and all(text in sent for sent in replies[:turns])

@@ -77,7 +77,7 @@ def run_directly(action: Action, tracker: Tracker) -> Tuple[List[dict], List[dic
         finally:
             await backend_module.get_backend().close()
             backend_module._backend = None
-        return delivered(dispatcher.messages, tracker), events
+        return delivered(dispatcher.messages, tracker.slots), events
 
     return asyncio.run(go())
 
@@ -85,7 +85,7 @@ def run_directly(action: Action, tracker: Tracker) -> Tuple[List[dict], List[dic
 _domain: List[Any] = []
 
 
-def delivered(messages: List[dict], tracker: Tracker) -> List[dict]:
+def delivered(messages: List[dict], slots: Dict[str, Any]) -> List[dict]:
     """The action's messages as Rasa sends them (RemoteAction._utter_responses): a
     `response` is rendered by the project's NLG (brand.nlg.BrandNLG) from the real domain,
     with the action's own buttons after the response's."""
@@ -103,7 +103,7 @@ def delivered(messages: List[dict], tracker: Tracker) -> List[dict]:
             result.append(message)
             continue
         draft = BrandNLG(domain=_domain[0]).generate_from_slots(
-            name, dict(tracker.slots), "rest", **message)
+            name, dict(slots), "rest", **message)
         assert draft is not None, f"{name} is not a response of domain.yml"
         buttons = message.pop("buttons", None) or []
         if buttons:

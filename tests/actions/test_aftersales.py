@@ -75,9 +75,9 @@ def test_photos_are_stored_and_other_files_refused(run_action) -> None:
     ids = run(lambda: aftersales.store_evidence(with_photo(url), JACKET_AND_POWERBANK))
     assert len(ids) == 1 and ids[0].isdigit()
     pdf = f"data:image/png;base64,{base64.b64encode(b'%PDF-1.4 fake').decode()}"
-    with pytest.raises(aftersales.AttachmentRejected, match="只能接收图片"):
+    with pytest.raises(aftersales.AttachmentRejected, match="utter_photo_refused"):
         run(lambda: aftersales.store_evidence(with_photo(pdf), JACKET_AND_POWERBANK))
-    with pytest.raises(aftersales.AttachmentRejected, match="打不开"):
+    with pytest.raises(aftersales.AttachmentRejected, match="utter_photo_link_unusable"):
         run(lambda: aftersales.store_evidence(with_photo("file:///etc/passwd"),
                                               JACKET_AND_POWERBANK))
 
@@ -151,7 +151,7 @@ def test_a_photo_link_without_a_size_is_cut_off_at_10_mb(run_action, monkeypatch
     monkeypatch.setenv("ATTACHMENT_INTERNAL_HOSTS", "localhost")
     url = f"http://localhost:{server.server_address[1]}/photo.png"
     try:
-        with pytest.raises(aftersales.AttachmentRejected, match="图片太大"):
+        with pytest.raises(aftersales.AttachmentRejected, match="utter_photo_too_big"):
             run(lambda: aftersales.store_evidence(with_photo(url), JACKET_AND_POWERBANK))
     finally:
         server.server_close()

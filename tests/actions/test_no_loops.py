@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from action_helpers import SLOT_DEFAULTS, texts
+from action_helpers import SLOT_DEFAULTS, delivered, texts
 from rasa_sdk import Tracker
 
 from actions import _polish
@@ -23,15 +23,18 @@ def conversation(messages: List[Any], slots: Optional[Dict[str, Any]] = None,
                  sender: str = "guest-loops", set_now: Optional[Dict[str, Any]] = None,
                  intent: str = "inform", entities: Optional[List[dict]] = None,
                  verified_customer: Optional[str] = None) -> Tracker:
-    """A tracker whose session holds these customer messages (str) and bot texts
-    (("bot", text)); the last customer message is the one being validated.
+    """A tracker whose session holds these customer messages (str) and bot messages
+    (("bot", text) or ("bot", {"response": ..., variables}) as Rasa records a rendered
+    domain response); the last customer message is the one being validated.
     `verified_customer`: the channel checked the shop site's signed identity of this customer
     on every message (channels.identity)."""
     events: List[Dict[str, Any]] = [{"event": "session_started"}]
     metadata = ({"identity": {"verified": True, "customer_id": verified_customer}}
                 if verified_customer else {})
     for message in messages:
-        if isinstance(message, tuple):
+        if isinstance(message, tuple) and isinstance(message[1], dict):
+            events.append(bot_event(message[1]))
+        elif isinstance(message, tuple):
             events.append({"event": "bot", "text": _polish(message[1])})
         else:
             events.append({"event": "action", "name": "action_listen"})
@@ -46,6 +49,19 @@ def conversation(messages: List[Any], slots: Optional[Dict[str, Any]] = None,
               "requested_slot": requested_slot}
     return Tracker(sender, values, latest, events, False, None,
                    {"name": loop} if loop else {}, "action_listen")
+
+
+def bot_event(message: Dict[str, Any]) -> Dict[str, Any]:
+    """The bot event Rasa records for an action's message: the rendered text, and the
+    response's name and variables in the metadata."""
+    sent = delivered([message], {})[0]
+    return {"event": "bot", "text": sent.pop("text"),
+            "metadata": {name: value for name, value in sent.items() if name != "buttons"}}
+
+
+def asked(ask: str, intro: Any = "") -> Dict[str, Any]:
+    return {"response": "utter_ask_in_context", "note": "", "intro": intro,
+            "ask": {"response": ask}}
 
 
 def test_a_message_that_fills_nothing_is_a_failed_turn(run_action):
@@ -177,10 +193,11 @@ def test_never_the_same_request_three_times_in_a_row(run_action):
     # The customer asked FAQs twice in the form (answered, not failures): the same ask
     # came after each; the third time it is worded differently.
     first = ANONYMOUS_ASKS[0]
-    tracker = conversation(["快递到哪了", ("bot", first), "包邮吗", ("bot", "包邮"),
-                            ("bot", first), "几点发货"], intent="faq")
+    tracker = conversation(["快递到哪了", ("bot", asked(first)), "包邮吗", ("bot", "包邮"),
+                            ("bot", asked(first)), "几点发货"], intent="faq")
     messages, _ = run_action(ActionAskOrderId(), tracker)
-    assert _polish(first) not in [message.get("text") for message in messages]
+    assert [message["ask"]["response"] for message in messages] == [ANONYMOUS_ASKS[-1]]
+    assert bot_event(asked(first))["text"] not in texts(messages)
 
 
 def test_out_of_scope_inside_the_form_is_said_and_counted(run_action):
@@ -234,12 +251,13 @@ def test_the_message_that_starts_the_form_is_not_a_failed_turn(run_action):
 
 
 def test_the_same_clarifying_question_is_not_asked_a_third_time(run_action):
-    from actions.fallback import NOT_UNDERSTOOD, ActionClarify
+    from actions.fallback import ActionClarify
 
-    tracker = conversation(["asdf", ("bot", NOT_UNDERSTOOD), "qwer", ("bot", NOT_UNDERSTOOD),
-                            "zxcv"], requested_slot=None, loop=None, intent="nlu_fallback")
+    again = ("bot", {"response": "utter_not_understood"})
+    tracker = conversation(["asdf", again, "qwer", again, "zxcv"], requested_slot=None,
+                           loop=None, intent="nlu_fallback")
     messages, _ = run_action(ActionClarify(), tracker)
-    assert _polish(NOT_UNDERSTOOD) not in texts(messages) and "人工" in texts(messages)
+    assert bot_event(again[1])["text"] not in texts(messages) and "人工" in texts(messages)
 
 
 def test_a_domain_response_is_not_sent_a_third_time_in_a_row():
@@ -265,11 +283,12 @@ def test_a_domain_response_is_not_sent_a_third_time_in_a_row():
 
 
 def test_the_size_question_is_not_asked_a_third_time_in_a_row(run_action):
-    first = "您想了解哪款商品的尺码呢?点选一下,或者发商品名给我:"
+    first = {"response": "utter_ask_size_product_pick", "kept": "",
+             "which": {"response": "utter_size_which_product"}}
     tracker = conversation(["穿什么码", ("bot", first), "多少钱", ("bot", first), "嗯"],
                            loop="size_form", requested_slot="size_product", intent="faq")
     messages, _ = run_action(ActionAskSizeProduct(), tracker)
-    assert _polish(first) not in [message.get("text") for message in messages]
+    assert bot_event(first)["text"] not in [message.get("text") for message in messages]
 
 
 def test_a_product_question_inside_the_form_is_not_taken_for_the_order(run_action):
@@ -282,13 +301,11 @@ def test_a_product_question_inside_the_form_is_not_taken_for_the_order(run_actio
 
 
 def test_the_invoice_opener_is_said_once_per_session(run_action):
-    from actions.orders import INVOICE_INTRO
-
     messages, _ = run_action(ActionAskOrderId(), conversation(
         ["能开发票吗"], {"order_task": "invoice"}))
     assert "都能开" in texts(messages)
     # After an FAQ digression the form asks again, without the opener.
+    opened = asked(ANONYMOUS_ASKS[0], intro={"response": "utter_invoice_intro"})
     messages, _ = run_action(ActionAskOrderId(), conversation(
-        ["能开发票吗", ("bot", INVOICE_INTRO + "麻烦发一下订单号哦"), "包邮吗"],
-        {"order_task": "invoice"}, intent="faq"))
+        ["能开发票吗", ("bot", opened), "包邮吗"], {"order_task": "invoice"}, intent="faq"))
     assert "都能开" not in texts(messages) and "订单号" in texts(messages)

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import turn_reads  # noqa: E402
+from action_helpers import delivered  # noqa: E402
 from stack import Stack  # noqa: E402
 
 
@@ -67,7 +68,8 @@ def urge_call(stack: Stack, turn: str) -> Dict[str, Any]:
 
 
 def reply_text(result: Dict[str, Any]) -> str:
-    return " ".join(r.get("text") or "" for r in result.get("responses", []))
+    """The texts as Rasa renders them (the domain's responses through the brand NLG)."""
+    return " ".join(r.get("text") or "" for r in delivered(result.get("responses", []), {}))
 
 
 def test_a_repeated_turn_gets_the_first_answer_to_its_post(stack: Stack) -> None:

@@ -30,7 +30,6 @@ from scenarios import identity_metadata, reply_text  # noqa: E402
 from shop_api_helpers import png  # noqa: E402
 from stack import Stack  # noqa: E402
 
-from actions.attachments import UNUSABLE  # noqa: E402
 from security import secrets  # noqa: E402
 from security.rasa_hooks import FALLBACK_TEXT  # noqa: E402
 
@@ -299,6 +298,8 @@ def photo_request(stack: Stack, sender: str) -> None:
 
 
 SSRF_LAST = "sec-ssrf-8"
+UNUSABLE = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))[
+    "responses"]["utter_photo_link_unusable"][0]["text"]
 
 
 def test_finding5_internal_urls_are_never_fetched_and_all_refusals_look_alike(stack) -> None:
