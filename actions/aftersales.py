@@ -24,7 +24,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import attachments
 from actions.backend import BackendError, InvalidRequest, get_backend
-from actions.common import empathy_line, session_user_events
+from actions.common import empathy_line, part, session_user_events
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import proof
 from actions.text import day_words
@@ -170,20 +170,20 @@ async def store_evidence(tracker: Tracker, order_id: str) -> List[str]:
     return ids
 
 
-def state_problem(order: Dict[str, Any]) -> Optional[str]:
-    """Why the order's state allows no after-sale at all, whatever the reason."""
+def state_problem(order: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """Why the order's state allows no after-sale at all, whatever the reason (the
+    response that says it)."""
     status = order.get("status")
     if status in ("unpaid", "paid"):
-        return "这个订单还没有发货,不需要退换哦;不想要的话可以直接跟我说「取消订单」。"
+        return part("utter_aftersale_not_shipped")
     if status == "shipped":
-        return ("包裹还在路上,签收后才能申请售后哦。如果收到时有破损,可以拒收,"
-                "或签收后拍照发给我。")
+        return part("utter_aftersale_on_its_way")
     if status in ("refunded", "cancelled"):
-        return f"这个订单当前状态是{order.get('status_text')},已经在处理或已完成,不需要重复申请哦。"
+        return part("utter_aftersale_closed", state=order.get("status_text"))
     return None
 
 
-def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[str]:
+def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[Dict[str, Any]]:
     problem = state_problem(order)
     if problem:
         return problem
@@ -192,29 +192,25 @@ def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[str]:
         delivered = datetime.fromisoformat(order["delivered_at"])
         deadline = delivered + timedelta(days=policy().no_reason_days)
         if datetime.now(delivered.tzinfo) > deadline:
-            return (f"这个订单{day_words(delivered.date().isoformat())}签收,已经超过"
-                    f"{policy().no_reason_days}天无理由退换的期限了。如果商品有质量问题,"
-                    "告诉我具体情况,我帮您按质量问题处理。")
+            return part("utter_aftersale_past_deadline",
+                        delivered=day_words(delivered.date().isoformat()),
+                        days=policy().no_reason_days)
     return None
 
 
-def next_step_text(after_sale: Dict[str, Any], reason: Reason) -> str:
+def next_step_text(after_sale: Dict[str, Any], reason: Reason) -> Dict[str, Any]:
     rules = policy()
-    ref = f"(售后单号{after_sale.get('id')})"
+    ref = part("utter_aftersale_ref", after_sale_id=after_sale.get("id"))
     kind = after_sale.get("kind") or reason.kind
     if kind == "resend":
-        return (f"已为您登记补发{ref},不用寄回原商品。仓库会尽快重新发货,"
-                "补发单号生成后我会告诉您,您也可以随时来问我。")
+        return part("utter_aftersale_resend", ref=ref)
     deadline = day_words((datetime.now() + timedelta(days=rules.send_back_days)).date()
                          .isoformat())
     # Same rule as the FAQ (faq/return_shipping_fee): no cash-on-delivery parcels.
-    postage = "运费由我们承担:请先垫付,寄出后把运费金额告诉我,会和退款一起退给您" \
-        if reason.shipping == "seller" else "运费需要您承担"
-    what = "仓库收到后给您换新发出" if kind == "exchange" else \
-        f"仓库签收后{rules.refund_time}内原路退款"
-    action = "换货" if kind == "exchange" else "退货"
-    return (f"{action}申请已提交{ref}。请在{deadline}前把商品寄到:{rules.return_address}"
-            f"({postage}),{what}。")
+    postage = part("utter_postage_ours" if reason.shipping == "seller" else "utter_postage_yours")
+    return part("utter_aftersale_exchange" if kind == "exchange" else "utter_aftersale_return",
+                ref=ref, deadline=deadline, address=rules.return_address, postage=postage,
+                refund_time=rules.refund_time)
 
 
 async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
@@ -257,7 +253,7 @@ class ActionAskAftersaleReason(Action):
         buttons = [{"title": reason.label,
                     "payload": f'/inform{{"aftersale_reason": "{reason.code}"}}'}
                    for reason in policy().reasons.values()]
-        dispatcher.utter_message(text="请问是遇到了什么问题呢?", buttons=buttons)
+        dispatcher.utter_message(response="utter_ask_aftersale_reason", buttons=buttons)
         return []
 
 
@@ -272,7 +268,7 @@ class ActionAskAftersaleItem(Action):
             names = [item.get("name", "") for item in order.get("items") or []]
         except BackendError:
             names = []
-        dispatcher.utter_message(text="是订单里的哪件商品呢?", buttons=[
+        dispatcher.utter_message(response="utter_ask_aftersale_item", buttons=[
             {"title": name, "payload": f'/inform{{"aftersale_item": "{name}"}}'}
             for name in names if name])
         return []
@@ -285,9 +281,10 @@ class ActionAskEvidence(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
-        what = reason.photo if reason else "商品问题部位"
-        dispatcher.utter_message(text=f"麻烦拍一张{what}的照片发给我(直接发图片就行),"
-                                      "我登记后马上为您处理。")
+        if reason:
+            dispatcher.utter_message(response="utter_ask_evidence", photo=reason.photo)
+        else:
+            dispatcher.utter_message(response="utter_ask_evidence_of_the_problem")
         return []
 
 
@@ -306,22 +303,20 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     except BackendError:
         busy = None  # the shop checks again when the after-sale is filed
     if busy:
-        dispatcher.utter_message(text=f"「{busy}」已经在售后处理中了,不用重复申请;想看进度可以问我"
-                                 "「退款进度」。这个订单的其他商品有问题的话,告诉我是哪一件哦。")
+        dispatcher.utter_message(response="utter_aftersale_item_busy", item=busy)
         return unresolved("already_in_aftersale")
     if reason is None:
         # An order not yet received has no after-sales question to ask (a customer
         # venting about a slow parcel must not be asked for an after-sales reason).
-        dispatcher.utter_message(text=state_problem(order) or
-                                 "还没确定售后原因,可以再说一下遇到了什么问题吗?")
+        dispatcher.utter_message(**(state_problem(order) or part("utter_aftersale_no_reason")))
         return unresolved("no_reason")
     problem = eligibility_problem(order, reason)
     if problem:
-        dispatcher.utter_message(text=problem)
+        dispatcher.utter_message(**problem)
         return unresolved("not_eligible")
     evidence = tracker.get_slot("evidence") or []
     if reason.needs_photo and not evidence:
-        dispatcher.utter_message(text=f"这个问题需要先拍一张{reason.photo}的照片,发给我后再为您登记哦。")
+        dispatcher.utter_message(response="utter_aftersale_photo_first", photo=reason.photo)
         return unresolved("photo_missing")
     items = [item.get("name", "") for item in order.get("items") or []]
     item = tracker.get_slot("aftersale_item") or (items[0] if items else "")
@@ -330,15 +325,16 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
                                   tracker.get_slot("order_task"), tracker.sender_id,
                                   proof(tracker))
     except BackendError as error:
-        dispatcher.utter_message(text=f"{error.message.rstrip('。')}。")
+        dispatcher.utter_message(response="utter_backend_message",
+                                 problem=f"{error.message.rstrip('。')}。")
         return unresolved(error.code)
     todos = [todo for todo in after_sale.get("todos") or [] if todo.get("status") == "open"]
-    text = next_step_text(after_sale, reason)
-    if reason.code in ("damaged", "quality"):
-        text = f"{empathy_line(reason.code, tracker)}\n{text}"
-    if todos:
-        text += "\n已为您记下待办:" + ";".join(todo.get("text", "") for todo in todos)
-    dispatcher.utter_message(text=text)
+    empathy = part("utter_empathy_first", line=empathy_line(reason.code, tracker)) \
+        if reason.code in ("damaged", "quality") else ""
+    noted = part("utter_aftersale_todos", todos=";".join(todo.get("text", "") for todo in todos)) \
+        if todos else ""
+    dispatcher.utter_message(response="utter_aftersale_filed", empathy=empathy,
+                             next_step=next_step_text(after_sale, reason), todos=noted)
     known = tracker.get_slot("todos") or []
     return reset + [SlotSet("todos", [*known, *todos]),
                     outcome(RESOLVED, order.get("id"), reason.code, f"after_sale:{task}", tracker)]

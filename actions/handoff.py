@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
-from actions.common import HOTLINE, items_summary, linked_customer_id
+from actions.common import HOTLINE, items_summary, linked_customer_id, part
 from actions.desk import DeskUnavailable, get_desk
 from actions.orders import calm_a_delay
 from actions.outcomes import HANDED_OVER, UNRESOLVED, outcome
@@ -165,9 +165,7 @@ class ActionEscalate(Action):
             # The WeCom channel moves the session to WeCom's own agents after this turn
             # (WECOM_HANDOFF=wecom): no desk ticket, no desk queue, the desk may be down.
             logger.info("handoff to WeCom's agents: rule %s", route["rule"])
-            dispatcher.utter_message(text=(
-                f"{route.get('say') or ''}正在为您转接人工客服,请稍候~ "
-                "客服接入后会直接在这里回复您,我们刚才的对话客服也能看到。"))
+            dispatcher.utter_message(response="utter_handoff_wecom", say=route.get("say") or "")
             taken = route | {"handoff_id": f"wecom:{tracker.sender_id}", "wecom": True}
             return events + [SlotSet("handoff", taken),
                              outcome(HANDED_OVER, issue_key(tracker), route["rule"],
@@ -208,15 +206,14 @@ class ActionEscalate(Action):
         if earlier and not is_open:
             # One ticket per session outside office hours: the customer heard the ticket
             # text once; the desk already has the conversation (its messages included).
-            dispatcher.utter_message(text=(
-                f"已经为您登记过工单(编号{earlier.get('handoff_id')})啦,客服上班后会第一时间"
-                "联系您,您在这里的留言客服都能看到。"))
+            dispatcher.utter_message(response="utter_handoff_ticket_taken",
+                                     ticket_id=earlier.get("handoff_id"))
             return events + [SlotSet("handoff", earlier)]
         try:
             ticket = await get_desk().create_handoff(packet)
         except DeskUnavailable:
-            dispatcher.utter_message(text=f"{say}抱歉,人工客服系统暂时连接不上😥 您可以拨打客服"
-                                          f"热线{HOTLINE},或者稍后再发「转人工」试试。")
+            dispatcher.utter_message(response="utter_handoff_desk_down", say=say,
+                                     hotline=HOTLINE)
             return events + [SlotSet("handoff", None),
                              outcome(UNRESOLVED, issue_key(tracker), route["rule"],
                                      "desk_unavailable", tracker)]
@@ -227,19 +224,18 @@ class ActionEscalate(Action):
         events.append(outcome(HANDED_OVER, issue_key(tracker), route["rule"],
                               f"handoff:{route['queue']}", tracker))
         if callback is not None:  # out of hours
-            dispatcher.utter_message(text=(
-                f"{say}现在是非工作时间(人工客服每天{hours.open:%H:%M}-{hours.close:%H:%M}在线)。"
-                f"已为您登记工单(编号{ticket.get('id')}),客服会在{callback_words(callback)}"
-                "联系您。您可以直接在这里留言说明情况,客服上班后会第一时间处理。"))
+            dispatcher.utter_message(response="utter_handoff_after_hours", say=say,
+                                     open=f"{hours.open:%H:%M}", close=f"{hours.close:%H:%M}",
+                                     ticket_id=ticket.get("id"),
+                                     callback=callback_words(callback))
             return events
         ahead = max(int(ticket.get("position") or 1) - 1, 0)
-        queue_text = f"您前面还有{ahead}位," if ahead else ""
         wait = max(int(ticket.get("expected_wait_minutes") or 1), 1)
-        dispatcher.utter_message(json_message={"queue": {
-            "position": int(ticket.get("position") or 1), "wait_minutes": wait}}, text=(
-            f"{say}已为您转接人工客服,{queue_text}预计等待约"
-            f"{max(int(ticket.get('expected_wait_minutes') or 1), 1)}分钟。"
-            "客服会看到我们刚才的全部对话,您不用再重复描述~ 有补充可以直接发过来。"))
+        dispatcher.utter_message(
+            response="utter_handoff_queued", say=say, wait=wait,
+            ahead=part("utter_handoff_ahead", count=ahead) if ahead else "",
+            json_message={"queue": {"position": int(ticket.get("position") or 1),
+                                    "wait_minutes": wait}})
         # While a human owns the conversation the bot stays silent; Rasa keeps logging
         # every customer message, and the desk resumes the bot when the agent is done.
         return events + [ConversationPaused()]
@@ -327,12 +323,7 @@ class ActionRecordRating(Action):
         if score is None:
             dispatcher.utter_message(response="utter_ask_rating")
             return []
-        if score >= 4:
-            text = "收到您的评价,谢谢亲的认可❤️ 有需要随时找我们~"
-        elif score == 3:
-            text = "谢谢您的评价,我们会继续改进,争取下次让您更满意。"
-        else:
-            text = ("非常抱歉这次没能让您满意😔 您的评价已经记录,主管会复盘这次服务,"
-                    "如果问题还没解决,回复「转人工」我马上帮您安排。")
-        dispatcher.utter_message(text=text)
+        thanks = "utter_rating_thanks" if score >= 4 else \
+            "utter_rating_noted" if score == 3 else "utter_rating_sorry"
+        dispatcher.utter_message(response=thanks)
         return [SlotSet("rating", float(score))]

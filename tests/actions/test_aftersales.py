@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from action_helpers import admin_proof, make_tracker, texts
+from action_helpers import admin_proof, delivered, make_tracker, texts
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.backend as backend_module
@@ -63,8 +63,13 @@ def test_policy_mistakes_name_the_file(tmp_path) -> None:
 
 def test_eligibility(run_action) -> None:
     reasons = aftersales.policy().reasons
-    assert "签收后" in aftersales.eligibility_problem(order(IN_TRANSIT), reasons["quality"])
-    assert "超过7天无理由" in aftersales.eligibility_problem(order(OLD), reasons["no_reason_7d"])
+
+    def said(problem):  # the response as the customer reads it
+        return delivered([problem], {})[0]["text"]
+
+    assert "签收后" in said(aftersales.eligibility_problem(order(IN_TRANSIT), reasons["quality"]))
+    assert "超过7天无理由" in said(aftersales.eligibility_problem(order(OLD),
+                                                              reasons["no_reason_7d"]))
     assert aftersales.eligibility_problem(order(OLD), reasons["quality"]) is None
     assert aftersales.eligibility_problem(order(JACKET_AND_POWERBANK),
                                           reasons["no_reason_7d"]) is None
@@ -91,7 +96,7 @@ def test_quality_return_is_created_with_the_next_step(run_action) -> None:
     dispatcher = CollectingDispatcher()
     current = order(JACKET_AND_POWERBANK)
     events = run(lambda: aftersales.handle(current, tracker, dispatcher))
-    said = texts(dispatcher.messages)
+    said = texts(delivered(dispatcher.messages, {}))
     assert "退货申请已提交(售后单号" in said and aftersales.policy().return_address in said
     assert "运费由我们承担" in said
     assert {"event": "slot", "name": "aftersale_reason", "value": None, "timestamp": None} in \
@@ -118,13 +123,13 @@ def test_other_items_of_an_order_in_return_still_get_help(shop_factory, monkeypa
     returning = order(JACKET_AND_POWERBANK)
     dispatcher = CollectingDispatcher()
     run(lambda: aftersales.handle(returning, busy, dispatcher))
-    assert "「20000毫安充电宝」已经在售后处理中了" in texts(dispatcher.messages)
+    assert "「20000毫安充电宝」已经在售后处理中了" in texts(delivered(dispatcher.messages, {}))
     # The jacket of the same order can still be exchanged for another size.
     jacket = make_tracker({**slots, "order_task": "exchange", "aftersale_reason": "size",
                            "aftersale_item": "男士轻薄羽绒服"}, sender="demo-zhao")
     dispatcher = CollectingDispatcher()
     run(lambda: aftersales.handle(returning, jacket, dispatcher))
-    assert "换货申请已提交(售后单号" in texts(dispatcher.messages)
+    assert "换货申请已提交(售后单号" in texts(delivered(dispatcher.messages, {}))
 
 
 def test_a_photo_link_without_a_size_is_cut_off_at_10_mb(run_action, monkeypatch) -> None:

@@ -236,7 +236,7 @@ def test_the_size_form_offers_the_garments_the_customer_named(run_action):
 
 
 def test_no_after_sales_question_for_an_order_on_its_way():
-    assert "还在路上" in state_problem({"status": "shipped"})
+    assert "还在路上" in bot_event(state_problem({"status": "shipped"}))["text"]
     assert state_problem({"status": "delivered"}) is None
 
 
