@@ -183,7 +183,8 @@ async def apply(situation: str, order: Dict[str, Any], tracker: Tracker,
         if coupon_id:
             logger.info("playbook %s used: customer %s, %.2f yuan, %s", play.id, customer_id,
                         play.amount, reason)
-            dispatcher.utter_message(text=play.say.format(amount=f"{play.amount:g}",
-                                                          valid_days=play.valid_days))
+            dispatcher.utter_message(response="utter_playbook_apology",
+                                     apology=play.say.format(amount=f"{play.amount:g}",
+                                                             valid_days=play.valid_days))
             return True
     return False

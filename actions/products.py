@@ -27,6 +27,7 @@ from actions.common import (
     PRODUCT_ID,
     linked_customer_id,
     money,
+    part,
     session_user_events,
     stretch_user_events,
 )
@@ -38,8 +39,6 @@ logger = logging.getLogger(__name__)
 
 JSON = Dict[str, Any]
 ATTRIBUTES_FILE = Path(__file__).resolve().parent.parent / "policy" / "product_attributes.yml"
-HUMAN_BUTTONS = [{"title": "转人工确认", "payload": "/request_human"},
-                 {"title": "不用了", "payload": "/deny"}]
 # Usage topics: the clarifying buttons, the words that pick one, and the document query.
 USAGE_TOPICS = {
     "install": ("安装步骤", ("安装", "组装", "装上", "装好", "拆装", "配对", "连接")),
@@ -156,8 +155,7 @@ async def ask_which_product(tracker: Tracker, dispatcher: CollectingDispatcher,
             if item.get("id") and all(item["id"] not in b["payload"] for b in buttons):
                 buttons.append({"title": item.get("name", item["id"]),
                                 "payload": f'/inform{{"product": "{item["id"]}"}}'})
-    dispatcher.utter_message(text="您问的是哪款商品呢?发一下商品名,我马上帮您查~",
-                             buttons=buttons or None)
+    dispatcher.utter_message(response="utter_ask_which_product", buttons=buttons or None)
     return [SlotSet("pending_question", question)]
 
 
@@ -181,7 +179,7 @@ class ProductAction(Action):
         try:
             product = await product_in_context(tracker)
         except BackendError as error:
-            dispatcher.utter_message(text=f"{error.message},请稍后再问我一次哦。")
+            dispatcher.utter_message(response="utter_backend_ask_later", problem=error.message)
             return [outcome(UNRESOLVED, "product", error.code, "product", tracker)]
         if product is None:
             return await ask_which_product(tracker, dispatcher, question)
@@ -208,26 +206,27 @@ class ActionProductQuestion(ProductAction):
         attribute = asked_attribute(question, product)
         if attribute:
             value = product["attributes"][attribute.key]
-            dispatcher.utter_message(text=f"{product_label(product)}的{attribute.label}:{value}。")
+            dispatcher.utter_message(response="utter_product_attribute",
+                                     product=product_label(product), attribute=attribute.label,
+                                     value=value)
         elif not cite_documents(f"{product.get('name', '')} {question}", product, dispatcher):
             if question.strip() in ("", str(named_product_entity(tracker) or "").strip()):
                 # Only a product name: say what it is and what can be asked; no question
                 # was answered yet, so no outcome.
-                dispatcher.utter_message(text=product_overview(product))
+                dispatcher.utter_message(**product_overview(product))
                 return clarifying(await maybe_recommend(tracker, dispatcher, product))
             else:
-                dispatcher.utter_message(
-                    text=f"关于{product_label(product)}的这个问题,我这边没有查到准确的资料,"
-                    "不想随便回答误导您。需要的话我帮您转人工客服确认一下?",
-                    buttons=HUMAN_BUTTONS)
+                dispatcher.utter_message(response="utter_product_no_info",
+                                         product=product_label(product))
                 return Answer(UNRESOLVED, NO_INFO)
         return Answer(RESOLVED, ANSWERED, await maybe_recommend(tracker, dispatcher, product))
 
 
-def product_overview(product: JSON) -> str:
-    stock = "现货" if product.get("stock", 0) > 0 else "暂时缺货"
-    return (f"{product_label(product)}{money(product.get('price'))},{stock}。"
-            f"{product.get('description', '')}想了解材质、参数、用法或尺码,直接问我就行~")
+def product_overview(product: JSON) -> JSON:
+    stock = part("utter_in_stock" if product.get("stock", 0) > 0 else "utter_out_of_stock")
+    return part("utter_product_overview", product=product_label(product),
+                price=money(product.get("price")), stock=stock,
+                description=product.get("description", ""))
 
 
 def cite_documents(query: str, product: JSON, dispatcher: CollectingDispatcher) -> bool:
@@ -235,7 +234,8 @@ def cite_documents(query: str, product: JSON, dispatcher: CollectingDispatcher) 
     hit = documents.answer(query.strip(), product.get("id"))
     if hit is None:
         return False
-    dispatcher.utter_message(text=f"{hit.text}\n(资料来源:{hit.title})")
+    dispatcher.utter_message(response="utter_document_answer", passage=hit.text,
+                             source=hit.title)
     return True
 
 
@@ -254,7 +254,7 @@ class ActionAskUsage(ProductAction):
                        if label in documents.topics(product["id"])]
             if offered:
                 dispatcher.utter_message(
-                    text=f"{product_label(product)}您想了解哪方面呢?",
+                    response="utter_ask_usage_topic", product=product_label(product),
                     buttons=[{"title": USAGE_TOPICS[key][0],
                               "payload": f'/ask_usage{{"usage_topic": "{key}"}}'}
                              for key in offered])
@@ -264,12 +264,10 @@ class ActionAskUsage(ProductAction):
         facts = [product.get("attributes", {}).get(key) for key in ("usage", "caution", "care")]
         facts = [fact for fact in facts if fact]
         if facts:
-            dispatcher.utter_message(text=f"{product_label(product)}:" + ";".join(facts) + "。")
+            dispatcher.utter_message(response="utter_product_usage", product=product_label(product),
+                                     facts=";".join(facts))
             return Answer(RESOLVED, ANSWERED)
-        dispatcher.utter_message(
-            text=f"{product_label(product)}的使用资料我这边还没有,不想随便教错您。"
-            "包装里的说明书有详细步骤;需要的话我帮您转人工客服一步步指导?",
-            buttons=HUMAN_BUTTONS)
+        dispatcher.utter_message(response="utter_usage_no_info", product=product_label(product))
         return Answer(UNRESOLVED, NO_INFO)
 
 
@@ -315,8 +313,8 @@ async def maybe_recommend(tracker: Tracker, dispatcher: CollectingDispatcher,
             "amount": money(item.get("price")), "image": item.get("image"),
             "payload": payload, "action": "了解一下"}
     dispatcher.utter_message(
-        text=f"顺便推荐一下:{reason}「{item.get('name')}」{money(item.get('price'))},"
-        "感兴趣的话可以问我哦~",
+        response="utter_recommend", reason=reason, name=item.get("name"),
+        price=money(item.get("price")),
         buttons=[{"title": f"了解{item.get('name')}", "payload": payload}],
         json_message={"cards": [card]})
     return [SlotSet("recommended", True)]

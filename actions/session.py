@@ -130,7 +130,7 @@ class ActionGreet(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         if tracker.get_slot("customer_name"):
-            dispatcher.utter_message(text="在的~请问今天有什么可以帮您?")
+            dispatcher.utter_message(response="utter_greet_known")
         else:
             dispatcher.utter_message(response="utter_greet")
         return []

@@ -13,7 +13,7 @@ from typing import Iterator, Optional
 
 import pytest
 import sqlalchemy as sa
-from action_helpers import admin_proof
+from action_helpers import admin_proof, delivered
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -115,7 +115,7 @@ def test_angry_customer_with_a_delayed_parcel_gets_one_coupon(actions_shop, monk
                                         dispatcher)
         finally:
             await backend_module.get_backend().close()
-        return used, " ".join(m["text"] for m in dispatcher.messages)
+        return used, " ".join(m["text"] for m in delivered(dispatcher.messages, {}))
 
     order_proof = admin_proof(DELAYED)
     before = len(coupons(actions_shop))
