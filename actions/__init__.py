@@ -1,13 +1,14 @@
 """Custom actions of the shop assistant (rasa-sdk action server).
 
-Every text an action sends (and every button title) is put in the brand tone
-(brand/tone.yml) and then passes the advertising-law guard (compliance/rules.yml):
-rewritten or replaced per rule, with a logged compliance event. The guard runs last, so
-it checks exactly what is sent. The SDK creates its dispatcher itself, so both wrap
-`utter_message` once here, where the action server imports this package.
+Actions send domain responses, `utter_message(response="utter_x", **variables)`: Rasa
+renders them with brand.nlg.BrandNLG, which puts them in the brand tone (brand/tone.yml)
+and then through the advertising-law guard (compliance/rules.yml).
 
-`utter_message(response="utter_x")` sends only the response name; Rasa renders it with
-brand.nlg.BrandNLG, which tones and guards it there (so nothing is done twice).
+Until the last texts move to domain.yml (the invoice request's answer, the welcome back
+with its follow-ups, the promotions list), a `text=` an action still sends, and the title
+of every button an action adds itself, are toned and guarded here: the SDK creates its
+dispatcher itself, so `utter_message` is wrapped once where the action server imports
+this package. A response's text is never touched here (nothing is done twice).
 """
 
 from typing import Any, Dict, Optional

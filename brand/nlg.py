@@ -12,9 +12,9 @@ for `dispatcher.utter_message(response="utter_x", **variables)` from an action: 
 toned here and nowhere else, so no text is toned or guarded twice.
 
 A variable may itself be a part of the text: another response with its own variables,
-`{"response": "utter_y", ...}` (actions.common.part), or a list of them (joined). Parts are
-filled first and the whole text is toned and guarded once, so an action composes its
-answer from domain responses ("{head}已发货。{tracking}") without writing text itself.
+`{"response": "utter_y", ...}` (actions.common.part). Parts are filled first and the
+whole text is toned and guarded once, so an action composes its answer from domain
+responses ("{head}已发货。{tracking}") without writing text itself.
 """
 
 from __future__ import annotations
@@ -92,9 +92,7 @@ class BrandNLG(TemplatedNaturalLanguageGenerator):
         return self.polish(response)
 
     def _part(self, value: Any, filled_slots: Dict[Text, Any], output_channel: Text) -> Any:
-        """A variable that is a response (or a list of them) as its filled text, untoned."""
-        if isinstance(value, list) and value and all(_is_part(item) for item in value):
-            return "".join(self._part(item, filled_slots, output_channel) for item in value)
+        """A variable that is a response as its filled text, untoned."""
         if not _is_part(value):
             return value
         values = {name: self._part(item, filled_slots, output_channel)

@@ -43,9 +43,8 @@ def responses_in(event: Any) -> Set[str]:
     metadata = metadata_of(event)
     found = {metadata["utter_action"]} if isinstance(metadata.get("utter_action"), str) else set()
     for value in metadata.values():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, dict) and isinstance(item.get("response"), str):
-                found.add(item["response"])
+        if isinstance(value, dict) and isinstance(value.get("response"), str):
+            found.add(value["response"])
     return found
 
 
