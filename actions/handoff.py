@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -39,7 +38,7 @@ CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 @lru_cache(maxsize=1)
 def rules() -> EscalationRules:
-    return load_rules(os.environ.get("ESCALATION_RULES") or None)
+    return load_rules()
 
 
 # Checked when the action server starts: a broken rules file stops it with a message

@@ -176,7 +176,7 @@ def _office_hours_open() -> bool:
     try:
         from escalation.rules import load_rules
 
-        return load_rules(os.environ.get("ESCALATION_RULES") or None).office_hours.is_open()
+        return load_rules().office_hours.is_open()
     except Exception:  # noqa: BLE001 - the ticket matters more than the exact flag
         return True
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 from typing import Optional
 
+from service_common.config import ConfigError
 
-class SettingsError(ValueError):
-    """A variable is set to something unusable; the message names it."""
+ENVIRONMENT = "environment"  # ConfigError's source for a variable
+
+
+def _bad(name: str, problem: str) -> ConfigError:
+    return ConfigError(ENVIRONMENT, problem, name)
 
 
 def env_str(name: str, default: Optional[str] = None) -> Optional[str]:
@@ -22,7 +26,7 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {value!r}") from None
+        raise _bad(name, f"must be an integer, got {value!r}") from None
 
 
 def env_float(name: str, default: float) -> float:
@@ -32,7 +36,7 @@ def env_float(name: str, default: float) -> float:
     try:
         return float(value)
     except ValueError:
-        raise SettingsError(f"{name} must be a number, got {value!r}") from None
+        raise _bad(name, f"must be a number, got {value!r}") from None
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -44,4 +48,4 @@ def env_bool(name: str, default: bool = False) -> bool:
         return True
     if lowered in ("0", "false", "no", "off"):
         return False
-    raise SettingsError(f"{name} must be true or false, got {value!r}")
+    raise _bad(name, f"must be true or false, got {value!r}")
