@@ -25,7 +25,8 @@ import sys
 from datetime import timedelta
 from typing import Optional
 
-from desk.config import DEFAULT_QUEUES_PATH, QueueConfigError, load_queues
+from desk.config import DEFAULT_QUEUES_PATH, load_queues
+from service_common.config import ConfigError
 
 DEFAULT_DB_URL = "sqlite:///var/desk.sqlite"
 COMMANDS = ("serve", "migrate", "add-agent", "demo-agents")
@@ -159,7 +160,7 @@ def serve(args: argparse.Namespace) -> int:
     # Checked before anything else starts: a broken queue file must stop the service at once.
     try:
         queues = load_queues(args.queues)
-    except QueueConfigError as error:
+    except ConfigError as error:
         print(f"desk: queue configuration error: {error}", file=sys.stderr)
         return 2
     api_token = os.environ.get("DESK_API_TOKEN") or ""

@@ -128,6 +128,7 @@ def path_text(loc: Sequence[Union[str, int]]) -> str:
     """('rules', 3, 'when', 'emotion') -> rules[3].when.emotion"""
     text = ""
     for part in loc:
+        part = "<key>" if part == "__key__" else part  # pydantic does not say which key
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 
