@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Literal, Optional, Tuple
 
-import yaml
+from pydantic import StrictBool, conint, validator
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -28,6 +28,7 @@ from actions.common import empathy_line, session_user_events
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import proof
 from actions.text import day_words
+from service_common.config import Count, Model, Text, load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ POLICY_FILE = Path(__file__).resolve().parent.parent / "policy" / "aftersales.ym
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 TOO_BIG = "图片太大了(最大10MB),请压缩或截图后再发送。"
 TASKS = ("return", "exchange", "quality")  # order_task values of after-sales requests
-KINDS = ("return", "exchange", "resend")
 
 
 @dataclass(frozen=True)
@@ -65,31 +65,37 @@ class Policy:
         return None
 
 
-class PolicyError(ValueError):
-    pass
+class ReasonSpec(Model):
+    label: Text
+    kind: Literal["return", "exchange", "resend"]
+    needs_photo: StrictBool
+    photo: str = ""  # what the photo must show
+    shipping: Literal["seller", "buyer"]
+    keywords: List[Text]
+
+    @validator("photo", always=True)
+    def _photo_named(cls, photo: str, values: Dict[str, Any]) -> str:
+        if values.get("needs_photo") and not photo:
+            raise ValueError("say which `photo` is needed")
+        return photo
+
+
+class PolicyFile(Model):
+    """policy/aftersales.yml"""
+
+    return_address: Text
+    no_reason_days: conint(strict=True, ge=0)  # type: ignore[valid-type]
+    send_back_days: Count
+    refund_time: Text
+    reasons: Dict[str, ReasonSpec] = {}
 
 
 def load_policy(path: Path = POLICY_FILE) -> Policy:
-    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    reasons = {}
-    for code, raw in (content.get("reasons") or {}).items():
-        try:
-            reason = Reason(code, str(raw["label"]), raw["kind"], bool(raw["needs_photo"]),
-                            str(raw.get("photo") or ""), raw["shipping"],
-                            tuple(str(word) for word in raw["keywords"]))
-        except (KeyError, TypeError) as error:
-            raise PolicyError(f"{path}: reasons.{code}: missing or invalid {error}") from error
-        if reason.kind not in KINDS or reason.shipping not in ("seller", "buyer"):
-            raise PolicyError(f"{path}: reasons.{code}: kind must be one of {KINDS} and "
-                              "shipping seller or buyer")
-        if reason.needs_photo and not reason.photo:
-            raise PolicyError(f"{path}: reasons.{code}: say which `photo` is needed")
-        reasons[code] = reason
-    try:
-        return Policy(str(content["return_address"]), int(content["no_reason_days"]),
-                      int(content["send_back_days"]), str(content["refund_time"]), reasons)
-    except (KeyError, TypeError, ValueError) as error:
-        raise PolicyError(f"{path}: missing or invalid {error}") from error
+    spec = load_yaml(path, PolicyFile)
+    reasons = {code: Reason(code, raw.label, raw.kind, raw.needs_photo, raw.photo, raw.shipping,
+                            tuple(raw.keywords)) for code, raw in spec.reasons.items()}
+    return Policy(spec.return_address, spec.no_reason_days, spec.send_back_days,
+                  spec.refund_time, reasons)
 
 
 @lru_cache(maxsize=1)
