@@ -47,11 +47,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not args.seed_only:
         # Checked before touching the database: a typo in the rules should not cost a
         # seed, and should stop the start with the file and rule named.
-        from shop.promotions import DEFAULT_PATH, PromotionsError, load_rules
+        from service_common.config import ConfigError
+        from shop.promotions import DEFAULT_PATH, load_rules
 
         try:
             load_rules(args.promotions or DEFAULT_PATH)
-        except PromotionsError as error:
+        except ConfigError as error:
             print(f"shop: invalid promotion rules: {error}", file=sys.stderr)
             return 2
     from shop.security import Settings

@@ -52,7 +52,7 @@ def create_app(
 ) -> Sanic:
     """``upload_dir``: where evidence photos are stored (default ./var/uploads);
     ``promotions_path``: the promotion rules (default shop/promotions.yml). A broken rules
-    file raises shop.promotions.PromotionsError here, before the server starts.
+    file raises service_common.config.ConfigError here, before the server starts.
     ``settings``: keys, proofs, lockout and coupon limits (shop.security; default: from the
     environment); ``api_key`` overrides its API key."""
     app = Sanic(
