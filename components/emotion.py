@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Literal, Optional, Pattern, Text, Tuple, Uni
 import numpy as np
 import scipy.sparse
 import yaml
-from pydantic import validator
+from pydantic import StrictInt, validator
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -90,14 +90,10 @@ class CueGroup(Model):
 
     signals: List[Literal["calm", "anxious", "angry"]] = []
     weight: number(ge=0) = 0.0  # type: ignore[valid-type]
-    terms: List[TextType] = []
+    # 12315 (the consumer hotline) reads as a number in YAML and means the same; a yes/no
+    # would turn into true/false, which must be quoted.
+    terms: List[Union[TextType, StrictInt]] = []
     patterns: List[TextType] = []
-
-    @validator("terms", pre=True, each_item=True)
-    def _number_term(cls, term: Any) -> Any:
-        # 12315 (the consumer hotline) reads as a number in YAML and means the same; a
-        # yes/no/on/off would turn into true/false, which must be quoted.
-        return str(term) if isinstance(term, int) and not isinstance(term, bool) else term
 
     @validator("patterns", each_item=True)
     def _regex(cls, pattern: str) -> str:

@@ -19,6 +19,7 @@ from service_common.config import At, Count, Model, Text, number, parse, read_ya
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RULES = Path(__file__).resolve().parent / "rules.yml"
 QUEUES_FILE = ROOT / "desk" / "queues.yml"
+CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Saying hello or yes three times is not an unresolved question.
 NOT_QUESTIONS = {"greet", "goodbye", "thank", "affirm", "deny", "inform", "rate_service",
@@ -78,6 +79,14 @@ class RuleSpec(Model):
 
 
 class OfficeHoursSpec(Model):
+    """When humans answer (China time by default); without it, always."""
+
+    class Config:
+        @staticmethod
+        def schema_extra(schema: Dict[str, Any]) -> None:
+            for key in ("open", "close"):  # written "09:00" in the file
+                schema["properties"][key] = {"type": "string", "pattern": CLOCK}
+
     timezone_offset_hours: number(ge=-12, le=14) = 8  # type: ignore[valid-type]
     days: conlist(Literal[tuple(DAYS)], min_items=1) = list(DAYS)  # type: ignore
     open: time = time(9)
@@ -102,8 +111,7 @@ class OfficeHoursSpec(Model):
 class RulesFile(Model):
     """escalation/rules.yml"""
 
-    # Without office hours a human is always there.
-    office_hours: OfficeHoursSpec = OfficeHoursSpec(open=time(0), close=time(23, 59))
+    office_hours: Optional[OfficeHoursSpec] = None
     rules: conlist(RuleSpec, min_items=1)  # type: ignore[valid-type]
 
     @validator("rules")
@@ -230,7 +238,8 @@ def parse_rules(content: Any, source: str = "rules", text: Optional[str] = None
     rules = tuple(Rule(rule.id, rule.queue, rule.priority, rule.when, rule.say,
                        re.compile("|".join(map(re.escape, rule.when.keywords)), re.IGNORECASE)
                        if rule.when.keywords else None) for rule in spec.rules)
-    hours = spec.office_hours
+    # Without office hours a human is always there.
+    hours = spec.office_hours or OfficeHoursSpec(open=time(0), close=time(23, 59))
     return EscalationRules(rules, OfficeHours(
         timezone(timedelta(hours=hours.timezone_offset_hours)),
         tuple(DAYS.index(day) for day in hours.days), hours.open, hours.close))

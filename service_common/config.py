@@ -68,6 +68,11 @@ class Model(BaseModel):
         extra = Extra.forbid
         allow_mutation = False
 
+        @staticmethod
+        def schema_extra(schema: Dict[str, Any], model: Type[BaseModel]) -> None:
+            if not model.__dict__.get("__doc__"):
+                schema.pop("description", None)  # not this base class's docstring
+
 
 class Number(ConstrainedFloat):
     """An int or float, never a bool or a quoted text ("3" in YAML is a mistake, not 3)."""
