@@ -222,14 +222,22 @@ def known_queues(path: Path = QUEUES_FILE) -> Optional[set]:
     return set(queues) if isinstance(queues, dict) else None
 
 
-def rules_path() -> Path:
-    """The rules file of this installation: ESCALATION_RULES, or escalation/rules.yml."""
-    return Path(os.environ.get("ESCALATION_RULES") or DEFAULT_RULES)
+def rules_path(configured: Union[str, Path, None] = None) -> Path:
+    """The rules file of this installation: ESCALATION_RULES, else the configured file, else
+    escalation/rules.yml. The policy (Rasa server) and the handoff actions (action server)
+    both read it when they start, so they follow the same file."""
+    return Path(os.environ.get("ESCALATION_RULES") or configured or DEFAULT_RULES)
+
+
+def read_rules(path: Union[str, Path, None] = None) -> Tuple[EscalationRules, str]:
+    """(the rules, the file's text) of `path` or of the installation's file."""
+    path = path or rules_path()
+    data, text = read_yaml(path)
+    return parse_rules(data, str(path), text), text
 
 
 def load_rules(path: Union[str, Path, None] = None) -> EscalationRules:
-    data, text = read_yaml(path or rules_path())
-    return parse_rules(data, str(path or rules_path()), text)
+    return read_rules(path)[0]
 
 
 def parse_rules(content: Any, source: str = "rules", text: Optional[str] = None
