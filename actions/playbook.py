@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,6 +26,7 @@ from actions.backend import BackendError, get_backend
 from actions.common import recent_emotions
 from actions.ownership import is_proven, proof
 from service_common.config import At, Count, Model, Text, load_yaml, number
+from service_common.settings import env_str
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class Ledger:
 
 @lru_cache(maxsize=1)
 def ledger() -> Ledger:
-    return Ledger(os.environ.get("ACTIONS_DB_URL", "sqlite:///var/actions.sqlite"))
+    return Ledger(env_str("ACTIONS_DB_URL") or "")
 
 
 @lru_cache(maxsize=1)

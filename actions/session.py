@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Text, Tuple
@@ -15,6 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
 from actions.common import PRODUCT_ID, current_customer, customer_title
+from service_common.settings import env_int
 
 logger = logging.getLogger(__name__)
 
@@ -104,10 +104,7 @@ class ActionSessionStart(Action):
 def rolled_over_by_length(tracker: Tracker) -> bool:
     """The previous session hit SESSION_MAX_MESSAGES (security.rasa_hooks) while the
     customer was still chatting, rather than expiring after a pause."""
-    try:
-        limit = int(os.environ.get("SESSION_MAX_MESSAGES", "40"))
-    except ValueError:
-        limit = 40
+    limit = env_int("SESSION_MAX_MESSAGES")
     users = [event for event in tracker.events if event.get("event") == "user"]
     started = [index for index, event in enumerate(tracker.events)
                if event.get("event") == "session_started"]

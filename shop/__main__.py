@@ -45,15 +45,17 @@ def main(argv: Optional[list[str]] = None) -> int:
         stream=sys.stdout,
     )
     if not args.seed_only:
-        # Checked before touching the database: a typo in the rules should not cost a
-        # seed, and should stop the start with the file and rule named.
+        # Checked before touching the database: a typo in the rules or the settings should
+        # not cost a seed, and should stop the start with the file and rule named.
         from service_common.config import ConfigError
+        from service_common.settings import check_environment
         from shop.promotions import DEFAULT_PATH, load_rules
 
         try:
+            check_environment()
             load_rules(args.promotions or DEFAULT_PATH)
         except ConfigError as error:
-            print(f"shop: invalid promotion rules: {error}", file=sys.stderr)
+            print(f"shop: invalid configuration: {error}", file=sys.stderr)
             return 2
     from shop.security import Settings
 

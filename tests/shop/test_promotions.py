@@ -329,7 +329,7 @@ def _rewrite(path: Path, text: str) -> None:
 def test_broken_rules_stop_the_start(shop_factory, tmp_path):
     path = tmp_path / "promotions.yml"
     path.write_text("promotions:\n  - {id: a, kind: gift, title: x}\n", encoding="utf-8")
-    with pytest.raises(RuntimeError, match="invalid promotion rules"):
+    with pytest.raises(RuntimeError, match="invalid configuration"):
         shop_factory(extra_args=("--promotions", str(path)))
 
 
