@@ -28,6 +28,7 @@ from actions.common import empathy_line, session_user_events
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import proof
 from actions.text import day_words
+from contract import AfterSaleStatus, OrderStatus, TodoStatus
 
 logger = logging.getLogger(__name__)
 
@@ -170,12 +171,12 @@ async def store_evidence(tracker: Tracker, order_id: str) -> List[str]:
 def state_problem(order: Dict[str, Any]) -> Optional[str]:
     """Why the order's state allows no after-sale at all, whatever the reason."""
     status = order.get("status")
-    if status in ("unpaid", "paid"):
+    if status in (OrderStatus.UNPAID, OrderStatus.PAID):
         return "这个订单还没有发货,不需要退换哦;不想要的话可以直接跟我说「取消订单」。"
-    if status == "shipped":
+    if status == OrderStatus.SHIPPED:
         return ("包裹还在路上,签收后才能申请售后哦。如果收到时有破损,可以拒收,"
                 "或签收后拍照发给我。")
-    if status in ("refunded", "cancelled"):
+    if status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED):
         return f"这个订单当前状态是{order.get('status_text')},已经在处理或已完成,不需要重复申请哦。"
     return None
 
@@ -217,7 +218,7 @@ def next_step_text(after_sale: Dict[str, Any], reason: Reason) -> str:
 async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
     """The item the customer means, if it already has an open after-sale (an order in
     退货中 may have other items that still need help)."""
-    if order.get("status") != "return_requested":
+    if order.get("status") != OrderStatus.RETURN_REQUESTED:
         return None
     items = order.get("items") or []
     name = tracker.get_slot("aftersale_item") or (items[0].get("name") if len(items) == 1
@@ -226,7 +227,7 @@ async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
     if product is None:
         return None
     for record in await get_backend().after_sales(order["id"], proof(tracker)):
-        if record.get("status") in ("pending", "processing") and \
+        if record.get("status") in (AfterSaleStatus.PENDING, AfterSaleStatus.PROCESSING) and \
                 (not record.get("items") or product in record["items"]):
             return name
     return None
@@ -329,7 +330,8 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     except BackendError as error:
         dispatcher.utter_message(text=f"{error.message.rstrip('。')}。")
         return unresolved(error.code)
-    todos = [todo for todo in after_sale.get("todos") or [] if todo.get("status") == "open"]
+    todos = [todo for todo in after_sale.get("todos") or []
+             if todo.get("status") == TodoStatus.OPEN]
     text = next_step_text(after_sale, reason)
     if reason.code in ("damaged", "quality"):
         text = f"{empathy_line(reason.code, tracker)}\n{text}"
