@@ -237,12 +237,12 @@ class TrackingEvent(ContractModel):
 
 class Tracking(ContractModel):
     order_id: StrictStr
-    order_status: Optional[OrderStatus] = None
+    order_status: OrderStatus
     courier: Optional[StrictStr] = None
     courier_hotline: Optional[StrictStr] = None
     tracking_no: Optional[StrictStr] = None
     state: TrackingState
-    state_text: Optional[StrictStr] = None
+    state_text: StrictStr
     current_location: Optional[StrictStr] = None
     latest_event: Optional[TrackingEvent] = None
     events: List[TrackingEvent]  # newest first
