@@ -1,0 +1,198 @@
+"""What every `ShopBackend` must do, checked on each implementation: the HTTP client against
+a real demo shop, and the in-memory fake (fake_shop.py). A real shop's adapter is added to
+BACKENDS with a Scenario naming its own test orders (docs/shop_contract.md).
+
+Every answer must also parse as the contract's model: the suite checks behaviour and shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Dict
+
+import pytest
+from fake_shop import MemoryShopBackend
+
+import contract
+from actions.backend import Conflict, NotFound, OwnershipRequired
+from actions.backend.http import HttpShopBackend
+from contract import OrderStatus
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Orders of the shop under test, by the role they play, and their owners' phone tails."""
+
+    shipped: str
+    paid: str
+    unpaid: str
+    cancelled: str
+    delivered_recently: str  # within the no-reason window
+    delivered_long_ago: str  # past every after-sales window
+    unknown: str
+    tails: Dict[str, str]  # order id -> the owner's phone tail
+    customer: str  # owns shipped, paid, unpaid
+
+
+DEMO = Scenario(
+    shipped="361204587712340001", paid="361204587712340002", unpaid="361204587712340004",
+    cancelled="361204587712340014", delivered_recently="361204587712340021",
+    delivered_long_ago="361204587712340023", unknown="361204587712349999",
+    tails={"361204587712340001": "5678", "361204587712340002": "5678",
+           "361204587712340004": "5678", "361204587712340014": "8888",
+           "361204587712340021": "9966", "361204587712340023": "9966"},
+    customer="C0001",
+)
+
+
+@pytest.fixture(scope="module", params=["http", "memory"])
+def make_backend(request, shop_factory) -> Callable[[], Any]:
+    """A factory of the backend under test; state lives for the module (the shop's)."""
+    if request.param == "http":
+        # A shop of its own: the suite files after-sales and invoices.
+        url = shop_factory().url
+        return lambda: HttpShopBackend(url, api_key=os.environ["SHOP_API_KEY"])
+    memory = MemoryShopBackend()
+    return lambda: memory
+
+
+class Synchronous:
+    """The backend's calls as plain calls, each on a fresh client (the HTTP client's pool
+    belongs to one event loop)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            async def go() -> Any:
+                backend = self.make()
+                try:
+                    return await getattr(backend, name)(*args, **kwargs)
+                finally:
+                    await backend.close()
+            return asyncio.run(go())
+        return call
+
+
+@pytest.fixture
+def shop(make_backend) -> Synchronous:
+    return Synchronous(make_backend)
+
+
+def proven(shop, order_id: str, scenario: Scenario = DEMO) -> str:
+    proof = shop.prove_owner(order_id, phone_tail=scenario.tails[order_id])
+    assert isinstance(proof, str) and proof
+    return proof
+
+
+def order(shop, order_id: str) -> Dict[str, Any]:
+    proof = proven(shop, order_id)
+    return shop.order(order_id, proof)
+
+
+def test_orders_are_read_with_the_owners_proof_only(shop) -> None:
+    wrong = "0000" if DEMO.tails[DEMO.paid] != "0000" else "1111"
+    assert shop.prove_owner(DEMO.paid, phone_tail=wrong) is None
+    found = order(shop, DEMO.paid)
+    contract.Order.parse_obj(found)
+    assert found["id"] == DEMO.paid and found["customer_id"] == DEMO.customer
+    with pytest.raises(OwnershipRequired):
+        shop.order(DEMO.paid, None)
+    other = proven(shop, DEMO.shipped)
+    with pytest.raises(OwnershipRequired):
+        shop.order(DEMO.paid, other)
+    assert shop.prove_owner(DEMO.paid, customer_id=DEMO.customer)
+
+
+def test_an_unknown_order_is_not_found(shop) -> None:
+    with pytest.raises(NotFound):
+        shop.prove_owner(DEMO.unknown, phone_tail="1234")
+
+
+def test_statuses_are_the_contracts(shop) -> None:
+    expected = {DEMO.shipped: OrderStatus.SHIPPED, DEMO.paid: OrderStatus.PAID,
+                DEMO.unpaid: OrderStatus.UNPAID, DEMO.cancelled: OrderStatus.CANCELLED,
+                DEMO.delivered_long_ago: OrderStatus.DELIVERED}
+    for order_id, status in expected.items():
+        found = order(shop, order_id)
+        assert found["status"] == status and found["status_text"]
+        assert found["can_cancel"] is (status in (OrderStatus.UNPAID, OrderStatus.PAID))
+    mine = shop.customer_orders(DEMO.customer, limit=20)
+    assert {DEMO.shipped, DEMO.paid, DEMO.unpaid} <= {o["id"] for o in mine}
+    assert all(o["customer_id"] == DEMO.customer for o in mine)
+    assert all(contract.Order.parse_obj(o) for o in mine)
+
+
+def test_tracking(shop) -> None:
+    proof = proven(shop, DEMO.shipped)
+    shipped = shop.tracking(DEMO.shipped, proof)
+    contract.Tracking.parse_obj(shipped)
+    assert shipped["order_id"] == DEMO.shipped and shipped["order_status"] == "shipped"
+    assert shipped["state"] in ("in_transit", "out_for_delivery") and shipped["events"]
+    assert shipped["courier"] and shipped["tracking_no"] and shipped["courier_hotline"]
+    assert shipped["latest_event"] == shipped["events"][0]  # newest first
+    proof = proven(shop, DEMO.paid)
+    waiting = shop.tracking(DEMO.paid, proof)
+    assert waiting["state"] == "not_shipped" and waiting["events"] == []
+
+
+def _item(found: Dict[str, Any]) -> list:
+    return [found["items"][0]["product_id"]]
+
+
+def test_after_sales_inside_the_window_are_filed(shop) -> None:
+    order_id = DEMO.delivered_recently
+    found = order(shop, order_id)
+    proof = proven(shop, order_id)
+    created = shop.create_after_sale(order_id, {
+        "kind": "return", "items": _item(found), "reason_code": "no_reason_7d",
+        "reason": "七天无理由"}, proof)
+    contract.AfterSaleCreated.parse_obj(created)
+    assert created["order_id"] == order_id and created["kind"] == "return"
+    assert created["status"] in ("pending", "processing")
+    proof = proven(shop, order_id)
+    listed = shop.after_sales(order_id, proof)
+    assert created["id"] in [record["id"] for record in listed]
+    assert order(shop, order_id)["status"] == OrderStatus.RETURN_REQUESTED
+
+
+def test_after_sales_outside_the_window_are_refused(shop) -> None:
+    order_id = DEMO.delivered_long_ago
+    item = _item(order(shop, order_id))
+    proof = proven(shop, order_id)
+    for reason in ("no_reason_7d", "quality"):
+        with pytest.raises(Conflict) as refused:
+            shop.create_after_sale(order_id, {
+                "kind": "return", "items": item, "reason_code": reason, "reason": reason},
+                proof)
+        assert refused.value.code == "after_sales_expired" and refused.value.message
+    item, proof = _item(order(shop, DEMO.shipped)), proven(shop, DEMO.shipped)
+    with pytest.raises(Conflict) as refused:
+        shop.create_after_sale(DEMO.shipped, {
+            "kind": "return", "items": item, "reason": "不想要了"}, proof)
+    assert refused.value.code == "after_sales_not_allowed"
+
+
+def test_invoices_and_their_refusals(shop) -> None:
+    for order_id in (DEMO.unpaid, DEMO.cancelled):
+        proof = proven(shop, order_id)
+        with pytest.raises(Conflict) as refused:
+            shop.request_invoice(order_id, {
+                "type": "normal", "title": "个人", "email": "a@example.com"},
+                proof)
+        assert refused.value.code == "invoice_not_allowed" and refused.value.message
+    body = {"type": "normal", "title": "个人", "email": "a@example.com"}
+    proof = proven(shop, DEMO.paid)
+    first = shop.request_invoice(DEMO.paid, body, proof)
+    proof = proven(shop, DEMO.paid)
+    again = shop.request_invoice(DEMO.paid, body, proof)
+    contract.InvoiceCreated.parse_obj(first)
+    assert (first["duplicate"], again["duplicate"]) == (False, True)
+    assert first["id"] == again["id"] and first["amount"] == order(shop, DEMO.paid)[
+        "total_amount"]
+    proof = proven(shop, DEMO.paid)
+    listed = shop.invoices(DEMO.paid, proof)
+    assert [invoice["id"] for invoice in listed] == [first["id"]]
