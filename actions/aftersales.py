@@ -52,8 +52,10 @@ class Reason:
 
 @dataclass(frozen=True)
 class Policy:
+    """How the assistant handles after-sales; the windows are the shop's (an order's
+    `no_reason_until`, the shop's GET /api/policy), not read here."""
+
     return_address: str
-    no_reason_days: int
     send_back_days: int
     refund_time: str
     reasons: Dict[str, Reason]
@@ -87,8 +89,8 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
             raise PolicyError(f"{path}: reasons.{code}: say which `photo` is needed")
         reasons[code] = reason
     try:
-        return Policy(str(content["return_address"]), int(content["no_reason_days"]),
-                      int(content["send_back_days"]), str(content["refund_time"]), reasons)
+        return Policy(str(content["return_address"]), int(content["send_back_days"]),
+                      str(content["refund_time"]), reasons)
     except (KeyError, TypeError, ValueError) as error:
         raise PolicyError(f"{path}: missing or invalid {error}") from error
 
@@ -186,12 +188,14 @@ def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[str]:
     if problem:
         return problem
     # 退货中: another item of the order may still need help; the shop checks per item.
-    if reason.code == "no_reason_7d" and order.get("delivered_at"):
+    # The window is the shop's: its deadline for this order.
+    if reason.code == "no_reason_7d" and order.get("no_reason_until") and \
+            order.get("delivered_at"):
         delivered = datetime.fromisoformat(order["delivered_at"])
-        deadline = delivered + timedelta(days=policy().no_reason_days)
-        if datetime.now(delivered.tzinfo) > deadline:
+        deadline = datetime.fromisoformat(order["no_reason_until"])
+        if datetime.now(deadline.tzinfo) > deadline:
             return (f"这个订单{day_words(delivered.date().isoformat())}签收,已经超过"
-                    f"{policy().no_reason_days}天无理由退换的期限了。如果商品有质量问题,"
+                    f"{(deadline - delivered).days}天无理由退换的期限了。如果商品有质量问题,"
                     "告诉我具体情况,我帮您按质量问题处理。")
     return None
 

@@ -22,7 +22,8 @@ from service_common.credit_code import credit_code_problem, normalize_credit_cod
 JSON = Dict[str, Any]
 PERSONAL = "个人"
 TYPE_TEXT = {"normal": "电子普通发票", "special": "增值税专用发票"}
-# Orders in these states cannot be invoiced; the task action explains why.
+# Whether an order can be invoiced is the shop's call (the order's `invoice_refusal`);
+# these are the assistant's words for the usual refusals (else the shop's reason).
 NOT_INVOICEABLE = {OrderStatus.UNPAID: "订单还没有付款,付款后才能申请发票哦。",
                    OrderStatus.CANCELLED: "订单已取消,没有可以开票的金额哦。",
                    OrderStatus.REFUNDED: "订单已全额退款,不能再开发票了。",
@@ -40,7 +41,7 @@ ORGANISATION_WORDS = ("公司", "集团", "中心", "厂", "店", "行", "社", 
 
 
 def slots_needed(order: JSON, tracker: Tracker) -> List[Text]:
-    if order.get("status") in NOT_INVOICEABLE:
+    if order.get("invoice_refusal"):
         return ["order_id"]
     needed = ["order_id", "invoice_type", "invoice_title"]
     if tracker.get_slot("invoice_title") != PERSONAL:
@@ -100,8 +101,8 @@ def email_in(text: str) -> Optional[str]:
 
 async def request(order: JSON, tracker: Tracker) -> str:
     """Files the request with the shop; the answer says what happens next."""
-    if order.get("status") in NOT_INVOICEABLE:
-        return NOT_INVOICEABLE[order["status"]]
+    if order.get("invoice_refusal"):
+        return NOT_INVOICEABLE.get(order["status"], f"{order['invoice_refusal'].rstrip('。')}。")
     kind = tracker.get_slot("invoice_type") or "normal"
     title = tracker.get_slot("invoice_title")
     email = tracker.get_slot("invoice_email")

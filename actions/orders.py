@@ -32,8 +32,6 @@ JSON = Dict[str, Any]
 TASK_RESET = [SlotSet(slot, None) for slot in (
     "confirmed", "new_address", "invoice_type", "invoice_title", "tax_id", "invoice_email")
 ] + [SlotSet("failed_attempts", 0.0)]
-COURIER_HOTLINES = {"顺丰": "95338", "中通": "95311", "圆通": "95554", "韵达": "95546",
-                    "申通": "95543", "京东物流": "950616", "邮政EMS": "11183", "极兔": "956025"}
 
 
 class ActionOrderTask(Action):
@@ -140,7 +138,7 @@ class ActionOrderTask(Action):
 
     async def _cancel(self, order: JSON, tracker: Tracker) -> str:
         if not order.get("can_cancel"):
-            return cannot_cancel_sentence(order)
+            return cannot_cancel_sentence(order, (await get_backend().policy())["no_reason_days"])
         if tracker.get_slot("confirmed") is not True:
             return "好的,订单为您保留,没有取消。"
         await get_backend().cancel(order["id"], "顾客在线申请取消", proof(tracker))
@@ -152,7 +150,7 @@ class ActionOrderTask(Action):
     async def _address(self, order: JSON, tracker: Tracker) -> str:
         if not order.get("can_change_address"):
             courier = order.get("courier") or ""
-            hotline = COURIER_HOTLINES.get(courier)
+            hotline = (await get_backend().policy())["courier_hotlines"].get(courier)
             via = f"拨打{courier}客服{hotline}" if hotline else "联系快递员"
             return (f"包裹已经发出啦,系统里改不了地址了😥 您可以:1) {via}申请改派到新地址;"
                     "2) 拒收后重新下单,拒收的订单会全额退款。")
@@ -460,11 +458,12 @@ def refund_sentence(refund: JSON) -> str:
     return "这个订单目前没有退款记录哦。"
 
 
-def cannot_cancel_sentence(order: JSON) -> str:
+def cannot_cancel_sentence(order: JSON, no_reason_days: int) -> str:
+    """`no_reason_days`: the shop's window for returns without a reason."""
     status = order.get("status")
     if status == OrderStatus.SHIPPED:
         return ("订单已经发货,没法直接取消了😥 您可以拒收包裹,快递退回后全额退款;"
-                "或者签收后7天内申请无理由退货。")
+                f"或者签收后{no_reason_days}天内申请无理由退货。")
     if status == OrderStatus.DELIVERED:
-        return "订单已经签收,没法取消了;签收7天内可以在订单详情页申请退货哦。"
+        return f"订单已经签收,没法取消了;签收{no_reason_days}天内可以在订单详情页申请退货哦。"
     return f"订单当前状态是{order.get('status_text', status)},不能再取消了。"

@@ -26,6 +26,7 @@ from contract.models import (
     OrderList,
     OrderStatus,
     PaymentMethod,
+    Policy,
     Product,
     ProductList,
     ProductSummary,
@@ -44,7 +45,7 @@ __all__ = [
     "Address", "AfterSale", "AfterSaleCreated", "AfterSaleKind", "AfterSaleList",
     "AfterSaleStatus", "AfterSaleType", "Amount", "ContractModel", "CustomerOrders", "Date",
     "DateTime", "Invoice", "InvoiceCreated", "InvoiceList", "InvoiceStatus", "InvoiceType",
-    "Order", "OrderItem", "OrderList", "OrderStatus", "PaymentMethod", "Product",
+    "Order", "OrderItem", "OrderList", "OrderStatus", "PaymentMethod", "Policy", "Product",
     "ProductList", "ProductSummary", "ReasonCode", "Refund", "RefundStatus", "Todo", "TodoKind",
     "TodoStatus", "Tracking", "TrackingEvent", "TrackingState",
 ]

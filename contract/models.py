@@ -218,6 +218,9 @@ class Order(ContractModel):
     # What the shop allows now (its rules, not the assistant's copy of them).
     can_cancel: StrictBool
     can_change_address: StrictBool
+    no_reason_until: Optional[DateTime] = None  # 无理由退换 possible until then (delivered)
+    after_sale_until: Optional[DateTime] = None  # any after-sale possible until then
+    invoice_refusal: Optional[StrictStr] = None  # why no invoice now; None: invoiceable
 
 
 class OrderList(ContractModel):
@@ -370,3 +373,12 @@ class InvoiceList(ContractModel):
     order_id: StrictStr
     invoices: List[Invoice]
 
+
+
+class Policy(ContractModel):
+    """The shop's rules the assistant quotes (GET /api/policy); what they mean for one order
+    comes with the order (can_cancel, no_reason_until, invoice_refusal ...)."""
+
+    no_reason_days: StrictInt  # 无理由退换: days after delivery
+    after_sale_days: StrictInt  # any after-sale: days after delivery
+    courier_hotlines: Dict[str, StrictStr]  # courier name -> its customer service number

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, Optional
 
 import contract
-from shop import clock
+from shop import clock, policy
 from shop.catalog import CATEGORY_TEXT
 from shop.models import (
     STATUS_TEXT,
@@ -27,7 +27,12 @@ from shop.models import (
     Todo,
     Upload,
 )
-from shop.services import REASON_CODES, RELATED_REASONS, SELLER_FAULT_REASONS
+from shop.services import (
+    INVOICE_REFUSALS,
+    REASON_CODES,
+    RELATED_REASONS,
+    SELLER_FAULT_REASONS,
+)
 
 LEVEL_TEXT = {"normal": "普通会员", "silver": "银卡会员", "gold": "金卡会员", "diamond": "钻石会员"}
 COURIER_HOTLINE = {
@@ -90,6 +95,7 @@ def order_json(order: Order) -> dict[str, Any]:
     shipment = order.shipment
     address = order.address
     pre_shipment = order.status in ("unpaid", "paid")
+    delivered, rules = order.delivered_at, policy.windows()
     return contract.Order.parse_obj({
         "id": order.id,
         "customer_id": order.customer_id,
@@ -128,7 +134,17 @@ def order_json(order: Order) -> dict[str, Any]:
         "tracking_no": shipment.tracking_no if shipment else None,
         "can_cancel": pre_shipment,
         "can_change_address": pre_shipment,
+        "no_reason_until": clock.iso(delivered + rules.no_reason) if delivered else None,
+        "after_sale_until": clock.iso(delivered + rules.after_sale) if delivered else None,
+        "invoice_refusal": INVOICE_REFUSALS.get(order.status),
     }).dict()
+
+
+def policy_json() -> dict[str, Any]:
+    rules = policy.windows()
+    return contract.Policy(no_reason_days=rules.no_reason_days,
+                           after_sale_days=rules.after_sale_days,
+                           courier_hotlines=COURIER_HOTLINE).dict()
 
 
 def event_json(event: Any) -> dict[str, Any]:

@@ -30,8 +30,8 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE_MESSAGE = "订单系统暂时有点忙,没能查到结果"
 REVERIFY_MESSAGE = "为了保护您的订单隐私,需要重新核对一下订单归属,请再发一次订单号哦"
 LOCKED_MESSAGE = "手机尾号核对失败次数太多,为了保护订单安全已暂时锁定"
-# Reads cached for the turn (actions/turn.py): an order and its tracking.
-TURN_CACHED = re.compile(r"/api/orders/[^/?]+(?:/tracking)?")
+# Reads cached for the turn (actions/turn.py): an order, its tracking, the shop's rules.
+TURN_CACHED = re.compile(r"/api/orders/[^/?]+(?:/tracking)?|/api/policy")
 # A POST under an order's path changes it (cancel, address, urge, after-sale, invoice);
 # proving ownership and the lookup do not.
 ORDER_CHANGE = re.compile(r"(/api/orders/[^/?]+)/(?!verify\b)")
@@ -275,6 +275,9 @@ class HttpShopBackend:
         result = await self._request("GET", f"/api/orders/{quote(order_id)}/invoices",
                                      proof=proof)
         return _parsed(contract.InvoiceList, result)["invoices"]
+
+    async def policy(self) -> JSON:
+        return _parsed(contract.Policy, await self._request("GET", "/api/policy"))
 
 
 def _error_for(status: int, payload: Any) -> BackendError:

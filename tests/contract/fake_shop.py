@@ -80,6 +80,11 @@ class MemoryShopBackend:
             courier=courier, tracking_no=f"T{order_id[-8:]}" if courier else None,
             can_cancel=status in ("unpaid", "paid"),
             can_change_address=status in ("unpaid", "paid"),
+            no_reason_until=_iso(delivered + timedelta(days=self.NO_REASON_DAYS))
+            if delivered else None,
+            after_sale_until=_iso(delivered + timedelta(days=self.AFTER_SALE_DAYS))
+            if delivered else None,
+            invoice_refusal=INVOICE_REFUSALS.get(OrderStatus(status)),
         ).dict()
         if courier and shipped:
             event = {"time": _iso(delivered or shipped), "location": "杭州",
@@ -172,7 +177,8 @@ class MemoryShopBackend:
         ).dict()
         records.append({k: v for k, v in record.items() if k != "todos"})
         if kind == "return":
-            order.update(status="return_requested", status_text=STATUS_TEXT["return_requested"])
+            order.update(status="return_requested", status_text=STATUS_TEXT["return_requested"],
+                         invoice_refusal=INVOICE_REFUSALS[OrderStatus.RETURN_REQUESTED])
         return copy.deepcopy(record)
 
     async def after_sales(self, order_id: str, proof: Optional[str]) -> List[JSON]:
@@ -206,3 +212,8 @@ class MemoryShopBackend:
     async def invoices(self, order_id: str, proof: Optional[str]) -> List[JSON]:
         self._owned(order_id, proof)
         return copy.deepcopy(self.invoice_records.get(order_id, []))
+
+    async def policy(self) -> JSON:
+        return contract.Policy(no_reason_days=self.NO_REASON_DAYS,
+                               after_sale_days=self.AFTER_SALE_DAYS,
+                               courier_hotlines=HOTLINES).dict()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Callable, Dict
 
 import pytest
@@ -176,14 +177,7 @@ def test_after_sales_outside_the_window_are_refused(shop) -> None:
     assert refused.value.code == "after_sales_not_allowed"
 
 
-def test_invoices_and_their_refusals(shop) -> None:
-    for order_id in (DEMO.unpaid, DEMO.cancelled):
-        proof = proven(shop, order_id)
-        with pytest.raises(Conflict) as refused:
-            shop.request_invoice(order_id, {
-                "type": "normal", "title": "个人", "email": "a@example.com"},
-                proof)
-        assert refused.value.code == "invoice_not_allowed" and refused.value.message
+def test_an_invoice_per_order_and_repeats_answered_with_it(shop) -> None:
     body = {"type": "normal", "title": "个人", "email": "a@example.com"}
     proof = proven(shop, DEMO.paid)
     first = shop.request_invoice(DEMO.paid, body, proof)
@@ -196,3 +190,27 @@ def test_invoices_and_their_refusals(shop) -> None:
     proof = proven(shop, DEMO.paid)
     listed = shop.invoices(DEMO.paid, proof)
     assert [invoice["id"] for invoice in listed] == [first["id"]]
+
+
+def test_the_shops_rules_come_with_the_policy_and_the_orders(shop) -> None:
+    """What the assistant must not copy: the windows, the hotlines, the invoice refusals."""
+    rules = contract.Policy.parse_obj(shop.policy())
+    assert 0 < rules.no_reason_days <= rules.after_sale_days
+    proof = proven(shop, DEMO.shipped)
+    tracking = shop.tracking(DEMO.shipped, proof)
+    assert rules.courier_hotlines[tracking["courier"]] == tracking["courier_hotline"]
+    delivered = order(shop, DEMO.delivered_long_ago)
+    signed = datetime.fromisoformat(delivered["delivered_at"])
+    assert datetime.fromisoformat(delivered["no_reason_until"]) - signed == \
+        timedelta(days=rules.no_reason_days)
+    assert datetime.fromisoformat(delivered["after_sale_until"]) - signed == \
+        timedelta(days=rules.after_sale_days)
+    assert order(shop, DEMO.paid)["no_reason_until"] is None
+    assert order(shop, DEMO.shipped)["invoice_refusal"] is None
+    for order_id in (DEMO.unpaid, DEMO.cancelled):
+        refusal = order(shop, order_id)["invoice_refusal"]
+        proof = proven(shop, order_id)
+        with pytest.raises(Conflict) as refused:
+            shop.request_invoice(order_id, {"type": "normal", "title": "个人",
+                                            "email": "a@example.com"}, proof)
+        assert refused.value.message == refusal  # the order said so beforehand

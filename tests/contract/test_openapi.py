@@ -18,7 +18,7 @@ SPEC: Dict[str, Any] = yaml.safe_load(
 
 # Where each model is in the OpenAPI file: a component, or a response of an operation.
 COMPONENTS = ["Address", "OrderItem", "Order", "TrackingEvent", "Tracking", "ProductSummary",
-              "Product", "Todo", "AfterSale", "Refund", "Invoice"]
+              "Product", "Todo", "AfterSale", "Refund", "Invoice", "Policy"]
 RESPONSES: Dict[str, Tuple[str, str, str]] = {
     "CustomerOrders": ("/api/customers/{customer_id}/orders", "get", "200"),
     "OrderList": ("/api/orders/lookup", "post", "200"),
