@@ -92,7 +92,8 @@ class MemoryShopBackend:
             self.shipments[order_id] = {"courier": courier, "events": [event],
                                         "state": "delivered" if delivered else "in_transit"}
 
-    # Ownership: the proof is opaque to the assistant; here simply bound to the order.
+    # Ownership: the proof names its order (op1.<order id>.<expiry>.<mac>, what the actions
+    # read); here the mac is no secret, the fake trusts its callers.
 
     async def prove_owner(self, order_id: str, *, phone_tail: Optional[str] = None,
                           customer_id: Optional[str] = None, identity: Optional[str] = None,
@@ -100,7 +101,7 @@ class MemoryShopBackend:
         owner = self._get(order_id)["customer_id"]
         proven = (phone_tail is not None and CUSTOMERS[owner][-4:] == phone_tail) or \
             (customer_id is not None and customer_id == owner)
-        return f"memory-proof:{order_id}" if proven else None
+        return f"op1.{order_id}.0.memory" if proven else None
 
     def _get(self, order_id: str) -> JSON:
         if order_id not in self.orders:
@@ -108,7 +109,7 @@ class MemoryShopBackend:
         return self.orders[order_id]
 
     def _owned(self, order_id: str, proof: Optional[str]) -> JSON:
-        if proof != f"memory-proof:{order_id}":
+        if proof != f"op1.{order_id}.0.memory":
             raise OwnershipRequired("需要重新核对订单归属", "proof_invalid")
         return self._get(order_id)
 

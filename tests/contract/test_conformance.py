@@ -85,7 +85,9 @@ def shop(make_backend) -> Synchronous:
 
 def proven(shop, order_id: str, scenario: Scenario = DEMO) -> str:
     proof = shop.prove_owner(order_id, phone_tail=scenario.tails[order_id])
-    assert isinstance(proof, str) and proof
+    # The actions read which order a proof is for (actions/ownership.py).
+    assert isinstance(proof, str) and proof.startswith("op1.")
+    assert proof.split(".")[1] == order_id and len(proof.split(".")) == 4
     return proof
 
 
@@ -214,3 +216,17 @@ def test_the_shops_rules_come_with_the_policy_and_the_orders(shop) -> None:
             shop.request_invoice(order_id, {"type": "normal", "title": "个人",
                                             "email": "a@example.com"}, proof)
         assert refused.value.message == refusal  # the order said so beforehand
+
+
+def test_the_fake_is_a_fast_backend_for_the_actions(monkeypatch) -> None:
+    """SHOP_BACKEND picks any ShopBackend: the actions run on the fake without a shop."""
+    from action_helpers import make_tracker, run_directly, texts
+
+    from actions.orders import ActionOrderTask
+
+    monkeypatch.setenv("SHOP_BACKEND", "fake_shop:MemoryShopBackend")
+    proof = asyncio.run(MemoryShopBackend().prove_owner(DEMO.shipped, customer_id=DEMO.customer))
+    tracker = make_tracker({"order_id": DEMO.shipped, "order_task": "address",
+                            "verified_order_id": proof})
+    messages, _ = run_directly(ActionOrderTask(), tracker)
+    assert "拨打顺丰客服95338" in texts(messages)  # the hotline the (fake) shop gave
