@@ -11,7 +11,7 @@ import asyncio
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, Tuple
 
 import pytest
 from fake_shop import MemoryShopBackend
@@ -48,23 +48,38 @@ DEMO = Scenario(
 )
 
 
-@pytest.fixture(scope="module", params=["http", "memory"])
-def make_backend(request, shop_factory) -> Callable[[], Any]:
-    """A factory of the backend under test; state lives for the module (the shop's)."""
-    if request.param == "http":
-        # A shop of its own: the suite files after-sales and invoices.
-        url = shop_factory().url
-        return lambda: HttpShopBackend(url, api_key=os.environ["SHOP_API_KEY"])
+def _demo_shop(request: pytest.FixtureRequest) -> Callable[[], Any]:
+    # A shop of its own: the suite files after-sales and invoices.
+    url = request.getfixturevalue("shop_factory")().url
+    return lambda: HttpShopBackend(url, api_key=os.environ["SHOP_API_KEY"])
+
+
+def _memory(request: pytest.FixtureRequest) -> Callable[[], Any]:
     memory = MemoryShopBackend()
     return lambda: memory
+
+
+# Each implementation under test: a factory of clients (state lives as long as the module's
+# shop) and the scenario naming its test orders. A real shop's adapter goes here too.
+BACKENDS: Dict[str, Tuple[Callable[[pytest.FixtureRequest], Callable[[], Any]], Scenario]] = {
+    "http": (_demo_shop, DEMO),
+    "memory": (_memory, DEMO),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(BACKENDS))
+def backend_under_test(request) -> Tuple[Callable[[], Any], Scenario]:
+    start, scenario = BACKENDS[request.param]
+    return start(request), scenario
 
 
 class Synchronous:
     """The backend's calls as plain calls, each on a fresh client (the HTTP client's pool
     belongs to one event loop)."""
 
-    def __init__(self, make: Callable[[], Any]) -> None:
+    def __init__(self, make: Callable[[], Any], scenario: Scenario) -> None:
         self.make = make
+        self.scenario = scenario
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -79,12 +94,12 @@ class Synchronous:
 
 
 @pytest.fixture
-def shop(make_backend) -> Synchronous:
-    return Synchronous(make_backend)
+def shop(backend_under_test) -> Synchronous:
+    return Synchronous(*backend_under_test)
 
 
-def proven(shop, order_id: str, scenario: Scenario = DEMO) -> str:
-    proof = shop.prove_owner(order_id, phone_tail=scenario.tails[order_id])
+def proven(shop, order_id: str) -> str:
+    proof = shop.prove_owner(order_id, phone_tail=shop.scenario.tails[order_id])
     # The actions read which order a proof is for (actions/ownership.py).
     assert isinstance(proof, str) and proof.startswith("op1.")
     assert proof.split(".")[1] == order_id and len(proof.split(".")) == 4
@@ -97,48 +112,52 @@ def order(shop, order_id: str) -> Dict[str, Any]:
 
 
 def test_orders_are_read_with_the_owners_proof_only(shop) -> None:
-    wrong = "0000" if DEMO.tails[DEMO.paid] != "0000" else "1111"
-    assert shop.prove_owner(DEMO.paid, phone_tail=wrong) is None
-    found = order(shop, DEMO.paid)
+    ids = shop.scenario
+    wrong = "0000" if ids.tails[ids.paid] != "0000" else "1111"
+    assert shop.prove_owner(ids.paid, phone_tail=wrong) is None
+    found = order(shop, ids.paid)
     contract.Order.parse_obj(found)
-    assert found["id"] == DEMO.paid and found["customer_id"] == DEMO.customer
+    assert found["id"] == ids.paid and found["customer_id"] == ids.customer
     with pytest.raises(OwnershipRequired):
-        shop.order(DEMO.paid, None)
-    other = proven(shop, DEMO.shipped)
+        shop.order(ids.paid, None)
+    other = proven(shop, ids.shipped)
     with pytest.raises(OwnershipRequired):
-        shop.order(DEMO.paid, other)
-    assert shop.prove_owner(DEMO.paid, customer_id=DEMO.customer)
+        shop.order(ids.paid, other)
+    assert shop.prove_owner(ids.paid, customer_id=ids.customer)
 
 
 def test_an_unknown_order_is_not_found(shop) -> None:
+    ids = shop.scenario
     with pytest.raises(NotFound):
-        shop.prove_owner(DEMO.unknown, phone_tail="1234")
+        shop.prove_owner(ids.unknown, phone_tail="1234")
 
 
 def test_statuses_are_the_contracts(shop) -> None:
-    expected = {DEMO.shipped: OrderStatus.SHIPPED, DEMO.paid: OrderStatus.PAID,
-                DEMO.unpaid: OrderStatus.UNPAID, DEMO.cancelled: OrderStatus.CANCELLED,
-                DEMO.delivered_long_ago: OrderStatus.DELIVERED}
+    ids = shop.scenario
+    expected = {ids.shipped: OrderStatus.SHIPPED, ids.paid: OrderStatus.PAID,
+                ids.unpaid: OrderStatus.UNPAID, ids.cancelled: OrderStatus.CANCELLED,
+                ids.delivered_long_ago: OrderStatus.DELIVERED}
     for order_id, status in expected.items():
         found = order(shop, order_id)
         assert found["status"] == status and found["status_text"]
         assert found["can_cancel"] is (status in (OrderStatus.UNPAID, OrderStatus.PAID))
-    mine = shop.customer_orders(DEMO.customer, limit=20)
-    assert {DEMO.shipped, DEMO.paid, DEMO.unpaid} <= {o["id"] for o in mine}
-    assert all(o["customer_id"] == DEMO.customer for o in mine)
+    mine = shop.customer_orders(ids.customer, limit=20)
+    assert {ids.shipped, ids.paid, ids.unpaid} <= {o["id"] for o in mine}
+    assert all(o["customer_id"] == ids.customer for o in mine)
     assert all(contract.Order.parse_obj(o) for o in mine)
 
 
 def test_tracking(shop) -> None:
-    proof = proven(shop, DEMO.shipped)
-    shipped = shop.tracking(DEMO.shipped, proof)
+    ids = shop.scenario
+    proof = proven(shop, ids.shipped)
+    shipped = shop.tracking(ids.shipped, proof)
     contract.Tracking.parse_obj(shipped)
-    assert shipped["order_id"] == DEMO.shipped and shipped["order_status"] == "shipped"
+    assert shipped["order_id"] == ids.shipped and shipped["order_status"] == "shipped"
     assert shipped["state"] in ("in_transit", "out_for_delivery") and shipped["events"]
     assert shipped["courier"] and shipped["tracking_no"] and shipped["courier_hotline"]
     assert shipped["latest_event"] == shipped["events"][0]  # newest first
-    proof = proven(shop, DEMO.paid)
-    waiting = shop.tracking(DEMO.paid, proof)
+    proof = proven(shop, ids.paid)
+    waiting = shop.tracking(ids.paid, proof)
     assert waiting["state"] == "not_shipped" and waiting["events"] == []
 
 
@@ -147,7 +166,8 @@ def _item(found: Dict[str, Any]) -> list:
 
 
 def test_after_sales_inside_the_window_are_filed(shop) -> None:
-    order_id = DEMO.delivered_recently
+    ids = shop.scenario
+    order_id = ids.delivered_recently
     found = order(shop, order_id)
     proof = proven(shop, order_id)
     created = shop.create_after_sale(order_id, {
@@ -163,7 +183,8 @@ def test_after_sales_inside_the_window_are_filed(shop) -> None:
 
 
 def test_after_sales_outside_the_window_are_refused(shop) -> None:
-    order_id = DEMO.delivered_long_ago
+    ids = shop.scenario
+    order_id = ids.delivered_long_ago
     item = _item(order(shop, order_id))
     proof = proven(shop, order_id)
     for reason in ("no_reason_7d", "quality"):
@@ -172,44 +193,46 @@ def test_after_sales_outside_the_window_are_refused(shop) -> None:
                 "kind": "return", "items": item, "reason_code": reason, "reason": reason},
                 proof)
         assert refused.value.code == "after_sales_expired" and refused.value.message
-    item, proof = _item(order(shop, DEMO.shipped)), proven(shop, DEMO.shipped)
+    item, proof = _item(order(shop, ids.shipped)), proven(shop, ids.shipped)
     with pytest.raises(Conflict) as refused:
-        shop.create_after_sale(DEMO.shipped, {
+        shop.create_after_sale(ids.shipped, {
             "kind": "return", "items": item, "reason": "不想要了"}, proof)
     assert refused.value.code == "after_sales_not_allowed"
 
 
 def test_an_invoice_per_order_and_repeats_answered_with_it(shop) -> None:
+    ids = shop.scenario
     body = {"type": "normal", "title": "个人", "email": "a@example.com"}
-    proof = proven(shop, DEMO.paid)
-    first = shop.request_invoice(DEMO.paid, body, proof)
-    proof = proven(shop, DEMO.paid)
-    again = shop.request_invoice(DEMO.paid, body, proof)
+    proof = proven(shop, ids.paid)
+    first = shop.request_invoice(ids.paid, body, proof)
+    proof = proven(shop, ids.paid)
+    again = shop.request_invoice(ids.paid, body, proof)
     contract.InvoiceCreated.parse_obj(first)
     assert (first["duplicate"], again["duplicate"]) == (False, True)
-    assert first["id"] == again["id"] and first["amount"] == order(shop, DEMO.paid)[
+    assert first["id"] == again["id"] and first["amount"] == order(shop, ids.paid)[
         "total_amount"]
-    proof = proven(shop, DEMO.paid)
-    listed = shop.invoices(DEMO.paid, proof)
+    proof = proven(shop, ids.paid)
+    listed = shop.invoices(ids.paid, proof)
     assert [invoice["id"] for invoice in listed] == [first["id"]]
 
 
 def test_the_shops_rules_come_with_the_policy_and_the_orders(shop) -> None:
     """What the assistant must not copy: the windows, the hotlines, the invoice refusals."""
+    ids = shop.scenario
     rules = contract.Policy.parse_obj(shop.policy())
     assert 0 < rules.no_reason_days <= rules.after_sale_days
-    proof = proven(shop, DEMO.shipped)
-    tracking = shop.tracking(DEMO.shipped, proof)
+    proof = proven(shop, ids.shipped)
+    tracking = shop.tracking(ids.shipped, proof)
     assert rules.courier_hotlines[tracking["courier"]] == tracking["courier_hotline"]
-    delivered = order(shop, DEMO.delivered_long_ago)
+    delivered = order(shop, ids.delivered_long_ago)
     signed = datetime.fromisoformat(delivered["delivered_at"])
     assert datetime.fromisoformat(delivered["no_reason_until"]) - signed == \
         timedelta(days=rules.no_reason_days)
     assert datetime.fromisoformat(delivered["after_sale_until"]) - signed == \
         timedelta(days=rules.after_sale_days)
-    assert order(shop, DEMO.paid)["no_reason_until"] is None
-    assert order(shop, DEMO.shipped)["invoice_refusal"] is None
-    for order_id in (DEMO.unpaid, DEMO.cancelled):
+    assert order(shop, ids.paid)["no_reason_until"] is None
+    assert order(shop, ids.shipped)["invoice_refusal"] is None
+    for order_id in (ids.unpaid, ids.cancelled):
         refusal = order(shop, order_id)["invoice_refusal"]
         proof = proven(shop, order_id)
         with pytest.raises(Conflict) as refused:
