@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Literal, Optional, Tuple
 
-from pydantic import StrictBool, conint, validator
+from pydantic import StrictBool, validator
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -28,6 +28,7 @@ from actions.common import empathy_line, session_user_events
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import proof
 from actions.text import day_words
+from contract import AfterSaleStatus, OrderStatus, TodoStatus
 from service_common.config import Count, Model, Text, load_yaml
 
 logger = logging.getLogger(__name__)
@@ -51,8 +52,10 @@ class Reason:
 
 @dataclass(frozen=True)
 class Policy:
+    """How the assistant handles after-sales; the windows are the shop's (an order's
+    `no_reason_until`, the shop's GET /api/policy), not read here."""
+
     return_address: str
-    no_reason_days: int
     send_back_days: int
     refund_time: str
     reasons: Dict[str, Reason]
@@ -84,7 +87,9 @@ class PolicyFile(Model):
     """policy/aftersales.yml"""
 
     return_address: Text
-    no_reason_days: conint(strict=True, ge=0)  # type: ignore[valid-type]
+    # The shop's windows: shop/policy.py enforces them, the bot takes them from the shop.
+    no_reason_days: Count
+    after_sale_days: Count
     send_back_days: Count
     refund_time: Text
     reasons: Dict[str, ReasonSpec] = {}
@@ -94,8 +99,7 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
     spec = load_yaml(path, PolicyFile)
     reasons = {code: Reason(code, raw.label, raw.kind, raw.needs_photo, raw.photo, raw.shipping,
                             tuple(raw.keywords)) for code, raw in spec.reasons.items()}
-    return Policy(spec.return_address, spec.no_reason_days, spec.send_back_days,
-                  spec.refund_time, reasons)
+    return Policy(spec.return_address, spec.send_back_days, spec.refund_time, reasons)
 
 
 @lru_cache(maxsize=1)
@@ -176,12 +180,12 @@ async def store_evidence(tracker: Tracker, order_id: str) -> List[str]:
 def state_problem(order: Dict[str, Any]) -> Optional[str]:
     """Why the order's state allows no after-sale at all, whatever the reason."""
     status = order.get("status")
-    if status in ("unpaid", "paid"):
+    if status in (OrderStatus.UNPAID, OrderStatus.PAID):
         return "这个订单还没有发货,不需要退换哦;不想要的话可以直接跟我说「取消订单」。"
-    if status == "shipped":
+    if status == OrderStatus.SHIPPED:
         return ("包裹还在路上,签收后才能申请售后哦。如果收到时有破损,可以拒收,"
                 "或签收后拍照发给我。")
-    if status in ("refunded", "cancelled"):
+    if status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED):
         return f"这个订单当前状态是{order.get('status_text')},已经在处理或已完成,不需要重复申请哦。"
     return None
 
@@ -191,12 +195,14 @@ def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[str]:
     if problem:
         return problem
     # 退货中: another item of the order may still need help; the shop checks per item.
-    if reason.code == "no_reason_7d" and order.get("delivered_at"):
+    # The window is the shop's: its deadline for this order.
+    if reason.code == "no_reason_7d" and order.get("no_reason_until") and \
+            order.get("delivered_at"):
         delivered = datetime.fromisoformat(order["delivered_at"])
-        deadline = delivered + timedelta(days=policy().no_reason_days)
-        if datetime.now(delivered.tzinfo) > deadline:
+        deadline = datetime.fromisoformat(order["no_reason_until"])
+        if datetime.now(deadline.tzinfo) > deadline:
             return (f"这个订单{day_words(delivered.date().isoformat())}签收,已经超过"
-                    f"{policy().no_reason_days}天无理由退换的期限了。如果商品有质量问题,"
+                    f"{(deadline - delivered).days}天无理由退换的期限了。如果商品有质量问题,"
                     "告诉我具体情况,我帮您按质量问题处理。")
     return None
 
@@ -223,7 +229,7 @@ def next_step_text(after_sale: Dict[str, Any], reason: Reason) -> str:
 async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
     """The item the customer means, if it already has an open after-sale (an order in
     退货中 may have other items that still need help)."""
-    if order.get("status") != "return_requested":
+    if order.get("status") != OrderStatus.RETURN_REQUESTED:
         return None
     items = order.get("items") or []
     name = tracker.get_slot("aftersale_item") or (items[0].get("name") if len(items) == 1
@@ -232,7 +238,7 @@ async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
     if product is None:
         return None
     for record in await get_backend().after_sales(order["id"], proof(tracker)):
-        if record.get("status") in ("pending", "processing") and \
+        if record.get("status") in (AfterSaleStatus.PENDING, AfterSaleStatus.PROCESSING) and \
                 (not record.get("items") or product in record["items"]):
             return name
     return None
@@ -335,7 +341,8 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     except BackendError as error:
         dispatcher.utter_message(text=f"{error.message.rstrip('。')}。")
         return unresolved(error.code)
-    todos = [todo for todo in after_sale.get("todos") or [] if todo.get("status") == "open"]
+    todos = [todo for todo in after_sale.get("todos") or []
+             if todo.get("status") == TodoStatus.OPEN]
     text = next_step_text(after_sale, reason)
     if reason.code in ("damaged", "quality"):
         text = f"{empathy_line(reason.code, tracker)}\n{text}"

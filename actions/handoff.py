@@ -20,6 +20,7 @@ from actions.orders import calm_a_delay
 from actions.outcomes import HANDED_OVER, UNRESOLVED, outcome
 from actions.ownership import proof, proven_order_id
 from actions.text import day_words
+from contract import OrderStatus
 from escalation.rules import EscalationRules, Turn, load_rules
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ async def order_snapshots(tracker: Tracker, customer_id: Optional[str] = None
         verified = proven_order_id(tracker)
         if verified:
             order = await backend.order(verified, proof(tracker))
-            if order.get("status") == "shipped":
+            if order.get("status") == OrderStatus.SHIPPED:
                 order["tracking"] = await backend.tracking(verified, proof(tracker))
             snapshots.append(order)
         if customer_id:

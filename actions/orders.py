@@ -24,6 +24,7 @@ from actions.forms import LOCKED_ATTEMPTS, stored_address
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import is_proven, proof
 from actions.text import day_words, format_address, time_words
+from contract import OrderStatus, RefundStatus, TrackingState
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,6 @@ JSON = Dict[str, Any]
 TASK_RESET = [SlotSet(slot, None) for slot in (
     "confirmed", "new_address", "invoice_type", "invoice_title", "tax_id", "invoice_email")
 ] + [SlotSet("failed_attempts", 0.0)]
-COURIER_HOTLINES = {"顺丰": "95338", "中通": "95311", "圆通": "95554", "韵达": "95546",
-                    "申通": "95543", "京东物流": "950616", "邮政EMS": "11183", "极兔": "956025"}
 
 
 class ActionOrderTask(Action):
@@ -91,26 +90,26 @@ class ActionOrderTask(Action):
     async def _status(self, order: JSON, tracker: Tracker) -> str:
         head = f"订单{order['id']}({items_summary(order)},实付{money(order.get('total_amount'))})"
         status = order.get("status")
-        if status == "unpaid":
+        if status == OrderStatus.UNPAID:
             return f"{head}还没有付款哦,付款后我们会尽快安排发货。"
-        if status == "paid":
+        if status == OrderStatus.PAID:
             ship_by = day_words(order.get("promised_ship_by"))
             return f"{head}已付款,正在等待仓库发货,预计{ship_by}前发出。"
-        if status == "shipped":
+        if status == OrderStatus.SHIPPED:
             tracking = await get_backend().tracking(order["id"], proof(tracker))
             return f"{head}已发货。{tracking_sentence(tracking)}"
-        if status == "delivered":
+        if status == OrderStatus.DELIVERED:
             signed = time_words(order.get("delivered_at"))
             return f"{head}已于{signed}签收。商品有任何问题都可以跟我说哦。"
-        if status == "cancelled":
+        if status == OrderStatus.CANCELLED:
             return f"{head}已取消。如果付过款,款项会原路退回。"
-        if status in ("return_requested", "refunded"):
+        if status in (OrderStatus.RETURN_REQUESTED, OrderStatus.REFUNDED):
             refund = await get_backend().refund(order["id"], proof(tracker))
             return f"{head}当前状态:{order.get('status_text')}。{refund_sentence(refund)}"
         return f"{head}当前状态:{order.get('status_text', status)}。"
 
     async def _track(self, order: JSON, tracker: Tracker) -> str:
-        if order.get("status") in ("unpaid", "paid", "cancelled"):
+        if order.get("status") in (OrderStatus.UNPAID, OrderStatus.PAID, OrderStatus.CANCELLED):
             return await self._status(order, tracker)
         tracking = await get_backend().tracking(order["id"], proof(tracker))
         text = tracking_sentence(tracking)
@@ -121,9 +120,9 @@ class ActionOrderTask(Action):
 
     async def _urge(self, order: JSON, tracker: Tracker) -> str:
         status = order.get("status")
-        if status == "unpaid":
+        if status == OrderStatus.UNPAID:
             return "这个订单还没有付款哦,付款后仓库才会安排发货。"
-        if status not in ("paid", "shipped"):
+        if status not in (OrderStatus.PAID, OrderStatus.SHIPPED):
             return f"订单当前状态是{order.get('status_text')},不需要催发货啦。"
         result = await get_backend().urge(order["id"], f"顾客在线催单({status})",
                                           proof(tracker))
@@ -131,7 +130,7 @@ class ActionOrderTask(Action):
         ref = f"(跟进单号{followup['id']})" if followup.get("id") else ""
         if result.get("duplicate"):
             return f"这个订单已经在加急处理中了{ref},有进展会第一时间通知您,请您放心~"
-        if status == "paid":
+        if status == OrderStatus.PAID:
             ship_by = day_words(order.get("promised_ship_by"))
             return f"已帮您催促仓库优先发货{ref},预计{ship_by}前发出,发货后可以随时找我查物流。"
         courier = order.get("courier") or "快递"
@@ -139,11 +138,11 @@ class ActionOrderTask(Action):
 
     async def _cancel(self, order: JSON, tracker: Tracker) -> str:
         if not order.get("can_cancel"):
-            return cannot_cancel_sentence(order)
+            return cannot_cancel_sentence(order, (await get_backend().policy())["no_reason_days"])
         if tracker.get_slot("confirmed") is not True:
             return "好的,订单为您保留,没有取消。"
         await get_backend().cancel(order["id"], "顾客在线申请取消", proof(tracker))
-        if order.get("status") == "unpaid":
+        if order.get("status") == OrderStatus.UNPAID:
             return f"订单{order['id']}已取消。"
         paid = money(order.get("total_amount"))
         return f"订单{order['id']}已取消,实付{paid}会在1-3个工作日内原路退回,请留意到账通知。"
@@ -151,7 +150,7 @@ class ActionOrderTask(Action):
     async def _address(self, order: JSON, tracker: Tracker) -> str:
         if not order.get("can_change_address"):
             courier = order.get("courier") or ""
-            hotline = COURIER_HOTLINES.get(courier)
+            hotline = (await get_backend().policy())["courier_hotlines"].get(courier)
             via = f"拨打{courier}客服{hotline}" if hotline else "联系快递员"
             return (f"包裹已经发出啦,系统里改不了地址了😥 您可以:1) {via}申请改派到新地址;"
                     "2) 拒收后重新下单,拒收的订单会全额退款。")
@@ -183,7 +182,7 @@ async def calm_a_delay(order_id: str, tracker: Tracker, dispatcher: CollectingDi
         return False  # checked first: most customers are calm, and this saves two calls
     try:
         order = await get_backend().order(order_id, proof(tracker))
-        if order.get("status") != "shipped" or not (
+        if order.get("status") != OrderStatus.SHIPPED or not (
                 await get_backend().tracking(order_id, proof(tracker))).get("delayed"):
             return False
     except BackendError:
@@ -219,17 +218,17 @@ class ActionAskShippingTime(Action):
         order_id = tracker.get_slot("order_id")
         if is_proven(tracker, order_id):
             order = await backend.order(order_id, proof(tracker))
-            if order.get("status") == "paid":
+            if order.get("status") == OrderStatus.PAID:
                 return (f"您的订单{order_id}预计{day_words(order.get('promised_ship_by'))}前发货。",
                         order_id, "order")
-            if order.get("status") in ("shipped", "delivered"):
+            if order.get("status") in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
                 tracking = await backend.tracking(order_id, proof(tracker))
                 return (f"您的订单{order_id}已经发货啦。{tracking_sentence(tracking)}",
                         order_id, "tracking")
         customer_id = await linked_customer_id(tracker)
         if customer_id:
             for order in await backend.customer_orders(customer_id, limit=10):
-                if order.get("status") == "paid":
+                if order.get("status") == OrderStatus.PAID:
                     return (f"您的订单{order['id']}({items_summary(order)})预计"
                             f"{day_words(order.get('promised_ship_by'))}前发货,发货后我会及时更新物流。",
                             order["id"], "customer_orders")
@@ -429,11 +428,11 @@ def tracking_sentence(tracking: JSON) -> str:
     state = tracking.get("state")
     courier = " ".join(filter(None, [tracking.get("courier"), tracking.get("tracking_no")]))
     latest = tracking.get("latest_event") or (tracking.get("events") or [None])[0]
-    if state == "not_shipped" or not latest:
+    if state == TrackingState.NOT_SHIPPED or not latest:
         ship_by = day_words(tracking.get("promised_ship_by"))
         return f"包裹还没有发出,预计{ship_by}前发货。" if ship_by else "包裹还没有发出哦。"
     event = f"{time_words(latest.get('time'))} {latest.get('description', '')}".strip()
-    if state == "delivered":
+    if state == TrackingState.DELIVERED:
         return f"{courier}显示已签收:{event}。"
     where = tracking.get("current_location") or latest.get("location") or ""
     text = f"{courier}最新动态:{event}。"
@@ -450,20 +449,21 @@ def tracking_sentence(tracking: JSON) -> str:
 def refund_sentence(refund: JSON) -> str:
     status = refund.get("status")
     amount = refund.get("amount")
-    if status == "processing":
+    if status == RefundStatus.PROCESSING:
         return (f"退款{money(amount)}正在处理中,预计{day_words(refund.get('expected_date'))}前"
                 "原路退回到您的付款账户。")
-    if status == "completed":
+    if status == RefundStatus.COMPLETED:
         done = day_words(refund.get("completed_at"))
         return f"退款{money(amount)}已于{done}原路退回,请查看付款账户的到账记录。"
     return "这个订单目前没有退款记录哦。"
 
 
-def cannot_cancel_sentence(order: JSON) -> str:
+def cannot_cancel_sentence(order: JSON, no_reason_days: int) -> str:
+    """`no_reason_days`: the shop's window for returns without a reason."""
     status = order.get("status")
-    if status == "shipped":
+    if status == OrderStatus.SHIPPED:
         return ("订单已经发货,没法直接取消了😥 您可以拒收包裹,快递退回后全额退款;"
-                "或者签收后7天内申请无理由退货。")
-    if status == "delivered":
-        return "订单已经签收,没法取消了;签收7天内可以在订单详情页申请退货哦。"
+                f"或者签收后{no_reason_days}天内申请无理由退货。")
+    if status == OrderStatus.DELIVERED:
+        return f"订单已经签收,没法取消了;签收{no_reason_days}天内可以在订单详情页申请退货哦。"
     return f"订单当前状态是{order.get('status_text', status)},不能再取消了。"
