@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Literal, Optional, Tuple
 
-import yaml
+from pydantic import StrictBool, validator
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -28,13 +28,14 @@ from actions.common import empathy_line, part, session_user_events
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import proof
 from actions.text import day_words
+from contract import AfterSaleStatus, OrderStatus, TodoStatus
+from service_common.config import Count, Model, Text, load_yaml
 
 logger = logging.getLogger(__name__)
 
 POLICY_FILE = Path(__file__).resolve().parent.parent / "policy" / "aftersales.yml"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 TASKS = ("return", "exchange", "quality")  # order_task values of after-sales requests
-KINDS = ("return", "exchange", "resend")
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,10 @@ class Reason:
 
 @dataclass(frozen=True)
 class Policy:
+    """How the assistant handles after-sales; the windows are the shop's (an order's
+    `no_reason_until`, the shop's GET /api/policy), not read here."""
+
     return_address: str
-    no_reason_days: int
     send_back_days: int
     refund_time: str
     reasons: Dict[str, Reason]
@@ -64,31 +67,38 @@ class Policy:
         return None
 
 
-class PolicyError(ValueError):
-    pass
+class ReasonSpec(Model):
+    label: Text
+    kind: Literal["return", "exchange", "resend"]
+    needs_photo: StrictBool
+    photo: str = ""  # what the photo must show
+    shipping: Literal["seller", "buyer"]
+    keywords: List[Text]
+
+    @validator("photo", always=True)
+    def _photo_named(cls, photo: str, values: Dict[str, Any]) -> str:
+        if values.get("needs_photo") and not photo:
+            raise ValueError("say which `photo` is needed")
+        return photo
+
+
+class PolicyFile(Model):
+    """policy/aftersales.yml"""
+
+    return_address: Text
+    # The shop's windows: shop/policy.py enforces them, the bot takes them from the shop.
+    no_reason_days: Count
+    after_sale_days: Count
+    send_back_days: Count
+    refund_time: Text
+    reasons: Dict[str, ReasonSpec] = {}
 
 
 def load_policy(path: Path = POLICY_FILE) -> Policy:
-    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    reasons = {}
-    for code, raw in (content.get("reasons") or {}).items():
-        try:
-            reason = Reason(code, str(raw["label"]), raw["kind"], bool(raw["needs_photo"]),
-                            str(raw.get("photo") or ""), raw["shipping"],
-                            tuple(str(word) for word in raw["keywords"]))
-        except (KeyError, TypeError) as error:
-            raise PolicyError(f"{path}: reasons.{code}: missing or invalid {error}") from error
-        if reason.kind not in KINDS or reason.shipping not in ("seller", "buyer"):
-            raise PolicyError(f"{path}: reasons.{code}: kind must be one of {KINDS} and "
-                              "shipping seller or buyer")
-        if reason.needs_photo and not reason.photo:
-            raise PolicyError(f"{path}: reasons.{code}: say which `photo` is needed")
-        reasons[code] = reason
-    try:
-        return Policy(str(content["return_address"]), int(content["no_reason_days"]),
-                      int(content["send_back_days"]), str(content["refund_time"]), reasons)
-    except (KeyError, TypeError, ValueError) as error:
-        raise PolicyError(f"{path}: missing or invalid {error}") from error
+    spec = load_yaml(path, PolicyFile)
+    reasons = {code: Reason(code, raw.label, raw.kind, raw.needs_photo, raw.photo, raw.shipping,
+                            tuple(raw.keywords)) for code, raw in spec.reasons.items()}
+    return Policy(spec.return_address, spec.send_back_days, spec.refund_time, reasons)
 
 
 @lru_cache(maxsize=1)
@@ -174,11 +184,11 @@ def state_problem(order: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     """Why the order's state allows no after-sale at all, whatever the reason (the
     response that says it)."""
     status = order.get("status")
-    if status in ("unpaid", "paid"):
+    if status in (OrderStatus.UNPAID, OrderStatus.PAID):
         return part("utter_aftersale_not_shipped")
-    if status == "shipped":
+    if status == OrderStatus.SHIPPED:
         return part("utter_aftersale_on_its_way")
-    if status in ("refunded", "cancelled"):
+    if status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED):
         return part("utter_aftersale_closed", state=order.get("status_text"))
     return None
 
@@ -188,13 +198,15 @@ def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[Dict[
     if problem:
         return problem
     # 退货中: another item of the order may still need help; the shop checks per item.
-    if reason.code == "no_reason_7d" and order.get("delivered_at"):
+    # The window is the shop's: its deadline for this order.
+    if reason.code == "no_reason_7d" and order.get("no_reason_until") and \
+            order.get("delivered_at"):
         delivered = datetime.fromisoformat(order["delivered_at"])
-        deadline = delivered + timedelta(days=policy().no_reason_days)
-        if datetime.now(delivered.tzinfo) > deadline:
+        deadline = datetime.fromisoformat(order["no_reason_until"])
+        if datetime.now(deadline.tzinfo) > deadline:
             return part("utter_aftersale_past_deadline",
                         delivered=day_words(delivered.date().isoformat()),
-                        days=policy().no_reason_days)
+                        days=(deadline - delivered).days)
     return None
 
 
@@ -216,7 +228,7 @@ def next_step_text(after_sale: Dict[str, Any], reason: Reason) -> Dict[str, Any]
 async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
     """The item the customer means, if it already has an open after-sale (an order in
     退货中 may have other items that still need help)."""
-    if order.get("status") != "return_requested":
+    if order.get("status") != OrderStatus.RETURN_REQUESTED:
         return None
     items = order.get("items") or []
     name = tracker.get_slot("aftersale_item") or (items[0].get("name") if len(items) == 1
@@ -225,7 +237,7 @@ async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
     if product is None:
         return None
     for record in await get_backend().after_sales(order["id"], proof(tracker)):
-        if record.get("status") in ("pending", "processing") and \
+        if record.get("status") in (AfterSaleStatus.PENDING, AfterSaleStatus.PROCESSING) and \
                 (not record.get("items") or product in record["items"]):
             return name
     return None
@@ -328,7 +340,8 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
         dispatcher.utter_message(response="utter_backend_message",
                                  problem=f"{error.message.rstrip('。')}。")
         return unresolved(error.code)
-    todos = [todo for todo in after_sale.get("todos") or [] if todo.get("status") == "open"]
+    todos = [todo for todo in after_sale.get("todos") or []
+             if todo.get("status") == TodoStatus.OPEN]
     empathy = part("utter_empathy_first", line=empathy_line(reason.code, tracker)) \
         if reason.code in ("damaged", "quality") else ""
     noted = part("utter_aftersale_todos", todos=";".join(todo.get("text", "") for todo in todos)) \

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from typing import Any, Dict, List, Optional
 from urllib.parse import quote
@@ -12,6 +11,7 @@ from rasa_sdk import Tracker
 
 from actions.backend import BackendError, NotFound, get_backend
 from escalation import history
+from service_common.settings import env_list
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +42,9 @@ def part(response: str, **values: Any) -> Dict[str, Any]:
 def self_verifying_channels() -> set:
     """Channels that authenticate the user themselves (e.g. a WeCom callback whose signature
     the channel checked, so its user id is the customer's own): their sender id may be looked
-    up in the shop's channel links. Empty by default; the REST channel is never one."""
-    return {name.strip() for name in os.environ.get("SELF_VERIFYING_CHANNELS", "").split(",")
-            if name.strip() and name.strip() != "rest"}
+    up in the shop's channel links (defaults.env: wecom, wechat_oa); never the REST channel.
+    An action server started without the stack's environment used to take none."""
+    return {name for name in env_list("SELF_VERIFYING_CHANNELS") if name != "rest"}
 
 
 def verified_customer_id(tracker: Tracker,

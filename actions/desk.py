@@ -8,6 +8,7 @@ from typing import Any, Dict, Optional
 
 from actions import turn
 from service_common.http import HttpClient, HttpError
+from service_common.settings import env_str
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class DeskClient:
 
     @classmethod
     def from_env(cls) -> DeskClient:
-        return cls(os.environ.get("DESK_URL", "http://127.0.0.1:5070"),
+        return cls(env_str("DESK_URL") or "",
                    os.environ.get("DESK_API_TOKEN", ""))
 
     async def create_handoff(self, packet: Dict[str, Any]) -> Dict[str, Any]:

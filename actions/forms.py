@@ -28,6 +28,7 @@ from actions.backend import (
 from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS, part
 from actions.ownership import identity_token, is_proven, proof
 from actions.text import address_problem, format_address, parse_address
+from contract import OrderStatus
 from escalation import history
 
 logger = logging.getLogger(__name__)
@@ -611,7 +612,7 @@ def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:
     reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
     if reason and aftersales.eligibility_problem(order, reason):
         return ["order_id"]  # the task action explains why not
-    if order.get("status") not in ("delivered", "return_requested"):
+    if order.get("status") not in (OrderStatus.DELIVERED, OrderStatus.RETURN_REQUESTED):
         return ["order_id"]
     needed = ["order_id", "aftersale_reason"]
     if len(order.get("items") or []) > 1:

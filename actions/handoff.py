@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -21,6 +20,7 @@ from actions.orders import calm_a_delay
 from actions.outcomes import HANDED_OVER, UNRESOLVED, outcome
 from actions.ownership import proof, proven_order_id
 from actions.text import day_words
+from contract import OrderStatus
 from escalation import history
 from escalation.rules import EscalationRules, Turn, load_rules
 
@@ -40,7 +40,7 @@ CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 @lru_cache(maxsize=1)
 def rules() -> EscalationRules:
-    return load_rules(os.environ.get("ESCALATION_RULES") or None)
+    return load_rules()
 
 
 # Checked when the action server starts: a broken rules file stops it with a message
@@ -118,7 +118,7 @@ async def order_snapshots(tracker: Tracker, customer_id: Optional[str] = None
         verified = proven_order_id(tracker)
         if verified:
             order = await backend.order(verified, proof(tracker))
-            if order.get("status") == "shipped":
+            if order.get("status") == OrderStatus.SHIPPED:
                 order["tracking"] = await backend.tracking(verified, proof(tracker))
             snapshots.append(order)
         if customer_id:

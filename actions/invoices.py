@@ -16,16 +16,18 @@ from actions.backend import get_backend
 from actions.common import money
 from actions.ownership import proof
 from actions.text import mask_email
+from contract import OrderStatus
 from service_common.credit_code import credit_code_problem, normalize_credit_code
 
 JSON = Dict[str, Any]
 PERSONAL = "个人"
 TYPE_TEXT = {"normal": "电子普通发票", "special": "增值税专用发票"}
-# Orders in these states cannot be invoiced; the task action explains why.
-NOT_INVOICEABLE = {"unpaid": "订单还没有付款,付款后才能申请发票哦。",
-                   "cancelled": "订单已取消,没有可以开票的金额哦。",
-                   "refunded": "订单已全额退款,不能再开发票了。",
-                   "return_requested":
+# Whether an order can be invoiced is the shop's call (the order's `invoice_refusal`);
+# these are the assistant's words for the usual refusals (else the shop's reason).
+NOT_INVOICEABLE = {OrderStatus.UNPAID: "订单还没有付款,付款后才能申请发票哦。",
+                   OrderStatus.CANCELLED: "订单已取消,没有可以开票的金额哦。",
+                   OrderStatus.REFUNDED: "订单已全额退款,不能再开发票了。",
+                   OrderStatus.RETURN_REQUESTED:
                        "订单正在退货中,退货完成前不能开发票;如果退货取消,再来找我开就行。"}
 
 SPECIAL_WORDS = ("专票", "专用发票", "增值税专用")
@@ -39,7 +41,7 @@ ORGANISATION_WORDS = ("公司", "集团", "中心", "厂", "店", "行", "社", 
 
 
 def slots_needed(order: JSON, tracker: Tracker) -> List[Text]:
-    if order.get("status") in NOT_INVOICEABLE:
+    if order.get("invoice_refusal"):
         return ["order_id"]
     needed = ["order_id", "invoice_type", "invoice_title"]
     if tracker.get_slot("invoice_title") != PERSONAL:
@@ -98,8 +100,8 @@ def email_in(text: str) -> Optional[str]:
 
 async def request(order: JSON, tracker: Tracker) -> str:
     """Files the request with the shop; the answer says what happens next."""
-    if order.get("status") in NOT_INVOICEABLE:
-        return NOT_INVOICEABLE[order["status"]]
+    if order.get("invoice_refusal"):
+        return NOT_INVOICEABLE.get(order["status"], f"{order['invoice_refusal'].rstrip('。')}。")
     kind = tracker.get_slot("invoice_type") or "normal"
     title = tracker.get_slot("invoice_title")
     email = tracker.get_slot("invoice_email")
@@ -115,6 +117,7 @@ async def request(order: JSON, tracker: Tracker) -> str:
     if invoice.get("duplicate"):
         return (f"这个订单已经申请过同样的发票啦({what}),开好后会发到{mask_email(email)},"
                 "不用重复申请哦。")
-    when = "订单确认收货后" if order.get("status") in ("paid", "shipped") else ""
+    when = "订单确认收货后" if order.get("status") in (OrderStatus.PAID, OrderStatus.SHIPPED) \
+        else ""
     return (f"开票申请已提交:{what}。{when}1-3个工作日内会把电子发票发到{mask_email(email)},"
             "请注意查收(也可能在垃圾邮件里)。我已记在待办里,开好会通知您~")

@@ -25,6 +25,7 @@ from actions.forms import LOCKED_ATTEMPTS, stored_address
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import is_proven, proof
 from actions.text import day_words, format_address, time_words
+from contract import OrderStatus, RefundStatus, TrackingState
 from escalation import history
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,6 @@ JSON = Dict[str, Any]
 TASK_RESET = [SlotSet(slot, None) for slot in (
     "confirmed", "new_address", "invoice_type", "invoice_title", "tax_id", "invoice_email")
 ] + [SlotSet("failed_attempts", 0.0)]
-COURIER_HOTLINES = {"顺丰": "95338", "中通": "95311", "圆通": "95554", "韵达": "95546",
-                    "申通": "95543", "京东物流": "950616", "邮政EMS": "11183", "极兔": "956025"}
 
 
 class ActionOrderTask(Action):
@@ -92,27 +91,27 @@ class ActionOrderTask(Action):
         head = part("utter_order_head", order_id=order["id"], items=items_summary(order),
                     amount=money(order.get("total_amount")))
         status = order.get("status")
-        if status == "unpaid":
+        if status == OrderStatus.UNPAID:
             return part("utter_order_unpaid", head=head)
-        if status == "paid":
+        if status == OrderStatus.PAID:
             ship_by = day_words(order.get("promised_ship_by"))
             return part("utter_order_paid", head=head, ship_by=ship_by)
-        if status == "shipped":
+        if status == OrderStatus.SHIPPED:
             tracking = await get_backend().tracking(order["id"], proof(tracker))
             return part("utter_order_shipped", head=head, tracking=tracking_sentence(tracking))
-        if status == "delivered":
+        if status == OrderStatus.DELIVERED:
             signed = time_words(order.get("delivered_at"))
             return part("utter_order_delivered", head=head, signed=signed)
-        if status == "cancelled":
+        if status == OrderStatus.CANCELLED:
             return part("utter_order_cancelled", head=head)
-        if status in ("return_requested", "refunded"):
+        if status in (OrderStatus.RETURN_REQUESTED, OrderStatus.REFUNDED):
             refund = await get_backend().refund(order["id"], proof(tracker))
             return part("utter_order_state_refund", head=head,
                         state=order.get("status_text"), refund=refund_sentence(refund))
         return part("utter_order_state", head=head, state=order.get("status_text", status))
 
     async def _track(self, order: JSON, tracker: Tracker) -> JSON:
-        if order.get("status") in ("unpaid", "paid", "cancelled"):
+        if order.get("status") in (OrderStatus.UNPAID, OrderStatus.PAID, OrderStatus.CANCELLED):
             return await self._status(order, tracker)
         tracking = await get_backend().tracking(order["id"], proof(tracker))
         if tracking.get("delayed"):
@@ -122,9 +121,9 @@ class ActionOrderTask(Action):
 
     async def _urge(self, order: JSON, tracker: Tracker) -> JSON:
         status = order.get("status")
-        if status == "unpaid":
+        if status == OrderStatus.UNPAID:
             return part("utter_urge_unpaid")
-        if status not in ("paid", "shipped"):
+        if status not in (OrderStatus.PAID, OrderStatus.SHIPPED):
             return part("utter_urge_not_needed", state=order.get("status_text"))
         result = await get_backend().urge(order["id"], f"顾客在线催单({status})",
                                           proof(tracker))
@@ -133,7 +132,7 @@ class ActionOrderTask(Action):
             if followup.get("id") else ""
         if result.get("duplicate"):
             return part("utter_urge_duplicate", ref=ref)
-        if status == "paid":
+        if status == OrderStatus.PAID:
             ship_by = day_words(order.get("promised_ship_by"))
             return part("utter_urge_warehouse", ref=ref, ship_by=ship_by)
         if order.get("courier"):
@@ -142,11 +141,11 @@ class ActionOrderTask(Action):
 
     async def _cancel(self, order: JSON, tracker: Tracker) -> JSON:
         if not order.get("can_cancel"):
-            return cannot_cancel_sentence(order)
+            return cannot_cancel_sentence(order, (await get_backend().policy())["no_reason_days"])
         if tracker.get_slot("confirmed") is not True:
             return part("utter_cancel_kept")
         await get_backend().cancel(order["id"], "顾客在线申请取消", proof(tracker))
-        if order.get("status") == "unpaid":
+        if order.get("status") == OrderStatus.UNPAID:
             return part("utter_cancel_done", order_id=order["id"])
         paid = money(order.get("total_amount"))
         return part("utter_cancel_done_refund", order_id=order["id"], amount=paid)
@@ -154,7 +153,7 @@ class ActionOrderTask(Action):
     async def _address(self, order: JSON, tracker: Tracker) -> JSON:
         if not order.get("can_change_address"):
             courier = order.get("courier") or ""
-            hotline = COURIER_HOTLINES.get(courier)
+            hotline = (await get_backend().policy())["courier_hotlines"].get(courier)
             via = part("utter_via_courier_hotline", courier=courier, hotline=hotline) \
                 if hotline else part("utter_via_courier")
             return part("utter_address_too_late", via=via)
@@ -187,7 +186,7 @@ async def calm_a_delay(order_id: str, tracker: Tracker, dispatcher: CollectingDi
         return False  # checked first: most customers are calm, and this saves two calls
     try:
         order = await get_backend().order(order_id, proof(tracker))
-        if order.get("status") != "shipped" or not (
+        if order.get("status") != OrderStatus.SHIPPED or not (
                 await get_backend().tracking(order_id, proof(tracker))).get("delayed"):
             return False
     except BackendError:
@@ -223,17 +222,17 @@ class ActionAskShippingTime(Action):
         order_id = tracker.get_slot("order_id")
         if is_proven(tracker, order_id):
             order = await backend.order(order_id, proof(tracker))
-            if order.get("status") == "paid":
+            if order.get("status") == OrderStatus.PAID:
                 return (part("utter_ship_time_order", order_id=order_id,
                              ship_by=day_words(order.get("promised_ship_by"))), order_id, "order")
-            if order.get("status") in ("shipped", "delivered"):
+            if order.get("status") in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
                 tracking = await backend.tracking(order_id, proof(tracker))
                 return (part("utter_ship_time_shipped", order_id=order_id,
                              tracking=tracking_sentence(tracking)), order_id, "tracking")
         customer_id = await linked_customer_id(tracker)
         if customer_id:
             for order in await backend.customer_orders(customer_id, limit=10):
-                if order.get("status") == "paid":
+                if order.get("status") == OrderStatus.PAID:
                     return (part("utter_ship_time_customer_order", order_id=order["id"],
                                  items=items_summary(order),
                                  ship_by=day_words(order.get("promised_ship_by"))),
@@ -394,12 +393,12 @@ def tracking_sentence(tracking: JSON) -> JSON:
     state = tracking.get("state")
     courier = " ".join(filter(None, [tracking.get("courier"), tracking.get("tracking_no")]))
     latest = tracking.get("latest_event") or (tracking.get("events") or [None])[0]
-    if state == "not_shipped" or not latest:
+    if state == TrackingState.NOT_SHIPPED or not latest:
         ship_by = day_words(tracking.get("promised_ship_by"))
         return part("utter_tracking_not_shipped_by", ship_by=ship_by) if ship_by \
             else part("utter_tracking_not_shipped")
     event = f"{time_words(latest.get('time'))} {latest.get('description', '')}".strip()
-    if state == "delivered":
+    if state == TrackingState.DELIVERED:
         return part("utter_tracking_signed", courier=courier, event=event)
     where = tracking.get("current_location") or latest.get("location") or ""
     eta = tracking.get("eta")
@@ -417,19 +416,20 @@ def tracking_sentence(tracking: JSON) -> JSON:
 def refund_sentence(refund: JSON) -> JSON:
     status = refund.get("status")
     amount = refund.get("amount")
-    if status == "processing":
+    if status == RefundStatus.PROCESSING:
         return part("utter_refund_processing", amount=money(amount),
                     expected=day_words(refund.get("expected_date")))
-    if status == "completed":
+    if status == RefundStatus.COMPLETED:
         done = day_words(refund.get("completed_at"))
         return part("utter_refund_completed", amount=money(amount), done=done)
     return part("utter_refund_none")
 
 
-def cannot_cancel_sentence(order: JSON) -> JSON:
+def cannot_cancel_sentence(order: JSON, no_reason_days: int) -> JSON:
+    """`no_reason_days`: the shop's window for returns without a reason."""
     status = order.get("status")
-    if status == "shipped":
-        return part("utter_cancel_too_late_shipped")
-    if status == "delivered":
-        return part("utter_cancel_too_late_delivered")
+    if status == OrderStatus.SHIPPED:
+        return part("utter_cancel_too_late_shipped", days=no_reason_days)
+    if status == OrderStatus.DELIVERED:
+        return part("utter_cancel_too_late_delivered", days=no_reason_days)
     return part("utter_cancel_not_allowed", state=order.get("status_text", status))

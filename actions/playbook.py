@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Literal, Optional
 
 import sqlalchemy as sa
-import yaml
+from pydantic import conint, conlist, validator
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -26,12 +25,13 @@ from actions import migrate
 from actions.backend import BackendError, get_backend
 from actions.common import recent_emotions
 from actions.ownership import is_proven, proof
+from service_common.config import At, Count, Model, Text, load_yaml, number
+from service_common.settings import env_str
 
 logger = logging.getLogger(__name__)
 
 PLAYBOOK_FILE = Path(__file__).resolve().parent.parent / "escalation" / "playbook.yml"
 CHINA = timezone(timedelta(hours=8))
-SITUATIONS = {"delayed_parcel"}
 RECENT_MESSAGES = 5  # the mood that counts: any of the customer's last few messages
 
 metadata = sa.MetaData()
@@ -62,32 +62,52 @@ class Play:
     daily_budget: float
 
 
-class PlaybookError(ValueError):
-    pass
+class CouponSpec(Model):
+    amount: number(gt=0)  # type: ignore[valid-type]
+    valid_days: Count = 30
+
+
+class LimitsSpec(Model):
+    per_customer_days: conint(strict=True, ge=0)  # type: ignore[valid-type]
+    daily_budget: number(gt=0)  # type: ignore[valid-type]
+
+
+class PlaySpec(Model):
+    id: Text
+    situation: Literal["delayed_parcel"]
+    emotions: conlist(Literal["calm", "anxious", "angry"], min_items=1)  # type: ignore
+    say: Text  # may name {amount} and {valid_days}
+    coupon: CouponSpec
+    limits: LimitsSpec
+
+    @validator("say")
+    def _placeholders(cls, say: str) -> str:
+        try:  # the text is sent after the coupon is issued: it must not fail then
+            say.format(amount=1, valid_days=1)
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"only {{amount}} and {{valid_days}} can be filled in ({error!r})"
+                             ) from None
+        return say
+
+    @validator("limits")
+    def _within_budget(cls, limits: LimitsSpec, values: Dict[str, Any]) -> LimitsSpec:
+        if "coupon" in values and values["coupon"].amount > limits.daily_budget:
+            raise At(("daily_budget",), "must be at least the coupon amount")
+        return limits
+
+
+class PlaybookFile(Model):
+    """escalation/playbook.yml"""
+
+    plays: List[PlaySpec] = []
 
 
 def load_plays(path: Path = PLAYBOOK_FILE) -> List[Play]:
-    content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    plays = []
-    for index, raw in enumerate(content.get("plays") or []):
-        where = f"{path}: plays[{index}] ({raw.get('id', '?') if isinstance(raw, dict) else '?'})"
-        try:
-            play = Play(
-                id=str(raw["id"]), situation=raw["situation"], emotions=tuple(raw["emotions"]),
-                say=str(raw["say"]), amount=float(raw["coupon"]["amount"]),
-                valid_days=int(raw["coupon"].get("valid_days", 30)),
-                per_customer_days=int(raw["limits"]["per_customer_days"]),
-                daily_budget=float(raw["limits"]["daily_budget"]),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise PlaybookError(f"{where}: missing or invalid {error}") from error
-        if play.situation not in SITUATIONS:
-            raise PlaybookError(f"{where}: unknown situation {play.situation!r}; "
-                                f"known: {sorted(SITUATIONS)}")
-        if not 0 < play.amount <= play.daily_budget:
-            raise PlaybookError(f"{where}: coupon amount must be > 0 and within the daily budget")
-        plays.append(play)
-    return plays
+    return [Play(id=raw.id, situation=raw.situation, emotions=tuple(raw.emotions), say=raw.say,
+                 amount=float(raw.coupon.amount), valid_days=raw.coupon.valid_days,
+                 per_customer_days=raw.limits.per_customer_days,
+                 daily_budget=float(raw.limits.daily_budget))
+            for raw in load_yaml(path, PlaybookFile).plays]
 
 
 class Ledger:
@@ -144,7 +164,7 @@ class Ledger:
 
 @lru_cache(maxsize=1)
 def ledger() -> Ledger:
-    return Ledger(os.environ.get("ACTIONS_DB_URL", "sqlite:///var/actions.sqlite"))
+    return Ledger(env_str("ACTIONS_DB_URL") or "")
 
 
 @lru_cache(maxsize=1)

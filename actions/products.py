@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
 
-import yaml
+from pydantic import conlist, constr
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -34,6 +34,8 @@ from actions.common import (
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.sizing import page_product
 from escalation import history
+from service_common.config import Model, load_yaml
+from service_common.config import Text as NonBlank
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +78,25 @@ class Attribute:
     keywords: Tuple[str, ...]
 
 
+class AttributeSpec(Model):
+    label: NonBlank
+    keywords: conlist(NonBlank, min_items=1)  # type: ignore[valid-type]
+
+
+class AttributesFile(Model):
+    """policy/product_attributes.yml"""
+
+    attributes: Dict[constr(strict=True, regex=r"^[a-z][a-z0-9_]*$"),  # type: ignore[valid-type]
+                     AttributeSpec]
+
+
 @lru_cache(maxsize=1)
-def attributes() -> Tuple[Attribute, ...]:
-    data = yaml.safe_load(ATTRIBUTES_FILE.read_text(encoding="utf-8"))
-    return tuple(Attribute(key, spec["label"], tuple(str(k).lower() for k in spec["keywords"]))
-                 for key, spec in data["attributes"].items())
+def attributes(path: Path = ATTRIBUTES_FILE) -> Tuple[Attribute, ...]:
+    return tuple(Attribute(key, spec.label, tuple(word.lower() for word in spec.keywords))
+                 for key, spec in load_yaml(path, AttributesFile).attributes.items())
+
+
+attributes()  # validated when the action server starts
 
 
 def asked_attribute(question: str, product: JSON) -> Optional[Attribute]:

@@ -32,6 +32,8 @@ from sanic.response import HTTPResponse
 
 from actions import turn
 from security import logs, secrets
+from service_common.config import ConfigError
+from service_common.settings import check_environment, env_int, env_str
 
 logger = logging.getLogger("actions.server")
 TOKEN_HEADER = "X-Actions-Token"
@@ -92,8 +94,13 @@ def _action_call(request: Request) -> object:
 def main(argv: Optional[list] = None) -> None:
     logs.install()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=os.environ.get("ACTIONS_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("ACTIONS_PORT", 5055)))
+    try:
+        check_environment()
+    except ConfigError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        sys.exit(2)
+    parser.add_argument("--host", default=env_str("ACTIONS_HOST"))
+    parser.add_argument("--port", type=int, default=env_int("ACTIONS_PORT"))
     parser.add_argument("--loglevel", default=os.environ.get("LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     utils.configure_colored_logging(args.loglevel)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Text, Tuple
@@ -15,7 +14,9 @@ from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
 from actions.common import PRODUCT_ID, current_customer, customer_title
+from contract import OrderStatus, TodoStatus
 from escalation import history
+from service_common.settings import env_int
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class ActionSessionStart(Action):
         news = [todo for todo in todos if todo.get("status") == "done" and todo.get("result_text")
                 and todo.get("closed_at")
                 and datetime.fromisoformat(todo["closed_at"]) >= since]
-        still_open = [todo for todo in todos if todo.get("status") == "open"]
+        still_open = [todo for todo in todos if todo.get("status") == TodoStatus.OPEN]
         lines = [f"您的{todo.get('kind_text') or '跟进事项'}已处理:{todo['result_text']}"
                  + order_ref(todo) for todo in news]
         if still_open:
@@ -97,7 +98,7 @@ class ActionSessionStart(Action):
                 viewed.get("id") != metadata.get("product_id"):
             return [f"您上次看的「{viewed.get('name')}」还有货哦,需要的话可以直接问我~"]
         bought = recent.get("last_purchased") or {}
-        if bought.get("name") and bought.get("order_status") == "delivered":
+        if bought.get("name") and bought.get("order_status") == OrderStatus.DELIVERED:
             return [f"上次买的「{bought['name']}」用得还好吗?有问题随时找我。"]
         return []
 
@@ -105,10 +106,7 @@ class ActionSessionStart(Action):
 def rolled_over_by_length(tracker: Tracker) -> bool:
     """The previous session hit SESSION_MAX_MESSAGES (security.rasa_hooks) while the
     customer was still chatting, rather than expiring after a pause."""
-    try:
-        limit = int(os.environ.get("SESSION_MAX_MESSAGES", "40"))
-    except ValueError:
-        limit = 40
+    limit = env_int("SESSION_MAX_MESSAGES")
     users = history.user_messages(history.session(tracker.events))
     if limit <= 0 or len(users) < limit:
         return False

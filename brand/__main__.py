@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-import yaml
-
-from brand.tone import DEFAULT_TONE_PATH, FILE_ENV, Tone, ToneError, load_tone, parse_switch
+from brand.tone import DEFAULT_TONE_PATH, FILE_ENV, Tone, ToneFile, load_tone, parse_switch
+from service_common.config import ConfigError, load_yaml
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -26,7 +25,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         tones = _tones(args.tone, args.emoji, args.all)
-    except ToneError as error:
+    except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for text in args.text:
@@ -42,8 +41,8 @@ def _tones(name: Optional[str], emoji: Optional[str], every: bool) -> List[Tone]
     path = Path(os.environ.get(FILE_ENV) or DEFAULT_TONE_PATH)
     if not every:
         return [Tone.from_file(path, name=name, emoji=switch)]
-    names = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("tones") or {}
-    return [Tone.from_file(path, name=str(tone), emoji=switch) for tone in names]
+    names = load_yaml(path, ToneFile).tones
+    return [Tone.from_file(path, name=tone, emoji=switch) for tone in names]
 
 
 if __name__ == "__main__":

@@ -15,18 +15,18 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Tuple, Union
 
 import emoji as emoji_lib
-import yaml
+from pydantic import StrictBool, StrictStr, conint, validator
+
+from service_common.config import At, ConfigError, Model, Text, parse, read_yaml
+from service_common.settings import ENVIRONMENT
 
 DEFAULT_TONE_PATH = Path(__file__).resolve().parent / "tone.yml"
 TONE_ENV = "BRAND_TONE"
 EMOJI_ENV = "BRAND_EMOJI"
 FILE_ENV = "BRAND_TONE_FILE"
-ADDRESS_FORMS = ("亲", "您", "你")
-TOP_KEYS = {"version", "tone", "emoji", "tones"}
-STYLE_KEYS = {"note", "address", "particles", "tilde", "max_emoji", "emoji_map", "phrases"}
 SWITCH_WORDS = {"on": True, "off": False}
 
 # Full-width punctuation is spelled as escapes: editors and tools silently turn "，" into ",".
@@ -82,10 +82,6 @@ TIDY = (
 DANGLING = re.compile(f"[{_C};\uff1b][ \\t]*$")
 
 
-class ToneError(ValueError):
-    """The tone file or an override is invalid; the message names the file."""
-
-
 @dataclass(frozen=True)
 class ToneStyle:
     """One tone's rewriting rules, as loaded from the file. The defaults change nothing."""
@@ -138,25 +134,19 @@ class Tone:
                   emoji: Optional[bool] = None) -> Tone:
         """Load a tone file; `name`/`emoji` override the file's `tone`/`emoji` settings."""
         tone_path = Path(path) if path is not None else DEFAULT_TONE_PATH
-        try:
-            raw = tone_path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise ToneError(f"{tone_path}: cannot read tone file: {error}") from error
-        try:
-            data = yaml.safe_load(raw)
-        except yaml.YAMLError as error:
-            raise ToneError(f"{tone_path}: invalid YAML: {error}") from error
-        return cls.from_dict(data, source=str(tone_path), name=name, emoji=emoji)
+        data, text = read_yaml(tone_path)
+        return cls.from_dict(data, str(tone_path), name, emoji, text)
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<tone>", name: Optional[str] = None,
-                  emoji: Optional[bool] = None) -> Tone:
-        styles, default_name, default_emoji = _parse(data, source)
-        chosen = default_name if name is None else name
-        if chosen not in styles:
-            raise ToneError(f"{source}: unknown tone {chosen!r}; the file defines "
-                            f"{sorted(styles)}")
-        return cls(styles[chosen], default_emoji if emoji is None else emoji, source)
+                  emoji: Optional[bool] = None, text: Optional[str] = None) -> Tone:
+        spec = parse(data, ToneFile, source, text)
+        chosen = spec.tone if name is None else name
+        if chosen not in spec.tones:
+            raise ConfigError(source, f"unknown tone {chosen!r}; the file defines "
+                              f"{sorted(spec.tones)}")
+        switch = bool(spec.emoji) if emoji is None else emoji
+        return cls(_style(chosen, spec.tones[chosen]), switch, source)
 
     # ------------------------------------------------------------------ rewriting
 
@@ -302,94 +292,81 @@ def _tidy(text: str, title: bool) -> str:
     return text.strip(" \t")
 
 
-# ---------------------------------------------------------------------- validation
+# ---------------------------------------------------------------------- the file
 
 
-def _parse(data: Any, source: str) -> Tuple[Dict[str, ToneStyle], str, bool]:
-    if not isinstance(data, dict):
-        raise ToneError(f"{source}: expected a mapping with 'tone', 'emoji' and 'tones'")
-    unknown = sorted(set(map(str, data)) - TOP_KEYS)
-    if unknown:
-        raise ToneError(f"{source}: unknown top-level key(s) {unknown}; "
-                        f"expected {sorted(TOP_KEYS)}")
-    if data.get("version") != 1:
-        raise ToneError(f"{source}: 'version' must be 1")
-    tones = data.get("tones")
-    if not isinstance(tones, dict) or not tones:
-        raise ToneError(f"{source}: 'tones' must be a mapping of tone name -> settings")
-    styles = {str(name): _parse_style(str(name), spec, source) for name, spec in tones.items()}
-    name = data.get("tone")
-    if not isinstance(name, str) or name not in styles:
-        raise ToneError(f"{source}: 'tone' must be one of {sorted(styles)}, not {name!r}")
-    emoji = parse_switch(data.get("emoji", True), f"{source}: 'emoji'")
-    return styles, name, emoji
-
-
-def parse_switch(value: Any, where: str) -> bool:
+def _switch(value: Any) -> bool:
     """on/off (YAML also reads unquoted on/off as true/false)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in SWITCH_WORDS:
         return SWITCH_WORDS[value.strip().lower()]
-    raise ToneError(f"{where} must be on or off, not {value!r}")
+    raise ValueError(f"must be on or off, not {value!r}")
 
 
-def _parse_style(name: str, spec: Any, source: str) -> ToneStyle:
-    where = f"{source}: tone '{name}'"
-    if not name.strip():
-        raise ToneError(f"{source}: a tone needs a name")
-    spec = spec or {}
-    if not isinstance(spec, dict):
-        raise ToneError(f"{where}: expected a mapping of settings")
-    unknown = sorted(set(map(str, spec)) - STYLE_KEYS)
-    if unknown:
-        raise ToneError(f"{where}: unknown key(s) {unknown}; expected {sorted(STYLE_KEYS)}")
-    note = spec.get("note", "")
-    if not isinstance(note, str):
-        raise ToneError(f"{where}: 'note' must be text")
-    address = spec.get("address", "亲")
-    if address not in ADDRESS_FORMS:
-        raise ToneError(f"{where}: 'address' must be one of {list(ADDRESS_FORMS)}, "
-                        f"not {address!r}")
-    particles = _text_map(spec.get("particles"), f"{where}: 'particles'")
-    for particle, _ in particles:
-        if len(particle) != 1 or not _is_han(particle):
-            raise ToneError(f"{where}: particle {particle!r} must be one Chinese character")
-    tilde = spec.get("tilde", "~")
-    if not isinstance(tilde, str):
-        raise ToneError(f"{where}: 'tilde' must be text (quote it; \"\" removes ~)")
-    max_emoji = spec.get("max_emoji")
-    if max_emoji is not None and (isinstance(max_emoji, bool) or not isinstance(max_emoji, int)
-                                  or max_emoji < 0):
-        raise ToneError(f"{where}: 'max_emoji' must be a whole number >= 0, not {max_emoji!r}")
-    emoji_map = _text_map(spec.get("emoji_map"), f"{where}: 'emoji_map'")
-    for src, dst in emoji_map:
-        if not emoji_lib.is_emoji(src) or (dst and not emoji_lib.is_emoji(dst)):
-            raise ToneError(f"{where}: 'emoji_map' {src!r} -> {dst!r}: both must be one emoji")
-    phrases = _text_map(spec.get("phrases"), f"{where}: 'phrases'")
-    for src, _ in phrases:
-        if not src.strip():
-            raise ToneError(f"{where}: 'phrases' has an empty phrase")
-    return ToneStyle(name=name, note=note, address=address, particles=particles, tilde=tilde,
-                     max_emoji=max_emoji, emoji_map=emoji_map, phrases=phrases)
+def parse_switch(value: Any, source: str, where: str = "") -> bool:
+    try:
+        return _switch(value)
+    except ValueError as error:
+        raise ConfigError(source, str(error), where) from None
 
 
-def _text_map(value: Any, where: str) -> Tuple[Tuple[str, str], ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, dict):
-        raise ToneError(f"{where} must be a mapping of text -> text")
-    pairs = []
-    for key, replacement in value.items():
-        if not isinstance(key, str) or not isinstance(replacement, str):
-            raise ToneError(f"{where}: {key!r} -> {replacement!r}: both must be text "
-                            "(quote them in YAML)")
-        pairs.append((key, replacement))
-    return tuple(pairs)
+class StyleSpec(Model):
+    note: StrictStr = ""
+    address: Literal["亲", "您", "你"] = "亲"
+    particles: Dict[StrictStr, StrictStr] = {}
+    tilde: StrictStr = "~"
+    max_emoji: Optional[conint(strict=True, ge=0)] = None  # type: ignore[valid-type]
+    emoji_map: Dict[StrictStr, StrictStr] = {}
+    phrases: Dict[Text, StrictStr] = {}
+
+    @validator("particles")
+    def _particles(cls, particles: Dict[str, str]) -> Dict[str, str]:
+        for particle in particles:
+            if len(particle) != 1 or not _is_han(particle):
+                raise At((particle,), "a particle must be one Chinese character")
+        return particles
+
+    @validator("emoji_map")
+    def _emoji(cls, emoji_map: Dict[str, str]) -> Dict[str, str]:
+        for src, dst in emoji_map.items():
+            if not emoji_lib.is_emoji(src) or (dst and not emoji_lib.is_emoji(dst)):
+                raise At((src,), f"{src!r} -> {dst!r}: both must be one emoji")
+        return emoji_map
+
+
+class ToneFile(Model):
+    """brand/tone.yml"""
+
+    version: Literal[1]
+    tones: Dict[Text, StyleSpec]  # before `tone`, which must name one of them
+    tone: StrictStr
+    emoji: Union[StrictBool, Literal["on", "off"]] = True  # a YAML 1.2 editor reads on as text
+
+    _emoji = validator("emoji", pre=True, allow_reuse=True)(_switch)
+
+    @validator("tones")
+    def _some(cls, tones: Dict[str, StyleSpec]) -> Dict[str, StyleSpec]:
+        if not tones:
+            raise ValueError("define at least one tone")
+        return tones
+
+    @validator("tone")
+    def _defined(cls, tone: str, values: Dict[str, Any]) -> str:
+        if "tones" in values and tone not in values["tones"]:
+            raise ValueError(f"must be one of {sorted(values['tones'])}, not {tone!r}")
+        return tone
 
 
 def _is_han(char: str) -> bool:
     return unicodedata.name(char, "").startswith("CJK UNIFIED IDEOGRAPH")
+
+
+def _style(name: str, spec: StyleSpec) -> ToneStyle:
+    return ToneStyle(name=name, note=spec.note, address=spec.address,
+                     particles=tuple(spec.particles.items()), tilde=spec.tilde,
+                     max_emoji=spec.max_emoji, emoji_map=tuple(spec.emoji_map.items()),
+                     phrases=tuple(spec.phrases.items()))
 
 
 # ---------------------------------------------------------------------- process-wide tone
@@ -398,17 +375,15 @@ def _is_han(char: str) -> bool:
 def load_tone(env: Optional[Mapping[str, str]] = None) -> Tone:
     """The tone the environment asks for: BRAND_TONE_FILE, BRAND_TONE, BRAND_EMOJI."""
     env = os.environ if env is None else env
-    path = env.get(FILE_ENV) or None
-    source = path or str(DEFAULT_TONE_PATH)
     name = env.get(TONE_ENV) or None
     emoji_value = env.get(EMOJI_ENV)
-    emoji = (parse_switch(emoji_value, f"{source}: environment {EMOJI_ENV}")
-             if emoji_value else None)
+    emoji = parse_switch(emoji_value, ENVIRONMENT, EMOJI_ENV) if emoji_value else None
     try:
-        return Tone.from_file(path, name=name, emoji=emoji)
-    except ToneError as error:
-        if name is not None and "unknown tone" in str(error):
-            raise ToneError(f"{error} (from environment {TONE_ENV})") from error
+        return Tone.from_file(env.get(FILE_ENV) or None, name=name, emoji=emoji)
+    except ConfigError as error:
+        if name is not None and "unknown tone" in error.problem:
+            raise ConfigError(error.source, f"{error.problem} (from the environment)",
+                              TONE_ENV) from None
         raise
 
 

@@ -436,7 +436,7 @@ class WebChatInput(InputChannel):
         try:
             from escalation.rules import load_rules
 
-            hours = load_rules(os.environ.get("ESCALATION_RULES") or None).office_hours
+            hours = load_rules().office_hours
             return {"open": bool(hours.is_open()), "from": f"{hours.open:%H:%M}",
                     "to": f"{hours.close:%H:%M}"}
         except Exception as error:  # noqa: BLE001 - the chat works without the rules

@@ -10,7 +10,6 @@ from compliance.checker import (
     DEFAULT_RULES_PATH,
     ComplianceChecker,
     Hit,
-    RulesError,
     Verdict,
     get_checker,
 )
@@ -20,7 +19,6 @@ __all__ = [
     "DEFAULT_RULES_PATH",
     "ComplianceChecker",
     "Hit",
-    "RulesError",
     "Verdict",
     "get_checker",
 ]

@@ -6,8 +6,9 @@ import argparse
 import sys
 from typing import List, Optional
 
-from compliance.checker import ALL_CATEGORIES, ComplianceChecker, RulesError
+from compliance.checker import ALL_CATEGORIES, ComplianceChecker
 from compliance.lint import main as lint_main
+from service_common.config import ConfigError
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -35,7 +36,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return lint_main(args.paths, rules=args.rules, product_category=args.category)
     try:
         checker = ComplianceChecker.from_file(args.rules)
-    except RulesError as error:
+    except ConfigError as error:
         print(f"compliance: {error}", file=sys.stderr)
         return 2
     verdict = checker.check(args.text, args.category)

@@ -13,9 +13,11 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union
 
-import yaml
+from pydantic import StrictStr, conlist, constr, root_validator, validator
+
+from service_common.config import At, ConfigError, Model, Text, parse, path_text, read_yaml
 
 logger = logging.getLogger("compliance")
 
@@ -23,21 +25,12 @@ DEFAULT_RULES_PATH = Path(__file__).resolve().parent / "rules.yml"
 # Pass as product_category to apply every category's rules (the lint does: a shipped
 # template may be said about any product).
 ALL_CATEGORIES = "*"
-ACTIONS = ("block", "rewrite")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
-TOP_KEYS = {"version", "fallback", "rule_categories", "allow", "rules", "product_categories"}
-RULE_KEYS = {"id", "category", "terms", "patterns", "action", "replacement", "note"}
-ALLOW_KEYS = {"id", "terms", "patterns", "note"}
-PRODUCT_KEYS = {"aliases", "allow", "rules"}
 # Full-width ASCII (ＴＯＰ１, １００％) and the ideographic space map 1:1 to ASCII, so
 # spans found in the normalised text are valid in the original.
 FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 FULLWIDTH[0x3000] = 0x20
 MAX_LOGGED_TERM = 20  # a pattern match is short, but never log more than a term
-
-
-class RulesError(ValueError):
-    """The rules file is invalid; the message names the file and the rule."""
 
 
 @dataclass(frozen=True)
@@ -119,10 +112,9 @@ class _Matcher:
                 elif scope != ALL_CATEGORIES or other.kind != entry.kind:
                     # In the all-categories scope the same term may sit in several
                     # product lists; anywhere else a duplicate means a dead entry.
-                    raise RulesError(
-                        f"{source}: term '{term}' is in both '{other.id}' and '{entry.id}'"
-                        f"{'' if scope is None else f' (product category {scope})'}"
-                    )
+                    raise ConfigError(
+                        source, f"term '{term}' is in both '{other.id}' and '{entry.id}'"
+                        f"{'' if scope is None else f' (product category {scope})'}")
         if self.literals:
             regexes.append(re.compile(_trie_regex(self.literals), re.IGNORECASE))
             owners.append(None)
@@ -217,10 +209,9 @@ class ComplianceChecker:
             for alias in (name, *aliases):
                 key = alias.strip().lower()
                 if key in self._aliases and self._aliases[key] != name:
-                    raise RulesError(
-                        f"{source}: product category alias '{alias}' is used by both "
-                        f"'{self._aliases[key]}' and '{name}'"
-                    )
+                    raise ConfigError(
+                        source, f"product category alias '{alias}' is used by both "
+                        f"'{self._aliases[key]}' and '{name}'", f"product_categories.{name}")
                 self._aliases[key] = name
         self._warned: set[str] = set()
         # Every scope is compiled now, so conflicts surface at load, not mid-conversation.
@@ -229,35 +220,27 @@ class ComplianceChecker:
             self._matchers[scope] = _Matcher(self._scope_entries(scope), scope, source)
         fallback_hits = self.check(fallback, ALL_CATEGORIES).hits
         if fallback_hits:
-            raise RulesError(
-                f"{source}: fallback text breaks rule '{fallback_hits[0].rule_id}' "
-                f"({fallback_hits[0].term})"
-            )
+            raise ConfigError(source, f"fallback text breaks rule "
+                              f"'{fallback_hits[0].rule_id}' ({fallback_hits[0].term})", "fallback")
         for entry in self.entries:
             # A replacement that is itself banned would loop the problem back out.
             bad = self.check(entry.replacement or "", ALL_CATEGORIES).hits
             if bad:
-                raise RulesError(f"{source}: rule '{entry.id}': replacement "
-                                 f"{entry.replacement!r} breaks rule '{bad[0].rule_id}'")
+                raise ConfigError(source, f"rule '{entry.id}': replacement "
+                                  f"{entry.replacement!r} breaks rule '{bad[0].rule_id}'")
 
     @classmethod
     def from_file(cls, path: Union[str, Path, None] = None) -> ComplianceChecker:
         """Load and validate a rules file (default: compliance/rules.yml)."""
         rules_path = Path(path) if path is not None else DEFAULT_RULES_PATH
-        try:
-            raw = rules_path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise RulesError(f"{rules_path}: cannot read rules file: {error}") from error
-        try:
-            data = yaml.safe_load(raw)
-        except yaml.YAMLError as error:
-            raise RulesError(f"{rules_path}: invalid YAML: {error}") from error
-        return cls.from_dict(data, source=str(rules_path))
+        data, text = read_yaml(rules_path)
+        return cls.from_dict(data, source=str(rules_path), text=text)
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "<rules>") -> ComplianceChecker:
+    def from_dict(cls, data: Any, source: str = "<rules>",
+                  text: Optional[str] = None) -> ComplianceChecker:
         """Build from already-parsed YAML (tests, or rules kept elsewhere)."""
-        return cls(*_parse(data, source), source=source)
+        return cls(*_parse(parse(data, RulesFile, source, text)), source=source)
 
     # ------------------------------------------------------------------ checking
 
@@ -338,139 +321,106 @@ def get_checker(path: Optional[str] = None) -> ComplianceChecker:
     return ComplianceChecker.from_file(path)
 
 
-# ---------------------------------------------------------------------- validation
+# ---------------------------------------------------------------------- the file
 
 
-def _parse(
-    data: Any, source: str
-) -> Tuple[List[Entry], str, Dict[str, Tuple[str, ...]]]:
-    if not isinstance(data, dict):
-        raise RulesError(f"{source}: expected a mapping with 'rules', 'allow', 'fallback'")
-    unknown = sorted(set(map(str, data)) - TOP_KEYS)
-    if unknown:
-        raise RulesError(f"{source}: unknown top-level key(s) {unknown}; "
-                         f"expected {sorted(TOP_KEYS)}")
-    if data.get("version") != 1:
-        raise RulesError(f"{source}: 'version' must be 1")
-    fallback = data.get("fallback")
-    if not isinstance(fallback, str) or not fallback.strip():
-        raise RulesError(f"{source}: 'fallback' must be a non-empty text")
-    rule_categories = data.get("rule_categories")
-    if (not isinstance(rule_categories, list) or not rule_categories
-            or not all(isinstance(c, str) and c.strip() for c in rule_categories)):
-        raise RulesError(f"{source}: 'rule_categories' must be a non-empty list of names")
+class AllowSpec(Model):
+    id: constr(strict=True, regex=ID_PATTERN.pattern)  # type: ignore[valid-type]
+    terms: List[StrictStr] = []
+    patterns: List[Text] = []
+    note: Optional[str] = None
 
-    entries: List[Entry] = []
-    seen_ids: Dict[str, str] = {}
-
-    def add(items: Any, kind: str, where: str, product: Optional[str]) -> None:
-        if items is None:
-            return
-        if not isinstance(items, list):
-            raise RulesError(f"{source}: '{where}' must be a list")
-        for index, item in enumerate(items):
-            entry = _parse_entry(item, kind, f"{where}[{index}]", product, rule_categories,
-                                 source)
-            if entry.id in seen_ids:
-                raise RulesError(f"{source}: rule id '{entry.id}' is used twice "
-                                 f"({seen_ids[entry.id]} and {where}[{index}])")
-            seen_ids[entry.id] = f"{where}[{index}]"
-            entries.append(entry)
-
-    add(data.get("allow"), "allow", "allow", None)
-    add(data.get("rules"), "rule", "rules", None)
-    products = data.get("product_categories") or {}
-    if not isinstance(products, dict):
-        raise RulesError(f"{source}: 'product_categories' must be a mapping of name -> lists")
-    categories: Dict[str, Tuple[str, ...]] = {}
-    for name, spec in products.items():
-        where = f"product_categories.{name}"
-        if not isinstance(name, str) or not name.strip() or name == ALL_CATEGORIES:
-            raise RulesError(f"{source}: product category name {name!r} is not valid")
-        spec = spec or {}
-        if not isinstance(spec, dict):
-            raise RulesError(f"{source}: '{where}' must be a mapping")
-        unknown = sorted(set(map(str, spec)) - PRODUCT_KEYS)
-        if unknown:
-            raise RulesError(f"{source}: '{where}': unknown key(s) {unknown}; "
-                             f"expected {sorted(PRODUCT_KEYS)}")
-        aliases = spec.get("aliases") or []
-        if not isinstance(aliases, list) or not all(
-                isinstance(a, str) and a.strip() for a in aliases):
-            raise RulesError(f"{source}: '{where}.aliases' must be a list of names (quote "
-                             "names that look like numbers)")
-        categories[name] = tuple(aliases)
-        add(spec.get("allow"), "allow", f"{where}.allow", name)
-        add(spec.get("rules"), "rule", f"{where}.rules", name)
-    if not any(e.kind == "rule" for e in entries):
-        raise RulesError(f"{source}: no rules defined")
-    return entries, fallback, categories
-
-
-def _parse_entry(
-    item: Any,
-    kind: str,
-    where: str,
-    product: Optional[str],
-    rule_categories: Sequence[str],
-    source: str,
-) -> Entry:
-    if not isinstance(item, dict):
-        raise RulesError(f"{source}: {where}: expected a mapping with id, terms/patterns ...")
-    rule_id = item.get("id")
-    label = f"{source}: {kind} '{rule_id}' ({where})" if rule_id else f"{source}: {where}"
-    if not isinstance(rule_id, str) or not ID_PATTERN.match(rule_id):
-        raise RulesError(f"{label}: 'id' must be lowercase letters, digits, '.', '_' or '-'")
-    allowed_keys = RULE_KEYS if kind == "rule" else ALLOW_KEYS
-    unknown = sorted(set(map(str, item)) - allowed_keys)
-    if unknown:
-        raise RulesError(f"{label}: unknown key(s) {unknown}; expected {sorted(allowed_keys)}")
-
-    terms = item.get("terms") or []
-    patterns = item.get("patterns") or []
-    if not isinstance(terms, list) or not isinstance(patterns, list):
-        raise RulesError(f"{label}: 'terms' and 'patterns' must be lists")
-    if not terms and not patterns:
-        raise RulesError(f"{label}: needs at least one term or pattern")
-    for term in terms:
-        if not isinstance(term, str):
-            raise RulesError(f"{label}: term {term!r} is not text; quote it in YAML")
+    @validator("terms", each_item=True)
+    def _term(cls, term: str) -> str:
         if not term.strip():
-            raise RulesError(f"{label}: empty term")
+            raise ValueError("empty term")
         if term != term.strip():
-            raise RulesError(f"{label}: term {term!r} has leading or trailing spaces")
-    for pattern in patterns:
-        if not isinstance(pattern, str) or not pattern.strip():
-            raise RulesError(f"{label}: empty pattern")
+            raise ValueError(f"term {term!r} has leading or trailing spaces")
+        return term.translate(FULLWIDTH)
+
+    @validator("patterns", each_item=True)
+    def _pattern(cls, pattern: str) -> str:
         try:
             compiled = re.compile(pattern, re.IGNORECASE)
         except re.error as error:
-            raise RulesError(f"{label}: bad regex {pattern!r}: {error}") from error
+            raise ValueError(f"bad regex {pattern!r}: {error}") from None
         if compiled.match("") is not None:
-            raise RulesError(f"{label}: pattern {pattern!r} matches empty text")
+            raise ValueError(f"pattern {pattern!r} matches empty text")
         if re.search(r"\\[1-9]|\(\?P=|\(\?[aiLmsux]+\)", pattern):
             # They would change meaning once all patterns are combined into one regex.
-            raise RulesError(f"{label}: pattern {pattern!r} uses a backreference or an "
-                             "inline flag, which are not supported")
-    normalized_terms = tuple(term.translate(FULLWIDTH) for term in terms)
+            raise ValueError(f"pattern {pattern!r} uses a backreference or an inline flag, "
+                             "which are not supported")
+        return pattern
 
-    if kind == "allow":
-        return Entry(id=rule_id, kind="allow", terms=normalized_terms,
-                     patterns=tuple(patterns), product_category=product)
+    @root_validator(skip_on_failure=True)
+    def _something(cls, values: Dict[str, Any]) -> Dict[str, Any]:
+        if not values["terms"] and not values["patterns"]:
+            raise ValueError("needs at least one term or pattern")
+        return values
 
-    category = item.get("category")
-    if not isinstance(category, str) or category not in rule_categories:
-        raise RulesError(f"{label}: category {category!r} is not one of {list(rule_categories)}")
-    action = item.get("action")
-    if action not in ACTIONS:
-        raise RulesError(f"{label}: unknown action {action!r}; use 'block' or 'rewrite'")
-    replacement = item.get("replacement")
-    if action == "rewrite":
-        if not isinstance(replacement, str):
-            raise RulesError(f"{label}: action 'rewrite' needs a 'replacement' text "
-                             "(use \"\" to delete the term)")
-    elif replacement is not None:
-        raise RulesError(f"{label}: 'replacement' is only used with action 'rewrite'")
-    return Entry(id=rule_id, kind="rule", category=category, action=action,
-                 replacement=replacement, terms=normalized_terms, patterns=tuple(patterns),
-                 product_category=product)
+
+class RuleSpec(AllowSpec):
+    category: StrictStr
+    action: Literal["block", "rewrite"]
+    replacement: Optional[StrictStr] = None
+
+    @validator("replacement", always=True)
+    def _replacement(cls, replacement: Optional[str], values: Dict[str, Any]) -> Optional[str]:
+        if values.get("action") == "rewrite" and replacement is None:
+            raise ValueError("action 'rewrite' needs a 'replacement' text (\"\" deletes the term)")
+        if values.get("action") == "block" and replacement is not None:
+            raise ValueError("'replacement' is only used with action 'rewrite'")
+        return replacement
+
+
+class ProductCategory(Model):
+    aliases: List[Text] = []
+    allow: List[AllowSpec] = []
+    rules: List[RuleSpec] = []
+
+
+class RulesFile(Model):
+    """compliance/rules.yml"""
+
+    version: Literal[1]
+    fallback: Text
+    rule_categories: conlist(Text, min_items=1)  # type: ignore[valid-type]
+    allow: List[AllowSpec] = []
+    rules: List[RuleSpec] = []
+    product_categories: Dict[constr(strict=True, regex=r"^[^*\s]+$"),  # type: ignore[valid-type]
+                             ProductCategory] = {}
+
+    @root_validator(skip_on_failure=True)
+    def _consistent(cls, values: Dict[str, Any]) -> Dict[str, Any]:
+        seen: Dict[str, str] = {}
+        lists: List[Tuple[Tuple[str, ...], List[AllowSpec]]] = [
+            (("allow",), values["allow"]), (("rules",), values["rules"])]
+        for name, spec in values["product_categories"].items():
+            lists += [(("product_categories", name, "allow"), spec.allow),
+                      (("product_categories", name, "rules"), spec.rules)]
+        for where, entries in lists:
+            for index, entry in enumerate(entries):
+                here = path_text((*where, index))
+                if entry.id in seen:
+                    raise At((*where, index, "id"),
+                             f"rule id '{entry.id}' is used twice ({seen[entry.id]} and {here})")
+                seen[entry.id] = here
+                if isinstance(entry, RuleSpec) and entry.category not in values["rule_categories"]:
+                    raise At((*where, index, "category"), f"category {entry.category!r} is not "
+                             f"one of {values['rule_categories']}")
+        if not any(entries and where[-1] == "rules" for where, entries in lists):
+            raise ValueError("no rules defined")
+        return values
+
+
+def _parse(spec: RulesFile) -> Tuple[List[Entry], str, Dict[str, Tuple[str, ...]]]:
+    entries: List[Entry] = []
+    for product, allow, rules in [(None, spec.allow, spec.rules)] + [
+            (name, cat.allow, cat.rules) for name, cat in spec.product_categories.items()]:
+        entries += [Entry(id=e.id, kind="allow", terms=tuple(e.terms), patterns=tuple(e.patterns),
+                          product_category=product) for e in allow]
+        entries += [Entry(id=e.id, kind="rule", category=e.category, action=e.action,
+                          replacement=e.replacement, terms=tuple(e.terms),
+                          patterns=tuple(e.patterns), product_category=product) for e in rules]
+    categories = {name: tuple(cat.aliases) for name, cat in spec.product_categories.items()}
+    return entries, spec.fallback, categories

@@ -22,7 +22,8 @@ from typing import Iterable, Iterator, List, Optional, Sequence, Set, TextIO, Tu
 
 import yaml
 
-from compliance.checker import ALL_CATEGORIES, ComplianceChecker, RulesError
+from compliance.checker import ALL_CATEGORIES, ComplianceChecker
+from service_common.config import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 YAML_SUFFIXES = {".yml", ".yaml"}
@@ -314,7 +315,7 @@ def main(
         checker = ComplianceChecker.from_file(rules)
         files = collect(paths) if paths else default_targets()
         findings, count = lint_files(files, checker, product_category)
-    except (RulesError, LintError) as error:
+    except (ConfigError, LintError) as error:
         print(f"compliance lint: {error}", file=err)
         return 2
     for finding in findings:

@@ -23,11 +23,12 @@ import math
 import re
 import unicodedata
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Pattern, Text, Tuple
+from typing import Any, Dict, List, Literal, Optional, Pattern, Text, Tuple, Union
 
 import numpy as np
 import scipy.sparse
 import yaml
+from pydantic import StrictInt, validator
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -39,6 +40,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import model_files
 from components.ngram_linear import NgramLinearScorer, softmax
+from service_common.config import Model, number, parse, read_yaml
+from service_common.config import Text as TextType
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,39 @@ def load_examples(path: Text) -> Tuple[List[Text], List[Text]]:
                 texts.append(line[2:].strip())
                 labels.append(label)
     return texts, labels
+
+
+class CueGroup(Model):
+    """A group of cues (words or regexes) hinting at some labels, with a weight."""
+
+    signals: List[Literal["calm", "anxious", "angry"]] = []
+    weight: number(ge=0) = 0.0  # type: ignore[valid-type]
+    # 12315 (the consumer hotline) reads as a number in YAML and means the same; a yes/no
+    # would turn into true/false, which must be quoted.
+    terms: List[Union[TextType, StrictInt]] = []
+    patterns: List[TextType] = []
+
+    @validator("patterns", each_item=True)
+    def _regex(cls, pattern: str) -> str:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise ValueError(f"bad regex {pattern!r}: {error}") from None
+        return pattern
+
+
+class LexiconFile(Model):
+    """components/emotion_lexicon.yml"""
+
+    version: Literal["1"]
+    cues: Dict[TextType, CueGroup]
+
+
+def load_lexicon(path: Union[str, Path]) -> Dict[Text, Any]:
+    """The lexicon as written (the trained model keeps it), once it is checked."""
+    data, text = read_yaml(path)
+    parse(data, LexiconFile, str(path), text)
+    return data
 
 
 class CueMatcher:
@@ -244,11 +280,7 @@ class EmotionRadar(GraphComponent):
         missing = set(LABELS) - set(labels)
         if missing:
             raise RasaException(f"EmotionRadar: '{path}' has no examples for {sorted(missing)}.")
-        lexicon_path = self._config["lexicon_file"]
-        if not Path(lexicon_path).is_file():
-            raise RasaException(f"EmotionRadar: lexicon file '{lexicon_path}' not found.")
-        with open(lexicon_path, encoding="utf-8") as file:
-            lexicon = yaml.safe_load(file) or {}
+        lexicon = load_lexicon(self._config["lexicon_file"])
 
         texts = [self._prepare(text) for text in raw_texts]
         matcher = CueMatcher(lexicon)

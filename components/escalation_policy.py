@@ -35,7 +35,7 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from escalation import history
-from escalation.rules import DEFAULT_RULES, EscalationRules, Turn, parse_rules
+from escalation.rules import EscalationRules, Turn, read_rules, rules_path
 
 logger = logging.getLogger(__name__)
 
@@ -51,14 +51,15 @@ PRIORITY = 7
 class EscalationPolicy(Policy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"rules_file": str(DEFAULT_RULES), "priority": PRIORITY,
+        # rules_file None: ESCALATION_RULES, else escalation/rules.yml (escalation.rules_path).
+        return {"rules_file": None, "priority": PRIORITY,
                 "form_attempts_slot": "failed_attempts"}
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
         # An edited rules file must retrain this policy (seconds), not reuse the cache.
         try:
-            with open(config.get("rules_file") or DEFAULT_RULES, "rb") as file:
+            with open(rules_path(config.get("rules_file")), "rb") as file:
                 return hashlib.sha256(file.read()).hexdigest()
         except OSError:
             return None
@@ -74,18 +75,13 @@ class EscalationPolicy(Policy):
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         self.rules_text = rules_text
-        self.rules: Optional[EscalationRules] = (
-            parse_rules(_yaml(rules_text), "escalation rules in the model") if rules_text else None
-        )
+        self.rules: Optional[EscalationRules] = None
 
     def train(
         self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any
     ) -> Resource:
-        path = self.config["rules_file"]
-        with open(path, encoding="utf-8") as file:
-            self.rules_text = file.read()
-        # Validate now so a broken rules file stops training with a clear message.
-        self.rules = parse_rules(_yaml(self.rules_text), path)
+        # Validated now so a broken rules file stops training with a clear message.
+        self.rules, self.rules_text = read_rules(rules_path(self.config["rules_file"]))
         if ACTION_ESCALATE not in domain.action_names_or_texts:
             raise ValueError(f"EscalationPolicy needs `{ACTION_ESCALATE}` in domain.yml")
         with self._model_storage.write_to(self._resource) as directory:
@@ -101,9 +97,19 @@ class EscalationPolicy(Policy):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> EscalationPolicy:
+        # The rules are read from the installation's file, as the action server reads them
+        # (actions/handoff.py): a copy trained into the model would drift from the file
+        # when it changes without retraining. The copy only tells that it did.
         with model_storage.read_from(resource) as directory:
-            rules_text = (directory / RULES_FILE).read_text(encoding="utf-8")
-        return cls(config, model_storage, resource, execution_context, rules_text=rules_text)
+            trained = (directory / RULES_FILE).read_text(encoding="utf-8")
+        path = rules_path(config.get("rules_file"))
+        rules, text = read_rules(path)
+        if text != trained:
+            logger.warning("Escalation rules: %s changed since the model was trained; the "
+                           "policy and the actions use the file as it is now", path)
+        policy = cls(config, model_storage, resource, execution_context, rules_text=text)
+        policy.rules = rules
+        return policy
 
     def predict_action_probabilities(
         self,
@@ -150,12 +156,6 @@ class EscalationPolicy(Policy):
         # Marked like a form's own continuation so it also wins inside an active form.
         return self._prediction(probabilities, events=events, optional_events=optional_events,
                                 is_no_user_prediction=True)
-
-
-def _yaml(text: Text) -> Any:
-    import yaml
-
-    return yaml.safe_load(text)
 
 
 def answers_photo_request(tracker: DialogueStateTracker) -> bool:

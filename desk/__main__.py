@@ -25,7 +25,8 @@ import sys
 from datetime import timedelta
 from typing import Optional
 
-from desk.config import DEFAULT_QUEUES_PATH, QueueConfigError, load_queues
+from desk.config import DEFAULT_QUEUES_PATH, load_queues
+from service_common.config import ConfigError
 
 DEFAULT_DB_URL = "sqlite:///var/desk.sqlite"
 COMMANDS = ("serve", "migrate", "add-agent", "demo-agents")
@@ -159,8 +160,24 @@ def serve(args: argparse.Namespace) -> int:
     # Checked before anything else starts: a broken queue file must stop the service at once.
     try:
         queues = load_queues(args.queues)
-    except QueueConfigError as error:
+    except ConfigError as error:
         print(f"desk: queue configuration error: {error}", file=sys.stderr)
+        return 2
+    from desk.auth import Throttle
+    from service_common.settings import check_environment, env_float, env_int
+
+    try:  # ... and so must a bad setting, before the database is migrated
+        check_environment()
+        session_lifetime = timedelta(seconds=env_float(
+            "DESK_SESSION_SECONDS", env_float("DESK_SESSION_HOURS", 12) * 3600))
+        throttle = Throttle(max_failures=env_int("DESK_LOGIN_MAX_FAILURES", 5),
+                            max_client_failures=env_int("DESK_LOGIN_MAX_CLIENT_FAILURES", 20),
+                            window_seconds=env_int("DESK_LOGIN_WINDOW_SECONDS", 900))
+        cookie_secure, auto_assign = (_env_bool("DESK_COOKIE_SECURE"),
+                                      _env_bool("DESK_AUTO_ASSIGN", True))
+        rating_poll_seconds = env_float("DESK_RATING_POLL_SECONDS", 5)
+    except ConfigError as error:
+        print(f"desk: {error}", file=sys.stderr)
         return 2
     api_token = os.environ.get("DESK_API_TOKEN") or ""
     weak = (not api_token or api_token.lower() in PUBLISHED_TOKENS
@@ -185,10 +202,8 @@ def serve(args: argparse.Namespace) -> int:
         return 1
 
     from desk.app import create_app
-    from desk.auth import Throttle
     from desk.rasa import RasaClient
     from service_common.db import make_session_factory
-    from service_common.settings import env_float, env_int
 
     engine = _engine(args.db_url)
     rasa = RasaClient(args.rasa_url, os.environ.get("RASA_API_TOKEN"), args.rasa_timeout)
@@ -197,14 +212,8 @@ def serve(args: argparse.Namespace) -> int:
     app = create_app(
         make_session_factory(engine), queues, rasa, api_token,
         push_token=os.environ.get("CHANNEL_PUSH_TOKEN"), push_channels=channels,
-        session_lifetime=timedelta(seconds=env_float("DESK_SESSION_SECONDS",
-                                                     env_float("DESK_SESSION_HOURS", 12) * 3600)),
-        throttle=Throttle(max_failures=env_int("DESK_LOGIN_MAX_FAILURES", 5),
-                          max_client_failures=env_int("DESK_LOGIN_MAX_CLIENT_FAILURES", 20),
-                          window_seconds=env_int("DESK_LOGIN_WINDOW_SECONDS", 900)),
-        cookie_secure=_env_bool("DESK_COOKIE_SECURE"),
-        auto_assign=_env_bool("DESK_AUTO_ASSIGN", True),
-        rating_poll_seconds=env_float("DESK_RATING_POLL_SECONDS", 5),
+        session_lifetime=session_lifetime, throttle=throttle, cookie_secure=cookie_secure,
+        auto_assign=auto_assign, rating_poll_seconds=rating_poll_seconds,
     )
 
     from desk.extensions import mount

@@ -5,6 +5,6 @@ action server), so both read the same trainer-edited file the same way.
 """
 
 from escalation.mood import turning_point
-from escalation.rules import EscalationRules, Rule, RulesError, Turn, load_rules
+from escalation.rules import EscalationRules, Rule, Turn, load_rules
 
-__all__ = ["EscalationRules", "Rule", "RulesError", "Turn", "load_rules", "turning_point"]
+__all__ = ["EscalationRules", "Rule", "Turn", "load_rules", "turning_point"]

@@ -44,6 +44,7 @@ from sanic.response import HTTPResponse
 
 from security import logs
 from service_common.http import HttpClient, HttpError, idempotency_key
+from service_common.settings import check_environment, env_bool, env_int
 
 logger = logging.getLogger(__name__)
 
@@ -66,15 +67,14 @@ def install() -> None:
         return
     _installed = True
     logs.install()
+    check_environment()  # a bad setting stops the Rasa server at start, naming it
     RemoteAction.run = _run_with_fallback
     MessageProcessor._has_session_expired = _session_over
 
 
 def session_max_messages() -> int:
-    try:
-        return int(os.environ.get("SESSION_MAX_MESSAGES", "40"))
-    except ValueError:
-        return 40
+    # A typo used to fall back to 40 silently; now it stops the server at start.
+    return env_int("SESSION_MAX_MESSAGES")
 
 
 _has_session_expired = MessageProcessor._has_session_expired
@@ -111,7 +111,7 @@ def attach(blueprint: Blueprint) -> None:
 
 
 def model_replacement_allowed() -> bool:
-    return os.environ.get("RASA_ALLOW_MODEL_REPLACEMENT", "") in ("1", "true", "yes")
+    return env_bool("RASA_ALLOW_MODEL_REPLACEMENT")
 
 
 async def guard_model_routes(request: Request) -> Optional[HTTPResponse]:
@@ -176,7 +176,7 @@ def _office_hours_open() -> bool:
     try:
         from escalation.rules import load_rules
 
-        return load_rules(os.environ.get("ESCALATION_RULES") or None).office_hours.is_open()
+        return load_rules().office_hours.is_open()
     except Exception:  # noqa: BLE001 - the ticket matters more than the exact flag
         return True
 

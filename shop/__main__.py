@@ -1,5 +1,5 @@
 """`python -m shop [--host H] [--port P] [--db-url URL] [--upload-dir DIR] [--promotions FILE]
-[--reseed]` starts the demo shop."""
+[--policy FILE] [--reseed]` starts the demo shop."""
 
 from __future__ import annotations
 
@@ -27,6 +27,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         default=os.environ.get("SHOP_PROMOTIONS_FILE"),
                         help="promotion rules (default: shop/promotions.yml); re-read when "
                              "the file changes")
+    parser.add_argument("--policy", type=Path, default=os.environ.get("SHOP_POLICY_FILE"),
+                        help="after-sales windows (default: policy/aftersales.yml)")
     parser.add_argument("--reseed", action="store_true",
                         help="drop all shop tables and seed fresh demo data")
     parser.add_argument("--seed-only", action="store_true",
@@ -45,14 +47,19 @@ def main(argv: Optional[list[str]] = None) -> int:
         stream=sys.stdout,
     )
     if not args.seed_only:
-        # Checked before touching the database: a typo in the rules should not cost a
-        # seed, and should stop the start with the file and rule named.
-        from shop.promotions import DEFAULT_PATH, PromotionsError, load_rules
+        # Checked before touching the database: a typo in the rules or the settings should
+        # not cost a seed, and should stop the start with the file and rule named.
+        from service_common.config import ConfigError
+        from service_common.settings import check_environment
+        from shop import policy
+        from shop.promotions import DEFAULT_PATH, load_rules
 
         try:
+            check_environment()
             load_rules(args.promotions or DEFAULT_PATH)
-        except PromotionsError as error:
-            print(f"shop: invalid promotion rules: {error}", file=sys.stderr)
+            policy.load(args.policy or policy.DEFAULT_PATH)
+        except ConfigError as error:
+            print(f"shop: invalid configuration: {error}", file=sys.stderr)
             return 2
     from shop.security import Settings
 
@@ -78,7 +85,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     upload_dir = Path(args.upload_dir) if args.upload_dir else default_upload_dir(args.db_url)
     app = create_app(make_session_factory(engine), upload_dir=upload_dir,
-                     promotions_path=args.promotions, settings=settings)
+                     promotions_path=args.promotions, settings=settings,
+                     policy_path=args.policy)
 
     @app.after_server_stop
     async def close_pool(_app, _loop) -> None:

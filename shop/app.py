@@ -17,6 +17,7 @@ from sanic.response import HTTPResponse, json, raw
 from sqlalchemy.orm import sessionmaker
 
 from service_common.idempotency import Idempotency
+from shop import policy
 from shop.errors import JsonErrorHandler, error_response
 from shop.promotions import DEFAULT_PATH as DEFAULT_PROMOTIONS_PATH
 from shop.promotions import PromotionBook
@@ -49,12 +50,14 @@ def create_app(
     upload_dir: Optional[Path] = None,
     promotions_path: Optional[Path] = None,
     settings: Optional[Settings] = None,
+    policy_path: Optional[Path] = None,
 ) -> Sanic:
     """``upload_dir``: where evidence photos are stored (default ./var/uploads);
     ``promotions_path``: the promotion rules (default shop/promotions.yml). A broken rules
-    file raises shop.promotions.PromotionsError here, before the server starts.
+    file raises service_common.config.ConfigError here, before the server starts.
     ``settings``: keys, proofs, lockout and coupon limits (shop.security; default: from the
-    environment); ``api_key`` overrides its API key."""
+    environment); ``api_key`` overrides its API key. ``policy_path``: the after-sales
+    windows (default policy/aftersales.yml; service_common.config.ConfigError when broken)."""
     app = Sanic(
         name,
         error_handler=JsonErrorHandler(),
@@ -76,6 +79,7 @@ def create_app(
     # Created on the first upload (shop.images.store), not at start-up.
     app.ctx.upload_dir = Path(upload_dir or "var/uploads").resolve()
     app.ctx.promotions = PromotionBook(promotions_path or DEFAULT_PROMOTIONS_PATH)
+    policy.configure(policy_path)
 
     @app.on_request
     async def start_timer_and_authorize(request: Request) -> Optional[HTTPResponse]:

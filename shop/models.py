@@ -20,6 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.types import TypeDecorator
 
+from contract import OrderStatus
+
 Base: Any = declarative_base()  # SQLAlchemy 1.4 has no type hints: a dynamic class
 
 
@@ -41,15 +43,7 @@ class Money(TypeDecorator):
         return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
 
 
-ORDER_STATUSES = (
-    "unpaid",
-    "paid",
-    "shipped",
-    "delivered",
-    "cancelled",
-    "return_requested",
-    "refunded",
-)
+ORDER_STATUSES = tuple(status.value for status in OrderStatus)  # the contract's
 
 STATUS_TEXT = {
     "unpaid": "待付款",

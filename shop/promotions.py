@@ -20,22 +20,19 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from threading import Lock
-from typing import Any, Optional, Union
+from typing import Any, List, Literal, Optional, Union
 
-import yaml
+from pydantic import Field, StrictBool, StrictInt, conint, conlist, validator
+from typing_extensions import Annotated
 
+from service_common.config import At, ConfigError, Model, Text, parse, read_yaml
 from shop.catalog import CATEGORY_TEXT
 
 logger = logging.getLogger("shop.promotions")
 
 DEFAULT_PATH = Path(__file__).with_name("promotions.yml")
-KINDS = ("full_reduction", "new_customer_coupon", "free_shipping", "stacking")
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("1000000")
-
-
-class PromotionsError(ValueError):
-    """The rules file is unreadable or inconsistent; the message names file and rule."""
 
 
 def yuan(value: Decimal) -> str:
@@ -148,153 +145,160 @@ def _day(value: Union[date, int, None], today: date) -> Optional[date]:
     return today + timedelta(days=value)
 
 
-def parse_rules(data: Any, source: str = "<promotions>") -> list[Rule]:
-    """Validated rules from the parsed YAML; PromotionsError says what is wrong where."""
-    if not isinstance(data, dict) or not isinstance(data.get("promotions"), list):
-        raise PromotionsError(f"{source}: expected a mapping with a 'promotions' list")
-    rules: list[Rule] = []
-    seen: set[str] = set()
-    for index, item in enumerate(data["promotions"]):
-        where = f"{source}: promotions[{index}]"
-        if not isinstance(item, dict):
-            raise PromotionsError(f"{where}: expected a mapping")
-        rule_id = item.get("id")
-        if not isinstance(rule_id, str) or not rule_id:
-            raise PromotionsError(f"{where}: 'id' must be a non-empty string")
-        where = f"{source}: {rule_id}"
-        if rule_id in seen:
-            raise PromotionsError(f"{where}: duplicate id")
-        seen.add(rule_id)
-        rules.append(_parse_rule(item, rule_id, where))
-    return rules
+class Yuan(Decimal):
+    """An amount of yuan: a number (not a text) >= 0 with at most 2 decimals."""
+
+    @classmethod
+    def __get_validators__(cls) -> Any:
+        yield cls._amount
+
+    @classmethod
+    def __modify_schema__(cls, schema: dict[str, Any]) -> None:
+        schema.update(type="number", minimum=0, maximum=float(MAX_AMOUNT), multipleOf=0.01)
+
+    @staticmethod
+    def _amount(value: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError("must be a number of yuan")
+        amount = Decimal(str(value))
+        if not amount.is_finite() or not 0 <= amount <= MAX_AMOUNT \
+                or amount != amount.quantize(CENT):
+            raise ValueError("must be an amount with at most 2 decimals")
+        return amount
 
 
-RULE_KEYS = {
-    "full_reduction": {"tiers", "excluded_categories"},
-    "new_customer_coupon": {"amount", "threshold", "valid_days"},
-    "free_shipping": {"threshold", "fee", "excluded_regions"},
-    "stacking": {"coupon_with_full_reduction", "multiple_coupons"},
-}
-COMMON_KEYS = {"id", "kind", "title", "valid_from", "valid_until"}
-
-
-def _parse_rule(item: dict[str, Any], rule_id: str, where: str) -> Rule:
-    kind = item.get("kind")
-    if kind not in KINDS:
-        raise PromotionsError(f"{where}: 'kind' must be one of {', '.join(KINDS)}")
-    unknown = set(item) - COMMON_KEYS - RULE_KEYS[kind]
-    if unknown:
-        raise PromotionsError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    title = item.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise PromotionsError(f"{where}: 'title' must be a non-empty string")
-    fields: dict[str, Any] = {
-        "id": rule_id, "kind": kind, "title": title.strip(),
-        "valid_from": _window_value(item, "valid_from", where),
-        "valid_until": _window_value(item, "valid_until", where),
-    }
-    start, end = fields["valid_from"], fields["valid_until"]
-    if type(start) is type(end) and start is not None and start > end:
-        raise PromotionsError(f"{where}: valid_from is after valid_until")
-    if kind == "full_reduction":
-        fields["tiers"] = _tiers(item.get("tiers"), where)
-        excluded = _string_list(item, "excluded_categories", where)
-        wrong = [c for c in excluded if c not in CATEGORY_TEXT]
-        if wrong:
-            raise PromotionsError(f"{where}: unknown categories {', '.join(wrong)} (known: "
-                                  f"{', '.join(CATEGORY_TEXT)})")
-        fields["excluded_categories"] = tuple(excluded)
-    elif kind == "new_customer_coupon":
-        fields["amount"] = _amount(item, "amount", where, positive=True)
-        fields["threshold"] = _amount(item, "threshold", where, default=Decimal("0"))
-        if fields["threshold"] and fields["threshold"] <= fields["amount"]:
-            raise PromotionsError(f"{where}: threshold must exceed amount (0 = no threshold)")
-        valid_days = item.get("valid_days")
-        if isinstance(valid_days, bool) or not isinstance(valid_days, int) or \
-                not 1 <= valid_days <= 365:
-            raise PromotionsError(f"{where}: 'valid_days' must be a whole number 1-365")
-        fields["valid_days"] = valid_days
-    elif kind == "free_shipping":
-        fields["threshold"] = _amount(item, "threshold", where, positive=True)
-        fields["fee"] = _amount(item, "fee", where, positive=True)
-        fields["excluded_regions"] = tuple(_string_list(item, "excluded_regions", where))
-    else:
-        for key in ("coupon_with_full_reduction", "multiple_coupons"):
-            if not isinstance(item.get(key), bool):
-                raise PromotionsError(f"{where}: '{key}' must be true or false")
-            fields[key] = item[key]
-        if fields["multiple_coupons"]:
-            # The quote applies one coupon; promising more than it computes would mislead.
-            raise PromotionsError(f"{where}: multiple_coupons: true is not supported "
-                                  "(a quote applies at most one shop coupon)")
-    return Rule(**fields)
-
-
-def _window_value(item: dict[str, Any], key: str, where: str) -> Union[date, int, None]:
-    value = item.get(key)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if isinstance(value, date):  # YAML reads 2025-11-01 as a date already
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise PromotionsError(f"{where}: '{key}' must be a date (YYYY-MM-DD) or whole days "
-                          "relative to today (e.g. -3)")
-
-
-def _amount(item: dict[str, Any], key: str, where: str, positive: bool = False,
-            default: Optional[Decimal] = None) -> Decimal:
-    value = item.get(key)
-    if value is None and default is not None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PromotionsError(f"{where}: '{key}' must be a number of yuan")
-    amount = Decimal(str(value))
-    if not amount.is_finite() or amount < 0 or (positive and amount == 0) or \
-            amount > MAX_AMOUNT or amount != amount.quantize(CENT):
-        raise PromotionsError(f"{where}: '{key}' must be a {'positive' if positive else ''} "
-                              "amount with at most 2 decimals")
+def _positive(amount: Decimal) -> Decimal:
+    if amount <= 0:
+        raise ValueError("must be more than 0")
     return amount
 
 
-def _string_list(item: dict[str, Any], key: str, where: str) -> list[str]:
-    value = item.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise PromotionsError(f"{where}: '{key}' must be a list of strings")
-    return value
+def _window(value: Any) -> Union[date, int, None]:
+    """A date (YAML reads 2025-11-01 as one), or whole days relative to today (-3)."""
+    if value is None or isinstance(value, date) or type(value) is int:
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a date (YYYY-MM-DD) or whole days relative to today "
+                         "(e.g. -3)") from None
 
 
-def _tiers(value: Any, where: str) -> tuple[Tier, ...]:
-    if not isinstance(value, list) or not value:
-        raise PromotionsError(f"{where}: 'tiers' must be a non-empty list")
-    tiers = []
-    for index, raw in enumerate(value):
-        if not isinstance(raw, dict) or set(raw) != {"threshold", "discount"}:
-            raise PromotionsError(f"{where}: tiers[{index}] needs exactly threshold and discount")
-        tier = Tier(_amount(raw, "threshold", where, positive=True),
-                    _amount(raw, "discount", where, positive=True))
-        if tier.discount >= tier.threshold:
-            raise PromotionsError(f"{where}: tiers[{index}] discount must be below threshold")
-        tiers.append(tier)
-    for lower, higher in zip(tiers, tiers[1:], strict=False):
-        # A higher tier that saves less would never be the better choice: a typo.
-        if not (higher.threshold > lower.threshold and higher.discount > lower.discount):
-            raise PromotionsError(f"{where}: tiers must rise in threshold and discount")
-    return tuple(tiers)
+class TierSpec(Model):
+    threshold: Yuan
+    discount: Yuan
+
+    _positive = validator("*", allow_reuse=True)(_positive)
+
+    @validator("discount")
+    def _below(cls, discount: Decimal, values: dict[str, Any]) -> Decimal:
+        if "threshold" in values and discount >= values["threshold"]:
+            raise ValueError("discount must be below threshold")
+        return discount
+
+
+class RuleSpec(Model):
+    id: Text
+    title: Text
+    # StrictInt first: pydantic would read -3 as a Unix time stamp.
+    valid_from: Union[StrictInt, date, None] = None
+    valid_until: Union[StrictInt, date, None] = None
+
+    _window = validator("valid_from", "valid_until", pre=True, allow_reuse=True)(_window)
+
+    @validator("valid_until")
+    def _ordered(cls, end: Any, values: dict[str, Any]) -> Any:
+        start = values.get("valid_from")
+        if type(start) is type(end) and start is not None and start > end:
+            raise ValueError("valid_from is after valid_until")
+        return end
+
+
+class FullReduction(RuleSpec):
+    kind: Literal["full_reduction"]
+    tiers: conlist(TierSpec, min_items=1)  # type: ignore[valid-type]
+    excluded_categories: List[Literal[tuple(CATEGORY_TEXT)]] = []  # type: ignore
+
+    @validator("tiers")
+    def _rising(cls, tiers: List[TierSpec]) -> List[TierSpec]:
+        for index, (lower, higher) in enumerate(zip(tiers, tiers[1:], strict=False)):
+            # A higher tier that saves less would never be the better choice: a typo.
+            if not (higher.threshold > lower.threshold and higher.discount > lower.discount):
+                raise At((index + 1,), "tiers must rise in threshold and discount")
+        return tiers
+
+
+class NewCustomerCoupon(RuleSpec):
+    kind: Literal["new_customer_coupon"]
+    amount: Yuan
+    threshold: Yuan = Yuan(0)  # 0: no threshold
+    valid_days: conint(strict=True, ge=1, le=365)  # type: ignore[valid-type]
+
+    _positive = validator("amount", allow_reuse=True)(_positive)
+
+    @validator("threshold")
+    def _above_amount(cls, threshold: Decimal, values: dict[str, Any]) -> Decimal:
+        if threshold and "amount" in values and threshold <= values["amount"]:
+            raise ValueError("threshold must exceed amount (0 = no threshold)")
+        return threshold
+
+
+class FreeShipping(RuleSpec):
+    kind: Literal["free_shipping"]
+    threshold: Yuan
+    fee: Yuan
+    excluded_regions: List[Text] = []
+
+    _positive = validator("threshold", "fee", allow_reuse=True)(_positive)
+
+
+class Stacking(RuleSpec):
+    kind: Literal["stacking"]
+    coupon_with_full_reduction: StrictBool
+    multiple_coupons: StrictBool
+
+    @validator("multiple_coupons")
+    def _one_coupon(cls, several: bool) -> bool:
+        if several:
+            # The quote applies one coupon; promising more than it computes would mislead.
+            raise ValueError("true is not supported (a quote applies at most one shop coupon)")
+        return several
+
+
+class PromotionsFile(Model):
+    """shop/promotions.yml"""
+
+    promotions: List[Annotated[Union[FullReduction, NewCustomerCoupon, FreeShipping, Stacking],
+                               Field(discriminator="kind")]]
+
+    @validator("promotions")
+    def _unique_ids(cls, rules: List[RuleSpec]) -> List[RuleSpec]:
+        seen = set()
+        for index, rule in enumerate(rules):
+            if rule.id in seen:
+                raise At((index, "id"), f"duplicate id {rule.id!r}")
+            seen.add(rule.id)
+        return rules
+
+
+def parse_rules(data: Any, source: str = "<promotions>", text: Optional[str] = None
+                ) -> list[Rule]:
+    """Validated rules from the parsed YAML; ConfigError says what is wrong where."""
+    rules = []
+    for spec in parse(data, PromotionsFile, source, text).promotions:
+        fields = {**spec.dict(), "title": spec.title.strip()}
+        for key in ("excluded_categories", "excluded_regions"):
+            if key in fields:
+                fields[key] = tuple(fields[key])
+        if "tiers" in fields:
+            fields["tiers"] = tuple(Tier(**tier) for tier in fields["tiers"])
+        rules.append(Rule(**fields))
+    return rules
 
 
 def load_rules(path: Union[str, Path]) -> list[Rule]:
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise PromotionsError(f"{path}: cannot read ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        raise PromotionsError(f"{path}: not valid YAML ({error})") from None
-    return parse_rules(data, str(path))
+    data, text = read_yaml(path)
+    return parse_rules(data, str(path), text)
 
 
 class PromotionBook:
@@ -328,7 +332,7 @@ class PromotionBook:
                 return
             try:
                 rules = load_rules(self.path)
-            except PromotionsError as error:
+            except ConfigError as error:
                 if initial:
                     raise
                 logger.error("promotion rules not reloaded, keeping the previous ones: %s",

@@ -37,6 +37,7 @@ from shop.serializers import (
     followup_json,
     invoice_json,
     order_json,
+    policy_json,
     product_json,
     product_summary_json,
     purchase_json,
@@ -566,6 +567,15 @@ async def related_products(request: Request, product_id: str) -> HTTPResponse:
         # "products" like the catalogue listing, so both read the same way.
         return json({"product_id": product.id, "count": len(related),
                      "products": [related_json(p, code, n) for p, code, n in related]})
+
+
+# ---------------------------------------------------------------- rules
+
+
+@api.get("/policy")
+async def shop_policy(request: Request) -> HTTPResponse:
+    """The rules the assistant quotes: after-sales windows, courier hotlines."""
+    return json(policy_json())
 
 
 # ---------------------------------------------------------------- promotions

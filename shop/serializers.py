@@ -1,4 +1,7 @@
-"""ORM objects -> API JSON (ISO datetimes with +08:00, amounts as yuan numbers)."""
+"""ORM objects -> API JSON (ISO datetimes with +08:00, amounts as yuan numbers).
+
+What the shop contract defines goes out through its models (contract/): the shape is
+defined once, there, and checked on the way out."""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Optional
 
-from shop import clock
+import contract
+from shop import clock, policy
 from shop.catalog import CATEGORY_TEXT
 from shop.models import (
     STATUS_TEXT,
@@ -23,7 +27,12 @@ from shop.models import (
     Todo,
     Upload,
 )
-from shop.services import REASON_CODES, RELATED_REASONS, SELLER_FAULT_REASONS
+from shop.services import (
+    INVOICE_REFUSALS,
+    REASON_CODES,
+    RELATED_REASONS,
+    SELLER_FAULT_REASONS,
+)
 
 LEVEL_TEXT = {"normal": "普通会员", "silver": "银卡会员", "gold": "金卡会员", "diamond": "钻石会员"}
 COURIER_HOTLINE = {
@@ -86,7 +95,8 @@ def order_json(order: Order) -> dict[str, Any]:
     shipment = order.shipment
     address = order.address
     pre_shipment = order.status in ("unpaid", "paid")
-    return {
+    delivered, rules = order.delivered_at, policy.windows()
+    return contract.Order.parse_obj({
         "id": order.id,
         "customer_id": order.customer_id,
         "status": order.status,
@@ -124,21 +134,31 @@ def order_json(order: Order) -> dict[str, Any]:
         "tracking_no": shipment.tracking_no if shipment else None,
         "can_cancel": pre_shipment,
         "can_change_address": pre_shipment,
-    }
+        "no_reason_until": clock.iso(delivered + rules.no_reason) if delivered else None,
+        "after_sale_until": clock.iso(delivered + rules.after_sale) if delivered else None,
+        "invoice_refusal": INVOICE_REFUSALS.get(order.status),
+    }).dict()
+
+
+def policy_json() -> dict[str, Any]:
+    rules = policy.windows()
+    return contract.Policy(no_reason_days=rules.no_reason_days,
+                           after_sale_days=rules.after_sale_days,
+                           courier_hotlines=COURIER_HOTLINE).dict()
 
 
 def event_json(event: Any) -> dict[str, Any]:
-    return {
+    return contract.TrackingEvent.parse_obj({
         "time": clock.iso(event.time),
         "location": event.location,
         "description": event.description,
-    }
+    }).dict()
 
 
 def tracking_json(order: Order, now: datetime) -> dict[str, Any]:
     shipment: Optional[Shipment] = order.shipment
     if shipment is None:
-        return {
+        return contract.Tracking.parse_obj({
             "order_id": order.id,
             "order_status": order.status,
             "courier": None,
@@ -153,7 +173,7 @@ def tracking_json(order: Order, now: datetime) -> dict[str, Any]:
             "delayed": False,
             "shipped_at": None,
             "promised_ship_by": clock.iso(order.promised_ship_by),
-        }
+        }).dict()
     events = shipment.events  # newest first (relationship order_by)
     latest = events[0] if events else None
     delayed = False
@@ -161,7 +181,7 @@ def tracking_json(order: Order, now: datetime) -> dict[str, Any]:
         eta_passed = shipment.eta is not None and shipment.eta < now.date()
         stale = latest is not None and now - latest.time > STALE_AFTER
         delayed = eta_passed or stale
-    return {
+    return contract.Tracking.parse_obj({
         "order_id": order.id,
         "order_status": order.status,
         "courier": shipment.courier,
@@ -176,11 +196,11 @@ def tracking_json(order: Order, now: datetime) -> dict[str, Any]:
         "delayed": delayed,
         "shipped_at": clock.iso(shipment.shipped_at),
         "promised_ship_by": clock.iso(order.promised_ship_by),
-    }
+    }).dict()
 
 
 def product_summary_json(product: Product) -> dict[str, Any]:
-    return {
+    return contract.ProductSummary.parse_obj({
         "id": product.id,
         "brand": product.brand,
         "name": product.name,
@@ -189,18 +209,18 @@ def product_summary_json(product: Product) -> dict[str, Any]:
         "price": money(product.price),
         "stock": product.stock,
         "in_stock": product.stock > 0,
-    }
+    }).dict()
 
 
 def product_json(product: Product) -> dict[str, Any]:
-    return {
+    return contract.Product.parse_obj({
         **product_summary_json(product),
         "description": product.description,
         "options": product.options,
         "attributes": product.attributes,
         "size_chart": product.size_chart,
         "restock_date": clock.iso_date(product.restock_date) if product.stock <= 0 else None,
-    }
+    }).dict()
 
 
 def followup_json(followup: Followup) -> dict[str, Any]:
@@ -220,7 +240,7 @@ def followup_json(followup: Followup) -> dict[str, Any]:
 
 
 def after_sale_json(record: AfterSale) -> dict[str, Any]:
-    return {
+    return contract.AfterSale.parse_obj({
         "id": record.id,
         "ticket_no": f"AS{record.id:08d}",
         "order_id": record.order_id,
@@ -245,7 +265,7 @@ def after_sale_json(record: AfterSale) -> dict[str, Any]:
         "courier": record.courier,
         "tracking_no": record.tracking_no,
         "shipped_at": clock.iso(record.shipped_at),
-    }
+    }).dict()
 
 
 def _return_shipping(record: AfterSale) -> Optional[str]:
@@ -263,7 +283,7 @@ def refund_json(order: Order, record: Optional[AfterSale]) -> dict[str, Any]:
     else:
         status = "processing"
     status_text = {"none": "无退款", "processing": "退款处理中", "completed": "退款已完成"}
-    return {
+    return contract.Refund.parse_obj({
         "order_id": order.id,
         "status": status,
         "status_text": status_text[status],
@@ -273,7 +293,7 @@ def refund_json(order: Order, record: Optional[AfterSale]) -> dict[str, Any]:
         "completed_at": clock.iso(record.completed_at) if record else None,
         "method": REFUND_METHOD.get(order.payment_method or "") if record else None,
         "after_sale_id": record.id if record else None,
-    }
+    }).dict()
 
 
 def coupon_json(coupon: Coupon, now: datetime) -> dict[str, Any]:
@@ -307,7 +327,7 @@ def coupon_json(coupon: Coupon, now: datetime) -> dict[str, Any]:
 
 
 def invoice_json(invoice: Invoice) -> dict[str, Any]:
-    return {
+    return contract.Invoice.parse_obj({
         "id": invoice.id,
         "invoice_request_no": f"INV{invoice.id:08d}",
         "order_id": invoice.order_id,
@@ -325,7 +345,7 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
         "buyer_phone": mask_phone(invoice.buyer_phone),
         "bank_name": invoice.bank_name,
         "bank_account": invoice.bank_account,
-    }
+    }).dict()
 
 
 def upload_json(upload: Upload) -> dict[str, Any]:
@@ -345,7 +365,7 @@ def upload_json(upload: Upload) -> dict[str, Any]:
 
 
 def todo_json(todo: Todo) -> dict[str, Any]:
-    return {
+    return contract.Todo.parse_obj({
         "id": todo.id,
         "todo_no": f"TD{todo.id:08d}",
         "conversation_id": todo.conversation_id,
@@ -361,7 +381,7 @@ def todo_json(todo: Todo) -> dict[str, Any]:
         "result_text": todo.result_text,
         "created_at": clock.iso(todo.created_at),
         "closed_at": clock.iso(todo.closed_at),
-    }
+    }).dict()
 
 
 def _stock_info(product: Product) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from shop import clock, sizing
+from shop import clock, policy, sizing
 from shop.errors import conflict, not_found, unprocessable
 from shop.images import ImageInfo
 from shop.models import (
@@ -33,8 +33,6 @@ from shop.models import (
 from shop.validation import DIGITS_RE, MAX_DB_ID, digits_value, trim
 
 CUTOFF_HOUR = 16
-AFTER_SALE_WINDOW = timedelta(days=15)
-NO_REASON_WINDOW = timedelta(days=7)
 URGE_DEDUPE_WINDOW = timedelta(hours=24)
 # A product reopened within this window is the same visit (page refresh, chat retry).
 VIEW_DEDUPE_WINDOW = timedelta(minutes=30)
@@ -54,7 +52,7 @@ REFUND_DAYS = {"alipay": 1, "wechat": 1, "card": 3}
 # Why an order in a given status cannot be cancelled / re-addressed / urged.
 CANCEL_REFUSALS = {
     "shipped": "订单已发货，无法直接取消。您可以在快递派送时拒收，或签收后申请退货退款",
-    "delivered": "订单已签收，无法取消。如不满意，可在签收后15天内申请退货退款",
+    "delivered": "订单已签收，无法取消。如不满意，可在签收后{after_sale_days}天内申请退货退款",
     "cancelled": "订单已经是取消状态，无需重复操作",
     "return_requested": "订单正在退货处理中，无法取消",
     "refunded": "订单已退款完成，无法取消",
@@ -245,7 +243,8 @@ def _refund_days(order: Order) -> int:
 def cancel_order(session: Session, order: Order, reason: str) -> Optional[AfterSale]:
     """Cancel before shipment; a paid order gets a refund record."""
     if order.status not in ("unpaid", "paid"):
-        raise conflict("not_cancellable", CANCEL_REFUSALS[order.status])
+        raise conflict("not_cancellable", CANCEL_REFUSALS[order.status].format(
+            after_sale_days=policy.windows().after_sale_days))
     now = clock.now()
     refund = None
     if order.status == "paid":
@@ -453,10 +452,12 @@ def create_after_sale(
 def _check_no_reason_allowed(order: Order, kind: str) -> None:
     if kind not in ("return", "exchange"):
         raise unprocessable("invalid_reason_code", "七天无理由只适用于退货或换货")
-    if order.delivered_at is not None and clock.now() - order.delivered_at > NO_REASON_WINDOW:
+    rules = policy.windows()
+    if order.delivered_at is not None and clock.now() - order.delivered_at > rules.no_reason:
         raise conflict(
             "after_sales_expired",
-            "已超过签收后7天，不能再申请七天无理由退换货；如有质量问题，可在签收后15天内申请售后",
+            f"已超过签收后{rules.no_reason_days}天，不能再申请七天无理由退换货；"
+            f"如有质量问题，可在签收后{rules.after_sale_days}天内申请售后",
         )
 
 
@@ -727,8 +728,10 @@ def _check_after_sale_allowed(session: Session, order: Order, kind: str,
         }
         raise conflict("after_sales_not_allowed", messages.get(kind, "当前订单状态不支持该售后"))
     if status == "delivered" and order.delivered_at is not None:
-        if clock.now() - order.delivered_at > AFTER_SALE_WINDOW:
-            raise conflict("after_sales_expired", "已超过签收后15天的售后期限，无法在线申请")
+        rules = policy.windows()
+        if clock.now() - order.delivered_at > rules.after_sale:
+            raise conflict("after_sales_expired",
+                           f"已超过签收后{rules.after_sale_days}天的售后期限，无法在线申请")
     for record in busy:
         if record.type == kind and overlaps(record):
             raise conflict(

@@ -52,7 +52,8 @@ class ShopBackend(Protocol):
     """What the actions need from a shop's order management and logistics systems.
 
     Ownership proofs (issue 13): the backend, not the assistant, decides who may see or
-    change an order. `prove_owner` returns an opaque, short-lived proof when the customer
+    change an order. `prove_owner` returns a short-lived proof, `op1.<order id>.<expiry>.<mac>`
+    (the assistant reads only which order it names; the rest is the backend's), when the customer
     proved ownership (phone tail, or the signed identity of the linked customer); every
     order-specific method takes that `proof` and the backend re-checks it on each call
     (OwnershipRequired when it is missing, forged, for another order or expired). The
@@ -155,3 +156,7 @@ class ShopBackend(Protocol):
                               proof: Optional[str]) -> JSON: ...
 
     async def invoices(self, order_id: str, proof: Optional[str]) -> List[JSON]: ...
+
+    # The shop's rules (contract.Policy): quoted from the shop, never copied into the bot.
+
+    async def policy(self) -> JSON: ...

@@ -1,13 +1,17 @@
-"""Client for shops speaking the demo shop's HTTP contract (shop/openapi.yaml)."""
+"""Client for shops speaking the demo shop's HTTP contract (shop/openapi.yaml); the replies
+the actions rely on are parsed with the contract's models (contract/)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import re
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Type
 from urllib.parse import quote, urlencode
 
+from pydantic import ValidationError
+
+import contract
 from actions import turn
 from actions.backend.base import (
     JSON,
@@ -26,11 +30,21 @@ logger = logging.getLogger(__name__)
 UNAVAILABLE_MESSAGE = "订单系统暂时有点忙,没能查到结果"
 REVERIFY_MESSAGE = "为了保护您的订单隐私,需要重新核对一下订单归属,请再发一次订单号哦"
 LOCKED_MESSAGE = "手机尾号核对失败次数太多,为了保护订单安全已暂时锁定"
-# Reads cached for the turn (actions/turn.py): an order and its tracking.
-TURN_CACHED = re.compile(r"/api/orders/[^/?]+(?:/tracking)?")
+# Reads cached for the turn (actions/turn.py): an order, its tracking, the shop's rules.
+TURN_CACHED = re.compile(r"/api/orders/[^/?]+(?:/tracking)?|/api/policy")
 # A POST under an order's path changes it (cancel, address, urge, after-sale, invoice);
 # proving ownership and the lookup do not.
 ORDER_CHANGE = re.compile(r"(/api/orders/[^/?]+)/(?!verify\b)")
+
+
+def _parsed(model: Type[contract.ContractModel], data: Any) -> JSON:
+    """The reply as the shop contract defines it (contract/); a reply that does not match
+    is the shop's fault, and the customer hears the system is busy."""
+    try:
+        return model.parse_obj(data).dict()
+    except ValidationError as error:
+        logger.error("shop reply breaks the contract (%s): %s", model.__name__, error)
+        raise BackendUnavailable(UNAVAILABLE_MESSAGE, "contract_violation") from error
 
 
 def _unavailable(error: HttpError) -> BackendError:
@@ -115,7 +129,7 @@ class HttpShopBackend:
         result = await self._request(
             "GET", f"/api/customers/{quote(customer_id)}/orders?limit={limit}"
         )
-        return result.get("orders", []) if isinstance(result, dict) else result
+        return _parsed(contract.CustomerOrders, result)["orders"]
 
     async def prove_owner(self, order_id: str, *, phone_tail: Optional[str] = None,
                           customer_id: Optional[str] = None, identity: Optional[str] = None,
@@ -128,7 +142,8 @@ class HttpShopBackend:
         return proof if result.get("verified") and isinstance(proof, str) else None
 
     async def order(self, order_id: str, proof: Optional[str]) -> JSON:
-        return await self._request("GET", f"/api/orders/{quote(order_id)}", proof=proof)
+        return _parsed(contract.Order, await self._request(
+            "GET", f"/api/orders/{quote(order_id)}", proof=proof))
 
     async def lookup_orders(self, phone: str, product: Optional[str] = None,
                             date: Optional[str] = None,
@@ -137,21 +152,22 @@ class HttpShopBackend:
                                               ("date", date), ("customer_id", customer_id))
                 if value}
         result = await self._request("POST", "/api/orders/lookup", body)
-        return result.get("orders", []) if isinstance(result, dict) else []
+        return _parsed(contract.OrderList, result)["orders"]
 
     async def tracking(self, order_id: str, proof: Optional[str]) -> JSON:
-        return await self._request("GET", f"/api/orders/{quote(order_id)}/tracking",
-                                   proof=proof)
+        return _parsed(contract.Tracking, await self._request(
+            "GET", f"/api/orders/{quote(order_id)}/tracking", proof=proof))
 
     async def ship_promise(self, product_id: str) -> JSON:
         return await self._request("GET", f"/api/products/{quote(product_id)}/ship-promise")
 
     async def find_products(self, query: str) -> List[JSON]:
         result = await self._request("GET", f"/api/products?q={quote(query)}")
-        return result.get("products", []) if isinstance(result, dict) else result
+        return _parsed(contract.ProductList, result)["products"]
 
     async def product(self, product_id: str) -> JSON:
-        return await self._request("GET", f"/api/products/{quote(product_id)}")
+        return _parsed(contract.Product,
+                       await self._request("GET", f"/api/products/{quote(product_id)}"))
 
     async def cancel(self, order_id: str, reason: str, proof: Optional[str]) -> JSON:
         return await self._request(
@@ -160,15 +176,16 @@ class HttpShopBackend:
 
     async def change_address(self, order_id: str, address: JSON,
                              proof: Optional[str]) -> JSON:
-        return await self._request("POST", f"/api/orders/{quote(order_id)}/address", address,
-                                   proof=proof)
+        return _parsed(contract.Order, await self._request(
+            "POST", f"/api/orders/{quote(order_id)}/address", address, proof=proof))
 
     async def urge(self, order_id: str, note: str, proof: Optional[str]) -> JSON:
         return await self._request("POST", f"/api/orders/{quote(order_id)}/urge",
                                    {"note": note}, proof=proof)
 
     async def refund(self, order_id: str, proof: Optional[str]) -> JSON:
-        return await self._request("GET", f"/api/orders/{quote(order_id)}/refund", proof=proof)
+        return _parsed(contract.Refund, await self._request(
+            "GET", f"/api/orders/{quote(order_id)}/refund", proof=proof))
 
     async def size_advice(self, product_id: str, height_cm: float, weight_kg: float,
                           fit: Optional[str] = None,
@@ -180,13 +197,13 @@ class HttpShopBackend:
 
     async def create_after_sale(self, order_id: str, request: JSON,
                                 proof: Optional[str]) -> JSON:
-        return await self._request("POST", f"/api/orders/{quote(order_id)}/after-sales",
-                                   request, proof=proof)
+        return _parsed(contract.AfterSaleCreated, await self._request(
+            "POST", f"/api/orders/{quote(order_id)}/after-sales", request, proof=proof))
 
     async def after_sales(self, order_id: str, proof: Optional[str]) -> List[JSON]:
         result = await self._request("GET", f"/api/orders/{quote(order_id)}/after-sales",
                                      proof=proof)
-        return result.get("after_sales", []) if isinstance(result, dict) else result
+        return _parsed(contract.AfterSaleList, result)["after_sales"]
 
     async def upload(self, content: bytes, content_type: str, order_id: Optional[str] = None,
                      conversation_id: Optional[str] = None,
@@ -251,13 +268,16 @@ class HttpShopBackend:
 
     async def request_invoice(self, order_id: str, request: JSON,
                               proof: Optional[str]) -> JSON:
-        return await self._request("POST", f"/api/orders/{quote(order_id)}/invoices", request,
-                                   proof=proof)
+        return _parsed(contract.InvoiceCreated, await self._request(
+            "POST", f"/api/orders/{quote(order_id)}/invoices", request, proof=proof))
 
     async def invoices(self, order_id: str, proof: Optional[str]) -> List[JSON]:
         result = await self._request("GET", f"/api/orders/{quote(order_id)}/invoices",
                                      proof=proof)
-        return result.get("invoices", []) if isinstance(result, dict) else result
+        return _parsed(contract.InvoiceList, result)["invoices"]
+
+    async def policy(self) -> JSON:
+        return _parsed(contract.Policy, await self._request("GET", "/api/policy"))
 
 
 def _error_for(status: int, payload: Any) -> BackendError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import actions.backend as backend_module
 from actions import aftersales
+from service_common.config import ConfigError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shop"))
 from shop_api_helpers import png  # noqa: E402  (tiny real images)
@@ -54,10 +56,12 @@ def test_policy_file_and_keywords() -> None:
 
 def test_policy_mistakes_name_the_file(tmp_path) -> None:
     bad = tmp_path / "aftersales.yml"
-    bad.write_text("return_address: x\nno_reason_days: 7\nsend_back_days: 7\nrefund_time: 3天\n"
+    bad.write_text("return_address: x\nno_reason_days: 7\nafter_sale_days: 15\n"
+                   "send_back_days: 7\nrefund_time: 3天\n"
                    "reasons:\n  broken:\n    label: 坏\n    kind: repair\n    needs_photo: false\n"
                    "    shipping: seller\n    keywords: [坏]\n", encoding="utf-8")
-    with pytest.raises(aftersales.PolicyError, match="reasons.broken: kind must be one of"):
+    with pytest.raises(ConfigError, match=re.escape(
+            f"{bad}:9: reasons.broken.kind: unexpected value; permitted: 'return'")):
         aftersales.load_policy(bad)
 
 
@@ -167,3 +171,36 @@ def test_the_item_the_customer_named() -> None:
     assert aftersales.item_in(order, ["充电宝充不进电,质量有问题"]) == "20000毫安充电宝"
     assert aftersales.item_in(order, ["羽绒服跑毛"]) == "男士轻薄羽绒服"
     assert aftersales.item_in(order, ["东西坏了"]) is None
+
+
+def test_the_bot_applies_the_windows_of_the_shop_it_talks_to(shop_factory, tmp_path,
+                                                             monkeypatch) -> None:
+    """The shop reads its windows from the policy file; the bot asks the shop. A shop whose
+    policy allows 25 days without reason takes a return 21 days after delivery, and the bot,
+    whose own copy of the file still says 7, agrees and files it."""
+    policy = tmp_path / "aftersales.yml"
+    policy.write_text(aftersales.POLICY_FILE.read_text(encoding="utf-8")
+                      .replace("no_reason_days: 7 ", "no_reason_days: 25")
+                      .replace("after_sale_days: 15", "after_sale_days: 30"), encoding="utf-8")
+    monkeypatch.setenv("SHOP_API_URL", shop_factory(env={"SHOP_POLICY_FILE": str(policy)}).url)
+    no_reason = aftersales.policy().reasons["no_reason_7d"]
+    current = order(OLD)
+    assert aftersales.eligibility_problem(current, no_reason) is None
+    tracker = make_tracker({"aftersale_reason": "no_reason_7d", "order_task": "return",
+                            "verified_order_id": OLD}, sender="demo-zhao")
+    dispatcher = CollectingDispatcher()
+    run(lambda: aftersales.handle(current, tracker, dispatcher))
+    assert "退货申请已提交(售后单号" in texts(dispatcher.messages)
+    assert order(OLD)["status"] == "return_requested"
+    shop_rules = run(lambda: backend_module.get_backend().policy())
+    assert (shop_rules["no_reason_days"], shop_rules["after_sale_days"]) == (25, 30)
+
+
+def test_the_default_shop_refuses_what_the_bot_refuses(run_action) -> None:
+    """The shop started with the project's policy file: past 7 days both say no."""
+    no_reason = aftersales.policy().reasons["no_reason_7d"]
+    assert "超过7天无理由" in aftersales.eligibility_problem(order(OLD), no_reason)
+    with pytest.raises(backend_module.Conflict, match="已超过签收后"):
+        run(lambda: backend_module.get_backend().create_after_sale(OLD, {
+            "kind": "return", "reason_code": "no_reason_7d", "reason": "不想要了"},
+            admin_proof(OLD)))

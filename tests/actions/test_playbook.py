@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +20,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import actions.backend as backend_module
 from actions import playbook
-from actions.playbook import Ledger, PlaybookError, load_plays
+from actions.playbook import Ledger, load_plays
+from service_common.config import ConfigError
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DELAYED = "361204587712340011"  # 李娜 C0002, 中通, delayed (docs/demo_data.md)
@@ -76,10 +78,23 @@ def test_playbook_file_mistakes_are_explained(tmp_path) -> None:
     bad.write_text("plays:\n  - id: x\n    situation: rainy_day\n    emotions: [angry]\n"
                    "    say: hi\n    coupon: {amount: 5}\n"
                    "    limits: {per_customer_days: 30, daily_budget: 100}\n", encoding="utf-8")
-    with pytest.raises(PlaybookError, match="unknown situation 'rainy_day'"):
+    with pytest.raises(ConfigError, match=re.escape(
+            f"{bad}:3: plays[0].situation: unexpected value; permitted: 'delayed_parcel'")):
         load_plays(bad)
     bad.write_text("plays:\n  - id: x\n    situation: delayed_parcel\n", encoding="utf-8")
-    with pytest.raises(PlaybookError, match=r"plays\[0\] \(x\): missing"):
+    with pytest.raises(ConfigError, match=re.escape(f"{bad}:2: plays[0].emotions: field required")):
+        load_plays(bad)
+
+
+def test_a_say_text_with_an_unknown_placeholder_stops_the_start(tmp_path) -> None:
+    # It used to pass the check and fail in the action, after the coupon was issued: the
+    # customer got a coupon and no answer.
+    bad = tmp_path / "playbook.yml"
+    bad.write_text("plays:\n  - id: x\n    situation: delayed_parcel\n    emotions: [angry]\n"
+                   "    say: 送您{amount}元券,{days}天内有效\n    coupon: {amount: 5}\n"
+                   "    limits: {per_customer_days: 30, daily_budget: 100}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(
+            f"{bad}:5: plays[0].say: only {{amount}} and {{valid_days}} can be filled in")):
         load_plays(bad)
 
 

@@ -3,14 +3,23 @@ shop and a document index built from knowledge/docs."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
 from action_helpers import make_tracker, texts
 from rasa_sdk import Tracker
 
-from actions.products import ActionAskUsage, ActionProductQuestion, asked_attribute
+from actions.products import (
+    ATTRIBUTES_FILE,
+    ActionAskUsage,
+    ActionProductQuestion,
+    asked_attribute,
+    attributes,
+)
 from actions.promotions import ActionAskPromotion, amount_in
+from service_common.config import ConfigError
 
 pytestmark = pytest.mark.usefixtures("document_index")
 
@@ -34,6 +43,25 @@ def test_the_attribute_a_question_asks_for() -> None:
     assert asked_attribute("功率多大 费电吗", fryer).key == "power"
     assert asked_attribute("能放洗碗机洗吗", fryer).key == "care"
     assert asked_attribute("能连手机吗", fryer) is None  # the fryer has no such attribute
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    # One keyword as text instead of a list used to become one keyword per character
+    # (蓝牙 -> 蓝, 牙); a missing label failed only when a customer asked.
+    (("  bluetooth:        {label: 蓝牙, keywords: [蓝牙]}",
+      "  bluetooth:        {label: 蓝牙, keywords: 蓝牙}"), "attributes.bluetooth.keywords"),
+    (("  suction:          {label: 吸力, keywords: [吸力]}",
+      "  suction:          {keywords: [吸力]}"), "attributes.suction.label"),
+])
+def test_mistakes_in_the_attribute_file_name_file_line_and_path(
+        tmp_path: Path, change, where: str) -> None:
+    shipped = ATTRIBUTES_FILE.read_text(encoding="utf-8")
+    assert change[0] in shipped
+    edited = tmp_path / "product_attributes.yml"
+    edited.write_text(shipped.replace(change[0], change[1]), encoding="utf-8")
+    line = shipped.splitlines().index(change[0]) + 1
+    with pytest.raises(ConfigError, match=re.escape(f"{edited}:{line}: {where}: ")):
+        attributes(edited)
 
 
 def test_the_page_product_answers_from_the_catalogue_and_suggests_once(run_action) -> None:

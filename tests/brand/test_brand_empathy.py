@@ -17,11 +17,11 @@ from brand.empathy import (
     EMOTIONS,
     SITUATIONS,
     EmpathyBook,
-    EmpathyError,
     line,
 )
 from brand.tone import Tone
 from compliance import ALL_CATEGORIES, get_checker
+from service_common.config import ConfigError
 
 WARM = Tone.from_file(name="热情")
 FORMAL = Tone.from_file(name="专业")
@@ -114,21 +114,23 @@ def edited(change) -> Dict[str, Any]:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d.update(extra=1), r"unknown top-level key\(s\) \['extra'\]"),
-    (lambda d: d.pop("version"), "'version' must be 1"),
-    (lambda d: d["situations"].pop("wait"), r"missing \['wait'\]"),
-    (lambda d: d["situations"].update(lost={}), r"unknown \['lost'\]"),
-    (lambda d: d["situations"]["delay"].pop("angry"), r"missing \['angry'\]"),
-    (lambda d: d["situations"]["delay"].update(calm=[]), "needs one or more lines"),
+    (lambda d: d.update(extra=1), "extra: unknown key"),
+    (lambda d: d.pop("version"), "version: field required"),
+    (lambda d: d["situations"].pop("wait"), "situations.wait: field required"),
+    (lambda d: d["situations"].update(lost={}), "situations.lost: unknown key"),
+    (lambda d: d["situations"]["delay"].pop("angry"), "situations.delay.angry: field required"),
+    (lambda d: d["situations"]["delay"].update(calm=[]), "situations.delay.calm: ensure this"),
     (lambda d: d["situations"]["delay"]["calm"].append("我们保证明天送到"), "says '保证'"),
     (lambda d: d["situations"]["delay"]["calm"].append("包裹马上到哦~"), "says '马上到'"),
     (lambda d: d["situations"]["delay"]["angry"].append("非常抱歉😔"), "angry lines have no emoji"),
     (lambda d: d["situations"]["delay"]["angry"].append("非常抱歉哦"), "angry lines have no emoji"),
-    (lambda d: d["situations"]["delay"]["angry"].append("包裹晚了。"), "angry lines apologise"),
+    (lambda d: d["situations"]["delay"]["angry"].append("包裹晚了。"),
+     "situations.delay.angry[2]: angry lines apologise"),
     (lambda d: d["situations"]["delay"]["angry"].append("非常抱歉" * 10), "at most 24"),
     (lambda d: d["situations"]["delay"]["calm"].append("{name}久等了"), "no {placeholders}"),
 ])
 def test_invalid_empathy_file_is_rejected_with_its_name(change, message: str) -> None:
-    with pytest.raises(EmpathyError, match=message) as error:
+    with pytest.raises(ConfigError) as error:
         EmpathyBook.from_dict(edited(change), source="brand/empathy.yml")
+    assert message in str(error.value)
     assert str(error.value).startswith("brand/empathy.yml")

@@ -11,8 +11,9 @@ import pytest
 import yaml
 from brand_texts import EMOJI_CHAR, NUMBERS, QUOTED, TONES, action_texts, domain_texts
 
-from brand.tone import DEFAULT_TONE_PATH, Tone, ToneError, apply, get_tone, load_tone
+from brand.tone import DEFAULT_TONE_PATH, Tone, apply, get_tone, load_tone
 from compliance import ALL_CATEGORIES, get_checker
+from service_common.config import ConfigError
 
 DOMAIN = domain_texts()
 ACTIONS = action_texts()
@@ -165,14 +166,14 @@ def test_file_defaults_are_warm_with_emoji(monkeypatch, fresh_tone) -> None:
 
 
 def test_unknown_tone_in_environment_names_file_and_variable() -> None:
-    with pytest.raises(ToneError) as error:
+    with pytest.raises(ConfigError) as error:
         load_tone({"BRAND_TONE": "可爱"})
     assert str(DEFAULT_TONE_PATH) in str(error.value)
     assert "BRAND_TONE" in str(error.value) and "可爱" in str(error.value)
 
 
 def test_bad_emoji_switch_in_environment() -> None:
-    with pytest.raises(ToneError, match="BRAND_EMOJI must be on or off"):
+    with pytest.raises(ConfigError, match="environment: BRAND_EMOJI: must be on or off"):
         load_tone({"BRAND_EMOJI": "maybe"})
 
 
@@ -197,40 +198,43 @@ def broken(change) -> Dict[str, Any]:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d.update(colour="red"), r"unknown top-level key\(s\) \['colour'\]"),
-    (lambda d: d.pop("version"), "'version' must be 1"),
-    (lambda d: d.update(tone="可爱"), "'tone' must be one of"),
-    (lambda d: d.update(emoji="sometimes"), "'emoji' must be on or off"),
-    (lambda d: d.update(tones={}), "'tones' must be a mapping"),
-    (lambda d: d["tones"]["专业"].update(adress="您"),
-     r"tone '专业': unknown key\(s\) \['adress'\]"),
-    (lambda d: d["tones"]["专业"].update(address="阁下"), "'address' must be one of"),
-    (lambda d: d["tones"]["专业"]["particles"].update({"的呢": ""}), "must be one Chinese"),
-    (lambda d: d["tones"]["专业"].update(particles=["哦"]), "'particles' must be a mapping"),
-    (lambda d: d["tones"]["专业"].update(max_emoji=-1), "'max_emoji' must be a whole number"),
-    (lambda d: d["tones"]["专业"].update(max_emoji=True), "'max_emoji' must be a whole number"),
-    (lambda d: d["tones"]["清新"]["emoji_map"].update({"笑": "🙂"}), "both must be one emoji"),
-    (lambda d: d["tones"]["专业"]["phrases"].update({"拜拜": 88}), "both must be text"),
-    (lambda d: d["tones"]["专业"].update(tilde=None), "'tilde' must be text"),
+    (lambda d: d.update(colour="red"), r"colour: unknown key"),
+    (lambda d: d.pop("version"), "version: field required"),
+    (lambda d: d.update(tone="可爱"), "tone: must be one of"),
+    (lambda d: d.update(emoji="sometimes"), "emoji: must be on or off, not 'sometimes'"),
+    (lambda d: d.update(tones={}), "tones: define at least one tone"),
+    (lambda d: d["tones"]["专业"].update(adress="您"), r"tones.专业.adress: unknown key"),
+    (lambda d: d["tones"]["专业"].update(address="阁下"), "tones.专业.address: unexpected value"),
+    (lambda d: d["tones"]["专业"]["particles"].update({"的呢": ""}),
+     "tones.专业.particles.的呢: a particle must be one Chinese character"),
+    (lambda d: d["tones"]["专业"].update(particles=["哦"]),
+     "tones.专业.particles: value is not a valid dict"),
+    (lambda d: d["tones"]["专业"].update(max_emoji=-1), "tones.专业.max_emoji: ensure this value"),
+    (lambda d: d["tones"]["专业"].update(max_emoji=True), "tones.专业.max_emoji: value is not"),
+    (lambda d: d["tones"]["清新"]["emoji_map"].update({"笑": "🙂"}),
+     "tones.清新.emoji_map.笑: '笑' -> '🙂': both must be one emoji"),
+    (lambda d: d["tones"]["专业"]["phrases"].update({"拜拜": 88}),
+     "tones.专业.phrases.拜拜: must be text"),
+    (lambda d: d["tones"]["专业"].update(tilde=None), "tones.专业.tilde: none is not an allowed"),
 ])
 def test_invalid_tone_file_is_rejected_with_its_name(change, message: str) -> None:
-    with pytest.raises(ToneError, match=message) as error:
+    with pytest.raises(ConfigError, match=re.escape(message)) as error:
         Tone.from_dict(broken(change), source="brand/tone.yml")
     assert str(error.value).startswith("brand/tone.yml: ")
 
 
 def test_unreadable_or_invalid_yaml_names_the_file(tmp_path: Path) -> None:
     missing = tmp_path / "missing.yml"
-    with pytest.raises(ToneError, match=f"{missing}: cannot read"):
+    with pytest.raises(ConfigError, match=f"{missing}: cannot read"):
         Tone.from_file(missing)
     bad = tmp_path / "bad.yml"
     bad.write_text("tones: [\n", encoding="utf-8")
-    with pytest.raises(ToneError, match=f"{bad}: invalid YAML"):
+    with pytest.raises(ConfigError, match=f"{bad}:2: invalid YAML"):
         Tone.from_file(bad)
 
 
 def test_unknown_tone_name_argument() -> None:
-    with pytest.raises(ToneError, match="unknown tone '可爱'; the file defines"):
+    with pytest.raises(ConfigError, match="unknown tone '可爱'; the file defines"):
         Tone.from_file(name="可爱")
 
 

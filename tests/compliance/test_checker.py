@@ -15,9 +15,9 @@ from compliance import (
     ALL_CATEGORIES,
     DEFAULT_RULES_PATH,
     ComplianceChecker,
-    RulesError,
     get_checker,
 )
+from service_common.config import ConfigError
 
 
 @pytest.fixture(scope="module")
@@ -353,64 +353,74 @@ def broken(change) -> Dict[str, Any]:
 
 INVALID = [
     ("unknown action", lambda d: d["rules"][0].update(action="delete"),
-     "rule 'abs.most' (rules[0]): unknown action 'delete'"),
+     "rules[0].action: unexpected value; permitted: 'block', 'rewrite'"),
     ("empty term", lambda d: d["rules"][0].update(terms=["最", " "]),
-     "rule 'abs.most' (rules[0]): empty term"),
+     "rules[0].terms[1]: empty term"),
     ("bad regex", lambda d: d["rules"][0].update(patterns=["最(好"]),
-     "rule 'abs.most' (rules[0]): bad regex '最(好'"),
+     "rules[0].patterns[0]: bad regex '最(好'"),
     ("regex matching nothing", lambda d: d["rules"][0].update(patterns=["a*"]),
      "matches empty text"),
     ("backreference", lambda d: d["rules"][0].update(patterns=[r"(好)\1"]),
      "backreference"),
     ("rewrite without replacement", lambda d: d["rules"][1].pop("replacement"),
-     "rule 'abs.best' (rules[1]): action 'rewrite' needs a 'replacement'"),
+     "rules[1].replacement: action 'rewrite' needs a 'replacement'"),
     ("replacement on block", lambda d: d["rules"][0].update(replacement="x"),
-     "'replacement' is only used with action 'rewrite'"),
+     "rules[0].replacement: 'replacement' is only used with action 'rewrite'"),
     ("banned replacement", lambda d: d["rules"][1].update(replacement="最棒的"),
      "rule 'abs.best': replacement '最棒的' breaks rule 'abs.most'"),
     ("unknown category", lambda d: d["rules"][0].update(category="极限"),
-     "category '极限' is not one of"),
-    ("no terms", lambda d: d["rules"][0].pop("terms"), "needs at least one term or pattern"),
-    ("number term", lambda d: d["rules"][0].update(terms=[100]), "quote it in YAML"),
-    ("typo key", lambda d: d["rules"][0].update(term=["x"]), "unknown key(s) ['term']"),
-    ("bad id", lambda d: d["rules"][0].update(id="Abs Most"), "'id' must be lowercase"),
+     "rules[0].category: category '极限' is not one of"),
+    ("no terms", lambda d: d["rules"][0].pop("terms"),
+     "rules[0]: needs at least one term or pattern"),
+    ("number term", lambda d: d["rules"][0].update(terms=[100]),
+     "rules[0].terms[0]: must be text (quote numbers"),
+    ("typo key", lambda d: d["rules"][0].update(term=["x"]), "rules[0].term: unknown key"),
+    ("bad id", lambda d: d["rules"][0].update(id="Abs Most"), "rules[0].id: string does not"),
     ("duplicate id", lambda d: d["rules"][1].update(id="abs.most"),
-     "rule id 'abs.most' is used twice"),
+     "rules[1].id: rule id 'abs.most' is used twice (rules[0] and rules[1])"),
     ("duplicate term", lambda d: d["rules"][1].update(terms=["最"]),
      "term '最' is in both 'abs.most' and 'abs.best'"),
     ("allow equals rule", lambda d: d["allow"][0].update(terms=["最"]),
      "term '最' is in both 'allow.recent' and 'abs.most'"),
     ("fallback breaks a rule", lambda d: d.update(fallback="我们是最棒的"),
-     "fallback text breaks rule 'abs.most'"),
-    ("empty fallback", lambda d: d.update(fallback=""), "'fallback' must be a non-empty text"),
-    ("wrong version", lambda d: d.update(version=2), "'version' must be 1"),
-    ("unknown top-level key", lambda d: d.update(rulez=[]), "unknown top-level key(s)"),
+     "fallback: fallback text breaks rule 'abs.most'"),
+    ("empty fallback", lambda d: d.update(fallback=""), "fallback: ensure this value has at"),
+    ("wrong version", lambda d: d.update(version=2), "version: unexpected value; permitted: 1"),
+    ("unknown top-level key", lambda d: d.update(rulez=[]), "rulez: unknown key"),
     ("product category typo", lambda d: d["product_categories"]["化妆品"].update(rule=[]),
-     "'product_categories.化妆品': unknown key(s) ['rule']"),
+     "product_categories.化妆品.rule: unknown key"),
     ("alias collision", lambda d: d["product_categories"].update(
         {"食品": {"aliases": ["cosmetics"]}}), "alias 'cosmetics' is used by both"),
     ("product rule error names it", lambda d: d["product_categories"]["化妆品"]["rules"][0]
-     .update(action="warn"), "rule 'cos.white' (product_categories.化妆品.rules[0])"),
+     .update(action="warn"), "product_categories.化妆品.rules[0].action: unexpected value"),
 ]
 
 
 @pytest.mark.parametrize("name,change,message", INVALID, ids=[case[0] for case in INVALID])
-def test_invalid_rules_name_the_file_and_rule(
+def test_invalid_rules_name_the_file_and_path(
     tmp_path: Path, name: str, change, message: str
 ) -> None:
     path = write_rules(tmp_path, broken(change))
-    with pytest.raises(RulesError) as error:
+    with pytest.raises(ConfigError) as error:
         ComplianceChecker.from_file(path)
     assert str(error.value).startswith(str(path) + ":"), str(error.value)
     assert message in str(error.value)
 
 
+def test_a_mistake_names_its_line(tmp_path: Path) -> None:
+    path = write_rules(tmp_path, broken(lambda d: d["rules"][1].update(action="delete")))
+    line = next(number for number, text in enumerate(path.read_text().splitlines(), 1)
+                if "delete" in text)
+    with pytest.raises(ConfigError, match=f"^{path}:{line}: rules\\[1\\].action: "):
+        ComplianceChecker.from_file(path)
+
+
 def test_invalid_yaml_and_missing_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text("rules: [\n  - id: x\n", encoding="utf-8")
-    with pytest.raises(RulesError, match="invalid YAML"):
+    with pytest.raises(ConfigError, match="invalid YAML"):
         ComplianceChecker.from_file(bad)
-    with pytest.raises(RulesError, match="cannot read rules file"):
+    with pytest.raises(ConfigError, match="cannot read the file"):
         ComplianceChecker.from_file(tmp_path / "missing.yml")
 
 

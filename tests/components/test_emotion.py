@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any, Dict, Tuple
@@ -17,6 +18,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.emotion import LABELS, EmotionRadar, intensity, load_examples
+from service_common.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -148,6 +150,26 @@ def test_training_reads_the_configured_file(tmp_path: Path) -> None:
     EmotionRadar.create(config, storage, resource, context).train(TrainingData())
     loaded = EmotionRadar.load(config, storage, resource, context)
     assert emotion_of(loaded, "骗子")["label"] == "angry"
+
+
+@pytest.mark.parametrize(("change", "where"), [
+    (("    weight: 1.0\n", "    weight: high\n"), "cues.threat.weight: must be a number"),
+    (("terms: [投诉, ", "terms: [投诉, yes, "), "cues.threat.terms[1]: must be text"),
+    (("signals: [angry]", "signals: [furious]"), "cues.threat.signals[0]: unexpected value"),
+    (("'(?<!不)滚'", "'(?<!不滚'"), "cues.insult.patterns[1]: bad regex"),
+])
+def test_a_lexicon_mistake_stops_training_naming_file_line_and_path(
+        tmp_path: Path, change: Tuple[str, str], where: str) -> None:
+    # The lexicon was not checked: `yes` became the term "True", a text weight or an
+    # unknown label failed deep in training, a bad regex with a bare re.error.
+    shipped = LEXICON_FILE.read_text(encoding="utf-8")
+    lexicon = tmp_path / "lexicon.yml"
+    lexicon.write_text(shipped.replace(*change, 1), encoding="utf-8")
+    line = next(number for number, text in enumerate(lexicon.read_text().splitlines(), 1)
+                if change[1].strip() in text)
+    storage, resource, context, config = _setup(tmp_path, lexicon_file=str(lexicon))
+    with pytest.raises(ConfigError, match=re.escape(f"{lexicon}:{line}: {where}")):
+        EmotionRadar.create(config, storage, resource, context).train(TrainingData())
 
 
 def test_fingerprint_changes_when_the_training_file_changes(tmp_path: Path) -> None:

@@ -151,3 +151,46 @@ def test_answers_inside_a_form_break_an_angry_streak(policy, domain) -> None:
     for event in user("还要等多久???气死了!!!", "track_logistics", "angry", 0.97):
         history.update(event)
     assert predicted(policy, history, domain)[0] == "action_escalate"
+
+
+def test_policy_and_actions_follow_the_rules_file_after_it_changes(
+        tmp_path, domain, monkeypatch, caplog) -> None:
+    """Trained with the shipped file; then the file changes without retraining (a new
+    keyword and another queue). The policy used to keep the copy trained into the model
+    while actions/handoff.py read the file: the bot escalated by the old rules and routed
+    by the new. Both now read the file when they start, and the change is logged."""
+    import logging
+
+    import yaml
+
+    from escalation.rules import DEFAULT_RULES, load_rules
+
+    rules_file = tmp_path / "rules.yml"
+    rules_file.write_text(DEFAULT_RULES.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("ESCALATION_RULES", str(rules_file))
+    (tmp_path / "model").mkdir()
+    storage = LocalModelStorage(tmp_path / "model")
+    resource, context = Resource("escalation"), ExecutionContext(GraphSchema({}), "test")
+    config = {**EscalationPolicy.get_default_config()}
+    EscalationPolicy.create(config, storage, resource, context).train([], domain)
+
+    data = yaml.safe_load(rules_file.read_text(encoding="utf-8"))
+    human = next(rule for rule in data["rules"] if rule["id"] == "asked_for_human")
+    human["queue"] = "senior"
+    human["when"]["keywords"].append("找你们老板")
+    rules_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    with caplog.at_level(logging.WARNING, logger="components.escalation_policy"):
+        policy = EscalationPolicy.load(config, storage, resource, context)
+    assert f"{rules_file} changed since the model was trained" in caplog.text
+    action, prediction = predicted(policy, tracker(user("我要找你们老板", "inform"),
+                                                   domain=domain), domain)
+    assert action == "action_escalate"
+    chosen = [e for e in prediction.optional_events if isinstance(e, SlotSet)][0].value
+    # What the action server (actions/handoff.py: load_rules()) makes of the same message.
+    from escalation import Turn
+
+    rule, _, _ = load_rules().evaluate([Turn("inform", "我要找你们老板")])
+    assert rule is not None
+    assert (chosen["rule"], chosen["queue"]) == (rule.id, rule.queue) == \
+        ("asked_for_human", "senior")

@@ -177,20 +177,22 @@ def _start_with_queues(tmp_path: Path, content: str) -> subprocess.CompletedProc
 
 
 BAD_QUEUE_FILES = [
-    ("queues:\n  general: {avg_handling_minutes: 3\n", "invalid YAML at line"),
-    ("queues:\n  general:\n    avg_handling_minutes: 3\n   label: x\n", "invalid YAML"),
-    ("general: 3\n", "expected a mapping 'queues:'"),
-    ("queues: []\n", "expected a mapping 'queues:'"),
-    ("queues: {}\n", "'queues' is empty"),
-    ("", "expected a mapping 'queues:'"),
-    ("queues:\n  general: 3\n", "queue 'general' must be a mapping"),
-    ("queues:\n  general: {label: 综合}\n", "needs avg_handling_minutes"),
-    ("queues:\n  general: {avg_handling_minutes: 0}\n", "needs avg_handling_minutes"),
-    ("queues:\n  general: {avg_handling_minutes: '3'}\n", "needs avg_handling_minutes"),
-    ("queues:\n  general: {avg_handling_minutes: .nan}\n", "needs avg_handling_minutes"),
-    ("queues:\n  General Queue: {avg_handling_minutes: 3}\n", "must be lower-case"),
-    ("queues:\n  general: {avg_handling_minutes: 3, minutes: 4}\n", "unknown key(s) minutes"),
-    ("queues:\n  general: {avg_handling_minutes: 3, label: ''}\n", "label must be"),
+    ("queues:\n  general: {avg_handling_minutes: 3\n", "queues.yml:3: invalid YAML"),
+    ("queues:\n  general:\n    avg_handling_minutes: 3\n   label: x\n",
+     "queues.yml:4: invalid YAML"),
+    ("general: 3\n", "queues.yml:1: queues: field required"),
+    ("queues: []\n", "queues: define at least one queue"),
+    ("queues: {}\n", "queues: define at least one queue"),
+    ("", "queues: field required"),
+    ("queues:\n  general: 3\n", "queues.general: value is not a valid dict"),
+    ("queues:\n  general: {label: 综合}\n", "queues.general.avg_handling_minutes: field required"),
+    ("queues:\n  general: {avg_handling_minutes: 0}\n", "greater than 0"),
+    ("queues:\n  general: {avg_handling_minutes: '3'}\n", "must be a number"),
+    ("queues:\n  general: {avg_handling_minutes: .nan}\n", "greater than 0"),
+    ("queues:\n  General Queue: {avg_handling_minutes: 3}\n", "queues.<key>: string does not"),
+    ("queues:\n  general: {avg_handling_minutes: 3, minutes: 4}\n",
+     "queues.yml:2: queues.general.minutes: unknown key"),
+    ("queues:\n  general: {avg_handling_minutes: 3, label: ''}\n", "queues.general.label:"),
 ]
 
 
@@ -211,7 +213,7 @@ def test_missing_queue_file_stops_start_up(tmp_path):
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 2
-    assert "cannot read queue file" in result.stderr and "nope.yml" in result.stderr
+    assert "nope.yml: cannot read the file" in result.stderr
 
 
 def test_custom_queue_file(desk_factory, tmp_path):

@@ -9,9 +9,10 @@ import pytest
 from rasa.shared.core.events import BotUttered, ConversationPaused, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
-from desk.config import DEFAULT_QUEUES_PATH, Queue, QueueConfigError, load_queues
+from desk.config import DEFAULT_QUEUES_PATH, Queue, load_queues
 from desk.logs import MaskingFormatter, mask
 from desk.rasa import RasaClient, customer_messages_since
+from service_common.config import ConfigError
 
 
 def test_shipped_queue_file():
@@ -24,7 +25,11 @@ def test_shipped_queue_file():
 def test_queue_errors_name_the_file(tmp_path):
     path = tmp_path / "q.yml"
     path.write_text("queues:\n  general: {avg_handling_minutes: -1}\n", encoding="utf-8")
-    with pytest.raises(QueueConfigError, match=r"q\.yml: queue 'general' needs"):
+    with pytest.raises(ConfigError, match=r"q\.yml:2: queues.general.avg_handling_minutes: "
+                                          "ensure this value is greater than 0"):
+        load_queues(path)
+    path.write_text("queues:\n  General: {avg_handling_minutes: 3}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"q\.yml:2: queues.<key>: string does not match"):
         load_queues(path)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict
@@ -9,8 +10,9 @@ from typing import Any, Dict
 import pytest
 import yaml
 
-from escalation import RulesError, Turn, load_rules, turning_point
+from escalation import Turn, load_rules, turning_point
 from escalation.rules import DEFAULT_RULES, parse_rules
+from service_common.config import ConfigError
 
 CHINA = timezone(timedelta(hours=8))
 
@@ -27,48 +29,55 @@ def test_the_shipped_rules_file_is_valid() -> None:
         "invoice", "repeated_failure"}
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"queue": "nowhere"}, "unknown queue 'nowhere'"),
-    ({"priority": 0}, "`priority` must be a whole number from 1"),
-    ({"priority": True}, "`priority` must be a whole number"),
-    ({"id": "Bad Id"}, "lower_snake_case"),
-    ({"when": {}}, "at least one condition"),
-    ({"when": {"mood": "angry"}}, "unknown conditions ['mood']"),
-    ({"when": {"emotion": "furious"}}, "`emotion` must be one of"),
-    ({"when": {"min_intensity": 0.5}}, "need an `emotion`"),
-    ({"when": {"emotion": "angry", "min_intensity": 2}}, "between 0 and 1"),
-    ({"when": {"keywords": [12315]}}, "`keywords` must be a list of non-empty texts"),
-    ({"when": {"repeated_intent": 0}}, "`repeated_intent` must be a whole number"),
-    ({"when": {"turning_point": "yes"}}, "`turning_point` can only be `true`"),
-    ({"when": {"repeats_allowed": ["faq"]}}, "`repeats_allowed` needs a `repeated_intent`"),
-    ({"say": ""}, "`say` must be a text"),
-    ({"colour": "red"}, "unknown keys ['colour']"),
+@pytest.mark.parametrize("change, where, message", [
+    ({"queue": "nowhere"}, "rules[0].queue", "unknown queue 'nowhere'"),
+    ({"priority": 0}, "rules[0].priority", "greater than or equal to 1"),
+    ({"priority": True}, "rules[0].priority", "not a valid integer"),
+    ({"id": "Bad Id"}, "rules[0].id", "does not match"),
+    ({"when": {}}, "rules[0].when", "at least one condition"),
+    ({"when": {"mood": "angry"}}, "rules[0].when.mood", "unknown key (known: intents,"),
+    ({"when": {"emotion": "furious"}}, "rules[0].when.emotion", "permitted: 'calm'"),
+    ({"when": {"min_intensity": 0.5}}, "rules[0].when.min_intensity", "needs an `emotion`"),
+    ({"when": {"emotion": "angry", "min_intensity": 2}}, "rules[0].when.min_intensity",
+     "less than or equal to 1"),
+    ({"when": {"keywords": [12315]}}, "rules[0].when.keywords[0]", "quote numbers"),
+    ({"when": {"repeated_intent": 0}}, "rules[0].when.repeated_intent", "greater than"),
+    ({"when": {"turning_point": "yes"}}, "rules[0].when.turning_point", "permitted: True"),
+    ({"when": {"repeats_allowed": ["faq"]}}, "rules[0].when.repeats_allowed",
+     "needs a `repeated_intent`"),
+    ({"say": ""}, "rules[0].say", "at least 1 character"),
+    ({"colour": "red"}, "rules[0].colour", "unknown key"),
 ])
-def test_mistakes_are_reported_with_the_rule(change: Dict[str, Any], message: str) -> None:
-    with pytest.raises(RulesError) as error:
-        parse_rules(rules_with(**change), "my_rules.yml")
-    assert str(error.value).startswith("my_rules.yml: rule '")
-    assert "(rules[0])" in str(error.value)
-    assert message in str(error.value)
+def test_mistakes_are_reported_with_the_file_line_and_path(
+        change: Dict[str, Any], where: str, message: str) -> None:
+    data = rules_with(**change)
+    with pytest.raises(ConfigError) as error:
+        parse_rules(data, "my_rules.yml", yaml.safe_dump(data))
+    assert str(error.value).startswith("my_rules.yml:"), str(error.value)
+    assert error.value.where == where and message in error.value.problem, str(error.value)
+    assert error.value.line is not None
 
 
 def test_duplicate_ids_and_bad_office_hours_are_reported() -> None:
     twice = rules_with()
     twice["rules"].append(dict(twice["rules"][0]))
-    with pytest.raises(RulesError, match="duplicate id"):
+    with pytest.raises(ConfigError, match=re.escape("rules[1].id: duplicate id 'r'")):
         parse_rules(twice)
     for hours, message in [({"open": "22:00", "close": "09:00"}, "`open` must be before"),
-                           ({"days": ["monday"]}, "`days` must list"),
-                           ({"open": "9am"}, "HH:MM")]:
-        with pytest.raises(RulesError, match=message):
+                           ({"days": ["monday"]}, "office_hours.days[0]: unexpected value"),
+                           ({"open": "9am"}, "office_hours.open: must be HH:MM"),
+                           ({"open": 540}, "office_hours.open: must be HH:MM")]:  # 9:00 in YAML 1.1
+        with pytest.raises(ConfigError, match=re.escape(message)):
             parse_rules({**rules_with(), "office_hours": hours})
 
 
-def test_unreadable_file_names_the_file(tmp_path: Path) -> None:
+def test_unreadable_file_names_the_file_and_line(tmp_path: Path) -> None:
     broken = tmp_path / "rules.yml"
-    broken.write_text("rules: [", encoding="utf-8")
-    with pytest.raises(RulesError, match=str(broken)):
+    broken.write_text("rules:\n  - id: x\n    queue: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(f"{broken}:4: invalid YAML")):
         load_rules(broken)
+    with pytest.raises(ConfigError, match="cannot read the file"):
+        load_rules(tmp_path / "missing.yml")
 
 
 def test_the_most_urgent_matching_rule_wins() -> None:
@@ -162,4 +171,4 @@ def test_action_server_refuses_to_start_with_a_broken_rules_file(tmp_path: Path)
         cwd=root, capture_output=True, text=True, timeout=120,
         env={**os.environ, "ESCALATION_RULES": str(broken), "PYTHONPATH": str(root)})
     assert result.returncode != 0
-    assert f"{broken}: rule 'x' (rules[0]): unknown queue 'nowhere'" in result.stderr
+    assert f"{broken}:3: rules[0].queue: unknown queue 'nowhere'" in result.stderr

@@ -16,12 +16,12 @@ import yaml
 from shop_api_helpers import assert_error, call, day_of, get, post, today
 
 from compliance import ALL_CATEGORIES, get_checker
+from service_common.config import ConfigError
 from shop.promotions import (
     DEFAULT_PATH,
     CouponOffer,
     Line,
     PromotionBook,
-    PromotionsError,
     load_rules,
     parse_rules,
     quote,
@@ -239,33 +239,43 @@ promotions:
 """
 
 BROKEN = [
-    ("promotions: nope", "'promotions' list"),
-    ("promotions:\n  - {id: a, kind: gift, title: x}", "'kind' must be one of"),
-    ("promotions:\n  - {id: a, kind: full_reduction, title: x, tiers: []}", "tiers"),
+    ("promotions: nope", "1: promotions: value is not a valid list"),
+    ("promotions:\n  - {id: a, kind: gift, title: x}", "2: promotions[0]: No match for "
+     "discriminator 'kind' and value 'gift'"),
+    ("promotions:\n  - {id: a, kind: full_reduction, title: x, tiers: []}",
+     "2: promotions[0].tiers: ensure this value has at least 1 items"),
     ("promotions:\n  - {id: a, kind: full_reduction, title: x, "
-     "tiers: [{threshold: 100, discount: 100}]}", "discount must be below threshold"),
+     "tiers: [{threshold: 100, discount: 100}]}",
+     "promotions[0].tiers[0].discount: discount must be below threshold"),
     ("promotions:\n  - {id: a, kind: full_reduction, title: x, tiers: "
-     "[{threshold: 200, discount: 30}, {threshold: 300, discount: 20}]}", "must rise"),
+     "[{threshold: 200, discount: 30}, {threshold: 300, discount: 20}]}",
+     "promotions[0].tiers[1]: tiers must rise"),
     ("promotions:\n  - {id: a, kind: full_reduction, title: x, excluded_categories: [toys], "
-     "tiers: [{threshold: 100, discount: 10}]}", "unknown categories toys"),
-    ("promotions:\n  - {id: a, kind: free_shipping, title: x, threshold: 49}", "'fee'"),
+     "tiers: [{threshold: 100, discount: 10}]}",
+     "promotions[0].excluded_categories[0]: unexpected value; permitted: 'clothing'"),
+    ("promotions:\n  - {id: a, kind: free_shipping, title: x, threshold: 49}",
+     "promotions[0].fee: field required"),
     ("promotions:\n  - {id: a, kind: free_shipping, title: x, threshold: 49, fee: 6, "
-     "colour: red}", "unknown key(s) colour"),
+     "colour: red}", "promotions[0].colour: unknown key"),
     ("promotions:\n  - {id: a, kind: stacking, title: x, coupon_with_full_reduction: true, "
-     "multiple_coupons: true}", "not supported"),
+     "multiple_coupons: true}", "promotions[0].multiple_coupons: true is not supported"),
     ("promotions:\n  - {id: a, kind: free_shipping, title: x, threshold: 49, fee: 6, "
-     "valid_from: soon}", "'valid_from' must be a date"),
+     "valid_from: soon}", "promotions[0].valid_from: must be a date"),
+    ("promotions:\n  - {id: a, kind: free_shipping, title: x, threshold: 49, fee: 6.001}",
+     "promotions[0].fee: must be an amount with at most 2 decimals"),
     ("promotions:\n  - {id: a, kind: free_shipping, title: x, threshold: 49, fee: 6}\n"
-     "  - {id: a, kind: free_shipping, title: y, threshold: 49, fee: 6}", "duplicate id"),
-    ("promotions: [", "not valid YAML"),
+     "  - {id: a, kind: free_shipping, title: y, threshold: 49, fee: 6}",
+     "3: promotions[1].id: duplicate id"),
+    ("promotions: [", "1: invalid YAML"),
 ]
 
 
 @pytest.mark.parametrize(("text", "message"), BROKEN)
-def test_broken_rules_name_the_problem(tmp_path, text, message):
+def test_broken_rules_name_the_file_line_and_path(tmp_path, text, message):
     path = tmp_path / "promotions.yml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(PromotionsError, match=re.escape(message)):
+    with pytest.raises(ConfigError, match="^" + re.escape(f"{path}:") + r"(\d+: )?"
+                       + re.escape(message)):
         load_rules(path)
 
 
@@ -319,7 +329,7 @@ def _rewrite(path: Path, text: str) -> None:
 def test_broken_rules_stop_the_start(shop_factory, tmp_path):
     path = tmp_path / "promotions.yml"
     path.write_text("promotions:\n  - {id: a, kind: gift, title: x}\n", encoding="utf-8")
-    with pytest.raises(RuntimeError, match="invalid promotion rules"):
+    with pytest.raises(RuntimeError, match="invalid configuration"):
         shop_factory(extra_args=("--promotions", str(path)))
 
 

@@ -1,0 +1,255 @@
+"""What every `ShopBackend` must do, checked on each implementation: the HTTP client against
+a real demo shop, and the in-memory fake (fake_shop.py). A real shop's adapter is added to
+BACKENDS with a Scenario naming its own test orders (docs/shop_contract.md).
+
+Every answer must also parse as the contract's model: the suite checks behaviour and shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Dict, Tuple
+
+import pytest
+from fake_shop import MemoryShopBackend
+
+import contract
+from actions.backend import Conflict, NotFound, OwnershipRequired
+from actions.backend.http import HttpShopBackend
+from contract import OrderStatus
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Orders of the shop under test, by the role they play, and their owners' phone tails."""
+
+    shipped: str
+    paid: str
+    unpaid: str
+    cancelled: str
+    delivered_recently: str  # within the no-reason window
+    delivered_long_ago: str  # past every after-sales window
+    unknown: str
+    tails: Dict[str, str]  # order id -> the owner's phone tail
+    customer: str  # owns shipped, paid, unpaid
+
+
+DEMO = Scenario(
+    shipped="361204587712340001", paid="361204587712340002", unpaid="361204587712340004",
+    cancelled="361204587712340014", delivered_recently="361204587712340021",
+    delivered_long_ago="361204587712340023", unknown="361204587712349999",
+    tails={"361204587712340001": "5678", "361204587712340002": "5678",
+           "361204587712340004": "5678", "361204587712340014": "8888",
+           "361204587712340021": "9966", "361204587712340023": "9966"},
+    customer="C0001",
+)
+
+
+def _demo_shop(request: pytest.FixtureRequest) -> Callable[[], Any]:
+    # A shop of its own: the suite files after-sales and invoices.
+    url = request.getfixturevalue("shop_factory")().url
+    return lambda: HttpShopBackend(url, api_key=os.environ["SHOP_API_KEY"])
+
+
+def _memory(request: pytest.FixtureRequest) -> Callable[[], Any]:
+    memory = MemoryShopBackend()
+    return lambda: memory
+
+
+# Each implementation under test: a factory of clients (state lives as long as the module's
+# shop) and the scenario naming its test orders. A real shop's adapter goes here too.
+BACKENDS: Dict[str, Tuple[Callable[[pytest.FixtureRequest], Callable[[], Any]], Scenario]] = {
+    "http": (_demo_shop, DEMO),
+    "memory": (_memory, DEMO),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(BACKENDS))
+def backend_under_test(request) -> Tuple[Callable[[], Any], Scenario]:
+    start, scenario = BACKENDS[request.param]
+    return start(request), scenario
+
+
+class Synchronous:
+    """The backend's calls as plain calls, each on a fresh client (the HTTP client's pool
+    belongs to one event loop)."""
+
+    def __init__(self, make: Callable[[], Any], scenario: Scenario) -> None:
+        self.make = make
+        self.scenario = scenario
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            async def go() -> Any:
+                backend = self.make()
+                try:
+                    return await getattr(backend, name)(*args, **kwargs)
+                finally:
+                    await backend.close()
+            return asyncio.run(go())
+        return call
+
+
+@pytest.fixture
+def shop(backend_under_test) -> Synchronous:
+    return Synchronous(*backend_under_test)
+
+
+def proven(shop, order_id: str) -> str:
+    proof = shop.prove_owner(order_id, phone_tail=shop.scenario.tails[order_id])
+    # The actions read which order a proof is for (actions/ownership.py).
+    assert isinstance(proof, str) and proof.startswith("op1.")
+    assert proof.split(".")[1] == order_id and len(proof.split(".")) == 4
+    return proof
+
+
+def order(shop, order_id: str) -> Dict[str, Any]:
+    proof = proven(shop, order_id)
+    return shop.order(order_id, proof)
+
+
+def test_orders_are_read_with_the_owners_proof_only(shop) -> None:
+    ids = shop.scenario
+    wrong = "0000" if ids.tails[ids.paid] != "0000" else "1111"
+    assert shop.prove_owner(ids.paid, phone_tail=wrong) is None
+    found = order(shop, ids.paid)
+    contract.Order.parse_obj(found)
+    assert found["id"] == ids.paid and found["customer_id"] == ids.customer
+    with pytest.raises(OwnershipRequired):
+        shop.order(ids.paid, None)
+    other = proven(shop, ids.shipped)
+    with pytest.raises(OwnershipRequired):
+        shop.order(ids.paid, other)
+    assert shop.prove_owner(ids.paid, customer_id=ids.customer)
+
+
+def test_an_unknown_order_is_not_found(shop) -> None:
+    ids = shop.scenario
+    with pytest.raises(NotFound):
+        shop.prove_owner(ids.unknown, phone_tail="1234")
+
+
+def test_statuses_are_the_contracts(shop) -> None:
+    ids = shop.scenario
+    expected = {ids.shipped: OrderStatus.SHIPPED, ids.paid: OrderStatus.PAID,
+                ids.unpaid: OrderStatus.UNPAID, ids.cancelled: OrderStatus.CANCELLED,
+                ids.delivered_long_ago: OrderStatus.DELIVERED}
+    for order_id, status in expected.items():
+        found = order(shop, order_id)
+        assert found["status"] == status and found["status_text"]
+        assert found["can_cancel"] is (status in (OrderStatus.UNPAID, OrderStatus.PAID))
+    mine = shop.customer_orders(ids.customer, limit=20)
+    assert {ids.shipped, ids.paid, ids.unpaid} <= {o["id"] for o in mine}
+    assert all(o["customer_id"] == ids.customer for o in mine)
+    assert all(contract.Order.parse_obj(o) for o in mine)
+
+
+def test_tracking(shop) -> None:
+    ids = shop.scenario
+    proof = proven(shop, ids.shipped)
+    shipped = shop.tracking(ids.shipped, proof)
+    contract.Tracking.parse_obj(shipped)
+    assert shipped["order_id"] == ids.shipped and shipped["order_status"] == "shipped"
+    assert shipped["state"] in ("in_transit", "out_for_delivery") and shipped["events"]
+    assert shipped["courier"] and shipped["tracking_no"] and shipped["courier_hotline"]
+    assert shipped["latest_event"] == shipped["events"][0]  # newest first
+    proof = proven(shop, ids.paid)
+    waiting = shop.tracking(ids.paid, proof)
+    assert waiting["state"] == "not_shipped" and waiting["events"] == []
+
+
+def _item(found: Dict[str, Any]) -> list:
+    return [found["items"][0]["product_id"]]
+
+
+def test_after_sales_inside_the_window_are_filed(shop) -> None:
+    ids = shop.scenario
+    order_id = ids.delivered_recently
+    found = order(shop, order_id)
+    proof = proven(shop, order_id)
+    created = shop.create_after_sale(order_id, {
+        "kind": "return", "items": _item(found), "reason_code": "no_reason_7d",
+        "reason": "七天无理由"}, proof)
+    contract.AfterSaleCreated.parse_obj(created)
+    assert created["order_id"] == order_id and created["kind"] == "return"
+    assert created["status"] in ("pending", "processing")
+    proof = proven(shop, order_id)
+    listed = shop.after_sales(order_id, proof)
+    assert created["id"] in [record["id"] for record in listed]
+    assert order(shop, order_id)["status"] == OrderStatus.RETURN_REQUESTED
+
+
+def test_after_sales_outside_the_window_are_refused(shop) -> None:
+    ids = shop.scenario
+    order_id = ids.delivered_long_ago
+    item = _item(order(shop, order_id))
+    proof = proven(shop, order_id)
+    for reason in ("no_reason_7d", "quality"):
+        with pytest.raises(Conflict) as refused:
+            shop.create_after_sale(order_id, {
+                "kind": "return", "items": item, "reason_code": reason, "reason": reason},
+                proof)
+        assert refused.value.code == "after_sales_expired" and refused.value.message
+    item, proof = _item(order(shop, ids.shipped)), proven(shop, ids.shipped)
+    with pytest.raises(Conflict) as refused:
+        shop.create_after_sale(ids.shipped, {
+            "kind": "return", "items": item, "reason": "不想要了"}, proof)
+    assert refused.value.code == "after_sales_not_allowed"
+
+
+def test_an_invoice_per_order_and_repeats_answered_with_it(shop) -> None:
+    ids = shop.scenario
+    body = {"type": "normal", "title": "个人", "email": "a@example.com"}
+    proof = proven(shop, ids.paid)
+    first = shop.request_invoice(ids.paid, body, proof)
+    proof = proven(shop, ids.paid)
+    again = shop.request_invoice(ids.paid, body, proof)
+    contract.InvoiceCreated.parse_obj(first)
+    assert (first["duplicate"], again["duplicate"]) == (False, True)
+    assert first["id"] == again["id"] and first["amount"] == order(shop, ids.paid)[
+        "total_amount"]
+    proof = proven(shop, ids.paid)
+    listed = shop.invoices(ids.paid, proof)
+    assert [invoice["id"] for invoice in listed] == [first["id"]]
+
+
+def test_the_shops_rules_come_with_the_policy_and_the_orders(shop) -> None:
+    """What the assistant must not copy: the windows, the hotlines, the invoice refusals."""
+    ids = shop.scenario
+    rules = contract.Policy.parse_obj(shop.policy())
+    assert 0 < rules.no_reason_days <= rules.after_sale_days
+    proof = proven(shop, ids.shipped)
+    tracking = shop.tracking(ids.shipped, proof)
+    assert rules.courier_hotlines[tracking["courier"]] == tracking["courier_hotline"]
+    delivered = order(shop, ids.delivered_long_ago)
+    signed = datetime.fromisoformat(delivered["delivered_at"])
+    assert datetime.fromisoformat(delivered["no_reason_until"]) - signed == \
+        timedelta(days=rules.no_reason_days)
+    assert datetime.fromisoformat(delivered["after_sale_until"]) - signed == \
+        timedelta(days=rules.after_sale_days)
+    assert order(shop, ids.paid)["no_reason_until"] is None
+    assert order(shop, ids.shipped)["invoice_refusal"] is None
+    for order_id in (ids.unpaid, ids.cancelled):
+        refusal = order(shop, order_id)["invoice_refusal"]
+        proof = proven(shop, order_id)
+        with pytest.raises(Conflict) as refused:
+            shop.request_invoice(order_id, {"type": "normal", "title": "个人",
+                                            "email": "a@example.com"}, proof)
+        assert refused.value.message == refusal  # the order said so beforehand
+
+
+def test_the_fake_is_a_fast_backend_for_the_actions(monkeypatch) -> None:
+    """SHOP_BACKEND picks any ShopBackend: the actions run on the fake without a shop."""
+    from action_helpers import make_tracker, run_directly, texts
+
+    from actions.orders import ActionOrderTask
+
+    monkeypatch.setenv("SHOP_BACKEND", "fake_shop:MemoryShopBackend")
+    proof = asyncio.run(MemoryShopBackend().prove_owner(DEMO.shipped, customer_id=DEMO.customer))
+    tracker = make_tracker({"order_id": DEMO.shipped, "order_task": "address",
+                            "verified_order_id": proof})
+    messages, _ = run_directly(ActionOrderTask(), tracker)
+    assert "拨打顺丰客服95338" in texts(messages)  # the hotline the (fake) shop gave
