@@ -190,7 +190,7 @@ def test_the_bot_applies_the_windows_of_the_shop_it_talks_to(shop_factory, tmp_p
                             "verified_order_id": OLD}, sender="demo-zhao")
     dispatcher = CollectingDispatcher()
     run(lambda: aftersales.handle(current, tracker, dispatcher))
-    assert "退货申请已提交(售后单号" in texts(dispatcher.messages)
+    assert "退货申请已提交(售后单号" in texts(delivered(dispatcher.messages, {}))
     assert order(OLD)["status"] == "return_requested"
     shop_rules = run(lambda: backend_module.get_backend().policy())
     assert (shop_rules["no_reason_days"], shop_rules["after_sale_days"]) == (25, 30)
@@ -199,7 +199,8 @@ def test_the_bot_applies_the_windows_of_the_shop_it_talks_to(shop_factory, tmp_p
 def test_the_default_shop_refuses_what_the_bot_refuses(run_action) -> None:
     """The shop started with the project's policy file: past 7 days both say no."""
     no_reason = aftersales.policy().reasons["no_reason_7d"]
-    assert "超过7天无理由" in aftersales.eligibility_problem(order(OLD), no_reason)
+    problem = aftersales.eligibility_problem(order(OLD), no_reason)
+    assert "超过7天无理由" in delivered([problem], {})[0]["text"]
     with pytest.raises(backend_module.Conflict, match="已超过签收后"):
         run(lambda: backend_module.get_backend().create_after_sale(OLD, {
             "kind": "return", "reason_code": "no_reason_7d", "reason": "不想要了"},
