@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-import os
 import re
 import socket
 from typing import Any, Dict, List, Optional, Tuple
@@ -28,6 +27,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 
 from service_common.http import NO_RETRY, HttpClient, HttpError
+from service_common.settings import env_list, env_optional, env_str
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class TooBig(Exception):
 
 
 def _hosts(variable: str) -> List[str]:
-    return [h.strip().lower() for h in os.environ.get(variable, "").split(",") if h.strip()]
+    return [host.lower() for host in env_list(variable)]
 
 
 def _listed(host: str, entries: List[str]) -> bool:
@@ -92,7 +92,7 @@ class CheckedResolver(AbstractResolver):
 
 
 def own_upload(url: str) -> bool:
-    shop = os.environ.get("SHOP_API_URL", "").rstrip("/")
+    shop = (env_optional("SHOP_API_URL") or "").rstrip("/")
     return bool(shop) and url.startswith(shop + "/") and \
         bool(UPLOAD_PATH.fullmatch(url[len(shop):].split("?")[0]))
 
@@ -126,7 +126,7 @@ async def download(url: str, max_bytes: int) -> Tuple[bytes, str]:
     options: Dict[str, Any] = {"name": "attachment", "timeout": TIMEOUT, "errors": _refused,
                                "log_paths": False}
     if own_upload(url):
-        key = os.environ.get("SHOP_API_KEY")
+        key = env_str("SHOP_API_KEY")
         async with HttpClient(headers={"X-Api-Key": key} if key else {}, **options) as client:
             return await _read(client, url, max_bytes)
     async with HttpClient(retry=NO_RETRY, connector=_checked_connector, **options) as client:

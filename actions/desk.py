@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any, Dict, Optional
 
 from actions import turn
 from service_common.http import HttpClient, HttpError
-from service_common.settings import env_str
+from service_common.settings import env_optional, env_str
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +30,7 @@ class DeskClient:
 
     @classmethod
     def from_env(cls) -> DeskClient:
-        return cls(env_str("DESK_URL") or "",
-                   os.environ.get("DESK_API_TOKEN", ""))
+        return cls(env_optional("DESK_URL") or "", env_str("DESK_API_TOKEN") or "")
 
     async def create_handoff(self, packet: Dict[str, Any]) -> Dict[str, Any]:
         """The desk's placement. Within a turn the POST carries the turn's key: a retry (ours

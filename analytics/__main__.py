@@ -5,9 +5,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import date
+
+
+def check() -> None:
+    """Every setting and config file analytics reads, once at start (ConfigError)."""
+    from analytics import alerting
+    from analytics.config import recontact_hours, targets_config, topics_config, tz
+    from service_common.settings import check_environment
+
+    check_environment(extra_numbers=(alerting.INTERVAL_ENV,),
+                      extra_switches=("ANALYTICS_PRUNE_BROKER",))
+    topics_config.cache_clear()
+    targets_config.cache_clear()
+    topics_config(), targets_config(), tz(), recontact_hours()
 
 
 def main(argv=None) -> int:
@@ -44,8 +56,12 @@ def main(argv=None) -> int:
     commands.add_parser("migrate", help="create or upgrade the store (Alembic); every command "
                                         "that opens the store does it too")
     args = parser.parse_args(argv)
-    from analytics.config import load_defaults_env
-    load_defaults_env()
+    from service_common.config import ConfigError
+    try:
+        check()
+    except ConfigError as error:
+        print(f"analytics: {error}", file=sys.stderr)
+        return 2
 
     if args.command == "consume":
         from analytics.consumer import main as consume_main
@@ -53,7 +69,8 @@ def main(argv=None) -> int:
         return 0
     if args.command == "serve":
         from analytics.http import create_app
-        token = os.environ.get("ANALYTICS_API_TOKEN", "")
+        from service_common.settings import env_str
+        token = env_str("ANALYTICS_API_TOKEN") or ""
         if not token:
             print("ANALYTICS_API_TOKEN is not set: the analytics API needs a token "
                   "(or mount it into the desk app with its supervisor login).", file=sys.stderr)
@@ -66,9 +83,10 @@ def main(argv=None) -> int:
         print(f"analytics store at the newest schema: {engine.url.render_as_string()}")
         return 0
     if args.command == "detect":
+        from analytics import alerting
         from analytics.detector import run
         day = date.fromisoformat(args.day) if args.day else date.today()
-        url = os.environ.get("ANALYTICS_WEBHOOK_URL") if args.post else None
+        url = alerting.webhook_url() if args.post else None
         for alert in run(engine, day, post_url=url):
             print(json.dumps(alert.as_dict(), ensure_ascii=False))
         return 0
@@ -91,12 +109,10 @@ def main(argv=None) -> int:
                              only=tuple(n for n in args.only.split(",") if n))
     if args.command == "topics":
         from analytics.config import targets_config, topics_config
-        topics_config.cache_clear()
-        targets_config.cache_clear()
         topics, targets = topics_config(), targets_config()
-        print(f"topics.yml: {len(topics['topics'])} topics, "
-              f"{len(topics['intent_groups'])} intent groups; targets.yml: "
-              f"{len(targets['metrics'])} metrics")
+        print(f"topics.yml: {len(topics.topics)} topics, "
+              f"{len(topics.intent_groups)} intent groups; targets.yml: "
+              f"{len(targets.metrics)} metrics")
         return 0
     if args.command == "privacy":
         from analytics import privacy

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -19,20 +18,20 @@ from sqlalchemy.engine import Engine
 
 from analytics import detector, store
 from analytics.config import local, targets_config
+from service_common.settings import env_float, env_optional
 
 logger = logging.getLogger("analytics.alerting")
 WEBHOOK_ENV = "ANALYTICS_WEBHOOK_URL"
 INTERVAL_ENV = "ANALYTICS_ALERT_INTERVAL_SECONDS"
-DEFAULT_INTERVAL = 3600.0
 METRIC_WINDOW = 86400.0
 
 
 def webhook_url() -> Optional[str]:
-    return os.environ.get(WEBHOOK_ENV, "").strip() or None
+    return env_optional(WEBHOOK_ENV)
 
 
 def interval() -> float:
-    return float(os.environ.get(INTERVAL_ENV) or DEFAULT_INTERVAL)
+    return env_float(INTERVAL_ENV)
 
 
 @dataclass
@@ -50,7 +49,7 @@ def metric_breaches(engine: Engine, now: float) -> List[Dict[str, Any]]:
     from analytics.metrics import period_report
 
     report = period_report(engine, now - METRIC_WINDOW, now)
-    if report["current"]["sessions"] < int(targets_config().get("alert_min_sessions", 20)):
+    if report["current"]["sessions"] < targets_config().alert_min_sessions:
         return []
     return [tile for tile in report["tiles"] if tile["status"] == "alert"]
 

@@ -28,9 +28,12 @@ from rasa.core.brokers.broker import EventBroker as RasaEventBroker
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.utils.endpoints import EndpointConfig
 
+from service_common.settings import env_optional, env_str
+
 logger = logging.getLogger("analytics.broker")
 
 DEFAULT_QUEUE = "rasa_analytics_events"
+EXCHANGE = "rasa-exchange"
 
 
 def sql_parts(url: str) -> Dict[str, Any]:
@@ -116,19 +119,19 @@ class EventBroker(RasaEventBroker):
     async def from_endpoint_config(cls, broker_config: EndpointConfig,
                                    event_loop: Optional[AbstractEventLoop] = None
                                    ) -> Optional[RasaEventBroker]:
-        url = (broker_config.url or os.environ.get("EVENT_BROKER_URL") or "").strip()
-        if not url or url.lower() in ("none", "off"):
-            logger.info("event broker off (EVENT_BROKER_URL is empty)")
+        url = broker_config.url or env_optional("EVENT_BROKER_URL")
+        if not url or url.strip().lower() in ("none", "off"):
+            logger.info("event broker off (EVENT_BROKER_URL is off)")
             return None
         if url.startswith(("amqp://", "amqps://")):
             from rasa.core.brokers.pika import PikaEventBroker
             parsed = urlparse(url)
-            queue_name = os.environ.get("EVENT_BROKER_QUEUE") or DEFAULT_QUEUE
+            queue_name = env_str("EVENT_BROKER_QUEUE", DEFAULT_QUEUE)
             broker = PikaEventBroker(
                 parsed.hostname or "127.0.0.1", unquote(parsed.username or "guest"),
                 unquote(parsed.password or "guest"), port=parsed.port or 5672,
                 queues=[queue_name], event_loop=event_loop,
-                exchange_name=os.environ.get("EVENT_BROKER_EXCHANGE") or "rasa-exchange")
+                exchange_name=env_str("EVENT_BROKER_EXCHANGE", EXCHANGE))
             await broker.connect()
             logger.info("event broker: RabbitMQ %s queue %s", parsed.hostname, queue_name)
             return broker

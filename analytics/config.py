@@ -3,76 +3,98 @@ and targets.yml (metric targets, alert thresholds, detector settings, promotion 
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Literal, Optional
 
-import yaml
+from pydantic import conint, conlist, validator
+
+from service_common.config import Count, Model, Text, load_yaml, number
+from service_common.settings import env_float, env_str
 
 HERE = Path(__file__).resolve().parent
 TOPICS_FILE = HERE / "topics.yml"
 TARGETS_FILE = HERE / "targets.yml"
 
 
-class ConfigError(ValueError):
-    pass
+class TopicsFile(Model):
+    """analytics/topics.yml"""
+
+    topics: Dict[Text, conlist(Text, min_items=1)]  # type: ignore[valid-type]
+    intent_groups: Dict[Text, List[Text]]
+    cluster_names: Dict[Text, Text] = {}  # generated name -> name to show
+    stopwords: List[Text] = []
 
 
-def _load(path: Path) -> Dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: {error}") from error
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return data
+class MetricSpec(Model):
+    label: Text
+    unit: str = ""
+    direction: Literal["higher", "lower"]
+    target: Optional[number()] = None  # type: ignore[valid-type]
+    alert: Optional[number()] = None  # type: ignore[valid-type]
+
+
+class DetectorSpec(Model):
+    window_days: Count = 3
+    baseline_days: Count = 28
+    fdr: number(gt=0, le=1) = 0.002  # type: ignore[valid-type]
+    min_count: Count = 8
+    min_ratio: number(gt=0) = 2.0  # type: ignore[valid-type]
+    examples: conint(strict=True, ge=0) = 3  # type: ignore[valid-type]
+    promotion_terms: List[Text] = []
+    promotion_factor: number(gt=0) = 3.0  # type: ignore[valid-type]
+
+
+class Promotion(Model):
+    name: Text = "大促"
+    start: date
+    end: Optional[date] = None  # default: the start day
+
+    @validator("end")
+    def _not_before_start(cls, end: Optional[date], values: Dict[str, object]
+                          ) -> Optional[date]:
+        start = values.get("start")
+        if end is not None and isinstance(start, date) and end < start:
+            raise ValueError(f"must not be before start ({start})")
+        return end
+
+    def days(self) -> List[date]:
+        last = self.end or self.start
+        return [self.start + timedelta(days=n) for n in range((last - self.start).days + 1)]
+
+
+class Calendar(Model):
+    promotions: List[Promotion] = []
+
+
+class TargetsFile(Model):
+    """analytics/targets.yml"""
+
+    recontact_hours: number(gt=0) = 48  # type: ignore[valid-type]
+    conversion_hours: number(gt=0) = 24  # type: ignore[valid-type]
+    negative_rating_max: number() = 2  # type: ignore[valid-type]
+    alert_min_sessions: conint(strict=True, ge=0) = 20  # type: ignore[valid-type]
+    metrics: Dict[Text, MetricSpec]
+    detector: DetectorSpec = DetectorSpec()
+    calendar: Calendar = Calendar()
 
 
 @lru_cache(maxsize=4)
-def topics_config(path: Optional[str] = None) -> Dict[str, Any]:
-    data = _load(Path(path or os.environ.get("ANALYTICS_TOPICS_FILE") or TOPICS_FILE))
-    for name in ("topics", "intent_groups"):
-        if not isinstance(data.get(name), dict):
-            raise ConfigError(f"topics.yml: `{name}` must be a mapping")
-    for topic, words in data["topics"].items():
-        if not isinstance(words, list) or not all(isinstance(w, str) and w for w in words):
-            raise ConfigError(f"topics.yml: topic {topic!r} needs a list of keywords")
-    data.setdefault("cluster_names", {})
-    data["cluster_names"] = data["cluster_names"] or {}
-    data.setdefault("stopwords", [])
-    return data
+def topics_config(path: Optional[str] = None) -> TopicsFile:
+    return load_yaml(path or env_str("ANALYTICS_TOPICS_FILE") or TOPICS_FILE, TopicsFile)
 
 
 @lru_cache(maxsize=4)
-def targets_config(path: Optional[str] = None) -> Dict[str, Any]:
-    data = _load(Path(path or os.environ.get("ANALYTICS_TARGETS_FILE") or TARGETS_FILE))
-    if not isinstance(data.get("metrics"), dict):
-        raise ConfigError("targets.yml: `metrics` must be a mapping")
-    for name, spec in data["metrics"].items():
-        if spec.get("direction") not in ("higher", "lower"):
-            raise ConfigError(f"targets.yml: metric {name!r} needs direction higher|lower")
-    return data
-
-
-def load_defaults_env(path: Path = HERE.parent / "defaults.env") -> None:
-    """The project's embedded defaults for variables not set (as scripts/stack.py does), so
-    `python -m analytics ...` works beside `make run` without exporting anything."""
-    if not path.is_file():
-        return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            os.environ.setdefault(key.strip(), value.strip())
+def targets_config(path: Optional[str] = None) -> TargetsFile:
+    return load_yaml(path or env_str("ANALYTICS_TARGETS_FILE") or TARGETS_FILE, TargetsFile)
 
 
 def intent_group(intent: Optional[str]) -> Optional[str]:
     if not intent:
         return None
     base = intent.split("/")[0]
-    for group, intents in topics_config()["intent_groups"].items():
+    for group, intents in topics_config().intent_groups.items():
         if base in intents:
             return group
     return "other"
@@ -80,8 +102,7 @@ def intent_group(intent: Optional[str]) -> Optional[str]:
 
 def tz() -> timezone:
     """Shop-local time for hour/day buckets (China: UTC+8, no daylight saving)."""
-    hours = float(os.environ.get("ANALYTICS_TZ_OFFSET_HOURS", "8"))
-    return timezone(timedelta(hours=hours))
+    return timezone(timedelta(hours=env_float("ANALYTICS_TZ_OFFSET_HOURS")))
 
 
 def local(ts: float) -> datetime:
@@ -89,30 +110,20 @@ def local(ts: float) -> datetime:
 
 
 def promotion_days() -> List[date]:
-    days: List[date] = []
-    for entry in targets_config().get("calendar", {}).get("promotions", []) or []:
-        start = date.fromisoformat(str(entry["start"]))
-        end = date.fromisoformat(str(entry.get("end", entry["start"])))
-        while start <= end:
-            days.append(start)
-            start += timedelta(days=1)
-    return days
+    return [day for entry in targets_config().calendar.promotions for day in entry.days()]
 
 
 def promotions_between(first: date, last: date) -> List[Dict[str, str]]:
     """The calendar's promotions overlapping [first, last] (days inclusive), clipped to it:
     {name, start, end} with ISO dates, for the charts' marked areas."""
     found = []
-    for entry in targets_config().get("calendar", {}).get("promotions", []) or []:
-        start = date.fromisoformat(str(entry["start"]))
-        end = date.fromisoformat(str(entry.get("end", entry["start"])))
+    for entry in targets_config().calendar.promotions:
+        start, end = entry.start, entry.end or entry.start
         if start <= last and end >= first:
-            found.append({"name": str(entry.get("name") or "大促"),
-                          "start": max(start, first).isoformat(),
+            found.append({"name": entry.name, "start": max(start, first).isoformat(),
                           "end": min(end, last).isoformat()})
     return found
 
 
 def recontact_hours() -> float:
-    return float(os.environ.get("ANALYTICS_RECONTACT_HOURS")
-                 or targets_config().get("recontact_hours", 48))
+    return env_float("ANALYTICS_RECONTACT_HOURS", float(targets_config().recontact_hours))

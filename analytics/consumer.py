@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import math
-import os
 import signal
 import time
 from typing import Any, Dict, List, Optional
@@ -21,9 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics import alerting, retention, store
-from analytics.broker import DEFAULT_QUEUE
+from analytics.broker import DEFAULT_QUEUE, EXCHANGE
 from analytics.ingest import Ingestor
 from service_common.http import HttpClient, HttpError
+from service_common.settings import env_bool, env_list, env_optional, env_str
 
 logger = logging.getLogger("analytics.consumer")
 
@@ -63,7 +63,7 @@ def consume_sql_once(ingestor: Ingestor, broker_url: str, batch: int = 2000) -> 
         written += ingestor.rasa(events)
         with ingestor.engine.begin() as connection:
             store.set_cursor(connection, name, str(rows[-1][0]))
-        if os.environ.get("ANALYTICS_PRUNE_BROKER", "1") == "1":
+        if env_bool("ANALYTICS_PRUNE_BROKER"):
             # Broker rows hold unmasked texts: once their facts are stored they go.
             with engine.begin() as connection:
                 connection.execute(events_table.delete().where(
@@ -100,7 +100,7 @@ async def _consume_amqp(ingestor: Ingestor, url: str, queue_name: str,
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=batch)
         exchange = await channel.declare_exchange(
-            os.environ.get("EVENT_BROKER_EXCHANGE") or "rasa-exchange",
+            env_str("EVENT_BROKER_EXCHANGE", EXCHANGE),
             type=aio_pika.ExchangeType.FANOUT)
         queue = await channel.declare_queue(queue_name, durable=True)
         await queue.bind(exchange, "")
@@ -180,20 +180,19 @@ def check_alerts(engine: Engine) -> None:
 
 
 def ignore_prefixes() -> tuple:
-    return tuple(p.strip() for p in os.environ.get("ANALYTICS_IGNORE_SENDERS", "simlive-")
-                 .split(",") if p.strip())
+    return tuple(env_list("ANALYTICS_IGNORE_SENDERS"))
 
 
 async def run(stop: Optional[asyncio.Event] = None, once: bool = False) -> None:
     stop = stop or asyncio.Event()
     engine = store.engine_for()
     ingestor = Ingestor(engine, ignore_prefixes())
-    broker_url = os.environ.get("EVENT_BROKER_URL", "").strip()
-    desk_url = os.environ.get("DESK_URL", "").strip()
-    desk_token = os.environ.get("DESK_API_TOKEN", "")
+    broker_url = env_optional("EVENT_BROKER_URL") or ""
+    desk_url = env_optional("DESK_URL") or ""
+    desk_token = env_str("DESK_API_TOKEN") or ""
     tasks = []
     if broker_url.startswith(("amqp://", "amqps://")):
-        queue_name = os.environ.get("EVENT_BROKER_QUEUE") or DEFAULT_QUEUE
+        queue_name = env_str("EVENT_BROKER_QUEUE", DEFAULT_QUEUE)
         tasks.append(asyncio.create_task(consume_amqp(ingestor, broker_url, queue_name, stop)))
     # -inf: the first pass runs them (monotonic() may be small right after a boot)
     last_retention = last_desk = last_alerts = -math.inf
@@ -228,7 +227,7 @@ async def run(stop: Optional[asyncio.Event] = None, once: bool = False) -> None:
 
 
 def main(once: bool = False) -> None:
-    logging.basicConfig(level=os.environ.get("ANALYTICS_LOG_LEVEL", "INFO"),
+    logging.basicConfig(level=env_str("ANALYTICS_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()

@@ -70,10 +70,7 @@ class Alert:
 
 
 def settings() -> Dict[str, Any]:
-    defaults = {"window_days": 3, "baseline_days": 28, "fdr": 0.002, "min_count": 8,
-                "min_ratio": 2.0, "examples": 3, "promotion_terms": [],
-                "promotion_factor": 3.0}
-    return {**defaults, **(targets_config().get("detector") or {})}
+    return targets_config().detector.dict()
 
 
 def benjamini_hochberg(p_values: List[float]) -> List[float]:
@@ -275,7 +272,7 @@ def group_incidents(alerts: List[Alert], sessions_by_key: Dict[str, List[Any]],
                 if local(s.first_msg_ts).date() >= window_start}
 
     from analytics.config import topics_config
-    keywords = {w for words in topics_config()["topics"].values() for w in words}
+    keywords = {w for words in topics_config().topics.values() for w in words}
     primaries: List[tuple] = []
     # Ties (every message with 屏幕闪烁 also says 平板) go to a lexicon keyword, then the
     # longer term, so the same incident gets the same name in every run.

@@ -261,7 +261,7 @@ def _percentile(values: List[float], q: float) -> Optional[float]:
 
 def negative_rating_max() -> float:
     """A rating at or below this is negative (targets.yml `negative_rating_max`)."""
-    return float(targets_config().get("negative_rating_max", 2))
+    return float(targets_config().negative_rating_max)
 
 
 def rated_negative(session: Session, negative: Optional[float] = None) -> bool:
@@ -284,7 +284,7 @@ def compute(sessions: List[Session], orders: Optional[Dict[str, List[float]]] = 
     """Every metric over the given sessions (already filtered to a period)."""
     config = targets_config()
     negative = negative_rating_max()
-    conversion_window = (conversion_hours or float(config.get("conversion_hours", 24))) * 3600
+    conversion_window = (conversion_hours or float(config.conversion_hours)) * 3600
     frts = [s.first_reply_ts - s.contact_ts for s in sessions if s.first_reply_ts is not None]
     ahts = [s.close_ts - s.contact_ts for s in sessions if s.close_ts is not None]
     waits: List[float] = []
@@ -385,28 +385,30 @@ TILE_METRICS = ("frt", "handoff_wait", "aht", "fcr", "ai_resolution", "handoff_r
 
 
 def status_of(name: str, value: Optional[float]) -> str:
-    spec = targets_config()["metrics"].get(name)
+    spec = targets_config().metrics.get(name)
     if spec is None or value is None:
         return "none"
-    better = (lambda a, b: a >= b) if spec["direction"] == "higher" else (lambda a, b: a <= b)
-    if "alert" in spec and not better(value, spec["alert"]) and value != spec["alert"]:
+    better = (lambda a, b: a >= b) if spec.direction == "higher" else (lambda a, b: a <= b)
+    if spec.alert is not None and not better(value, spec.alert) and value != spec.alert:
         return "alert"
-    if "target" in spec and not better(value, spec["target"]):
+    if spec.target is not None and not better(value, spec.target):
         return "warn"
     return "ok"
 
 
 def tiles(current: Dict[str, Any], previous: Dict[str, Any]) -> List[Dict[str, Any]]:
-    specs = targets_config()["metrics"]
+    specs = targets_config().metrics
     found = []
     for name in TILE_METRICS:
-        spec = specs.get(name, {})
+        spec = specs.get(name)
         value, before = current.get(name), previous.get(name)
         delta = None if value is None or before is None else value - before
-        found.append({"metric": name, "label": spec.get("label", name),
-                      "unit": spec.get("unit", ""), "direction": spec.get("direction"),
+        found.append({"metric": name, "label": spec.label if spec else name,
+                      "unit": spec.unit if spec else "",
+                      "direction": spec.direction if spec else None,
                       "value": value, "previous": before, "delta": delta,
-                      "target": spec.get("target"), "alert": spec.get("alert"),
+                      "target": spec.target if spec else None,
+                      "alert": spec.alert if spec else None,
                       "status": status_of(name, value)})
     return found
 

@@ -9,7 +9,6 @@ land in `an_orders` (no amounts, no addresses). Run by the API's overview, the r
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 from typing import Iterable, Optional
 from urllib.parse import quote
@@ -18,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from analytics import store
 from service_common.http import HttpClient, HttpError
+from service_common.settings import env_optional, env_str
 
 logger = logging.getLogger("analytics.orders")
 
@@ -33,8 +33,8 @@ async def refresh_orders(engine: Engine, customers: Iterable[str],
                          shop_url: Optional[str] = None, api_key: Optional[str] = None,
                          timeout: float = 5.0) -> int:
     """Caches the customers' orders; the number of new order rows."""
-    shop_url = (shop_url or os.environ.get("SHOP_API_URL") or "").rstrip("/")
-    api_key = api_key if api_key is not None else os.environ.get("SHOP_API_KEY")
+    shop_url = (shop_url or env_optional("SHOP_API_URL") or "").rstrip("/")
+    api_key = api_key if api_key is not None else env_str("SHOP_API_KEY")
     if not shop_url:
         return 0
     headers = {"X-Api-Key": api_key} if api_key else {}

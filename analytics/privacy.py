@@ -8,13 +8,13 @@ conversation was linked to, or by the conversation (sender) id itself.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics import store
+from service_common.settings import env_optional
 
 
 def _conversations(connection: sa.engine.Connection, customer_id: str) -> List[str]:
@@ -52,7 +52,7 @@ def delete_customer(customer_id: str, engine: Optional[Engine] = None,
         orders = connection.execute(store.orders.delete().where(
             store.orders.c.customer_id == customer_id)).rowcount
     broker_rows = 0
-    broker_url = broker_url if broker_url is not None else os.environ.get("EVENT_BROKER_URL", "")
+    broker_url = broker_url if broker_url is not None else env_optional("EVENT_BROKER_URL")
     if conversations and broker_url and not broker_url.startswith(("amqp://", "amqps://")):
         broker = sa.create_engine(broker_url)
         try:

@@ -4,7 +4,6 @@ deleted."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Optional
 
@@ -12,13 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics import store
+from service_common.settings import env_int
 
 logger = logging.getLogger("analytics.retention")
-DEFAULT_DAYS = 180
 
 
 def retention_days() -> float:
-    return float(os.environ.get("ANALYTICS_RETENTION_DAYS") or DEFAULT_DAYS)
+    return env_int("ANALYTICS_RETENTION_DAYS", minimum=0)
 
 
 def apply(engine: Engine, days: Optional[float] = None, now: Optional[float] = None) -> int:

@@ -29,7 +29,6 @@ import copy
 import json
 import logging
 import math
-import os
 import random
 import time
 import urllib.error
@@ -44,6 +43,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics.config import tz
+from service_common.settings import env_optional, env_str
 
 logger = logging.getLogger("analytics.simulator")
 
@@ -278,13 +278,13 @@ def main(engine: Engine, end: date, scale: float = 1.0, templates: int = 0,
 
     plan = plan or Plan()
     plan.sessions_per_day *= scale
-    rasa_url = (rasa_url or os.environ.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/")
-    token = os.environ.get("RASA_API_TOKEN", "")
+    rasa_url = (rasa_url or env_str("RASA_URL") or "").rstrip("/")
+    token = env_str("RASA_API_TOKEN") or ""
     print(f"Recording conversations through the bot at {rasa_url} ...", flush=True)
     started = time.monotonic()
     try:
-        recordings = record_all(rasa_url, token, os.environ.get("DESK_URL"),
-                                os.environ.get("DESK_API_TOKEN"), limit=templates,
+        recordings = record_all(rasa_url, token, env_optional("DESK_URL"),
+                                env_str("DESK_API_TOKEN"), limit=templates,
                                 only=only)
     except (urllib.error.URLError, OSError) as error:
         print(f"The bot is not reachable at {rasa_url} ({error}); start it with `make run`.")
@@ -293,7 +293,7 @@ def main(engine: Engine, end: date, scale: float = 1.0, templates: int = 0,
           f"{time.monotonic() - started:.0f}s; simulating {plan.normal_weeks} normal weeks "
           f"and a promotion week ending {end} ...", flush=True)
     events = simulate(plan, end, recordings)
-    broker_url = os.environ.get("EVENT_BROKER_URL", "")
+    broker_url = env_optional("EVENT_BROKER_URL")
     ingestor = Ingestor(engine)
     if broker_url and not broker_url.startswith(("amqp://", "amqps://")):
         write_to_broker(events, broker_url)

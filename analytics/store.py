@@ -14,8 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from analytics import migrate
-
-DEFAULT_URL = "sqlite:///var/analytics.sqlite"
+from service_common.settings import env_str
 
 metadata = sa.MetaData()
 
@@ -99,7 +98,7 @@ FACT_COLUMNS = [column.name for column in facts.columns]
 
 
 def db_url() -> str:
-    return os.environ.get("ANALYTICS_DB_URL") or DEFAULT_URL
+    return env_str("ANALYTICS_DB_URL") or ""
 
 
 def engine_for(url: Optional[str] = None) -> Engine:

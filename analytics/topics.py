@@ -45,7 +45,7 @@ def tokenizer():
     instance = jieba.Tokenizer()
     for path in sorted(DICT_DIR.glob("*.txt")):
         instance.load_userdict(str(path))
-    for words in topics_config()["topics"].values():
+    for words in topics_config().topics.values():
         for word in words:
             instance.add_word(word, freq=20000)
     return instance
@@ -53,7 +53,7 @@ def tokenizer():
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset:
-    return frozenset(topics_config().get("stopwords") or [])
+    return frozenset(topics_config().stopwords)
 
 
 def words(text: str) -> List[str]:
@@ -72,7 +72,7 @@ def terms(text: str) -> List[str]:
 
 def lexicon_topics(text: str) -> List[str]:
     text = text or ""
-    return [topic for topic, keywords in topics_config()["topics"].items()
+    return [topic for topic, keywords in topics_config().topics.items()
             if any(keyword in text for keyword in keywords)]
 
 
@@ -89,8 +89,7 @@ def signature(generated: str) -> str:
 def cluster_renames(engine: Optional[Engine] = None) -> Dict[str, str]:
     """Signature -> name to show: topics.yml `cluster_names` (keys in any term order),
     then the names set through the API (stored, they win)."""
-    names = {signature(str(key)): str(value)
-             for key, value in (topics_config().get("cluster_names") or {}).items()}
+    names = {signature(key): value for key, value in topics_config().cluster_names.items()}
     if engine is not None:
         with engine.connect() as connection:
             names.update({signature(row[0]): row[1] for row in connection.execute(
@@ -201,7 +200,7 @@ def topic_members(sessions: List[Any], topic: str, engine: Optional[Engine] = No
     """Ids of the sessions tagged with `topic` (a lexicon topic or a cluster name, as
     topic_table gives them for the same sessions): the dashboard's topic drill-down."""
     table = topic_table(sessions, engine,
-                        cluster_uncovered=topic not in topics_config()["topics"])
+                        cluster_uncovered=topic not in topics_config().topics)
     members = table["topic_sessions"].get(topic) or table["cluster_sessions"].get(topic) or []
     return {session.session_id for session in members}
 

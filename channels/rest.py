@@ -44,7 +44,9 @@ MAX_METADATA_BYTES = 14 * 1024 * 1024
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 BUSY_TEXT = "系统有点忙,您的消息已收到,请稍后再试或拨打客服热线400-820-1234。"
 
-rasa_hooks.install()
+# The channels' numeric settings are checked with the server's (defaults in defaults.env).
+rasa_hooks.install(extra_ints=("WECHAT_OA_CUSTOM_SENDS",),
+                   extra_numbers=("WECOM_RETRY_SECONDS",))
 
 
 class BadRequest(Exception):

@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
 import time
@@ -38,6 +37,7 @@ from sanic.response import HTTPResponse
 
 from channels.identity import IdentityError, verify_identity
 from service_common.http import HttpClient, HttpError
+from service_common.settings import env_bool, env_optional, env_str
 
 logger = logging.getLogger(__name__)
 
@@ -89,14 +89,14 @@ def _b64d(text: str) -> bytes:
 def token_secret() -> str:
     """All instances must agree on it: explicit, else derived from the identity secret (so
     one shared secret suffices), else a laptop demo secret, else a per-process one."""
-    explicit = os.environ.get("WEBCHAT_TOKEN_SECRET")
+    explicit = env_str("WEBCHAT_TOKEN_SECRET")
     if explicit:
         return explicit
-    identity = os.environ.get("CHANNEL_IDENTITY_SECRET")
+    identity = env_str("CHANNEL_IDENTITY_SECRET")
     if identity:
         label = b"webchat-conversation-token"
         return hmac.new(identity.encode(), label, hashlib.sha256).hexdigest()
-    if os.environ.get("DEMO_MODE") == "1":
+    if env_bool("DEMO_MODE"):
         return "webchat-demo-only-secret"
     logger.warning("neither WEBCHAT_TOKEN_SECRET nor CHANNEL_IDENTITY_SECRET is set: web chat "
                    "conversations will not survive a restart or span several instances")
@@ -373,7 +373,7 @@ class WebChatBlueprint(Blueprint):
 def _setting(credentials: Dict[str, Any], key: str, env: str, default: str = "") -> str:
     value = credentials.get(key)
     if value in (None, ""):
-        value = os.environ.get(env, default)
+        value = env_str(env, default)
     return str(value or "")
 
 
@@ -393,7 +393,7 @@ class WebChatInput(InputChannel):
             identity_secret=_setting(given, "identity_secret", "CHANNEL_IDENTITY_SECRET"),
             push_token=_setting(given, "push_token", "CHANNEL_PUSH_TOKEN"),
             desk_url=_setting(given, "desk_url", "WEBCHAT_DESK_URL",
-                              os.environ.get("DESK_URL", "")),
+                              env_optional("DESK_URL") or ""),
             desk_token=_setting(given, "desk_token", "DESK_API_TOKEN"),
             allowed_origins=_setting(given, "allowed_origins", "WEBCHAT_ALLOWED_ORIGINS", "*"),
             socketio_path=_setting(given, "socketio_path", "WEBCHAT_SOCKETIO_PATH",
@@ -408,7 +408,7 @@ class WebChatInput(InputChannel):
         self.redis_channel = redis_channel or "webchat"
         self.identity_secret = identity_secret
         self.push_token = push_token
-        self.demo = os.environ.get("DEMO_MODE") == "1"
+        self.demo = env_bool("DEMO_MODE")
         self.token_secret = token_secret()
         self.socketio_path = socketio_path
         origins = [o.strip() for o in allowed_origins.split(",") if o.strip()]

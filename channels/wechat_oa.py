@@ -392,13 +392,12 @@ class OfficialAccountInput(InputChannel):
                    secret=setting("secret", "WECHAT_OA_SECRET"),
                    token=setting("token", "WECHAT_OA_TOKEN"),
                    aes_key=setting("aes_key", "WECHAT_OA_AES_KEY"),
-                   api_base=setting("api_base", "WECHAT_OA_API_BASE", "https://api.weixin.qq.com"),
-                   passive_seconds=float(setting("passive_seconds", "WECHAT_OA_PASSIVE_SECONDS",
-                                                 "4.5")),
+                   api_base=setting("api_base", "WECHAT_OA_API_BASE"),
+                   passive_seconds=float(setting("passive_seconds", "WECHAT_OA_PASSIVE_SECONDS")),
                    push_token=setting("push_token", "CHANNEL_PUSH_TOKEN"),
-                   custom_sends=int(setting("custom_sends", "WECHAT_OA_CUSTOM_SENDS", "20")),
-                   retry_seconds=parse_delays(setting("retry_seconds", "WECHAT_OA_RETRY_SECONDS",
-                                                      RETRY_SECONDS)))
+                   custom_sends=int(setting("custom_sends", "WECHAT_OA_CUSTOM_SENDS")),
+                   retry_seconds=parse_delays(setting("retry_seconds",
+                                                      "WECHAT_OA_RETRY_SECONDS")))
 
     def __init__(self, appid: str, secret: str, token: str, aes_key: str, api_base: str,
                  passive_seconds: float = 4.5, push_token: str = "",

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import os
 import struct
 import time
 import xml.etree.ElementTree as ElementTree
@@ -37,6 +36,7 @@ from channels.push import read_push, record_agent_message
 from channels.wecom_crypto import WeComCrypto, WeComCryptoError
 from channels.wecom_store import WeComStore
 from service_common.http import HttpClient, HttpError
+from service_common.settings import env_str
 
 logger = logging.getLogger(__name__)
 
@@ -357,7 +357,7 @@ def _xml_fields(body: bytes) -> Dict[str, str]:
 def credential(credentials: Dict[str, Any], key: str, env: str, default: str = "") -> str:
     """A channel setting: credentials.yml's value when given, else the environment's."""
     value = credentials.get(key)
-    return str(value if value not in (None, "") else os.environ.get(env, default))
+    return str(value if value not in (None, "") else env_str(env, default))
 
 
 def parse_handoff(setting: str) -> tuple[str, Dict[str, str]]:
@@ -392,14 +392,14 @@ class WeComInput(InputChannel):
             secret=setting("secret", "WECOM_SECRET"),
             token=setting("token", "WECOM_TOKEN"),
             aes_key=setting("aes_key", "WECOM_AES_KEY"),
-            api_base=setting("api_base", "WECOM_API_BASE", "https://qyapi.weixin.qq.com"),
-            db_url=setting("db_url", "WECOM_DB_URL", "sqlite:///var/wecom.sqlite"),
-            handoff=setting("handoff", "WECOM_HANDOFF", "desk"),
+            api_base=setting("api_base", "WECOM_API_BASE"),
+            db_url=setting("db_url", "WECOM_DB_URL"),
+            handoff=setting("handoff", "WECOM_HANDOFF"),
             servicer=setting("servicer", "WECOM_SERVICER"),
             push_token=setting("push_token", "CHANNEL_PUSH_TOKEN"),
             welcome=setting("welcome", "WECOM_WELCOME",
                             "您好,我是店铺智能客服小蜜,查订单、查物流、售后都可以直接跟我说哦~"),
-            retry_seconds=float(setting("retry_seconds", "WECOM_RETRY_SECONDS", "2")),
+            retry_seconds=float(setting("retry_seconds", "WECOM_RETRY_SECONDS")),
         )
 
     def __init__(self, corp_id: str, secret: str, token: str, aes_key: str, api_base: str,

@@ -157,11 +157,14 @@ def demo_agents(db_url: str) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    # Checked before anything else starts: a broken queue file must stop the service at once.
+    # Checked before anything else starts: a broken config file must stop the service at once.
+    from desk import assist
+
     try:
         queues = load_queues(args.queues)
+        assist.canned(), assist.access()
     except ConfigError as error:
-        print(f"desk: queue configuration error: {error}", file=sys.stderr)
+        print(f"desk: configuration error: {error}", file=sys.stderr)
         return 2
     from desk.auth import Throttle
     from service_common.settings import check_environment, env_float, env_int

@@ -9,10 +9,11 @@ import os
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Dict, List, Optional
 
-import yaml
+from pydantic import conlist
 
+from service_common.config import Model, Text, load_yaml
 from service_common.errors import ApiError
 
 logger = logging.getLogger("desk.assist")
@@ -24,38 +25,33 @@ UPSET = ("angry", "anxious")
 RECENT_MOODS = 5
 
 
-class AssistConfigError(ValueError):
-    """canned.yml or playbook_access.yml is invalid; the message names the file."""
+class CannedReply(Model):
+    key: Text
+    title: Text
+    text: Text
+
+
+class CannedFile(Model):
+    """desk/canned.yml: the agents' canned replies"""
+
+    replies: conlist(CannedReply, min_items=1)  # type: ignore[valid-type]
+
+
+class AccessFile(Model):
+    """desk/playbook_access.yml: the plays each desk role may run"""
+
+    roles: Dict[Text, List[Text]]
 
 
 @cache
 def canned(path: Path = CANNED_PATH) -> list[dict[str, str]]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise AssistConfigError(f"{path}: {error}") from None
-    replies = (data or {}).get("replies")
-    if not isinstance(replies, list) or not replies:
-        raise AssistConfigError(f"{path}: expected a non-empty list 'replies'")
-    result = []
-    for index, item in enumerate(replies):
-        if not isinstance(item, dict) or not all(
-                isinstance(item.get(k), str) and item[k].strip() for k in ("key", "title", "text")):
-            raise AssistConfigError(f"{path}: replies[{index}] needs key, title and text strings")
-        result.append({k: item[k].strip() for k in ("key", "title", "text")})
-    return result
+    return [{k: v.strip() for k, v in reply.dict().items()}
+            for reply in load_yaml(path, CannedFile).replies]
 
 
 @cache
 def access(path: Path = ACCESS_PATH) -> dict[str, list[str]]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise AssistConfigError(f"{path}: {error}") from None
-    roles = (data or {}).get("roles")
-    if not isinstance(roles, dict):
-        raise AssistConfigError(f"{path}: expected a mapping 'roles' of role -> play ids")
-    return {str(role): [str(p) for p in plays or []] for role, plays in roles.items()}
+    return {role: list(plays) for role, plays in load_yaml(path, AccessFile).roles.items()}
 
 
 def verified_order(packet: dict[str, Any]) -> Optional[str]:

@@ -15,9 +15,10 @@ import unicodedata
 from pathlib import Path
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional
 
-import yaml
+from pydantic import BaseModel, Extra
 
 from knowledge.config import PROJECT_ROOT
+from service_common.config import Text, load_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -61,22 +62,37 @@ SYNONYMS: Dict[str, str] = {
 }
 
 
+class PipelineComponent(BaseModel):
+    """One pipeline entry; only the tokenizer's dictionary folder is read here (Rasa checks
+    the rest when it trains)."""
+
+    name: Text
+    dictionary_path: Optional[Text] = None
+
+    class Config:
+        extra = Extra.allow
+
+
+class PipelineFile(BaseModel):
+    """config.yml, the part the knowledge index shares with the NLU pipeline"""
+
+    pipeline: List[PipelineComponent] = []
+
+    class Config:
+        extra = Extra.allow
+
+
 def pipeline_dictionary_path(config_path: Path = PIPELINE_CONFIG) -> Path:
     """The jieba dictionary folder the NLU pipeline uses (config.yml), so both agree.
 
-    Falls back to jieba_dict/ when the config is missing or names no dictionary.
+    Falls back to jieba_dict/ when there is no config or it names no dictionary; a config
+    that is not valid YAML or names the folder wrongly raises ConfigError.
     """
-    try:
-        config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        logger.warning("knowledge: cannot read %s (%s); using %s", config_path, error,
-                       FALLBACK_DICTIONARY)
+    if not config_path.is_file():
         return FALLBACK_DICTIONARY
-    for component in config.get("pipeline") or []:
-        if isinstance(component, dict) and component.get("name") == PIPELINE_TOKENIZER:
-            folder = component.get("dictionary_path")
-            if folder:
-                return (config_path.parent / folder).resolve()
+    for component in load_yaml(config_path, PipelineFile).pipeline:
+        if component.name == PIPELINE_TOKENIZER and component.dictionary_path:
+            return (config_path.parent / component.dictionary_path).resolve()
     return FALLBACK_DICTIONARY
 
 

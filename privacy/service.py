@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from privacy import registry, stores  # noqa: F401  (stores registers the built-in stores)
 from privacy.registry import Subject
+from service_common.settings import SECRETS_FILE, defaults, read_env_file
 
 logger = logging.getLogger(__name__)
 
@@ -82,16 +83,7 @@ class RequestLog:
 
 def settings(env: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
     """The environment, with the project's defaults.env and var/secrets.env beneath it."""
-    root = Path(__file__).resolve().parent.parent
-    values: Dict[str, str] = {}
-    for path in (root / "defaults.env", root / "var" / "secrets.env"):
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                line = line.strip()
-                if line and not line.startswith("#") and "=" in line:
-                    key, _, value = line.partition("=")
-                    if value.strip():
-                        values[key.strip()] = value.strip()
+    values = {k: v for k, v in {**defaults(), **read_env_file(SECRETS_FILE)}.items() if v}
     values.update({k: v for k, v in (env if env is not None else os.environ).items() if v})
     return values
 

@@ -28,19 +28,27 @@ def config_files() -> Dict[str, Type[BaseModel]]:
     from actions.aftersales import PolicyFile
     from actions.playbook import PlaybookFile
     from actions.products import AttributesFile
+    from analytics.config import TargetsFile, TopicsFile
     from brand.empathy import EmpathyFile
     from brand.tone import ToneFile
     from compliance.checker import RulesFile as ComplianceRules
     from components.emotion import LexiconFile
+    from desk.assist import AccessFile, CannedFile
     from desk.config import QueuesFile
     from escalation.rules import RulesFile as EscalationRules
+    from knowledge.tokens import PipelineFile
     from shop.promotions import PromotionsFile
 
     return {
+        "analytics/targets.yml": TargetsFile,
+        "analytics/topics.yml": TopicsFile,
         "brand/empathy.yml": EmpathyFile,
         "brand/tone.yml": ToneFile,
         "compliance/rules.yml": ComplianceRules,
         "components/emotion_lexicon.yml": LexiconFile,
+        "config.yml": PipelineFile,  # the part the knowledge index reads
+        "desk/canned.yml": CannedFile,
+        "desk/playbook_access.yml": AccessFile,
         "desk/queues.yml": QueuesFile,
         "escalation/playbook.yml": PlaybookFile,
         "escalation/rules.yml": EscalationRules,

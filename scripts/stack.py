@@ -22,13 +22,15 @@ VENV_BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
 from security import secrets  # noqa: E402
+from service_common import settings  # noqa: E402
+from service_common.settings import read_env_file  # noqa: E402
 
 
-def load_defaults(path: Path = ROOT / "defaults.env") -> Dict[str, str]:
+def load_defaults() -> Dict[str, str]:
     """defaults.env values, then this installation's secrets (var/secrets.env), overridden
     by anything already set (non-empty) in the environment."""
-    env = secrets.read_env_file(path)
-    env.update({k: v for k, v in secrets.read_env_file(secrets.SECRETS_FILE).items() if v})
+    env = dict(settings.defaults())
+    env.update({k: v for k, v in read_env_file(secrets.SECRETS_FILE).items() if v})
     env.update({k: v for k, v in os.environ.items() if v or k not in env})
     return env
 

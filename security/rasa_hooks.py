@@ -23,9 +23,10 @@ import asyncio
 import json
 import logging
 import os
+import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import aiohttp
 from rasa.core.actions.action import ActionExecutionRejection, ActionSessionStart, RemoteAction
@@ -43,8 +44,15 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from security import logs
+from service_common.config import ConfigError
 from service_common.http import HttpClient, HttpError, idempotency_key
-from service_common.settings import check_environment, env_bool, env_int
+from service_common.settings import (
+    check_environment,
+    env_bool,
+    env_int,
+    env_optional,
+    env_str,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +68,19 @@ _tickets: Dict[str, float] = {}
 _installed = False
 
 
-def install() -> None:
-    """Idempotent; called when the channel module is imported by Rasa."""
+def install(extra_ints: Sequence[str] = (), extra_numbers: Sequence[str] = ()) -> None:
+    """Idempotent; called when the channel module is imported by Rasa (with the channels'
+    own settings). A bad setting stops the Rasa server at start with one line naming it."""
     global _installed
     if _installed:
         return
     _installed = True
     logs.install()
-    check_environment()  # a bad setting stops the Rasa server at start, naming it
+    try:
+        check_environment(extra_ints, extra_numbers)
+    except ConfigError as error:
+        print(f"rasa: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     RemoteAction.run = _run_with_fallback
     MessageProcessor._has_session_expired = _session_over
 
@@ -195,8 +208,8 @@ async def record_ticket(tracker: Any, reason: str) -> None:
         "transcript": _transcript(tracker),
         "office_hours": _office_hours_open(),
     }
-    url = os.environ.get("DESK_URL", "").rstrip("/")
-    token = os.environ.get("DESK_API_TOKEN", "")
+    url = (env_optional("DESK_URL") or "").rstrip("/")
+    token = env_str("DESK_API_TOKEN") or ""
     if url:
         # Keyed by the conversation, its message and the reason: a retry is placed once.
         latest = getattr(tracker, "latest_message", None)

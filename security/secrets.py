@@ -18,10 +18,11 @@ import sys
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional
 
+from service_common.settings import SECRETS_FILE, read_env_file
+
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRETS_FILE = ROOT / "var" / "secrets.env"
 NAMES = ("RASA_API_TOKEN", "ACTIONS_TOKEN", "DESK_API_TOKEN", "SHOP_API_KEY", "SHOP_ADMIN_KEY",
          "CHANNEL_IDENTITY_SECRET", "CHANNEL_PUSH_TOKEN")
 # Values that were published (README, defaults.env, code) at some point: never accepted.
@@ -38,18 +39,6 @@ class InsecureSecret(RuntimeError):
 
 def generate(names: Iterable[str] = NAMES) -> Dict[str, str]:
     return {name: secrets.token_urlsafe(32) for name in names}
-
-
-def read_env_file(path: Path) -> Dict[str, str]:
-    values: Dict[str, str] = {}
-    if not path.exists():
-        return values
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
 
 
 def init(path: Path = SECRETS_FILE) -> Dict[str, str]:

@@ -11,21 +11,22 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, overload
 
 from service_common.config import ConfigError
 
 ENVIRONMENT = "environment"  # ConfigError's source for a variable
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "defaults.env"
+# Per-installation secrets (security.secrets writes it; the stack and privacy read it).
+SECRETS_FILE = DEFAULTS_FILE.parent / "var" / "secrets.env"
 
 
 def _bad(name: str, problem: str) -> ConfigError:
     return ConfigError(ENVIRONMENT, problem, name)
 
 
-@cache
-def defaults(path: Path = DEFAULTS_FILE) -> Dict[str, str]:
-    """NAME=value lines of defaults.env (comments and blank lines skipped)."""
+def read_env_file(path: Path) -> Dict[str, str]:
+    """NAME=value lines of an env file (comments and blank lines skipped; none if missing)."""
     values: Dict[str, str] = {}
     if path.is_file():
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -36,6 +37,16 @@ def defaults(path: Path = DEFAULTS_FILE) -> Dict[str, str]:
     return values
 
 
+@cache
+def defaults() -> Dict[str, str]:
+    """defaults.env, read once per process."""
+    return read_env_file(DEFAULTS_FILE)
+
+
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> Optional[str]: ...
 def env_str(name: str, default: Optional[str] = None) -> Optional[str]:
     """The variable, else its defaults.env value, else `default` (empty counts as unset)."""
     value = os.environ.get(name)
@@ -86,6 +97,13 @@ def env_bool(name: str, default: bool = False) -> bool:
 def env_list(name: str) -> list[str]:
     """A comma-separated list (empty items dropped)."""
     return [item.strip() for item in (env_str(name) or "").split(",") if item.strip()]
+
+
+def env_optional(name: str) -> Optional[str]:
+    """A setting that can be switched off: its value, or None when it is off or none
+    (empty takes the defaults.env value, like every setting)."""
+    value = env_str(name)
+    return None if value is None or value.strip().lower() in ("off", "none") else value.strip()
 
 
 # Typed settings every service reads; each is checked by check_environment().

@@ -7,18 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
 
+from service_common.settings import defaults
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _defaults(path: Path = ROOT / "defaults.env") -> Dict[str, str]:
-    values: Dict[str, str] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, _, value = line.partition("=")
-                values[key.strip()] = value.strip()
-    return values
 
 
 @dataclass(frozen=True)
@@ -37,12 +28,12 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Optional[Dict[str, str]] = None) -> Settings:
-        values = {**_defaults(), **(env if env is not None else os.environ)}
+        given = env if env is not None else os.environ  # empty: the defaults.env value
+        values = {**defaults(), **{k: v for k, v in given.items() if v}}
         project = Path(values.get("TRAINER_PROJECT_DIR") or ROOT).resolve()
         rasa_bin = values.get("TRAINER_RASA_BIN") or str(ROOT / ".venv" / "bin" / "rasa")
         return cls(
-            tracker_store_url=_absolute_sqlite(values.get("TRACKER_STORE_URL")
-                                               or "sqlite:///var/tracker.sqlite"),
+            tracker_store_url=_absolute_sqlite(values["TRACKER_STORE_URL"]),
             trainer_db_url=_absolute_sqlite(values.get("TRAINER_DB_URL")
                                             or "sqlite:///var/trainer.sqlite"),
             project_dir=project,

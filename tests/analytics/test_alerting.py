@@ -79,8 +79,8 @@ def spike_up_to_now(engine, slow_today: bool) -> None:
 
 def run_consumer_once(monkeypatch, db_url: str, webhook_url: str = "") -> None:
     monkeypatch.setenv("ANALYTICS_DB_URL", db_url)
-    monkeypatch.setenv("EVENT_BROKER_URL", "")
-    monkeypatch.setenv("DESK_URL", "")
+    monkeypatch.setenv("EVENT_BROKER_URL", "off")
+    monkeypatch.setenv("DESK_URL", "off")
     monkeypatch.setenv(alerting.WEBHOOK_ENV, webhook_url)
     asyncio.run(consumer.run(once=True))
 

@@ -127,8 +127,9 @@ def test_dashboard_in_chromium(server):
         browser.close()
 
 
-def test_weekly_report_is_self_contained(server, tmp_path):
+def test_weekly_report_is_self_contained(server, tmp_path, monkeypatch):
     _, engine, _ = server
+    monkeypatch.setenv("SHOP_API_URL", "off")  # no shop here: the orders are not refreshed
     from analytics.report import write_report
     path = write_report(engine, "2026-W45", str(tmp_path / "week.html"))
     text = path.read_text(encoding="utf-8")
@@ -149,10 +150,11 @@ def test_series_name_the_promotion_days_of_the_period(server):
     assert body["promotions"] == []
 
 
-def test_the_daily_chart_marks_promotion_days(server, tmp_path):
+def test_the_daily_chart_marks_promotion_days(server, tmp_path, monkeypatch):
     """The weekly report draws the daily chart with the dashboard's own option (charts.js
     dailyOption) as SVG: the promotion week's marked area carries its name."""
     _, engine, _ = server
+    monkeypatch.setenv("SHOP_API_URL", "off")
     from playwright.sync_api import sync_playwright
 
     from analytics.report import write_report

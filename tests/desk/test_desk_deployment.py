@@ -200,7 +200,7 @@ BAD_QUEUE_FILES = [
 def test_bad_queue_file_stops_start_up(tmp_path, content, message):
     result = _start_with_queues(tmp_path, content)
     assert result.returncode == 2, result
-    assert "desk: queue configuration error:" in result.stderr
+    assert "desk: configuration error:" in result.stderr
     assert str(tmp_path / "queues.yml") in result.stderr and message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "never.sqlite").exists()  # refused before touching the database

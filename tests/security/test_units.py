@@ -22,6 +22,7 @@ from channels.identity import sign_identity
 from channels.rest import BadRequest, parse_body, verified_metadata
 from security import logs, secrets
 from security.masking import mask_text
+from service_common import settings
 
 SECRET = "s" * 40
 
@@ -79,7 +80,7 @@ def test_published_or_empty_secrets_are_refused_outside_demo_mode(capsys) -> Non
 
 
 def test_no_published_token_in_the_defaults() -> None:
-    defaults = secrets.read_env_file(secrets.ROOT / "defaults.env")
+    defaults = settings.defaults()
     assert all(defaults.get(name, "") == "" for name in secrets.NAMES)
     assert "--cors\", \"*\"" not in (secrets.ROOT / "scripts" / "stack.py").read_text()
 

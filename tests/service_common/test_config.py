@@ -24,10 +24,15 @@ FILES = config_schemas.config_files()
 
 # One wrong value per file, at a path the trainer would recognise.
 MISTAKES = {
+    "analytics/targets.yml": (["metrics", "csat", "direction"], "up"),
+    "analytics/topics.yml": (["topics", "发票", 1], 7),
     "brand/empathy.yml": (["situations", "wait", "calm", 0], ""),
     "brand/tone.yml": (["tones", "专业", "max_emoji"], -1),
     "compliance/rules.yml": (["rules", 2, "action"], "delete"),
     "components/emotion_lexicon.yml": (["cues", "threat", "weight"], "high"),
+    "config.yml": (["pipeline", 0, "dictionary_path"], ["jieba_dict"]),
+    "desk/canned.yml": (["replies", 1, "title"], ""),
+    "desk/playbook_access.yml": (["roles", "agent"], "delayed_parcel_apology"),
     "desk/queues.yml": (["queues", "senior", "avg_handling_minutes"], 0),
     "escalation/playbook.yml": (["plays", 0, "coupon", "amount"], "5元"),
     "escalation/rules.yml": (["rules", 3, "when", "emotion"], "furious"),
@@ -93,7 +98,9 @@ def test_an_editor_accepts_the_shipped_file_and_flags_the_mistake(config_path: s
     schema = json.loads((ROOT / "docs/schemas" / config_schemas.schema_file(config_path))
                         .read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema)
-    data = yaml.safe_load((ROOT / config_path).read_text(encoding="utf-8"))
+    # As an editor sees it: a YAML 1.2 language server reads 2026-11-23 as text.
+    data = json.loads(json.dumps(yaml.safe_load((ROOT / config_path).read_text(
+        encoding="utf-8")), default=str))
     assert not list(validator.iter_errors(data))
     path, value = MISTAKES[config_path]
     assert list(validator.iter_errors(_set(data, path, value)))

@@ -22,13 +22,6 @@ PACKAGES = ("actions", "analytics", "brand", "channels", "compliance", "componen
 READ_WITH_DEFAULT = re.compile(
     r"""(?:os\.environ\.get|os\.getenv|env_str|env_int|env_float|env_bool|_env_int|_env_bool)"""
     r"""\(\s*"([A-Z0-9_]+)"\s*,\s*("[^"]*"|-?[0-9.]+|True|False)\s*[,)]""")
-# Still read with "" instead of their defaults.env value: they rely on the stack having
-# loaded defaults.env (scripts/stack.py, analytics' load_defaults_env) and mean "off" when
-# run alone. Left for the next step; the list may only shrink.
-EMPTY_WHEN_ALONE = {"SHOP_API_URL", "DESK_URL", "EVENT_BROKER_URL", "KNOWLEDGE_DB",
-                    "KNOWLEDGE_DOCS"}
-
-
 def _code_defaults():
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
@@ -41,8 +34,6 @@ def test_defaults_in_code_equal_defaults_env() -> None:
     differ = []
     for path, name, value in _code_defaults():
         if name not in env_file:
-            continue
-        if value == "" and name in EMPTY_WHEN_ALONE:
             continue
         same = value == env_file[name] or (
             value in ("", "False", "0") and env_file[name] in ("", "0"))
@@ -116,3 +107,31 @@ def test_a_bad_setting_stops_the_shop_before_its_database(tmp_path: Path) -> Non
     assert "shop: invalid configuration: environment: ACTIONS_PORT: must be an integer" \
         in result.stderr
     assert not database.exists()
+
+
+@pytest.mark.parametrize("command", ["consume", "serve"])
+def test_a_bad_setting_stops_analytics_before_its_store(tmp_path: Path, command: str) -> None:
+    # It used to fail at the first alert run (float('hourly')) in the consumer's loop.
+    store = tmp_path / "analytics.sqlite"
+    result = _start("analytics", {"ANALYTICS_ALERT_INTERVAL_SECONDS": "hourly",
+                                  "ANALYTICS_DB_URL": f"sqlite:///{store}",
+                                  "ANALYTICS_API_TOKEN": "t" * 32}, command)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip() == "analytics: environment: ANALYTICS_ALERT_INTERVAL_SECONDS: " \
+        "must be a number, got 'hourly'"
+    assert not store.exists()
+
+
+def test_a_bad_channel_setting_stops_the_rasa_server_at_start() -> None:
+    # The channels run in the Rasa server (credentials.yml); WECOM_RETRY_SECONDS used to be
+    # read with float() only when the WeCom channel was built, with a traceback.
+    env = {**defaults(), **{k: v for k, v in os.environ.items() if v},
+           "PYTHONPATH": str(ROOT), "WECOM_RETRY_SECONDS": "soon"}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "rasa"), "run", "--port", "0", "--credentials",
+         "credentials.yml", "--endpoints", "endpoints.yml", "--model", "models"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "rasa: environment: WECOM_RETRY_SECONDS: must be a number, got 'soon'" \
+        in result.stderr
+    assert "Traceback" not in result.stderr
