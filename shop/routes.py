@@ -140,9 +140,9 @@ async def list_coupons(request: Request, customer_id: str) -> HTTPResponse:
         available = [c for c in coupons if c["status"] == "available"]
         if status:
             coupons = [c for c in coupons if c["status"] == status]
-        return json(contract.CouponList(customer_id=customer_id, count=len(coupons),
-                                        available_count=len(available),
-                                        coupons=coupons).dict())
+        return json(contract.CouponList.parse_obj({
+            "customer_id": customer_id, "count": len(coupons),
+            "available_count": len(available), "coupons": coupons}).dict())
 
 
 @api.post("/customers/<customer_id>/coupons")
@@ -206,10 +206,12 @@ async def recent_items(request: Request, customer_id: str) -> HTTPResponse:
             item, order = last
             purchased = purchase_json(item, order, services.get_product(session,
                                                                         item.product_id))
-        return json(contract.RecentItems(customer_id=customer_id,
-                                         last_viewed=viewed[0] if viewed else None,
-                                         last_purchased=purchased,
-                                         recently_viewed=viewed).dict())
+        return json(contract.RecentItems.parse_obj({
+            "customer_id": customer_id,
+            "last_viewed": viewed[0] if viewed else None,
+            "last_purchased": purchased,
+            "recently_viewed": viewed,
+        }).dict())
 
 
 # ---------------------------------------------------------------- orders
@@ -319,9 +321,9 @@ async def cancel_order(request: Request, order_id: str) -> HTTPResponse:
     with db(request) as session:
         order = services.get_order(session, order_id)
         refund = services.cancel_order(session, order, reason)
-        return json(contract.CancelledOrder(
+        return json(contract.CancelledOrder.parse_obj({
             **order_json(order),
-            refund=refund_json(order, refund) if refund is not None else None).dict())
+            "refund": refund_json(order, refund) if refund is not None else None}).dict())
 
 
 @api.post("/orders/<order_id>/address")
@@ -351,7 +353,8 @@ async def urge_order(request: Request, order_id: str) -> HTTPResponse:
     with db(request) as session:
         order = services.get_order(session, order_id)
         followup, duplicate = services.urge(session, order, note)
-        return json(contract.Urge(followup=followup_json(followup), duplicate=duplicate).dict(),
+        return json(contract.Urge.parse_obj({"followup": followup_json(followup),
+                                             "duplicate": duplicate}).dict(),
                     status=200 if duplicate else 201)
 
 
@@ -565,9 +568,9 @@ async def related_products(request: Request, product_id: str) -> HTTPResponse:
         product = services.get_product(session, product_id)
         related = services.related_products(session, product, limit)
         # "products" like the catalogue listing, so both read the same way.
-        return json(contract.RelatedProducts(
-            product_id=product.id, count=len(related),
-            products=[related_json(p, code, n) for p, code, n in related]).dict())
+        return json(contract.RelatedProducts.parse_obj({
+            "product_id": product.id, "count": len(related),
+            "products": [related_json(p, code, n) for p, code, n in related]}).dict())
 
 
 # ---------------------------------------------------------------- rules
@@ -586,8 +589,9 @@ async def shop_policy(request: Request) -> HTTPResponse:
 async def list_promotions(request: Request) -> HTTPResponse:
     today = clock.today()
     rules = promotions.active_rules(request.app.ctx.promotions.rules(), today)
-    return json(contract.PromotionList(date=today.isoformat(), count=len(rules),
-                                       promotions=[rule.to_json(today) for rule in rules]).dict())
+    return json(contract.PromotionList.parse_obj({
+        "date": today.isoformat(), "count": len(rules),
+        "promotions": [rule.to_json(today) for rule in rules]}).dict())
 
 
 @api.get("/promotions/quote")
@@ -805,8 +809,8 @@ async def list_todos(request: Request) -> HTTPResponse:
     with db(request) as session:
         todos = services.list_todos(session, conversation_id, customer_id, order_id, status,
                                     limit)
-        return json(contract.TodoList(count=len(todos),
-                                      todos=[todo_json(t) for t in todos]).dict())
+        return json(contract.TodoList.parse_obj({
+            "count": len(todos), "todos": [todo_json(t) for t in todos]}).dict())
 
 
 @api.patch("/todos/<todo_id:int>")
