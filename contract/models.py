@@ -157,8 +157,8 @@ class Date(_IsoString):
     parse = staticmethod(date.fromisoformat)
 
 
-class Amount(float):
-    """Yuan as a JSON number (an integer is fine; a string or a boolean is not)."""
+class Number(float):
+    """A JSON number (an integer is fine; a string or a boolean is not)."""
 
     @classmethod
     def __get_validators__(cls) -> Iterator[Callable[[Any], float]]:
@@ -168,11 +168,19 @@ class Amount(float):
     def validate(cls, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError("a number is required")
-        return float(value)
+        return value  # an integer stays one (175, not 175.0)
 
     @classmethod
     def __modify_schema__(cls, schema: Dict[str, Any]) -> None:
         schema.update(type="number")
+
+
+class Amount(Number):
+    """Yuan as a JSON number, read as a float."""
+
+    @classmethod
+    def validate(cls, value: Any) -> float:
+        return float(super().validate(value))
 
 
 class ContractModel(BaseModel):
@@ -374,7 +382,6 @@ class InvoiceList(ContractModel):
     invoices: List[Invoice]
 
 
-
 class Policy(ContractModel):
     """The shop's rules the assistant quotes (GET /api/policy); what they mean for one order
     comes with the order (can_cancel, no_reason_until, invoice_refusal ...)."""
@@ -382,3 +389,265 @@ class Policy(ContractModel):
     no_reason_days: StrictInt  # 无理由退换: days after delivery
     after_sale_days: StrictInt  # any after-sale: days after delivery
     courier_hotlines: Dict[str, StrictStr]  # courier name -> its customer service number
+
+
+class Customer(ContractModel):
+    id: StrictStr
+    name: StrictStr
+    surname: StrictStr
+    title: Literal["先生", "女士"]
+    salutation: StrictStr  # 王先生
+    gender: Literal["male", "female"]
+    phone: StrictStr  # always masked
+    phone_masked: StrictStr
+    level: Literal["normal", "silver", "gold", "diamond"]
+    level_text: StrictStr
+    channel_user_ids: List[StrictStr]
+    created_at: DateTime
+
+
+class CancelledOrder(Order):
+    refund: Optional[Refund] = None  # paid orders: the refund the cancellation started
+
+
+class Followup(ContractModel):
+    id: StrictInt
+    ticket_no: StrictStr
+    type: StrictStr  # urge, callback, complaint
+    order_id: Optional[StrictStr] = None
+    customer_id: Optional[StrictStr] = None
+    note: StrictStr
+    status: Literal["open", "closed"]
+    created_at: DateTime
+    respond_by: DateTime  # someone gets back to the customer by then
+    closed_at: Optional[DateTime] = None
+
+
+class Urge(ContractModel):
+    followup: Followup
+    duplicate: StrictBool  # urged again within 24 hours: the open follow-up
+
+
+class Upload(ContractModel):
+    id: StrictInt
+    url: StrictStr
+    sha256: StrictStr
+    content_type: Literal["image/jpeg", "image/png", "image/webp", "image/gif"]
+    size: StrictInt  # bytes
+    width: Optional[StrictInt] = None
+    height: Optional[StrictInt] = None
+    filename: Optional[StrictStr] = None
+    order_id: Optional[StrictStr] = None
+    conversation_id: Optional[StrictStr] = None
+    created_at: DateTime
+
+
+class UploadCreated(Upload):
+    duplicate: StrictBool  # the same bytes again: the first upload
+
+
+class TodoList(ContractModel):
+    count: StrictInt
+    todos: List[Todo]
+
+
+class Coupon(ContractModel):
+    id: StrictInt
+    code: StrictStr
+    customer_id: StrictStr
+    title: StrictStr  # 满300减30, 无门槛10元
+    amount: Amount
+    threshold: Amount
+    reason: StrictStr
+    issued_at: DateTime
+    expires_at: DateTime
+    used: StrictBool
+    status: Literal["available", "used", "expired"]
+    usable: StrictBool  # status == available
+    expires_in_days: Optional[StrictInt] = None  # whole days left (0: today); None unless usable
+    status_text: StrictStr
+
+
+class CouponList(ContractModel):
+    customer_id: StrictStr
+    count: StrictInt
+    available_count: StrictInt
+    coupons: List[Coupon]
+
+
+class PromotionTier(ContractModel):
+    threshold: Amount
+    discount: Amount
+    text: StrictStr  # 满199减20
+
+
+class Promotion(ContractModel):
+    """A rule in force; the fields of the other kinds are None."""
+
+    id: StrictStr
+    kind: Literal["full_reduction", "new_customer_coupon", "free_shipping", "stacking"]
+    title: StrictStr
+    text: StrictStr  # the rule in one customer-facing sentence
+    starts_on: Optional[Date] = None
+    ends_on: Optional[Date] = None
+    tiers: Optional[List[PromotionTier]] = None  # full_reduction
+    excluded_categories: Optional[List[StrictStr]] = None  # full_reduction
+    excluded_categories_text: Optional[List[StrictStr]] = None  # full_reduction
+    amount: Optional[Amount] = None  # new_customer_coupon
+    threshold: Optional[Amount] = None  # new_customer_coupon, free_shipping
+    valid_days: Optional[StrictInt] = None  # new_customer_coupon
+    fee: Optional[Amount] = None  # free_shipping
+    excluded_regions: Optional[List[StrictStr]] = None  # free_shipping
+    coupon_with_full_reduction: Optional[StrictBool] = None  # stacking
+    multiple_coupons: Optional[StrictBool] = None  # stacking
+
+
+class PromotionList(ContractModel):
+    date: Date
+    count: StrictInt
+    promotions: List[Promotion]
+
+
+class QuoteReduction(ContractModel):
+    promotion_id: StrictStr
+    threshold: Amount
+    discount: Amount
+    text: StrictStr
+
+
+class QuoteNextTier(ContractModel):
+    threshold: Amount
+    discount: Amount
+    missing: Amount  # to buy more
+    text: StrictStr  # 再买141元可减50元
+
+
+class PromotionQuote(ContractModel):
+    date: Date
+    amount: Amount  # goods
+    eligible_amount: Amount  # counts toward 满减
+    excluded_amount: Amount
+    full_reduction: Optional[QuoteReduction] = None
+    discount: Amount  # 满减
+    next_tier: Optional[QuoteNextTier] = None
+    applied_text: Optional[StrictStr] = None
+    next_text: Optional[StrictStr] = None
+    coupon: Optional[Coupon] = None
+    coupon_discount: Amount
+    payable: Amount  # goods after discounts
+    shipping_fee: Optional[Amount] = None  # None: by region (remote)
+    free_shipping: StrictBool
+    free_shipping_missing: Amount
+    total: Optional[Amount] = None  # payable + shipping_fee
+    notes: List[StrictStr]
+    text: StrictStr
+    customer_id: Optional[StrictStr] = None
+    province: Optional[StrictStr] = None
+
+
+class SizeAlternative(ContractModel):
+    size: StrictStr
+    reason: StrictStr
+
+
+class FitFeedback(ContractModel):
+    """A past buyer of a similar build, anonymised."""
+
+    height_cm: StrictInt
+    weight_kg: StrictInt
+    size: StrictStr
+    fit: Literal["合身", "偏大", "偏小"]
+    fit_code: Literal["fits", "too_large", "too_small"]
+    text: StrictStr
+
+
+class FeedbackSizeCount(ContractModel):
+    size: StrictStr
+    count: StrictInt
+    fits: StrictInt
+    too_large: StrictInt
+    too_small: StrictInt
+
+
+class FeedbackSummary(ContractModel):
+    count: StrictInt
+    sizes: List[FeedbackSizeCount]
+    text: Optional[StrictStr] = None
+
+
+class SizeAdvice(ContractModel):
+    product_id: StrictStr
+    product_name: StrictStr
+    height_cm: Number
+    weight_kg: Number
+    fit: Literal["loose", "regular", "fitted"]
+    body_shape: Literal["slim", "regular", "heavy"]
+    size: StrictStr
+    reason: StrictStr
+    between: Optional[List[StrictStr]] = None  # the two sizes the build sits between
+    alternatives: List[SizeAlternative]
+    in_chart: StrictBool
+    warning: Optional[StrictStr] = None
+    fit_note: Optional[StrictStr] = None  # the product's fit attribute
+    size_row: Dict[str, Any]  # the chart row of the recommended size
+    feedback: List[FitFeedback]  # up to 3
+    feedback_summary: FeedbackSummary
+    chart: List[Dict[str, Any]]
+
+
+class ShipPromise(ContractModel):
+    product_id: StrictStr
+    in_stock: StrictBool
+    stock: StrictInt
+    ships_by: Date
+    cutoff_hour: StrictInt  # paid before then (China time): ships today
+    restock_date: Optional[Date] = None
+    text: StrictStr
+
+
+class StockedProduct(ProductSummary):
+    restock_date: Optional[Date] = None  # sold out: expected restock
+
+
+class ViewedProduct(StockedProduct):
+    viewed_at: DateTime
+    source: StrictStr
+    purchased_after_view: StrictBool
+
+
+class PurchasedProduct(StockedProduct):
+    order_id: StrictStr
+    ordered_at: DateTime
+    order_status: OrderStatus
+    order_status_text: StrictStr
+    spec: StrictStr
+    quantity: StrictInt
+
+
+class RecentItems(ContractModel):
+    customer_id: StrictStr
+    last_viewed: Optional[ViewedProduct] = None
+    last_purchased: Optional[PurchasedProduct] = None
+    recently_viewed: List[ViewedProduct]  # newest first
+
+
+class ViewRecorded(ContractModel):
+    id: StrictInt
+    customer_id: StrictStr
+    product_id: StrictStr
+    viewed_at: DateTime
+    source: StrictStr
+    duplicate: StrictBool  # the same product again within 30 minutes
+    product: ProductSummary
+
+
+class RelatedProduct(ProductSummary):
+    reason: StrictStr  # 买过这款的顾客也常买, 同类热销
+    reason_code: Literal["co_purchase", "same_category"]
+    co_purchases: StrictInt
+
+
+class RelatedProducts(ContractModel):
+    product_id: StrictStr
+    count: StrictInt
+    products: List[RelatedProduct]

@@ -16,6 +16,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json, raw
 from sqlalchemy.orm import Session
 
+import contract
 from shop import clock, images, promotions, services, sizing
 from shop import privacy as shop_privacy
 from shop import validation as v
@@ -139,8 +140,9 @@ async def list_coupons(request: Request, customer_id: str) -> HTTPResponse:
         available = [c for c in coupons if c["status"] == "available"]
         if status:
             coupons = [c for c in coupons if c["status"] == status]
-        return json({"customer_id": customer_id, "count": len(coupons),
-                     "available_count": len(available), "coupons": coupons})
+        return json(contract.CouponList.parse_obj({
+            "customer_id": customer_id, "count": len(coupons),
+            "available_count": len(available), "coupons": coupons}).dict())
 
 
 @api.post("/customers/<customer_id>/coupons")
@@ -204,12 +206,12 @@ async def recent_items(request: Request, customer_id: str) -> HTTPResponse:
             item, order = last
             purchased = purchase_json(item, order, services.get_product(session,
                                                                         item.product_id))
-        return json({
+        return json(contract.RecentItems.parse_obj({
             "customer_id": customer_id,
             "last_viewed": viewed[0] if viewed else None,
             "last_purchased": purchased,
             "recently_viewed": viewed,
-        })
+        }).dict())
 
 
 # ---------------------------------------------------------------- orders
@@ -319,9 +321,9 @@ async def cancel_order(request: Request, order_id: str) -> HTTPResponse:
     with db(request) as session:
         order = services.get_order(session, order_id)
         refund = services.cancel_order(session, order, reason)
-        result = order_json(order)
-        result["refund"] = refund_json(order, refund) if refund is not None else None
-        return json(result)
+        return json(contract.CancelledOrder.parse_obj({
+            **order_json(order),
+            "refund": refund_json(order, refund) if refund is not None else None}).dict())
 
 
 @api.post("/orders/<order_id>/address")
@@ -351,7 +353,8 @@ async def urge_order(request: Request, order_id: str) -> HTTPResponse:
     with db(request) as session:
         order = services.get_order(session, order_id)
         followup, duplicate = services.urge(session, order, note)
-        return json({"followup": followup_json(followup), "duplicate": duplicate},
+        return json(contract.Urge.parse_obj({"followup": followup_json(followup),
+                                             "duplicate": duplicate}).dict(),
                     status=200 if duplicate else 201)
 
 
@@ -565,8 +568,9 @@ async def related_products(request: Request, product_id: str) -> HTTPResponse:
         product = services.get_product(session, product_id)
         related = services.related_products(session, product, limit)
         # "products" like the catalogue listing, so both read the same way.
-        return json({"product_id": product.id, "count": len(related),
-                     "products": [related_json(p, code, n) for p, code, n in related]})
+        return json(contract.RelatedProducts.parse_obj({
+            "product_id": product.id, "count": len(related),
+            "products": [related_json(p, code, n) for p, code, n in related]}).dict())
 
 
 # ---------------------------------------------------------------- rules
@@ -585,8 +589,9 @@ async def shop_policy(request: Request) -> HTTPResponse:
 async def list_promotions(request: Request) -> HTTPResponse:
     today = clock.today()
     rules = promotions.active_rules(request.app.ctx.promotions.rules(), today)
-    return json({"date": today.isoformat(), "count": len(rules),
-                 "promotions": [rule.to_json(today) for rule in rules]})
+    return json(contract.PromotionList.parse_obj({
+        "date": today.isoformat(), "count": len(rules),
+        "promotions": [rule.to_json(today) for rule in rules]}).dict())
 
 
 @api.get("/promotions/quote")
@@ -653,14 +658,15 @@ def _quote(request: Request, lines: list[promotions.Line], customer_id: Optional
             ]
     result = promotions.quote(request.app.ctx.promotions.rules(), clock.today(), lines,
                               offers, province)
-    return json({**result, "customer_id": customer_id, "province": province})
+    return json(contract.PromotionQuote(**result, customer_id=customer_id,
+                                        province=province).dict())
 
 
 @api.get("/products/<product_id>/ship-promise")
 async def product_ship_promise(request: Request, product_id: str) -> HTTPResponse:
     with db(request) as session:
         product = services.get_product(session, product_id)
-        return json(services.ship_promise(product, clock.now()))
+        return json(contract.ShipPromise(**services.ship_promise(product, clock.now())).dict())
 
 
 @api.get("/products/<product_id>/size-advice")
@@ -672,7 +678,8 @@ async def product_size_advice(request: Request, product_id: str) -> HTTPResponse
     v.plausible_build(height, weight)
     with db(request) as session:
         product = services.get_product(session, product_id)
-        return json(services.size_advice(session, product, height, weight, fit, body_shape))
+        advice = services.size_advice(session, product, height, weight, fit, body_shape)
+        return json(contract.SizeAdvice(**advice).dict())
 
 
 # ---------------------------------------------------------------- uploads
@@ -712,7 +719,7 @@ async def upload_image(request: Request) -> HTTPResponse:
         upload, duplicate = services.create_upload(
             session, sha256, info, len(data), filename, order_id, conversation_id
         )
-        return json({**upload_json(upload), "duplicate": duplicate},
+        return json(contract.UploadCreated(**upload_json(upload), duplicate=duplicate).dict(),
                     status=200 if duplicate else 201)
 
 
@@ -802,7 +809,8 @@ async def list_todos(request: Request) -> HTTPResponse:
     with db(request) as session:
         todos = services.list_todos(session, conversation_id, customer_id, order_id, status,
                                     limit)
-        return json({"count": len(todos), "todos": [todo_json(t) for t in todos]})
+        return json(contract.TodoList.parse_obj({
+            "count": len(todos), "todos": [todo_json(t) for t in todos]}).dict())
 
 
 @api.patch("/todos/<todo_id:int>")

@@ -75,7 +75,7 @@ def mask_phone(phone: Optional[str]) -> Optional[str]:
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:
-    return {
+    return contract.Customer.parse_obj({
         "id": customer.id,
         "name": customer.name,
         "surname": customer.surname,
@@ -88,7 +88,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "level_text": LEVEL_TEXT.get(customer.level, customer.level),
         "channel_user_ids": [c.channel_user_id for c in customer.channels],
         "created_at": clock.iso(customer.created_at),
-    }
+    }).dict()
 
 
 def order_json(order: Order) -> dict[str, Any]:
@@ -224,7 +224,7 @@ def product_json(product: Product) -> dict[str, Any]:
 
 
 def followup_json(followup: Followup) -> dict[str, Any]:
-    return {
+    return contract.Followup.parse_obj({
         "id": followup.id,
         "ticket_no": f"FU{followup.id:08d}",
         "type": followup.type,
@@ -236,7 +236,7 @@ def followup_json(followup: Followup) -> dict[str, Any]:
         # Service promise: someone gets back to the customer within 24 hours.
         "respond_by": clock.iso(followup.created_at + timedelta(hours=24)),
         "closed_at": clock.iso(followup.closed_at),
-    }
+    }).dict()
 
 
 def after_sale_json(record: AfterSale) -> dict[str, Any]:
@@ -306,7 +306,7 @@ def coupon_json(coupon: Coupon, now: datetime) -> dict[str, Any]:
     amount = money(coupon.amount)
     threshold = money(coupon.threshold) or 0.0
     title = f"满{threshold:g}减{amount:g}" if threshold > 0 else f"无门槛{amount:g}元"
-    return {
+    return contract.Coupon.parse_obj({
         "id": coupon.id,
         "code": f"CP{coupon.id:08d}",
         "customer_id": coupon.customer_id,
@@ -323,7 +323,7 @@ def coupon_json(coupon: Coupon, now: datetime) -> dict[str, Any]:
         "expires_in_days": (coupon.expires_at.date() - now.date()).days
         if status == "available" else None,
         "status_text": {"used": "已使用", "expired": "已过期", "available": "可使用"}[status],
-    }
+    }).dict()
 
 
 def invoice_json(invoice: Invoice) -> dict[str, Any]:
@@ -349,7 +349,7 @@ def invoice_json(invoice: Invoice) -> dict[str, Any]:
 
 
 def upload_json(upload: Upload) -> dict[str, Any]:
-    return {
+    return contract.Upload.parse_obj({
         "id": upload.id,
         "url": f"/api/uploads/{upload.id}",
         "sha256": upload.sha256,
@@ -361,7 +361,7 @@ def upload_json(upload: Upload) -> dict[str, Any]:
         "order_id": upload.order_id,
         "conversation_id": upload.conversation_id,
         "created_at": clock.iso(upload.created_at),
-    }
+    }).dict()
 
 
 def todo_json(todo: Todo) -> dict[str, Any]:
@@ -393,17 +393,17 @@ def _stock_info(product: Product) -> dict[str, Any]:
 
 
 def view_json(view: ProductView, purchased_after_view: bool = False) -> dict[str, Any]:
-    return {
+    return contract.ViewedProduct.parse_obj({
         **_stock_info(view.product),
         "viewed_at": clock.iso(view.viewed_at),
         "source": view.source,
         # Bought after looking at it: "还有货哦" would be pointless then.
         "purchased_after_view": purchased_after_view,
-    }
+    }).dict()
 
 
 def recorded_view_json(view: ProductView, duplicate: bool) -> dict[str, Any]:
-    return {
+    return contract.ViewRecorded.parse_obj({
         "id": view.id,
         "customer_id": view.customer_id,
         "product_id": view.product_id,
@@ -411,11 +411,11 @@ def recorded_view_json(view: ProductView, duplicate: bool) -> dict[str, Any]:
         "source": view.source,
         "duplicate": duplicate,
         "product": product_summary_json(view.product),
-    }
+    }).dict()
 
 
 def purchase_json(item: OrderItem, order: Order, product: Product) -> dict[str, Any]:
-    return {
+    return contract.PurchasedProduct.parse_obj({
         **_stock_info(product),
         "order_id": order.id,
         "ordered_at": clock.iso(order.created_at),
@@ -423,13 +423,13 @@ def purchase_json(item: OrderItem, order: Order, product: Product) -> dict[str, 
         "order_status_text": STATUS_TEXT[order.status],
         "spec": item.spec,
         "quantity": item.quantity,
-    }
+    }).dict()
 
 
 def related_json(product: Product, reason_code: str, co_purchases: int) -> dict[str, Any]:
-    return {
+    return contract.RelatedProduct.parse_obj({
         **product_summary_json(product),
         "reason": RELATED_REASONS[reason_code],
         "reason_code": reason_code,
         "co_purchases": co_purchases,
-    }
+    }).dict()

@@ -1,5 +1,5 @@
-"""Client for shops speaking the demo shop's HTTP contract (shop/openapi.yaml); the replies
-the actions rely on are parsed with the contract's models (contract/)."""
+"""Client for shops speaking the demo shop's HTTP contract (shop/openapi.yaml); every reply
+is parsed with the contract's models (contract/)."""
 
 from __future__ import annotations
 
@@ -118,10 +118,14 @@ class HttpShopBackend:
         return reply.data
 
     async def customer_by_channel(self, channel_user_id: str) -> Optional[JSON]:
+        return await self._customer(f"by-channel/{quote(channel_user_id, safe='')}")
+
+    async def customer(self, customer_id: str) -> Optional[JSON]:
+        return await self._customer(quote(customer_id, safe=""))
+
+    async def _customer(self, path: str) -> Optional[JSON]:
         try:
-            return await self._request(
-                "GET", f"/api/customers/by-channel/{quote(channel_user_id, safe='')}"
-            )
+            return _parsed(contract.Customer, await self._request("GET", f"/api/customers/{path}"))
         except NotFound:
             return None
 
@@ -159,7 +163,8 @@ class HttpShopBackend:
             "GET", f"/api/orders/{quote(order_id)}/tracking", proof=proof))
 
     async def ship_promise(self, product_id: str) -> JSON:
-        return await self._request("GET", f"/api/products/{quote(product_id)}/ship-promise")
+        return _parsed(contract.ShipPromise, await self._request(
+            "GET", f"/api/products/{quote(product_id)}/ship-promise"))
 
     async def find_products(self, query: str) -> List[JSON]:
         result = await self._request("GET", f"/api/products?q={quote(query)}")
@@ -170,9 +175,8 @@ class HttpShopBackend:
                        await self._request("GET", f"/api/products/{quote(product_id)}"))
 
     async def cancel(self, order_id: str, reason: str, proof: Optional[str]) -> JSON:
-        return await self._request(
-            "POST", f"/api/orders/{quote(order_id)}/cancel", {"reason": reason}, proof=proof
-        )
+        return _parsed(contract.CancelledOrder, await self._request(
+            "POST", f"/api/orders/{quote(order_id)}/cancel", {"reason": reason}, proof=proof))
 
     async def change_address(self, order_id: str, address: JSON,
                              proof: Optional[str]) -> JSON:
@@ -180,8 +184,8 @@ class HttpShopBackend:
             "POST", f"/api/orders/{quote(order_id)}/address", address, proof=proof))
 
     async def urge(self, order_id: str, note: str, proof: Optional[str]) -> JSON:
-        return await self._request("POST", f"/api/orders/{quote(order_id)}/urge",
-                                   {"note": note}, proof=proof)
+        return _parsed(contract.Urge, await self._request(
+            "POST", f"/api/orders/{quote(order_id)}/urge", {"note": note}, proof=proof))
 
     async def refund(self, order_id: str, proof: Optional[str]) -> JSON:
         return _parsed(contract.Refund, await self._request(
@@ -193,7 +197,8 @@ class HttpShopBackend:
         query = urlencode({key: value for key, value in (
             ("height_cm", height_cm), ("weight_kg", weight_kg), ("fit", fit),
             ("body_shape", body_shape)) if value is not None})
-        return await self._request("GET", f"/api/products/{quote(product_id)}/size-advice?{query}")
+        return _parsed(contract.SizeAdvice, await self._request(
+            "GET", f"/api/products/{quote(product_id)}/size-advice?{query}"))
 
     async def create_after_sale(self, order_id: str, request: JSON,
                                 proof: Optional[str]) -> JSON:
@@ -210,8 +215,8 @@ class HttpShopBackend:
                      proof: Optional[str] = None) -> JSON:
         query = urlencode({key: value for key, value in (
             ("order_id", order_id), ("conversation_id", conversation_id)) if value})
-        return await self._request("POST", f"/api/uploads?{query}", raw=(content, content_type),
-                                   proof=proof)
+        return _parsed(contract.UploadCreated, await self._request(
+            "POST", f"/api/uploads?{query}", raw=(content, content_type), proof=proof))
 
     async def todos(self, customer_id: Optional[str] = None,
                     conversation_id: Optional[str] = None,
@@ -220,7 +225,7 @@ class HttpShopBackend:
             ("customer_id", customer_id), ("conversation_id", conversation_id),
             ("status", status)) if value})
         result = await self._request("GET", f"/api/todos?{query}")
-        return result.get("todos", []) if isinstance(result, dict) else result
+        return _parsed(contract.TodoList, result)["todos"]
 
     async def issue_coupon(self, customer_id: str, amount: float, reason: str,
                            valid_days: int = 30, order_id: Optional[str] = None,
@@ -228,28 +233,28 @@ class HttpShopBackend:
         body: JSON = {"amount": amount, "reason": reason, "valid_days": valid_days}
         if order_id:
             body["order_id"] = order_id
-        return await self._request(
-            "POST", f"/api/customers/{quote(customer_id)}/coupons", body, proof=proof)
+        return _parsed(contract.Coupon, await self._request(
+            "POST", f"/api/customers/{quote(customer_id)}/coupons", body, proof=proof))
 
     async def record_view(self, customer_id: str, product_id: str,
                           source: str = "chat_page") -> JSON:
-        return await self._request(
+        return _parsed(contract.ViewRecorded, await self._request(
             "POST", f"/api/customers/{quote(customer_id, safe='')}/views",
-            {"product_id": product_id, "source": source},
-        )
+            {"product_id": product_id, "source": source}))
 
     async def recent_items(self, customer_id: str) -> JSON:
-        return await self._request("GET", f"/api/customers/{quote(customer_id, safe='')}/recent")
+        return _parsed(contract.RecentItems, await self._request(
+            "GET", f"/api/customers/{quote(customer_id, safe='')}/recent"))
 
     async def related_products(self, product_id: str, limit: int = 3) -> List[JSON]:
         result = await self._request(
             "GET", f"/api/products/{quote(product_id, safe='')}/related?limit={int(limit)}"
         )
-        return result.get("products", []) if isinstance(result, dict) else result
+        return _parsed(contract.RelatedProducts, result)["products"]
 
     async def promotions(self) -> List[JSON]:
         result = await self._request("GET", "/api/promotions")
-        return result.get("promotions", []) if isinstance(result, dict) else result
+        return _parsed(contract.PromotionList, result)["promotions"]
 
     async def promotion_quote(self, amount: float, category: Optional[str] = None,
                               customer_id: Optional[str] = None,
@@ -257,14 +262,15 @@ class HttpShopBackend:
         query = urlencode({key: value for key, value in (
             ("amount", amount), ("category", category), ("customer_id", customer_id),
             ("province", province)) if value is not None})
-        return await self._request("GET", f"/api/promotions/quote?{query}")
+        return _parsed(contract.PromotionQuote,
+                       await self._request("GET", f"/api/promotions/quote?{query}"))
 
     async def coupons(self, customer_id: str, status: Optional[str] = "available") -> List[JSON]:
         query = f"?{urlencode({'status': status})}" if status else ""
         result = await self._request(
             "GET", f"/api/customers/{quote(customer_id, safe='')}/coupons{query}"
         )
-        return result.get("coupons", []) if isinstance(result, dict) else result
+        return _parsed(contract.CouponList, result)["coupons"]
 
     async def request_invoice(self, order_id: str, request: JSON,
                               proof: Optional[str]) -> JSON:

@@ -10,6 +10,7 @@ the shop is the contract (contract/).
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional
 
@@ -27,8 +28,18 @@ INVOICE_REFUSALS = {OrderStatus.UNPAID: "订单尚未付款，付款后才能申
                     OrderStatus.RETURN_REQUESTED: "订单正在退货处理中，无法开具发票"}
 HOTLINES = {"顺丰": "95338", "中通": "95311", "韵达": "95546", "京东物流": "950616"}
 PRODUCTS = {"P1001": ("男士轻薄羽绒服", "衣服", 399.0), "P2003": ("20000毫安充电宝", "数码", 129.0),
-            "P5002": ("智能电饭煲", "家电", 299.0)}
+            "P5002": ("智能电饭煲", "家电", 299.0), "P1003": ("纯棉圆领T恤", "衣服", 79.0)}
+# Clothes: the largest height and weight each size fits.
+SIZE_CHART = [{"size": size, "height_cm": height, "weight_kg": weight}
+              for size, height, weight in (("M", 170, 62), ("L", 175, 70), ("XL", 180, 78),
+                                           ("XXL", 185, 88))]
 CUSTOMERS = {"C0001": "13812345678", "C0002": "13966668888", "C0061": "13705189966"}
+NAMES = {"C0001": ("王伟", "先生", "male", "demo-wang"),
+         "C0002": ("李娜", "女士", "female", "demo-li"),
+         "C0061": ("赵敏", "女士", "female", "demo-zhao")}
+IMAGE_TYPES = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif"}
+COUPON_MAX_AMOUNT = 20
+TIERS = [(199.0, 20.0), (399.0, 50.0)]  # 满减
 
 
 def _iso(moment: Optional[datetime]) -> Optional[str]:
@@ -45,6 +56,14 @@ class MemoryShopBackend:
         self.shipments: Dict[str, JSON] = {}
         self.after_sale_records: Dict[str, List[JSON]] = {}
         self.invoice_records: Dict[str, List[JSON]] = {}
+        self.followups: Dict[str, JSON] = {}  # open follow-up per order
+        self.uploads: List[JSON] = []
+        self.coupon_records: List[JSON] = []
+        self.views: List[JSON] = []  # newest last
+        self.todo_records = [contract.Todo(
+            id=1, todo_no="TD00000001", customer_id="C0001", order_id="361204587712340001",
+            kind="callback", kind_text="回电", text="回电确认收货地址", status="open",
+            status_text="待处理", created_at=_iso(self.now)).dict()]
         for order_id, customer, status, days, product, courier in [
             ("361204587712340001", "C0001", "shipped", None, "P1001", "顺丰"),
             ("361204587712340002", "C0001", "paid", None, "P2003", None),
@@ -218,3 +237,213 @@ class MemoryShopBackend:
         return contract.Policy(no_reason_days=self.NO_REASON_DAYS,
                                after_sale_days=self.AFTER_SALE_DAYS,
                                courier_hotlines=HOTLINES).dict()
+
+    # Customers.
+
+    async def customer(self, customer_id: str) -> Optional[JSON]:
+        if customer_id not in NAMES:
+            return None
+        name, title, gender, channel = NAMES[customer_id]
+        phone = CUSTOMERS[customer_id]
+        return contract.Customer(
+            id=customer_id, name=name, surname=name[0], title=title,
+            salutation=name[0] + title, gender=gender, phone=f"{phone[:3]}****{phone[-4:]}",
+            phone_masked=f"{phone[:3]}****{phone[-4:]}", level="normal", level_text="普通会员",
+            channel_user_ids=[channel], created_at=_iso(self.now - timedelta(days=365)),
+        ).dict()
+
+    async def customer_by_channel(self, channel_user_id: str) -> Optional[JSON]:
+        found = [c for c, names in NAMES.items() if names[3] == channel_user_id]
+        return await self.customer(found[0]) if found else None
+
+    # Changing an order: only before shipment; urging only what is on its way.
+
+    async def cancel(self, order_id: str, reason: str, proof: Optional[str]) -> JSON:
+        order = self._owned(order_id, proof)
+        if not order["can_cancel"]:
+            raise Conflict("订单已发货，无法取消", "not_cancellable")
+        refund = contract.Refund(
+            order_id=order_id, status="processing", status_text="退款处理中",
+            amount=order["total_amount"], requested_at=_iso(self.now), method="原路退回",
+        ).dict() if order["status"] == OrderStatus.PAID else None
+        order.update(status="cancelled", status_text=STATUS_TEXT["cancelled"],
+                     cancelled_at=_iso(self.now), cancel_reason=reason, can_cancel=False,
+                     can_change_address=False, promised_ship_by=None,
+                     invoice_refusal=INVOICE_REFUSALS[OrderStatus.CANCELLED])
+        return contract.CancelledOrder(**order, refund=refund).dict()
+
+    async def urge(self, order_id: str, note: str, proof: Optional[str]) -> JSON:
+        order = self._owned(order_id, proof)
+        if order["status"] not in ("paid", "shipped"):
+            raise Conflict("该订单无需催单", "not_urgeable")
+        duplicate = order_id in self.followups
+        if not duplicate:
+            number = len(self.followups) + 1
+            self.followups[order_id] = contract.Followup(
+                id=number, ticket_no=f"FU{number:08d}", type="urge", order_id=order_id,
+                customer_id=order["customer_id"], note=note, status="open",
+                created_at=_iso(self.now), respond_by=_iso(self.now + timedelta(hours=24)),
+            ).dict()
+        return {"followup": copy.deepcopy(self.followups[order_id]), "duplicate": duplicate}
+
+    # Photos: images only, the same bytes again are the same upload.
+
+    async def upload(self, content: bytes, content_type: str, order_id: Optional[str] = None,
+                     conversation_id: Optional[str] = None,
+                     proof: Optional[str] = None) -> JSON:
+        if order_id is not None:
+            self._owned(order_id, proof)
+        kind = next((kind for magic, kind in IMAGE_TYPES.items() if content.startswith(magic)),
+                    None)
+        if kind is None:
+            raise InvalidRequest("只能上传 JPEG、PNG 或 GIF 图片", "unsupported_media_type")
+        sha256 = hashlib.sha256(content).hexdigest()
+        for upload in self.uploads:
+            if (upload["sha256"], upload["order_id"], upload["conversation_id"]) == \
+                    (sha256, order_id, conversation_id):
+                return {**copy.deepcopy(upload), "duplicate": True}
+        number = len(self.uploads) + 1
+        upload = contract.Upload(
+            id=number, url=f"/api/uploads/{number}", sha256=sha256, content_type=kind,
+            size=len(content), order_id=order_id, conversation_id=conversation_id,
+            created_at=_iso(self.now)).dict()
+        self.uploads.append(upload)
+        return {**copy.deepcopy(upload), "duplicate": False}
+
+    async def todos(self, customer_id: Optional[str] = None,
+                    conversation_id: Optional[str] = None,
+                    status: Optional[str] = None) -> List[JSON]:
+        return [copy.deepcopy(todo) for todo in self.todo_records[::-1]
+                if customer_id in (None, todo["customer_id"])
+                and conversation_id in (None, todo["conversation_id"])
+                and status in (None, todo["status"])]
+
+    # Coupons: capped; one for an order needs the order's proof.
+
+    async def issue_coupon(self, customer_id: str, amount: float, reason: str,
+                           valid_days: int = 30, order_id: Optional[str] = None,
+                           proof: Optional[str] = None) -> JSON:
+        if order_id is not None:
+            self._owned(order_id, proof)
+        if amount > COUPON_MAX_AMOUNT:
+            raise InvalidRequest(f"单张优惠券金额不能超过{COUPON_MAX_AMOUNT}元",
+                                 "coupon_amount_too_high")
+        number = len(self.coupon_records) + 1
+        coupon = contract.Coupon(
+            id=number, code=f"CP{number:08d}", customer_id=customer_id,
+            title=f"无门槛{amount:g}元", amount=amount, threshold=0, reason=reason,
+            issued_at=_iso(self.now), expires_at=_iso(self.now + timedelta(days=valid_days)),
+            used=False, status="available", usable=True, expires_in_days=valid_days,
+            status_text="可使用").dict()
+        self.coupon_records.append(coupon)
+        return copy.deepcopy(coupon)
+
+    async def coupons(self, customer_id: str, status: Optional[str] = "available") -> List[JSON]:
+        return [copy.deepcopy(c) for c in self.coupon_records[::-1]
+                if c["customer_id"] == customer_id and status in (None, c["status"])]
+
+    # Promotions: 满减 tiers on the goods amount, free shipping, no coupons in quotes.
+
+    async def promotions(self) -> List[JSON]:
+        tiers = [{"threshold": t, "discount": d, "text": f"满{t:g}减{d:g}"} for t, d in TIERS]
+        return [contract.Promotion(
+            id="store_full_reduction", kind="full_reduction", title="店铺满减",
+            text="全店" + "、".join(t["text"] for t in tiers), tiers=tiers,
+            excluded_categories=[], excluded_categories_text=[]).dict()]
+
+    async def promotion_quote(self, amount: float, category: Optional[str] = None,
+                              customer_id: Optional[str] = None,
+                              province: Optional[str] = None) -> JSON:
+        reached = [(t, d) for t, d in TIERS if amount >= t]
+        above = [(t, d) for t, d in TIERS if amount < t]
+        tier, following = (reached[-1] if reached else None), (above[0] if above else None)
+        discount = tier[1] if tier else 0.0
+        next_text = f"再买{following[0] - amount:g}元可减{following[1]:g}元" if following else None
+        return contract.PromotionQuote(
+            date=self.now.date().isoformat(), amount=amount, eligible_amount=amount,
+            excluded_amount=0,
+            full_reduction={"promotion_id": "store_full_reduction", "threshold": tier[0],
+                            "discount": tier[1], "text": f"满{tier[0]:g}减{tier[1]:g}"}
+            if tier else None,
+            discount=discount,
+            next_tier={"threshold": following[0], "discount": following[1],
+                       "missing": following[0] - amount, "text": next_text}
+            if following else None,
+            applied_text=f"满{tier[0]:g}减{tier[1]:g}" if tier else None, next_text=next_text,
+            coupon_discount=0, payable=amount - discount, shipping_fee=0, free_shipping=True,
+            free_shipping_missing=0, total=amount - discount, notes=[],
+            text=f"商品金额{amount:g}元，实付{amount - discount:g}元，包邮。",
+            customer_id=customer_id, province=province).dict()
+
+    # Products: sizes from the chart, shipping today, views and what goes with what.
+
+    async def size_advice(self, product_id: str, height_cm: float, weight_kg: float,
+                          fit: Optional[str] = None,
+                          body_shape: Optional[str] = None) -> JSON:
+        product = await self.product(product_id)
+        if product["category"] != "衣服":
+            raise InvalidRequest(f"{product['name']}不区分尺码", "no_size_chart")
+        if not (100 <= height_cm <= 230 and 25 <= weight_kg <= 200):
+            raise InvalidRequest("身高或体重不在合理范围", "implausible_measurements")
+        row = next((r for r in SIZE_CHART if weight_kg <= r["weight_kg"]), SIZE_CHART[-1])
+        return contract.SizeAdvice(
+            product_id=product_id, product_name=product["name"], height_cm=height_cm,
+            weight_kg=weight_kg, fit=fit or "regular", body_shape=body_shape or "regular",
+            size=row["size"], reason=f"体重{weight_kg:g}kg在{row['size']}码范围内",
+            alternatives=[], in_chart=weight_kg <= SIZE_CHART[-1]["weight_kg"], size_row=row,
+            feedback=[], feedback_summary={"count": 0, "sizes": []}, chart=SIZE_CHART).dict()
+
+    async def ship_promise(self, product_id: str) -> JSON:
+        await self.product(product_id)
+        return contract.ShipPromise(
+            product_id=product_id, in_stock=True, stock=10,
+            ships_by=self.now.date().isoformat(), cutoff_hour=16, text="今天16点前付款当天发货",
+        ).dict()
+
+    async def _summary(self, product_id: str) -> JSON:
+        return {key: value for key, value in (await self.product(product_id)).items()
+                if key in contract.ProductSummary.__fields__}
+
+    async def record_view(self, customer_id: str, product_id: str,
+                          source: str = "chat_page") -> JSON:
+        if customer_id not in CUSTOMERS:
+            raise NotFound(f"未找到顾客 {customer_id}", "customer_not_found")
+        product = await self._summary(product_id)
+        last = next((v for v in self.views[::-1] if v["customer_id"] == customer_id), None)
+        if last is not None and last["product_id"] == product_id:
+            return {**copy.deepcopy(last), "duplicate": True}
+        view = contract.ViewRecorded(
+            id=len(self.views) + 1, customer_id=customer_id, product_id=product_id,
+            viewed_at=_iso(self.now), source=source, duplicate=False, product=product).dict()
+        self.views.append(view)
+        return copy.deepcopy(view)
+
+    async def recent_items(self, customer_id: str) -> JSON:
+        if customer_id not in CUSTOMERS:
+            raise NotFound(f"未找到顾客 {customer_id}", "customer_not_found")
+        latest: Dict[str, JSON] = {}
+        for view in self.views[::-1]:
+            if view["customer_id"] == customer_id:
+                latest.setdefault(view["product_id"], view)
+        viewed = [{**view["product"], "viewed_at": view["viewed_at"], "source": view["source"],
+                   "purchased_after_view": False} for view in list(latest.values())[:5]]
+        kept = sorted((o for o in self.orders.values() if o["customer_id"] == customer_id
+                       and o["status"] in ("paid", "shipped", "delivered")),
+                      key=lambda o: o["created_at"])
+        purchased = None
+        if kept:
+            order, item = kept[-1], kept[-1]["items"][0]
+            purchased = {**await self._summary(item["product_id"]), "order_id": order["id"],
+                         "ordered_at": order["created_at"], "order_status": order["status"],
+                         "order_status_text": order["status_text"], "spec": item["spec"],
+                         "quantity": item["quantity"]}
+        return contract.RecentItems(
+            customer_id=customer_id, last_viewed=viewed[0] if viewed else None,
+            last_purchased=purchased, recently_viewed=viewed).dict()
+
+    async def related_products(self, product_id: str, limit: int = 3) -> List[JSON]:
+        category = (await self.product(product_id))["category"]
+        return [{**await self._summary(other), "reason": "同类热销",
+                 "reason_code": "same_category", "co_purchases": 0}
+                for other, (_, kind, _) in PRODUCTS.items()
+                if kind == category and other != product_id][:limit]

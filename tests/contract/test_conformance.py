@@ -17,7 +17,7 @@ import pytest
 from fake_shop import MemoryShopBackend
 
 import contract
-from actions.backend import Conflict, NotFound, OwnershipRequired
+from actions.backend import Conflict, InvalidRequest, NotFound, OwnershipRequired
 from actions.backend.http import HttpShopBackend
 from contract import OrderStatus
 
@@ -28,13 +28,16 @@ class Scenario:
 
     shipped: str
     paid: str
-    unpaid: str
+    unpaid: str  # the last test cancels it
     cancelled: str
     delivered_recently: str  # within the no-reason window
     delivered_long_ago: str  # past every after-sales window
     unknown: str
     tails: Dict[str, str]  # order id -> the owner's phone tail
     customer: str  # owns shipped, paid, unpaid
+    channel_user: str  # the customer's chat user id (customer_by_channel)
+    sized_product: str  # clothes with a size chart, in stock, with others of its category
+    unsized_product: str  # no sizes (electronics)
 
 
 DEMO = Scenario(
@@ -44,8 +47,10 @@ DEMO = Scenario(
     tails={"361204587712340001": "5678", "361204587712340002": "5678",
            "361204587712340004": "5678", "361204587712340014": "8888",
            "361204587712340021": "9966", "361204587712340023": "9966"},
-    customer="C0001",
+    customer="C0001", channel_user="demo-wang", sized_product="P1001", unsized_product="P2003",
 )
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+                    "0000000c49444154789c6360d008000000a400791f1e481e0000000049454e44ae426082")
 
 
 def _demo_shop(request: pytest.FixtureRequest) -> Callable[[], Any]:
@@ -239,6 +244,143 @@ def test_the_shops_rules_come_with_the_policy_and_the_orders(shop) -> None:
             shop.request_invoice(order_id, {"type": "normal", "title": "个人",
                                             "email": "a@example.com"}, proof)
         assert refused.value.message == refusal  # the order said so beforehand
+
+
+def test_customers(shop) -> None:
+    ids = shop.scenario
+    found = shop.customer_by_channel(ids.channel_user)
+    assert contract.Customer.parse_obj(found).id == ids.customer
+    assert ids.channel_user in found["channel_user_ids"] and "*" in found["phone"]
+    assert shop.customer(ids.customer) == found
+    assert shop.customer_by_channel("nobody-at-all") is None
+    assert shop.customer("C9999") is None
+
+
+def test_urges_are_follow_ups_asked_once(shop) -> None:
+    ids = shop.scenario
+    first = shop.urge(ids.shipped, "顾客催单", proven(shop, ids.shipped))
+    again = shop.urge(ids.shipped, "顾客催单", proven(shop, ids.shipped))
+    contract.Urge.parse_obj(first)
+    assert first["followup"]["order_id"] == ids.shipped and first["followup"]["status"] == "open"
+    assert (first["duplicate"], again["duplicate"]) == (False, True)
+    assert again["followup"]["id"] == first["followup"]["id"]
+    with pytest.raises(Conflict):
+        shop.urge(ids.unpaid, "顾客催单", proven(shop, ids.unpaid))
+    with pytest.raises(OwnershipRequired):
+        shop.urge(ids.paid, "顾客催单", None)
+
+
+def test_uploads_take_images_once(shop) -> None:
+    ids = shop.scenario
+    proof = proven(shop, ids.delivered_recently)
+    first = shop.upload(PNG, "image/png", ids.delivered_recently, "conformance", proof)
+    again = shop.upload(PNG, "image/png", ids.delivered_recently, "conformance", proof)
+    contract.UploadCreated.parse_obj(first)
+    assert first["content_type"] == "image/png" and first["size"] == len(PNG)
+    assert first["order_id"] == ids.delivered_recently
+    assert (first["duplicate"], again["duplicate"], again["id"]) == (False, True, first["id"])
+    with pytest.raises(InvalidRequest):
+        shop.upload(b"%PDF-1.4 not an image", "image/png", conversation_id="conformance")
+    with pytest.raises(OwnershipRequired):
+        shop.upload(PNG, "image/png", ids.paid, "conformance", None)
+
+
+def test_todos_are_filtered(shop) -> None:
+    ids = shop.scenario
+    mine = shop.todos(customer_id=ids.customer)
+    assert mine and all(contract.Todo.parse_obj(t).customer_id == ids.customer for t in mine)
+    assert all(t["status"] == "open" for t in shop.todos(customer_id=ids.customer,
+                                                         status="open"))
+    assert shop.todos(conversation_id="no-such-conversation") == []
+
+
+def test_coupons_are_capped_and_listed(shop) -> None:
+    ids = shop.scenario
+    coupon = contract.Coupon.parse_obj(shop.issue_coupon(ids.customer, 5, "物流延误补偿"))
+    assert (coupon.customer_id, coupon.amount, coupon.status, coupon.usable) == \
+        (ids.customer, 5.0, "available", True)
+    usable = shop.coupons(ids.customer)
+    assert coupon.id in [c["id"] for c in usable] and all(c["usable"] for c in usable)
+    assert len(shop.coupons(ids.customer, None)) >= len(usable)
+    with pytest.raises(InvalidRequest):
+        shop.issue_coupon(ids.customer, 400, "太多了")
+    with pytest.raises(OwnershipRequired):
+        shop.issue_coupon(ids.customer, 5, "补偿", order_id=ids.shipped)
+
+
+def test_promotions_and_quotes_add_up(shop) -> None:
+    rules = shop.promotions()
+    assert rules and all(contract.Promotion.parse_obj(rule).text for rule in rules)
+    for amount in (58, 258, 1000):
+        quote = contract.PromotionQuote.parse_obj(shop.promotion_quote(amount))
+        assert quote.amount == amount and quote.text
+        assert quote.payable == max(amount - quote.discount - quote.coupon_discount, 0)
+        if quote.shipping_fee is not None:
+            assert quote.total == quote.payable + quote.shipping_fee
+        assert (quote.full_reduction is None) == (quote.discount == 0)
+
+
+def test_size_advice_comes_from_the_chart(shop) -> None:
+    ids = shop.scenario
+    advice = contract.SizeAdvice.parse_obj(shop.size_advice(ids.sized_product, 175, 70))
+    assert advice.product_id == ids.sized_product and advice.reason
+    assert advice.size in [row["size"] for row in advice.chart]
+    assert advice.size_row in advice.chart and advice.size_row["size"] == advice.size
+    for height, weight in ((175, 700), (17.5, 70)):  # 斤 for kg, metres for cm
+        with pytest.raises(InvalidRequest):
+            shop.size_advice(ids.sized_product, height, weight)
+    with pytest.raises(InvalidRequest):
+        shop.size_advice(ids.unsized_product, 175, 70)
+    with pytest.raises(NotFound):
+        shop.size_advice("P9999", 175, 70)
+
+
+def test_ship_promise(shop) -> None:
+    ids = shop.scenario
+    promise = contract.ShipPromise.parse_obj(shop.ship_promise(ids.sized_product))
+    assert promise.product_id == ids.sized_product and promise.in_stock and promise.text
+    assert promise.restock_date is None
+    with pytest.raises(NotFound):
+        shop.ship_promise("P9999")
+
+
+def test_views_make_the_recent_items(shop) -> None:
+    ids = shop.scenario
+    first = shop.record_view(ids.customer, ids.unsized_product)
+    again = shop.record_view(ids.customer, ids.unsized_product)
+    contract.ViewRecorded.parse_obj(first)
+    assert (first["duplicate"], again["duplicate"]) == (False, True)
+    assert first["product"]["id"] == ids.unsized_product
+    recent = contract.RecentItems.parse_obj(shop.recent_items(ids.customer))
+    assert recent.last_viewed and recent.last_viewed.id == ids.unsized_product
+    assert recent.recently_viewed[0] == recent.last_viewed
+    assert recent.last_purchased and recent.last_purchased.order_status in (
+        "paid", "shipped", "delivered")
+    with pytest.raises(NotFound):
+        shop.record_view("C9999", ids.unsized_product)
+
+
+def test_related_products(shop) -> None:
+    ids = shop.scenario
+    related = shop.related_products(ids.sized_product, limit=2)
+    assert 0 < len(related) <= 2
+    for product in related:
+        assert contract.RelatedProduct.parse_obj(product).id != ids.sized_product
+        assert product["in_stock"] and product["reason"]
+
+
+def test_only_orders_not_yet_shipped_are_cancelled(shop) -> None:
+    """Last: the unpaid order stays cancelled."""
+    ids = shop.scenario
+    with pytest.raises(Conflict):
+        shop.cancel(ids.shipped, "不想要了", proven(shop, ids.shipped))
+    with pytest.raises(OwnershipRequired):
+        shop.cancel(ids.unpaid, "不想要了", None)
+    cancelled = shop.cancel(ids.unpaid, "不想要了", proven(shop, ids.unpaid))
+    contract.CancelledOrder.parse_obj(cancelled)
+    assert cancelled["status"] == OrderStatus.CANCELLED and cancelled["refund"] is None
+    assert not cancelled["can_cancel"] and cancelled["invoice_refusal"]
+    assert order(shop, ids.unpaid)["status"] == OrderStatus.CANCELLED
 
 
 def test_the_fake_is_a_fast_backend_for_the_actions(monkeypatch) -> None:

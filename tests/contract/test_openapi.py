@@ -18,16 +18,35 @@ SPEC: Dict[str, Any] = yaml.safe_load(
 
 # Where each model is in the OpenAPI file: a component, or a response of an operation.
 COMPONENTS = ["Address", "OrderItem", "Order", "TrackingEvent", "Tracking", "ProductSummary",
-              "Product", "Todo", "AfterSale", "Refund", "Invoice", "Policy"]
+              "Product", "Todo", "AfterSale", "Refund", "Invoice", "Policy", "Customer",
+              "Followup", "Upload", "Coupon", "Promotion", "PromotionTier", "PromotionQuote",
+              "QuoteReduction", "QuoteNextTier", "SizeAdvice", "SizeAlternative", "FitFeedback",
+              "FeedbackSummary", "FeedbackSizeCount", "ShipPromise", "StockedProduct",
+              "ViewedProduct", "PurchasedProduct", "RecentItems", "RelatedProduct"]
 RESPONSES: Dict[str, Tuple[str, str, str]] = {
     "CustomerOrders": ("/api/customers/{customer_id}/orders", "get", "200"),
+    "CouponList": ("/api/customers/{customer_id}/coupons", "get", "200"),
+    "ViewRecorded": ("/api/customers/{customer_id}/views", "post", "201"),
     "OrderList": ("/api/orders/lookup", "post", "200"),
+    "CancelledOrder": ("/api/orders/{order_id}/cancel", "post", "200"),
+    "Urge": ("/api/orders/{order_id}/urge", "post", "201"),
     "ProductList": ("/api/products", "get", "200"),
+    "RelatedProducts": ("/api/products/{product_id}/related", "get", "200"),
     "AfterSaleList": ("/api/orders/{order_id}/after-sales", "get", "200"),
     "AfterSaleCreated": ("/api/orders/{order_id}/after-sales", "post", "201"),
     "InvoiceList": ("/api/orders/{order_id}/invoices", "get", "200"),
     "InvoiceCreated": ("/api/orders/{order_id}/invoices", "post", "201"),
+    "UploadCreated": ("/api/uploads", "post", "201"),
+    "TodoList": ("/api/todos", "get", "200"),
+    "PromotionList": ("/api/promotions", "get", "200"),
 }
+# Operations answering with a component (checked above).
+ANSWERS = [("Customer", "/api/customers/by-channel/{channel_user_id}", "get", "200"),
+           ("Coupon", "/api/customers/{customer_id}/coupons", "post", "201"),
+           ("RecentItems", "/api/customers/{customer_id}/recent", "get", "200"),
+           ("PromotionQuote", "/api/promotions/quote", "get", "200"),
+           ("ShipPromise", "/api/products/{product_id}/ship-promise", "get", "200"),
+           ("SizeAdvice", "/api/products/{product_id}/size-advice", "get", "200")]
 ENUMS = {"OrderStatus": contract.OrderStatus, "ReasonCode": contract.ReasonCode,
          "TodoKind": contract.TodoKind}
 
@@ -123,3 +142,10 @@ def test_openapi_object_matches_the_model(name: str, spec_schema: Any) -> None:
 def test_openapi_enum_matches_the_contract(name: str) -> None:
     values: Optional[list] = SPEC["components"]["schemas"][name].get("enum")
     assert values == [member.value for member in ENUMS[name]]
+
+
+@pytest.mark.parametrize("name, path, method, status", ANSWERS, ids=[a[0] for a in ANSWERS])
+def test_operations_answer_with_the_component(name: str, path: str, method: str,
+                                              status: str) -> None:
+    schema = _response_schema(path, method, status)
+    assert schema.get("$ref") == f"#/components/schemas/{name}"
