@@ -14,7 +14,9 @@ toned here and nowhere else, so no text is toned or guarded twice.
 A variable may itself be a part of the text: another response with its own variables,
 `{"response": "utter_y", ...}` (actions.common.part). Parts are filled first and the
 whole text is toned and guarded once, so an action composes its answer from domain
-responses ("{head}已发货。{tracking}") without writing text itself.
+responses ("{head}已发货。{tracking}") without writing text itself. A variable that is a
+list (a variable number of lines or items) is its parts filled and put one after the
+other; separators are parts too (actions.common.joined), so every character is the YAML's.
 """
 
 from __future__ import annotations
@@ -92,7 +94,9 @@ class BrandNLG(TemplatedNaturalLanguageGenerator):
         return self.polish(response)
 
     def _part(self, value: Any, filled_slots: Dict[Text, Any], output_channel: Text) -> Any:
-        """A variable that is a response as its filled text, untoned."""
+        """A variable that is a response (or a list of them) as its filled text, untoned."""
+        if isinstance(value, list):
+            return "".join(str(self._part(item, filled_slots, output_channel)) for item in value)
         if not _is_part(value):
             return value
         values = {name: self._part(item, filled_slots, output_channel)
