@@ -141,9 +141,11 @@ def test_promotions_coupons_and_a_quote(run_action) -> None:
                                            "text": "有优惠券吗 买258能减多少"})
     messages, _ = run_action(ActionAskPromotion(), tracker)
     said = texts(messages)
+    print("XX", repr(said))
     assert "可用优惠券" in said and "满199减20" in said
     assert "满199元可减20元" in said and "再买141元可减50元" in said
     anonymous = make_tracker(loop=None, latest_message={
         "intent": {"name": "ask_promotion"}, "entities": [], "text": "能便宜点吗"})
     said = texts(run_action(ActionAskPromotion(), anonymous)[0])
+    print("XX", repr(said))
     assert "客服这边改不了" in said and "可用优惠券" not in said  # no account to look at
