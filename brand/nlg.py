@@ -1,15 +1,20 @@
 """Rasa NLG that sends domain responses (utter_*) in the brand tone and through the
 advertising-law guard.
 
-Rasa renders `utter_*` responses itself, without the action server, so the dispatcher
-wrapper in actions/__init__.py never sees them. endpoints.yml names this class:
+Every text the bot sends is a domain response rendered here (actions send
+`utter_message(response=...)` too), so this is the one place texts are toned and guarded.
+endpoints.yml names this class:
 
     nlg:
       type: brand.nlg.BrandNLG
 
 Rasa imports it in-process (no HTTP) and calls it for every templated bot message, also
-for `dispatcher.utter_message(response="utter_x", **variables)` from an action: that path is
-toned here and nowhere else, so no text is toned or guarded twice.
+for `dispatcher.utter_message(response="utter_x", **variables)` from an action.
+
+An action's own buttons (order picks, intents to choose from) reach the NLG as the
+`buttons` variable, and Rasa appends that same list to the rendered response afterwards
+(rasa.core.actions.action.RemoteAction._utter_responses), so their titles are toned and
+guarded here, in that list. A title may be a part too ({"response": "utter_button_x"}).
 
 A variable may itself be a part of the text: another response with its own variables,
 `{"response": "utter_y", ...}` (actions.common.part). Parts are filled first and the
@@ -40,6 +45,11 @@ def sent_twice_in_a_row(tracker: Any, text: Optional[Text]) -> bool:
     the same text three turns in a row: issue 16)."""
     return tracker is not None and history.said_in_last_turns(history.stretch(tracker.events),
                                                              text)
+
+
+# What rasa_sdk's utter_message puts in a message besides the response's variables.
+MESSAGE_FIELDS = {"text", "buttons", "elements", "custom", "template", "response", "image",
+                  "attachment"}
 
 
 def _is_part(value: Any) -> bool:
@@ -85,13 +95,26 @@ class BrandNLG(TemplatedNaturalLanguageGenerator):
         **kwargs: Any,
     ) -> Optional[Dict[Text, Any]]:
         # `generate` goes through here too; the parent returns a deep copy, safe to edit.
-        kwargs = {name: self._part(value, filled_slots, output_channel)
+        action_buttons = kwargs.get("buttons")
+        kwargs = {name: value if name in MESSAGE_FIELDS
+                  else self._part(value, filled_slots, output_channel)
                   for name, value in kwargs.items()}
         response = super().generate_from_slots(utter_action, filled_slots, output_channel,
                                                **kwargs)
         if response is None:
             return None
+        if isinstance(action_buttons, list):
+            # Rasa appends this very list to the response once we return: polish it in place.
+            action_buttons[:] = [self._button(self._titled(button, filled_slots, output_channel))
+                                 for button in action_buttons]
         return self.polish(response)
+
+    def _titled(self, button: Any, filled_slots: Dict[Text, Any], output_channel: Text) -> Any:
+        """An action's button whose title is a part, with the part's text as its title."""
+        if isinstance(button, dict) and _is_part(button.get("title")):
+            return {**button, "title": self._part(button["title"], filled_slots,
+                                                  output_channel)}
+        return button
 
     def _part(self, value: Any, filled_slots: Dict[Text, Any], output_channel: Text) -> Any:
         """A variable that is a response (or a list of them) as its filled text, untoned."""

@@ -8,11 +8,12 @@ from typing import Any, Dict, List, Optional
 from action_helpers import SLOT_DEFAULTS, delivered, texts
 from rasa_sdk import Tracker
 
-from actions import _polish
 from actions.aftersales import state_problem
 from actions.forms import ValidateOrderForm
 from actions.orders import ANONYMOUS_ASKS, ActionAskOrderId, ActionAskPhoneTail
 from actions.sizing import ActionAskSizeProduct, ValidateSizeForm
+from brand.tone import get_tone
+from compliance import get_checker
 
 WANG_SHIPPED = "361204587712340001"  # 王伟: 蓝牙耳机Pro等2件商品, phone 13812345678
 WANG_PAID = "361204587712340002"  # 王伟: K87机械键盘
@@ -35,7 +36,9 @@ def conversation(messages: List[Any], slots: Optional[Dict[str, Any]] = None,
         if isinstance(message, tuple) and isinstance(message[1], dict):
             events.append(bot_event(message[1]))
         elif isinstance(message, tuple):
-            events.append({"event": "bot", "text": _polish(message[1])})
+            # A text as the bot sent it: in the brand tone, then guarded (as BrandNLG does).
+            events.append({"event": "bot",
+                           "text": get_checker().guard(get_tone().apply(message[1]))})
         else:
             events.append({"event": "action", "name": "action_listen"})
             events.append({"event": "user", "text": message, "metadata": metadata,

@@ -202,5 +202,5 @@ def test_a_list_variable_is_its_parts_one_after_the_other() -> None:
     lines = [{"response": "utter_coupons", "count": 2, "coupons": coupons},
              {"response": "utter_separator_line"}, "商品金额258元。"]
     sent = generate(brand_nlg("热情"), "utter_promotions", lines=lines)["text"]
-    assert sent == ("您的账户里有2张可用优惠券:5元无门槛券、满300减30券(明天到期),下单时自动抵扣。\n"
-                    "商品金额258元。")
+    assert sent == ("您的账户里有2张可用优惠券:5元无门槛券、满300减30券(明天到期),"
+                    "下单时自动抵扣。\n商品金额258元。")
