@@ -331,6 +331,7 @@ async def maybe_recommend(tracker: Tracker, dispatcher: CollectingDispatcher,
     dispatcher.utter_message(
         response="utter_recommend", reason=reason, name=item.get("name"),
         price=money(item.get("price")),
-        buttons=[{"title": f"了解{item.get('name')}", "payload": payload}],
+        buttons=[{"title": part("utter_button_learn_about", name=item.get("name")),
+                  "payload": payload}],
         json_message={"cards": [card]})
     return [SlotSet("recommended", True)]

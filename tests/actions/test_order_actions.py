@@ -173,6 +173,8 @@ def test_clarify_offers_the_likely_intents():
     messages, _ = run_directly(ActionClarify(), tracker)
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert payloads == ["/track_logistics", "/urge_delivery", "/out_of_scope"]
+    # The titles are domain responses (utter_button_*), filled by the NLG.
+    assert [b["title"] for b in messages[0]["buttons"]] == ["查物流", "催发货", "都不是"]
 
 
 def test_ask_order_id_uses_the_customer_linked_at_session_start(run_action):

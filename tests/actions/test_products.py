@@ -70,6 +70,9 @@ def test_the_page_product_answers_from_the_catalogue_and_suggests_once(run_actio
     assert "「悦家 5L空气炸锅」的涂层/防护:内胆为食品级不粘涂层" in said
     assert "顺便推荐一下" in said and slots["recommended"] is True
     assert slots["product_id"] == "P5001"
+    suggestion = next(m for m in messages if m["utter_action"] == "utter_recommend")
+    card = suggestion["custom"]["cards"][0]
+    assert suggestion["buttons"] == [{"title": f"了解{card['title']}", "payload": card["payload"]}]
     again, _ = run_action(ActionProductQuestion(), chat(
         "功率多大", slots={"product_id": "P5001", "recommended": True}))
     assert "1450W" in texts(again) and "顺便推荐" not in texts(again)
