@@ -136,7 +136,7 @@ def order_cards(orders: List[JSON]) -> List[JSON]:
     return [{"kind": "order", "id": order["id"], "title": items_summary(order),
              "subtitle": order.get("status_text", ""), "amount": money(order.get("total_amount")),
              "image": None, "payload": f'/inform{{"order_id":"{order["id"]}"}}',
-             "action": "选这个订单"} for order in orders]
+             "action": part("utter_card_pick_order")} for order in orders]
 
 
 def clue_words(product: Optional[str], day: Optional[date]) -> JSON:

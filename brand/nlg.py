@@ -15,6 +15,8 @@ An action's own buttons (order picks, intents to choose from) reach the NLG as t
 `buttons` variable, and Rasa appends that same list to the rendered response afterwards
 (rasa.core.actions.action.RemoteAction._utter_responses), so their titles are toned and
 guarded here, in that list. A title may be a part too ({"response": "utter_button_x"}).
+The same goes for the cards an action sends (`json_message={"cards": [...]}`, drawn by the
+web chat instead of the buttons): their title, subtitle and action label.
 
 A variable may itself be a part of the text: another response with its own variables,
 `{"response": "utter_y", ...}` (actions.common.part). Parts are filled first and the
@@ -26,7 +28,7 @@ other; separators are parts too (actions.common.joined), so every character is t
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, Optional, Text, Tuple
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
@@ -47,6 +49,8 @@ def sent_twice_in_a_row(tracker: Any, text: Optional[Text]) -> bool:
                                                              text)
 
 
+# The texts of a card (channels.webchat draws them).
+CARD_LABELS = ("title", "subtitle", "action")
 # What rasa_sdk's utter_message puts in a message besides the response's variables.
 MESSAGE_FIELDS = {"text", "buttons", "elements", "custom", "template", "response", "image",
                   "attachment"}
@@ -96,6 +100,7 @@ class BrandNLG(TemplatedNaturalLanguageGenerator):
     ) -> Optional[Dict[Text, Any]]:
         # `generate` goes through here too; the parent returns a deep copy, safe to edit.
         action_buttons = kwargs.get("buttons")
+        action_custom = kwargs.get("custom")
         kwargs = {name: value if name in MESSAGE_FIELDS
                   else self._part(value, filled_slots, output_channel)
                   for name, value in kwargs.items()}
@@ -105,16 +110,27 @@ class BrandNLG(TemplatedNaturalLanguageGenerator):
             return None
         if isinstance(action_buttons, list):
             # Rasa appends this very list to the response once we return: polish it in place.
-            action_buttons[:] = [self._button(self._titled(button, filled_slots, output_channel))
+            action_buttons[:] = [self._labelled(button, ("title",), filled_slots, output_channel)
                                  for button in action_buttons]
+        cards = (action_custom or {}).get("cards") if isinstance(action_custom, dict) else None
+        if isinstance(cards, list):
+            # The same for the cards (Rasa adds the action's `custom` to the response).
+            cards[:] = [self._labelled(card, CARD_LABELS, filled_slots, output_channel)
+                        for card in cards]
         return self.polish(response)
 
-    def _titled(self, button: Any, filled_slots: Dict[Text, Any], output_channel: Text) -> Any:
-        """An action's button whose title is a part, with the part's text as its title."""
-        if isinstance(button, dict) and _is_part(button.get("title")):
-            return {**button, "title": self._part(button["title"], filled_slots,
-                                                  output_channel)}
-        return button
+    def _labelled(self, item: Any, fields: Tuple[str, ...], filled_slots: Dict[Text, Any],
+                  output_channel: Text) -> Any:
+        """A button or card of an action with its label fields filled (a part's text) and
+        toned and guarded as titles."""
+        if not isinstance(item, dict):
+            return item
+        item = dict(item)
+        for field in fields:
+            value = self._part(item.get(field), filled_slots, output_channel)
+            if isinstance(value, str) and value:
+                item[field] = self.checker.guard(self.tone.apply(value, title=True))
+        return item
 
     def _part(self, value: Any, filled_slots: Dict[Text, Any], output_channel: Text) -> Any:
         """A variable that is a response (or a list of them) as its filled text, untoned."""

@@ -174,6 +174,9 @@ def test_a_linked_customer_who_names_the_product_gets_that_order_to_confirm(run_
         entities=[{"entity": "product", "value": "K87机械键盘"}], verified_customer="C0001"))
     [button] = [button for message in messages for button in message.get("buttons") or []]
     assert WANG_PAID in button["title"] and WANG_PAID in button["payload"]
+    # The web chat draws the same order as a card (its label a domain response).
+    [card] = messages[0]["custom"]["cards"]
+    assert card["id"] == WANG_PAID and card["action"] == "选这个订单"
     assert texts(messages) == "是这个「K87机械键盘」的订单吗?点一下确认,或者直接发订单号给我:"
 
 

@@ -72,6 +72,7 @@ def test_the_page_product_answers_from_the_catalogue_and_suggests_once(run_actio
     assert slots["product_id"] == "P5001"
     suggestion = next(m for m in messages if m["utter_action"] == "utter_recommend")
     card = suggestion["custom"]["cards"][0]
+    assert card["action"] == "了解一下" and card["title"] in suggestion["text"]
     assert suggestion["buttons"] == [{"title": f"了解{card['title']}", "payload": card["payload"]}]
     again, _ = run_action(ActionProductQuestion(), chat(
         "功率多大", slots={"product_id": "P5001", "recommended": True}))

@@ -31,8 +31,8 @@ def sent(dispatcher: CollectingDispatcher) -> List[Dict[str, Any]]:
     events = asyncio.run(RemoteAction._utter_responses(
         json.loads(json.dumps(dispatcher.messages)), CollectingOutputChannel(),
         BrandNLG(domain=DOMAIN), tracker))
-    return [{"text": event.text, "buttons": event.data.get("buttons"), **event.metadata}
-            for event in events]
+    return [{"text": event.text, "buttons": event.data.get("buttons"),
+             "custom": event.data.get("custom"), **event.metadata} for event in events]
 
 
 def shop_says(dispatcher: CollectingDispatcher, words: str, **kwargs: Any) -> None:
@@ -103,3 +103,14 @@ def test_guard_sees_the_toned_text(tmp_path: Path, monkeypatch, fresh_tone) -> N
     dispatcher = CollectingDispatcher()
     shop_says(dispatcher, "这是本店的好物~")
     assert sent(dispatcher)[0]["text"] == "这是本店的优质好物~"
+
+
+def test_card_texts_are_polished_too(monkeypatch, fresh_tone) -> None:
+    monkeypatch.setenv("BRAND_TONE", "专业")
+    dispatcher = CollectingDispatcher()
+    card = {"kind": "product", "id": "P5002", "title": "顶级好物哦~", "subtitle": "全网最好",
+            "amount": "¥99.00", "payload": "/x", "action": {"response": "utter_card_learn_more"}}
+    shop_says(dispatcher, "看看这个", json_message={"cards": [card]})
+    [shown] = sent(dispatcher)[0]["custom"]["cards"]
+    assert shown["title"] == "优质好物哦" and "最好" not in shown["subtitle"]
+    assert shown["action"] == "了解一下" and shown["amount"] == "¥99.00"
