@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import quote
 
 from rasa_sdk import Tracker
@@ -37,6 +37,18 @@ def part(response: str, **values: Any) -> Dict[str, Any]:
     `utter_message(response="utter_order_shipped", tracking=part("utter_tracking_signed",
     courier=...))`."""
     return {"response": response, **values}
+
+
+def joined(items: Sequence[Any], separator: str) -> List[Any]:
+    """Parts (or data strings) with the `separator` response between them: a variable of a
+    response whose length varies, e.g. `coupons=joined(coupons, "utter_separator_list")`;
+    brand.nlg.BrandNLG fills them and puts them one after the other."""
+    result: List[Any] = []
+    for item in items:
+        if result:
+            result.append(part(separator))
+        result.append(item)
+    return result
 
 
 def self_verifying_channels() -> set:

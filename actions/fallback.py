@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-from typing import List, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.common import part
 from actions.outcomes import UNRESOLVED, outcome
 
-# Button labels for intents a customer may have meant.
-INTENT_LABELS = {
-    "query_order_status": "查订单状态", "track_logistics": "查物流",
-    "ask_shipping_time": "问发货时间",
-    "urge_delivery": "催发货", "change_address": "修改地址", "cancel_order": "取消订单",
-    "request_return": "退货", "request_refund": "退款", "request_exchange": "换货",
-    "query_refund_progress": "查退款进度", "report_quality_issue": "商品有质量问题",
-    "ask_size": "尺码咨询", "product_question": "商品咨询", "ask_usage": "使用方法",
-    "ask_promotion": "优惠活动", "ask_invoice": "开发票", "wholesale_inquiry": "批发采购",
-    "request_human": "转人工", "complain": "投诉",
-}
+# Intents a customer may be offered as buttons; each title is the response
+# utter_button_<intent> (domain.yml).
+BUTTON_INTENTS = (
+    "query_order_status", "track_logistics", "ask_shipping_time", "urge_delivery",
+    "change_address", "cancel_order", "request_return", "request_refund", "request_exchange",
+    "query_refund_progress", "report_quality_issue", "ask_size", "product_question",
+    "ask_usage", "ask_promotion", "ask_invoice", "wholesale_inquiry", "request_human",
+    "complain",
+)
 MIN_CANDIDATE_CONFIDENCE = 0.1
+
+
+def intent_button(intent: str) -> Dict[str, Any]:
+    """A button for one of BUTTON_INTENTS (its title filled by brand.nlg.BrandNLG)."""
+    return {"title": part(f"utter_button_{intent}"), "payload": f"/{intent}"}
 
 
 def waits_for_this_photo(tracker: Tracker) -> bool:
@@ -62,7 +66,7 @@ class ActionClarify(Action):
         ranking = tracker.latest_message.get("intent_ranking") or []
         candidates = [
             item["name"] for item in ranking
-            if item.get("name") in INTENT_LABELS
+            if item.get("name") in BUTTON_INTENTS
             and item.get("confidence", 0) >= MIN_CANDIDATE_CONFIDENCE
         ][:3]
         from actions.orders import said_twice_in_a_row
@@ -75,7 +79,7 @@ class ActionClarify(Action):
         if not candidates:
             dispatcher.utter_message(response="utter_not_understood")
             return undo
-        buttons = [{"title": INTENT_LABELS[name], "payload": f"/{name}"} for name in candidates]
-        buttons.append({"title": "都不是", "payload": "/out_of_scope"})
+        buttons = [intent_button(name) for name in candidates]
+        buttons.append({"title": part("utter_button_none_of_these"), "payload": "/out_of_scope"})
         dispatcher.utter_message(response="utter_clarify_which", buttons=buttons)
         return undo

@@ -427,7 +427,7 @@ class InvoiceValidation(RetryingFormValidation):
     def validate_invoice_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
-        if value in invoices.TYPE_TEXT:
+        if value in invoices.INVOICE_TYPES:
             return {"invoice_type": value}
         return self.reject(dispatcher, tracker, "invoice_type", "utter_reject_invoice_type")
 

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Tracker
 
 from actions.backend import get_backend
-from actions.common import money
+from actions.common import money, part
 from actions.ownership import proof
 from actions.text import mask_email
 from contract import OrderStatus
@@ -21,14 +21,14 @@ from service_common.credit_code import credit_code_problem, normalize_credit_cod
 
 JSON = Dict[str, Any]
 PERSONAL = "个人"
-TYPE_TEXT = {"normal": "电子普通发票", "special": "增值税专用发票"}
+# Invoice types; each has its name as a response, utter_invoice_type_<type>.
+INVOICE_TYPES = ("normal", "special")
 # Whether an order can be invoiced is the shop's call (the order's `invoice_refusal`);
-# these are the assistant's words for the usual refusals (else the shop's reason).
-NOT_INVOICEABLE = {OrderStatus.UNPAID: "订单还没有付款,付款后才能申请发票哦。",
-                   OrderStatus.CANCELLED: "订单已取消,没有可以开票的金额哦。",
-                   OrderStatus.REFUNDED: "订单已全额退款,不能再开发票了。",
-                   OrderStatus.RETURN_REQUESTED:
-                       "订单正在退货中,退货完成前不能开发票;如果退货取消,再来找我开就行。"}
+# the usual refusals have the assistant's own words (else the shop's reason is said).
+NOT_INVOICEABLE = {OrderStatus.UNPAID: "utter_invoice_refused_unpaid",
+                   OrderStatus.CANCELLED: "utter_invoice_refused_cancelled",
+                   OrderStatus.REFUNDED: "utter_invoice_refused_refunded",
+                   OrderStatus.RETURN_REQUESTED: "utter_invoice_refused_returning"}
 
 SPECIAL_WORDS = ("专票", "专用发票", "增值税专用")
 NORMAL_WORDS = ("普票", "普通发票", "电子发票", "电子普票", "普通的")
@@ -98,26 +98,28 @@ def email_in(text: str) -> Optional[str]:
     return match.group(0) if match else None
 
 
-async def request(order: JSON, tracker: Tracker) -> str:
-    """Files the request with the shop; the answer says what happens next."""
+async def request(order: JSON, tracker: Tracker) -> JSON:
+    """Files the request with the shop; the answer (a response, actions.common.part) says
+    what happens next."""
     if order.get("invoice_refusal"):
-        return NOT_INVOICEABLE.get(order["status"], f"{order['invoice_refusal'].rstrip('。')}。")
+        if order["status"] in NOT_INVOICEABLE:
+            return part(NOT_INVOICEABLE[order["status"]])
+        return part("utter_invoice_refused", reason=order["invoice_refusal"].rstrip("。"))
     kind = tracker.get_slot("invoice_type") or "normal"
     title = tracker.get_slot("invoice_title")
     email = tracker.get_slot("invoice_email")
     if not title or not email:
-        return "开票信息还没填完整,您说「开发票」我们再来一次哦。"
+        return part("utter_invoice_incomplete")
     body: JSON = {"type": kind, "title": title, "email": email,
                   "conversation_id": tracker.sender_id}
     if title != PERSONAL:
         body["tax_id"] = tracker.get_slot("tax_id")
     invoice = await get_backend().request_invoice(order["id"], body, proof(tracker))
-    tax = f",税号{body['tax_id']}" if body.get("tax_id") else ""
-    what = f"{TYPE_TEXT[kind]},抬头「{title}」{tax},金额{money(invoice.get('amount'))}"
+    tax = part("utter_invoice_tax_id", tax_id=body["tax_id"]) if body.get("tax_id") else ""
+    what = part("utter_invoice_what", type=part(f"utter_invoice_type_{kind}"), title=title,
+                tax=tax, amount=money(invoice.get("amount")))
     if invoice.get("duplicate"):
-        return (f"这个订单已经申请过同样的发票啦({what}),开好后会发到{mask_email(email)},"
-                "不用重复申请哦。")
-    when = "订单确认收货后" if order.get("status") in (OrderStatus.PAID, OrderStatus.SHIPPED) \
-        else ""
-    return (f"开票申请已提交:{what}。{when}1-3个工作日内会把电子发票发到{mask_email(email)},"
-            "请注意查收(也可能在垃圾邮件里)。我已记在待办里,开好会通知您~")
+        return part("utter_invoice_duplicate", what=what, email=mask_email(email))
+    when = part("utter_invoice_after_receipt") \
+        if order.get("status") in (OrderStatus.PAID, OrderStatus.SHIPPED) else ""
+    return part("utter_invoice_requested", what=what, when=when, email=mask_email(email))

@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.fallback import INTENT_LABELS
+from actions.fallback import BUTTON_INTENTS, intent_button
 
 MAX_QUOTE = 30
 
@@ -38,7 +38,7 @@ class ActionAnswerMore(Action):
             if label.startswith("faq/"):
                 dispatcher.utter_message(response="utter_more_faq", question=text)
                 dispatcher.utter_message(response=f"utter_{label}")
-            elif label in INTENT_LABELS and not tracker.active_loop.get("name"):
-                dispatcher.utter_message(response="utter_more_offer", question=text, buttons=[
-                    {"title": INTENT_LABELS[label], "payload": f"/{label}"}])
+            elif label in BUTTON_INTENTS and not tracker.active_loop.get("name"):
+                dispatcher.utter_message(response="utter_more_offer", question=text,
+                                         buttons=[intent_button(label)])
         return []

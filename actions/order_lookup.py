@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
-from actions.common import items_summary, money, session_user_events
+from actions.common import items_summary, money, part, session_user_events
 from actions.text import parse_day, today
 
 JSON = Dict[str, Any]
@@ -136,9 +136,14 @@ def order_cards(orders: List[JSON]) -> List[JSON]:
     return [{"kind": "order", "id": order["id"], "title": items_summary(order),
              "subtitle": order.get("status_text", ""), "amount": money(order.get("total_amount")),
              "image": None, "payload": f'/inform{{"order_id":"{order["id"]}"}}',
-             "action": "选这个订单"} for order in orders]
+             "action": part("utter_card_pick_order")} for order in orders]
 
 
-def clue_words(product: Optional[str], day: Optional[date]) -> str:
-    parts = [f"{day.month}月{day.day}日下单" if day else "", f"「{product}」" if product else ""]
-    return "".join(parts) or "符合"
+def clue_words(product: Optional[str], day: Optional[date]) -> JSON:
+    """What the customer said about the order, as the {clue} of the order questions (a
+    response, actions.common.part)."""
+    if not product and not day:
+        return part("utter_clue_any")
+    return part("utter_clue", day=part("utter_clue_day", month=day.month, day=day.day)
+                if day else "", product=part("utter_clue_product", product=product)
+                if product else "")

@@ -165,8 +165,7 @@ class ActionOrderTask(Action):
         return part("utter_address_changed", address=shown)
 
     async def _invoice(self, order: JSON, tracker: Tracker) -> JSON:
-        # Not yet a domain response (actions/invoices.py builds the text).
-        return {"text": await invoices.request(order, tracker)}
+        return await invoices.request(order, tracker)
 
     async def _refund(self, order: JSON, tracker: Tracker) -> JSON:
         refund = await get_backend().refund(order["id"], proof(tracker))

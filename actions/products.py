@@ -323,14 +323,15 @@ async def maybe_recommend(tracker: Tracker, dispatcher: CollectingDispatcher,
     if not related:
         return []
     item = related[0]
-    reason = item.get("reason") or "搭配推荐"
+    reason = item.get("reason") or part("utter_recommend_reason")
     payload = f'/product_question{{"product": "{item["id"]}"}}'
     card = {"kind": "product", "id": item["id"], "title": item.get("name"), "subtitle": reason,
             "amount": money(item.get("price")), "image": item.get("image"),
-            "payload": payload, "action": "了解一下"}
+            "payload": payload, "action": part("utter_card_learn_more")}
     dispatcher.utter_message(
         response="utter_recommend", reason=reason, name=item.get("name"),
         price=money(item.get("price")),
-        buttons=[{"title": f"了解{item.get('name')}", "payload": payload}],
+        buttons=[{"title": part("utter_button_learn_about", name=item.get("name")),
+                  "payload": payload}],
         json_message={"cards": [card]})
     return [SlotSet("recommended", True)]

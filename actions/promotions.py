@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
-from actions.common import linked_customer_id
+from actions.common import joined, linked_customer_id, part
 from actions.outcomes import RESOLVED, outcome
 from actions.text import day_words
 
@@ -33,12 +33,15 @@ def amount_in(text: str) -> Optional[float]:
     return float(match.group(1) or match.group(2))
 
 
-def coupon_text(coupon: JSON) -> str:
+def coupon_part(coupon: JSON) -> JSON:
+    """One coupon in words (a response, actions.common.part)."""
     threshold = float(coupon.get("threshold") or 0)
-    kind = f"满{threshold:g}减{float(coupon['amount']):g}券" if threshold \
-        else f"{float(coupon['amount']):g}元无门槛券"
     expires = day_words(coupon.get("expires_at"))
-    return f"{kind}({expires}到期)" if expires else kind
+    values = {"amount": f"{float(coupon['amount']):g}",
+              "expires": part("utter_coupon_expires", day=expires) if expires else ""}
+    if threshold:
+        return part("utter_coupon_threshold", threshold=f"{threshold:g}", **values)
+    return part("utter_coupon_no_threshold", **values)
 
 
 class ActionAskPromotion(Action):
@@ -49,34 +52,37 @@ class ActionAskPromotion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         text = (tracker.latest_message or {}).get("text") or ""
-        lines: List[str] = []
+        lines: List[Any] = []
         if any(word in text for word in BARGAIN_WORDS):
-            lines.append("价格是系统统一定的,客服这边改不了哦;不过用券和满减能更划算:")
+            lines.append(part("utter_promotion_no_bargain"))
         backend = get_backend()
         customer_id = await linked_customer_id(tracker)
         try:
             lines += await self._coupons(customer_id)
             rules = await backend.promotions()
             if rules:
-                lines.append("店铺活动:" + ";".join(
-                    str(rule.get("text") or rule.get("name")) for rule in rules) + "。")
+                lines.append(part("utter_promotion_rules", rules=joined(
+                    [str(rule.get("text") or rule.get("name")) for rule in rules],
+                    "utter_separator_clause")))
             amount = amount_in(text)
             if amount:
+                # The shop's own sentence: what the amount saves.
                 quote = await backend.promotion_quote(amount, customer_id=customer_id)
                 lines.append(str(quote.get("text") or ""))
         except BackendError as error:
             logger.warning("promotions unavailable: %s", error.code)
-            lines.append("优惠信息暂时查不到,商品页「领券」处可以看到当前可领的券,下单时会自动抵扣哦。")
-        dispatcher.utter_message(text="\n".join(lines))
+            lines.append(part("utter_promotion_unavailable"))
+        dispatcher.utter_message(response="utter_promotions",
+                                 lines=joined(lines, "utter_separator_line"))
         return [outcome(RESOLVED, "promotion", "promotion_info", "promotions", tracker)]
 
     @staticmethod
-    async def _coupons(customer_id: Optional[str]) -> List[str]:
+    async def _coupons(customer_id: Optional[str]) -> List[JSON]:
         if not customer_id:
             return []
         coupons = await get_backend().coupons(customer_id)
         usable = [c for c in coupons if c.get("usable")]
         if not usable:
-            return ["您的账户里暂时没有可用的优惠券。"]
-        return [f"您的账户里有{len(usable)}张可用优惠券:"
-                + "、".join(coupon_text(c) for c in usable[:5]) + ",下单时自动抵扣。"]
+            return [part("utter_coupons_none")]
+        return [part("utter_coupons", count=len(usable), coupons=joined(
+            [coupon_part(c) for c in usable[:5]], "utter_separator_list"))]

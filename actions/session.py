@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
-from actions.common import PRODUCT_ID, current_customer, customer_title
+from actions.common import PRODUCT_ID, current_customer, customer_title, joined, part
 from contract import OrderStatus, TodoStatus
 from escalation import history
 from service_common.settings import env_int
@@ -51,18 +51,19 @@ class ActionSessionStart(Action):
         if customer:
             events += [SlotSet("customer_id", customer["id"]),
                        SlotSet("customer_name", customer_title(customer))]
-            lines, todo_events = await self._todos(customer)
-            lines += await self._remembered_item(customer, metadata)
-            dispatcher.utter_message(
-                text="\n".join([f"{customer_title(customer)}您好,欢迎回来~", *lines]))
+            news, todo_events = await self._todos(customer)
+            dispatcher.utter_message(response="utter_welcome_back",
+                                     customer=customer_title(customer), news=news,
+                                     remembered=await self._remembered_item(customer, metadata))
             events += todo_events
         if metadata:
             events.append(SlotSet("session_started_metadata", metadata))
         return events + [ActionExecuted("action_listen")]
 
     @staticmethod
-    async def _todos(customer: Dict[str, Any]) -> Tuple[List[str], List[EventType]]:
-        """What became of a returning customer's follow-ups, and what is still open."""
+    async def _todos(customer: Dict[str, Any]) -> Tuple[List[Any], List[EventType]]:
+        """What became of a returning customer's follow-ups, and what is still open (one
+        part, actions.common.part, a line each)."""
         try:
             todos = await get_backend().todos(customer_id=customer["id"])
         except BackendError as error:
@@ -73,15 +74,17 @@ class ActionSessionStart(Action):
                 and todo.get("closed_at")
                 and datetime.fromisoformat(todo["closed_at"]) >= since]
         still_open = [todo for todo in todos if todo.get("status") == TodoStatus.OPEN]
-        lines = [f"您的{todo.get('kind_text') or '跟进事项'}已处理:{todo['result_text']}"
-                 + order_ref(todo) for todo in news]
+        lines: List[Any] = [
+            part("utter_welcome_todo_done", kind=todo.get("kind_text") or part("utter_todo_kind"),
+                 result=todo["result_text"], order=order_ref(todo)) for todo in news]
         if still_open:
-            lines.append("还在跟进中的事项:" + ";".join(
-                f"{todo.get('text')}{order_ref(todo)}" for todo in still_open))
+            lines.append(part("utter_welcome_todos_open", todos=joined(
+                [part("utter_todo_item", todo=todo.get("text"), order=order_ref(todo))
+                 for todo in still_open], "utter_separator_clause")))
         return lines, ([SlotSet("todos", still_open)] if still_open else [])
 
     @staticmethod
-    async def _remembered_item(customer: Dict[str, Any], metadata: Dict[str, Any]) -> List[str]:
+    async def _remembered_item(customer: Dict[str, Any], metadata: Dict[str, Any]) -> Any:
         """The item they looked at last time (still in stock), then this visit's page is
         remembered for next time."""
         backend = get_backend()
@@ -92,15 +95,15 @@ class ActionSessionStart(Action):
                 await backend.record_view(customer["id"], page)
         except BackendError as error:
             logger.warning("recent items unavailable: %s", error.code)
-            return []
+            return ""
         viewed = recent.get("last_viewed") or {}
         if viewed.get("in_stock") and not viewed.get("purchased_after_view") and \
                 viewed.get("id") != metadata.get("product_id"):
-            return [f"您上次看的「{viewed.get('name')}」还有货哦,需要的话可以直接问我~"]
+            return part("utter_welcome_still_in_stock", item=viewed.get("name"))
         bought = recent.get("last_purchased") or {}
         if bought.get("name") and bought.get("order_status") == OrderStatus.DELIVERED:
-            return [f"上次买的「{bought['name']}」用得还好吗?有问题随时找我。"]
-        return []
+            return part("utter_welcome_how_was_it", item=bought["name"])
+        return ""
 
 
 def rolled_over_by_length(tracker: Tracker) -> bool:
@@ -113,8 +116,8 @@ def rolled_over_by_length(tracker: Tracker) -> bool:
     return time.time() - float(users[0].get("timestamp") or 0) < ROLLOVER_IDLE_SECONDS
 
 
-def order_ref(todo: Dict[str, Any]) -> str:
-    return f"(订单{todo['order_id']})" if todo.get("order_id") else ""
+def order_ref(todo: Dict[str, Any]) -> Any:
+    return part("utter_todo_order", order_id=todo["order_id"]) if todo.get("order_id") else ""
 
 
 class ActionGreet(Action):

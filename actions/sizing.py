@@ -18,7 +18,8 @@ from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 
 logger = logging.getLogger(__name__)
 
-FIT_WORDS = {"loose": "宽松", "fitted": "修身"}
+# How a garment may sit; the buttons are utter_button_fit_<fit> (domain.yml).
+FITS = ("loose", "fitted")
 SIZE_ANSWER_INTENTS = {"ask_size", "inform"}
 # What customers call a garment -> the nouns of catalogue names it covers, to offer the
 # right products when a size question names no product (「这件外套175 70公斤穿什么码」).
@@ -212,6 +213,6 @@ def advice_text(advice: Dict[str, Any], product_name: Optional[str]) -> Dict[str
                 size=advice["size"], reason=advice.get("reason", ""), feedback=feedback)
 
 
-def refine_buttons(fit: Optional[str]) -> List[Dict[str, str]]:
-    return [{"title": f"想穿{word}一点", "payload": f'/ask_size{{"fit": "{key}"}}'}
-            for key, word in FIT_WORDS.items() if key != fit]
+def refine_buttons(fit: Optional[str]) -> List[Dict[str, Any]]:
+    return [{"title": part(f"utter_button_fit_{key}"), "payload": f'/ask_size{{"fit": "{key}"}}'}
+            for key in FITS if key != fit]

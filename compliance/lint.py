@@ -5,7 +5,9 @@ Checked (with no paths given, relative to the project root):
     (texts, button titles); NLU examples are what customers say, not what we send;
   * knowledge/ and actions/templates/: every string in *.yml, the whole of *.md / *.html;
   * actions/**/*.py: string literals containing Chinese (docstrings, regex patterns and
-    log messages are not sent to customers and are skipped).
+    log messages are not sent to customers and are skipped). The actions' sentences are
+    domain responses now; what the actions still word (dates in words, item summaries)
+    and their keyword lists are checked here.
 Every rule of every product category applies: a template may be said about any product.
 Output: `file:line: [rule_id] term — excerpt`; exit status 1 when anything is found.
 """

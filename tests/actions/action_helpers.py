@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -86,32 +88,34 @@ _domain: List[Any] = []
 
 
 def delivered(messages: List[dict], slots: Dict[str, Any]) -> List[dict]:
-    """The action's messages as Rasa sends them (RemoteAction._utter_responses): a
-    `response` is rendered by the project's NLG (brand.nlg.BrandNLG) from the real domain,
-    with the action's own buttons after the response's."""
+    """The action's messages as Rasa sends them: Rasa's own RemoteAction._utter_responses
+    renders each `response` with the project's NLG (brand.nlg.BrandNLG) from the real
+    domain, with the action's own buttons after the response's; each bot event as a dict
+    (its text, data and metadata, e.g. `utter_action` and `compliance`)."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
     from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
 
     from brand.nlg import BrandNLG
 
     if not _domain:
         _domain.append(Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml")))
-    result = []
-    for message in messages:
-        message = dict(message)
-        name = message.pop("response", None)
-        if not name:
-            result.append(message)
-            continue
-        draft = BrandNLG(domain=_domain[0]).generate_from_slots(
-            name, dict(slots), "rest", **message)
-        assert draft is not None, f"{name} is not a response of domain.yml"
-        buttons = message.pop("buttons", None) or []
-        if buttons:
-            draft.setdefault("buttons", []).extend(buttons)
-        draft.update({key: value for key, value in message.items() if value})
-        draft["utter_action"] = name
-        result.append(draft)
-    return result
+    domain = _domain[0]
+    tracker = DialogueStateTracker.from_events(
+        "delivered", [SlotSet(name, value) for name, value in slots.items()
+                      if any(slot.name == name for slot in domain.slots)],
+        slots=domain.slots)
+    # Rasa gets the messages as JSON from the action server: a copy, as Rasa would have.
+    responses = json.loads(json.dumps(messages))
+    utter = RemoteAction._utter_responses(responses, CollectingOutputChannel(),
+                                          BrandNLG(domain=domain), tracker)
+    # Its own event loop in a thread: callers may be inside a running loop already.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        events = pool.submit(asyncio.run, utter).result()
+    return [{"text": event.text, **{key: value for key, value in event.data.items() if value},
+             **event.metadata} for event in events]
 
 
 def texts(messages: List[dict]) -> str:

@@ -109,8 +109,8 @@ def test_an_order_number_is_not_taken_for_a_tax_id(run_action) -> None:
 
 
 @pytest.mark.parametrize("order_id, customer, says", [
-    (WANG_UNPAID, "C0001", "还没有付款"),
-    (LI_CANCELLED, "C0002", "已取消"),
+    (WANG_UNPAID, "C0001", "订单还没有付款,付款后才能申请发票哦。"),
+    (LI_CANCELLED, "C0002", "订单已取消,没有可以开票的金额哦。"),
 ])
 def test_orders_that_cannot_be_invoiced_are_explained(run_action, order_id: str, customer: str,
                                                       says: str) -> None:
@@ -119,7 +119,7 @@ def test_orders_that_cannot_be_invoiced_are_explained(run_action, order_id: str,
     _, slots = run_action(ValidateOrderForm(), tracker)
     assert slots["requested_slot"] is None  # nothing to ask: the task action explains
     messages, _ = run_action(ActionOrderTask(), tracker)
-    assert says in texts(messages)
+    assert texts(messages) == says
 
 
 def test_the_request_is_filed_with_the_shop(run_action) -> None:
@@ -127,10 +127,15 @@ def test_the_request_is_filed_with_the_shop(run_action) -> None:
              "verified_order_id": WANG_DELIVERED, "invoice_type": "normal",
              "invoice_title": "个人", "invoice_email": "wangwei@163.com"}
     messages, reset = run_action(ActionOrderTask(), make_tracker(slots, sender="demo-wang"))
-    assert "开票申请已提交" in texts(messages) and "wa***@163.com" in texts(messages)
+    # The whole answer, composed from domain responses (utter_invoice_requested, _what).
+    assert texts(messages) == ("开票申请已提交:电子普通发票,抬头「个人」,金额¥475.00。1-3个工作日内"
+                               "会把电子发票发到wa***@163.com,请注意查收(也可能在垃圾邮件里)。"
+                               "我已记在待办里,开好会通知您~")
+    assert messages[0]["utter_action"] == "utter_invoice_requested"
     assert reset["invoice_title"] is None  # the next request starts afresh
     again, _ = run_action(ActionOrderTask(), make_tracker(slots, sender="demo-wang"))
-    assert "已经申请过同样的发票" in texts(again)
+    assert texts(again) == ("这个订单已经申请过同样的发票啦(电子普通发票,抬头「个人」,金额¥475.00),"
+                            "开好后会发到wa***@163.com,不用重复申请哦。")
 
     async def packet_todos() -> list:  # what a handoff now would hand the agent
         backend_module._backend = None

@@ -8,11 +8,12 @@ from typing import Any, Dict, List, Optional
 from action_helpers import SLOT_DEFAULTS, delivered, texts
 from rasa_sdk import Tracker
 
-from actions import _polish
 from actions.aftersales import state_problem
 from actions.forms import ValidateOrderForm
 from actions.orders import ANONYMOUS_ASKS, ActionAskOrderId, ActionAskPhoneTail
 from actions.sizing import ActionAskSizeProduct, ValidateSizeForm
+from brand.tone import get_tone
+from compliance import get_checker
 
 WANG_SHIPPED = "361204587712340001"  # 王伟: 蓝牙耳机Pro等2件商品, phone 13812345678
 WANG_PAID = "361204587712340002"  # 王伟: K87机械键盘
@@ -35,7 +36,9 @@ def conversation(messages: List[Any], slots: Optional[Dict[str, Any]] = None,
         if isinstance(message, tuple) and isinstance(message[1], dict):
             events.append(bot_event(message[1]))
         elif isinstance(message, tuple):
-            events.append({"event": "bot", "text": _polish(message[1])})
+            # A text as the bot sent it: in the brand tone, then guarded (as BrandNLG does).
+            events.append({"event": "bot",
+                           "text": get_checker().guard(get_tone().apply(message[1]))})
         else:
             events.append({"event": "action", "name": "action_listen"})
             events.append({"event": "user", "text": message, "metadata": metadata,
@@ -171,7 +174,10 @@ def test_a_linked_customer_who_names_the_product_gets_that_order_to_confirm(run_
         entities=[{"entity": "product", "value": "K87机械键盘"}], verified_customer="C0001"))
     [button] = [button for message in messages for button in message.get("buttons") or []]
     assert WANG_PAID in button["title"] and WANG_PAID in button["payload"]
-    assert "是这个" in texts(messages)
+    # The web chat draws the same order as a card (its label a domain response).
+    [card] = messages[0]["custom"]["cards"]
+    assert card["id"] == WANG_PAID and card["action"] == "选这个订单"
+    assert texts(messages) == "是这个「K87机械键盘」的订单吗?点一下确认,或者直接发订单号给我:"
 
 
 def test_each_retry_asks_differently(run_action):
@@ -309,3 +315,17 @@ def test_the_invoice_opener_is_said_once_per_session(run_action):
     messages, _ = run_action(ActionAskOrderId(), conversation(
         ["能开发票吗", ("bot", opened), "包邮吗"], {"order_task": "invoice"}, intent="faq"))
     assert "都能开" not in texts(messages) and "订单号" in texts(messages)
+
+
+def test_the_clue_is_said_back_in_the_customers_words():
+    from datetime import date
+
+    from actions.order_lookup import clue_words
+
+    def which(clue: Any) -> str:
+        return texts(delivered([{"response": "utter_ask_order_which", "count": 2, "clue": clue}],
+                               {}))
+
+    assert which(clue_words("羽绒服", date(2026, 12, 1))) == \
+        "找到2个12月1日下单「羽绒服」的订单,是哪一个呢?点选一下就好:"
+    assert which(clue_words(None, None)) == "找到2个符合的订单,是哪一个呢?点选一下就好:"

@@ -80,7 +80,8 @@ def test_refined_for_a_loose_fit(run_action, actions_shop) -> None:
     messages, _ = run_action(ActionSizeAdvice(), size_tracker(
         {"size_product": TEE, "height_cm": "175", "weight_kg": "70", "fit": "loose"}))
     assert f"建议选{chart_size(actions_shop, TEE, 175, 70, 'loose')['size']}码" in texts(messages)
-    assert [b["payload"] for b in messages[0]["buttons"]] == ['/ask_size{"fit": "fitted"}']
+    assert messages[0]["buttons"] == [
+        {"title": "想穿修身一点", "payload": '/ask_size{"fit": "fitted"}'}]
 
 
 def test_product_without_a_size_chart(run_action) -> None:

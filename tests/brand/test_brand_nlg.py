@@ -191,3 +191,16 @@ def test_a_variable_may_be_another_response_filled_first_and_toned_once() -> Non
     whole = "订单361204587712340001(蓝牙耳机Pro,实付¥458.00)已发货。包裹还没有发出哦。"
     assert sent == Tone.from_file(name="专业").apply(whole)
     assert "{" not in sent and sent != whole  # the 专业 tone rewrote the joined text
+
+
+def test_a_list_variable_is_its_parts_one_after_the_other() -> None:
+    # actions.common.joined: parts (or the shop's own strings) with separator responses.
+    coupon = {"response": "utter_coupon_no_threshold", "amount": "5", "expires": ""}
+    threshold = {"response": "utter_coupon_threshold", "threshold": "300", "amount": "30",
+                 "expires": {"response": "utter_coupon_expires", "day": "明天"}}
+    coupons = [coupon, {"response": "utter_separator_list"}, threshold]
+    lines = [{"response": "utter_coupons", "count": 2, "coupons": coupons},
+             {"response": "utter_separator_line"}, "商品金额258元。"]
+    sent = generate(brand_nlg("热情"), "utter_promotions", lines=lines)["text"]
+    assert sent == ("您的账户里有2张可用优惠券:5元无门槛券、满300减30券(明天到期),"
+                    "下单时自动抵扣。\n商品金额258元。")

@@ -37,6 +37,9 @@ def test_every_text_keeps_its_meaning_and_stays_clean(name: str, emoji: bool) ->
     for where, text in EVERY:
         out = style.apply(text, title=is_button(where))
         label = f"{name}/{where}: {text!r} -> {out!r}"
+        if not text.strip():  # a line break between parts (utter_separator_line) stays one
+            assert out == text, label
+            continue
         assert out.strip(), label
         assert NUMBERS.findall(out) == NUMBERS.findall(text), label
         assert QUOTED.findall(out) == QUOTED.findall(text), label
