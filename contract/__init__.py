@@ -66,6 +66,7 @@ from contract.models import (
     Upload,
     UploadCreated,
     Urge,
+    Verification,
     ViewedProduct,
     ViewRecorded,
 )
@@ -81,5 +82,5 @@ __all__ = [
     "QuoteReduction", "ReasonCode", "RecentItems", "Refund", "RefundStatus", "RelatedProduct",
     "RelatedProducts", "ShipPromise", "SizeAdvice", "SizeAlternative", "StockedProduct", "Todo",
     "TodoKind", "TodoList", "TodoStatus", "Tracking", "TrackingEvent", "TrackingState",
-    "Upload", "UploadCreated", "Urge", "ViewRecorded", "ViewedProduct",
+    "Upload", "UploadCreated", "Urge", "Verification", "ViewRecorded", "ViewedProduct",
 ]

@@ -423,6 +423,17 @@ class Followup(ContractModel):
     closed_at: Optional[DateTime] = None
 
 
+class Verification(ContractModel):
+    """POST /api/orders/{id}/verify: a proven owner gets `proof` (for X-Order-Proof)."""
+
+    order_id: StrictStr
+    verified: StrictBool
+    method: Optional[Literal["phone_tail", "customer"]] = None
+    proof: Optional[StrictStr] = None  # op1.<order id>.<expiry>.<HMAC>
+    proof_expires_at: Optional[DateTime] = None
+    attempts_left: Optional[StrictInt] = None  # wrong phone tails left before a lockout
+
+
 class Urge(ContractModel):
     followup: Followup
     duplicate: StrictBool  # urged again within 24 hours: the open follow-up

@@ -279,28 +279,34 @@ async def verify_order(request: Request, order_id: str) -> HTTPResponse:
                 raise ApiError(403, "identity_invalid",
                                "顾客身份凭证无效或已过期，请用手机尾号验证订单归属")
             if order.customer_id != customer_id:
-                return json({"order_id": order_id, "verified": False, "method": "customer"})
-            return json(_proof_json(request, order_id, "customer"))
+                return json(_verification(order_id=order_id, verified=False, method="customer"))
+            return json(_verification(order_id=order_id, verified=True, method="customer",
+                                      **_proof(request, order_id)))
         if tail is None:
-            return json({"order_id": order_id, "verified": False})
+            return json(_verification(order_id=order_id, verified=False))
         ledger.check(session, [order_subject, client_subject])
         if services.verify_owner(session, order_id, tail):
             ledger.succeeded(session, order_subject)
-            return json(_proof_json(request, order_id, "phone_tail"))
+            return json(_verification(order_id=order_id, verified=True, method="phone_tail",
+                                      **_proof(request, order_id)))
         left, wait = ledger.failed(session, order_subject, client_subject)
         if wait > 0:
             # Answered (not raised) so the failure that caused the lockout is committed.
             error = locked_error(wait)
             return error_response(error.status, error.code, error.message, **error.extra)
-        return json({"order_id": order_id, "verified": False, "method": "phone_tail",
-                     "attempts_left": left})
+        return json(_verification(order_id=order_id, verified=False, method="phone_tail",
+                                  attempts_left=left))
 
 
-def _proof_json(request: Request, order_id: str, method: str) -> dict[str, Any]:
+def _verification(**fields: Any) -> dict[str, Any]:
+    """The verify answer as the contract defines it (fields that do not apply left out)."""
+    return contract.Verification(**fields).dict(exclude_none=True)
+
+
+def _proof(request: Request, order_id: str) -> dict[str, Any]:
     proof, expires = issue_proof(request.app.ctx.proof_secret, order_id,
                                  request.app.ctx.settings.proof_ttl)
-    return {"order_id": order_id, "verified": True, "method": method, "proof": proof,
-            "proof_expires_at": clock.iso(clock.from_epoch(expires))}
+    return {"proof": proof, "proof_expires_at": clock.iso(clock.from_epoch(expires))}
 
 
 @api.get("/orders/<order_id>/tracking")
@@ -837,7 +843,8 @@ async def admin_order_proof(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
     with db(request) as session:
         services.get_order(session, order_id)
-    return json(_proof_json(request, order_id, "admin"))
+    return json({"order_id": order_id, "verified": True, "method": "admin",
+                 **_proof(request, order_id)})
 
 
 def _privacy_scope(request: Request) -> list[str]:

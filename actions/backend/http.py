@@ -141,9 +141,9 @@ class HttpShopBackend:
         body = {key: value for key, value in (
             ("phone_tail", phone_tail), ("customer_id", customer_id), ("identity", identity),
             ("client", client)) if value}
-        result = await self._request("POST", f"/api/orders/{quote(order_id)}/verify", body)
-        proof = result.get("proof") if isinstance(result, dict) else None
-        return proof if result.get("verified") and isinstance(proof, str) else None
+        result = _parsed(contract.Verification, await self._request(
+            "POST", f"/api/orders/{quote(order_id)}/verify", body))
+        return result["proof"] if result["verified"] else None
 
     async def order(self, order_id: str, proof: Optional[str]) -> JSON:
         return _parsed(contract.Order, await self._request(

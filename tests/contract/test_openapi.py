@@ -30,6 +30,7 @@ RESPONSES: Dict[str, Tuple[str, str, str]] = {
     "OrderList": ("/api/orders/lookup", "post", "200"),
     "CancelledOrder": ("/api/orders/{order_id}/cancel", "post", "200"),
     "Urge": ("/api/orders/{order_id}/urge", "post", "201"),
+    "Verification": ("/api/orders/{order_id}/verify", "post", "200"),
     "ProductList": ("/api/products", "get", "200"),
     "RelatedProducts": ("/api/products/{product_id}/related", "get", "200"),
     "AfterSaleList": ("/api/orders/{order_id}/after-sales", "get", "200"),
