@@ -44,7 +44,9 @@ def _env_bool(name: str, default: bool = False) -> bool:
 
 def demo_mode() -> bool:
     """The project's laptop-demo switch (DEMO_MODE=1), shared with every service."""
-    return os.environ.get("DEMO_MODE", "").strip().lower() in ("1", "true", "yes")
+    from service_common.settings import demo_mode
+
+    return demo_mode()
 
 
 # Values published at some point (README, defaults.env): never a real installation's token.

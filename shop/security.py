@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base
 
 from service_common.idempotency import make_table
+from service_common.settings import demo_mode
 from shop.errors import ApiError
 
 # Kept apart from shop.models.Base: the daily date rebase shifts every Date/DateTime column
@@ -92,7 +93,7 @@ class Settings:
         return cls(
             api_key=os.environ.get("SHOP_API_KEY") or None,
             admin_key=os.environ.get("SHOP_ADMIN_KEY") or None,
-            demo_mode=os.environ.get("DEMO_MODE", "") == "1",
+            demo_mode=demo_mode(),
             proof_secret=os.environ.get("SHOP_PROOF_SECRET") or None,
             proof_ttl=_env_int("SHOP_PROOF_TTL_SECONDS", 7200),
             # Opt-in: only where the channel forwards the signed token to the assistant.

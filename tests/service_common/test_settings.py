@@ -135,3 +135,22 @@ def test_a_bad_channel_setting_stops_the_rasa_server_at_start() -> None:
     assert "rasa: environment: WECOM_RETRY_SECONDS: must be a number, got 'soon'" \
         in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("value", "demo"), [
+    ("true", True), ("1", True), ("yes", True), ("on", True),
+    ("0", False), ("false", False), ("", False),
+])
+def test_demo_mode_means_the_same_in_every_service(monkeypatch, value: str, demo: bool
+                                                   ) -> None:
+    # DEMO_MODE=true used to put the desk (and the secrets check) in demo mode but not the
+    # shop, which took only "1".
+    from desk.__main__ import demo_mode as desk_demo_mode
+    from security.secrets import demo_mode as secrets_demo_mode
+    from shop.security import Settings
+
+    monkeypatch.setenv("DEMO_MODE", value)
+    assert desk_demo_mode() is demo
+    assert secrets_demo_mode() is demo
+    assert secrets_demo_mode({"DEMO_MODE": value}) is demo
+    assert Settings.from_env().demo_mode is demo
