@@ -55,6 +55,15 @@ def env_str(name: str, default: Optional[str] = None) -> Optional[str]:
     return value if value not in (None, "") else default
 
 
+def env_setting(name: str) -> str:
+    """A setting defaults.env gives a value: the variable, else that value (ConfigError if
+    neither, e.g. a defaults.env without it)."""
+    value = env_str(name)
+    if value is None:
+        raise _bad(name, "must be set (it has no default)")
+    return value
+
+
 def env_int(name: str, default: Optional[int] = None, minimum: Optional[int] = None) -> int:
     value = env_str(name)
     if value is None:
