@@ -18,7 +18,6 @@ import argparse
 import hmac
 import json
 import logging
-import os
 import sys
 import zlib
 from typing import Optional
@@ -33,7 +32,7 @@ from sanic.response import HTTPResponse
 from actions import turn
 from security import logs, secrets
 from service_common.config import ConfigError
-from service_common.settings import check_environment, env_int, env_str
+from service_common.settings import check_environment, env_int, env_setting, env_str
 
 logger = logging.getLogger("actions.server")
 TOKEN_HEADER = "X-Actions-Token"
@@ -101,7 +100,7 @@ def main(argv: Optional[list] = None) -> None:
         sys.exit(2)
     parser.add_argument("--host", default=env_str("ACTIONS_HOST"))
     parser.add_argument("--port", type=int, default=env_int("ACTIONS_PORT"))
-    parser.add_argument("--loglevel", default=os.environ.get("LOG_LEVEL", "INFO"))
+    parser.add_argument("--loglevel", default=env_setting("LOG_LEVEL"))
     args = parser.parse_args(argv)
     utils.configure_colored_logging(args.loglevel)
     utils.update_sanic_log_level()
@@ -110,7 +109,7 @@ def main(argv: Optional[list] = None) -> None:
     except secrets.InsecureSecret as error:
         print(f"ERROR: {error}", file=sys.stderr)
         sys.exit(2)
-    app = build_app(os.environ.get("ACTIONS_TOKEN", ""))  # imports every action module
+    app = build_app(env_str("ACTIONS_TOKEN") or "")  # imports every action module
     from sqlalchemy.exc import SQLAlchemyError
 
     from actions import playbook

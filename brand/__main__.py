@@ -7,13 +7,13 @@ Uses the same settings as the servers (brand/tone.yml, BRAND_TONE, BRAND_EMOJI),
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 from brand.tone import DEFAULT_TONE_PATH, FILE_ENV, Tone, ToneFile, load_tone, parse_switch
 from service_common.config import ConfigError, load_yaml
+from service_common.settings import env_str
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -38,7 +38,7 @@ def _tones(name: Optional[str], emoji: Optional[str], every: bool) -> List[Tone]
     switch = parse_switch(emoji, "--emoji") if emoji else None
     if not every and name is None and switch is None:
         return [load_tone()]
-    path = Path(os.environ.get(FILE_ENV) or DEFAULT_TONE_PATH)
+    path = Path(env_str(FILE_ENV) or DEFAULT_TONE_PATH)
     if not every:
         return [Tone.from_file(path, name=name, emoji=switch)]
     names = load_yaml(path, ToneFile).tones

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
 
@@ -33,6 +32,7 @@ from sanic.response import HTTPResponse
 
 from channels.identity import IdentityError, verify_identity
 from security import rasa_hooks
+from service_common.settings import env_str
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class SecureRestInput(InputChannel):
         return cls((credentials or {}).get("identity_secret"))
 
     def __init__(self, identity_secret: Optional[str] = None) -> None:
-        self.identity_secret = identity_secret or os.environ.get("CHANNEL_IDENTITY_SECRET")
+        self.identity_secret = identity_secret or env_str("CHANNEL_IDENTITY_SECRET")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("secure_rest_webhook", __name__)

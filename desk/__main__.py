@@ -19,16 +19,16 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import secrets
 import sys
 from datetime import timedelta
 from typing import Optional
 
 from desk.config import DEFAULT_QUEUES_PATH, load_queues
+from service_common import settings
 from service_common.config import ConfigError
+from service_common.settings import env_bool, env_float, env_int, env_list, env_setting, env_str
 
-DEFAULT_DB_URL = "sqlite:///var/desk.sqlite"
 COMMANDS = ("serve", "migrate", "add-agent", "demo-agents")
 # The demo's accounts (DEMO_MODE=1 only): name, role, password.
 DEMO_AGENTS = (("小王", "agent", "xiaowang-demo"), ("小李", "agent", "xiaoli-demo"),
@@ -36,15 +36,9 @@ DEMO_AGENTS = (("小王", "agent", "xiaowang-demo"), ("小李", "agent", "xiaoli
 logger = logging.getLogger("desk")
 
 
-def _env_bool(name: str, default: bool = False) -> bool:
-    from service_common.settings import env_bool
-
-    return env_bool(name, default)
-
-
 def demo_mode() -> bool:
     """The project's laptop-demo switch (DEMO_MODE=1), shared with every service."""
-    return os.environ.get("DEMO_MODE", "").strip().lower() in ("1", "true", "yes")
+    return settings.demo_mode()
 
 
 # Values published at some point (README, defaults.env): never a real installation's token.
@@ -53,24 +47,23 @@ MIN_TOKEN_LENGTH = 16
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
-    env = os.environ.get
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "serve"
     parser = argparse.ArgumentParser(prog=f"python -m desk {command}", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db-url", default=env("DESK_DB_URL", DEFAULT_DB_URL),
-                        help=f"SQLAlchemy URL (default: {DEFAULT_DB_URL})")
+    parser.add_argument("--db-url", default=env_setting("DESK_DB_URL"),
+                        help="SQLAlchemy URL (default: DESK_DB_URL)")
     if command == "serve":
-        parser.add_argument("--host", default=env("DESK_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(env("DESK_PORT", "5070")))
-        parser.add_argument("--rasa-url", default=env("RASA_URL", "http://127.0.0.1:5005"),
+        parser.add_argument("--host", default=env_setting("DESK_HOST"))
+        parser.add_argument("--port", type=int, default=env_int("DESK_PORT", minimum=0))
+        parser.add_argument("--rasa-url", default=env_setting("RASA_URL"),
                             help="Rasa server started with --enable-api")
-        parser.add_argument("--queues", default=env("DESK_QUEUES", str(DEFAULT_QUEUES_PATH)),
+        parser.add_argument("--queues", default=env_str("DESK_QUEUES", str(DEFAULT_QUEUES_PATH)),
                             help="queue file (default: desk/queues.yml)")
         parser.add_argument("--rasa-timeout", type=float,
-                            default=float(env("DESK_RASA_TIMEOUT", "10")),
+                            default=env_float("DESK_RASA_TIMEOUT"),
                             help="seconds per Rasa call")
-        parser.add_argument("--log-level", default=env("DESK_LOG_LEVEL", "INFO"))
+        parser.add_argument("--log-level", default=env_setting("DESK_LOG_LEVEL"))
     elif command == "add-agent":
         parser.add_argument("--name", required=True)
         parser.add_argument("--role", choices=("agent", "supervisor"), default="agent")
@@ -111,7 +104,7 @@ def add_agent(args: argparse.Namespace) -> int:
 
     if _migrate(args.db_url):
         return 1
-    password = os.environ.get("DESK_AGENT_PASSWORD")
+    password = env_str("DESK_AGENT_PASSWORD")
     generated = False
     if not password and sys.stdin.isatty():
         password = getpass.getpass(f"password for {args.name}: ")
@@ -167,7 +160,7 @@ def serve(args: argparse.Namespace) -> int:
         print(f"desk: configuration error: {error}", file=sys.stderr)
         return 2
     from desk.auth import Throttle
-    from service_common.settings import check_environment, env_float, env_int
+    from service_common.settings import check_environment
 
     try:  # ... and so must a bad setting, before the database is migrated
         check_environment()
@@ -176,13 +169,13 @@ def serve(args: argparse.Namespace) -> int:
         throttle = Throttle(max_failures=env_int("DESK_LOGIN_MAX_FAILURES", 5),
                             max_client_failures=env_int("DESK_LOGIN_MAX_CLIENT_FAILURES", 20),
                             window_seconds=env_int("DESK_LOGIN_WINDOW_SECONDS", 900))
-        cookie_secure, auto_assign = (_env_bool("DESK_COOKIE_SECURE"),
-                                      _env_bool("DESK_AUTO_ASSIGN", True))
+        cookie_secure, auto_assign = (env_bool("DESK_COOKIE_SECURE"),
+                                      env_bool("DESK_AUTO_ASSIGN", True))
         rating_poll_seconds = env_float("DESK_RATING_POLL_SECONDS", 5)
     except ConfigError as error:
         print(f"desk: {error}", file=sys.stderr)
         return 2
-    api_token = os.environ.get("DESK_API_TOKEN") or ""
+    api_token = env_str("DESK_API_TOKEN") or ""
     weak = (not api_token or api_token.lower() in PUBLISHED_TOKENS
             or len(api_token) < MIN_TOKEN_LENGTH)
     if weak and not demo_mode():
@@ -209,12 +202,11 @@ def serve(args: argparse.Namespace) -> int:
     from service_common.db import make_session_factory
 
     engine = _engine(args.db_url)
-    rasa = RasaClient(args.rasa_url, os.environ.get("RASA_API_TOKEN"), args.rasa_timeout)
-    channels = {c.strip() for c in os.environ.get("DESK_PUSH_CHANNELS", "webchat").split(",")
-                if c.strip()}
+    rasa = RasaClient(args.rasa_url, env_str("RASA_API_TOKEN"), args.rasa_timeout)
+    channels = set(env_list("DESK_PUSH_CHANNELS"))
     app = create_app(
         make_session_factory(engine), queues, rasa, api_token,
-        push_token=os.environ.get("CHANNEL_PUSH_TOKEN"), push_channels=channels,
+        push_token=env_str("CHANNEL_PUSH_TOKEN"), push_channels=channels,
         session_lifetime=session_lifetime, throttle=throttle, cookie_secure=cookie_secure,
         auto_assign=auto_assign, rating_poll_seconds=rating_poll_seconds,
     )
@@ -234,7 +226,11 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    args = parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except ConfigError as error:
+        print(f"desk: {error}", file=sys.stderr)
+        return 2
     if args.command == "migrate":
         return _migrate(args.db_url)
     if args.command == "add-agent":

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 from functools import cache
 from pathlib import Path
@@ -15,6 +14,7 @@ from pydantic import conlist
 
 from service_common.config import Model, Text, load_yaml
 from service_common.errors import ApiError
+from service_common.settings import env_str
 
 logger = logging.getLogger("desk.assist")
 
@@ -248,7 +248,7 @@ def shop_backend() -> Any:
         from actions.backend.http import HttpShopBackend
 
         _shop = HttpShopBackend.from_env(
-            "SHOP_ADMIN_KEY" if os.environ.get("SHOP_ADMIN_KEY") else "SHOP_API_KEY")
+            "SHOP_ADMIN_KEY" if env_str("SHOP_ADMIN_KEY") else "SHOP_API_KEY")
     return _shop
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
@@ -15,6 +14,7 @@ from pydantic import StrictStr, conint, conlist, constr, root_validator, validat
 
 from escalation.mood import history_of, turning_point
 from service_common.config import At, Count, Model, Text, number, parse, read_yaml
+from service_common.settings import env_str
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RULES = Path(__file__).resolve().parent / "rules.yml"
@@ -226,7 +226,7 @@ def rules_path(configured: Union[str, Path, None] = None) -> Path:
     """The rules file of this installation: ESCALATION_RULES, else the configured file, else
     escalation/rules.yml. The policy (Rasa server) and the handoff actions (action server)
     both read it when they start, so they follow the same file."""
-    return Path(os.environ.get("ESCALATION_RULES") or configured or DEFAULT_RULES)
+    return Path(env_str("ESCALATION_RULES") or configured or DEFAULT_RULES)
 
 
 def read_rules(path: Union[str, Path, None] = None) -> Tuple[EscalationRules, str]:

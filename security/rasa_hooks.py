@@ -51,6 +51,7 @@ from service_common.settings import (
     env_bool,
     env_int,
     env_optional,
+    env_setting,
     env_str,
 )
 
@@ -231,7 +232,7 @@ async def record_ticket(tracker: Any, reason: str) -> None:
 
 
 def tickets_file() -> Path:
-    return Path(os.environ.get("OFFLINE_TICKETS_FILE", "var/offline_tickets.jsonl"))
+    return Path(env_setting("OFFLINE_TICKETS_FILE"))
 
 
 def _write_local_ticket(packet: Dict[str, Any]) -> None:

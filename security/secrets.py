@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional
 
+from service_common import settings
 from service_common.settings import SECRETS_FILE, read_env_file
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def init(path: Path = SECRETS_FILE) -> Dict[str, str]:
 
 
 def demo_mode(env: Optional[Mapping[str, str]] = None) -> bool:
-    return (env if env is not None else os.environ).get("DEMO_MODE", "") in ("1", "true", "yes")
+    return settings.demo_mode(env)
 
 
 def problems(names: Iterable[str], env: Optional[Mapping[str, str]] = None) -> List[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
-from typing import Dict, Optional, Sequence, overload
+from typing import Dict, Mapping, Optional, Sequence, overload
 
 from service_common.config import ConfigError
 
@@ -55,6 +55,15 @@ def env_str(name: str, default: Optional[str] = None) -> Optional[str]:
     return value if value not in (None, "") else default
 
 
+def env_setting(name: str) -> str:
+    """A setting defaults.env gives a value: the variable, else that value (ConfigError if
+    neither, e.g. a defaults.env without it)."""
+    value = env_str(name)
+    if value is None:
+        raise _bad(name, "must be set (it has no default)")
+    return value
+
+
 def env_int(name: str, default: Optional[int] = None, minimum: Optional[int] = None) -> int:
     value = env_str(name)
     if value is None:
@@ -83,7 +92,10 @@ def env_float(name: str, default: Optional[float] = None) -> float:
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    value = env_str(name)
+    return _switch(name, env_str(name), default)
+
+
+def _switch(name: str, value: Optional[str], default: bool) -> bool:
     if value is None:
         return default
     lowered = value.strip().lower()
@@ -92,6 +104,15 @@ def env_bool(name: str, default: bool = False) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise _bad(name, f"must be true or false, got {value!r}")
+
+
+def demo_mode(env: Optional[Mapping[str, str]] = None) -> bool:
+    """DEMO_MODE, the laptop-demo switch, read the same way by every service (1, true, yes
+    or on); `env`: another environment than this process's (empty: the defaults.env value)."""
+    if env is None:
+        return env_bool("DEMO_MODE")
+    return _switch("DEMO_MODE", env.get("DEMO_MODE") or defaults().get("DEMO_MODE") or None,
+                   False)
 
 
 def env_list(name: str) -> list[str]:

@@ -5,29 +5,30 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Optional
 
-from shop.db import DEFAULT_DB_URL, make_engine, make_session_factory, prepare_database
+from service_common.config import ConfigError
+from service_common.settings import env_int, env_setting, env_str
+from shop.db import make_engine, make_session_factory, prepare_database
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m shop", description=__doc__)
-    parser.add_argument("--host", default=os.environ.get("SHOP_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_PORT", "8010")))
-    parser.add_argument("--db-url", default=os.environ.get("SHOP_DB_URL", DEFAULT_DB_URL),
+    parser.add_argument("--host", default=env_setting("SHOP_HOST"))
+    parser.add_argument("--port", type=int, default=env_int("SHOP_PORT", minimum=0))
+    parser.add_argument("--db-url", default=env_setting("SHOP_DB_URL"),
                         help="SQLAlchemy URL (default: sqlite:///var/shop.sqlite)")
-    parser.add_argument("--upload-dir", type=Path, default=os.environ.get("SHOP_UPLOAD_DIR"),
+    parser.add_argument("--upload-dir", type=Path, default=env_str("SHOP_UPLOAD_DIR"),
                         help="where uploaded photos are stored (default: next to the SQLite "
                              "file, e.g. var/shop_uploads; ./var/uploads for other databases)")
     parser.add_argument("--promotions", type=Path,
-                        default=os.environ.get("SHOP_PROMOTIONS_FILE"),
+                        default=env_str("SHOP_PROMOTIONS_FILE"),
                         help="promotion rules (default: shop/promotions.yml); re-read when "
                              "the file changes")
-    parser.add_argument("--policy", type=Path, default=os.environ.get("SHOP_POLICY_FILE"),
+    parser.add_argument("--policy", type=Path, default=env_str("SHOP_POLICY_FILE"),
                         help="after-sales windows (default: policy/aftersales.yml)")
     parser.add_argument("--reseed", action="store_true",
                         help="drop all shop tables and seed fresh demo data")
@@ -35,12 +36,16 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                         help="create/seed the database, then exit without serving")
     parser.add_argument("--seed-date", type=date.fromisoformat, default=None,
                         help="anchor a fresh seed at this day (YYYY-MM-DD) instead of today")
-    parser.add_argument("--log-level", default=os.environ.get("SHOP_LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-level", default=env_setting("SHOP_LOG_LEVEL"))
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    args = parse_args(argv)
+    try:
+        args = parse_args(argv)
+    except ConfigError as error:
+        print(f"shop: invalid configuration: {error}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -49,7 +54,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not args.seed_only:
         # Checked before touching the database: a typo in the rules or the settings should
         # not cost a seed, and should stop the start with the file and rule named.
-        from service_common.config import ConfigError
         from service_common.settings import check_environment
         from shop import policy
         from shop.promotions import DEFAULT_PATH, load_rules
@@ -63,7 +67,11 @@ def main(argv: Optional[list[str]] = None) -> int:
             return 2
     from shop.security import Settings
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"shop: invalid configuration: {error}", file=sys.stderr)
+        return 2
     problem = settings.problem()
     if problem and not args.seed_only:
         print(f"shop: refusing to start: {problem}", file=sys.stderr)

@@ -18,7 +18,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -29,7 +28,9 @@ from sqlalchemy import Column, Float, Integer, String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base
 
+from service_common.config import ConfigError
 from service_common.idempotency import make_table
+from service_common.settings import ENVIRONMENT, demo_mode, env_int, env_str
 from shop.errors import ApiError
 
 # Kept apart from shop.models.Base: the daily date rebase shifts every Date/DateTime column
@@ -56,17 +57,12 @@ class VerifyAttempts(SecurityBase):
     last_failure = Column(Float, nullable=False, default=0.0)
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw.isdigit() else default
-
-
-def _env_decimal(name: str, default: str) -> Decimal:
-    raw = os.environ.get(name, "").strip()
+def _env_amount(name: str, default: Decimal) -> Decimal:
+    raw = env_str(name)
     try:
-        return Decimal(raw) if raw else Decimal(default)
+        return Decimal(raw.strip()) if raw else default
     except ArithmeticError:
-        return Decimal(default)
+        raise ConfigError(ENVIRONMENT, f"must be an amount, got {raw!r}", name) from None
 
 
 @dataclass
@@ -90,19 +86,22 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            api_key=os.environ.get("SHOP_API_KEY") or None,
-            admin_key=os.environ.get("SHOP_ADMIN_KEY") or None,
-            demo_mode=os.environ.get("DEMO_MODE", "") == "1",
-            proof_secret=os.environ.get("SHOP_PROOF_SECRET") or None,
-            proof_ttl=_env_int("SHOP_PROOF_TTL_SECONDS", 7200),
+            api_key=env_str("SHOP_API_KEY"),
+            admin_key=env_str("SHOP_ADMIN_KEY"),
+            demo_mode=demo_mode(),
+            proof_secret=env_str("SHOP_PROOF_SECRET"),
+            proof_ttl=env_int("SHOP_PROOF_TTL_SECONDS", cls.proof_ttl, minimum=0),
             # Opt-in: only where the channel forwards the signed token to the assistant.
-            identity_secret=os.environ.get("SHOP_IDENTITY_SECRET") or None,
-            order_failures=_env_int("SHOP_VERIFY_MAX_FAILURES", 5),
-            client_failures=_env_int("SHOP_VERIFY_MAX_CLIENT_FAILURES", 10),
-            lock_seconds=_env_int("SHOP_VERIFY_LOCK_SECONDS", 900),
-            max_lock_seconds=_env_int("SHOP_VERIFY_MAX_LOCK_SECONDS", 86400),
-            coupon_max_amount=_env_decimal("SHOP_COUPON_MAX_AMOUNT", "50"),
-            coupon_daily_amount=_env_decimal("SHOP_COUPON_DAILY_AMOUNT", "100"),
+            identity_secret=env_str("SHOP_IDENTITY_SECRET"),
+            order_failures=env_int("SHOP_VERIFY_MAX_FAILURES", cls.order_failures, minimum=0),
+            client_failures=env_int("SHOP_VERIFY_MAX_CLIENT_FAILURES", cls.client_failures,
+                                    minimum=0),
+            lock_seconds=env_int("SHOP_VERIFY_LOCK_SECONDS", cls.lock_seconds, minimum=0),
+            max_lock_seconds=env_int("SHOP_VERIFY_MAX_LOCK_SECONDS", cls.max_lock_seconds,
+                                     minimum=0),
+            coupon_max_amount=_env_amount("SHOP_COUPON_MAX_AMOUNT", cls.coupon_max_amount),
+            coupon_daily_amount=_env_amount("SHOP_COUPON_DAILY_AMOUNT",
+                                            cls.coupon_daily_amount),
         )
 
     def problem(self) -> Optional[str]:

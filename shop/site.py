@@ -9,7 +9,6 @@ picks a demo customer (or stays anonymous) on the page.
 from __future__ import annotations
 
 import html
-import os
 from typing import Optional
 
 from sanic import Blueprint
@@ -18,6 +17,7 @@ from sanic.response import HTTPResponse
 from sanic.response import html as html_response
 
 from channels.identity import IdentityError, sign_identity
+from service_common.settings import env_setting, env_str
 from shop.models import Customer, Product
 
 site = Blueprint("site", url_prefix="/site")
@@ -27,8 +27,7 @@ DEFAULT_PRODUCT = "P5001"
 
 
 def widget_url() -> str:
-    base = os.environ.get("WEBCHAT_PUBLIC_URL") or os.environ.get("RASA_URL") or \
-        "http://127.0.0.1:5005"
+    base = env_str("WEBCHAT_PUBLIC_URL") or env_setting("RASA_URL")
     return base.rstrip("/") + "/webhooks/webchat/widget.js"
 
 
@@ -37,7 +36,7 @@ def identity_token(customer_id: Optional[str], product_id: str) -> str:
         return ""
     try:
         return sign_identity({"customer_id": customer_id, "product_id": product_id},
-                             os.environ.get("CHANNEL_IDENTITY_SECRET", ""), ttl_seconds=3600)
+                             env_str("CHANNEL_IDENTITY_SECRET") or "", ttl_seconds=3600)
     except IdentityError:
         return ""
 
@@ -65,7 +64,7 @@ async def product_page(request: Request) -> HTTPResponse:
         f"<a class='other' href='?product={esc(p.id)}&customer={esc(chosen)}'>{esc(p.name)}</a>"
         for p in others if p.id != product.id)
     who = f"已登录:{esc(customer.name)}" if customer else "匿名访客(未登录)"
-    warning = "" if os.environ.get("CHANNEL_IDENTITY_SECRET") or not customer else \
+    warning = "" if env_str("CHANNEL_IDENTITY_SECRET") or not customer else \
         "<p class='warn'>未配置 CHANNEL_IDENTITY_SECRET:聊天中只能以匿名身份咨询。</p>"
     page = f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">

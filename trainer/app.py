@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 from typing import Optional
 
 from sanic import Sanic
@@ -17,6 +16,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
 from privacy import mask_phone
+from service_common.settings import env_str
 from trainer.http import register
 from trainer.service import Trainer
 
@@ -54,5 +54,5 @@ def create_app(token: str, trainer: Optional[Trainer] = None, name: str = "train
 def run(host: str, port: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                                                    "%(message)s")
-    app = create_app(os.environ.get("TRAINER_API_TOKEN", ""))
+    app = create_app(env_str("TRAINER_API_TOKEN") or "")
     app.run(host=host, port=port, access_log=False, workers=1)

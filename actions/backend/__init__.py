@@ -8,7 +8,6 @@ for another system (Shopify, Taobao open platform, an ERP) implementing `ShopBac
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Optional
 
 from actions.backend.base import (
@@ -21,6 +20,7 @@ from actions.backend.base import (
     ShopBackend,
     VerificationLocked,
 )
+from service_common.settings import env_setting
 
 __all__ = [
     "BackendError",
@@ -41,7 +41,7 @@ def get_backend() -> ShopBackend:
     """Return the process-wide backend (connection pools are reused across actions)."""
     global _backend
     if _backend is None:
-        choice = os.environ.get("SHOP_BACKEND", "http")
+        choice = env_setting("SHOP_BACKEND")
         if choice == "http":
             from actions.backend.http import HttpShopBackend
 

@@ -4,7 +4,6 @@ is parsed with the contract's models (contract/)."""
 from __future__ import annotations
 
 import logging
-import os
 import re
 from typing import Any, List, Optional, Type
 from urllib.parse import quote, urlencode
@@ -24,6 +23,7 @@ from actions.backend.base import (
     VerificationLocked,
 )
 from service_common.http import HttpClient, HttpError, RetryPolicy
+from service_common.settings import env_float, env_int, env_setting, env_str
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +76,10 @@ class HttpShopBackend:
         """`key_variable`: the variable holding the API key (the desk, the shop's back
         office, reads with SHOP_ADMIN_KEY)."""
         return cls(
-            base_url=os.environ.get("SHOP_API_URL", "http://127.0.0.1:8010"),
-            api_key=os.environ.get(key_variable) or None,
-            timeout=float(os.environ.get("SHOP_API_TIMEOUT", "3")),
-            retries=int(os.environ.get("SHOP_API_RETRIES", "2")),
+            base_url=env_setting("SHOP_API_URL"),
+            api_key=env_str(key_variable),
+            timeout=env_float("SHOP_API_TIMEOUT"),
+            retries=env_int("SHOP_API_RETRIES", minimum=0),
         )
 
     async def close(self) -> None:

@@ -135,3 +135,45 @@ def test_a_bad_channel_setting_stops_the_rasa_server_at_start() -> None:
     assert "rasa: environment: WECOM_RETRY_SECONDS: must be a number, got 'soon'" \
         in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("value", "demo"), [
+    ("true", True), ("1", True), ("yes", True), ("on", True),
+    ("0", False), ("false", False), ("", False),
+])
+def test_demo_mode_means_the_same_in_every_service(monkeypatch, value: str, demo: bool
+                                                   ) -> None:
+    # DEMO_MODE=true used to put the desk (and the secrets check) in demo mode but not the
+    # shop, which took only "1".
+    from desk.__main__ import demo_mode as desk_demo_mode
+    from security.secrets import demo_mode as secrets_demo_mode
+    from shop.security import Settings
+
+    monkeypatch.setenv("DEMO_MODE", value)
+    assert desk_demo_mode() is demo
+    assert secrets_demo_mode() is demo
+    assert secrets_demo_mode({"DEMO_MODE": value}) is demo
+    assert Settings.from_env().demo_mode is demo
+
+
+@pytest.mark.parametrize(("name", "value", "problem"), [
+    ("SHOP_VERIFY_MAX_FAILURES", "five", "must be an integer, got 'five'"),
+    ("SHOP_COUPON_MAX_AMOUNT", "fifty", "must be an amount, got 'fifty'"),
+])
+def test_a_bad_shop_setting_names_the_variable(monkeypatch, name: str, value: str,
+                                               problem: str) -> None:
+    # The shop used to fall back to its default silently (5 failures, 50 yuan).
+    from shop.security import Settings
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env()
+    assert str(error.value) == f"environment: {name}: {problem}"
+
+
+def test_a_bad_argument_default_stops_the_desk_without_a_traceback() -> None:
+    # DESK_RASA_TIMEOUT used to be float()ed in the argument parser, with a traceback.
+    result = _start("desk", {"DESK_RASA_TIMEOUT": "slow"}, "--port", "1")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.strip() == \
+        "desk: environment: DESK_RASA_TIMEOUT: must be a number, got 'slow'"
