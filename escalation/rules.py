@@ -13,7 +13,7 @@ import yaml
 from pydantic import StrictStr, conint, conlist, constr, root_validator, validator
 
 from escalation.mood import history_of, turning_point
-from service_common.config import At, Count, Model, Text, number, parse, read_yaml
+from service_common.config import At, Count, Model, Text, number, parse, read_yaml, unique_ids
 from service_common.settings import env_str
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,11 +116,7 @@ class RulesFile(Model):
 
     @validator("rules")
     def _unique_ids(cls, rules: List[RuleSpec]) -> List[RuleSpec]:
-        seen = set()
-        for index, rule in enumerate(rules):
-            if rule.id in seen:
-                raise At((index, "id"), f"duplicate id {rule.id!r}")
-            seen.add(rule.id)
+        unique_ids(rules)
         return rules
 
 

@@ -61,6 +61,15 @@ class At(ValueError):
         self.loc = loc
 
 
+def unique_ids(items: Sequence[Any]) -> None:
+    """For a validator: the second item whose `id` repeats an earlier one is a mistake."""
+    seen = set()
+    for index, item in enumerate(items):
+        if item.id in seen:
+            raise At((index, "id"), f"duplicate id {item.id!r}")
+        seen.add(item.id)
+
+
 class Model(BaseModel):
     """Base of the config models: unknown keys are mistakes, loaded values do not change."""
 

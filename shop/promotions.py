@@ -25,7 +25,7 @@ from typing import Any, List, Literal, Optional, Union
 from pydantic import Field, StrictBool, StrictInt, conint, conlist, validator
 from typing_extensions import Annotated
 
-from service_common.config import At, ConfigError, Model, Text, parse, read_yaml
+from service_common.config import At, ConfigError, Model, Text, parse, read_yaml, unique_ids
 from shop.catalog import CATEGORY_TEXT
 
 logger = logging.getLogger("shop.promotions")
@@ -273,11 +273,7 @@ class PromotionsFile(Model):
 
     @validator("promotions")
     def _unique_ids(cls, rules: List[RuleSpec]) -> List[RuleSpec]:
-        seen = set()
-        for index, rule in enumerate(rules):
-            if rule.id in seen:
-                raise At((index, "id"), f"duplicate id {rule.id!r}")
-            seen.add(rule.id)
+        unique_ids(rules)
         return rules
 
 
