@@ -308,17 +308,19 @@ def test_finding5_internal_urls_are_never_fetched_and_all_refusals_look_alike(st
                "http://127.0.0.1:1/closed.png", "http://169.254.169.254/latest/meta-data/",
                f"http://localhost:{stack.env['DESK_PORT']}/health", "http://[::1]:22/",
                "http://10.1.2.3/photo.png", "file:///etc/passwd", "http://example.com/a.png"]
-    answers = set()
-    # Two refusals per conversation: a third unusable answer hands over (repeated failure).
+    answers: dict = {}
+    # Two refusals per conversation: a third unusable answer hands over (repeated failure),
+    # and the second already says the photo was asked for before (no third same request).
     for start in range(0, len(targets), 2):
         sender = f"sec-ssrf-{start}"
         photo_request(stack, sender)
-        for url in targets[start:start + 2]:
+        for position, url in enumerate(targets[start:start + 2]):
             text = reply_text(say(stack, sender, "照片发你了", {"attachments": [
                 {"type": "image", "url": url}]}))
             assert UNUSABLE in text, (url, text)
-            answers.add(text)
-    assert len(answers) == 1, answers  # an open port and a closed one look the same
+            answers.setdefault(position, set()).add(text)
+    # An open port and a closed one look the same at the same point of a conversation.
+    assert [len(texts) for texts in answers.values()] == [1, 1], answers
     assert len(shop(stack, f"/api/orders/{CRUSHED}/after-sales")["after_sales"]) == before
 
 
