@@ -165,6 +165,33 @@ class CueMatcher:
         return 1.0 - math.exp(-total)
 
 
+class CharWordAnalyzer:
+    """Character n-grams (char_wb) of the text plus, when `max_word_ngram` > 0, jieba word
+    n-grams prefixed "w:" (one vocabulary, so the fast scorer needs no change)."""
+
+    def __init__(self, min_ngram: int, max_ngram: int, max_word_ngram: int) -> None:
+        self.min_ngram, self.max_ngram, self.max_word_ngram = min_ngram, max_ngram, max_word_ngram
+
+    def __call__(self, text: Text) -> List[Text]:
+        grams: List[Text] = []
+        for chunk in text.split():
+            padded = f" {chunk} "
+            for n in range(self.min_ngram, self.max_ngram + 1):
+                if n > len(padded):
+                    break
+                grams.extend(padded[start:start + n] for start in range(len(padded) - n + 1))
+                if n >= len(padded):
+                    break
+        if self.max_word_ngram > 0:
+            import jieba
+
+            words = [word for word in jieba.lcut(text) if word.strip()]
+            for n in range(1, self.max_word_ngram + 1):
+                grams.extend("w:" + "|".join(words[start:start + n])
+                             for start in range(len(words) - n + 1))
+        return grams
+
+
 def class_weights(labels: List[Text], setting: Any) -> Any:
     """sklearn's class weights: "balanced", or a blend `b` of balanced (1) and the raw
     counts (0): weight = (n / (k * count)) ** b."""
@@ -213,6 +240,12 @@ class EmotionRadar(GraphComponent):
             # "balanced" weighs the three labels equally whatever their counts; a number
             # in [0, 1] blends towards the training counts (real traffic is mostly calm).
             "class_weight": "balanced",
+            # Jieba word n-grams (1..N, prefixed "w:") beside the character n-grams; 0 = none.
+            # Needs analyzer char_wb.
+            "max_word_ngram": 0,
+            # Factor on each label's probability before the arg-max (then renormalised):
+            # above 1 for calm flags fewer calm messages. Labels left out keep 1.
+            "label_prior": {},
         }
 
     @classmethod
@@ -284,8 +317,13 @@ class EmotionRadar(GraphComponent):
 
         texts = [self._prepare(text) for text in raw_texts]
         matcher = CueMatcher(lexicon)
+        word_ngrams = int(self._config.get("max_word_ngram") or 0)
+        if word_ngrams and self._config["analyzer"] != "char_wb":
+            raise RasaException("EmotionRadar: max_word_ngram needs analyzer char_wb.")
         vectorizer = TfidfVectorizer(
-            analyzer=self._config["analyzer"],
+            analyzer=(CharWordAnalyzer(self._config["min_ngram"], self._config["max_ngram"],
+                                       word_ngrams)
+                      if word_ngrams else self._config["analyzer"]),
             ngram_range=(self._config["min_ngram"], self._config["max_ngram"]),
             sublinear_tf=True,
             lowercase=False,  # normalize() already did it
@@ -339,7 +377,13 @@ class EmotionRadar(GraphComponent):
         hand, hits = self._matcher.features(prepared)
         scores = (scorer.intercept + scorer.scores(scorer.columns(prepared))
                   + (hand * self._config["hand_feature_weight"]) @ scorer.extra_coef)
-        return dict(zip(scorer.labels, softmax(scores).tolist(), strict=True)), hits
+        probabilities = softmax(scores)
+        prior = self._config.get("label_prior") or {}
+        if prior:
+            probabilities = probabilities * np.array(
+                [float(prior.get(label, 1.0)) for label in scorer.labels])
+            probabilities /= probabilities.sum()
+        return dict(zip(scorer.labels, probabilities.tolist(), strict=True)), hits
 
     def predict(self, text: Text) -> Dict[Text, Any]:
         """`{label, intensity, confidence}` for one raw text."""
