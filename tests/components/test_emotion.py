@@ -193,3 +193,33 @@ def test_fingerprint_changes_when_the_training_file_changes(tmp_path: Path) -> N
 @pytest.mark.parametrize("text", ["361204587712340001", "5678", "5", "138-0013-8000", " 12 "])
 def test_bare_numbers_carry_no_mood(radar: EmotionRadar, text: str) -> None:
     assert radar.predict(text) == {"label": "calm", "intensity": 0.0, "confidence": 1.0}
+
+
+def test_char_word_analyzer_without_words_is_sklearn_char_wb() -> None:
+    # max_word_ngram > 0 swaps sklearn's char_wb analyzer for CharWordAnalyzer: its
+    # character part must be the same n-grams.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from components.emotion import CharWordAnalyzer, normalize
+
+    stock = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3)).build_analyzer()
+    ours = CharWordAnalyzer(1, 3, 0)
+    for text in load_examples(str(HELDOUT_FILE))[0][:200] + ["", " a ", "好"]:
+        assert ours(normalize(text)) == stock(normalize(text))
+    grams = CharWordAnalyzer(1, 2, 2)("快递到哪了 急用")
+    assert any(gram.startswith("w:") and "|" in gram for gram in grams)
+
+
+def test_word_ngrams_and_label_prior(tmp_path: Path) -> None:
+    storage, resource, context, config = _setup(tmp_path, max_word_ngram=2)
+    EmotionRadar.create(config, storage, resource, context).train(TrainingData())
+    loaded = EmotionRadar.load(config, storage, resource, context)
+    assert emotion_of(loaded, "请问什么时候发货")["label"] == "calm"
+    assert emotion_of(loaded, "垃圾店 骗子 退钱!!!")["label"] == "angry"
+    text = "怎么还没发货"
+    plain = loaded.probabilities(text)[0]
+    loaded._config["label_prior"] = {"calm": 3.0}
+    shifted = loaded.probabilities(text)[0]
+    assert shifted["calm"] > plain["calm"] and abs(sum(shifted.values()) - 1.0) < 1e-9
+    ratio = plain["angry"] / plain["anxious"]
+    assert abs(shifted["angry"] / shifted["anxious"] - ratio) < 1e-9
