@@ -35,8 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from components.emotion import LABELS, load_examples  # noqa: E402
 from emotion_report import train_radar  # noqa: E402
+
+from components.emotion import LABELS, load_examples  # noqa: E402
 
 TRAIN_FILE = ROOT / "data/emotion/train.yml"
 LEXICON_FILE = ROOT / "components/emotion_lexicon.yml"
@@ -49,8 +50,8 @@ REAL_MESSAGES = (ROOT / "data/real/messages.yml", ROOT / "data/real/messages_2.y
 LEXICON_GROUPS: Dict[Text, Dict[Text, Any]] = {
     "disappointment": {  # rule 4 and the calm row of the table: disappointment, no blame
         "signals": ["calm"],
-        "terms": ["不太好", "一般", "有点失望", "不值这个价", "没有想象中", "没想象中", "不太满意",
-                  "有点差", "有点小", "有点贵", "还可以", "凑合", "将就"],
+        "terms": ["不太好", "一般", "有点失望", "不值这个价", "没有想象中", "没想象中",
+                  "不太满意", "有点差", "有点小", "有点贵", "还可以", "凑合", "将就"],
     },
     "blame": {  # rule 4's blame words and the angry row of the table not yet in the lexicon
         "signals": ["angry"], "weight": 0.8,
@@ -58,8 +59,8 @@ LEXICON_GROUPS: Dict[Text, Dict[Text, Any]] = {
     },
     "positive_review": {  # rule 6: positive or enthusiastic messages are calm
         "signals": ["calm"],
-        "terms": ["好评", "喜欢", "满意", "不错", "好吃", "推荐", "值得", "划算", "物美价廉", "很好",
-                  "挺好", "超赞", "好用", "很快", "正品", "给力", "实惠"],
+        "terms": ["好评", "喜欢", "满意", "不错", "好吃", "推荐", "值得", "划算", "物美价廉",
+                  "很好", "挺好", "超赞", "好用", "很快", "正品", "给力", "实惠"],
         "patterns": ["(好|棒|赞|喜欢|满意|不错|推荐|好吃|值|给力|快)[^,.?。]{0,4}!"],
     },
 }
@@ -86,8 +87,26 @@ SETTINGS: List[Tuple[Text, Dict[Text, Any], Tuple[Text, ...]]] = [
     ("hand x0.2", {"hand_feature_weight": 0.2}, ()),
     ("hand x0.1", {"hand_feature_weight": 0.1}, ()),
     ("hand x0.3, C = 30", {"hand_feature_weight": 0.3, "C": 30.0}, ()),
-    ("hand x0.3, calm prior 1.3", {"hand_feature_weight": 0.3, "label_prior": {"calm": 1.3}}, ()),
-    ("hand x0.3, word 1-2-grams", {"hand_feature_weight": 0.3, "max_word_ngram": 2}, ()),
+    ("hand x0.05", {"hand_feature_weight": 0.05}, ()),
+    ("hand x0 (n-grams only)", {"hand_feature_weight": 0.0}, ()),
+    ("hand x0.1, C = 30", {"hand_feature_weight": 0.1, "C": 30.0}, ()),
+    ("hand x0.1, calm prior 1.3", {"hand_feature_weight": 0.1, "label_prior": {"calm": 1.3}}, ()),
+    ("hand x0.1, calm prior 1.6", {"hand_feature_weight": 0.1, "label_prior": {"calm": 1.6}}, ()),
+    ("hand x0.1, calm prior 2.0", {"hand_feature_weight": 0.1, "label_prior": {"calm": 2.0}}, ()),
+    ("hand x0.1, word 1-grams", {"hand_feature_weight": 0.1, "max_word_ngram": 1}, ()),
+    ("hand x0.1, class weights 0.5", {"hand_feature_weight": 0.1, "class_weight": 0.5}, ()),
+    ("hand x0.1, word 1-grams, calm prior 1.2",
+     {"hand_feature_weight": 0.1, "max_word_ngram": 1, "label_prior": {"calm": 1.2}}, ()),
+    ("hand x0.1, word 1-grams, calm prior 1.3",
+     {"hand_feature_weight": 0.1, "max_word_ngram": 1, "label_prior": {"calm": 1.3}}, ()),
+    ("hand x0.1, word 1-grams, calm prior 1.5",
+     {"hand_feature_weight": 0.1, "max_word_ngram": 1, "label_prior": {"calm": 1.5}}, ()),
+    ("hand x0.1, word 1-grams, C = 30",
+     {"hand_feature_weight": 0.1, "max_word_ngram": 1, "C": 30.0}, ()),
+    ("hand x0.05, word 1-grams", {"hand_feature_weight": 0.05, "max_word_ngram": 1}, ()),
+    ("hand x0.1, word 1-2-grams", {"hand_feature_weight": 0.1, "max_word_ngram": 2}, ()),
+    ("hand x0.1, lexicon + all three", {"hand_feature_weight": 0.1},
+     ("disappointment", "blame", "positive_review")),
 ]
 
 
@@ -200,10 +219,11 @@ def run_cv(selected: List[Tuple[Text, Dict[Text, Any], Tuple[Text, ...]]], count
                 fold_radars = []
                 for number, fold in enumerate(fold_indices):
                     held = {messages[i]["text"] for i in fold}
-                    kept = [(t, l) for t, l in zip(all_texts, all_labels, strict=True)
-                            if t not in held]
+                    kept = [(text, label) for text, label
+                            in zip(all_texts, all_labels, strict=True) if text not in held]
                     train_path = tmp / f"train{number}.yml"
-                    write_training_file(train_path, [t for t, _ in kept], [l for _, l in kept])
+                    write_training_file(train_path, [text for text, _ in kept],
+                                        [label for _, label in kept])
                     fold_radars.append(trained(tmp / f"s{len(cache)}f{number}",
                                                    **{**config, "training_file": str(train_path)}))
                 full = trained(tmp / f"s{len(cache)}full",
