@@ -1,16 +1,17 @@
-"""Intent from a logistic regression over character n-grams, blended with DIET's ranking.
+"""Intent from a logistic regression over character n-grams (optionally blended with the
+ranking of a classifier before it).
 
 DIET learnt our own phrasing well and real customers' poorly: on the real held-out split
 a plain TF-IDF character-n-gram logistic regression trained on the same examples reads
-real messages better (docs/nlu_experiments.md), and costs a fraction of a millisecond.
-The two are blended per intent:
+real messages better, alone as well as blended with DIET (docs/nlu_experiments.md), and
+costs a fraction of a millisecond. It is the pipeline's only intent classifier; with
+another classifier before it, the two are blended per intent:
 
-    confidence(intent) = blend * P_ngram(intent) + (1 - blend) * confidence_DIET(intent)
+    confidence(intent) = blend * P_ngram(intent) + (1 - blend) * confidence_before(intent)
 
-(`blend: 1.0` replaces DIET's intent; DIET keeps extracting entities either way). The
-component must come after the classifier whose ranking it blends and before the
-FallbackClassifier, which then judges the blended confidence. A message with no known
-n-gram keeps the ranking it had.
+The component must come before the FallbackClassifier, which judges the confidence. A
+message with no known n-gram keeps the ranking it had, or gets no intent (confidence 0)
+when there was none, which the FallbackClassifier turns into `nlu_fallback`.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ class NgramIntentClassifier(GraphComponent):
              execution_context: ExecutionContext, **kwargs: Any) -> NgramIntentClassifier:
         model = model_files.load(model_storage, resource, MODEL_FILE)
         if model is None:
-            logger.warning("NgramIntentClassifier: no trained model; intents stay DIET's.")
+            logger.warning("NgramIntentClassifier: no trained model; intents stay as they are.")
         return cls(config, model_storage, resource, model)
 
     def probabilities(self, text: Text) -> Optional[Dict[Text, float]]:
@@ -138,6 +139,9 @@ class NgramIntentClassifier(GraphComponent):
         for message in messages:
             probabilities = self.probabilities(message.get(TEXT) or "")
             if probabilities is None:
+                if not message.get(INTENT):  # the only classifier: the fallback decides
+                    message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
+                    message.set(INTENT_RANKING_KEY, [], add_to_output=True)
                 continue
             before = {item["name"]: float(item["confidence"])
                       for item in message.get(INTENT_RANKING_KEY) or []}

@@ -15,8 +15,8 @@ Rules for ambiguous input (documented here because the dialogue depends on them)
 
 - A bare number is never a height or weight on its own ("175" alone, "150穿什么码"): it
   needs a keyword (身高/个子/体重), a suffix (175的个子) or a partner in a pair
-  ("175 70", "175/130斤", "1米7 一百三").  Lone numbers are left to DIET's label, which
-  ``normalise_height`` / ``normalise_weight`` can then convert.
+  ("175 70", "175/130斤", "1米7 一百三").  Lone numbers are left to the learnt extractor's
+  label, which ``normalise_height`` / ``normalise_weight`` can then convert.
 - A bare weight (体重130, the 70 of "175 70") is read with ``bare_weight_kg``:
   below 80 it is kg, from 120 on it is 斤 (120 kg is rare, 120斤 is everyday speech);
   in between the height decides (the reading whose BMI is nearer 23 wins), and without a
@@ -496,7 +496,7 @@ def extract(text: str, max_chars: int = MAX_CHARS) -> List[Quantity]:
     return sorted(scan.found, key=lambda q: (q.start, q.end))
 
 
-# --- helpers for values another extractor (DIET) labelled ----------------------------------
+# --- helpers for values another extractor (the CRF) labelled -----------------------------
 
 _FILLERS = re.compile(r"[\s左右大概约差不多的哈呀啊吧亲~～。.,，!！?？]+")
 
@@ -541,5 +541,5 @@ def normalise_size(text: str) -> Optional[str]:
         return found.value
     number = _bare(text)
     if number is not None and number == int(number) and 20 <= number <= 50:
-        return str(int(number))  # DIET tagged a bare trouser/shoe size: "29"
+        return str(int(number))  # the CRF tagged a bare trouser/shoe size: "29"
     return None

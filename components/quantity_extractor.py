@@ -1,4 +1,4 @@
-"""Normalised body measurements and sizes as entities, on top of DIET's raw spans."""
+"""Normalised body measurements and sizes as entities, on top of the CRF's raw spans."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ from components.quantities import (
     normalise_weight,
 )
 
-# DIET's raw entity type -> (our entity, normaliser taking the raw text and a height in cm).
+# The learnt extractor's raw entity type -> (our entity, normaliser taking the raw text and
+# a height in cm).
 _NORMALISERS: Dict[Text, tuple[Text, Callable[[Text, Optional[float]], Optional[Text]]]] = {
     "height": ("height_cm", lambda raw, _height: normalise_height(raw)),
     "weight": ("weight_kg", normalise_weight),
@@ -39,11 +40,12 @@ _NORMALISERS: Dict[Text, tuple[Text, Callable[[Text, Optional[float]], Optional[
 class QuantityExtractor(GraphComponent):
     """Adds height_cm, weight_kg, chest_cm, waist_cm, shoulder_cm, body_shape, fit and size.
 
-    DIET finds *where* "一米七五" or "140斤" is but returns the raw text, and the size advice
-    needs numbers in one unit.  Rules parse the units instead; a DIET height/weight/size
-    entity on the same span is replaced, so the dialogue sees one clean value per quantity.
-    DIET spans the rules do not cover (a bare "175" answering "身高多少?") are converted
-    using DIET's label, and kept raw only if they cannot be read at all.
+    The learnt extractor (CRFEntityExtractor) finds *where* "一米七五" or "140斤" is but
+    returns the raw text, and the size advice needs numbers in one unit.  Rules parse the
+    units instead; a learnt height/weight/size entity on the same span is replaced, so the
+    dialogue sees one clean value per quantity. Learnt spans the rules do not cover (a bare
+    "175" answering "身高多少?") are converted using the learnt label, and kept raw only if
+    they cannot be read at all.
     """
 
     @staticmethod
@@ -51,7 +53,7 @@ class QuantityExtractor(GraphComponent):
         return {
             # Raw entity types this component supersedes when they overlap its results.
             "replace_entities": ["height", "weight", "size"],
-            # Convert the remaining raw height/weight/size entities using DIET's label.
+            # Convert the remaining raw height/weight/size entities using the learnt label.
             "normalise_unmatched": True,
         }
 
@@ -82,7 +84,7 @@ class QuantityExtractor(GraphComponent):
         found = extract(text)
         heights = [float(q.value) for q in found if q.entity == "height_cm"]
         result = [self._entity(q) for q in found]
-        # Heights first: a bare DIET weight such as "90" is read in kg or 斤 given the height.
+        # Heights first: a bare learnt weight such as "90" is read in kg or 斤 given the height.
         for entity in sorted(entities, key=lambda e: e.get(ENTITY_ATTRIBUTE_TYPE) != "height"):
             if entity.get(ENTITY_ATTRIBUTE_TYPE) in self._replace and any(
                 _overlaps(entity, q) for q in found

@@ -18,8 +18,8 @@ from rasa.shared.nlu.training_data.message import Message
 class ShopJiebaTokenizer(JiebaTokenizer):
     """JiebaTokenizer that drops whitespace tokens and retrains on dictionary edits.
 
-    Stock jieba emits " " as a token for text such as "sf 快递", which gives DIET
-    empty features and misaligned entities; customers type such mixes all the time.
+    Stock jieba emits " " as a token for text such as "sf 快递", which gives the
+    entity extractor empty features and misaligned entities; customers type such mixes all the time.
     """
 
     @staticmethod

@@ -14,6 +14,7 @@ RASA = str(Path(sys.executable).parent / "rasa")
 MODEL = ROOT / "models" / "shop.tar.gz"
 INTENT_MACRO_F1_FLOOR = 0.90
 ENTITY_F1_FLOOR = {"order_id": 0.95, "phone_tail": 0.95}
+ENTITY_EXTRACTOR = "CRFEntityExtractor"  # the learnt one in config.yml
 
 def rasa(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([RASA, *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -49,13 +50,14 @@ def test_intent_macro_f1_on_held_out_set(nlu_results):
 
 
 def pipeline_entity_f1(results: Path, entity: str) -> float:
-    """F1 of what the whole pipeline delivers for one entity type (DIET's entities after the
-    format filter, plus the filter's whole-message values), over every held-out message:
-    rasa reports each extractor on its own, but every message's record lists the
-    entities of all extractors."""
+    """F1 of what the whole pipeline delivers for one entity type (the CRF's entities after
+    the format filter, plus the filter's whole-message and cued values), over every
+    held-out message: rasa reports each extractor on its own, but every message's record
+    lists the entities of all extractors."""
     # A message with one right and one wrong entity is in both files: count it once.
     records = {record["text"]: record
-               for name in ("DIETClassifier_errors.json", "DIETClassifier_successes.json")
+               for name in (f"{ENTITY_EXTRACTOR}_errors.json",
+                            f"{ENTITY_EXTRACTOR}_successes.json")
                for record in json.loads((results / name).read_text())}
     tp = fp = fn = 0
     for record in records.values():
@@ -95,7 +97,7 @@ def test_stories_predict_without_errors(results):
 # measured figure is far below (docs/nlu_experiments.md), so the target is a strict
 # expected failure and a guard holds the measured level.
 REAL_ACCURACY_TARGET = 0.85
-REAL_ACCURACY_GUARD = 0.45  # measured 0.504 (docs/nlu_experiments.md)
+REAL_ACCURACY_GUARD = 0.50  # measured 0.554 without DIET (`rasa test nlu`: no fallback threshold)
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,11 @@ from typing import Any, Dict, List, Tuple
 
 from privacy import Pseudonymizer
 
-# Entities the pipeline's own components add after DIET (normalised quantities); the
-# training data annotates only what DIET learns.
+# Entities the pipeline's own components add after the learnt extractor (normalised
+# quantities); the training data annotates only what the learnt extractor learns.
 DERIVED = {"height_cm", "weight_kg", "chest_cm", "waist_cm", "shoulder_cm"}
+# Extractors that learn from the annotations (config.yml); the others apply rules.
+LEARNT_EXTRACTORS = {"CRFEntityExtractor", "DIETClassifier"}
 
 
 def pseudonymize_message(text: str, entities: List[Dict[str, Any]],

@@ -17,6 +17,8 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 import sqlalchemy as sa
 
+from trainer.examples import LEARNT_EXTRACTORS
+
 # Why a message is listed, in the order the page shows them.
 REASONS = {
     "fallback": "没听懂(nlu_fallback)",
@@ -172,7 +174,7 @@ class TrackerSource:
             intent=name, confidence=float(intent.get("confidence") or 0),
             ranking=ranking[:5],
             entities=[entity for entity in parse.get("entities") or []
-                      if entity.get("extractor") in (None, "DIETClassifier")],
+                      if entity.get("extractor") in {None, *LEARNT_EXTRACTORS}],
         )
 
     def conversation(self, sender_id: str) -> List[Dict[str, Any]]:

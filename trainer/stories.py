@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from privacy import Pseudonymizer
-from trainer.examples import DERIVED, pseudonymize_message
+from trainer.examples import DERIVED, LEARNT_EXTRACTORS, pseudonymize_message
 
 STORY_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # Session bookkeeping that `rasa test` adds itself; in a story it would be replayed twice.
@@ -73,8 +73,8 @@ def story_yaml(events: List[Dict[str, Any]], domain_path: Path, name: str) -> st
         if kind == "user":
             data = dict(data)
             parse = dict(data.get("parse_data") or {})
-            learnt = [e for e in parse.get("entities") or []
-                      if e.get("entity") not in DERIVED or e.get("extractor") != "DIETClassifier"]
+            learnt = [e for e in parse.get("entities") or [] if e.get("entity") not in DERIVED
+                      or e.get("extractor") not in LEARNT_EXTRACTORS]
             text, entities = pseudonymize_message(data.get("text") or "", learnt, pseudonyms)
             data["text"], parse["text"], parse["entities"] = text, text, entities
             data["parse_data"] = parse

@@ -90,3 +90,41 @@ def test_a_message_that_is_only_the_value_is_that_entity(context, text, found):
     entities = message.get("entities") or []
     assert [(e["entity"], e["value"]) for e in entities] == found
     assert all(text[e["start"]:e["end"]] == e["value"] for e in entities)
+
+
+PHONE_TAIL_CUES = {"phone_tail": [
+    r"(?:尾号|尾数|后四位|后4位|末四位|末4位)\D{0,3}?(?<!\d)(\d{4})(?!\d)",
+    r"(?<!\d)(\d{4})(?!\d)\s*(?:是)?(?:手机|电话)?号?(?:的)?(?:尾号|尾数|后四位|后4位)"]}
+
+
+@pytest.mark.parametrize("text, found", [
+    ("手机尾号9031", [("phone_tail", "9031")]),
+    ("手机号后4位是1290", [("phone_tail", "1290")]),
+    ("电话后四位：2263", [("phone_tail", "2263")]),
+    ("4407 手机尾号", [("phone_tail", "4407")]),
+    ("尾号是0815哈", [("phone_tail", "0815")]),
+    ("尾号12345", []),  # five digits are no phone tail
+    ("订单尾号是多少", []),
+    ("后4位", []),  # the 4 of the cue is no value
+])
+def test_a_value_next_to_its_cue_is_that_entity(context, text, found):
+    storage, resource, execution_context = context
+    component = EntityFormatFilter.create({"patterns": {"phone_tail": r"\d{4}"},
+                                           "cued": PHONE_TAIL_CUES},
+                                          storage, resource, execution_context)
+    message = Message.build(text=text)
+    component.process([message])
+    entities = message.get("entities") or []
+    assert [(e["entity"], e["value"]) for e in entities] == found
+    assert all(text[e["start"]:e["end"]] == e["value"] for e in entities)
+
+
+def test_a_cue_adds_nothing_when_the_extractor_found_the_value(context):
+    storage, resource, execution_context = context
+    component = EntityFormatFilter.create({"patterns": {}, "cued": PHONE_TAIL_CUES},
+                                          storage, resource, execution_context)
+    message = Message.build(text="尾号5678")
+    message.set("entities", [{"entity": "phone_tail", "value": "5678", "start": 2, "end": 6,
+                              "extractor": "CRFEntityExtractor"}])
+    component.process([message])
+    assert [e["extractor"] for e in message.get("entities")] == ["CRFEntityExtractor"]

@@ -88,6 +88,14 @@ def test_unknown_text_keeps_the_ranking_it_had(classifier: NgramIntentClassifier
     assert message.get(INTENT_RANKING_KEY) == before
 
 
+def test_unknown_text_alone_is_left_to_the_fallback(classifier: NgramIntentClassifier) -> None:
+    # The only intent classifier (config.yml): no intent at all, confidence 0, so the
+    # FallbackClassifier answers nlu_fallback instead of failing on a missing intent.
+    message = parsed(classifier, "ぁぃぅ")
+    assert message.get(INTENT) == {"name": None, "confidence": 0.0}
+    assert message.get(INTENT_RANKING_KEY) == []
+
+
 def test_fast_inference_matches_scikit_learn(classifier: NgramIntentClassifier) -> None:
     model = classifier._model
     assert model is not None
