@@ -28,6 +28,7 @@ from rasa.core.brokers.broker import EventBroker as RasaEventBroker
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.utils.endpoints import EndpointConfig
 
+from service_common.db import write_ahead_log
 from service_common.settings import env_optional, env_str
 
 logger = logging.getLogger("analytics.broker")
@@ -61,6 +62,7 @@ class BackgroundSQLEventBroker(SQLEventBroker):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        write_ahead_log(self.engine)
         self._queue: queue.Queue[Optional[Dict[Text, Any]]] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="sql-event-broker",
                                         daemon=True)

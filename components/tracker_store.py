@@ -33,6 +33,8 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from service_common.db import write_ahead_log
+
 Stamp = Tuple[int, Optional[int]]
 
 
@@ -41,6 +43,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, cache_size: int = 5000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        write_ahead_log(self.engine)  # SQLite: every turn commits (docs/scale.md)
         self.cache_size = max(int(cache_size), 0)
         # sender id -> (tracker, stamp of the stored events, number of events it had)
         self._cache: OrderedDict[str, Tuple[DialogueStateTracker, Stamp, int]] = OrderedDict()

@@ -160,6 +160,8 @@ def test_privacy_export_and_delete_one_customer(engine, tmp_path):
     broker.publish({"sender_id": "conv-a", "event": "user", "text": "13812345678"})
     broker.publish({"sender_id": "conv-s", "event": "user", "text": "别人的"})
     broker.flush()
+    with broker.engine.connect() as connection:  # one fsync per commit, like the tracker's
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     exported = privacy.export_customer("C1", engine)
     assert exported["conversations"] == ["conv-a"] and len(exported["sessions"]) == 2
     assert all(f["conversation_id"] == "conv-a" for f in exported["facts"])

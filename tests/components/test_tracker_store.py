@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import sqlite3
 from typing import Any, Callable, Iterator, List
 
 import pytest
@@ -201,3 +202,12 @@ async def test_least_recently_used_conversation_leaves_first(db_url: str) -> Non
     reloaded = await store.retrieve("a")  # dropped when "c" came in
     assert reloaded is not trackers["a"] and dicts(reloaded) == dicts(trackers["a"])
     assert (store.hits, store.misses) == (2, 4)  # three new conversations, then "a"
+
+
+def test_an_sqlite_tracker_file_is_written_ahead(tmp_path) -> None:
+    # One fsync per commit instead of three; the mode is kept in the file, so the analytics
+    # consumer and the trainer read it the same way.
+    path = tmp_path / "tracker.sqlite"
+    caching(f"sqlite:///{path}")
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
