@@ -27,8 +27,9 @@ from urllib.parse import unquote, urlparse
 from rasa.core.brokers.broker import EventBroker as RasaEventBroker
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy.orm import sessionmaker
 
-from service_common.db import write_ahead_log
+from service_common.db import tuned_sqlite
 from service_common.settings import env_optional, env_str
 
 logger = logging.getLogger("analytics.broker")
@@ -62,7 +63,9 @@ class BackgroundSQLEventBroker(SQLEventBroker):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        write_ahead_log(self.engine)
+        engine = tuned_sqlite(self.engine)  # type: ignore[has-type]  # Rasa's, untyped
+        self.engine = engine
+        self.sessionmaker = sessionmaker(bind=engine)
         self._queue: queue.Queue[Optional[Dict[Text, Any]]] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="sql-event-broker",
                                         daemon=True)

@@ -28,12 +28,13 @@ from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from service_common.db import write_ahead_log
+from service_common.db import tuned_sqlite
 
 Stamp = Tuple[int, Optional[int]]
 
@@ -43,7 +44,10 @@ class CachingSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, cache_size: int = 5000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        write_ahead_log(self.engine)  # SQLite: every turn commits (docs/scale.md)
+        # SQLite: every turn commits (docs/scale.md).
+        engine = tuned_sqlite(self.engine)  # type: ignore[has-type]  # Rasa's, untyped
+        self.engine = engine
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=engine)
         self.cache_size = max(int(cache_size), 0)
         # sender id -> (tracker, stamp of the stored events, number of events it had)
         self._cache: OrderedDict[str, Tuple[DialogueStateTracker, Stamp, int]] = OrderedDict()
