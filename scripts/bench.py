@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -87,6 +88,7 @@ class Result:
     errors: int = 0            # HTTP status other than 200, refused connections
     timeouts: int = 0          # no answer within TIMEOUT: a lost message for the customer
     unexpected: int = 0        # answered, but without the scenario's expected words
+    unexpected_by: Counter = field(default_factory=Counter)  # scenario name -> count
     cpu: Dict[str, float] = field(default_factory=dict)
     samples: List[str] = field(default_factory=list)
 
@@ -104,7 +106,9 @@ class Result:
         return (f"{self.label:<34} {len(self.latencies):5d} answers {self.rate:6.2f} msg/s  "
                 f"p50 {self.ms(.5):6.0f}  p95 {self.ms(.95):6.0f}  p99 {self.ms(.99):6.0f} ms  "
                 f"mean {mean:6.0f}  errors {self.errors}  timeouts {self.timeouts}  "
-                f"unexpected {self.unexpected}\n{'':<34} CPU ms/msg: {cpu} (total {total:.0f})")
+                f"unexpected {self.unexpected}\n{'':<34} CPU ms/msg: {cpu} (total {total:.0f})"
+                + (f"\n{'':<34} unexpected by scenario: {dict(self.unexpected_by.most_common())}"
+                   if self.unexpected_by else ""))
 
 
 def photo_url() -> str:
@@ -159,6 +163,7 @@ class Load:
         text = reply_text(replies)
         if not text.strip() or any(str(word) not in text for word in turn.get("expect") or []):
             result.unexpected += 1
+            result.unexpected_by[scenario["name"]] += 1
             if len(result.samples) < 3:
                 result.samples.append(f"{scenario['name']} / {turn['user']!r}: {text[:80]!r}")
 
