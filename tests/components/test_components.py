@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
 import pytest
+import yaml
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -81,20 +85,24 @@ def test_entity_format_filter(context, entity, value, kept):
     ("尾号5678", []), ("12345", []), ("2020", [("phone_tail", "2020")]), ("好的", []),
 ])
 def test_a_message_that_is_only_the_value_is_that_entity(context, text, found):
-    storage, resource, execution_context = context
     formats = {"phone_tail": r"\d{4}", "order_id": r"\d{18}"}
-    component = EntityFormatFilter.create({"patterns": formats, "whole_message": formats},
-                                          storage, resource, execution_context)
+    assert filtered(context, {"patterns": formats, "whole_message": formats}, text) == found
+
+
+def filtered(context, config: Dict[str, Any], text: str) -> List[Tuple[str, str]]:
+    """(entity, value) the format filter leaves or adds on a message without entities."""
+    component = EntityFormatFilter.create(config, *context)
     message = Message.build(text=text)
     component.process([message])
     entities = message.get("entities") or []
-    assert [(e["entity"], e["value"]) for e in entities] == found
     assert all(text[e["start"]:e["end"]] == e["value"] for e in entities)
+    return [(e["entity"], e["value"]) for e in entities]
 
 
-PHONE_TAIL_CUES = {"phone_tail": [
-    r"(?:尾号|尾数|后四位|后4位|末四位|末4位)\D{0,3}?(?<!\d)(\d{4})(?!\d)",
-    r"(?<!\d)(\d{4})(?!\d)\s*(?:是)?(?:手机|电话)?号?(?:的)?(?:尾号|尾数|后四位|后4位)"]}
+def deployed_format_filter() -> Dict[str, Any]:
+    pipeline = yaml.safe_load((Path(__file__).resolve().parents[2] / "config.yml")
+                              .read_text(encoding="utf-8"))["pipeline"]
+    return next(item for item in pipeline if item["name"].endswith("EntityFormatFilter"))
 
 
 @pytest.mark.parametrize("text, found", [
@@ -108,20 +116,15 @@ PHONE_TAIL_CUES = {"phone_tail": [
     ("后4位", []),  # the 4 of the cue is no value
 ])
 def test_a_value_next_to_its_cue_is_that_entity(context, text, found):
-    storage, resource, execution_context = context
-    component = EntityFormatFilter.create({"patterns": {"phone_tail": r"\d{4}"},
-                                           "cued": PHONE_TAIL_CUES},
-                                          storage, resource, execution_context)
-    message = Message.build(text=text)
-    component.process([message])
-    entities = message.get("entities") or []
-    assert [(e["entity"], e["value"]) for e in entities] == found
-    assert all(text[e["start"]:e["end"]] == e["value"] for e in entities)
+    # The cues of config.yml; the other settings of the deployed filter play no part here.
+    config = {"patterns": {"phone_tail": r"\d{4}"}, "cued": deployed_format_filter()["cued"]}
+    assert filtered(context, config, text) == found
 
 
 def test_a_cue_adds_nothing_when_the_extractor_found_the_value(context):
     storage, resource, execution_context = context
-    component = EntityFormatFilter.create({"patterns": {}, "cued": PHONE_TAIL_CUES},
+    component = EntityFormatFilter.create({"patterns": {},
+                                           "cued": deployed_format_filter()["cued"]},
                                           storage, resource, execution_context)
     message = Message.build(text="尾号5678")
     message.set("entities", [{"entity": "phone_tail", "value": "5678", "start": 2, "end": 6,
