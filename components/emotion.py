@@ -166,22 +166,18 @@ class CueMatcher:
 
 
 class CharWordAnalyzer:
-    """Character n-grams (char_wb) of the text plus, when `max_word_ngram` > 0, jieba word
-    n-grams prefixed "w:" (one vocabulary, so the fast scorer needs no change)."""
+    """sklearn's character n-grams (char_wb) of the text plus, when `max_word_ngram` > 0,
+    jieba word n-grams prefixed "w:" (one vocabulary, so the fast scorer needs no change)."""
 
     def __init__(self, min_ngram: int, max_ngram: int, max_word_ngram: int) -> None:
-        self.min_ngram, self.max_ngram, self.max_word_ngram = min_ngram, max_ngram, max_word_ngram
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        self._characters = CountVectorizer(analyzer="char_wb", lowercase=False,
+                                           ngram_range=(min_ngram, max_ngram)).build_analyzer()
+        self.max_word_ngram = max_word_ngram
 
     def __call__(self, text: Text) -> List[Text]:
-        grams: List[Text] = []
-        for chunk in text.split():
-            padded = f" {chunk} "
-            for n in range(self.min_ngram, self.max_ngram + 1):
-                if n > len(padded):
-                    break
-                grams.extend(padded[start:start + n] for start in range(len(padded) - n + 1))
-                if n >= len(padded):
-                    break
+        grams: List[Text] = list(self._characters(text))
         if self.max_word_ngram > 0:
             import jieba
 

@@ -87,10 +87,14 @@ class Result:
     latencies: List[float] = field(default_factory=list)
     errors: int = 0            # HTTP status other than 200, refused connections
     timeouts: int = 0          # no answer within TIMEOUT: a lost message for the customer
-    unexpected: int = 0        # answered, but without the scenario's expected words
-    unexpected_by: Counter = field(default_factory=Counter)  # scenario name -> count
+    # Answered, but without the scenario's expected words: scenario name -> count.
+    unexpected_by: Counter = field(default_factory=Counter)
     cpu: Dict[str, float] = field(default_factory=dict)
     samples: List[str] = field(default_factory=list)
+
+    @property
+    def unexpected(self) -> int:
+        return sum(self.unexpected_by.values())
 
     @property
     def rate(self) -> float:
@@ -162,7 +166,6 @@ class Load:
         result.latencies.append(time.perf_counter() - started)
         text = reply_text(replies)
         if not text.strip() or any(str(word) not in text for word in turn.get("expect") or []):
-            result.unexpected += 1
             result.unexpected_by[scenario["name"]] += 1
             if len(result.samples) < 3:
                 result.samples.append(f"{scenario['name']} / {turn['user']!r}: {text[:80]!r}")
