@@ -44,6 +44,31 @@ def test_invalid_results_fail_like_jsonschema(result: dict) -> None:
     assert "Failed to validate Action server response" in ours.value.message
 
 
+EDGE = [
+    {"events": [{"event": "no_such_event"}]},
+    {"events": [{"event": "bot", "text": 5}]},
+    {"events": [{"event": "bot", "text": "好的", "metadata": None, "timestamp": 1.5}]},
+    {"events": [{"event": "bot", "timestamp": "yesterday"}]},
+    {"events": [{"event": "user", "text": "在吗",
+                 "parse_data": {"entities": [{"entity": "order_id"}]}}]},
+    {"events": [{"event": "user", "text": "在吗",
+                 "parse_data": {"entities": [{"entity": "order_id", "value": "1"}]}}]},
+    {"events": [{"event": "active_loop", "name": None}, {"event": "slot", "name": "x"}]},
+    {"events": [{"event": "slot", "name": "x", "value": [1, {"a": None}]}, "not an object"]},
+    {"events": [{"event": "reminder", "intent": "x", "date_time": "2026-12-05T10:00:00"}]},
+    {"events": [{"event": "action", "name": "action_listen", "policy": 3}]},
+    {"events": None},
+    {},
+]
+
+
+@pytest.mark.parametrize("result", GOOD + BAD + EDGE)
+def test_per_event_type_check_gives_jsonschemas_verdict(result: dict) -> None:
+    full = jsonschema.validators.validator_for(RemoteAction.action_response_format_spec())
+    expected = full(RemoteAction.action_response_format_spec()).is_valid(result)
+    assert rasa_fixes._is_valid_action_result(result) is expected
+
+
 def test_test_stories_keep_the_parsed_emotion() -> None:
     import rasa.core.test as rasa_test
     from rasa.shared.core.events import UserUttered
