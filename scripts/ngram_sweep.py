@@ -28,7 +28,7 @@ SETTINGS = [  # (label, component config, weight of our own examples against rea
     ("own examples weighted 0.5", {}, 0.5),
     ("own examples weighted 0.25", {}, 0.25),
 ]
-REAL_TRAINING = ("real_customers.yml", "real_customers_2.yml")
+REAL_TRAINING = sorted(path.name for path in (ROOT / "data/nlu").glob("real_customers*.yml"))
 
 
 def main() -> None:

@@ -7,9 +7,10 @@
   of the radar's emotions;
 - the generated files agree with data/real/messages.yml;
 - nothing under data/real is a Rasa NLU file (rasa would train on it);
-- the second training batch (data/real/messages_2.yml -> data/nlu/real_customers_2.yml,
-  data/real/train_emotion_2.yml, data/emotion/train.yml) is training only: no review of the
-  first batch, no text equal to a held-out one, >= 600 messages, >= 20 % double-labelled.
+- the later training batches N = 2 (reviews) and 3 (STC-3 training dialogues)
+  (data/real/messages_N.yml -> data/nlu/real_customers_N.yml, data/real/train_emotion_N.yml,
+  data/emotion/train.yml) are training only: no dialogue of an earlier batch, no text equal to
+  a held-out one or an earlier batch's, a minimum size, >= 20 % double-labelled.
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ EMOTION_HELDOUT = ROOT / "tests/emotion/real_heldout.yml"
 NLU_TRAIN = ROOT / "data/nlu/real_customers.yml"
 EMOTION_TRAIN = ROOT / "data/real/train_emotion.yml"
 SESSIONS = ROOT / "tests/replay/sessions.yml"
-MESSAGES_2 = ROOT / "data/real/messages_2.yml"
-NLU_TRAIN_2 = ROOT / "data/nlu/real_customers_2.yml"
-EMOTION_TRAIN_2 = ROOT / "data/real/train_emotion_2.yml"
 EMOTION_RADAR_TRAIN = ROOT / "data/emotion/train.yml"
-BATCH2_MARKER = "# Real customer messages, batch 2"
+BATCH_MARKER = "# Real customer messages, batch {}"
+# batch -> minimum number of messages
+BATCHES = {2: 600, 3: 2000}
+NLU_TRAIN_LATER = [ROOT / f"data/nlu/real_customers_{b}.yml" for b in BATCHES]
+EMOTION_TRAIN_LATER = [ROOT / f"data/real/train_emotion_{b}.yml" for b in BATCHES]
 EMOTIONS = {"calm", "anxious", "angry"}
 
 
@@ -106,10 +108,10 @@ def test_labels_are_known(messages: List[Dict], known_intents: Set[str]) -> None
     for m in messages:
         assert m["intent"] in known_intents, m
         assert m["emotion"] in EMOTIONS, m
-    for path in (NLU_HELDOUT, NLU_TRAIN, NLU_TRAIN_2):
+    for path in (NLU_HELDOUT, NLU_TRAIN, *NLU_TRAIN_LATER):
         for intent, _ in nlu_examples(path):
             assert intent in known_intents, (path, intent)
-    for path in (EMOTION_HELDOUT, EMOTION_TRAIN, EMOTION_TRAIN_2):
+    for path in (EMOTION_HELDOUT, EMOTION_TRAIN, *EMOTION_TRAIN_LATER):
         for label, _ in emotion_examples(path):
             assert label in EMOTIONS, (path, label)
 
@@ -127,8 +129,8 @@ def test_no_heldout_text_in_training(messages: List[Dict]) -> None:
     held = {normalize(t) for _, t in nlu_examples(NLU_HELDOUT)} | {
         normalize(t) for _, t in emotion_examples(EMOTION_HELDOUT)
     }
-    train_texts = [t for path in (NLU_TRAIN, NLU_TRAIN_2) for _, t in nlu_examples(path)] + [
-        t for path in (EMOTION_TRAIN, EMOTION_TRAIN_2) for _, t in emotion_examples(path)
+    train_texts = [t for path in (NLU_TRAIN, *NLU_TRAIN_LATER) for _, t in nlu_examples(path)] + [
+        t for path in (EMOTION_TRAIN, *EMOTION_TRAIN_LATER) for _, t in emotion_examples(path)
     ]
     leaks = sorted({t for t in train_texts if normalize(t) in held})
     assert not leaks, f"held-out real texts in the real training part: {leaks[:10]}"
@@ -165,51 +167,61 @@ def test_files_match_messages(messages: List[Dict]) -> None:
     assert {(i, plain(t)) for i, t in nlu_examples(NLU_TRAIN)} == train
 
 
-@pytest.fixture(scope="module")
-def messages_2() -> List[Dict]:
-    return yaml.safe_load(MESSAGES_2.read_text(encoding="utf-8"))["messages"]
+def batch_messages(batch: int) -> List[Dict]:
+    path = ROOT / f"data/real/messages_{batch}.yml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]
 
 
-def test_batch2_counts_and_labels(messages_2: List[Dict], known_intents: Set[str]) -> None:
-    assert len(messages_2) >= 600
-    assert len({m["id"] for m in messages_2}) == len(messages_2)
-    assert all(m["split"] == "train" for m in messages_2)
-    assert sum(1 for m in messages_2 if "second_label" in m) >= 0.2 * len(messages_2)
-    for m in messages_2:
-        assert m["intent"] in known_intents, m
+@pytest.mark.parametrize("batch", sorted(BATCHES))
+def test_batch_counts_and_labels(batch: int, known_intents: Set[str]) -> None:
+    rows = batch_messages(batch)
+    assert len(rows) >= BATCHES[batch]
+    assert len({m["id"] for m in rows}) == len(rows)
+    assert all(m["split"] == "train" for m in rows)
+    assert sum(1 for m in rows if "second_label" in m) >= 0.2 * len(rows)
+    for m in rows:
+        assert m["intent"] in known_intents | {"faq"}, m
         assert m["emotion"] in EMOTIONS, m
-        assert 6 <= len(m["text"]) <= 150, m
+        if batch == 2:  # reviews were drawn at chat length
+            assert 6 <= len(m["text"]) <= 150, m
 
 
-def test_batch2_is_new_material(messages: List[Dict], messages_2: List[Dict]) -> None:
-    """No review of the first batch (held-out or training) is used again, and no batch-2
-    text equals a held-out text, a first-batch text or another batch-2 text."""
-    first_dialogues = {m["dialogue"] for m in messages}
-    assert not first_dialogues & {m["dialogue"] for m in messages_2}
+@pytest.mark.parametrize("batch", sorted(BATCHES))
+def test_batch_is_new_material(batch: int, messages: List[Dict]) -> None:
+    """No dialogue of an earlier batch (held-out or training) is used again, and no text
+    equals a held-out text, an earlier batch's text or another text of the batch."""
+    rows = batch_messages(batch)
+    earlier = messages + [m for b in BATCHES if b < batch for m in batch_messages(b)]
+    assert not {m["dialogue"] for m in earlier} & {m["dialogue"] for m in rows}
     held = {normalize(t) for _, t in nlu_examples(NLU_HELDOUT)} | {
         normalize(t) for _, t in emotion_examples(EMOTION_HELDOUT)
     }
     sessions = yaml.safe_load(SESSIONS.read_text(encoding="utf-8"))["sessions"]
     held |= {normalize(t["text"]) for s in sessions for t in s["turns"]}
-    first = {normalize(m["text"]) for m in messages}
-    keys = [normalize(m["text"]) for m in messages_2]
+    before = {normalize(m["text"]) for m in earlier}
+    keys = [normalize(m["text"]) for m in rows]
     assert len(set(keys)) == len(keys)
     assert not held & set(keys), sorted(held & set(keys))[:5]
-    assert not first & set(keys), sorted(first & set(keys))[:5]
+    assert not before & set(keys), sorted(before & set(keys))[:5]
 
 
-def test_batch2_files_match_messages(messages_2: List[Dict]) -> None:
-    rows = {(m["intent"], m["text"]) for m in messages_2}
-    assert {(i, plain(t)) for i, t in nlu_examples(NLU_TRAIN_2)} == rows
-    emotions = Counter((m["emotion"], m["text"]) for m in messages_2)
-    assert Counter(emotion_examples(EMOTION_TRAIN_2)) == emotions
-    # The radar trains on data/emotion/train.yml: its batch-2 block is this batch, verbatim.
+@pytest.mark.parametrize("batch", sorted(BATCHES))
+def test_batch_files_match_messages(batch: int) -> None:
+    rows = batch_messages(batch)
+    nlu = ROOT / f"data/nlu/real_customers_{batch}.yml"
+    assert {(i, plain(t)) for i, t in nlu_examples(nlu)} == {
+        (m["intent"], m["text"]) for m in rows if m["intent"] != "faq"
+    }
+    emotions = Counter((m["emotion"], m["text"]) for m in rows)
+    assert Counter(emotion_examples(ROOT / f"data/real/train_emotion_{batch}.yml")) == emotions
+    # The radar trains on data/emotion/train.yml: the batch's block is this batch, verbatim.
     text = EMOTION_RADAR_TRAIN.read_text(encoding="utf-8")
-    assert text.count(BATCH2_MARKER) == 1
-    block = yaml.safe_load("emotions:\n" + text.split(BATCH2_MARKER, 1)[1].split("\n", 1)[1])
+    marker = BATCH_MARKER.format(batch)
+    assert text.count(marker) == 1
+    block = text.split(marker, 1)[1].split("\n", 1)[1].split("\n" + BATCH_MARKER.format(""))[0]
     in_radar = Counter(
         (b["label"], line.strip()[2:].strip())
-        for b in block["emotions"]
+        for b in yaml.safe_load("emotions:\n" + block)["emotions"]
         for line in b["examples"].splitlines()
         if line.strip().startswith("- ")
     )

@@ -1,28 +1,32 @@
-"""Build the second training batch of real customer messages (data/real/README.md, "Batch 2").
+"""Build a training batch N >= 2 of real customer messages (data/real/README.md, "Batch N").
 
-Inputs (data/real/): candidates_2.jsonl (from extract2.py), labels_2_pass1.tsv (every
-message), labels_2_pass2.tsv (independent second pass over a seeded 20 % sample),
-adjudication_2.tsv (final decision where the two passes disagreed).
+Batch 2: reviews (extract2.py); batch 3: the STC-3 training dialogues (extract3.py).
+
+Inputs (data/real/): candidates_N.jsonl, labels_N_pass1.tsv (every message), labels_N_pass2.tsv
+(independent second pass over a seeded 20 % sample), adjudication_N.tsv (final decision where
+the two passes disagreed).
 
 Outputs:
-  data/real/messages_2.yml        every batch-2 message with source, cell, text, final labels
-  data/real/agreement_2.json      raw agreement and Cohen's kappa of the two passes
-  data/real/split_2.json          counts per source, cell, intent and emotion
-  data/nlu/real_customers_2.yml   Rasa NLU YAML (training data, next to real_customers.yml)
-  data/real/train_emotion_2.yml   emotion labels (format of data/real/train_emotion.yml)
-  data/emotion/train.yml          the block after BATCH2_MARKER is rewritten with the batch
+  data/real/messages_N.yml        every message of the batch with source, cell, text, final labels
+  data/real/agreement_N.json      raw agreement and Cohen's kappa of the two passes
+  data/real/split_N.json          counts per source, cell, intent and emotion
+  data/nlu/real_customers_N.yml   Rasa NLU YAML (training data, next to real_customers.yml)
+  data/real/train_emotion_N.yml   emotion labels (format of data/real/train_emotion.yml)
+  data/emotion/train.yml          the block after the batch's marker is rewritten with the batch
                                   (the radar trains on this one file, as for batch 1)
 
-The whole batch is training material: its messages come from reviews never used before, and
-a message whose text equals (after removing punctuation/whitespace) a held-out real text is
-refused here again, on top of extract2.py's filter.
+The whole batch is training material: its messages were never used before, and a message
+whose text equals (after removing punctuation/whitespace) a held-out real text is refused here
+again, on top of the extraction's filter.
 
-Usage: .venv/bin/python scripts/real_data/build2.py
+Usage: .venv/bin/python scripts/real_data/build_batch.py --batch 2
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Dict, List
@@ -42,7 +46,28 @@ from build import (
 ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT / "data/real"
 EMOTION_TRAIN = ROOT / "data/emotion/train.yml"
-BATCH2_MARKER = "# Real customer messages, batch 2"
+BATCH_MARKER = "# Real customer messages, batch {}"
+# What each batch is, for the headers of the generated files.
+ABOUT = {
+    2: {
+        "what": "reviews",
+        "sources": lambda n: (
+            f"# online_shopping_10_cats {n['online_shopping_10_cats']}, "
+            f"waimai_10k {n['waimai_10k']} (cyy0523xc/ChineseNlpCorpus @ a027225),\n"
+            f"# FewCLUE eprstmt train/dev {n['eprstmt']} (CLUEbenchmark/FewCLUE @ 62a02c6).\n"
+        ),
+        "chosen": "# Chosen for quality problems, service/delivery complaints, service ratings\n"
+        "# and calm-but-negative reviews",
+    },
+    3: {
+        "what": "Weibo helpdesk turns",
+        "sources": lambda n: (
+            f"# NTCIR-14 STC-3 Chinese training dialogues {n['stc3_train']} "
+            "(sakai-lab/stc3-dataset data.zip, mirror SB233/stc3-dataset @ 90da527).\n"
+        ),
+        "chosen": "# Every customer turn of the shop-topic dialogues (rule of batch 1)",
+    },
+}
 
 
 def heldout_texts() -> set:
@@ -67,36 +92,46 @@ def heldout_texts() -> set:
     return {normalize(t) for t in texts}
 
 
-def sync_emotion_train(rows: List[Dict]) -> None:
-    """Rewrite the batch-2 block at the end of data/emotion/train.yml (idempotent)."""
+def sync_emotion_train(rows: List[Dict], batch: int) -> None:
+    """Rewrite the batch's block of data/emotion/train.yml (idempotent); blocks stay in batch
+    order at the end of the file."""
     text = EMOTION_TRAIN.read_text(encoding="utf-8")
-    head = text.split("\n" + BATCH2_MARKER)[0].rstrip("\n") + "\n"
+    parts = re.split(r"\n(?=" + re.escape(BATCH_MARKER.format("")) + r"\d)", text)
+    head, blocks = parts[0].rstrip("\n") + "\n", {}
+    for part in parts[1:]:
+        number = int(re.match(re.escape(BATCH_MARKER.format("")) + r"(\d+)", part).group(1))
+        blocks[number] = "\n" + part.rstrip("\n") + "\n"
     block = [
         "\n",
-        f'{BATCH2_MARKER} (data/real/README.md, "Batch 2": reviews chosen for\n',
-        "# quality problems, service/delivery complaints, service ratings and calm-but-negative\n",
-        "# reviews).\n",
-        "# Generated by scripts/real_data/build2.py from data/real/train_emotion_2.yml; the\n",
-        "# held-out part (tests/emotion/real_heldout.yml) is never added here.\n",
+        f'{BATCH_MARKER.format(batch)} (data/real/README.md, "Batch {batch}": '
+        f"{ABOUT[batch]['what']}).\n",
+        "# Generated by scripts/real_data/build_batch.py from "
+        f"data/real/train_emotion_{batch}.yml;\n",
+        "# the held-out part (tests/emotion/real_heldout.yml) is never added here.\n",
     ]
     for label in EMOTIONS:
         texts = [r["text"] for r in rows if r["emotion"] == label]
         if texts:
             block.append(f"  - label: {label}\n    examples: |\n")
             block.extend(f"      - {t}\n" for t in texts)
-    EMOTION_TRAIN.write_text(head + "".join(block), encoding="utf-8")
+    blocks[batch] = "".join(block)
+    EMOTION_TRAIN.write_text(head + "".join(blocks[b] for b in sorted(blocks)), encoding="utf-8")
 
 
 def main() -> None:
-    cands = [json.loads(line) for line in open(REAL / "candidates_2.jsonl", encoding="utf-8")]
-    p1 = read_tsv(REAL / "labels_2_pass1.tsv")
-    p2 = read_tsv(REAL / "labels_2_pass2.tsv")
-    adj = read_tsv(REAL / "adjudication_2.tsv")
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--batch", type=int, choices=sorted(ABOUT), required=True)
+    batch = ap.parse_args().batch
+    with open(REAL / f"candidates_{batch}.jsonl", encoding="utf-8") as f:
+        cands = [json.loads(line) for line in f]
+    p1 = read_tsv(REAL / f"labels_{batch}_pass1.tsv")
+    p2 = read_tsv(REAL / f"labels_{batch}_pass2.tsv")
+    adj = read_tsv(REAL / f"adjudication_{batch}.tsv")
     missing = [c["id"] for c in cands if c["id"] not in p1]
     if missing:
         raise SystemExit(f"{len(missing)} messages without a pass-1 label, e.g. {missing[:3]}")
     agr = agreement(p1, p2)
-    (REAL / "agreement_2.json").write_text(
+    (REAL / f"agreement_{batch}.json").write_text(
         json.dumps(agr, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
 
@@ -110,7 +145,7 @@ def main() -> None:
             lab["intent"], lab["emotion"] = adj[c["id"]]["intent"], adj[c["id"]]["emotion"]
         if lab["intent"] == "DROP":
             continue
-        if lab["intent"] not in known:
+        if lab["intent"] not in known and lab["intent"] != "faq":
             raise SystemExit(f"{c['id']}: unknown intent {lab['intent']}")
         if lab["emotion"] not in EMOTIONS:
             raise SystemExit(f"{c['id']}: unknown emotion {lab['emotion']}")
@@ -118,7 +153,7 @@ def main() -> None:
         if key in held:
             raise SystemExit(f"{c['id']}: text equals a held-out real text")
         if key in seen:
-            raise SystemExit(f"{c['id']}: duplicate text within batch 2")
+            raise SystemExit(f"{c['id']}: duplicate text within batch {batch}")
         seen.add(key)
         m = {
             "id": c["id"],
@@ -136,35 +171,37 @@ def main() -> None:
             m["adjudicated"] = adj[c["id"]]["note"]
         messages.append(m)
 
-    with open(REAL / "messages_2.yml", "w", encoding="utf-8") as f:
+    about, ordinal = ABOUT[batch], {2: "Second", 3: "Third"}[batch]
+    generated = "Generated by scripts/real_data/build_batch.py"
+    with open(REAL / f"messages_{batch}.yml", "w", encoding="utf-8") as f:
         f.write(
-            "# Second training batch of real customer messages (reviews), labelled per\n"
-            "# docs/labelling.md. Generated by scripts/real_data/build2.py from\n"
-            "# candidates_2.jsonl + labels_2_*.tsv; do not edit by hand.\n"
+            f"# {ordinal} training batch of real customer messages ({about['what']}),\n"
+            f"# labelled per docs/labelling.md. {generated} from\n"
+            f"# candidates_{batch}.jsonl + labels_{batch}_*.tsv; do not edit by hand.\n"
         )
         yaml.safe_dump({"messages": messages}, f, allow_unicode=True, sort_keys=False, width=10000)
 
     per_source = Counter(m["source"] for m in messages)
     write_nlu(
-        ROOT / "data/nlu/real_customers_2.yml",
-        f"# Second training batch of REAL customer messages (data/real/README.md, \"Batch 2\"):\n"
-        f"# {len(messages)} reviews from public corpora, labelled with the PRODUCT.md catalogue:\n"
-        f"# online_shopping_10_cats {per_source['online_shopping_10_cats']}, "
-        f"waimai_10k {per_source['waimai_10k']} (cyy0523xc/ChineseNlpCorpus @ a027225),\n"
-        f"# FewCLUE eprstmt train/dev {per_source['eprstmt']} (CLUEbenchmark/FewCLUE @ 62a02c6).\n"
-        "# Chosen for quality problems, service/delivery complaints, service ratings and\n"
-        "# calm-but-negative reviews; no text equals a held-out real text\n"
-        "# (tests/nlu/real_heldout.yml). Generated by scripts/real_data/build2.py.\n\n",
-        messages,
+        ROOT / f"data/nlu/real_customers_{batch}.yml",
+        f"# {ordinal} training batch of REAL customer messages (data/real/README.md, "
+        f'"Batch {batch}"):\n'
+        f"# {len(messages)} {about['what']} from public corpora, labelled with the PRODUCT.md "
+        "catalogue:\n" + about["sources"](per_source) + about["chosen"] + "; no text equals a "
+        "held-out real text\n"
+        f"# (tests/nlu/real_heldout.yml). {generated}.\n\n",
+        # A policy question without a topic (plain `faq`) cannot be a Rasa NLU example
+        # (docs/labelling.md); it stays in the emotion data.
+        [m for m in messages if m["intent"] != "faq"],
     )
     write_emotion(
-        REAL / "train_emotion_2.yml",
-        "# Second training batch of real customer messages with emotion labels\n"
-        '# (data/real/README.md, "Batch 2"). Generated by scripts/real_data/build2.py;\n'
+        REAL / f"train_emotion_{batch}.yml",
+        f"# {ordinal} training batch of real customer messages with emotion labels\n"
+        f'# (data/real/README.md, "Batch {batch}"). {generated};\n'
         "# copied into data/emotion/train.yml, which the emotion radar trains on.\n",
         messages,
     )
-    sync_emotion_train(messages)
+    sync_emotion_train(messages, batch)
 
     stats = {
         "messages": len(messages),
@@ -183,7 +220,7 @@ def main() -> None:
         },
         "double_labelled": len(p2),
     }
-    (REAL / "split_2.json").write_text(
+    (REAL / f"split_{batch}.json").write_text(
         json.dumps(stats, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
     print(json.dumps(stats, ensure_ascii=False, indent=1))

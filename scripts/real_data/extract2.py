@@ -44,7 +44,7 @@ from mask import mask_personal  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 17
-BATCH2_MARKER = "# Real customer messages, batch 2"  # as in build2.py
+BATCH_MARKER = "# Real customer messages, batch {}"  # as in build_batch.py
 
 # Keyword rules (on the review text). Order matters: a review goes to the first cell it fits.
 QUALITY = re.compile(
@@ -92,8 +92,9 @@ def _emotion_texts(path: Path) -> Iterable[str]:
                 yield line[2:].strip()
 
 
-def taken_texts() -> Set[str]:
-    """Normalised texts a batch-2 message must not equal (held-out, batch 1, training data)."""
+def taken_texts(batch: int = 2) -> Set[str]:
+    """Normalised texts a message of `batch` must not equal (held-out, earlier batches,
+    training data), leaving out what this batch and later ones wrote themselves."""
     texts: Set[str] = set()
     texts.update(_nlu_texts(ROOT / "tests/nlu/real_heldout.yml"))
     texts.update(_emotion_texts(ROOT / "tests/emotion/real_heldout.yml"))
@@ -102,13 +103,14 @@ def taken_texts() -> Set[str]:
     messages = yaml.safe_load((ROOT / "data/real/messages.yml").read_text(encoding="utf-8"))
     texts.update(m["text"] for m in messages["messages"])
     for path in sorted((ROOT / "data/nlu").glob("*.yml")):
-        if path.name == "real_customers_2.yml":
-            continue  # this batch's own output
+        later = re.fullmatch(r"real_customers_(\d+)\.yml", path.name)
+        if later and int(later.group(1)) >= batch:
+            continue  # this batch's own output, or a later batch's
         texts.update(_nlu_texts(path))
-    # data/emotion/train.yml without this batch's own block (build2.py appends it after
-    # BATCH2_MARKER), so a re-extraction draws the same messages.
+    # data/emotion/train.yml without this batch's own block (build_batch.py appends it after
+    # its BATCH_MARKER, later batches after it), so a re-extraction draws the same messages.
     emotion = (ROOT / "data/emotion/train.yml").read_text(encoding="utf-8")
-    head = emotion.split("\n" + BATCH2_MARKER)[0]
+    head = emotion.split("\n" + BATCH_MARKER.format(batch))[0]
     for block in (yaml.safe_load(head) or {}).get("emotions") or []:
         texts.update(
             line.strip()[2:].strip()
