@@ -29,6 +29,8 @@ import zipfile
 from pathlib import Path
 from typing import Dict, List
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from extract import git_head, git_show, stc3_select  # noqa: E402
 from extract2 import normalize, taken_texts  # noqa: E402
@@ -46,8 +48,6 @@ def load_train(git_dir: str) -> List[Dict]:
 def candidates(dialogues: List[Dict]) -> List[Dict]:
     taken = taken_texts(BATCH)
     for name in ("messages.yml", "messages_2.yml"):
-        import yaml
-
         data = yaml.safe_load((ROOT / "data/real" / name).read_text(encoding="utf-8"))
         taken.update(normalize(m["text"]) for m in data["messages"])
     out = []
