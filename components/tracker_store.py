@@ -97,13 +97,20 @@ class CachingSQLTrackerStore(SQLTrackerStore):
 
         The new events are the ones after the session's stored count, which is what
         `SQLTrackerStore` computes as well; it only loads the whole tracker once more
-        to work them out for the broker."""
+        to work them out for the broker. When this is the tracker the cache holds and the
+        database still has exactly the events it was built from (the cheap stamp query),
+        the stored count is the number of events it had then; otherwise it is counted."""
         sender_id = tracker.sender_id
+        cached = self._cache.get(sender_id)
         self.forget(sender_id)
         with self.session_scope() as session:
-            stored = self._event_query(
-                session, sender_id, fetch_events_from_all_sessions=False
-            ).count()
+            if (cached is not None and cached[0] is tracker and cached[2] <= len(tracker.events)
+                    and self._stamp(session, sender_id) == cached[1]):
+                stored = cached[2]
+            else:
+                stored = self._event_query(
+                    session, sender_id, fetch_events_from_all_sessions=False
+                ).count()
             new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
             if self.event_broker is not None and new_events:
                 await self._stream_new_events(self.event_broker, new_events, sender_id)

@@ -211,3 +211,38 @@ def test_an_sqlite_tracker_file_is_written_ahead(tmp_path) -> None:
     caching(f"sqlite:///{path}")
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+# Rasa's count of the stored events of the latest session (SQLAlchemy wraps the query).
+SESSION_COUNT = "SELECT count(*) AS count_1 \nFROM (SELECT events.id"
+
+
+def statements(store: CachingSQLTrackerStore) -> List[str]:
+    """The SQL the store sends from now on."""
+    seen: List[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *args: seen.append(statement))
+    return seen
+
+
+@sync
+async def test_save_counts_stored_events_only_when_the_database_changed(db_url: str) -> None:
+    first, second = caching(db_url), caching(db_url)
+    tracker = await first_turn(first, "c7", "1111")
+    sql = statements(first)
+    turn(tracker, "订单 2222", "好的")
+    await first.save(tracker)  # the cached tracker, database unchanged: no session count
+    assert not [s for s in sql if SESSION_COUNT in s] and [s for s in sql if "INSERT" in s]
+    assert dicts(await plain(db_url).retrieve("c7")) == dicts(tracker)
+
+    # Another instance takes a turn; this one then saves its old object without
+    # retrieving first: the stamp differs, so the stored events are counted, and
+    # nothing is written twice (what Rasa's SQLTrackerStore does too).
+    other = await second.retrieve("c7")
+    turn(other, "订单 3333", "好的")
+    await second.save(other)
+    sql.clear()
+    turn(tracker, "订单 4444", "好的")
+    await first.save(tracker)
+    assert [s for s in sql if SESSION_COUNT in s]
+    assert dicts(await plain(db_url).retrieve("c7")) == dicts(other)
