@@ -11,8 +11,9 @@ indexed query, the conversation's event count and highest event id: an event wri
 another Rasa instance or worker, or events deleted by the privacy tools, change it, and the
 tracker is loaded from the database as before. A tracker that was changed in memory and
 not saved (a turn that failed half-way) has more events than it had when it was cached and
-is not reused either, nor one in which a new session began (it still holds the previous
-session's events, which a retrieval leaves out). Readers and writers get the same object,
+is not reused either. A tracker in which a new session began still holds the previous
+session's events, which a retrieval leaves out: the store keeps the latest session replayed
+as the database would give it instead. Readers and writers get the same object,
 as Rasa's lock store serialises the writers of one conversation. What is stored, and what
 the event broker receives, is the same as with `SQLTrackerStore`.
 
@@ -132,7 +133,15 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             session.commit()
             stamp = self._stamp(session, sender_id)
         if any(isinstance(event, SessionStarted) for event in new_events):
-            # A new session began in this tracker, which still holds the old session's
-            # events; `retrieve` gives the new session only, so the next turn reloads.
-            return
+            # A new session began in this tracker, which still holds the previous
+            # session's events: keep what `retrieve` would load from the database.
+            tracker = self._latest_session(tracker)
         self._remember(tracker, stamp)
+
+    def _latest_session(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        """The tracker Rasa's SQL `retrieve` gives: the events from the latest
+        SessionStarted's timestamp on, in stored order, replayed with the domain's slots."""
+        start = max(e.timestamp for e in tracker.events if isinstance(e, SessionStarted))
+        return DialogueStateTracker.from_events(
+            tracker.sender_id, [e for e in tracker.events if e.timestamp >= start],
+            self.domain.slots)

@@ -175,10 +175,13 @@ async def test_latest_session_only_like_the_sql_store(db_url: str) -> None:
     tracker.update(ActionExecuted("action_listen"))
     await store.save(tracker)
 
+    hits = store.hits
     mine = await store.retrieve("c6")
     reference = await plain(db_url).retrieve("c6")
     assert dicts(mine) == dicts(reference)
     assert mine is not tracker  # the old session's events are not served
+    assert store.hits == hits + 1  # ... nor is the database read again
+    assert mine.current_slot_values() == reference.current_slot_values()
     assert [e["event"] for e in dicts(mine)][:1] == ["session_started"]
 
     turn(mine, "订单 8888", "好的")  # the next turns store their events once
