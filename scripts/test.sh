@@ -11,12 +11,20 @@ export PATH="$PWD/.venv/bin:$PATH"
 export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-$HOME/.cache/shop-assistant/rasa}"
 export RASA_MAX_CACHE_SIZE="${RASA_MAX_CACHE_SIZE:-8000}"
 start=$(date +%s)
+# Training (minutes) runs beside the static checks; its log is printed when it is done.
+train_log=$(mktemp)
+rasa train --fixed-model-name shop --out models --augmentation 0 >"$train_log" 2>&1 &
+train_pid=$!
+trap 'kill $train_pid 2>/dev/null || true; rm -f "$train_log"' EXIT
 echo "== ruff"; ruff check .
 echo "== mypy"; mypy
 echo "== import layers"; lint-imports --no-cache
 echo "== nlu alignment"; python scripts/check_nlu_alignment.py data/nlu/*.yml tests/nlu/heldout.yml
 echo "== compliance lint"; python -m compliance lint
 echo "== rasa data validate"; rasa data validate --fail-on-warnings
-echo "== rasa train"; rasa train --fixed-model-name shop --out models --augmentation 0
+echo "== rasa train (started with the checks)"
+trained=0; wait $train_pid || trained=$?
+cat "$train_log"
+[ "$trained" -eq 0 ] || { echo "rasa train failed ($trained)"; exit "$trained"; }
 echo "== pytest"; python -m pytest -q -rs --durations=15 "$@"
 echo "test suite took $(( $(date +%s) - start ))s"
