@@ -88,6 +88,8 @@ class CachingSQLTrackerStore(SQLTrackerStore):
                 return tracker
             self.forget(sender_id)
         self.misses += 1
+        if stamp[0] == 0:
+            return None  # nothing stored, which is what Rasa's query would find as well
         tracker = await super().retrieve(sender_id)
         if tracker is not None:
             self._remember(tracker, stamp)
@@ -100,15 +102,20 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         `SQLTrackerStore` computes as well; it only loads the whole tracker once more
         to work them out for the broker. When this is the tracker the cache holds and the
         database still has exactly the events it was built from (the cheap stamp query),
-        the stored count is the number of events it had then; otherwise it is counted."""
+        the stored count is the number of events it had then; for a conversation the
+        database has no event of, it is 0; otherwise it is counted."""
         sender_id = tracker.sender_id
         cached = self._cache.get(sender_id)
         self.forget(sender_id)
         with self.session_scope() as session:
-            if (cached is not None and cached[0] is tracker and cached[2] <= len(tracker.events)
-                    and self._stamp(session, sender_id) == cached[1]):
-                stored = cached[2]
-            else:
+            stored: Optional[int] = None
+            if cached is None:
+                if self._stamp(session, sender_id) == (0, None):
+                    stored = 0
+            elif cached[0] is tracker and cached[2] <= len(tracker.events):
+                if self._stamp(session, sender_id) == cached[1]:
+                    stored = cached[2]
+            if stored is None:
                 stored = self._event_query(
                     session, sender_id, fetch_events_from_all_sessions=False
                 ).count()

@@ -231,8 +231,10 @@ def statements(store: CachingSQLTrackerStore) -> List[str]:
 @sync
 async def test_save_counts_stored_events_only_when_the_database_changed(db_url: str) -> None:
     first, second = caching(db_url), caching(db_url)
-    tracker = await first_turn(first, "c7", "1111")
     sql = statements(first)
+    tracker = await first_turn(first, "c7", "1111")  # a new conversation: nothing to count
+    assert not [s for s in sql if SESSION_COUNT in s] and [s for s in sql if "INSERT" in s]
+    sql.clear()
     turn(tracker, "订单 2222", "好的")
     await first.save(tracker)  # the cached tracker, database unchanged: no session count
     assert not [s for s in sql if SESSION_COUNT in s] and [s for s in sql if "INSERT" in s]
@@ -249,3 +251,12 @@ async def test_save_counts_stored_events_only_when_the_database_changed(db_url: 
     await first.save(tracker)
     assert [s for s in sql if SESSION_COUNT in s]
     assert dicts(await plain(db_url).retrieve("c7")) == dicts(other)
+
+    # A conversation this instance never saw (the cache holds nothing for it) is counted.
+    third = caching(db_url)
+    sql = statements(third)
+    unknown = await plain(db_url).retrieve("c7")
+    turn(unknown, "订单 5555", "好的")
+    await third.save(unknown)
+    assert [s for s in sql if SESSION_COUNT in s]
+    assert dicts(await plain(db_url).retrieve("c7")) == dicts(unknown)
