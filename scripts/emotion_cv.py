@@ -4,9 +4,9 @@ Usage:
     .venv/bin/python scripts/emotion_cv.py [--only NAME ...] [--folds 5]
     .venv/bin/python scripts/emotion_cv.py --final NAME   # the one held-out measurement
 
-The real training messages (data/real/messages.yml entries with split "train", and all of
-data/real/messages_2.yml) are cut into 5 folds grouped by source dialogue (messages sharing
-a text share a group too) and stratified by emotion. Each fold trains the radar on
+The real training messages (data/real/messages*.yml entries with split "train": batch 1's
+training part and all of batches 2 and 3) are cut into 5 folds grouped by source dialogue
+(messages sharing a text share a group too) and stratified by emotion. Each fold trains the radar on
 data/emotion/train.yml minus that fold's messages and predicts them; the out-of-fold
 predictions of all folds are pooled into accuracy, macro-F1 and the share of calm messages
 scored anxious/angry ("calm flagged"); "batch 1" repeats them on the dialogue messages of
@@ -43,7 +43,7 @@ TRAIN_FILE = ROOT / "data/emotion/train.yml"
 LEXICON_FILE = ROOT / "components/emotion_lexicon.yml"
 OWN_HELDOUT = ROOT / "tests/emotion/heldout.yml"
 REAL_HELDOUT = ROOT / "tests/emotion/real_heldout.yml"
-REAL_MESSAGES = (ROOT / "data/real/messages.yml", ROOT / "data/real/messages_2.yml")
+REAL_MESSAGES = sorted((ROOT / "data/real").glob("messages*.yml"))
 
 # Lexicon groups taken from the labelling guidelines (docs/labelling.md, section 3): the
 # cue words they name for calm disappointment, for blame, and positive reviews (rule 6).
@@ -124,6 +124,7 @@ def real_training_messages() -> List[Dict[Text, Any]]:
         for entry in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]:
             if entry.get("split") == "train":
                 messages.append({"text": str(entry["text"]).strip(), "label": entry["emotion"],
+                                 "intent": str(entry["intent"]).split("/")[0],
                                  "group": entry["dialogue"], "batch": path.name})
     parent: Dict[Text, Text] = {}
 
