@@ -107,6 +107,11 @@ SETTINGS: List[Tuple[Text, Dict[Text, Any], Tuple[Text, ...]]] = [
     ("hand x0.1, word 1-2-grams", {"hand_feature_weight": 0.1, "max_word_ngram": 2}, ()),
     ("hand x0.1, lexicon + all three", {"hand_feature_weight": 0.1},
      ("disappointment", "blame", "positive_review")),
+    ("hand x0.3, C = 30, calm prior 1.3",
+     {"hand_feature_weight": 0.3, "C": 30.0, "label_prior": {"calm": 1.3}}, ()),
+    ("hand x0.3, C = 30, calm prior 1.6",
+     {"hand_feature_weight": 0.3, "C": 30.0, "label_prior": {"calm": 1.6}}, ()),
+    ("hand x0.3, calm prior 1.3", {"hand_feature_weight": 0.3, "label_prior": {"calm": 1.3}}, ()),
 ]
 
 
