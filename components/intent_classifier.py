@@ -50,6 +50,9 @@ class NgramIntentClassifier(GraphComponent):
             "min_ngram": 1,
             "max_ngram": 3,
             "C": 10.0,  # inverse regularisation strength
+            # Same objective as sklearn's default lbfgs, 3x faster on ~190k n-gram columns
+            # (docs/nlu_experiments.md); "lbfgs" reproduces older models.
+            "solver": "newton-cg",
             "class_weight": "balanced",
             "blend": 1.0,  # weight of this classifier against the ranking already there
             "ranking_length": 10,
@@ -107,7 +110,7 @@ class NgramIntentClassifier(GraphComponent):
         classifier = LogisticRegression(
             C=self._config["C"], class_weight=self._config["class_weight"], max_iter=5000,
             random_state=self._config["random_state"], multi_class="multinomial",
-            solver="lbfgs")
+            solver=self._config["solver"])
         classifier.fit(features, [label for _, label in examples])
         self._set_model({"vectorizer": vectorizer, "classifier": classifier})
         self.persist()

@@ -96,6 +96,7 @@ class MultiQuestionDetector(GraphComponent):
             "min_ngram": 1,
             "max_ngram": 3,
             "C": 10.0,
+            "solver": "newton-cg",  # as NgramIntentClassifier: sklearn's lbfgs is slower here
             "random_state": 2026,
             "max_chars": 300,
         }
@@ -134,7 +135,8 @@ class MultiQuestionDetector(GraphComponent):
         features = vectorizer.fit_transform(
             [text[: self._config["max_chars"]] for text, _ in examples])
         classifier = LogisticRegression(C=self._config["C"], max_iter=3000,
-                                        random_state=self._config["random_state"])
+                                        random_state=self._config["random_state"],
+                                        solver=self._config["solver"])
         classifier.fit(features, [label for _, label in examples])
         self._model = {"vectorizer": vectorizer, "classifier": classifier}
         model_files.save(self._model_storage, self._resource, MODEL_FILE, self._model)
