@@ -7,8 +7,8 @@ The real held-out split (tests/nlu/real_heldout.yml) must not choose settings: a
 or a C picked on it would be tuned on the test. This script never reads it. It splits the
 real messages the model trains on (data/real/messages*.yml, split "train") into folds by
 dialogue — turns of one conversation, and equal texts, never sit on both sides (the grouping
-of scripts/emotion_cv.py) — trains the n-gram intent
-classifier on our own examples plus the other folds, and scores the held-back fold. Pooled
+of scripts/emotion_cv.py) — trains the n-gram intent classifier on our own examples plus the
+other folds, and scores the held-back fold. Pooled
 over the folds it prints accuracy, macro-F1 and the share sent to `nlu_fallback` for each
 FallbackClassifier threshold and ambiguity threshold (top two closer than it: a fallback),
 overall and per batch. Minutes per setting (one logistic regression per fold); the

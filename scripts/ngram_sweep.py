@@ -4,7 +4,9 @@
 
 Trains `components.intent_classifier.NgramIntentClassifier`'s model (TF-IDF n-grams and a
 logistic regression) on `data/nlu` for each setting below and prints accuracy and macro-F1
-without DIET and without a fallback threshold (`docs/nlu_experiments.md`). Seconds per row.
+without DIET and without a fallback threshold (`docs/nlu_experiments.md`). A minute or two
+per row (the fit of `scripts/intent_cv.py`). It reads the held-out splits, so it records
+experiments; settings are chosen by cross-validation with `scripts/intent_cv.py`.
 """
 
 from __future__ import annotations
@@ -33,13 +35,9 @@ REAL_TRAINING = sorted(path.name for path in (ROOT / "data/nlu").glob("real_cust
 
 def main() -> None:
     logging.disable(logging.WARNING)
-    import numpy as np
+    from intent_cv import ADOPTED, fit_predict
     from rasa.shared.nlu.training_data.loading import load_data
     from real_eval import OWN_NLU, REAL_NLU, nlu_examples, scores
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    from components.intent_classifier import NgramIntentClassifier
 
     real_texts = {example.get("text") for name in REAL_TRAINING
                   for example in load_data(str(ROOT / "data/nlu" / name)).intent_examples}
@@ -48,25 +46,16 @@ def main() -> None:
     sets = {"real": nlu_examples(REAL_NLU), "own": nlu_examples(OWN_NLU)}
     print("| setting | real accuracy | real macro-F1 | own accuracy |\n|---|---|---|---|")
     for label, overrides, own_weight in SETTINGS:
-        config = {**NgramIntentClassifier.get_default_config(), "C": 200.0, **overrides}
-        prepare = NgramIntentClassifier(config, None, None)._prepare  # type: ignore[arg-type]
-        vectorizer = TfidfVectorizer(
-            analyzer=config["analyzer"], ngram_range=(config["min_ngram"], config["max_ngram"]),
-            sublinear_tf=True, lowercase=False, dtype=np.float64)
-        features = vectorizer.fit_transform([prepare(text) for text, _ in training])
-        weights = [1.0 if text in real_texts else own_weight for text, _ in training]
-        classifier = LogisticRegression(C=config["C"], class_weight=config["class_weight"],
-                                        max_iter=5000, random_state=config["random_state"])
-        classifier.fit(features, [intent for _, intent in training], sample_weight=weights)
-        result = {}
-        for name, examples in sets.items():
-            predicted = classifier.predict(vectorizer.transform(
-                [prepare(text) for text, _ in examples]))
-            result[name] = scores([intent for _, intent in examples],
-                                  [str(intent).split("/")[0] for intent in predicted])
+        train = [(text, intent, 1.0 if text in real_texts else own_weight)
+                 for text, intent in training]
+        texts = [text for examples in sets.values() for text, _ in examples]
+        labels, probabilities = fit_predict({**ADOPTED, **overrides}, train, texts)
+        predicted = iter(labels[row.argmax()].split("/")[0] for row in probabilities)
+        result = {name: scores([intent for _, intent in examples],
+                               [next(predicted) for _ in examples])
+                  for name, examples in sets.items()}
         print(f"| {label} | {result['real']['accuracy']:.3f} | {result['real']['macro_f1']:.3f} "
               f"| {result['own']['accuracy']:.3f} |", flush=True)
-
 
 if __name__ == "__main__":
     main()
