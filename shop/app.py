@@ -17,7 +17,8 @@ from sanic.response import HTTPResponse, json, raw
 from sqlalchemy.orm import sessionmaker
 
 from service_common.idempotency import Idempotency
-from shop import policy
+from shop import clock, policy
+from shop.db import rebase_dates, world_day
 from shop.errors import JsonErrorHandler, error_response
 from shop.promotions import DEFAULT_PATH as DEFAULT_PROMOTIONS_PATH
 from shop.promotions import PromotionBook
@@ -75,11 +76,24 @@ def create_app(
     app.ctx.ledger = AttemptLedger(settings)
     with sessions() as session:
         app.ctx.proof_secret = ensure_proof_secret(session, settings.proof_secret)
+        app.ctx.world_day = world_day(session)
     app.ctx.openapi = OPENAPI_PATH.read_bytes()
     # Created on the first upload (shop.images.store), not at start-up.
     app.ctx.upload_dir = Path(upload_dir or "var/uploads").resolve()
     app.ctx.promotions = PromotionBook(promotions_path or DEFAULT_PROMOTIONS_PATH)
     policy.configure(policy_path)
+
+    @app.on_request
+    async def keep_the_demo_world_current(request: Request) -> None:
+        """At the first request of a new day, shift the stored dates by the days passed (as
+        a start-up does), so a shop left running over midnight does not answer 'yesterday'
+        for an order placed 'today'. Once per day; the stored seed date makes it idempotent
+        across processes."""
+        today = clock.today()
+        if today != request.app.ctx.world_day:
+            with request.app.ctx.sessions() as session:
+                rebase_dates(session, today)
+            request.app.ctx.world_day = today
 
     @app.on_request
     async def start_timer_and_authorize(request: Request) -> Optional[HTTPResponse]:

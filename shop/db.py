@@ -91,9 +91,7 @@ def prepare_database(
         if session.execute(select(ProductView.id).limit(1)).first() is None:
             # Seeded before product views existed: give the demo customers their last-viewed
             # items, relative to the day the stored data is current for.
-            stored = session.get(Meta, SEED_DATE_KEY)
-            anchor = date.fromisoformat(stored.value) if stored else clock.today()
-            count = seed_product_views(session, anchor)
+            count = seed_product_views(session, world_day(session))
             session.commit()
             logger.info("backfilled %d product views", count)
 
@@ -132,7 +130,9 @@ def rebase_dates(session: Session, today: Optional[date] = None) -> int:
     Returns the number of days shifted (0 when nothing was to do).
     """
     today = today or clock.today()
-    stored = session.get(Meta, SEED_DATE_KEY)
+    # Locked (PostgreSQL): of two shop processes passing midnight together, the second
+    # waits, then reads the new seed date and shifts nothing.
+    stored = session.get(Meta, SEED_DATE_KEY, with_for_update=True)
     if stored is None:
         _set_meta(session, SEED_DATE_KEY, today.isoformat())
         session.commit()
@@ -168,6 +168,12 @@ def rebase_dates(session: Session, today: Optional[date] = None) -> int:
     session.commit()
     logger.info("rebased demo dates forward by %d day(s) to %s", days, today.isoformat())
     return days
+
+
+def world_day(session: Session) -> date:
+    """The day the stored demo data is current for (the seed date; today when unset)."""
+    stored = session.get(Meta, SEED_DATE_KEY)
+    return date.fromisoformat(stored.value) if stored else clock.today()
 
 
 def _set_meta(session: Session, key: str, value: str) -> None:
