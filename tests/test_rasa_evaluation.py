@@ -14,7 +14,7 @@ RASA = str(Path(sys.executable).parent / "rasa")
 MODEL = ROOT / "models" / "shop.tar.gz"
 INTENT_MACRO_F1_FLOOR = 0.90
 ENTITY_F1_FLOOR = {"order_id": 0.95, "phone_tail": 0.95}
-ENTITY_EXTRACTOR = "CRFEntityExtractor"  # the learnt one in config.yml
+ENTITY_EXTRACTOR = "AnnotatedCRFEntityExtractor"  # the learnt one in config.yml
 
 def rasa(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([RASA, *args], cwd=ROOT, capture_output=True, text=True, timeout=900)

@@ -11,7 +11,7 @@ from privacy import Pseudonymizer
 # quantities); the training data annotates only what the learnt extractor learns.
 DERIVED = {"height_cm", "weight_kg", "chest_cm", "waist_cm", "shoulder_cm"}
 # Extractors that learn from the annotations (config.yml); the others apply rules.
-LEARNT_EXTRACTORS = {"CRFEntityExtractor", "DIETClassifier"}
+LEARNT_EXTRACTORS = {"AnnotatedCRFEntityExtractor", "CRFEntityExtractor", "DIETClassifier"}
 
 
 def pseudonymize_message(text: str, entities: List[Dict[str, Any]],

@@ -1,0 +1,35 @@
+"""The CRF entity extractor, trained only on examples whose entities are annotated.
+
+Texts written for intents only (real-style batches: their product nouns, couriers and
+numbers are left unmarked) would teach Rasa's CRF that such words are no entity. Their
+intent blocks carry ``metadata: {entities: unannotated}``; this extractor leaves those
+examples out of its training and is Rasa's ``CRFEntityExtractor`` in everything else.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.extractors.crf_entity_extractor import CRFEntityExtractor
+from rasa.shared.nlu.constants import METADATA, METADATA_INTENT
+from rasa.shared.nlu.training_data.message import Message
+
+UNANNOTATED = {"entities": "unannotated"}
+
+
+def entities_unannotated(message: Message) -> bool:
+    """True for an example of an intent block marked ``metadata: {entities: unannotated}``."""
+    intent_metadata = (message.get(METADATA) or {}).get(METADATA_INTENT) or {}
+    return intent_metadata.get("entities") == UNANNOTATED["entities"]
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True
+)
+class AnnotatedCRFEntityExtractor(CRFEntityExtractor):
+    """``CRFEntityExtractor`` that skips examples of blocks marked as unannotated."""
+
+    def filter_trainable_entities(self, entity_examples: List[Message]) -> List[Message]:
+        kept = [message for message in entity_examples if not entities_unannotated(message)]
+        return super().filter_trainable_entities(kept)
