@@ -20,10 +20,12 @@ DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 def rules_with_office_days(folder: Path, all_days: bool) -> Path:
-    """A copy of escalation/rules.yml whose desk is open all day, every day, or never today."""
+    """A copy of escalation/rules.yml whose desk is open all day, every day, or neither today
+    nor tomorrow (a test that runs over midnight still finds it closed)."""
     content = yaml.safe_load((ROOT / "escalation" / "rules.yml").read_text(encoding="utf-8"))
     today = datetime.now(timezone(timedelta(hours=8))).weekday()
-    days = DAYS if all_days else [day for index, day in enumerate(DAYS) if index != today]
+    closed = {today, (today + 1) % 7}
+    days = DAYS if all_days else [day for index, day in enumerate(DAYS) if index not in closed]
     content["office_hours"] = {"days": days, "open": "00:00", "close": "23:59:59"}
     path = folder / f"rules-{'open' if all_days else 'closed'}.yml"
     path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")

@@ -46,7 +46,8 @@ DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 def office_rules(folder: Path, open_today: bool) -> Path:
     content = yaml.safe_load((ROOT / "escalation" / "rules.yml").read_text(encoding="utf-8"))
     today = datetime.now(timezone(timedelta(hours=8))).weekday()
-    days = DAYS if open_today else [d for i, d in enumerate(DAYS) if i != today]
+    closed = {today, (today + 1) % 7}  # closed still if the test runs over midnight
+    days = DAYS if open_today else [d for i, d in enumerate(DAYS) if i not in closed]
     content["office_hours"] = {"days": days, "open": "00:00", "close": "23:59:59"}
     path = folder / f"rules-{open_today}.yml"
     path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
