@@ -205,6 +205,17 @@ def test_batch_is_new_material(batch: int, messages: List[Dict]) -> None:
     assert not before & set(keys), sorted(before & set(keys))[:5]
 
 
+def test_texts_without_entity_annotations_are_marked_for_the_crf() -> None:
+    """Real messages (and the second real-style batch) carry no entity annotations: every
+    block says so, and the CRF (components/annotated_crf.py) leaves them out of its training
+    instead of learning that the products and couriers they mention are no entities."""
+    for path in [NLU_TRAIN, *NLU_TRAIN_LATER, ROOT / "data/nlu/real_style_2.yml"]:
+        blocks = yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
+        assert blocks and all(b.get("metadata") == {"entities": "unannotated"}
+                              for b in blocks), path
+        assert not re.search(r"\]\(|\]\{", path.read_text(encoding="utf-8")), path
+
+
 @pytest.mark.parametrize("batch", sorted(BATCHES))
 def test_batch_files_match_messages(batch: int) -> None:
     rows = batch_messages(batch)

@@ -112,13 +112,16 @@ def block(examples: Iterable[str]) -> str:
     return "".join(f"    - {rasa_safe(t)}\n" for t in examples)
 
 
-def write_nlu(path: Path, header: str, rows: List[Dict]) -> None:
+def write_nlu(path: Path, header: str, rows: List[Dict], training: bool = False) -> None:
+    """``training``: mark every block `metadata: {entities: unannotated}` — real messages carry
+    no entity annotations, so the CRF leaves them out (components/annotated_crf.py)."""
     by_intent: Dict[str, List[str]] = defaultdict(list)
     for r in rows:
         by_intent[r["intent"]].append(r["text"])
     out = ['version: "3.1"\n\n', header, "nlu:\n"]
     for intent in sorted(by_intent):
-        out.append(f"- intent: {intent}\n  examples: |\n")
+        metadata = "  metadata: {entities: unannotated}\n" if training else ""
+        out.append(f"- intent: {intent}\n{metadata}  examples: |\n")
         out.append(block(by_intent[intent]))
         out.append("\n")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -292,6 +295,7 @@ def main() -> None:
         "# scripts/real_data/build.py; adopted into the training data after the experiment in\n"
         "# docs/nlu_experiments.md.\n\n",
         [m for m in train_unique if m["intent"] != "faq"],
+        training=True,
     )
     write_emotion(
         REAL / "train_emotion.yml",

@@ -193,6 +193,7 @@ def main() -> None:
         # A policy question without a topic (plain `faq`) cannot be a Rasa NLU example
         # (docs/labelling.md); it stays in the emotion data.
         [m for m in messages if m["intent"] != "faq"],
+        training=True,
     )
     write_emotion(
         REAL / f"train_emotion_{batch}.yml",
