@@ -108,6 +108,33 @@ def matrix_markdown(gold: Sequence[str], predicted: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def catalogue_terms() -> Dict[str, List[str]]:
+    """The lookup tables of data/nlu/entities.yml: every name of a catalogue product and a
+    courier the shop knows."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    tables = load_data(str(ROOT / "data" / "nlu" / "entities.yml")).lookup_tables
+    return {table["name"]: [term for term in table["elements"] if len(term) >= 2]
+            for table in tables if table["name"] in ("product", "courier")}
+
+
+def silver_entities(texts: Sequence[str], parsed: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    """A silver standard for entities on real messages (annotated for intents only): a
+    catalogue name in the text should come out as that entity, and no message without one
+    should get it. Counts of messages, per entity."""
+    result: Dict[str, Any] = {}
+    for entity, terms in catalogue_terms().items():
+        mentions = [any(term in text for term in terms) for text in texts]
+        found = [entity in {e.get("entity") for e in item.get("entities") or []}
+                 for item in parsed]
+        pairs = list(zip(mentions, found, strict=True))
+        result[entity] = {"mentioned": mentions.count(True),
+                          "mentioned_found": pairs.count((True, True)),
+                          "unmentioned": mentions.count(False),
+                          "unmentioned_found": pairs.count((False, True))}
+    return result
+
+
 def evaluate_intents(model: Path, show_matrix: bool) -> Dict[str, Any]:
     results: Dict[str, Any] = {}
     sets = {"real": nlu_examples(REAL_NLU), "own": nlu_examples(OWN_NLU)}
@@ -136,6 +163,12 @@ def evaluate_intents(model: Path, show_matrix: bool) -> Dict[str, Any]:
         print(f"   accuracy by fallback threshold: {result['by_threshold']}")
         print("   top confusions (gold -> predicted):")
         print("\n".join("   " + line for line in confusions(gold, predicted)))
+        if name == "real":
+            result["entities"] = silver_entities([text for text, _ in examples], chunk)
+            for entity, counts in result["entities"].items():
+                print(f"   {entity} entity: found in {counts['mentioned_found']} of "
+                      f"{counts['mentioned']} messages naming a catalogue {entity}, in "
+                      f"{counts['unmentioned_found']} of {counts['unmentioned']} others")
         if show_matrix and name == "real":
             print("\n" + matrix_markdown(gold, predicted))
     results["ms_per_message"] = ms
