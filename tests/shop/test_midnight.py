@@ -4,11 +4,11 @@ new day shifts the stored dates, exactly once (in-process app on a real socket, 
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from datetime import timedelta
 
 import requests
-from conftest import free_port
 from shop_api_helpers import SHIPPED, day_of, today
 
 from shop.app import create_app
@@ -16,6 +16,12 @@ from shop.db import make_engine, make_session_factory, prepare_database, rebase_
 from shop.security import Settings
 
 ADMIN = "midnight-admin-key"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def test_a_running_shop_rebases_at_the_first_request_of_a_new_day(tmp_path) -> None:
