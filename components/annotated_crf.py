@@ -1,9 +1,10 @@
 """The CRF entity extractor, trained only on examples whose entities are annotated.
 
-Texts written for intents only (real-style batches: their product nouns, couriers and
-numbers are left unmarked) would teach Rasa's CRF that such words are no entity. Their
-intent blocks carry ``metadata: {entities: unannotated}``; this extractor leaves those
-examples out of its training and is Rasa's ``CRFEntityExtractor`` in everything else.
+Texts labelled for intents only (the real customer messages and the real-style batches:
+the products, couriers and numbers they name are left unmarked) would teach Rasa's CRF that
+such words are no entity. Their intent blocks carry ``metadata: {entities: unannotated}``;
+this extractor leaves those examples out of its training and is Rasa's
+``CRFEntityExtractor`` in everything else.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from rasa.nlu.extractors.crf_entity_extractor import CRFEntityExtractor
 from rasa.shared.nlu.constants import METADATA, METADATA_INTENT
 from rasa.shared.nlu.training_data.message import Message
 
-UNANNOTATED = {"entities": "unannotated"}
+UNANNOTATED = "unannotated"
 
 
 def entities_unannotated(message: Message) -> bool:
     """True for an example of an intent block marked ``metadata: {entities: unannotated}``."""
     intent_metadata = (message.get(METADATA) or {}).get(METADATA_INTENT) or {}
-    return intent_metadata.get("entities") == UNANNOTATED["entities"]
+    return intent_metadata.get("entities") == UNANNOTATED
 
 
 @DefaultV1Recipe.register(

@@ -15,6 +15,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from components.annotated_crf import AnnotatedCRFEntityExtractor, entities_unannotated
 from components.tokenizers import ShopJiebaTokenizer
+from trainer.examples import LEARNT_EXTRACTORS
 
 PRODUCTS = ["充电宝", "台灯", "耳机", "电饭煲", "保温杯", "键盘", "加湿器", "电动牙刷"]
 PROBLEMS = ["坏了", "没反应", "有裂缝", "用不了", "是坏的", "碎了"]
@@ -86,5 +87,14 @@ def test_marked_blocks_are_left_out_of_the_crf_training(parts):
         parts, plain_crf_on_annotated_only, text) == [("product", "充电宝")]
     # ... whereas Rasa's CRF learns from the plain mentions that a product is no entity.
     assert products_in(parts, plain_crf_on_everything, text) == []
-    # Entities the extractor reports are named after it (trainer/examples.py knows the name).
     assert products_in(parts, ours, "收到的台灯用不了") == [("product", "台灯")]
+
+
+def test_the_trainer_keeps_what_the_extractor_found(parts):
+    """Entities are named after the extractor; the trainer's export keeps learnt ones."""
+    ours = trained(parts, AnnotatedCRFEntityExtractor, DATA)
+    message = Message.build(text="收到的台灯用不了")
+    for component in (parts[2], parts[3], ours):
+        component.process([message])
+    [entity] = message.get("entities")
+    assert entity["extractor"] == "AnnotatedCRFEntityExtractor" in LEARNT_EXTRACTORS
