@@ -9,18 +9,23 @@ anonymous customer. Reported:
 - request loops: sessions where the same *request* (a text asking the customer for
   something: 订单号, 手机尾号, 商品...) is sent 3 or more times in a row (never allowed);
 - the share of turns answered only with a clarification or "not understood"/out of scope;
-- handoffs (after a handoff the bot is silent, so later turns get no reply).
+- handoffs (after a handoff the bot is silent, so later turns get no reply), and with the
+  Rasa API token the escalation rule of each (the tracker's `handoff` slot).
 
     .venv/bin/python scripts/replay.py                  # starts its own stack
-    .venv/bin/python scripts/replay.py --url http://127.0.0.1:5005 --sample 40
+    .venv/bin/python scripts/replay.py --url http://127.0.0.1:5005 --token T --sample 40
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -52,6 +57,7 @@ class Replayed:
     turns: List[str]
     replies: List[List[str]]  # bot texts per customer turn
     latencies: List[float] = field(default_factory=list)
+    handoff_rule: Optional[str] = None  # the escalation rule, when the tracker was read
 
     def longest_run(self, requests_only: bool = False) -> tuple:
         """(the most consecutive customer turns whose replies share one text, that text)."""
@@ -85,7 +91,18 @@ class Replayed:
                    for mark in HANDOFF_MARKS)
 
 
-def replay(rasa_url: str, session: Dict[str, Any], run_id: str) -> Replayed:
+def handoff_rule(rasa_url: str, sender: str, token: str) -> Optional[str]:
+    """The rule of the conversation's handoff (its `handoff` slot), read from the tracker."""
+    url = (f"{rasa_url}/conversations/{urllib.parse.quote(sender)}/tracker?"
+           + urllib.parse.urlencode({"token": token, "include_events": "NONE"}))
+    with urllib.request.urlopen(url, timeout=60) as response:
+        handoff = (json.loads(response.read()).get("slots") or {}).get("handoff")
+    return handoff.get("rule") if isinstance(handoff, dict) else None
+
+
+def replay(rasa_url: str, session: Dict[str, Any], run_id: str,
+           token: Optional[str] = None) -> Replayed:
+    """`token`: the Rasa API token, to read which rule handed the session over."""
     sender = f"replay-{run_id}-{session['id']}"
     result = Replayed(session["id"], [], [])
     for turn in session["turns"]:
@@ -96,6 +113,8 @@ def replay(rasa_url: str, session: Dict[str, Any], run_id: str) -> Replayed:
         result.turns.append(text)
         result.replies.append([reply.get("text") or "" for reply in replies
                                if reply.get("text")])
+    if token and result.handed_over:
+        result.handoff_rule = handoff_rule(rasa_url, sender, token)
     return result
 
 
@@ -108,6 +127,7 @@ class Summary:
     clarified_share: float
     handoff_share: float
     looping: List[Replayed]
+    handoff_rules: Counter = field(default_factory=Counter)
 
     def lines(self) -> List[str]:
         out = [f"replayed {self.sessions} real sessions ({self.turns} customer turns)",
@@ -117,6 +137,9 @@ class Summary:
                f"{self.request_loop_share:.1%}",
                f"turns answered only with a clarification/fallback: {self.clarified_share:.1%}",
                f"sessions handed to a human: {self.handoff_share:.1%}"]
+        if self.handoff_rules:
+            out.append("  by rule: " + ", ".join(
+                f"{rule} {count}" for rule, count in self.handoff_rules.most_common()))
         for session in self.looping[:5]:
             run, text = session.longest_run()
             out.append(f"  loop in {session.id}: {run}x {text[:60]!r}")
@@ -127,15 +150,19 @@ def summarise(results: List[Replayed]) -> Summary:
     turns = sum(len(result.turns) for result in results) or 1
     count = len(results) or 1
     looping = [result for result in results if result.loops]
+    handed_over = [result for result in results if result.handed_over]
+    # Rules only when the trackers were read (a token), "unknown" for a handoff without one.
+    rules = Counter(result.handoff_rule or "unknown" for result in handed_over) \
+        if any(result.handoff_rule for result in handed_over) else Counter()
     return Summary(len(results), turns, len(looping) / count,
                    sum(result.request_loops for result in results) / count,
                    sum(result.clarified_turns for result in results) / turns,
-                   sum(result.handed_over for result in results) / count, looping)
+                   len(handed_over) / count, looping, rules)
 
 
-def run(url: str, sample: Optional[int]) -> Summary:
+def run(url: str, sample: Optional[int], token: Optional[str] = None) -> Summary:
     run_id = str(time.time_ns())
-    results = [replay(url, session, run_id) for session in load_sessions(sample=sample)]
+    results = [replay(url, session, run_id, token) for session in load_sessions(sample=sample)]
     summary = summarise(results)
     print("\n".join(summary.lines()), flush=True)
     return summary
@@ -146,9 +173,10 @@ def main(argv: Optional[List[str]] = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a running Rasa server; default: start a stack")
     parser.add_argument("--sample", type=int, help="replay this many sessions (spread)")
+    parser.add_argument("--token", help="the Rasa API token of --url (handoff rules)")
     args = parser.parse_args(argv)
     if args.url:
-        run(args.url, args.sample)
+        run(args.url, args.sample, args.token)
         return
     from stack import Stack
 
@@ -156,7 +184,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         stack = Stack.isolated(Path(tmp))
         stack.start(timeout=900)  # loading the model takes minutes on a busy machine
         try:
-            run(stack.rasa_url, args.sample)
+            run(stack.rasa_url, args.sample, stack.env["RASA_API_TOKEN"])
         finally:
             stack.stop()
 

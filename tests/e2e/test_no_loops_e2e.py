@@ -114,9 +114,12 @@ def test_replayed_real_sessions_do_not_loop(stack):
     customers. REPLAY_SAMPLE (default 60 of 151 sessions, spread over the file) keeps
     CI short; `scripts/replay.py` replays all of them."""
     sample = int(os.environ.get("REPLAY_SAMPLE", "60"))
-    results = [replay(stack.rasa_url, session, "e2e")
+    results = [replay(stack.rasa_url, session, "e2e", stack.env["RASA_API_TOKEN"])
                for session in load_sessions(sample=sample or None)]
     summary = summarise(results)
     print("\n" + "\n".join(summary.lines()))
+    # Every handoff is explained by a rule of escalation/rules.yml.
+    assert sum(summary.handoff_rules.values()) == sum(r.handed_over for r in results)
+    assert "unknown" not in summary.handoff_rules, summary.handoff_rules
     assert summary.request_loop_share == 0, [s.longest_run(True) for s in summary.looping]
     assert summary.loop_share <= 0.10, [s.longest_run() for s in summary.looping]
