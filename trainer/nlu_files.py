@@ -16,6 +16,10 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
+# An intent block the entity extractor does not learn from: its examples (real customer
+# messages) carry no entity annotations (components/annotated_crf.py, same marker).
+UNANNOTATED = {"entities": "unannotated"}
+
 NEW_INTENTS_FILE = "new_intents.yml"
 INTENT_LINE = re.compile(r"^(?P<indent>\s*)-\s+intent:\s*(?P<name>[^\s#]+)\s*(?:#.*)?$")
 EXAMPLE_LINE = re.compile(r"^(?P<prefix>\s+-\s+)(?P<text>.*)$")
@@ -49,6 +53,9 @@ class Catalogue:
     files: Dict[str, List[Path]]            # intent -> files holding a block of it
     examples: Dict[str, str]                # normalised example -> its intent
     domain_intents: List[str]
+    # intent -> files holding a block of it that the entity extractor learns from (not
+    # marked `metadata: {entities: unannotated}`, as the real-message files are)
+    annotated_files: Dict[str, List[Path]] = field(default_factory=dict)
 
     @property
     def intents(self) -> List[str]:
@@ -65,6 +72,7 @@ def _nlu_files(project: Path) -> List[Path]:
 
 def load_catalogue(project: Path) -> Catalogue:
     files: Dict[str, List[Path]] = {}
+    annotated: Dict[str, List[Path]] = {}
     examples: Dict[str, str] = {}
     for path in _nlu_files(project):
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -73,11 +81,14 @@ def load_catalogue(project: Path) -> Catalogue:
             if not name:
                 continue
             files.setdefault(name, []).append(path)
+            if block.get("metadata") != UNANNOTATED:
+                annotated.setdefault(name, []).append(path)
             for line in str(block.get("examples") or "").splitlines():
                 line = line.strip()
                 if line.startswith("- "):
                     examples.setdefault(normalise(line[2:]), name)
-    return Catalogue(files=files, examples=examples, domain_intents=domain_intents(project))
+    return Catalogue(files=files, examples=examples, domain_intents=domain_intents(project),
+                     annotated_files=annotated)
 
 
 def domain_intents(project: Path) -> List[str]:
@@ -209,7 +220,18 @@ def append_examples(project: Path, intent: str, examples: List[str], new: bool =
             wanted.append(example)
     if not wanted:
         return change
-    if new:
+    if not new and not catalogue.files.get(intent):
+        raise LabelError(f"意图 {intent} 还没有训练样例文件")
+    # The first topic file with a block of the intent. Not the real-message files, whose
+    # blocks the entity extractor skips (the trainer's examples carry annotations) and which
+    # scripts/real_data rewrites: an intent found only there gets a block of its own.
+    paths = [] if new else catalogue.annotated_files.get(intent) or []
+    if paths:
+        path = paths[0]
+        change.remember(path)
+        if not _append_to_block(path, intent, wanted):
+            raise LabelError(f"{path.name} 里找不到意图 {intent} 的样例块")
+    else:
         path = project / "data" / "nlu" / NEW_INTENTS_FILE
         change.remember(path)
         if not path.exists():
@@ -218,15 +240,7 @@ def append_examples(project: Path, intent: str, examples: List[str], new: bool =
                             encoding="utf-8")
         with path.open("a", encoding="utf-8") as handle:
             handle.write(_new_block(intent, wanted))
-        _add_to_domain(project, intent, change)
-    else:
-        # The file that holds most of the intent's examples (usually the only one).
-        paths = catalogue.files.get(intent) or []
-        if not paths:
-            raise LabelError(f"意图 {intent} 还没有训练样例文件")
-        path = paths[0]
-        change.remember(path)
-        if not _append_to_block(path, intent, wanted):
-            raise LabelError(f"{path.name} 里找不到意图 {intent} 的样例块")
+        if new:
+            _add_to_domain(project, intent, change)
     change.added = wanted
     return change

@@ -13,8 +13,13 @@ from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from rasa.shared.nlu.training_data.message import Message
 
-from components.annotated_crf import AnnotatedCRFEntityExtractor, entities_unannotated
+from components.annotated_crf import (
+    UNANNOTATED,
+    AnnotatedCRFEntityExtractor,
+    entities_unannotated,
+)
 from components.tokenizers import ShopJiebaTokenizer
+from trainer import nlu_files
 from trainer.examples import LEARNT_EXTRACTORS
 
 PRODUCTS = ["充电宝", "台灯", "耳机", "电饭煲", "保温杯", "键盘", "加湿器", "电动牙刷"]
@@ -74,6 +79,7 @@ def test_the_metadata_of_a_yaml_block_marks_its_examples():
     examples = RasaYAMLReader().reads(DATA).training_examples
     marked = [m.get("text") for m in examples if entities_unannotated(m)]
     assert sorted(marked) == sorted(PLAIN)
+    assert nlu_files.UNANNOTATED == UNANNOTATED  # the trainer reads the same marker
 
 
 def test_marked_blocks_are_left_out_of_the_crf_training(parts):
@@ -97,4 +103,5 @@ def test_the_trainer_keeps_what_the_extractor_found(parts):
     for component in (parts[2], parts[3], ours):
         component.process([message])
     [entity] = message.get("entities")
-    assert entity["extractor"] == "AnnotatedCRFEntityExtractor" in LEARNT_EXTRACTORS
+    assert entity["extractor"] == "AnnotatedCRFEntityExtractor"
+    assert entity["extractor"] in LEARNT_EXTRACTORS

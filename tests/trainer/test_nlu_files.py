@@ -107,3 +107,30 @@ def test_a_new_intent_gets_its_own_file_and_a_domain_line(project):
 def test_bad_labels_are_refused_with_a_reason(project, intent, new, message):
     with pytest.raises(LabelError, match=message):
         append_examples(project, intent, ["随便一句话"], new=new)
+
+
+def test_examples_never_go_to_the_real_message_files(project):
+    """Their blocks are marked `metadata: {entities: unannotated}` (the entity extractor
+    skips them, scripts/real_data rewrites them): a labelled example goes to a topic file,
+    or to a block of its own when only marked files hold the intent."""
+    catalogue = load_catalogue(project)
+    for intent in ("complain", "rate_service"):
+        marked = [path for path in catalogue.files[intent]
+                  if path not in catalogue.annotated_files.get(intent, [])]
+        # The first file holding the intent is a real-message file (alphabetical order).
+        assert catalogue.files[intent][0] in marked and \
+            marked[0].name.startswith("real_customers"), catalogue.files[intent]
+        before = {path: path.read_text(encoding="utf-8") for path in marked}
+        change = append_examples(project, intent, [f"训练师标注的{intent}样例"])
+        assert change.files and change.files[0].name != marked[0].name
+        assert all(path.read_text(encoding="utf-8") == text for path, text in before.items())
+
+    domain = (project / "domain.yml").read_text(encoding="utf-8")
+    (project / "data" / "nlu" / "real_only.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: marked_only\n  metadata: {entities: unannotated}\n'
+        "  examples: |\n    - 只有真实消息里有的意图\n", encoding="utf-8")
+    change = append_examples(project, "marked_only", ["训练师补的一条"])
+    assert [path.name for path in change.files] == [NEW_INTENTS_FILE]
+    blocks = yaml.safe_load(change.files[0].read_text(encoding="utf-8"))["nlu"]
+    assert {"intent": "marked_only", "examples": "- 训练师补的一条\n"} in blocks
+    assert (project / "domain.yml").read_text(encoding="utf-8") == domain
