@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -120,18 +121,27 @@ def catalogue_terms() -> Dict[str, List[str]]:
 
 def silver_entities(texts: Sequence[str], parsed: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
     """A silver standard for entities on real messages (annotated for intents only): a
-    catalogue name in the text should come out as that entity, and no message without one
-    should get it. Counts of messages, per entity."""
+    catalogue name in the text should come out as that entity, over the name's characters.
+    Counts of messages, per entity; "unmentioned_found" counts messages naming no catalogue
+    name that got the entity anyway (a product outside the catalogue, or a mistake)."""
     result: Dict[str, Any] = {}
     for entity, terms in catalogue_terms().items():
-        mentions = [any(term in text for term in terms) for text in texts]
-        found = [entity in {e.get("entity") for e in item.get("entities") or []}
-                 for item in parsed]
-        pairs = list(zip(mentions, found, strict=True))
-        result[entity] = {"mentioned": mentions.count(True),
-                          "mentioned_found": pairs.count((True, True)),
-                          "unmentioned": mentions.count(False),
-                          "unmentioned_found": pairs.count((False, True))}
+        counts = dict.fromkeys(("mentioned", "mentioned_found", "unmentioned",
+                                "unmentioned_found"), 0)
+        for text, item in zip(texts, parsed, strict=True):
+            spans = [(e.get("start", -1), e.get("end", -1)) for e in item.get("entities") or []
+                     if e.get("entity") == entity]
+            names = [(match.start(), match.end()) for term in terms
+                     for match in re.finditer(re.escape(term), text)]
+            if names:
+                counts["mentioned"] += 1
+                counts["mentioned_found"] += any(start < name_end and name_start < end
+                                                 for start, end in spans
+                                                 for name_start, name_end in names)
+            else:
+                counts["unmentioned"] += 1
+                counts["unmentioned_found"] += bool(spans)
+        result[entity] = counts
     return result
 
 

@@ -92,12 +92,18 @@ class Replayed:
 
 
 def handoff_rule(rasa_url: str, sender: str, token: str) -> Optional[str]:
-    """The rule of the conversation's handoff (its `handoff` slot), read from the tracker."""
+    """The escalation rule of the conversation's last handoff, from the tracker's `outcome`
+    events (actions/outcomes.py: a handoff, or the desk being down, names its rule)."""
     url = (f"{rasa_url}/conversations/{urllib.parse.quote(sender)}/tracker?"
-           + urllib.parse.urlencode({"token": token, "include_events": "NONE"}))
+           + urllib.parse.urlencode({"token": token, "include_events": "ALL"}))
     with urllib.request.urlopen(url, timeout=60) as response:
-        handoff = (json.loads(response.read()).get("slots") or {}).get("handoff")
-    return handoff.get("rule") if isinstance(handoff, dict) else None
+        events = json.loads(response.read()).get("events") or []
+    rules = [event["value"].get("reason") for event in events
+             if event.get("event") == "slot" and event.get("name") == "outcome"
+             and isinstance(event.get("value"), dict)
+             and (str(event["value"].get("operation")).startswith("handoff:")
+                  or event["value"].get("operation") == "desk_unavailable")]
+    return rules[-1] if rules else None
 
 
 def replay(rasa_url: str, session: Dict[str, Any], run_id: str,
@@ -151,13 +157,12 @@ def summarise(results: List[Replayed]) -> Summary:
     count = len(results) or 1
     looping = [result for result in results if result.loops]
     handed_over = [result for result in results if result.handed_over]
-    # Rules only when the trackers were read (a token), "unknown" for a handoff without one.
-    rules = Counter(result.handoff_rule or "unknown" for result in handed_over) \
-        if any(result.handoff_rule for result in handed_over) else Counter()
     return Summary(len(results), turns, len(looping) / count,
                    sum(result.request_loops for result in results) / count,
                    sum(result.clarified_turns for result in results) / turns,
-                   len(handed_over) / count, looping, rules)
+                   len(handed_over) / count, looping,
+                   Counter(result.handoff_rule for result in handed_over
+                           if result.handoff_rule))
 
 
 def run(url: str, sample: Optional[int], token: Optional[str] = None) -> Summary:

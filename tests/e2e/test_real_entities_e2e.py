@@ -2,8 +2,8 @@
 
 The real held-out messages (tests/nlu/real_heldout.yml) are annotated for intents only; a
 silver standard stands in for entity annotations: a catalogue product or courier the message
-names (the lookup tables of data/nlu/entities.yml) should come out as that entity, and a
-message that names none should get none. Measured with scripts/real_eval.py: products 25 of
+names (the lookup tables of data/nlu/entities.yml) should come out as that entity, over the
+name's characters, and a message that names none should (almost) never get one. Measured with scripts/real_eval.py: products 25 of
 25, couriers 12 of 17, none in the others (before the CRF left the unannotated real texts
 out: 2 of 25 and 5 of 17)."""
 
@@ -13,7 +13,7 @@ import json
 import urllib.request
 from pathlib import Path
 
-from real_eval import REAL_NLU, catalogue_terms, nlu_examples, silver_entities
+from real_eval import REAL_NLU, nlu_examples, silver_entities
 
 
 def parse(stack, text: str) -> dict:
@@ -28,8 +28,6 @@ def parse(stack, text: str) -> dict:
 def test_catalogue_names_in_real_messages_come_out_as_entities(stack) -> None:
     assert Path(REAL_NLU).exists()
     texts = [text for text, _ in nlu_examples(REAL_NLU)]
-    terms = catalogue_terms()
-    assert terms["product"] and terms["courier"]
     counts = silver_entities(texts, [parse(stack, text) for text in texts])
     product, courier = counts["product"], counts["courier"]
     assert product["mentioned"] >= 20 and courier["mentioned"] >= 10, counts
