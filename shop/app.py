@@ -87,8 +87,8 @@ def create_app(
     async def keep_the_demo_world_current(request: Request) -> None:
         """At the first request of a new day, shift the stored dates by the days passed (as
         a start-up does), so a shop left running over midnight does not answer 'yesterday'
-        for an order placed 'today'. Once per day; the stored seed date makes it idempotent
-        across processes."""
+        for an order placed 'today'. Once per day and process; the seed date, read under a
+        row lock, keeps shop processes sharing one PostgreSQL database from shifting twice."""
         today = clock.today()
         if today != request.app.ctx.world_day:
             with request.app.ctx.sessions() as session:

@@ -130,9 +130,10 @@ def rebase_dates(session: Session, today: Optional[date] = None) -> int:
     Returns the number of days shifted (0 when nothing was to do).
     """
     today = today or clock.today()
-    # Locked (PostgreSQL): of two shop processes passing midnight together, the second
-    # waits, then reads the new seed date and shifts nothing.
-    stored = session.get(Meta, SEED_DATE_KEY, with_for_update=True)
+    # Locked and re-read (PostgreSQL): of two shop processes passing midnight together, the
+    # second waits, then reads the new seed date and shifts nothing. SQLite has no row
+    # locks; the shop on SQLite is one process (`python -m shop` runs one worker).
+    stored = session.get(Meta, SEED_DATE_KEY, with_for_update=True, populate_existing=True)
     if stored is None:
         _set_meta(session, SEED_DATE_KEY, today.isoformat())
         session.commit()
