@@ -3,9 +3,9 @@
 The real held-out messages (tests/nlu/real_heldout.yml) are annotated for intents only; a
 silver standard stands in for entity annotations: a catalogue product or courier the message
 names (the lookup tables of data/nlu/entities.yml) should come out as that entity, over the
-name's characters, and a message that names none should (almost) never get one. Measured with scripts/real_eval.py: products 25 of
-25, couriers 12 of 17, none in the others (before the CRF left the unannotated real texts
-out: 2 of 25 and 5 of 17)."""
+name's characters, and a message that names none should (almost) never get one. Measured
+with scripts/real_eval.py: products 25 of 25, couriers 12 of 17, none in the others (before
+the CRF left the unannotated real texts out: 2 of 25 and 5 of 17)."""
 
 from __future__ import annotations
 
