@@ -23,8 +23,7 @@ UNANNOTATED = {"entities": "unannotated"}
 def entities_unannotated(message: Message) -> bool:
     """True for an example of an intent block marked ``metadata: {entities: unannotated}``."""
     intent_metadata = (message.get(METADATA) or {}).get(METADATA_INTENT)
-    return isinstance(intent_metadata, dict) and \
-        intent_metadata.get("entities") == UNANNOTATED["entities"]
+    return isinstance(intent_metadata, dict) and UNANNOTATED.items() <= intent_metadata.items()
 
 
 @DefaultV1Recipe.register(

@@ -44,11 +44,11 @@ def main() -> None:
     training = [(example.get("text"), str(example.get("intent")))
                 for example in load_data(str(ROOT / "data/nlu")).intent_examples]
     sets = {"real": nlu_examples(REAL_NLU), "own": nlu_examples(OWN_NLU)}
+    texts = [text for examples in sets.values() for text, _ in examples]
     print("| setting | real accuracy | real macro-F1 | own accuracy |\n|---|---|---|---|")
     for label, overrides, own_weight in SETTINGS:
         train = [(text, intent, 1.0 if text in real_texts else own_weight)
                  for text, intent in training]
-        texts = [text for examples in sets.values() for text, _ in examples]
         labels, probabilities = fit_predict({**ADOPTED, **overrides}, train, texts)
         predicted = iter(labels[row.argmax()].split("/")[0] for row in probabilities)
         result = {name: scores([intent for _, intent in examples],

@@ -10,7 +10,7 @@ anonymous customer. Reported:
   something: 订单号, 手机尾号, 商品...) is sent 3 or more times in a row (never allowed);
 - the share of turns answered only with a clarification or "not understood"/out of scope;
 - handoffs (after a handoff the bot is silent, so later turns get no reply), and with the
-  Rasa API token the escalation rule of each (the tracker's `handoff` slot).
+  Rasa API token the escalation rule of each (from the tracker's `outcome` events).
 
     .venv/bin/python scripts/replay.py                  # starts its own stack
     .venv/bin/python scripts/replay.py --url http://127.0.0.1:5005 --token T --sample 40

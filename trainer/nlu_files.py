@@ -81,7 +81,8 @@ def load_catalogue(project: Path) -> Catalogue:
             if not name:
                 continue
             files.setdefault(name, []).append(path)
-            if block.get("metadata") != UNANNOTATED:
+            metadata = block.get("metadata")
+            if not (isinstance(metadata, dict) and UNANNOTATED.items() <= metadata.items()):
                 annotated.setdefault(name, []).append(path)
             for line in str(block.get("examples") or "").splitlines():
                 line = line.strip()

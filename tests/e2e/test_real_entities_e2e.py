@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from pathlib import Path
 
 from real_eval import REAL_NLU, nlu_examples, silver_entities
 
@@ -26,7 +25,6 @@ def parse(stack, text: str) -> dict:
 
 
 def test_catalogue_names_in_real_messages_come_out_as_entities(stack) -> None:
-    assert Path(REAL_NLU).exists()
     texts = [text for text, _ in nlu_examples(REAL_NLU)]
     counts = silver_entities(texts, [parse(stack, text) for text in texts])
     product, courier = counts["product"], counts["courier"]
