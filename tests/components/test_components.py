@@ -114,10 +114,17 @@ def deployed_format_filter() -> Dict[str, Any]:
     ("尾号12345", []),  # five digits are no phone tail
     ("订单尾号是多少", []),
     ("后4位", []),  # the 4 of the cue is no value
+    ("[订单编号:361204587712340001，订单金额:89.00元] 怎么还没发货",
+     [("order_id", "361204587712340001")]),  # an order card pasted from the shop's app
+    ("我的订单361204587712340001怎么还没发货", [("order_id", "361204587712340001")]),
+    ("1361204587712340001", []),  # 19 digits are no order number
+    ("身份证36120458771234001X", []),
+    ("手机13812345678", []),
 ])
 def test_a_value_next_to_its_cue_is_that_entity(context, text, found):
     # The cues of config.yml; the other settings of the deployed filter play no part here.
-    config = {"patterns": {"phone_tail": r"\d{4}"}, "cued": deployed_format_filter()["cued"]}
+    config = {"patterns": {"phone_tail": r"\d{4}", "order_id": r"\d{18}"},
+              "cued": deployed_format_filter()["cued"]}
     assert filtered(context, config, text) == found
 
 
