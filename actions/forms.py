@@ -155,6 +155,29 @@ def values_before_this_turn(tracker: Tracker) -> Slots:
     return settled
 
 
+# Messages that, in a return or exchange still waiting for its order, describe the problem:
+# 「衣服尺码不合适,穿着太小了」 reads as a size question, 「洗了一次就掉色了」 as a product
+# question. A product or usage question phrased as one (「会掉色吗」) is still that question.
+REASON_LIKE_INTENTS = frozenset({"ask_size", "product_question", "ask_usage"})
+_QUESTION = re.compile(r"[?？吗呢么嘛]\s*$")
+
+
+def early_aftersale_reason(tracker: Tracker) -> Optional[aftersales.Reason]:
+    """The after-sales reason a customer gives while the form still asks for the order (or
+    the phone tail), in a message whose intent would otherwise make the form step aside
+    (the size form would take 「尺码不合适」 over); None when there is none to keep."""
+    latest = tracker.latest_message or {}
+    if tracker.get_slot("order_task") not in aftersales.TASKS or \
+            tracker.get_slot("aftersale_reason") or \
+            tracker.get_slot("requested_slot") not in ("order_id", "phone_tail") or \
+            (latest.get("intent") or {}).get("name") not in REASON_LIKE_INTENTS:
+        return None
+    text = str(latest.get("text") or "")
+    if (latest.get("intent") or {}).get("name") != "ask_size" and _QUESTION.search(text):
+        return None
+    return aftersales.policy().reason_in([text])
+
+
 def photo_answer_task(tracker: Tracker) -> Optional[str]:
     """The after-sales task the photo request belongs to, when the latest message brings a
     photo for it but its caption's intent changed `order_task`; else None."""
@@ -543,11 +566,18 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
         # A photo sent while the bot asks for one is the answer, whatever its caption says:
         # "外壳摔裂了你们看看怎么处理" reads as a status question, and that intent's slot
         # mapping would turn the after-sale into a status lookup (finding 12).
+        early: List[Dict[Text, Any]] = []
         task = photo_answer_task(tracker)
-        if task is None:
-            return await super().run(dispatcher, tracker, domain)
-        tracker.slots["order_task"] = task
-        return [SlotSet("order_task", task), *await super().run(dispatcher, tracker, domain)]
+        if task is not None:
+            tracker.slots["order_task"] = task
+            early.append(SlotSet("order_task", task))
+        reason = early_aftersale_reason(tracker)
+        if reason is not None:
+            tracker.slots["aftersale_reason"] = reason.code
+            early.append(SlotSet("aftersale_reason", reason.code))
+            dispatcher.utter_message(response="utter_aftersale_reason_noted",
+                                     reason=reason.label)
+        return [*early, *await super().run(dispatcher, tracker, domain)]
 
     async def required_slots(
         self,

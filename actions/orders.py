@@ -268,7 +268,9 @@ class ActionAskOrderId(Action):
         if customer_id:
             ask, shown = await self._linked(customer_id, failures, product, day)
         else:
-            ask, shown = await self._anonymous(failures, phone, product, day)
+            # 「订单号忘了」 as the first word: no point asking for the number first.
+            step = max(failures, 1) if order_lookup.says_no_number(tracker) else failures
+            ask, shown = await self._anonymous(step, phone, product, day)
         if said_twice_in_a_row(tracker, ask["response"]):
             ask = part(ANONYMOUS_ASKS[-1] if not customer_id else LINKED_ASKS[-1])
         # Channels that draw cards (the web chat) show the cards instead of the buttons.

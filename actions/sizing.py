@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, InvalidRequest, NotFound, get_backend
 from actions.common import PRODUCT_ID, part, session_user_events
-from actions.forms import RetryingFormValidation, Slots
+from actions.forms import ORDER_ID_PATTERN, RetryingFormValidation, Slots
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,12 @@ def page_product(tracker: Tracker) -> Optional[str]:
     return None
 
 
+def has_order_number(tracker: Tracker) -> bool:
+    latest = tracker.latest_message or {}
+    return any(entity.get("entity") == "order_id" for entity in latest.get("entities") or []) \
+        or bool(ORDER_ID_PATTERN.search(str(latest.get("text") or "")))
+
+
 class ValidateSizeForm(RetryingFormValidation):
     def name(self) -> Text:
         return "validate_size_form"
@@ -52,10 +58,16 @@ class ValidateSizeForm(RetryingFormValidation):
     failing_intents = frozenset({"inform", "ask_size", "nlu_fallback", "out_of_scope",
                                  "affirm", "deny"})
 
+    def is_answer_turn(self, tracker: Tracker) -> bool:
+        # An order number is no answer to "which product" but a request about an order
+        # (「我想退货」, a size question, then the number): the form steps aside, uncounted,
+        # and the order rules take the number.
+        return not has_order_number(tracker) and super().is_answer_turn(tracker)
+
     async def extract_size_product(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
-        if tracker.get_slot("size_product"):
+        if tracker.get_slot("size_product") or has_order_number(tracker):
             return {}
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent not in SIZE_ANSWER_INTENTS:

@@ -329,3 +329,36 @@ def test_the_clue_is_said_back_in_the_customers_words():
     assert which(clue_words("羽绒服", date(2026, 12, 1))) == \
         "找到2个12月1日下单「羽绒服」的订单,是哪一个呢?点选一下就好:"
     assert which(clue_words(None, None)) == "找到2个符合的订单,是哪一个呢?点选一下就好:"
+
+
+def test_a_return_reason_that_reads_as_a_size_question_stays_in_the_return(run_action):
+    # 「我想退货」, asked for the order: 「衣服尺码不合适,穿着太小了」 is the reason, not a size
+    # question for the size form.
+    tracker = conversation(["我想退货", "衣服尺码不合适,穿着太小了"], {"order_task": "return"},
+                           intent="ask_size")
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["aftersale_reason"] == "size" and "尺码不合适" in texts(messages)
+    assert "failed_attempts" not in slots  # the message gave something: no failed turn
+    # A size question in an order-status lookup is still a size question (the form steps
+    # aside), and so is a product question phrased as one inside a return.
+    for task, intent, text in (("status", "ask_size", "175穿什么码"),
+                               ("return", "product_question", "这件会不会小了?")):
+        _, slots = run_action(ValidateOrderForm(), conversation(
+            ["查订单", text], {"order_task": task}, intent=intent))
+        assert "aftersale_reason" not in slots and "failed_attempts" not in slots
+
+
+def test_the_first_ask_of_a_customer_without_the_number_offers_the_phone_lookup(run_action):
+    messages, _ = run_action(ActionAskOrderId(), conversation(["订单号忘了"], intent="inform"))
+    assert "手机号" in texts(messages) and "麻烦发一下订单号" not in texts(messages)
+
+
+def test_an_order_number_in_the_size_form_is_no_product(run_action):
+    # 「我想退货」 → a size question → the size form asks which product → the order number:
+    # the form steps aside (uncounted) for the order rules.
+    entities = [{"entity": "order_id", "value": WANG_SHIPPED, "start": 0, "end": 18}]
+    tracker = conversation(["我想退货", "尺码不合适", WANG_SHIPPED], loop="size_form",
+                           requested_slot="size_product", intent="inform", entities=entities)
+    messages, slots = run_action(ValidateSizeForm(), tracker)
+    assert not slots.get("size_product") and "failed_attempts" not in slots
+    assert "服装" not in texts(messages)
