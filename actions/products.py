@@ -156,10 +156,24 @@ def product_label(product: JSON) -> str:
     return f"「{product.get('brand', '')} {product.get('name', '')}」".replace("「 ", "「")
 
 
+MAX_PRODUCT_BUTTONS = 6
+
+
 async def ask_which_product(tracker: Tracker, dispatcher: CollectingDispatcher,
                             question: str) -> List[EventType]:
-    """Offers the customer's recent items as buttons; the question is kept for the answer."""
+    """Offers as buttons the catalogue products the customer's word covers (「这个羽绒服…」:
+    both down jackets) and the customer's recent items; the question is kept for the
+    answer."""
     buttons: List[Dict[str, Any]] = []
+    named = named_product_entity(tracker)
+    if named and not PRODUCT_ID.fullmatch(str(named)):
+        try:
+            found = await get_backend().find_products(str(named)[:50])
+        except BackendError:
+            found = []
+        buttons += [{"title": product.get("name", product["id"]),
+                     "payload": f'/inform{{"product": "{product["id"]}"}}'}
+                    for product in found[:MAX_PRODUCT_BUTTONS] if product.get("id")]
     customer_id = await linked_customer_id(tracker)
     if customer_id:
         try:

@@ -108,6 +108,15 @@ def test_no_product_known_asks_which_and_keeps_the_question(run_action) -> None:
     assert "的材质:面料" in texts(messages) and slots["pending_question"] is None
 
 
+def test_a_word_for_several_products_offers_them_as_buttons(run_action) -> None:
+    messages, slots = run_action(ActionProductQuestion(), chat(
+        "这个羽绒服洗了会不会掉毛", entities=[{"entity": "product", "value": "羽绒服"}]))
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    assert "哪款商品" in texts(messages) and {"男士轻薄羽绒服", "女士长款羽绒服"} <= set(titles)
+    assert "纯棉圆领T恤" not in titles
+    assert slots["pending_question"] == "这个羽绒服洗了会不会掉毛"
+
+
 def test_no_selling_to_an_upset_customer_or_in_after_sales(run_action) -> None:
     complaint = {"event": "user", "text": "我要投诉",
                  "parse_data": {"intent": {"name": "complain"}, "emotion": {"label": "angry"}}}
