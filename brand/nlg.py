@@ -37,6 +37,7 @@ from rasa.utils.endpoints import EndpointConfig
 from brand.tone import Tone, get_tone
 from compliance import ComplianceChecker, get_checker
 from escalation import history
+from escalation.rules import load_rules
 
 REPEATED = "这个问题刚才已经回复过了哦。如果还没解决,回复「转人工」,我请人工客服来帮您。"
 
@@ -77,6 +78,9 @@ class BrandNLG(TemplatedNaturalLanguageGenerator):
         # Loaded now, so a broken tone or rules file stops the server at start.
         self.tone = tone if tone is not None else get_tone()
         self.checker = checker if checker is not None else get_checker()
+        # Shop facts any response may name ({open}-{close}: the FAQ on service hours says
+        # what the handoff rules apply); an action's own values win.
+        self.shop_facts = load_rules().office_hours.words()
 
     async def generate(
         self,
@@ -101,9 +105,10 @@ class BrandNLG(TemplatedNaturalLanguageGenerator):
         # `generate` goes through here too; the parent returns a deep copy, safe to edit.
         action_buttons = kwargs.get("buttons")
         action_custom = kwargs.get("custom")
-        kwargs = {name: value if name in MESSAGE_FIELDS
-                  else self._part(value, filled_slots, output_channel)
-                  for name, value in kwargs.items()}
+        kwargs = {**self.shop_facts,
+                  **{name: value if name in MESSAGE_FIELDS
+                     else self._part(value, filled_slots, output_channel)
+                     for name, value in kwargs.items()}}
         response = super().generate_from_slots(utter_action, filled_slots, output_channel,
                                                **kwargs)
         if response is None:

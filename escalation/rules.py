@@ -21,6 +21,7 @@ DEFAULT_RULES = Path(__file__).resolve().parent / "rules.yml"
 QUEUES_FILE = ROOT / "desk" / "queues.yml"
 CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_WORDS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 # Saying hello or yes three times is not an unresolved question.
 NOT_QUESTIONS = {"greet", "goodbye", "thank", "affirm", "deny", "inform", "rate_service",
                  "nlu_fallback", "out_of_scope"}
@@ -179,6 +180,19 @@ class OfficeHours:
     def is_open(self, now: Optional[datetime] = None) -> bool:
         local = (now or datetime.now(timezone.utc)).astimezone(self.offset)
         return local.weekday() in self.days and self.open <= local.time() < self.close
+
+    def words(self) -> Dict[str, str]:
+        """The hours as the customer reads them, for responses: {service_days}{open}-{close}
+        -> 「每天09:00-22:00」, 「周一至周五09:00-18:00」."""
+        days = sorted(self.days)
+        if len(days) == 7:
+            service_days = "每天"
+        elif len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+            service_days = f"{WEEKDAY_WORDS[days[0]]}至{WEEKDAY_WORDS[days[-1]]}"
+        else:
+            service_days = "、".join(WEEKDAY_WORDS[day] for day in days)
+        return {"service_days": service_days, "open": self.open.strftime("%H:%M"),
+                "close": self.close.strftime("%H:%M")}
 
     def next_opening(self, now: Optional[datetime] = None) -> datetime:
         local = (now or datetime.now(timezone.utc)).astimezone(self.offset)

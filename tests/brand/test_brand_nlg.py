@@ -48,10 +48,26 @@ def test_warm_tone_sends_the_domain_as_written() -> None:
     for action, variants in DOMAIN.responses.items():
         if len(variants) != 1:
             continue  # a random variant would not compare
-        expected = generate(plain, action)
+        expected = generate(plain, action, **nlg.shop_facts)  # e.g. the office hours
         if expected.get("text"):
             expected["compliance"] = "pass"  # bot-event metadata for the compliance rate
         assert generate(nlg, action) == expected, action
+
+
+def test_the_service_hours_faq_says_the_hours_the_handoff_rules_apply(tmp_path, monkeypatch):
+    faq = yaml.safe_load((ROOT / "data/nlu/faq.yml").read_text(encoding="utf-8"))["responses"]
+    domain = Domain.from_dict({"responses": {"utter_faq/service_hours":
+                                             faq["utter_faq/service_hours"]}})
+    said = generate(brand_nlg("热情", domain=domain), "utter_faq/service_hours", domain)
+    assert "人工客服每天09:00-22:00在线" in said["text"]  # escalation/rules.yml
+    rules = (ROOT / "escalation/rules.yml").read_text(encoding="utf-8")
+    weekdays = rules.replace("days: [mon, tue, wed, thu, fri, sat, sun]",
+                             "days: [mon, tue, wed, thu, fri]").replace('"22:00"', '"18:00"')
+    assert weekdays != rules
+    (tmp_path / "rules.yml").write_text(weekdays, encoding="utf-8")
+    monkeypatch.setenv("ESCALATION_RULES", str(tmp_path / "rules.yml"))
+    said = generate(brand_nlg("热情", domain=domain), "utter_faq/service_hours", domain)
+    assert "人工客服周一至周五09:00-18:00在线" in said["text"]
 
 
 @pytest.mark.parametrize("name", TONES)
