@@ -261,10 +261,9 @@ class ActionAskOrderId(Action):
         failures = int(tracker.get_slot("failed_attempts") or 0)
         phone, product, day = order_lookup.clues(tracker)
         customer_id = await linked_customer_id(tracker)
-        # An invoice question is often asked before anything else: answered once, then
-        # the order.
-        intro = part("utter_invoice_intro") if tracker.get_slot("order_task") == "invoice" \
-            and not failures and not said_in_session(tracker, "utter_invoice_intro") else ""
+        # An invoice or refund-time question is often asked before anything else: its
+        # general answer once, then the order.
+        intro = opener(tracker) if not failures else ""
         if customer_id:
             ask, shown = await self._linked(customer_id, failures, product, day)
         else:
@@ -350,6 +349,17 @@ def out_of_scope_note(tracker: Tracker) -> Any:
     there), but the customer still learns that the bot cannot answer it."""
     intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
     return part("utter_out_of_scope_note") if intent == "out_of_scope" else ""
+
+
+def opener(tracker: Tracker) -> Any:
+    """The general answer said before the first request for the order, once a session:
+    invoices can be issued; refunds arrive within the policy's time (「退款多久到账」)."""
+    task = tracker.get_slot("order_task")
+    if task == "invoice" and not said_in_session(tracker, "utter_invoice_intro"):
+        return part("utter_invoice_intro")
+    if task == "refund" and not said_in_session(tracker, "utter_refund_intro"):
+        return part("utter_refund_intro", refund_time=aftersales.policy().refund_time)
+    return ""
 
 
 def said_in_session(tracker: Tracker, response: str) -> bool:

@@ -317,6 +317,16 @@ def test_the_invoice_opener_is_said_once_per_session(run_action):
     assert "都能开" not in texts(messages) and "订单号" in texts(messages)
 
 
+def test_the_refund_time_is_said_before_the_first_request_for_the_order(run_action):
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["退款多久到账"], {"order_task": "refund"}, intent="query_refund_progress"))
+    assert "1-3个工作日原路退回" in texts(messages) and "订单号" in texts(messages)
+    opened = asked(ANONYMOUS_ASKS[0], intro={"response": "utter_refund_intro"})
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["退款多久到账", ("bot", opened), "包邮吗"], {"order_task": "refund"}, intent="faq"))
+    assert "原路退回" not in texts(messages)
+
+
 def test_the_clue_is_said_back_in_the_customers_words():
     from datetime import date
 
