@@ -165,7 +165,8 @@ async def ask_which_product(tracker: Tracker, dispatcher: CollectingDispatcher,
     both down jackets) and the customer's recent items; the question is kept for the
     answer."""
     buttons: List[Dict[str, Any]] = []
-    named = named_product_entity(tracker)
+    named = named_product_entity(tracker) or (
+        earlier_product_word(tracker) if tracker.get_slot("pending_question") else None)
     if named and not PRODUCT_ID.fullmatch(str(named)):
         try:
             found = await get_backend().find_products(str(named)[:50])
@@ -185,8 +186,21 @@ async def ask_which_product(tracker: Tracker, dispatcher: CollectingDispatcher,
             if item.get("id") and all(item["id"] not in b["payload"] for b in buttons):
                 buttons.append({"title": item.get("name", item["id"]),
                                 "payload": f'/inform{{"product": "{item["id"]}"}}'})
-    dispatcher.utter_message(response="utter_ask_which_product", buttons=buttons or None)
+    # The third time in a row the question changes (never the same request three times).
+    again = history.said_in_last_turns(history.stretch(tracker.events), "utter_ask_which_product")
+    dispatcher.utter_message(response="utter_ask_which_product_again" if again
+                             else "utter_ask_which_product", buttons=buttons or None)
     return [SlotSet("pending_question", question)]
+
+
+def earlier_product_word(tracker: Tracker, turns: int = 3) -> Optional[str]:
+    """The product word of a recent message (「这个耳机降噪效果怎么样」, then 「续航多久」
+    while the bot still asks which earphones): its buttons are offered again."""
+    for event in session_user_events(tracker)[1:turns + 1]:
+        for entity in (event.get("parse_data") or {}).get("entities") or []:
+            if entity.get("entity") == "product" and entity.get("value"):
+                return str(entity["value"])
+    return None
 
 
 class ProductAction(Action):

@@ -117,6 +117,22 @@ def test_a_word_for_several_products_offers_them_as_buttons(run_action) -> None:
     assert slots["pending_question"] == "这个羽绒服洗了会不会掉毛"
 
 
+def test_the_products_stay_offered_and_the_third_ask_is_worded_differently(run_action) -> None:
+    first = {"event": "user", "text": "这个耳机降噪效果怎么样",
+             "parse_data": {"entities": [{"entity": "product", "value": "耳机"}]}}
+    asked = {"event": "bot", "text": "您问的是哪款商品呢?",
+             "metadata": {"utter_action": "utter_ask_which_product"}}
+    pending = {"pending_question": "这个耳机降噪效果怎么样"}
+    messages, _ = run_action(ActionProductQuestion(), chat(
+        "续航多久", slots=pending, earlier=[first, asked]))
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    assert "哪款商品呢" in texts(messages) and "蓝牙耳机Pro" in titles
+    second = {"event": "user", "text": "续航多久", "parse_data": {"entities": []}}
+    messages, _ = run_action(ActionProductQuestion(), chat(
+        "防水吗", slots=pending, earlier=[first, asked, second, asked]))
+    assert "还是没确定是哪款商品" in texts(messages) and messages[0]["buttons"]
+
+
 def test_no_selling_to_an_upset_customer_or_in_after_sales(run_action) -> None:
     complaint = {"event": "user", "text": "我要投诉",
                  "parse_data": {"intent": {"name": "complain"}, "emotion": {"label": "angry"}}}
