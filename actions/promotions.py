@@ -16,6 +16,7 @@ from actions.backend import BackendError, get_backend
 from actions.common import joined, linked_customer_id, part
 from actions.outcomes import RESOLVED, outcome
 from actions.text import day_words
+from escalation import history
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +60,14 @@ class ActionAskPromotion(Action):
         customer_id = await linked_customer_id(tracker)
         try:
             lines += await self._coupons(customer_id)
-            rules = await backend.promotions()
-            if rules:
-                lines.append(part("utter_promotion_rules", rules=joined(
-                    [str(rule.get("text") or rule.get("name")) for rule in rules],
-                    "utter_separator_clause")))
+            rules = [str(rule.get("text") or rule.get("name")) for rule in
+                     await backend.promotions()]
             amount = amount_in(text)
+            # 「满399减50怎么算」 right after the rules were listed: the quote, not the list again.
+            replied = " ".join(history.last_replies(tracker.events))
+            if rules and not (amount and all(rule in replied for rule in rules)):
+                lines.append(part("utter_promotion_rules", rules=joined(
+                    rules, "utter_separator_clause")))
             if amount:
                 # The shop's own sentence: what the amount saves.
                 quote = await backend.promotion_quote(amount, customer_id=customer_id)

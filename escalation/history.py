@@ -71,6 +71,20 @@ def user_messages(events: Iterable[E]) -> List[E]:
     return [event for event in reversed(list(events)) if kind(event) == "user"]
 
 
+def last_replies(events: Iterable[Any]) -> List[str]:
+    """The texts of the bot's replies to the customer's message before the latest one."""
+    texts: List[str] = []
+    users = 0
+    for event in reversed(list(events)):
+        if kind(event) == "user":
+            users += 1
+            if users > 1:
+                break
+        elif kind(event) == "bot" and users == 1:
+            texts.append(text_of(event) or "")
+    return texts
+
+
 def said_in_last_turns(events: Iterable[Any], text: Optional[str], turns: int = 2) -> bool:
     """Whether the bot's replies in each of the last `turns` turns before the customer's
     latest message contained `text`, or the response of that name (a loop, if it were

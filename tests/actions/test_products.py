@@ -170,11 +170,18 @@ def test_promotions_coupons_and_a_quote(run_action) -> None:
                                            "text": "有优惠券吗 买258能减多少"})
     messages, _ = run_action(ActionAskPromotion(), tracker)
     said = texts(messages)
-    print("XX", repr(said))
     assert "可用优惠券" in said and "满199减20" in said
     assert "满199元可减20元" in said and "再买141元可减50元" in said
     anonymous = make_tracker(loop=None, latest_message={
         "intent": {"name": "ask_promotion"}, "entities": [], "text": "能便宜点吗"})
     said = texts(run_action(ActionAskPromotion(), anonymous)[0])
-    print("XX", repr(said))
     assert "客服这边改不了" in said and "可用优惠券" not in said  # no account to look at
+    # The amount asked right after the rules were listed: the quote, not the list again.
+    follow_up = make_tracker(loop=None, latest_message={
+        "intent": {"name": "ask_promotion"}, "entities": [], "text": "满399减50怎么算"})
+    follow_up.events = [{"event": "user", "text": "能便宜点吗"}, {"event": "bot", "text": said},
+                        {"event": "user", "text": "满399减50怎么算"}]
+    quoted = texts(run_action(ActionAskPromotion(), follow_up)[0])
+    assert "实付349元" in quoted and "满199减20" not in quoted
+    follow_up.events[1]["text"] = "好的"  # not listed just before: listed with the quote
+    assert "满199减20" in texts(run_action(ActionAskPromotion(), follow_up)[0])
