@@ -44,9 +44,8 @@ def page_product(tracker: Tracker) -> Optional[str]:
 
 
 def has_order_number(tracker: Tracker) -> bool:
-    latest = tracker.latest_message or {}
-    return any(entity.get("entity") == "order_id" for entity in latest.get("entities") or []) \
-        or bool(ORDER_ID_PATTERN.search(str(latest.get("text") or "")))
+    """The latest message holds an order number (typed, pasted or a button's payload)."""
+    return bool(ORDER_ID_PATTERN.search(str((tracker.latest_message or {}).get("text") or "")))
 
 
 class ValidateSizeForm(RetryingFormValidation):
