@@ -158,8 +158,11 @@ def values_before_this_turn(tracker: Tracker) -> Slots:
 # Messages that, in a return or exchange still waiting for its order, describe the problem:
 # 「衣服尺码不合适,穿着太小了」 reads as a size question, 「洗了一次就掉色了」 as a product
 # question. A product or usage question phrased as one (「会掉色吗」) is still that question.
-REASON_LIKE_INTENTS = frozenset({"ask_size", "product_question", "ask_usage"})
+# 「不想要了」 reads as `deny`, and the rule for a customer giving up would end the return; in
+# a return it is the reason (七天无理由) unless the message also gives up (「算了,不退了」).
+REASON_LIKE_INTENTS = frozenset({"ask_size", "product_question", "ask_usage", "deny"})
 _QUESTION = re.compile(r"[?？吗呢么嘛]\s*$")
+_GIVING_UP = re.compile(r"算了|不用|不退|不换|不需要|没事|不弄|不麻烦")
 
 
 def early_aftersale_reason(tracker: Tracker) -> Optional[aftersales.Reason]:
@@ -173,7 +176,9 @@ def early_aftersale_reason(tracker: Tracker) -> Optional[aftersales.Reason]:
             (latest.get("intent") or {}).get("name") not in REASON_LIKE_INTENTS:
         return None
     text = str(latest.get("text") or "")
-    if (latest.get("intent") or {}).get("name") != "ask_size" and _QUESTION.search(text):
+    intent = (latest.get("intent") or {}).get("name")
+    if (intent not in ("ask_size", "deny") and _QUESTION.search(text)) or \
+            (intent == "deny" and _GIVING_UP.search(text)):
         return None
     return aftersales.policy().reason_in([text])
 

@@ -358,6 +358,20 @@ def test_a_return_reason_that_reads_as_a_size_question_stays_in_the_return(run_a
         assert "aftersale_reason" not in slots and "failed_attempts" not in slots
 
 
+def test_not_wanting_the_item_is_the_reason_of_a_return_not_giving_up(run_action):
+    # 「我想退货」, asked for the order: 「不想要了」 (read as `deny`) is 七天无理由; the form keeps
+    # it instead of stepping aside for the give-up rule.
+    messages, slots = run_action(ValidateOrderForm(), conversation(
+        ["我想退货", "不想要了"], {"order_task": "return"}, intent="deny"))
+    assert slots["aftersale_reason"] == "no_reason_7d" and "七天无理由" in texts(messages)
+    # Giving up stays giving up, and a plain 「不用了」 in an order lookup names no reason.
+    for task, text in (("return", "算了不想要了,不退了"), ("return", "不用了"),
+                       ("status", "不想要了")):
+        messages, slots = run_action(ValidateOrderForm(), conversation(
+            ["我想退货", text], {"order_task": task}, intent="deny"))
+        assert "aftersale_reason" not in slots and not messages
+
+
 def test_the_first_ask_of_a_customer_without_the_number_offers_the_phone_lookup(run_action):
     messages, _ = run_action(ActionAskOrderId(), conversation(["订单号忘了"], intent="inform"))
     assert "手机号" in texts(messages) and "麻烦发一下订单号" not in texts(messages)
