@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
@@ -193,8 +194,15 @@ async def calm_a_delay(order_id: str, tracker: Tracker, dispatcher: CollectingDi
     return await playbook.apply("delayed_parcel", order, tracker, dispatcher)
 
 
+# 「要多久能到」「几天能收到」: the customer asks when it arrives, not when it leaves.
+ASKS_ARRIVAL = re.compile(
+    r"(多久|几天|多少天|多长时间|什么时候|啥时候|哪天|几号).{0,4}(到|收到|送达)|到货|能到吗|送到.{0,2}要")
+
+
 class ActionAskShippingTime(Action):
-    """"什么时候发货": the customer's own order if there is one, else the shop promise."""
+    """"什么时候发货": the customer's own order if there is one, else the shop promise;
+    「要多久能到」 also gets how long the parcel travels once it leaves (unless it has left:
+    then the tracking says)."""
 
     def name(self) -> Text:
         return "action_ask_shipping_time"
@@ -212,6 +220,9 @@ class ActionAskShippingTime(Action):
             return [outcome(UNRESOLVED, "shipping_time:promise", error.code, "shipping_time",
                             tracker)]
         dispatcher.utter_message(**(reply or part("utter_ship_promise")))
+        if operation != "tracking" and \
+                ASKS_ARRIVAL.search(str((tracker.latest_message or {}).get("text") or "")):
+            dispatcher.utter_message(response="utter_delivery_days")
         key = f"shipping_time:{order_id or 'promise'}"
         return [outcome(RESOLVED, key, "shipping_time", operation, tracker)]
 

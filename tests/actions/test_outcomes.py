@@ -208,6 +208,24 @@ def test_the_general_shipping_promise(run_action) -> None:
     assert brief(result) == ("resolved", "shipping_time:promise", "shipping_time", "none")
 
 
+def test_asking_when_it_arrives_also_gets_the_days_on_the_road(run_action) -> None:
+    # 「要多久能到」 is about arrival: the dispatch promise alone left the question open.
+    def asked(text: str, tracker: Optional[Tracker] = None) -> str:
+        tracker = tracker or make_tracker(sender="stranger-outcomes")
+        tracker.latest_message = {"intent": {"name": "ask_shipping_time"}, "entities": [],
+                                  "text": text}
+        return run(ActionAskShippingTime(), tracker)[0]
+
+    for text in ("要多久能到", "下单后几天能收到", "发货后多长时间送达", "广州几天到货"):
+        said = asked(text)
+        assert "16点前付款当天发货" in said and "其他地区大约2-4天" in said, text
+    assert "前发货" in asked("我这单什么时候能到", verified(PAID)) and "2-4天" in \
+        asked("我这单什么时候能到", verified(PAID))
+    assert "2-4天" not in asked("什么时候发货")
+    # A parcel on its way: its tracking says when it arrives.
+    assert "2-4天" not in asked("什么时候能到", verified(SHIPPED))
+
+
 def test_a_backend_failure_in_shipping_time_is_unresolved(shop_down) -> None:
     tracker = make_tracker({"order_id": PAID,
                             "verified_order_id": f"op1.{PAID}.9999999999.unchecked"})
