@@ -14,8 +14,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Dict, List, Optional
+
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -33,6 +36,23 @@ def load_defaults() -> Dict[str, str]:
     env.update({k: v for k, v in read_env_file(secrets.SECRETS_FILE).items() if v})
     env.update({k: v for k, v in os.environ.items() if v or k not in env})
     return env
+
+
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def rules_with_office_days(folder: Path, all_days: bool) -> Path:
+    """A copy of escalation/rules.yml whose desk is open all day, every day, or neither today
+    nor tomorrow (a test that runs over midnight still finds it closed): for a stack's
+    `ESCALATION_RULES`."""
+    content = yaml.safe_load((ROOT / "escalation" / "rules.yml").read_text(encoding="utf-8"))
+    today = datetime.now(timezone(timedelta(hours=8))).weekday()
+    closed = {today, (today + 1) % 7}
+    days = DAYS if all_days else [day for index, day in enumerate(DAYS) if index not in closed]
+    content["office_hours"] = {"days": days, "open": "00:00", "close": "23:59:59"}
+    path = folder / f"rules-{'open' if all_days else 'closed'}.yml"
+    path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def free_port() -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib.util
 import json
 import string
 import subprocess
@@ -32,13 +31,7 @@ from channels.wecom_crypto import WeComCrypto
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from stack import Stack, free_port  # noqa: E402
-
-# The end-to-end tests' helper for a desk that is open all day (a module, not a fixture).
-_spec = importlib.util.spec_from_file_location("e2e_conftest", ROOT / "tests/e2e/conftest.py")
-_e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_e2e)
-rules_with_office_days = _e2e.rules_with_office_days
+from stack import Stack, free_port, rules_with_office_days  # noqa: E402
 
 pytestmark = pytest.mark.stack
 

@@ -5,31 +5,14 @@ from __future__ import annotations
 import os
 import sys
 import urllib.request
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from stack import Stack  # noqa: E402
-
-DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-def rules_with_office_days(folder: Path, all_days: bool) -> Path:
-    """A copy of escalation/rules.yml whose desk is open all day, every day, or neither today
-    nor tomorrow (a test that runs over midnight still finds it closed)."""
-    content = yaml.safe_load((ROOT / "escalation" / "rules.yml").read_text(encoding="utf-8"))
-    today = datetime.now(timezone(timedelta(hours=8))).weekday()
-    closed = {today, (today + 1) % 7}
-    days = DAYS if all_days else [day for index, day in enumerate(DAYS) if index not in closed]
-    content["office_hours"] = {"days": days, "open": "00:00", "close": "23:59:59"}
-    path = folder / f"rules-{'open' if all_days else 'closed'}.yml"
-    path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
-    return path
+from stack import Stack, rules_with_office_days  # noqa: E402
 
 
 @pytest.fixture(scope="session")

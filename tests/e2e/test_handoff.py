@@ -6,8 +6,8 @@ import json
 import urllib.request
 from typing import Any, Dict, Optional
 
-from conftest import rules_with_office_days
 from scenarios import identity_metadata, post_message, reply_text
+from stack import rules_with_office_days
 
 LI_DELAYED = "361204587712340011"  # 李娜's parcel, 中通, delayed
 

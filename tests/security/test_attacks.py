@@ -15,7 +15,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
 
@@ -28,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests" / "shop"))
 
 from scenarios import identity_metadata, reply_text  # noqa: E402
 from shop_api_helpers import png  # noqa: E402
-from stack import Stack  # noqa: E402
+from stack import Stack, rules_with_office_days  # noqa: E402
 
 from security import secrets  # noqa: E402
 from security.rasa_hooks import FALLBACK_TEXT  # noqa: E402
@@ -40,18 +39,6 @@ SESSION_LIMIT = int(__import__("os").environ.get("SEC_LIMIT", "8"))
 PHONE = "13812345678"
 EMAIL = "wangwei.secret@example.com"
 ADDRESS = "浙江省杭州市西湖区文三路100号"
-DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-def office_rules(folder: Path, open_today: bool) -> Path:
-    content = yaml.safe_load((ROOT / "escalation" / "rules.yml").read_text(encoding="utf-8"))
-    today = datetime.now(timezone(timedelta(hours=8))).weekday()
-    closed = {today, (today + 1) % 7}  # closed still if the test runs over midnight
-    days = DAYS if open_today else [d for i, d in enumerate(DAYS) if i not in closed]
-    content["office_hours"] = {"days": days, "open": "00:00", "close": "23:59:59"}
-    path = folder / f"rules-{open_today}.yml"
-    path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +48,7 @@ def stack(tmp_path_factory):
     folder = tmp_path_factory.mktemp("security-stack")
     running = Stack.isolated(folder)
     running.env.update({
-        "ESCALATION_RULES": str(office_rules(folder, open_today=True)),
+        "ESCALATION_RULES": str(rules_with_office_days(folder, all_days=True)),
         "SESSION_MAX_MESSAGES": str(SESSION_LIMIT),
         "OFFLINE_TICKETS_FILE": str(folder / "offline_tickets.jsonl"),
     })
@@ -375,7 +362,7 @@ def test_finding8_a_long_conversation_keeps_bounded_sessions_and_its_state(stack
 # ---------------------------------------------------------------- finding 12 (office hours)
 def test_finding12_out_of_hours_one_ticket_text_per_session(stack, tmp_path) -> None:
     stack.stop_service("actions")
-    stack.env["ESCALATION_RULES"] = str(office_rules(tmp_path, open_today=False))
+    stack.env["ESCALATION_RULES"] = str(rules_with_office_days(tmp_path, all_days=False))
     stack.start(services=("actions",), timeout=600)
     sender = "sec-night"
     first = reply_text(say(stack, sender, "我要找人工客服"))
