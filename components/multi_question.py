@@ -48,8 +48,16 @@ logger = logging.getLogger(__name__)
 EXTRA_QUESTIONS = "extra_questions"
 ACTION_ANSWER_MORE = "action_answer_more"
 MODEL_FILE = "multi_question.joblib"
-SENTENCE_END = re.compile(r"[。!?！？;；\n\r]+")
+# Sentence-final punctuation, and a space after a finished question (「包邮吗 几天能到」);
+# not any space: 「衣服什么时候发货 可以便宜点吗」 has none after its first question, and
+# spaces split real messages mostly into fragments (docs/dialogue.md).
+SENTENCE_END = re.compile(r"[。!?！？;；\n\r]+|(?<=[吗呢嘛])\s+")
 CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff0-9A-Za-z]")
+# Weibo's 「@锤子科技客服」: an address, not a question.
+MENTION = re.compile(r"@[^\s@,，:：]{1,30}")
+# Follow-ups that ask nothing of their own: the sentence before says what they are about.
+CONTENT_FREE = re.compile(r"(?:那|那我|那要|请问)?"
+                          r"(怎么办|咋办|怎么整|咋整|怎么弄|怎么回事|为什么|然后呢|所以呢|是吗|对吗|好吗)")
 # Above RulePolicy (6), which predicts `action_listen` after the main answer; the same as
 # EscalationPolicy, which never predicts at the same points (right after a message, or
 # after a form ended).
@@ -57,9 +65,12 @@ PRIORITY = 7
 
 
 def sentences(text: Text, max_chars: int = 300) -> List[Text]:
-    """The message's sentences with at least three letters or digits each."""
-    parts = (part.strip(" ,，、~～") for part in SENTENCE_END.split(text[:max_chars]))
-    return [part for part in parts if len(CJK_OR_WORD.findall(part)) >= 3]
+    """The message's sentences with at least three letters or digits each, @mentions left
+    out, content-free follow-ups (「怎么办」) too."""
+    parts = (MENTION.sub(" ", part).strip(" ,，、~～")
+             for part in SENTENCE_END.split(text[:max_chars]))
+    return [part for part in parts if len(CJK_OR_WORD.findall(part)) >= 3
+            and not CONTENT_FREE.fullmatch(part)]
 
 
 def label_of(message: Message) -> Optional[Text]:

@@ -61,6 +61,12 @@ def test_sentences_split_at_sentence_ends_not_at_commas() -> None:
     assert sentences("什么时候发货？能开发票吗?包邮吗") == ["什么时候发货", "能开发票吗", "包邮吗"]
     assert sentences("我买的耳机,什么时候到") == ["我买的耳机,什么时候到"]
     assert sentences("好的。嗯。发什么快递") == ["发什么快递"]  # too short to be a question
+    # A space ends a finished question (「吗」), not any phrase: 「发货 可以便宜点吗」 is one.
+    assert sentences("包邮吗 几天能到") == ["包邮吗", "几天能到"]
+    assert sentences("衣服什么时候发货 可以便宜点吗") == ["衣服什么时候发货 可以便宜点吗"]
+    # Weibo's @mentions are no sentences, and 「怎么办」 asks nothing of its own.
+    assert sentences("屏幕被锁定怎么解决？@锤子科技客服 @罗永浩") == ["屏幕被锁定怎么解决"]
+    assert sentences("老是黑屏闪屏,怎么回事？怎么办？") == ["老是黑屏闪屏,怎么回事"]
 
 
 def test_each_other_question_of_a_message_is_found(detector) -> None:
@@ -71,6 +77,11 @@ def test_each_other_question_of_a_message_is_found(detector) -> None:
     found = extra(detector, "你们发什么快递?支持七天无理由退货吗", "faq",
                   faq_key="faq/seven_day_return")
     assert [item["label"] for item in found] == ["faq/courier"], found
+
+
+def test_a_space_after_a_question_separates_the_next_one(detector) -> None:
+    found = extra(detector, "包邮吗 几天能到", "ask_shipping_time")
+    assert [item["label"] for item in found] == ["faq/shipping_fee"], found
 
 
 def test_what_the_main_answer_covers_is_not_repeated(detector) -> None:
