@@ -9,6 +9,7 @@ conversation was last about (slot `product_id`).
 from __future__ import annotations
 
 import logging
+import re
 from abc import abstractmethod
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -105,6 +106,20 @@ def asked_attribute(question: str, product: JSON) -> Optional[Attribute]:
     have = product.get("attributes") or {}
     return next((attr for attr in attributes()
                  if attr.key in have and any(word in text for word in attr.keywords)), None)
+
+
+# 「键盘是机械的吗」「这件是纯棉的吗」「是不是无线的」: a yes/no question about a word
+YES_NO_IS = re.compile(r"是不是(?P<a>[^,，。?？!！\s]{2,8}?)的?[吗嘛么呢]?[?？]*$"
+                       r"|是(?P<b>[^,，。?？!！\s]{2,8}?)的?[吗嘛么][?？]*$")
+
+
+def named_in_product(question: str, product: JSON) -> Optional[str]:
+    """The word a yes/no question asks about when the product's own name says it
+    (「K87机械键盘」: 「是机械的吗」 → 机械); None otherwise."""
+    match = YES_NO_IS.search(question.strip().lower())
+    word = match and (match.group("a") or match.group("b"))
+    name = str(product.get("name") or "").lower()
+    return word if word and word in name else None
 
 
 def named_product_entity(tracker: Tracker) -> Optional[str]:
@@ -248,11 +263,15 @@ class ActionProductQuestion(ProductAction):
     async def answer(self, product: JSON, question: str, tracker: Tracker,
                      dispatcher: CollectingDispatcher) -> Answer:
         attribute = asked_attribute(question, product)
+        named = None if attribute else named_in_product(question, product)
         if attribute:
             value = product["attributes"][attribute.key]
             dispatcher.utter_message(response="utter_product_attribute",
                                      product=product_label(product), attribute=attribute.label,
                                      value=value)
+        elif named:
+            dispatcher.utter_message(response="utter_product_name_says",
+                                     product=product_label(product), word=named)
         elif not cite_documents(f"{product.get('name', '')} {question}", product, dispatcher):
             if question.strip() in ("", str(named_product_entity(tracker) or "").strip()):
                 # Only a product name: say what it is and what can be asked; no question

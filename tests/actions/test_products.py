@@ -91,6 +91,19 @@ def test_an_unknown_fact_is_not_invented(run_action) -> None:
     assert "recommended" not in slots
 
 
+def test_a_yes_no_question_the_products_name_answers(run_action) -> None:
+    # 「键盘是机械的吗」 about 「键客 K87机械键盘」: the name says it, no 「没有查到」.
+    for question in ("键盘是机械的吗", "这个是不是机械的?"):
+        messages, _ = run_action(ActionProductQuestion(), chat(question, page="P2005"))
+        assert texts(messages).startswith("是的,「键客 K87机械键盘」就是机械的哦"), question
+    # A word the name does not have is no yes, and neither is a word the name has in a
+    # question that is no yes/no question about it.
+    messages, _ = run_action(ActionProductQuestion(), chat("是无线的吗", page="P2005"))
+    assert "是的" not in texts(messages)
+    messages, _ = run_action(ActionProductQuestion(), chat("机械键盘手感怎么样", page="P2005"))
+    assert "就是机械的" not in texts(messages)
+
+
 def test_the_size_questions_product_is_the_one_in_context(run_action) -> None:
     messages, _ = run_action(ActionProductQuestion(), chat(
         "这件什么材质", slots={"size_product": "P1003"}))
