@@ -104,8 +104,9 @@ class RetryingFormValidation(FormValidationAction):
                    if event.get("event") == "slot"}
         if "failed_attempts" in changed:
             return events  # a rejection (or a lock) counted it
-        if any(value is not None and name not in BOOKKEEPING_SLOTS and value != before.get(name)
-               for name, value in changed.items()):
+        if self.noted_this_turn(tracker, before) or any(
+                value is not None and name not in BOOKKEEPING_SLOTS and value != before.get(name)
+                for name, value in changed.items()):
             if tracker.get_slot("failed_attempts"):
                 tracker.slots["failed_attempts"] = 0.0
                 events.append(SlotSet("failed_attempts", 0.0))
@@ -123,6 +124,11 @@ class RetryingFormValidation(FormValidationAction):
                     self.form_name(), intent, failures)
         tracker.slots["failed_attempts"] = failures
         return [*events, SlotSet("failed_attempts", failures)]
+
+    def noted_this_turn(self, tracker: Tracker, before: Slots) -> bool:
+        """Whether `run` kept something of this message before the validation (a form's
+        own early reading): progress, like a new slot value."""
+        return False
 
     def is_answer_turn(self, tracker: Tracker) -> bool:
         """True when the form validates a fresh customer message that was meant as the
@@ -160,7 +166,9 @@ def values_before_this_turn(tracker: Tracker) -> Slots:
 # question. A product or usage question phrased as one (「会掉色吗」) is still that question.
 # 「不想要了」 reads as `deny`, and the rule for a customer giving up would end the return; in
 # a return it is the reason (七天无理由) unless the message also gives up (「算了,不退了」).
-REASON_LIKE_INTENTS = frozenset({"ask_size", "product_question", "ask_usage", "deny"})
+# 「东西坏了」 → 「充电宝充不进电」 describes the problem: kept, not a failed turn.
+REASON_LIKE_INTENTS = frozenset({"ask_size", "product_question", "ask_usage", "deny",
+                                 "report_quality_issue"})
 _QUESTION = re.compile(r"[?？吗呢么嘛]\s*$")
 _GIVING_UP = re.compile(r"算了|不用|不退|不换|不需要|没事|不弄|不麻烦")
 
@@ -583,6 +591,10 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
             dispatcher.utter_message(response="utter_aftersale_reason_noted",
                                      reason=reason.label)
         return [*early, *await super().run(dispatcher, tracker, domain)]
+
+    def noted_this_turn(self, tracker: Tracker, before: Slots) -> bool:
+        reason = tracker.get_slot("aftersale_reason")  # set by `run` (early_aftersale_reason)
+        return reason is not None and reason != before.get("aftersale_reason")
 
     async def required_slots(
         self,

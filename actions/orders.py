@@ -362,14 +362,29 @@ def out_of_scope_note(tracker: Tracker) -> Any:
     return part("utter_out_of_scope_note") if intent == "out_of_scope" else ""
 
 
+ASKS_RETURN_ADDRESS = re.compile(r"(退货|退回|寄回|退换货?)地址|寄回?到?哪|退到哪")
+ASKS_RETURN_POLICY = re.compile(r"无理由|(能|可以|能不能|可不可以|支持)退[吗么嘛]?|退得了")
+
+
 def opener(tracker: Tracker) -> Any:
     """The general answer said before the first request for the order, once a session:
-    invoices can be issued; refunds arrive within the policy's time (「退款多久到账」)."""
+    invoices can be issued; refunds arrive within the policy's time (「退款多久到账」);
+    where returns go (「退货地址是哪里」) and the return policy (「七天无理由能退吗」)."""
     task = tracker.get_slot("order_task")
     if task == "invoice" and not said_in_session(tracker, "utter_invoice_intro"):
         return part("utter_invoice_intro")
     if task == "refund" and not said_in_session(tracker, "utter_refund_intro"):
         return part("utter_refund_intro", refund_time=aftersales.policy().refund_time)
+    if task in ("return", "exchange"):
+        text = str((tracker.latest_message or {}).get("text") or "")
+        rules = aftersales.policy()
+        if ASKS_RETURN_ADDRESS.search(text) and \
+                not said_in_session(tracker, "utter_return_address_intro"):
+            return part("utter_return_address_intro", address=rules.return_address,
+                        days=rules.send_back_days)
+        if ASKS_RETURN_POLICY.search(text) and \
+                not said_in_session(tracker, "utter_faq/seven_day_return"):
+            return part("utter_faq/seven_day_return")
     return ""
 
 

@@ -25,6 +25,9 @@ JSON = Dict[str, Any]
 AMOUNT = re.compile(r"(?:(?:买|花|付|满|凑)了?\s*(\d{2,6}(?:\.\d{1,2})?))|"
                     r"(?:(\d{2,6}(?:\.\d{1,2})?)\s*(?:元|块))")
 BARGAIN_WORDS = ("便宜", "少点", "优惠点", "砍价", "打折吗", "能少", "让点", "抹零")
+# 「优惠券怎么用不了」: why a coupon does not apply comes before the rules to check it against.
+COUPON_TROUBLE = re.compile(r"(券|优惠|满减).{0,6}(用不了|不能用|用不上|无法使用|使用不了|不可用|"
+                            r"抵扣不了|没抵扣|没减|减不了|不减)")
 
 
 def amount_in(text: str) -> Optional[float]:
@@ -54,7 +57,9 @@ class ActionAskPromotion(Action):
     ) -> List[EventType]:
         text = (tracker.latest_message or {}).get("text") or ""
         lines: List[Any] = []
-        if any(word in text for word in BARGAIN_WORDS):
+        if COUPON_TROUBLE.search(text):
+            lines.append(part("utter_coupon_trouble"))
+        elif any(word in text for word in BARGAIN_WORDS):
             lines.append(part("utter_promotion_no_bargain"))
         backend = get_backend()
         customer_id = await linked_customer_id(tracker)

@@ -101,7 +101,11 @@ def delivered(messages: List[dict], slots: Dict[str, Any]) -> List[dict]:
     from brand.nlg import BrandNLG
 
     if not _domain:
-        _domain.append(Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml")))
+        root = Path(__file__).resolve().parents[2]
+        # The trained model's domain: domain.yml plus the FAQ responses of the NLU data.
+        faq = yaml.safe_load((root / "data/nlu/faq.yml").read_text(encoding="utf-8"))
+        _domain.append(Domain.load(str(root / "domain.yml")).merge(
+            Domain.from_dict({"responses": faq["responses"]})))
     domain = _domain[0]
     tracker = DialogueStateTracker.from_events(
         "delivered", [SlotSet(name, value) for name, value in slots.items()

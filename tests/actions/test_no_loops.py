@@ -327,6 +327,24 @@ def test_the_refund_time_is_said_before_the_first_request_for_the_order(run_acti
     assert "原路退回" not in texts(messages)
 
 
+def test_where_returns_go_and_the_return_policy_are_said_before_the_order(run_action):
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["退货地址是哪里"], {"order_task": "return"}, intent="request_return"))
+    assert "文一西路1888号" in texts(messages) and "订单号" in texts(messages)
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["七天无理由能退吗"], {"order_task": "return"}, intent="request_return"))
+    assert "七天无理由退货" in texts(messages) and "订单号" in texts(messages)
+    # A plain 「我想退货」 gets the request only, and the policy is said once a session.
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["我想退货"], {"order_task": "return"}, intent="request_return"))
+    assert "七天无理由" not in texts(messages) and "文一西路" not in texts(messages)
+    opened = asked(ANONYMOUS_ASKS[0], intro={"response": "utter_faq/seven_day_return"})
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["七天无理由能退吗", ("bot", opened), "能退吗"], {"order_task": "return"},
+        intent="request_return"))
+    assert "七天无理由退货" not in texts(messages)
+
+
 def test_the_clue_is_said_back_in_the_customers_words():
     from datetime import date
 
@@ -364,6 +382,11 @@ def test_not_wanting_the_item_is_the_reason_of_a_return_not_giving_up(run_action
     messages, slots = run_action(ValidateOrderForm(), conversation(
         ["我想退货", "不想要了"], {"order_task": "return"}, intent="deny"))
     assert slots["aftersale_reason"] == "no_reason_7d" and "七天无理由" in texts(messages)
+    # 「东西坏了」 → 「充电宝充不进电」: the problem is the reason, and no failed turn.
+    messages, slots = run_action(ValidateOrderForm(), conversation(
+        ["东西坏了", "充电宝充不进电"], {"order_task": "quality"},
+        intent="report_quality_issue"))
+    assert slots["aftersale_reason"] == "quality" and "failed_attempts" not in slots
     # Giving up stays giving up, and a plain 「不用了」 in an order lookup names no reason.
     for task, text in (("return", "算了不想要了,不退了"), ("return", "不用了"),
                        ("status", "不想要了")):

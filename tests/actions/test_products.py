@@ -198,3 +198,9 @@ def test_promotions_coupons_and_a_quote(run_action) -> None:
     assert "实付349元" in quoted and "满199减20" not in quoted
     follow_up.events[1]["text"] = "好的"  # not listed just before: listed with the quote
     assert "满199减20" in texts(run_action(ActionAskPromotion(), follow_up)[0])
+    # 「优惠券怎么用不了」: why a coupon may not apply, then the rules to check it against.
+    for text in ("优惠券怎么用不了", "券用不上是怎么回事", "满减怎么没减"):
+        trouble = make_tracker(loop=None, latest_message={
+            "intent": {"name": "ask_promotion"}, "entities": [], "text": text})
+        said = texts(run_action(ActionAskPromotion(), trouble)[0])
+        assert "没到使用门槛" in said and "满199减20" in said and "改不了" not in said, text
