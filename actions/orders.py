@@ -274,7 +274,7 @@ class ActionAskOrderId(Action):
         customer_id = await linked_customer_id(tracker)
         # An invoice or refund-time question is often asked before anything else: its
         # general answer once, then the order.
-        intro = opener(tracker) if not failures else ""
+        intro = (opener(tracker) or upset_opener(tracker)) if not failures else ""
         if customer_id:
             ask, shown = await self._linked(customer_id, failures, product, day)
         else:
@@ -386,6 +386,19 @@ def opener(tracker: Tracker) -> Any:
                 not said_in_session(tracker, "utter_faq/seven_day_return"):
             return part("utter_faq/seven_day_return")
     return ""
+
+
+UPSET_SITUATIONS = {"urge": "delay", "track": "delay", "status": "delay", "quality": "quality"}
+
+
+def upset_opener(tracker: Tracker) -> Any:
+    """「为什么还不发货 都三天了」: an anxious or angry customer hears the brand's empathic line
+    before the request for the order (once a session), not the bare request."""
+    situation = UPSET_SITUATIONS.get(tracker.get_slot("order_task") or "")
+    if situation is None or recent_emotions(tracker, messages=1) not in (["anxious"], ["angry"]) \
+            or said_in_session(tracker, "utter_empathy_first"):
+        return ""
+    return part("utter_empathy_first", line=empathy_line(situation, tracker))
 
 
 def said_in_session(tracker: Tracker, response: str) -> bool:

@@ -345,6 +345,26 @@ def test_where_returns_go_and_the_return_policy_are_said_before_the_order(run_ac
     assert "七天无理由退货" not in texts(messages)
 
 
+def test_an_upset_customer_hears_empathy_before_the_request_for_the_order(run_action):
+    def upset(mood: str, task: str = "urge", said: Any = None) -> Tracker:
+        history = ["为什么还不发货 都三天了"] if said is None else ["怎么还不发", said, "在吗?"]
+        tracker = conversation(history, {"order_task": task}, intent="urge_delivery")
+        latest = [event for event in tracker.events if event.get("event") == "user"][-1]
+        latest["parse_data"]["emotion"] = {"label": mood, "intensity": 0.8}
+        return tracker
+
+    messages, _ = run_action(ActionAskOrderId(), upset("anxious"))
+    assert texts(messages).index("抱歉") < texts(messages).index("订单号")
+    messages, _ = run_action(ActionAskOrderId(), upset("angry", task="quality"))
+    assert "抱歉" in texts(messages) and "订单号" in texts(messages)
+    # A calm customer gets the request alone; the line is said once a session.
+    messages, _ = run_action(ActionAskOrderId(), upset("calm"))
+    assert "抱歉" not in texts(messages)
+    said = ("bot", {"response": "utter_empathy_first", "line": "真的非常抱歉,让您等了这么久。"})
+    messages, _ = run_action(ActionAskOrderId(), upset("angry", said=said))
+    assert "抱歉" not in texts(messages)
+
+
 def test_the_clue_is_said_back_in_the_customers_words():
     from datetime import date
 
