@@ -33,7 +33,7 @@ from actions.common import (
     stretch_user_events,
 )
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
-from actions.sizing import page_product
+from actions.sizing import garments_named, page_product
 from escalation import history
 from service_common.config import Model, load_yaml
 from service_common.config import Text as NonBlank
@@ -187,9 +187,14 @@ async def ask_which_product(tracker: Tracker, dispatcher: CollectingDispatcher,
             found = await get_backend().find_products(str(named)[:50])
         except BackendError:
             found = []
-        buttons += [{"title": product.get("name", product["id"]),
-                     "payload": f'/inform{{"product": "{product["id"]}"}}'}
-                    for product in found[:MAX_PRODUCT_BUTTONS] if product.get("id")]
+    elif not named:
+        # 「这个衣服会缩水吗」: no product word, but a garment one: the clothing it covers.
+        _, found = await garments_named([question], unnamed=False)
+    else:
+        found = []
+    buttons += [{"title": product.get("name", product["id"]),
+                 "payload": f'/inform{{"product": "{product["id"]}"}}'}
+                for product in found[:MAX_PRODUCT_BUTTONS] if product.get("id")]
     customer_id = await linked_customer_id(tracker)
     if customer_id:
         try:

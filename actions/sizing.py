@@ -4,7 +4,7 @@ size the product's size chart gives, why, and what buyers of a similar build cho
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -119,6 +119,24 @@ class ValidateSizeForm(RetryingFormValidation):
         return {slot: f"{number:g}"}
 
 
+async def garments_named(texts: List[str], unnamed: bool = True
+                         ) -> Tuple[Optional[str], List[Dict[str, Any]]]:
+    """The garment word of the newest text naming one (「这件外套」 → 外套) and the catalogue's
+    clothing it covers (all of it for 「衣服」, and for no word when `unnamed`)."""
+    word = next((word for text in texts for word in sorted(GARMENT_WORDS, key=len, reverse=True)
+                 if word in text), None)
+    if word is None and not unnamed:
+        return None, []
+    try:
+        clothing = [product for product in await get_backend().find_products("")
+                    if product.get("category") == "clothing"]
+    except BackendError:
+        clothing = []
+    nouns = GARMENT_WORDS.get(word or "", ())
+    return word, [product for product in clothing
+                  if any(noun in product.get("name", "") for noun in nouns)] or clothing
+
+
 class ActionAskSizeProduct(Action):
     """Which product? With the clothing that fits the garment the customer named as
     buttons (and the height and weight already given kept, not asked again)."""
@@ -130,17 +148,7 @@ class ActionAskSizeProduct(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         texts = [event.get("text") or "" for event in session_user_events(tracker)[:3]]
-        word = next((word for text in texts for word in sorted(GARMENT_WORDS, key=len,
-                                                                reverse=True) if word in text),
-                    None)
-        try:
-            clothing = [product for product in await get_backend().find_products("")
-                        if product.get("category") == "clothing"]
-        except BackendError:
-            clothing = []
-        nouns = GARMENT_WORDS.get(word or "", ())
-        fitting = [product for product in clothing
-                   if any(noun in product.get("name", "") for noun in nouns)] or clothing
+        word, fitting = await garments_named(texts)
         height, weight = tracker.get_slot("height_cm"), tracker.get_slot("weight_kg")
         kept = part("utter_size_kept", height=height, weight=weight) if height and weight \
             else ""

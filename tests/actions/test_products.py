@@ -130,6 +130,19 @@ def test_a_word_for_several_products_offers_them_as_buttons(run_action) -> None:
     assert slots["pending_question"] == "这个羽绒服洗了会不会掉毛"
 
 
+def test_a_garment_word_offers_the_clothing_it_covers(run_action) -> None:
+    # 「这个衣服会缩水吗」 names no product: the shop's clothing as buttons, the question kept.
+    messages, slots = run_action(ActionProductQuestion(), chat("这个衣服会缩水吗"))
+    titles = [button["title"] for button in messages[0].get("buttons") or []]
+    assert "纯棉圆领T恤" in titles and "男士轻薄羽绒服" in titles, titles
+    assert slots["pending_question"] == "这个衣服会缩水吗"
+    messages, _ = run_action(ActionProductQuestion(), chat("外套掉色吗"))
+    titles = [button["title"] for button in messages[0].get("buttons") or []]
+    assert "男士休闲夹克" in titles and "纯棉圆领T恤" not in titles, titles
+    messages, _ = run_action(ActionProductQuestion(), chat("这个会坏吗"))
+    assert not messages[0].get("buttons")  # no word at all: no guess at the catalogue
+
+
 def test_the_products_stay_offered_and_the_third_ask_is_worded_differently(run_action) -> None:
     first = {"event": "user", "text": "这个耳机降噪效果怎么样",
              "parse_data": {"entities": [{"entity": "product", "value": "耳机"}]}}
