@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -43,6 +44,9 @@ def waits_for_this_photo(tracker: Tracker) -> bool:
         tracker.get_slot("requested_slot") == "evidence" and bool(latest_attachments(tracker))
 
 
+NUMBER_ONLY = re.compile(r"\s*\d[\d\s-]{2,30}\s*")
+
+
 class ActionClarify(Action):
     """Used for low NLU confidence and as the core fallback (unclear next action)."""
 
@@ -71,13 +75,18 @@ class ActionClarify(Action):
         ][:3]
         from actions.orders import said_twice_in_a_row
 
-        question = "utter_clarify_which" if candidates else "utter_not_understood"
+        text = str(tracker.latest_message.get("text") or "")
+        if not candidates and NUMBER_ONLY.fullmatch(text):
+            # 「12345」: a number that is neither an order number nor a phone (tail).
+            question = "utter_not_an_order_number"
+        else:
+            question = "utter_clarify_which" if candidates else "utter_not_understood"
         if said_twice_in_a_row(tracker, question):
             # Not the same clarifying question a third time in a row: offer a human.
             dispatcher.utter_message(response="utter_clarify_again")
             return undo
         if not candidates:
-            dispatcher.utter_message(response="utter_not_understood")
+            dispatcher.utter_message(response=question)
             return undo
         buttons = [intent_button(name) for name in candidates]
         buttons.append({"title": part("utter_button_none_of_these"), "payload": "/out_of_scope"})

@@ -177,6 +177,18 @@ def test_clarify_offers_the_likely_intents():
     assert [b["title"] for b in messages[0]["buttons"]] == ["查物流", "催发货", "都不是"]
 
 
+def test_a_number_that_is_no_order_number_is_said_so(run_action):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.6}, {"name": "inform", "confidence": 0.1}]
+    for text in ("12345", "3612 0458 77"):
+        tracker = make_tracker(latest_message={"intent": {"name": "nlu_fallback"},
+                                               "intent_ranking": ranking, "text": text})
+        messages, _ = run_action(ActionClarify(), tracker)
+        assert "18位数字" in texts(messages) and "没太理解" not in texts(messages), text
+    tracker = make_tracker(latest_message={"intent": {"name": "nlu_fallback"},
+                                           "intent_ranking": ranking, "text": "asdf"})
+    assert "没太理解" in texts(run_action(ActionClarify(), tracker)[0])
+
+
 def test_ask_order_id_uses_the_customer_linked_at_session_start(run_action):
     # The slot from action_session_start serves while the messages stay verified as hers.
     messages, _ = run_action(ActionAskOrderId(), make_tracker(
