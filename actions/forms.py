@@ -178,13 +178,13 @@ def early_aftersale_reason(tracker: Tracker) -> Optional[aftersales.Reason]:
     the phone tail), in a message whose intent would otherwise make the form step aside
     (the size form would take 「尺码不合适」 over); None when there is none to keep."""
     latest = tracker.latest_message or {}
+    intent = (latest.get("intent") or {}).get("name")
     if tracker.get_slot("order_task") not in aftersales.TASKS or \
             tracker.get_slot("aftersale_reason") or \
             tracker.get_slot("requested_slot") not in ("order_id", "phone_tail") or \
-            (latest.get("intent") or {}).get("name") not in REASON_LIKE_INTENTS:
+            intent not in REASON_LIKE_INTENTS:
         return None
     text = str(latest.get("text") or "")
-    intent = (latest.get("intent") or {}).get("name")
     if (intent not in ("ask_size", "deny") and _QUESTION.search(text)) or \
             (intent == "deny" and _GIVING_UP.search(text)):
         return None
