@@ -388,7 +388,7 @@ def opener(tracker: Tracker) -> Any:
     return ""
 
 
-UPSET_SITUATIONS = {"urge": "delay", "track": "delay", "status": "delay", "quality": "quality"}
+UPSET_SITUATIONS = {"urge": "not_shipped", "track": "delay", "status": "delay", "quality": "quality"}
 
 
 def upset_opener(tracker: Tracker) -> Any:

@@ -21,7 +21,7 @@ from brand.tone import Tone, get_tone
 from service_common.config import At, Model, Text, parse, read_yaml
 
 DEFAULT_EMPATHY_PATH = Path(__file__).resolve().parent / "empathy.yml"
-SITUATIONS = ("delay", "damaged", "quality", "complaint", "repeat_contact", "wait")
+SITUATIONS = ("delay", "not_shipped", "damaged", "quality", "complaint", "repeat_contact", "wait")
 EMOTIONS = ("calm", "anxious", "angry")
 DEFAULT_EMOTION = "calm"
 # An angry customer gets a short, plain apology: no emoji, no playful particles or "~".
@@ -83,6 +83,7 @@ class Moods(Model):
 
 class Situations(Model):
     delay: Moods
+    not_shipped: Moods
     damaged: Moods
     quality: Moods
     complaint: Moods

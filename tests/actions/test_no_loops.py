@@ -355,6 +355,8 @@ def test_an_upset_customer_hears_empathy_before_the_request_for_the_order(run_ac
 
     messages, _ = run_action(ActionAskOrderId(), upset("anxious"))
     assert texts(messages).index("抱歉") < texts(messages).index("订单号")
+    # 催发货: the order is not sent yet, so the line speaks of sending, not of a late parcel.
+    assert "发货" in texts(messages) and "包裹" not in texts(messages)
     messages, _ = run_action(ActionAskOrderId(), upset("angry", task="quality"))
     assert "抱歉" in texts(messages) and "订单号" in texts(messages)
     # A calm customer gets the request alone; the line is said once a session.
