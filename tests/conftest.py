@@ -149,3 +149,12 @@ def _postgres_schema(schema: str) -> Iterator[str]:
 def postgres_schema():
     """`with postgres_schema("name") as url:` a disposable PostgreSQL schema and its URL."""
     return _postgres_schema
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `pytest -n 2 --dist loadgroup` (scripts/test.sh) each folder of tests runs on one
+    worker, so a folder's session fixtures (a shop, a whole stack) start once, and folders
+    that share a Redis database or a stack never run beside themselves."""
+    for item in items:
+        parts = item.path.relative_to(ROOT / "tests").parts
+        item.add_marker(pytest.mark.xdist_group(parts[0] if len(parts) > 1 else item.path.stem))
