@@ -21,6 +21,7 @@ from actions.common import (
     money,
     part,
     recent_emotions,
+    stretch_user_events,
 )
 from actions.forms import LOCKED_ATTEMPTS, stored_address
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
@@ -101,6 +102,8 @@ class ActionOrderTask(Action):
             tracking = await get_backend().tracking(order["id"], proof(tracker))
             return part("utter_order_shipped", head=head, tracking=tracking_sentence(tracking))
         if status == OrderStatus.DELIVERED:
+            if says_not_received(tracker):
+                return await self._track(order, tracker)
             signed = time_words(order.get("delivered_at"))
             return part("utter_order_delivered", head=head, signed=signed)
         if status == OrderStatus.CANCELLED:
@@ -115,6 +118,8 @@ class ActionOrderTask(Action):
         if order.get("status") in (OrderStatus.UNPAID, OrderStatus.PAID, OrderStatus.CANCELLED):
             return await self._status(order, tracker)
         tracking = await get_backend().tracking(order["id"], proof(tracker))
+        if order.get("status") == OrderStatus.DELIVERED and says_not_received(tracker):
+            return part("utter_signed_not_received", tracking=tracking_sentence(tracking))
         if tracking.get("delayed"):
             return part("utter_track_delayed", tracking=tracking_sentence(tracking),
                         empathy=empathy_line("delay", tracker))
@@ -369,14 +374,18 @@ ASKS_RETURN_POLICY = re.compile(r"无理由|(能|可以|能不能|可不可以|�
 def opener(tracker: Tracker) -> Any:
     """The general answer said before the first request for the order, once a session:
     invoices can be issued; refunds arrive within the policy's time (「退款多久到账」);
+    a parcel signed for but not received is looked up (「显示签收了但我没收到」);
     where returns go (「退货地址是哪里」) and the return policy (「七天无理由能退吗」)."""
     task = tracker.get_slot("order_task")
     if task == "invoice" and not said_in_session(tracker, "utter_invoice_intro"):
         return part("utter_invoice_intro")
     if task == "refund" and not said_in_session(tracker, "utter_refund_intro"):
         return part("utter_refund_intro", refund_time=aftersales.policy().refund_time)
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if task in ("track", "status") and SIGNED.search(text) and NOT_RECEIVED.search(text) and \
+            not said_in_session(tracker, "utter_not_received_intro"):
+        return part("utter_not_received_intro")
     if task in ("return", "exchange"):
-        text = str((tracker.latest_message or {}).get("text") or "")
         rules = aftersales.policy()
         if ASKS_RETURN_ADDRESS.search(text) and \
                 not said_in_session(tracker, "utter_return_address_intro"):
@@ -388,7 +397,19 @@ def opener(tracker: Tracker) -> Any:
     return ""
 
 
-UPSET_SITUATIONS = {"urge": "not_shipped", "track": "delay", "status": "delay", "quality": "quality"}
+# 「快递显示签收了但是我没收到」「不是我签的」: signed for, and the customer has not got it.
+NOT_RECEIVED = re.compile(r"(没|没有|未|没能)(收到|拿到|见到|看到)|不是我签|(谁|别人|哪个)签收")
+SIGNED = re.compile(r"签收|已签|签了")
+
+
+def says_not_received(tracker: Tracker, messages: int = 3) -> bool:
+    """Whether one of the customer's last messages says the parcel never reached them."""
+    return any(NOT_RECEIVED.search(str(event.get("text") or ""))
+               for event in stretch_user_events(tracker)[:messages])
+
+
+UPSET_SITUATIONS = {"urge": "not_shipped", "track": "delay", "status": "delay",
+                    "quality": "quality"}
 
 
 def upset_opener(tracker: Tracker) -> Any:

@@ -431,3 +431,12 @@ def test_an_order_number_in_the_size_form_is_no_product(run_action):
     messages, slots = run_action(ValidateSizeForm(), tracker)
     assert not slots.get("size_product") and "failed_attempts" not in slots
     assert "服装" not in texts(messages)
+
+
+def test_signed_for_but_not_received_is_acknowledged_before_the_request(run_action):
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["快递显示签收了但是我没收到"], {"order_task": "track"}, intent="track_logistics"))
+    assert texts(messages).index("签收记录") < texts(messages).index("订单号")
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["我的快递到哪了"], {"order_task": "track"}, intent="track_logistics"))
+    assert "签收记录" not in texts(messages)

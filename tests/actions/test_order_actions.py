@@ -241,3 +241,16 @@ def test_a_returning_customer_hears_about_open_follow_ups(run_action, shop_facto
     # An anonymous visitor gets no welcome at session start (the greeting answers them).
     messages, _ = run_action(ActionSessionStart(), make_tracker(sender="someone-new"))
     assert messages == []
+
+
+def test_signed_for_but_not_received_gets_where_to_look_and_a_human_to_check(run_action):
+    for task in ("track", "status"):
+        tracker = verified(DELIVERED, order_task=task)
+        tracker.events.insert(0, {"event": "user", "text": "快递显示签收了但是我没收到"})
+        messages, _ = run_action(ActionOrderTask(), tracker)
+        assert "签收" in texts(messages) and "快递柜" in texts(messages), (task, texts(messages))
+        buttons = [button for message in messages for button in message.get("buttons") or []]
+        assert {"title": "转人工核实", "payload": "/request_human"} in buttons
+    # A delivered order asked about plainly gets the plain answer.
+    messages, _ = run_action(ActionOrderTask(), verified(DELIVERED, order_task="status"))
+    assert "签收" in texts(messages) and "快递柜" not in texts(messages)
