@@ -2,8 +2,10 @@
 
 After the main answer: an FAQ question gets its answer (the FAQ response, so the data radar
 counts it resolved like any FAQ answer); another task is offered as a button, since a form
-works on one matter at a time and the customer picks what comes next (inside a form, which
-is such a task, only the FAQ questions are answered).
+works on one matter at a time and the customer picks what comes next. Inside a form, which
+is such a task, the FAQ questions are answered, and so are the tasks with a general answer
+that needs no order (「什么时候发货?能开发票吗?」 while the invoice form asks for the order:
+the shop's dispatch promise).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from rasa_sdk.types import DomainDict
 from actions.fallback import BUTTON_INTENTS, intent_button
 
 MAX_QUOTE = 30
+# Tasks whose general answer needs no order: said inside a form, which has the order to ask for.
+GENERAL_ANSWERS = {"ask_shipping_time": "utter_ship_promise",
+                   "ask_invoice": "utter_invoice_intro"}
 
 
 def quote(text: str) -> str:
@@ -38,6 +43,9 @@ class ActionAnswerMore(Action):
             if label.startswith("faq/"):
                 dispatcher.utter_message(response="utter_more_faq", question=text)
                 dispatcher.utter_message(response=f"utter_{label}")
+            elif label in GENERAL_ANSWERS and tracker.active_loop.get("name"):
+                dispatcher.utter_message(response="utter_more_faq", question=text)
+                dispatcher.utter_message(response=GENERAL_ANSWERS[label])
             elif label in BUTTON_INTENTS and not tracker.active_loop.get("name"):
                 dispatcher.utter_message(response="utter_more_offer", question=text,
                                          buttons=[intent_button(label)])

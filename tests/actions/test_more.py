@@ -1,0 +1,34 @@
+"""The other questions of a message with several: answered after the main answer."""
+
+from typing import Any, Dict, List, Optional
+
+from action_helpers import SLOT_DEFAULTS, delivered, texts
+from rasa_sdk import Tracker
+
+from actions.more import ActionAnswerMore
+
+# 「什么时候发货?包邮吗?能开发票吗?」: the invoice is the main task; the detector's extras.
+EXTRA = [{"label": "ask_shipping_time", "text": "什么时候发货", "confidence": 0.97},
+         {"label": "faq/shipping_fee", "text": "包邮吗", "confidence": 0.98}]
+
+
+def asked(extra: List[Dict[str, Any]], loop: Optional[str]) -> Tracker:
+    latest = {"text": "什么时候发货?包邮吗?能开发票吗?", "intent": {"name": "ask_invoice"},
+              "entities": [], "extra_questions": extra}
+    return Tracker("guest-more", dict(SLOT_DEFAULTS), latest, [], False, None,
+                   {"name": loop} if loop else {}, "action_listen")
+
+
+def test_inside_a_form_questions_with_a_general_answer_are_answered(run_action):
+    messages, _ = run_action(ActionAnswerMore(), asked(EXTRA, loop="order_form"))
+    said = texts(delivered(messages, {}))
+    assert "「什么时候发货」" in said and "16点前付款当天发货" in said
+    assert "「包邮吗」" in said and "包邮" in said.split("「包邮吗」", 1)[1]
+    assert not any(message.get("buttons") for message in messages)
+
+
+def test_outside_a_form_another_task_is_offered_as_a_button(run_action):
+    messages, _ = run_action(ActionAnswerMore(), asked(EXTRA[:1], loop=None))
+    assert [button["payload"] for message in messages for button in message.get("buttons") or []
+            ] == ["/ask_shipping_time"]
+    assert "16点前" not in texts(delivered(messages, {}))
