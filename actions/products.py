@@ -122,6 +122,42 @@ def named_in_product(question: str, product: JSON) -> Optional[str]:
     return word if word and word in name else None
 
 
+# Words that ask which options there are (GET /api/products/{id} -> options: 颜色, 尺码);
+# not a bare 色 or 码 (「会掉色吗」「二维码」).
+OPTION_WORDS = {"颜色": ("颜色", "什么色", "哪些色", "几个色", "几种色", "几色", "款式"),
+                "尺码": ("尺码", "码数", "哪些码", "几个码", "什么码")}
+# 「有粉色的吗」「有没有红色」: a colour the product may not come in (not 「有色差吗」).
+ASKS_A_COLOUR = re.compile(r"有.{0,4}色(?!差)")
+
+
+def option_value_pattern(value: str) -> re.Pattern:
+    """「L」 matches 「L码」 but not 「XL」 or 「mac」; 「白色」 also matches 「白的」「白款」."""
+    if value.isascii():
+        return re.compile(rf"(?<![a-z]){re.escape(value.lower())}(?![a-z])")
+    if value.endswith("色") and len(value) > 1:
+        return re.compile(rf"{re.escape(value[:-1])}(?:色|的|款)")
+    return re.compile(re.escape(value))
+
+
+def asked_options(question: str, product: JSON) -> Optional[JSON]:
+    """「有白色的吗」「L码有吗」「有哪些颜色」: the product's options the question names or
+    asks about, as the parts of `utter_product_options`; None when it asks about none."""
+    options: Dict[str, List[str]] = product.get("options") or {}
+    text = question.lower()
+    named = [value for values in options.values() for value in values
+             if option_value_pattern(value).search(text)]
+    asked = [name for name in options
+             if any(word in text for word in OPTION_WORDS.get(name, (name,)))
+             or (name == "颜色" and ASKS_A_COLOUR.search(text))]
+    if not named and not asked:
+        return None
+    listed = ";".join(f"{name}:{'/'.join(values)}" for name, values in options.items())
+    stock = part("utter_in_stock" if product.get("stock", 0) > 0 else "utter_out_of_stock")
+    return part("utter_product_options", product=product_label(product),
+                has=part("utter_product_has", values="、".join(named)) if named else "",
+                options=listed, stock=stock)
+
+
 def named_product_entity(tracker: Tracker) -> Optional[str]:
     return next((entity.get("value") for entity in
                  (tracker.latest_message or {}).get("entities", [])
@@ -268,8 +304,11 @@ class ActionProductQuestion(ProductAction):
     async def answer(self, product: JSON, question: str, tracker: Tracker,
                      dispatcher: CollectingDispatcher) -> Answer:
         attribute = asked_attribute(question, product)
-        named = None if attribute else named_in_product(question, product)
-        if attribute:
+        options = None if attribute else asked_options(question, product)
+        named = None if attribute or options else named_in_product(question, product)
+        if options:
+            dispatcher.utter_message(**options)
+        elif attribute:
             value = product["attributes"][attribute.key]
             dispatcher.utter_message(response="utter_product_attribute",
                                      product=product_label(product), attribute=attribute.label,

@@ -104,6 +104,22 @@ def test_a_yes_no_question_the_products_name_answers(run_action) -> None:
     assert "就是机械的" not in texts(messages)
 
 
+def test_colours_and_sizes_come_from_the_products_options(run_action) -> None:
+    # 「纯棉圆领T恤」: 颜色 白色/黑色/雾霾蓝/燕麦色, 尺码 S-XXL, in stock.
+    for question in ("这个T恤有白色的吗 L码", "有白的吗", "有哪些颜色"):
+        messages, _ = run_action(ActionProductQuestion(), chat(question, page="P1003"))
+        said = texts(messages)
+        assert "颜色:白色/黑色/雾霾蓝/燕麦色" in said and "尺码:S/M/L/XL/XXL" in said, question
+        assert "现货" in said and "没有查到" not in said, question
+    messages, _ = run_action(ActionProductQuestion(), chat("这个T恤有白色的吗 L码", page="P1003"))
+    assert texts(messages).startswith("有的,白色、L都有")
+    # A colour it does not come in gets the list, not a yes; 「掉色」 is no question of options.
+    messages, _ = run_action(ActionProductQuestion(), chat("有粉色的吗", page="P1003"))
+    assert "有的" not in texts(messages) and "雾霾蓝" in texts(messages)
+    messages, _ = run_action(ActionProductQuestion(), chat("洗了会掉色吗", page="P1003"))
+    assert "雾霾蓝" not in texts(messages)
+
+
 def test_the_size_questions_product_is_the_one_in_context(run_action) -> None:
     messages, _ = run_action(ActionProductQuestion(), chat(
         "这件什么材质", slots={"size_product": "P1003"}))
