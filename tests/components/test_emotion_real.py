@@ -9,13 +9,9 @@ remove, and a regression guard holds what is measured today."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, List, Tuple
 
 import pytest
-import yaml
-from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.local_model_storage import LocalModelStorage
-from rasa.engine.storage.resource import Resource
 from sklearn.metrics import accuracy_score, f1_score
 
 from components.emotion import EmotionRadar, load_examples
@@ -25,22 +21,10 @@ REAL_HELDOUT = ROOT / "tests/emotion/real_heldout.yml"
 OWN_HELDOUT = ROOT / "tests/emotion/heldout.yml"
 
 
-def deployed_settings() -> Dict[str, Any]:
-    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
-    settings = next(dict(item) for item in pipeline if item["name"].endswith("EmotionRadar"))
-    settings.pop("name")
-    return {**EmotionRadar.get_default_config(),
-            "training_file": str(ROOT / "data/emotion/train.yml"),
-            "lexicon_file": str(ROOT / "components/emotion_lexicon.yml"), **settings}
-
-
 @pytest.fixture(scope="module")
-def radar(tmp_path_factory: pytest.TempPathFactory) -> EmotionRadar:
-    storage = LocalModelStorage(tmp_path_factory.mktemp("emotion-real"))
-    resource, context = Resource("emotion_radar"), ExecutionContext(GraphSchema({}), "test")
-    config = deployed_settings()
-    EmotionRadar.create(config, storage, resource, context).train(None)
-    return EmotionRadar.load(config, storage, resource, context)
+def radar(trained_component: Callable[..., Any]) -> EmotionRadar:
+    """The radar of the trained model (config.yml's settings), loaded as `rasa run` does."""
+    return trained_component(EmotionRadar)
 
 
 def figures(radar: EmotionRadar, path: Path) -> Tuple[float, float, float, List[str]]:

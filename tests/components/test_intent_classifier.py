@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List
 
 import numpy as np
 import pytest
@@ -29,9 +29,10 @@ def _load(folder: Path, **config: Any) -> NgramIntentClassifier:
 
 
 @pytest.fixture(scope="module")
-def classifier(tmp_path_factory: pytest.TempPathFactory) -> NgramIntentClassifier:
-    """Trained with create() + train(), loaded back from storage as `rasa run` does."""
-    return _load(tmp_path_factory.mktemp("ngram"), C=200.0, blend=0.7)
+def classifier(trained_component: Callable[..., Any]) -> NgramIntentClassifier:
+    """The classifier of the trained model (data/nlu, config.yml), loaded as `rasa run`
+    does, blending with a ranking before it (which the deployed pipeline has none of)."""
+    return trained_component(NgramIntentClassifier, blend=0.7)
 
 
 def parsed(classifier: NgramIntentClassifier, text: str,

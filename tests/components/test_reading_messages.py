@@ -5,7 +5,7 @@ rest), unreadable messages, and a bare product name as an answer."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
@@ -20,7 +20,6 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.importers.rasa import RasaFileImporter
 from rasa.shared.nlu.training_data.message import Message
 
 from components.multi_question import (
@@ -35,15 +34,9 @@ FORMS = {"order_form", "size_form"}
 
 
 @pytest.fixture(scope="module")
-def detector(tmp_path_factory: pytest.TempPathFactory) -> MultiQuestionDetector:
-    """Trained on data/nlu with create() + train(), loaded back as `rasa run` does."""
-    storage = LocalModelStorage(tmp_path_factory.mktemp("multi"))
-    resource, context = Resource("multi_question"), ExecutionContext(GraphSchema({}), "test")
-    config = MultiQuestionDetector.get_default_config()
-    training = RasaFileImporter(training_data_paths=[str(ROOT / "data" / "nlu")],
-                                domain_path=str(ROOT / "domain.yml")).get_nlu_data()
-    MultiQuestionDetector.create(config, storage, resource, context).train(training)
-    return MultiQuestionDetector.load(config, storage, resource, context)
+def detector(trained_component: Callable[..., Any]) -> MultiQuestionDetector:
+    """The detector of the trained model (data/nlu), loaded as `rasa run` does."""
+    return trained_component(MultiQuestionDetector)
 
 
 def extra(detector: MultiQuestionDetector, text: str, intent: str,
