@@ -151,10 +151,34 @@ def postgres_schema():
     return _postgres_schema
 
 
+def folder_of(path: Path) -> str:
+    """The test folder (`e2e`), or the module's name for a test module at the top."""
+    parts = path.relative_to(ROOT / "tests").parts
+    return parts[0] if len(parts) > 1 else path.stem
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under `pytest -n 2 --dist loadgroup` (scripts/test.sh) each folder of tests runs on one
     worker, so a folder's session fixtures (a shop, a whole stack) start once, and folders
     that share a Redis database or a stack never run beside themselves."""
     for item in items:
-        parts = item.path.relative_to(ROOT / "tests").parts
-        item.add_marker(pytest.mark.xdist_group(parts[0] if len(parts) > 1 else item.path.stem))
+        item.add_marker(pytest.mark.xdist_group(folder_of(item.path)))
+
+
+_AT_FOLDER_END: dict[str, list[Callable[[], None]]] = {}
+
+
+@pytest.fixture(scope="session")
+def stop_after_folder() -> Callable[[str, Callable[[], None]], None]:
+    """`stop_after_folder("e2e", stack.stop)`: a session fixture's servers (a whole stack
+    holds 2-5 GB) stop once the last test of its folder is done, not at the end of the run,
+    so two workers never hold every stack of the suite at once. The folder's tests run one
+    after the other (collection order; one xdist group); `stop` may be called again."""
+    return lambda folder, stop: _AT_FOLDER_END.setdefault(folder, []).append(stop)
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: Optional[pytest.Item]) -> None:
+    folder = folder_of(item.path)
+    if nextitem is None or folder_of(nextitem.path) != folder:
+        for stop in _AT_FOLDER_END.pop(folder, []):
+            stop()

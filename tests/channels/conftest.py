@@ -14,7 +14,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import aiohttp
 import pytest
@@ -144,7 +144,9 @@ def webchat_stack_in(folder: Path, recorder_port: int = 0) -> Iterator[Dict[str,
 
 
 @pytest.fixture(scope="session")
-def webchat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Any]]:
+def webchat_stack(tmp_path_factory: pytest.TempPathFactory,
+                  stop_after_folder: Callable[[str, Callable[[], None]], None]
+                  ) -> Iterator[Dict[str, Any]]:
     # While developing, WEBCHAT_TEST_STACK names the JSON a running stack wrote
     # (scripts/webchat_dev_stack.py); the recorder then listens on its port here.
     running = os.environ.get("WEBCHAT_TEST_STACK")
@@ -156,5 +158,7 @@ def webchat_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str
         recorder.shutdown()
         recorder.server_close()
         return
-    with webchat_stack_in(tmp_path_factory.mktemp("webchat")) as info:
+    with contextlib.ExitStack() as resources:
+        info = resources.enter_context(webchat_stack_in(tmp_path_factory.mktemp("webchat")))
+        stop_after_folder("channels", resources.close)
         yield info

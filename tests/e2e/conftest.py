@@ -16,7 +16,7 @@ from stack import Stack, rules_with_office_days  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def stack(tmp_path_factory, stop_after_folder):
     if not (ROOT / "models" / "shop.tar.gz").exists():
         pytest.fail("no trained model: `make test` trains it; run `make train` first")
     folder = tmp_path_factory.mktemp("stack")
@@ -27,6 +27,7 @@ def stack(tmp_path_factory):
     running.env["ATTACHMENT_HOSTS"] = running.env["ATTACHMENT_INTERNAL_HOSTS"] = "localhost"
     # Loading the model takes minutes on a busy machine.
     running.start(timeout=float(os.environ.get("STACK_START_TIMEOUT", "600")))
+    stop_after_folder("e2e", running.stop)
     # The tests check the shop's records directly, as its back office (no ownership proof).
     opener = urllib.request.build_opener()
     opener.addheaders = [("X-Api-Key", running.env["SHOP_ADMIN_KEY"])]
