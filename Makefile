@@ -14,9 +14,9 @@ venv:
 web:
 	@scripts/setup_web.sh
 
-# `rasa train` itself detects an unchanged project and keeps the existing model.
+# Trains models/shop.tar.gz, or copies the model trained before on the same inputs.
 train: venv
-	$(RASA) train --fixed-model-name shop --out models --augmentation 0
+	@scripts/train.sh
 
 run: train web
 	$(PY) scripts/stack.py

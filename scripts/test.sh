@@ -6,14 +6,12 @@ cd "$(dirname "$0")/.."
 scripts/setup_venv.sh
 scripts/setup_web.sh
 export PATH="$PWD/.venv/bin:$PATH"
-# Rasa's training cache outside the checkout, so a fresh clone on the same machine (CI)
-# restores unchanged components instead of training them again; a new machine just trains.
-export RASA_CACHE_DIRECTORY="${RASA_CACHE_DIRECTORY:-$HOME/.cache/shop-assistant/rasa}"
-export RASA_MAX_CACHE_SIZE="${RASA_MAX_CACHE_SIZE:-8000}"
 start=$(date +%s)
-# Training (minutes) runs beside the static checks; its log is printed when it is done.
+# Training (minutes; scripts/train.sh keeps each model outside the checkout, so a fresh
+# clone on the same machine copies it) runs beside the static checks; its log is printed
+# when it is done.
 train_log=$(mktemp)
-rasa train --fixed-model-name shop --out models --augmentation 0 >"$train_log" 2>&1 &
+scripts/train.sh >"$train_log" 2>&1 &
 train_pid=$!
 trap 'kill $train_pid 2>/dev/null || true; rm -f "$train_log"' EXIT
 echo "== ruff"; ruff check .
@@ -22,9 +20,12 @@ echo "== import layers"; lint-imports --no-cache
 echo "== nlu alignment"; python scripts/check_nlu_alignment.py data/nlu/*.yml tests/nlu/heldout.yml
 echo "== compliance lint"; python -m compliance lint
 echo "== rasa data validate"; rasa data validate --fail-on-warnings
-echo "== rasa train (started with the checks)"
+echo "== training (started with the checks)"
 trained=0; wait $train_pid || trained=$?
 cat "$train_log"
 [ "$trained" -eq 0 ] || { echo "rasa train failed ($trained)"; exit "$trained"; }
-echo "== pytest"; python -m pytest -q -rs --durations=15 "$@"
+# Two workers (TEST_WORKERS), each taking whole test folders (tests/conftest.py): while one
+# waits on servers, a browser or a retrain, the other runs.
+echo "== pytest"
+python -m pytest -q -rs --durations=15 -n "${TEST_WORKERS:-2}" --dist loadgroup "$@"
 echo "test suite took $(( $(date +%s) - start ))s"
