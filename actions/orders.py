@@ -374,7 +374,8 @@ ASKS_RETURN_POLICY = re.compile(r"无理由|(能|可以|能不能|可不可以|�
 def opener(tracker: Tracker) -> Any:
     """The general answer said before the first request for the order, once a session:
     invoices can be issued; refunds arrive within the policy's time (「退款多久到账」);
-    a parcel signed for but not received is looked up (「显示签收了但我没收到」);
+    a parcel signed for but not received is looked up (「显示签收了但我没收到」); the shop's own
+    fault (「发错货了」「少了个充电器」) is owned, with the postage on the shop;
     where returns go (「退货地址是哪里」) and the return policy (「七天无理由能退吗」)."""
     task = tracker.get_slot("order_task")
     if task == "invoice" and not said_in_session(tracker, "utter_invoice_intro"):
@@ -385,6 +386,10 @@ def opener(tracker: Tracker) -> Any:
     if task in ("track", "status") and SIGNED.search(text) and NOT_RECEIVED.search(text) and \
             not said_in_session(tracker, "utter_not_received_intro"):
         return part("utter_not_received_intro")
+    reason = aftersales.policy().reason_in([text]) if task in aftersales.TASKS else None
+    if reason and reason.shipping == "seller" and \
+            not said_in_session(tracker, "utter_seller_fault_intro"):
+        return part("utter_seller_fault_intro", reason=reason.label)
     if task in ("return", "exchange"):
         rules = aftersales.policy()
         if ASKS_RETURN_ADDRESS.search(text) and \
