@@ -122,6 +122,15 @@ def named_in_product(question: str, product: JSON) -> Optional[str]:
     return word if word and word in name else None
 
 
+# 「这个多少钱」: the product's price; 「优惠后多少钱」「到手价」 are promotion questions.
+ASKS_PRICE = re.compile(r"多少钱|什么价|价格|价钱|几块钱|售价|卖多少")
+PROMOTION_WORDS = re.compile(r"优惠|活动|券|满减|到手|折|便宜|包邮|运费|满\d")
+
+
+def asks_a_products_price(text: str) -> bool:
+    return bool(ASKS_PRICE.search(text)) and not PROMOTION_WORDS.search(text)
+
+
 # Words that ask which options there are (GET /api/products/{id} -> options: 颜色, 尺码);
 # not a bare 色 or 码 (「会掉色吗」「二维码」).
 OPTION_WORDS = {"颜色": ("颜色", "什么色", "哪些色", "几个色", "几种色", "几色", "款式"),
@@ -303,6 +312,9 @@ class ActionProductQuestion(ProductAction):
 
     async def answer(self, product: JSON, question: str, tracker: Tracker,
                      dispatcher: CollectingDispatcher) -> Answer:
+        if asks_a_products_price(question):
+            dispatcher.utter_message(**product_overview(product))
+            return Answer(RESOLVED, ANSWERED, await maybe_recommend(tracker, dispatcher, product))
         attribute = asked_attribute(question, product)
         options = None if attribute else asked_options(question, product)
         named = None if attribute or options else named_in_product(question, product)

@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions.backend import BackendError, get_backend
 from actions.common import joined, linked_customer_id, part
 from actions.outcomes import RESOLVED, outcome
+from actions.products import ActionProductQuestion, asks_a_products_price
 from actions.text import day_words
 from escalation import history
 
@@ -56,6 +57,9 @@ class ActionAskPromotion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         text = (tracker.latest_message or {}).get("text") or ""
+        if asks_a_products_price(text) and amount_in(text) is None:
+            # 「这个多少钱」: the product's price (the product answer asks which one if needed).
+            return await ActionProductQuestion().run(dispatcher, tracker, domain)
         lines: List[Any] = []
         if COUPON_TROUBLE.search(text):
             lines.append(part("utter_coupon_trouble"))

@@ -233,3 +233,16 @@ def test_promotions_coupons_and_a_quote(run_action) -> None:
             "intent": {"name": "ask_promotion"}, "entities": [], "text": text})
         said = texts(run_action(ActionAskPromotion(), trouble)[0])
         assert "没到使用门槛" in said and "满199减20" in said and "改不了" not in said, text
+
+
+def test_a_price_question_gets_the_products_price_not_the_promotions(run_action) -> None:
+    # 「这个多少钱」 read as a promotion question: on the T-shirt's page, its price.
+    messages, _ = run_action(ActionAskPromotion(), chat("这个多少钱", page="P1003"))
+    said = texts(messages)
+    assert "79" in said and "纯棉圆领T恤" in said and "满199减20" not in said
+    # No product known: which one (the question is kept), not the promotion list.
+    messages, _ = run_action(ActionAskPromotion(), chat("这个多少钱"))
+    assert "哪款商品" in texts(messages) and "满199减20" not in texts(messages)
+    # 「优惠后多少钱」 stays a promotion question.
+    messages, _ = run_action(ActionAskPromotion(), chat("优惠后多少钱", page="P1003"))
+    assert "满199减20" in texts(messages)
