@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -284,6 +285,30 @@ class ActionAskAftersaleItem(Action):
             {"title": name, "payload": f'/inform{{"aftersale_item": "{name}"}}'}
             for name in names if name])
         return []
+
+
+# 「怎么处理」「那怎么办」 while the order form asks for the order: how the shop handles it.
+ASKS_HOW_IT_IS_HANDLED = re.compile(r"(那|那你们|你们|那要)?"
+                                    r"(怎么处理|怎么办|咋办|咋处理|怎么弄|怎么解决)[呢啊呀吧]?[?？。!！~]*")
+
+
+def asks_how_it_is_handled(tracker: Tracker) -> bool:
+    text = str((tracker.latest_message or {}).get("text") or "").strip()
+    return tracker.active_loop.get("name") == "order_form" and \
+        tracker.get_slot("order_task") in TASKS and bool(ASKS_HOW_IT_IS_HANDLED.fullmatch(text))
+
+
+def how_it_is_handled(tracker: Tracker) -> Dict[str, Any]:
+    """What the shop does for the reason given so far (补发, 换货 or 退货), with the postage."""
+    texts = [str(event.get("text") or "") for event in session_user_events(tracker)]
+    reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "") or \
+        policy().reason_in(texts)
+    if reason is None:
+        return part("utter_aftersale_how_unknown")
+    postage = part("utter_postage_ours_short" if reason.shipping == "seller"
+                   else "utter_postage_yours")
+    return part(f"utter_aftersale_how_{reason.kind}", reason=reason.label, postage=postage,
+                refund_time=policy().refund_time)
 
 
 class ActionAskEvidence(Action):

@@ -22,7 +22,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import documents
+from actions import aftersales, documents
 from actions.backend import BackendError, NotFound, get_backend
 from actions.common import (
     PRODUCT_ID,
@@ -284,6 +284,10 @@ class ProductAction(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        if aftersales.asks_how_it_is_handled(tracker):
+            # 「东西收到是坏的」 → 「怎么处理」: not a product question; the form asks on.
+            dispatcher.utter_message(**aftersales.how_it_is_handled(tracker))
+            return []
         question = latest_question(tracker)
         try:
             product = await product_in_context(tracker)

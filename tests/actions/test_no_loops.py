@@ -455,3 +455,21 @@ def test_the_shops_own_fault_is_owned_before_the_request_for_the_order(run_actio
     messages, _ = run_action(ActionAskOrderId(), conversation(
         ["尺码大了 想换小一码"], {"order_task": "exchange"}, intent="request_exchange"))
     assert "运费都由我们承担" not in texts(messages)
+
+
+def test_how_it_is_handled_is_answered_inside_the_order_form(run_action):
+    from actions.products import ActionAskUsage, ActionProductQuestion
+
+    for action in (ActionAskUsage(), ActionProductQuestion()):
+        messages, events = run_action(action, conversation(
+            ["东西收到是坏的", "怎么处理"], {"order_task": "quality"}, intent="ask_usage"))
+        said = texts(messages)
+        assert "「收到时破损」" in said and "补发" in said and "运费由我们承担" in said, said
+        assert "哪款商品" not in said and events == {}
+    messages, _ = run_action(ActionAskUsage(), conversation(
+        ["我要退货", "那怎么办"], {"order_task": "return"}, intent="ask_usage"))
+    assert "补发、换货或退款" in texts(messages)
+    # Outside an after-sales form it is a usage question as before.
+    messages, _ = run_action(ActionAskUsage(), conversation(
+        ["怎么处理"], {}, intent="ask_usage", loop=None, requested_slot=None))
+    assert "补发" not in texts(messages)
