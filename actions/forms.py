@@ -191,6 +191,33 @@ def early_aftersale_reason(tracker: Tracker) -> Optional[aftersales.Reason]:
     return aftersales.policy().reason_in([text])
 
 
+# 「能退吗」「可以换吗」 while the after-sales form asks for the order: a question it answers.
+ASKS_IF_POSSIBLE = re.compile(r"(能|可以|能不能|可不可以)(退|换|退货|换货|退款|退换)[吗嘛么不]?"
+                              r"|(退|换)得了[吗嘛么]")
+
+
+def asks_if_aftersale_is_possible(tracker: Tracker) -> bool:
+    text = str((tracker.latest_message or {}).get("text") or "")
+    return tracker.get_slot("order_task") in aftersales.TASKS and \
+        tracker.get_slot("requested_slot") in ("order_id", "phone_tail") and \
+        bool(ASKS_IF_POSSIBLE.search(text))
+
+
+async def aftersale_window(tracker: Tracker) -> Dict[Text, Any]:
+    """「能退吗」: yes, within the shop's window for the reason given (the shop's policy),
+    checked against the order once it is found."""
+    reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "") or \
+        aftersales.policy().reason_in(aftersales.customer_texts(tracker))
+    try:
+        windows = await get_backend().policy()
+    except BackendError:
+        return part("utter_aftersale_possible_unknown")
+    if reason is not None and reason.shipping == "seller":
+        return part("utter_aftersale_possible_fault", reason=reason.label,
+                    days=windows["after_sale_days"])
+    return part("utter_aftersale_possible_no_reason", days=windows["no_reason_days"])
+
+
 def photo_answer_task(tracker: Tracker) -> Optional[str]:
     """The after-sales task the photo request belongs to, when the latest message brings a
     photo for it but its caption's intent changed `order_task`; else None."""
@@ -590,11 +617,15 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
             early.append(SlotSet("aftersale_reason", reason.code))
             dispatcher.utter_message(response="utter_aftersale_reason_noted",
                                      reason=reason.label)
+        elif asks_if_aftersale_is_possible(tracker):
+            dispatcher.utter_message(**await aftersale_window(tracker))
         return [*early, *await super().run(dispatcher, tracker, domain)]
 
     def noted_this_turn(self, tracker: Tracker, before: Slots) -> bool:
-        reason = tracker.get_slot("aftersale_reason")  # set by `run` (early_aftersale_reason)
-        return reason is not None and reason != before.get("aftersale_reason")
+        """A reason kept by `run` (early_aftersale_reason), or 「能退吗」 answered there."""
+        reason = tracker.get_slot("aftersale_reason")
+        return (reason is not None and reason != before.get("aftersale_reason")) or \
+            asks_if_aftersale_is_possible(tracker)
 
     async def required_slots(
         self,

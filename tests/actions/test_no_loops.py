@@ -473,3 +473,14 @@ def test_how_it_is_handled_is_answered_inside_the_order_form(run_action):
     messages, _ = run_action(ActionAskUsage(), conversation(
         ["怎么处理"], {}, intent="ask_usage", loop=None, requested_slot=None))
     assert "补发" not in texts(messages)
+
+
+def test_can_it_be_returned_is_answered_inside_the_form_and_not_counted(run_action):
+    # The window comes from the shop's policy (GET /api/policy: 15 days, 7 without reason).
+    messages, slots = run_action(ValidateOrderForm(), conversation(
+        ["衣服洗了一次就掉色", "能退吗"], {"order_task": "quality"}, intent="request_return"))
+    assert "可以的~「质量问题」签收后15天内" in texts(messages), texts(messages)
+    assert "failed_attempts" not in slots
+    messages, _ = run_action(ValidateOrderForm(), conversation(
+        ["我想退货", "可以退吗"], {"order_task": "return"}, intent="request_return"))
+    assert "7天内" in texts(messages) and "七天无理由" in texts(messages)
