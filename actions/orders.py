@@ -374,7 +374,8 @@ ASKS_RETURN_POLICY = re.compile(r"无理由|(能|可以|能不能|可不可以|�
 def opener(tracker: Tracker) -> Any:
     """The general answer said before the first request for the order, once a session:
     invoices can be issued; refunds arrive within the policy's time (「退款多久到账」);
-    a parcel signed for but not received is looked up (「显示签收了但我没收到」); the shop's own
+    a parcel signed for but not received is looked up (「显示签收了但我没收到」), one without
+    tracking yet explained (「物流没信息」); the shop's own
     fault (「发错货了」「少了个充电器」) is owned, with the postage on the shop;
     where returns go (「退货地址是哪里」) and the return policy (「七天无理由能退吗」)."""
     task = tracker.get_slot("order_task")
@@ -386,6 +387,9 @@ def opener(tracker: Tracker) -> Any:
     if task in ("track", "status") and SIGNED.search(text) and NOT_RECEIVED.search(text) and \
             not said_in_session(tracker, "utter_not_received_intro"):
         return part("utter_not_received_intro")
+    if task in ("track", "status") and NO_TRACKING_YET.search(text) and \
+            not said_in_session(tracker, "utter_no_tracking_yet_intro"):
+        return part("utter_no_tracking_yet_intro")
     reason = aftersales.policy().reason_in([text]) if task in aftersales.TASKS else None
     if reason and reason.shipping == "seller" and \
             not said_in_session(tracker, "utter_seller_fault_intro"):
@@ -405,6 +409,9 @@ def opener(tracker: Tracker) -> Any:
 # 「快递显示签收了但是我没收到」「不是我签的」: signed for, and the customer has not got it.
 NOT_RECEIVED = re.compile(r"(没|没有|未|没能)(收到|拿到|见到|看到)|不是我签|(谁|别人|哪个)签收")
 SIGNED = re.compile(r"签收|已签|签了")
+# 「显示已发货但是物流没信息」: a parcel the courier has not scanned yet.
+NO_TRACKING_YET = re.compile(r"(物流|快递|单号).{0,4}(没信息|没有信息|查不到|没记录|没有记录)"
+                             r"|没有物流|没物流")
 
 
 def says_not_received(tracker: Tracker, messages: int = 3) -> bool:

@@ -31,6 +31,11 @@ COUPON_TROUBLE = re.compile(r"(券|优惠|满减).{0,6}(用不了|不能用|用�
                             r"抵扣不了|没抵扣|没减|减不了|不减)")
 
 
+# 「好评返现吗」: paying for reviews is against the platforms' rules and 《电子商务法》 (false
+# reviews); the shop says so and asks for an honest review instead.
+REVIEW_CASHBACK = re.compile(r"(好评|晒图|评价|五星|追评).{0,4}(返现|返钱|返红包|有红包|送红包)")
+
+
 def amount_in(text: str) -> Optional[float]:
     match = AMOUNT.search(text)
     if not match:
@@ -61,7 +66,9 @@ class ActionAskPromotion(Action):
             # 「这个多少钱」: the product's price (the product answer asks which one if needed).
             return await ActionProductQuestion().run(dispatcher, tracker, domain)
         lines: List[Any] = []
-        if COUPON_TROUBLE.search(text):
+        if REVIEW_CASHBACK.search(text):
+            lines.append(part("utter_no_review_cashback"))
+        elif COUPON_TROUBLE.search(text):
             lines.append(part("utter_coupon_trouble"))
         elif any(word in text for word in BARGAIN_WORDS):
             lines.append(part("utter_promotion_no_bargain"))

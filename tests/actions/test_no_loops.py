@@ -484,3 +484,13 @@ def test_can_it_be_returned_is_answered_inside_the_form_and_not_counted(run_acti
     messages, _ = run_action(ValidateOrderForm(), conversation(
         ["我想退货", "可以退吗"], {"order_task": "return"}, intent="request_return"))
     assert "7天内" in texts(messages) and "七天无理由" in texts(messages)
+
+
+def test_no_tracking_yet_is_explained_before_the_request(run_action):
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["为什么显示已发货但是物流没信息"], {"order_task": "track"}, intent="track_logistics"))
+    assert texts(messages).index("揽收") < texts(messages).index("订单号")
+    # A parcel that stopped moving is no new parcel: the tracking will say.
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["物流三天没更新了"], {"order_task": "track"}, intent="track_logistics"))
+    assert "揽收" not in texts(messages)

@@ -246,3 +246,12 @@ def test_a_price_question_gets_the_products_price_not_the_promotions(run_action)
     # 「优惠后多少钱」 stays a promotion question.
     messages, _ = run_action(ActionAskPromotion(), chat("优惠后多少钱", page="P1003"))
     assert "满199减20" in texts(messages)
+
+
+def test_review_cashback_is_declined(run_action) -> None:
+    messages, _ = run_action(ActionAskPromotion(), make_tracker(loop=None, latest_message={
+        "intent": {"name": "ask_promotion"}, "entities": [], "text": "好评返现吗"}))
+    assert "不做好评返现" in texts(messages)
+    messages, _ = run_action(ActionAskPromotion(), make_tracker(loop=None, latest_message={
+        "intent": {"name": "ask_promotion"}, "entities": [], "text": "有什么活动吗"}))
+    assert "好评返现" not in texts(messages)
