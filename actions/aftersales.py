@@ -300,9 +300,8 @@ def asks_how_it_is_handled(tracker: Tracker) -> bool:
 
 def how_it_is_handled(tracker: Tracker) -> Dict[str, Any]:
     """What the shop does for the reason given so far (补发, 换货 or 退货), with the postage."""
-    texts = [str(event.get("text") or "") for event in session_user_events(tracker)]
     reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "") or \
-        policy().reason_in(texts)
+        policy().reason_in(customer_texts(tracker))
     if reason is None:
         return part("utter_aftersale_how_unknown")
     postage = part("utter_postage_ours_short" if reason.shipping == "seller"
