@@ -619,6 +619,10 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
                                      reason=reason.label)
         elif asks_if_aftersale_is_possible(tracker):
             dispatcher.utter_message(**await aftersale_window(tracker))
+            # A slot event keeps the form running (a validation that sets none makes Rasa
+            # reject the form, dropping this answer); the count stays as it was.
+            early.append(SlotSet("failed_attempts", float(tracker.get_slot("failed_attempts")
+                                                         or 0)))
         return [*early, *await super().run(dispatcher, tracker, domain)]
 
     def noted_this_turn(self, tracker: Tracker, before: Slots) -> bool:
