@@ -400,7 +400,10 @@ def opener(tracker: Tracker) -> Any:
                 not said_in_session(tracker, "utter_return_address_intro"):
             return part("utter_return_address_intro", address=rules.return_address,
                         days=rules.send_back_days)
-        if ASKS_RETURN_POLICY.search(text) and \
+        # Asked later inside the form, 「能退吗」 is answered by the form's validation.
+        started_here = ((tracker.active_loop or {}).get("trigger_message") or {}).get("text") \
+            in (None, text)
+        if ASKS_RETURN_POLICY.search(text) and started_here and \
                 not said_in_session(tracker, "utter_faq/seven_day_return"):
             return part("utter_faq/seven_day_return")
     return ""

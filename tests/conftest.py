@@ -157,10 +157,12 @@ def folder_of(path: Path) -> str:
     return parts[0] if len(parts) > 1 else path.stem
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under `pytest -n 2 --dist loadgroup` (scripts/test.sh) each folder of tests runs on one
-    worker, so a folder's session fixtures (a shop, a whole stack) start once, and folders
-    that share a Redis database or a stack never run beside themselves."""
+    worker, in collection order, so a folder's session fixtures (a shop, a whole stack) start
+    once, a module's tests run in their order, and folders that share a Redis database or a
+    stack never run beside themselves."""
     for item in items:
         item.add_marker(pytest.mark.xdist_group(folder_of(item.path)))
 
