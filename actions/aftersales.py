@@ -298,10 +298,15 @@ def asks_how_it_is_handled(tracker: Tracker) -> bool:
         tracker.get_slot("order_task") in TASKS and bool(ASKS_HOW_IT_IS_HANDLED.fullmatch(text))
 
 
+def reason_so_far(tracker: Tracker) -> Optional[Reason]:
+    """The reason kept in the slot, else the one the customer's messages give."""
+    return policy().reasons.get(tracker.get_slot("aftersale_reason") or "") or \
+        policy().reason_in(customer_texts(tracker))
+
+
 def how_it_is_handled(tracker: Tracker) -> Dict[str, Any]:
     """What the shop does for the reason given so far (补发, 换货 or 退货), with the postage."""
-    reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "") or \
-        policy().reason_in(customer_texts(tracker))
+    reason = reason_so_far(tracker)
     if reason is None:
         return part("utter_aftersale_how_unknown")
     postage = part("utter_postage_ours_short" if reason.shipping == "seller"

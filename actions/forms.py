@@ -206,8 +206,7 @@ def asks_if_aftersale_is_possible(tracker: Tracker) -> bool:
 async def aftersale_window(tracker: Tracker) -> Dict[Text, Any]:
     """「能退吗」: yes, within the shop's window for the reason given (the shop's policy),
     checked against the order once it is found."""
-    reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "") or \
-        aftersales.policy().reason_in(aftersales.customer_texts(tracker))
+    reason = aftersales.reason_so_far(tracker)
     try:
         windows = await get_backend().policy()
     except BackendError:

@@ -14,9 +14,10 @@ export RASA_MAX_CACHE_SIZE="${RASA_MAX_CACHE_SIZE:-8000}"
 models="${MODEL_CACHE_DIRECTORY:-$HOME/.cache/shop-assistant/models}"
 keep=3  # models of about 300 MB each
 
-inputs=$(git ls-files -z --cached --others --exclude-standard -- config.yml domain.yml data \
-           components jieba_dict escalation requirements.txt \
-         | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-24)
+# Files on disk (a checkout or an unpacked release alike), not Python's byte code.
+inputs=$(find config.yml domain.yml data components jieba_dict escalation requirements.txt \
+           -type f -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 \
+         | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-24)
 cached="$models/shop-$inputs.tar.gz"
 if [ -z "${TRAIN_FORCE:-}" ] && [ -f "$cached" ]; then
   mkdir -p models
