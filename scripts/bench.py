@@ -8,6 +8,7 @@ by day: only ratios from one run mean anything.
 
     python scripts/bench.py                       # baseline + single stack, 1 and 50 customers
     python scripts/bench.py --cluster             # ... and the cluster (scripts/cluster.py)
+    python scripts/bench.py --floor               # ... and Rasa without machine learning
     python scripts/bench.py --crowd 1000          # only the crowd: 1,000 customers, 10-30 s
                                                   # think time, 2 minutes (--target cluster)
     python scripts/bench.py --url http://...      # an already running assistant
@@ -237,8 +238,45 @@ def baseline_project() -> Path:
     return folder
 
 
+FLOOR_CONFIG = """\
+# Rasa with no machine learning: what the server itself costs per message (scripts/bench.py)
+recipe: default.v1
+language: en
+assistant_id: rasa-floor
+pipeline:
+  - name: WhitespaceTokenizer
+  - name: KeywordIntentClassifier
+policies:
+  - name: MemoizationPolicy
+  - name: RulePolicy
+"""
+
+
+def floor_project() -> Path:
+    """The `rasa init` bot with a keyword classifier and memoised stories: no network at all.
+
+    Everything a message costs in this bot is Rasa's own handling (channel, tracker, graph,
+    policy ensemble, events), so no assistant built on Rasa can spend less per message.
+    """
+    import rasa
+
+    folder = CACHE / f"rasa-floor-{rasa.__version__}"
+    if list((folder / "models").glob("*.tar.gz")):
+        return folder
+    work = CACHE / f"rasa-floor-{rasa.__version__}.building"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(baseline_project(), work, ignore=shutil.ignore_patterns("models", ".rasa"))
+    (work / "config.yml").write_text(FLOOR_CONFIG, encoding="utf-8")
+    print(f"creating the Rasa floor bot in {work} (rasa train) ...", flush=True)
+    subprocess.run([str(VENV_BIN / "rasa"), "train"], cwd=work, check=True,
+                   stdout=subprocess.DEVNULL)
+    shutil.rmtree(folder, ignore_errors=True)
+    work.rename(folder)
+    return folder
+
+
 class Baseline:
-    """`rasa run` of the default bot on a free port (its default endpoints and config)."""
+    """`rasa run` of a bot folder on a free port (its own endpoints and config)."""
 
     def __init__(self, folder: Path, log: Path) -> None:
         self.folder, self.log, self.port = folder, log, free_port()
@@ -394,6 +432,9 @@ def main(argv: Optional[List[str]] = None) -> None:
                         metavar=("MIN", "MAX"), help="think time between messages, seconds")
     parser.add_argument("--cluster", action="store_true", help="also measure the cluster")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure the rasa init bot without machine learning "
+                             "(keyword intents, memoised stories): Rasa's own cost per message")
     parser.add_argument("--crowd", type=int, help="only the crowd test with N customers")
     parser.add_argument("--crowd-seconds", type=float, default=120)
     parser.add_argument("--target", choices=("single", "cluster"), default="single")
@@ -419,6 +460,13 @@ def main(argv: Optional[List[str]] = None) -> None:
                 load = Load(bot.url, baseline_scenarios(), None, think)
                 baseline = measure(load, "rasa init bot",
                                    {"rasa": bot.process.pid} if bot.process else {}, args)
+        if args.floor:
+            project = floor_project()
+            print(f"floor: the rasa init bot without machine learning in {project}", flush=True)
+            with Baseline(project, Path(tmp) / "floor.log") as bot:
+                load = Load(bot.url, baseline_scenarios(), None, think)
+                rows += measure(load, "Rasa floor (no ML)",
+                                {"rasa": bot.process.pid} if bot.process else {}, args)
         targets = ["single", "cluster"] if args.cluster else ["single"]
         for target in targets:
             system, url, groups, secret = start_target(target, Path(tmp) / target)
