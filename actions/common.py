@@ -11,12 +11,13 @@ from rasa_sdk import Tracker
 
 from actions.backend import BackendError, NotFound, get_backend
 from escalation import history
+from escalation.rules import load_rules
 from service_common.settings import env_list
 
 logger = logging.getLogger(__name__)
 
 MAX_FAILED_ATTEMPTS = 3
-HOTLINE = "400-820-1234"
+HOTLINE = load_rules().office_hours.hotline  # escalation/rules.yml
 PRODUCT_ID = re.compile(r"P\d{4}")  # catalogue ids, e.g. P5001
 
 

@@ -31,6 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.identity import IdentityError, verify_identity
+from escalation.rules import load_rules
 from security import rasa_hooks
 from service_common.settings import env_str
 
@@ -42,7 +43,8 @@ MAX_SENDER_CHARS = 128
 MAX_METADATA_BYTES = 14 * 1024 * 1024
 # C0/C1 control characters except tab and newline (NUL breaks PostgreSQL text columns).
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-BUSY_TEXT = "系统有点忙,您的消息已收到,请稍后再试或拨打客服热线400-820-1234。"
+BUSY_TEXT = ("系统有点忙,您的消息已收到,请稍后再试或拨打客服热线"
+             f"{load_rules().office_hours.hotline}。")
 
 # The channels' numeric settings are checked with the server's (defaults in defaults.env).
 rasa_hooks.install(extra_ints=("WECHAT_OA_CUSTOM_SENDS",),

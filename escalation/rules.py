@@ -92,6 +92,7 @@ class OfficeHoursSpec(Model):
     days: conlist(Literal[tuple(DAYS)], min_items=1) = list(DAYS)  # type: ignore
     open: time = time(9)
     close: time = time(22)
+    hotline: constr(regex=r"^[0-9][0-9-]{4,19}$") = "400-820-1234"  # type: ignore[valid-type]
 
     @validator("open", "close", pre=True)
     def _clock(cls, value: Any) -> time:
@@ -176,6 +177,7 @@ class OfficeHours:
     days: Tuple[int, ...]
     open: time
     close: time
+    hotline: str = "400-820-1234"  # the shop's customer-service phone line
 
     def is_open(self, now: Optional[datetime] = None) -> bool:
         local = (now or datetime.now(timezone.utc)).astimezone(self.offset)
@@ -183,7 +185,7 @@ class OfficeHours:
 
     def words(self) -> Dict[str, str]:
         """The hours as the customer reads them, for responses: {service_days}{open}-{close}
-        -> 「每天09:00-22:00」, 「周一至周五09:00-18:00」."""
+        -> 「每天09:00-22:00」, 「周一至周五09:00-18:00」; and the phone line, {hotline}."""
         days = sorted(self.days)
         if len(days) == 7:
             service_days = "每天"
@@ -192,7 +194,7 @@ class OfficeHours:
         else:
             service_days = "、".join(WEEKDAY_WORDS[day] for day in days)
         return {"service_days": service_days, "open": self.open.strftime("%H:%M"),
-                "close": self.close.strftime("%H:%M")}
+                "close": self.close.strftime("%H:%M"), "hotline": self.hotline}
 
     def next_opening(self, now: Optional[datetime] = None) -> datetime:
         local = (now or datetime.now(timezone.utc)).astimezone(self.offset)
@@ -260,4 +262,4 @@ def parse_rules(content: Any, source: str = "rules", text: Optional[str] = None
     hours = spec.office_hours or OfficeHoursSpec(open=time(0), close=time(23, 59))
     return EscalationRules(rules, OfficeHours(
         timezone(timedelta(hours=hours.timezone_offset_hours)),
-        tuple(DAYS.index(day) for day in hours.days), hours.open, hours.close))
+        tuple(DAYS.index(day) for day in hours.days), hours.open, hours.close, hours.hotline))

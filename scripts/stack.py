@@ -49,7 +49,8 @@ def rules_with_office_days(folder: Path, all_days: bool) -> Path:
     today = datetime.now(timezone(timedelta(hours=8))).weekday()
     closed = {today, (today + 1) % 7}
     days = DAYS if all_days else [day for index, day in enumerate(DAYS) if index not in closed]
-    content["office_hours"] = {"days": days, "open": "00:00", "close": "23:59:59"}
+    content["office_hours"] = {**(content.get("office_hours") or {}),
+                               "days": days, "open": "00:00", "close": "23:59:59"}
     path = folder / f"rules-{'open' if all_days else 'closed'}.yml"
     path.write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
     return path

@@ -70,6 +70,24 @@ def test_the_service_hours_faq_says_the_hours_the_handoff_rules_apply(tmp_path, 
     assert "人工客服周一至周五09:00-18:00在线" in said["text"]
 
 
+def test_the_contact_phone_faq_gives_the_hotline_of_the_rules_file(tmp_path, monkeypatch):
+    faq = yaml.safe_load((ROOT / "data/nlu/faq.yml").read_text(encoding="utf-8"))["responses"]
+    domain = Domain.from_dict({"responses": {"utter_faq/contact_phone":
+                                             faq["utter_faq/contact_phone"]}})
+    said = generate(brand_nlg("热情", domain=domain), "utter_faq/contact_phone", domain)
+    assert "客服热线是400-820-1234" in said["text"] and "09:00-22:00" in said["text"]
+    assert "转人工" in said["text"]  # the chat's own way to a human
+    from channels.rest import BUSY_TEXT  # the REST channel's answer when Rasa fails
+
+    assert "客服热线400-820-1234" in BUSY_TEXT
+    rules = (ROOT / "escalation/rules.yml").read_text(encoding="utf-8")
+    (tmp_path / "rules.yml").write_text(rules.replace("400-820-1234", "0571-8888-6666"),
+                                        encoding="utf-8")
+    monkeypatch.setenv("ESCALATION_RULES", str(tmp_path / "rules.yml"))
+    said = generate(brand_nlg("热情", domain=domain), "utter_faq/contact_phone", domain)
+    assert "客服热线是0571-8888-6666" in said["text"]
+
+
 @pytest.mark.parametrize("name", TONES)
 def test_greeting_in_each_tone(name: str) -> None:
     said = generate(brand_nlg(name), "utter_greet")

@@ -113,6 +113,22 @@ def test_asking_for_a_human_names_queue_and_wait(stack) -> None:
     assert handoff_of(stack, "e2e-wholesale")["queue"] == "key_account"
 
 
+def test_where_is_everyone_after_the_greeting_is_a_request_not_a_complaint(stack) -> None:
+    post_message(stack.rasa_url, "e2e-where-is-everyone", "你好")
+    answer = reply_text(post_message(stack.rasa_url, "e2e-where-is-everyone", "人呢???"))
+    assert "转接人工客服" in answer
+    packet = handoff_of(stack, "e2e-where-is-everyone")
+    assert (packet["rule"]["id"], packet["queue"]) == ("asked_for_human", "general")
+
+
+def test_the_phone_number_is_given_without_a_handoff(stack) -> None:
+    answer = reply_text(post_message(stack.rasa_url, "e2e-hotline", "你们客服电话多少"))
+    assert "400-820-1234" in answer and "转人工" in answer
+    assert "转接人工客服" not in answer
+    rows = desk(stack, "/handoffs?status=waiting")["handoffs"]
+    assert not [row for row in rows if row["conversation_id"] == "e2e-hotline"]
+
+
 def test_outside_office_hours_a_ticket_and_a_call_back_promise(stack, tmp_path) -> None:
     stack.stop_service("actions")
     stack.env["ESCALATION_RULES"] = str(rules_with_office_days(tmp_path, all_days=False))

@@ -66,7 +66,8 @@ def test_duplicate_ids_and_bad_office_hours_are_reported() -> None:
     for hours, message in [({"open": "22:00", "close": "09:00"}, "`open` must be before"),
                            ({"days": ["monday"]}, "office_hours.days[0]: unexpected value"),
                            ({"open": "9am"}, "office_hours.open: must be HH:MM"),
-                           ({"open": 540}, "office_hours.open: must be HH:MM")]:  # 9:00 in YAML 1.1
+                           ({"open": 540}, "office_hours.open: must be HH:MM"),  # 9:00 in YAML 1.1
+                           ({"hotline": "call us"}, "office_hours.hotline: string does not match")]:
         with pytest.raises(ConfigError, match=re.escape(message)):
             parse_rules({**rules_with(), "office_hours": hours})
 
