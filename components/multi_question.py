@@ -42,6 +42,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import model_files
+from components.ngram_linear import NgramLinearScorer, softmax
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,10 @@ class MultiQuestionDetector(GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self._model = model
+        # sklearn's predict_proba copies the whole weight matrix on every call (the
+        # transposed coef_ is not contiguous): 10 % of Rasa's time under load (docs/scale.md).
+        self._scorer = NgramLinearScorer(model["vectorizer"], model["classifier"]) \
+            if model is not None else None
         self._group_of = {label: index for index, group in enumerate(self._config["groups"])
                           for label in group}
 
@@ -150,6 +155,7 @@ class MultiQuestionDetector(GraphComponent):
                                         solver=self._config["solver"])
         classifier.fit(features, [label for _, label in examples])
         self._model = {"vectorizer": vectorizer, "classifier": classifier}
+        self._scorer = NgramLinearScorer(vectorizer, classifier)
         model_files.save(self._model_storage, self._resource, MODEL_FILE, self._model)
         return self._resource
 
@@ -173,18 +179,18 @@ class MultiQuestionDetector(GraphComponent):
 
     def extra_questions(self, text: Text, main: Optional[Text]) -> List[Dict[Text, Any]]:
         """The sentences asking something other than `main` (the message's label)."""
-        if self._model is None:
+        if self._scorer is None:
             return []
         parts = sentences(text, self._config["max_chars"])
         if len(parts) < 2:
             return []
-        classifier = self._model["classifier"]
-        probabilities = classifier.predict_proba(self._model["vectorizer"].transform(parts))
+        scorer = self._scorer
         found: List[Dict[Text, Any]] = []
         seen = {main}
-        for part, row in zip(parts, probabilities, strict=True):
+        for part in parts:
+            row = self.probabilities(part)
             second, best = (int(index) for index in np.argsort(row)[-2:])
-            label, confidence = str(classifier.classes_[best]), float(row[best])
+            label, confidence = scorer.labels[best], float(row[best])
             if confidence < self._config["threshold"] or label in seen or \
                     confidence - float(row[second]) < self._config["margin"] or \
                     not self._answerable(label) or self._same_matter(label, main):
@@ -192,6 +198,13 @@ class MultiQuestionDetector(GraphComponent):
             seen.add(label)
             found.append({"label": label, "text": part, "confidence": round(confidence, 3)})
         return found[: self._config["max_extra"]]
+
+    def probabilities(self, sentence: Text) -> np.ndarray:
+        """P(label) of one sentence, in the order of the scorer's labels (as sklearn's
+        `predict_proba` of the trained classifier)."""
+        assert self._scorer is not None
+        scorer = self._scorer
+        return softmax(scorer.intercept + scorer.scores(scorer.columns(sentence)))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

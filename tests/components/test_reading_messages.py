@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+import numpy as np
 import pytest
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -48,6 +49,15 @@ def extra(detector: MultiQuestionDetector, text: str, intent: str,
             "intent_response_key": faq_key}}})
     detector.process([message])
     return message.as_dict(only_output_properties=True).get("extra_questions") or []
+
+
+def test_fast_inference_matches_scikit_learn(detector: MultiQuestionDetector) -> None:
+    model = detector._model
+    assert model is not None
+    texts = ["什么时候发货", "能开发票吗", "你们发什么快递", "这件外套175 70公斤穿什么码", "ぁぃぅ"]
+    expected = model["classifier"].predict_proba(model["vectorizer"].transform(texts))
+    actual = np.array([detector.probabilities(text) for text in texts])
+    np.testing.assert_allclose(actual, expected, atol=1e-9)
 
 
 def test_sentences_split_at_sentence_ends_not_at_commas() -> None:
