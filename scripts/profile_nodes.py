@@ -2,8 +2,11 @@
 
     .venv/bin/python scripts/profile_nodes.py [models/shop.tar.gz]
 
-Loads the model in-process (no servers), parses a mix of real-style messages and predicts
-the next action for a tracker, and prints the mean milliseconds per graph node.
+Loads the model in-process (no servers), parses a mix of short messages, then 500 real
+customer messages (the real *training* messages of data/nlu/real_customers*.yml: long,
+several sentences), predicts the next action for a tracker, and prints the mean
+milliseconds per graph node. For the multi-question detector it also prints sklearn's
+`predict_proba` on the same sentences, which the detector used before 2026-12-06.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 from pathlib import Path
 
 import rasa.engine.graph as graph
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,6 +35,37 @@ def _timed(self: graph.GraphNode, *inputs):  # type: ignore[no-untyped-def]
         return _call(self, *inputs)
     finally:
         totals[self._node_name] += time.perf_counter() - started
+
+
+def real_messages(limit: int = 500) -> list:
+    texts = []
+    for path in sorted((ROOT / "data" / "nlu").glob("real_customers*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            texts += [line[2:].strip() for line in str(block.get("examples", "")).splitlines()
+                      if line.startswith("- ")]
+    return texts[::max(len(texts) // limit, 1)][:limit]
+
+
+def multi_question_baseline(agent, texts: list) -> None:  # type: ignore[no-untyped-def]
+    """The detector's probabilities for every sentence of `texts`: its scorer against
+    sklearn's `predict_proba`, the same model."""
+    from components.multi_question import MultiQuestionDetector, sentences
+
+    detector = next(node._component for node in agent.processor.graph_runner._instantiated_nodes
+                    .values() if isinstance(getattr(node, "_component", None),
+                                            MultiQuestionDetector))
+    model = detector._model
+    several = [parts for parts in map(sentences, texts) if len(parts) > 1]
+    for label, score in (
+            ("scorer", lambda parts: [detector.probabilities(part) for part in parts]),
+            ("sklearn predict_proba", lambda parts: model["classifier"].predict_proba(
+                model["vectorizer"].transform(parts)))):
+        started = time.perf_counter()
+        for parts in several:
+            score(parts)
+        spent = (time.perf_counter() - started) * 1000
+        print(f"    multi-question probabilities, {label:22s} {spent / len(texts):6.2f} ms per "
+              f"real message ({len(several)} of {len(texts)} have several sentences)")
 
 
 def show(label: str, count: int, seconds: float) -> None:
@@ -57,6 +92,12 @@ async def main(model: str) -> None:
         for text in MESSAGES:
             await agent.parse_message(text)
     show("NLU per message", rounds * len(MESSAGES), time.perf_counter() - started)
+    texts = real_messages()
+    started = time.perf_counter()
+    for text in texts:
+        await agent.parse_message(text)
+    show("NLU per real message", len(texts), time.perf_counter() - started)
+    multi_question_baseline(agent, texts)
     tracker = DialogueStateTracker.from_events(
         "profile", [ActionExecuted("action_listen")], slots=agent.domain.slots)
     parsed = await agent.parse_message("快递到哪了")
