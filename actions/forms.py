@@ -191,6 +191,16 @@ def early_aftersale_reason(tracker: Tracker) -> Optional[aftersales.Reason]:
     return aftersales.policy().reason_in([text])
 
 
+def early_invoice_title(tracker: Tracker) -> Optional[str]:
+    """An invoice title the customer gives while the form still asks for the order
+    (「我要开发票」 -> 「个人」), to keep instead of reading it as a wrong order number."""
+    if tracker.get_slot("order_task") != "invoice" or tracker.get_slot("invoice_title") or \
+            tracker.get_slot("requested_slot") not in ("order_id", "phone_tail"):
+        return None
+    return invoices.early_title(str((tracker.latest_message or {}).get("text") or ""),
+                                tracker.get_slot("invoice_type"))
+
+
 # 「能退吗」「可以换吗」 while the after-sales form asks for the order: a question it answers.
 ASKS_IF_POSSIBLE = re.compile(r"(能|可以|能不能|可不可以)(退|换|退货|换货|退款|退换)[吗嘛么不]?"
                               r"|(退|换)得了[吗嘛么]")
@@ -318,6 +328,8 @@ class OrderOwnerValidation(RetryingFormValidation):
         match = ORDER_ID_PATTERN.search(text.replace(" ", ""))
         if not match and (found := await self.find_without_number(tracker)) is not None:
             return found
+        if not match and self.noted_this_turn(tracker, values_before_this_turn(tracker)):
+            return {"order_id": None}  # the message said something else the form kept
         if not match:
             return self.reject(dispatcher, tracker, "order_id", "utter_reject_order_id")
         order_id = match.group(0)
@@ -385,6 +397,8 @@ class OrderOwnerValidation(RetryingFormValidation):
             # A tail proven for an earlier order, re-validated when the form starts for a
             # new one: ask again without calling it a failed attempt.
             return {"phone_tail": None}
+        if not match and self.noted_this_turn(tracker, values_before_this_turn(tracker)):
+            return {"phone_tail": None}  # the message said something else the form kept
         if not match:
             return self.reject(dispatcher, tracker, "phone_tail", "utter_reject_phone_tail")
         try:
@@ -616,6 +630,11 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
             early.append(SlotSet("aftersale_reason", reason.code))
             dispatcher.utter_message(response="utter_aftersale_reason_noted",
                                      reason=reason.label)
+        elif (title := early_invoice_title(tracker)) is not None:
+            # 「个人」 while the order number is asked for: the title, not a wrong number.
+            tracker.slots["invoice_title"] = title
+            early.append(SlotSet("invoice_title", title))
+            dispatcher.utter_message(response="utter_invoice_title_noted", title=title)
         elif asks_if_aftersale_is_possible(tracker):
             dispatcher.utter_message(**await aftersale_window(tracker))
             # A slot event keeps the form running (a validation that sets none makes Rasa
@@ -625,9 +644,11 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
         return [*early, *await super().run(dispatcher, tracker, domain)]
 
     def noted_this_turn(self, tracker: Tracker, before: Slots) -> bool:
-        """A reason kept by `run` (early_aftersale_reason), or 「能退吗」 answered there."""
-        reason = tracker.get_slot("aftersale_reason")
-        return (reason is not None and reason != before.get("aftersale_reason")) or \
+        """A reason or an invoice title kept by `run` (early_aftersale_reason,
+        early_invoice_title), or 「能退吗」 answered there."""
+        return any(tracker.get_slot(name) is not None and
+                   tracker.get_slot(name) != before.get(name)
+                   for name in ("aftersale_reason", "invoice_title")) or \
             asks_if_aftersale_is_possible(tracker)
 
     async def required_slots(

@@ -38,6 +38,8 @@ EMAIL_PATTERN = re.compile(
 TAX_ID_PATTERN = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{15,20}(?![0-9A-Z])")
 ORGANISATION_WORDS = ("公司", "集团", "中心", "厂", "店", "行", "社", "院", "所", "局", "部",
                       "学校", "大学", "协会", "委员会", "工作室", "医院", "基金会")
+# How a name given unasked must end to be taken as a title: 「杭州青禾服饰有限公司」.
+ORGANISATION_SUFFIXES = ("公司", "集团", "厂", "学校", "大学", "医院", "工作室", "中心", "协会")
 
 
 def slots_needed(order: JSON, tracker: Tracker) -> List[Text]:
@@ -79,6 +81,17 @@ def clean_title(text: str) -> str:
     # Whatever follows (税号…, 邮箱…) is not part of the name.
     text = re.split(r"税号|邮箱|纳税人|[\s,;;]", text)[0]
     return re.sub(r"[。.]+$", "", text)
+
+
+def early_title(text: str, invoice_type: Optional[str] = None) -> Optional[str]:
+    """A title given before the bot asks for it (「个人」, 「抬头是杭州某某有限公司」 while the
+    order number is asked for), or None: only what cannot be anything else."""
+    if text.startswith("/"):
+        return None
+    title = clean_title(text)
+    named = title == PERSONAL or (("抬头" in text or title.endswith(ORGANISATION_SUFFIXES))
+                                  and not re.search("[我你您]", title))
+    return title if named and title_problem(title, invoice_type) is None else None
 
 
 def tax_id_in(text: str) -> Optional[str]:

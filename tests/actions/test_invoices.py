@@ -108,6 +108,42 @@ def test_an_order_number_is_not_taken_for_a_tax_id(run_action) -> None:
     assert slots.get("tax_id") is None
 
 
+def test_a_title_given_before_the_order_number_is_kept_not_called_a_wrong_number(
+        run_action) -> None:
+    """「我要开发票」 -> 「个人」 while the bot asks for the order (a probe, 2026-12-06)."""
+    tracker = make_tracker(
+        {"order_task": "invoice"}, requested_slot="order_id",
+        latest_message={"intent": {"name": "inform"}, "entities": [], "text": "个人"},
+        set_now={"order_id": "个人"})  # the form's from_text mapping
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert "发票抬头「个人」我记下了" in texts(messages)
+    assert "格式" not in texts(messages) and "没有订单号也没关系" not in texts(messages)
+    assert slots["invoice_title"] == "个人" and slots.get("order_id") is None
+    assert not slots.get("failed_attempts")  # progress, not a failed turn
+    assert slots["requested_slot"] == "order_id"  # the number is still needed
+    # Anything else still is a wrong number.
+    tracker = make_tracker(
+        {"order_task": "invoice"}, requested_slot="order_id",
+        latest_message={"intent": {"name": "inform"}, "entities": [], "text": "青禾"},
+        set_now={"order_id": "青禾"})
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert "订单号格式好像不对" in texts(messages) and slots.get("invoice_title") is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("个人", "个人"), ("开个人就行", "个人"),
+    ("抬头是杭州青禾服饰有限公司", "杭州青禾服饰有限公司"),
+    ("杭州青禾服饰有限公司", "杭州青禾服饰有限公司"), ("青禾", None), ("12345", None),
+    ("我要投诉你们公司", None), ('/inform{"invoice_type": "normal"}', None),
+])
+def test_early_titles(text: str, expected) -> None:
+    assert invoices.early_title(text) == expected
+
+
+def test_an_early_personal_title_waits_for_a_special_invoice() -> None:
+    assert invoices.early_title("个人", "special") is None  # asked and explained later
+
+
 @pytest.mark.parametrize("order_id, customer, says", [
     (WANG_UNPAID, "C0001", "订单还没有付款,付款后才能申请发票哦。"),
     (LI_CANCELLED, "C0002", "订单已取消,没有可以开票的金额哦。"),
