@@ -99,7 +99,9 @@ class MultiQuestionDetector(GraphComponent):
                         "urge_delivery"],
                        ["request_return", "request_refund", "request_exchange",
                         "report_quality_issue", "query_refund_progress"],
-                       ["product_question", "ask_usage", "ask_size"]],
+                       ["product_question", "ask_usage", "ask_size"],
+                       # 「这个价格能保价吗 买完就降价了」: the price-protection answer covers it
+                       ["ask_promotion", "faq/price_protection"]],
             # A sentence counts when its label is likely and clearly ahead of the next one
             # (「你们发什么快递」: courier 0.51, complain 0.16).
             "threshold": 0.45,

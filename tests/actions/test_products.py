@@ -43,6 +43,22 @@ def test_the_attribute_a_question_asks_for() -> None:
     assert asked_attribute("功率多大 费电吗", fryer).key == "power"
     assert asked_attribute("能放洗碗机洗吗", fryer).key == "care"
     assert asked_attribute("能连手机吗", fryer) is None  # the fryer has no such attribute
+    # A keyboard has no `noise`: how loud it types is what its switches say.
+    keyboard = {"attributes": {"switches": "可选红轴（线性）/茶轴（段落）/青轴（有声段落）"}}
+    assert asked_attribute("打字声音大吗", keyboard).key == "switches"
+    assert asked_attribute("声音大吗", {"attributes": {"noise": "45dB"}}).key == "noise"
+    # Every attribute the demo catalogue has can be asked for (「咖啡豆是什么烘焙度的」, 「酸不酸」).
+    coffee = {"attributes": {"roast": "中深烘焙", "shelf_life": "12个月"}}
+    for question in ("这个咖啡豆是什么烘焙度的", "酸不酸", "会不会很苦"):
+        assert asked_attribute(question, coffee).key == "roast", question
+
+
+def test_every_attribute_of_the_demo_catalogue_has_keywords() -> None:
+    from shop.catalog import PRODUCTS
+
+    known = {attribute.key for attribute in attributes()}
+    used = {key for product in PRODUCTS for key in product["attributes"]}
+    assert used <= known, sorted(used - known)
 
 
 @pytest.mark.parametrize(("change", "where"), [

@@ -93,6 +93,9 @@ def test_what_the_main_answer_covers_is_not_repeated(detector) -> None:
     assert [item["label"] for item in found] == ["faq/courier"], found
     # Two sentences about one parcel are one matter, not two tasks.
     assert extra(detector, "我的快递到哪了?怎么还没发货", "track_logistics") == []
+    # A price question under the price-protection answer is the same matter (a probe).
+    assert extra(detector, "这个价格能保价吗 买完就降价了", "faq",
+                 faq_key="faq/price_protection") == []
 
 
 def test_one_question_and_small_talk_add_nothing(detector) -> None:
