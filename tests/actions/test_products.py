@@ -47,7 +47,7 @@ def test_the_attribute_a_question_asks_for() -> None:
     keyboard = {"attributes": {"switches": "可选红轴（线性）/茶轴（段落）/青轴（有声段落）"}}
     assert asked_attribute("打字声音大吗", keyboard).key == "switches"
     assert asked_attribute("声音大吗", {"attributes": {"noise": "45dB"}}).key == "noise"
-    # Every attribute the demo catalogue has can be asked for (「咖啡豆是什么烘焙度的」, 「酸不酸」).
+    # The coffee's roast: 「咖啡豆是什么烘焙度的」, 「酸不酸」.
     coffee = {"attributes": {"roast": "中深烘焙", "shelf_life": "12个月"}}
     for question in ("这个咖啡豆是什么烘焙度的", "酸不酸", "会不会很苦"):
         assert asked_attribute(question, coffee).key == "roast", question
