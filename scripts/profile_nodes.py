@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import rasa.engine.graph as graph
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,11 +37,10 @@ def _timed(self: graph.GraphNode, *inputs):  # type: ignore[no-untyped-def]
 
 
 def real_messages(limit: int = 500) -> list:
-    texts = []
-    for path in sorted((ROOT / "data" / "nlu").glob("real_customers*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            texts += [line[2:].strip() for line in str(block.get("examples", "")).splitlines()
-                      if line.startswith("- ")]
+    from real_eval import nlu_examples
+
+    texts = [text for path in sorted((ROOT / "data" / "nlu").glob("real_customers*.yml"))
+             for text, _ in nlu_examples(path)]
     return texts[::max(len(texts) // limit, 1)][:limit]
 
 
