@@ -166,7 +166,7 @@ async def issue_coupon(request: Request, customer_id: str) -> HTTPResponse:
         raise unprocessable("coupon_amount_too_high",
                             f"单张优惠券金额不能超过{settings.coupon_max_amount}元")
     with db(request) as session:
-        if order_id is not None and services.get_order(session, order_id).customer_id \
+        if order_id is not None and services.find_order(session, order_id).customer_id \
                 != customer_id:
             raise unprocessable("invalid_value", "订单不属于该顾客")
         if not admin:
@@ -272,7 +272,7 @@ async def verify_order(request: Request, order_id: str) -> HTTPResponse:
     order_subject = f"order:{order_id}"
     client_subject = f"client:{client}" if client else f"caller:{request.ip or 'unknown'}"
     with db(request) as session:
-        order = services.get_order(session, order_id)
+        order = services.find_order(session, order_id)
         if customer_id is not None:
             if settings.identity_secret and \
                     verified_customer(settings.identity_secret, identity) != customer_id:
@@ -357,7 +357,7 @@ async def urge_order(request: Request, order_id: str) -> HTTPResponse:
     body = v.read_json(request)
     note = v.string(body, "note", required=False, max_len=500)
     with db(request) as session:
-        order = services.get_order(session, order_id)
+        order = services.find_order(session, order_id)
         followup, duplicate = services.urge(session, order, note)
         return json(contract.Urge.parse_obj({"followup": followup_json(followup),
                                              "duplicate": duplicate}).dict(),
@@ -369,7 +369,7 @@ async def refund_status(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
     require_proof(request, order_id)
     with db(request) as session:
-        order = services.get_order(session, order_id)
+        order = services.find_order(session, order_id)
         return json(refund_json(order, services.refund_record(session, order_id)))
 
 
@@ -378,7 +378,7 @@ async def list_after_sales(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
     require_proof(request, order_id)
     with db(request) as session:
-        services.get_order(session, order_id)
+        services.find_order(session, order_id)
         records = services.list_after_sales(session, order_id)
         return json({"order_id": order_id, "after_sales": [after_sale_json(r) for r in records]})
 
@@ -471,7 +471,7 @@ async def list_invoices(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)
     require_proof(request, order_id)
     with db(request) as session:
-        services.get_order(session, order_id)
+        services.find_order(session, order_id)
         invoices = services.list_invoices(session, order_id)
         return json({"order_id": order_id, "invoices": [invoice_json(i) for i in invoices]})
 
@@ -496,7 +496,7 @@ async def request_invoice(request: Request, order_id: str) -> HTTPResponse:
     details = _invoice_details(body)
     conversation_id = v.string(body, "conversation_id", required=False, max_len=128)
     with db(request) as session:
-        order = services.get_order(session, order_id)
+        order = services.find_order(session, order_id)
         invoice, duplicate = services.request_invoice(session, order, kind, title, tax_id, email,
                                                       details, conversation_id)
         return json({**invoice_json(invoice), "duplicate": duplicate},
@@ -842,7 +842,7 @@ async def admin_order_proof(request: Request, order_id: str) -> HTTPResponse:
     customer's identity on the phone and hands the conversation back to the assistant)."""
     v.order_id(order_id)
     with db(request) as session:
-        services.get_order(session, order_id)
+        services.find_order(session, order_id)
     return json({"order_id": order_id, "verified": True, "method": "admin",
                  **_proof(request, order_id)})
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from shop import clock, policy, sizing
-from shop.errors import conflict, not_found, unprocessable
+from shop.errors import ApiError, conflict, not_found, unprocessable
 from shop.images import ImageInfo
 from shop.models import (
     FIT_RESULT_TEXT,
@@ -157,10 +157,12 @@ def ensure_customer(session: Session, customer_id: str) -> None:
 
 
 def _order_options(with_events: bool = False) -> list[Any]:
-    shipment = joinedload(Order.shipment)
+    """What a handler reads of an order, loaded with the order in one statement: the whole
+    order (items, address, shipment: what order_json shows), or for the tracking the
+    shipment with its events (what tracking_json shows)."""
     if with_events:
-        shipment = shipment.selectinload(Shipment.events)
-    return [selectinload(Order.items), joinedload(Order.address), shipment]
+        return [joinedload(Order.shipment).joinedload(Shipment.events)]
+    return [joinedload(Order.items), joinedload(Order.address), joinedload(Order.shipment)]
 
 
 def _known_id(value: int) -> None:
@@ -170,12 +172,26 @@ def _known_id(value: int) -> None:
 
 
 def get_order(session: Session, order_id: str, with_events: bool = False) -> Order:
+    """The order with what its answer shows (`with_events`: with its tracking instead)."""
     order = session.execute(
         select(Order).options(*_order_options(with_events)).where(Order.id == order_id)
     ).unique().scalar_one_or_none()
     if order is None:
-        raise not_found("order_not_found", f"未找到订单 {order_id}，请核对订单号")
+        raise _order_not_found(order_id)
     return order
+
+
+def find_order(session: Session, order_id: str) -> Order:
+    """The order's own row only, for handlers that read none of its items, address or
+    shipment (its status, owner, amount, or whether it exists)."""
+    order = session.get(Order, order_id)
+    if order is None:
+        raise _order_not_found(order_id)
+    return order
+
+
+def _order_not_found(order_id: str) -> ApiError:
+    return not_found("order_not_found", f"未找到订单 {order_id}，请核对订单号")
 
 
 def customer_orders(
@@ -184,8 +200,10 @@ def customer_orders(
     ensure_customer(session, customer_id)
     query = (
         select(Order)
-        .options(selectinload(Order.items), selectinload(Order.address),
-                 selectinload(Order.shipment))
+        # The items in a second statement (a joined collection under LIMIT would wrap the
+        # query); address and shipment, one row each, joined into the first.
+        .options(selectinload(Order.items), joinedload(Order.address),
+                 joinedload(Order.shipment))
         .where(Order.customer_id == customer_id)
         .order_by(Order.created_at.desc(), Order.id.desc())
         .limit(limit)
