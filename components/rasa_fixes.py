@@ -8,7 +8,15 @@ built once from the same schema gives the same verdicts and errors in under 1 ms
 each event only against its own event type's branch of the schema (`_per_event_validators`)
 saves most of the rest.
 
-2. Faithful test stories. `rasa test` rebuilds each test story's user turns keeping only
+2. Speed. Each policy turns the whole session into dialogue states again on every
+prediction (`Domain.states_for_tracker_history` replays every event): `RulePolicy` twice
+after a user message (once with the text, once with the intent, the same states) and
+`MemoizationPolicy` once more; 58 % of a prediction on 60-event conversations. The states of
+one tracker, as long as it has the same events, are computed once per set of arguments
+(`_cached_states_for_tracker_history`); callers get their own copy, since the featurizers
+edit them in place.
+
+3. Faithful test stories. `rasa test` rebuilds each test story's user turns keeping only
 the intent, entities and response selection of the parsed message, so policies never see
 the emotion radar's `emotion` there, unlike in a live conversation. Keeping it lets the
 test stories check the emotion-driven escalation rules.
@@ -18,13 +26,16 @@ from __future__ import annotations
 
 import copy
 from functools import lru_cache
-from typing import Any, Dict, Text, Tuple
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import rasa.core.test as rasa_test
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.domain import Domain, State
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
 
 
 @lru_cache(maxsize=1)
@@ -83,6 +94,38 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
     return True
 
 
+_states_for_tracker_history = Domain.states_for_tracker_history
+_STATES_CACHE = "_shop_states_cache"
+
+
+def _cached_states_for_tracker_history(
+        self: Domain, tracker: DialogueStateTracker, omit_unset_slots: bool = False,
+        ignore_rule_only_turns: bool = False,
+        rule_only_data: Optional[Dict[Text, Any]] = None) -> List[State]:
+    """Rasa's `states_for_tracker_history`, computed once per tracker state and arguments.
+
+    The cache lives on the tracker object and is keyed by the domain, the number of events
+    and the identity of the last one: the states depend on the events only (Rasa replays
+    them on an empty copy), and every change of a tracker appends an event."""
+    if isinstance(tracker, TrackerWithCachedStates):  # training: it has its own cache
+        return _states_for_tracker_history(self, tracker, omit_unset_slots,
+                                           ignore_rule_only_turns, rule_only_data)
+    events = tracker.events
+    stamp = (id(self), len(events), id(events[-1]) if events else None)
+    cached = tracker.__dict__.get(_STATES_CACHE)
+    if cached is None or cached[0] != stamp:
+        cached = (stamp, {})
+        tracker.__dict__[_STATES_CACHE] = cached
+    key = (omit_unset_slots, ignore_rule_only_turns, repr(rule_only_data))
+    states = cached[1].get(key)
+    if states is None:
+        states = _states_for_tracker_history(self, tracker, omit_unset_slots,
+                                             ignore_rule_only_turns, rule_only_data)
+        cached[1][key] = states
+    # A state is {sub-state name: {feature: str | tuple}}: two levels are all that is edited.
+    return [{name: dict(sub) for name, sub in state.items()} for state in states]
+
+
 _collect_user_uttered_predictions = rasa_test._collect_user_uttered_predictions
 
 
@@ -98,5 +141,6 @@ def _collect_keeping_emotion(event: Any, predicted: Dict[Text, Any], partial_tra
 
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result
+    Domain.states_for_tracker_history = _cached_states_for_tracker_history  # type: ignore[method-assign]
     rasa_test._collect_user_uttered_predictions = _collect_keeping_emotion
 

@@ -80,3 +80,62 @@ def test_test_stories_keep_the_parsed_emotion() -> None:
     tracker = DialogueStateTracker("t", [])
     rasa_test._collect_user_uttered_predictions(event, predicted, tracker, True)
     assert tracker.latest_message.parse_data["emotion"] == {"label": "angry", "intensity": 0.95}
+
+
+def _session_events() -> list:
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
+    return [
+        ActionExecuted("action_listen"),
+        UserUttered("快递到哪了", {"name": "track_logistics", "confidence": 0.9}),
+        ActionExecuted("order_form"), ActiveLoop("order_form"),
+        SlotSet("requested_slot", "order_id"), BotUttered("麻烦发一下订单号哦"),
+        ActionExecuted("action_listen"),
+        UserUttered("361204587712340001", {"name": "inform", "confidence": 0.9},
+                    [{"entity": "order_id", "value": "361204587712340001"}]),
+        ActionExecuted("order_form"), SlotSet("order_id", "361204587712340001"),
+        SlotSet("requested_slot", "phone_tail"), BotUttered("请告诉我手机号后4位"),
+        ActionExecuted("action_listen"),
+        UserUttered("5678", {"name": "inform", "confidence": 0.9}),
+        ActionExecuted("order_form"), SlotSet("phone_tail", "5678"), ActiveLoop(None),
+        SlotSet("requested_slot", None),
+    ]
+
+
+def test_states_are_computed_once_per_tracker_state_and_equal_rasas() -> None:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load("domain.yml")
+    assert Domain.states_for_tracker_history is rasa_fixes._cached_states_for_tracker_history
+    rasas = rasa_fixes._states_for_tracker_history
+    tracker = DialogueStateTracker.from_events("states", _session_events(), domain.slots)
+    variants = [{}, {"ignore_rule_only_turns": True,
+                     "rule_only_data": {"slots": ["requested_slot"], "active_loops": []}},
+                {"omit_unset_slots": True}]
+    calls = []
+    original = rasa_fixes._states_for_tracker_history
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    rasa_fixes._states_for_tracker_history = counting
+    try:
+        for _ in range(2):
+            for kwargs in variants:
+                states = tracker.past_states(domain, **kwargs)
+                assert states == rasas(domain, tracker, **kwargs)
+                # The featurizers edit the states they get: that must not reach the cache.
+                states[-1].clear()
+                for state in states:
+                    for sub in state.values():
+                        sub.clear()
+        assert len(calls) == len(variants)  # the second round came from the cache
+        tracker.update(ActionExecuted("utter_order_status"))
+        assert tracker.past_states(domain) == rasas(domain, tracker)
+        assert len(calls) == len(variants) + 1  # a new event: computed again
+        copy = tracker.copy()
+        assert copy.past_states(domain) == rasas(domain, tracker)
+    finally:
+        rasa_fixes._states_for_tracker_history = original
