@@ -141,6 +141,6 @@ def _collect_keeping_emotion(event: Any, predicted: Dict[Text, Any], partial_tra
 
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result
-    Domain.states_for_tracker_history = _cached_states_for_tracker_history  # type: ignore[method-assign]
+    Domain.states_for_tracker_history = _cached_states_for_tracker_history
     rasa_test._collect_user_uttered_predictions = _collect_keeping_emotion
 
