@@ -30,6 +30,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions import turn
+from actions.calls import ActionCalls
 from security import logs, secrets
 from service_common.config import ConfigError
 from service_common.settings import check_environment, env_int, env_setting, env_str
@@ -42,6 +43,7 @@ OPEN_PATHS = frozenset({"/health"})
 def build_app(token: str) -> Sanic:
     # No CORS: only Rasa calls this server, never a browser.
     app = create_app("actions", cors_origins="")
+    calls = ActionCalls()
 
     async def authenticate(request: Request) -> Optional[HTTPResponse]:
         if request.path in OPEN_PATHS:
@@ -64,7 +66,7 @@ def build_app(token: str) -> Sanic:
     async def start_turn(request: Request) -> None:
         # Every request starts afresh (None for anything but an action call), so a turn's
         # cache never outlives it, even on a kept-alive connection.
-        turn.begin(turn.from_action_call(_action_call(request))
+        turn.begin(turn.from_action_call(_action_call(request, calls))
                    if request.path == "/webhook" else None)
 
     async def end_turn(_request: Request, _response: HTTPResponse) -> None:
@@ -80,11 +82,18 @@ def build_app(token: str) -> Sanic:
     return app
 
 
-def _action_call(request: Request) -> object:
-    """The webhook's body as rasa_sdk reads it (Rasa may deflate it); None if unreadable."""
+def _action_call(request: Request, calls: ActionCalls) -> object:
+    """The webhook's body as rasa_sdk reads it (Rasa may deflate it); None if unreadable.
+    A plain body is read once, here (`calls`: without parsing a domain seen before), and
+    left as the request's parsed JSON for rasa_sdk's webhook."""
     try:
         if request.headers.get("Content-Encoding") == "deflate":
             return json.loads(zlib.decompress(request.body))
+        if request.parsed_json is None and request.body:
+            try:
+                request.parsed_json = calls.read(request.body)
+            except Exception:  # noqa: BLE001 - Sanic's own parse below answers as before
+                pass
         return request.json
     except (ValueError, zlib.error, SanicException):
         return None
