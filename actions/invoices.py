@@ -77,7 +77,10 @@ def clean_title(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).strip()
     if PERSONAL in text and len(text) <= 8:
         return PERSONAL
-    text = re.sub(r"^(发票)?(抬头|单位|公司名称|名称)(是|为|写)?[::]?\s*", "", text)
+    # 「公司的 抬头是…」: the name follows the word 抬头 wherever it stands.
+    cue = re.search(r"抬头(是|为|写)?[::]?\s*(?=\S)", text)
+    text = text[cue.end():] if cue else text
+    text = re.sub(r"^(发票)?(单位|公司名称|名称)(是|为|写)?[::]?\s*", "", text)
     # Whatever follows (税号…, 邮箱…) is not part of the name.
     text = re.split(r"税号|邮箱|纳税人|[\s,;;]", text)[0]
     return re.sub(r"[。.]+$", "", text)

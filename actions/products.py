@@ -362,6 +362,10 @@ def cite_documents(query: str, product: JSON, dispatcher: CollectingDispatcher) 
     return True
 
 
+# The catalogue's facts a usage answer is made of when the shop has no page for it.
+USAGE_FACTS = ("usage", "caution", "care")
+
+
 class ActionAskUsage(ProductAction):
     """"这个怎么用?": which product, then which kind of help (a clarifying question with
     buttons when the question does not say), answered from the shop's documents."""
@@ -371,6 +375,13 @@ class ActionAskUsage(ProductAction):
 
     async def answer(self, product: JSON, question: str, tracker: Tracker,
                      dispatcher: CollectingDispatcher) -> Answer:
+        attribute = asked_attribute(question, product)
+        if attribute and attribute.key not in USAGE_FACTS:
+            # 「那怎么保存」 about the coffee: its storage, a catalogue fact, not a manual.
+            dispatcher.utter_message(response="utter_product_attribute",
+                                     product=product_label(product), attribute=attribute.label,
+                                     value=product["attributes"][attribute.key])
+            return Answer(RESOLVED, ANSWERED)
         topic = usage_topic(tracker, question)
         if topic is None:
             offered = [key for key, (label, _) in USAGE_TOPICS.items()
@@ -384,7 +395,7 @@ class ActionAskUsage(ProductAction):
                 return clarifying()
         elif cite_documents(f"{USAGE_TOPICS[topic][0]} {question}", product, dispatcher):
             return Answer(RESOLVED, ANSWERED)
-        facts = [product.get("attributes", {}).get(key) for key in ("usage", "caution", "care")]
+        facts = [product.get("attributes", {}).get(key) for key in USAGE_FACTS]
         facts = [fact for fact in facts if fact]
         if facts:
             dispatcher.utter_message(response="utter_product_usage", product=product_label(product),

@@ -30,6 +30,9 @@ BARGAIN_WORDS = ("便宜", "少点", "优惠点", "砍价", "打折吗", "能少
 COUPON_TROUBLE = re.compile(r"(券|优惠|满减).{0,6}(用不了|不能用|用不上|无法使用|使用不了|不可用|"
                             r"抵扣不了|没抵扣|没减|减不了|不减)")
 
+# 「优惠券领不到」: why a coupon cannot be claimed.
+COUPON_CLAIM_TROUBLE = re.compile(r"(券|红包).{0,8}(领不到|领不了|领不上|抢不到|没领到|领取不了|"
+                                  r"领取失败|怎么领)")
 
 # 「好评返现吗」: paying for reviews is against the platforms' rules and 《电子商务法》 (false
 # reviews); the shop says so and asks for an honest review instead.
@@ -67,9 +70,13 @@ class ActionAskPromotion(Action):
             return await ActionProductQuestion().run(dispatcher, tracker, domain)
         lines: List[Any] = []
         if REVIEW_CASHBACK.search(text):
-            lines.append(part("utter_no_review_cashback"))
-        elif COUPON_TROUBLE.search(text):
+            # The answer to what was asked; the promotion list would read as a lure.
+            dispatcher.utter_message(response="utter_no_review_cashback")
+            return [outcome(RESOLVED, "promotion", "review_cashback", "promotions", tracker)]
+        if COUPON_TROUBLE.search(text):
             lines.append(part("utter_coupon_trouble"))
+        elif COUPON_CLAIM_TROUBLE.search(text):
+            lines.append(part("utter_coupon_claim_trouble"))
         elif any(word in text for word in BARGAIN_WORDS):
             lines.append(part("utter_promotion_no_bargain"))
         backend = get_backend()

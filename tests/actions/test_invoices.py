@@ -32,6 +32,8 @@ def test_invoice_type_in_words(text: str, expected) -> None:
 @pytest.mark.parametrize("text, expected", [
     ("个人", "个人"), ("开个人的", "个人"), ("抬头:杭州青禾服饰有限公司", "杭州青禾服饰有限公司"),
     ("发票抬头是上海云帆网络科技有限公司。", "上海云帆网络科技有限公司"),
+    ("公司的 抬头是杭州某某科技有限公司", "杭州某某科技有限公司"),
+    ("开公司抬头:上海云帆网络科技有限公司 税号稍后发", "上海云帆网络科技有限公司"),
 ])
 def test_titles_as_customers_write_them(text: str, expected: str) -> None:
     assert invoices.clean_title(text) == expected
@@ -133,6 +135,7 @@ def test_a_title_given_before_the_order_number_is_kept_not_called_a_wrong_number
 @pytest.mark.parametrize("text, expected", [
     ("个人", "个人"), ("开个人就行", "个人"),
     ("抬头是杭州青禾服饰有限公司", "杭州青禾服饰有限公司"),
+    ("公司的 抬头是杭州青禾服饰有限公司", "杭州青禾服饰有限公司"),
     ("杭州青禾服饰有限公司", "杭州青禾服饰有限公司"), ("青禾", None), ("12345", None),
     ("我要投诉你们公司", None), ('/inform{"invoice_type": "normal"}', None),
 ])

@@ -214,6 +214,12 @@ def test_usage_without_pages_uses_the_catalogue(run_action) -> None:
     assert "洁面后敷15-20分钟" in texts(messages)
 
 
+def test_a_usage_question_about_a_catalogue_fact_gets_the_fact(run_action) -> None:
+    # 「那怎么保存」 after a question about the coffee: how to store it, from the catalogue.
+    messages, _ = run_action(ActionAskUsage(), chat("那怎么保存", page="P4003"))
+    assert "密封避光保存" in texts(messages) and "转人工" not in texts(messages)
+
+
 @pytest.mark.parametrize("text, amount", [
     ("买258能减多少", 258.0), ("我买了399.5元的东西", 399.5), ("300块满减怎么算", 300.0),
     ("满减怎么算", None), ("订单361204587712340003", None),
@@ -268,6 +274,14 @@ def test_review_cashback_is_declined(run_action) -> None:
     messages, _ = run_action(ActionAskPromotion(), make_tracker(loop=None, latest_message={
         "intent": {"name": "ask_promotion"}, "entities": [], "text": "好评返现吗"}))
     assert "不做好评返现" in texts(messages)
+    assert "满199减20" not in texts(messages)  # no promotion list after a refusal
     messages, _ = run_action(ActionAskPromotion(), make_tracker(loop=None, latest_message={
         "intent": {"name": "ask_promotion"}, "entities": [], "text": "有什么活动吗"}))
     assert "好评返现" not in texts(messages)
+
+
+def test_a_coupon_that_cannot_be_claimed_gets_the_reasons(run_action) -> None:
+    messages, _ = run_action(ActionAskPromotion(), make_tracker(loop=None, latest_message={
+        "intent": {"name": "ask_promotion"}, "entities": [], "text": "这个有优惠券吗 领不到啊"}))
+    said = texts(messages)
+    assert "领不到券一般是" in said and "满199减20" in said
