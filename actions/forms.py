@@ -227,25 +227,62 @@ async def aftersale_window(tracker: Tracker) -> Dict[Text, Any]:
     return part("utter_aftersale_possible_no_reason", days=windows["no_reason_days"])
 
 
-def photo_answer_task(tracker: Tracker) -> Optional[str]:
-    """The after-sales task the photo request belongs to, when the latest message brings a
-    photo for it but its caption's intent changed `order_task`; else None."""
-    if tracker.get_slot("requested_slot") != "evidence" or \
-            not aftersales.latest_attachments(tracker):
-        return None
-    seen_user, previous = False, None
+def task_before_this_turn(tracker: Tracker) -> Optional[str]:
+    """`order_task` as it was before the latest message's intent could remap it."""
+    seen_user = False
     for event in reversed(tracker.events):
         if event.get("event") in ("session_started", "restart"):
             break
         if event.get("event") == "user":
             seen_user = True
         elif seen_user and event.get("event") == "slot" and event.get("name") == "order_task":
-            previous = event.get("value")
-            break
-    current = tracker.get_slot("order_task")
-    if previous in aftersales.TASKS and current != previous:
+            return event.get("value")
+    return None
+
+
+def photo_answer_task(tracker: Tracker) -> Optional[str]:
+    """The after-sales task the photo request belongs to, when the latest message brings a
+    photo for it but its caption's intent changed `order_task`; else None."""
+    if tracker.get_slot("requested_slot") != "evidence" or \
+            not aftersales.latest_attachments(tracker):
+        return None
+    previous = task_before_this_turn(tracker)
+    if previous in aftersales.TASKS and tracker.get_slot("order_task") != previous:
         return previous
     return None
+
+
+# 「拍错了」「不要了」 when asked to confirm a cancellation: the reason for it, i.e. yes
+# (「不要了」 reads as deny, which the slot mapping takes for no).
+MISTAKEN_ORDER = re.compile(r"(?<![没不])(拍错|买错|下错|选错|拍重|拍多|多拍|重复下单|重复拍)"
+                            r"|不想要了|不要了|不需要了")
+KEEP_ORDER = re.compile(r"不取消|别取消|不用取消|先不|再想想|不退")
+# Below this confidence an intent does not switch the task being confirmed: 「拍错了」 read as
+# change_address (0.25) had turned a cancellation into an address change.
+TASK_SWITCH_CONFIDENCE = 0.5
+
+
+def confirmation_answer(tracker: Tracker) -> Slots:
+    """While a cancellation or address change waits for its yes/no: keep that task when a
+    weak intent remapped it, and take a reason for cancelling as the yes."""
+    if tracker.get_slot("requested_slot") != "confirmed":
+        return {}
+    previous = task_before_this_turn(tracker)
+    latest = tracker.latest_message or {}
+    slots: Slots = {}
+    if previous in CONFIRMED_TASKS and tracker.get_slot("order_task") != previous and \
+            float((latest.get("intent") or {}).get("confidence") or 0) < TASK_SWITCH_CONFIDENCE:
+        slots["order_task"] = previous
+    if "confirmed" not in tracker.slots_to_validate() and \
+            gives_a_reason_to_cancel(tracker, slots.get("order_task")):
+        slots["confirmed"] = True  # no yes/no intent, so no mapping set it
+    return slots
+
+
+def gives_a_reason_to_cancel(tracker: Tracker, task: Optional[str] = None) -> bool:
+    text = str((tracker.latest_message or {}).get("text") or "")
+    return (task or tracker.get_slot("order_task")) == "cancel" and \
+        bool(MISTAKEN_ORDER.search(text)) and not KEEP_ORDER.search(text)
 
 
 class OrderOwnerValidation(RetryingFormValidation):
@@ -599,6 +636,8 @@ class OrderChangeValidation(RetryingFormValidation):
     async def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
+        if value is False and gives_a_reason_to_cancel(tracker):
+            return {"confirmed": True}
         return {"confirmed": value}
 
 
@@ -624,6 +663,9 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
         if task is not None:
             tracker.slots["order_task"] = task
             early.append(SlotSet("order_task", task))
+        for name, value in confirmation_answer(tracker).items():
+            tracker.slots[name] = value
+            early.append(SlotSet(name, value))
         reason = early_aftersale_reason(tracker)
         if reason is not None:
             tracker.slots["aftersale_reason"] = reason.code

@@ -127,3 +127,38 @@ def test_progress_resets_the_count_and_a_repeated_number_does_not(run_action):
     _, slots = run_action(ValidateOrderForm(), after_two_failures(LI_ORDER))
     assert slots["order_id"] == LI_ORDER and slots["failed_attempts"] == 0.0
     assert slots["requested_slot"] == "phone_tail"
+
+
+def confirming(text: str, intent: str, confidence: float, task_now: str, **set_now):
+    """A tracker asking to confirm cancelling Wang's unpaid order; the latest message's
+    intent may have remapped `order_task` (the slot event after the message)."""
+    base = {"customer_id": "C0001", "order_task": task_now, "order_id": WANG_UNPAID,
+            "verified_order_id": WANG_UNPAID}
+    tracker = make_tracker(base, sender="demo-wang", requested_slot="confirmed",
+                           set_now=set_now, latest_message={
+                               "text": text, "entities": [],
+                               "intent": {"name": intent, "confidence": confidence}})
+    tracker.events.insert(0, {"event": "slot", "name": "order_task", "value": "cancel"})
+    if task_now != "cancel":
+        tracker.events.insert(2, {"event": "slot", "name": "order_task", "value": task_now})
+    return tracker
+
+
+def test_a_reason_for_cancelling_confirms_it(run_action):
+    # 「拍错了」 read as change_address (0.25) kept the cancellation and confirmed it.
+    _, slots = run_action(ValidateOrderForm(), confirming(
+        "拍错了", "change_address", 0.25, "address"))
+    assert slots["order_task"] == "cancel" and slots["confirmed"] is True
+    # 「不要了」 reads as deny, which the slot mapping takes for no: it is a yes.
+    _, slots = run_action(ValidateOrderForm(), confirming(
+        "不要了", "deny", 0.84, "cancel", confirmed=False))
+    assert slots["confirmed"] is True
+    _, slots = run_action(ValidateOrderForm(), confirming(
+        "先不取消了 不要了", "deny", 0.9, "cancel", confirmed=False))
+    assert slots["confirmed"] is False
+
+
+def test_a_clear_new_task_still_replaces_the_one_being_confirmed(run_action):
+    _, slots = run_action(ValidateOrderForm(), confirming(
+        "算了 帮我改一下地址吧", "change_address", 0.93, "address"))
+    assert slots.get("order_task", "address") == "address" and slots.get("confirmed") is None

@@ -43,6 +43,7 @@ def test_the_attribute_a_question_asks_for() -> None:
     assert asked_attribute("功率多大 费电吗", fryer).key == "power"
     assert asked_attribute("能放洗碗机洗吗", fryer).key == "care"
     assert asked_attribute("能连手机吗", fryer) is None  # the fryer has no such attribute
+    assert asked_attribute("一家三口够用吗", {"attributes": {"capacity": "5L"}}).key == "capacity"
     # A keyboard has no `noise`: how loud it types is what its switches say.
     keyboard = {"attributes": {"switches": "可选红轴（线性）/茶轴（段落）/青轴（有声段落）"}}
     assert asked_attribute("打字声音大吗", keyboard).key == "switches"
