@@ -108,6 +108,19 @@ def asked_attribute(question: str, product: JSON) -> Optional[Attribute]:
                  if attr.key in have and any(word in text for word in attr.keywords)), None)
 
 
+# People a question may ask about (「孕妇能用吗」「小孩能吃吗」): the catalogue's fact answers
+# it only when it names them.
+GROUPS = {"孕妇": ("孕妇", "孕期", "怀孕"), "哺乳": ("哺乳", "喂奶"),
+          "儿童": ("儿童", "小孩", "宝宝", "婴儿", "孩子"), "老人": ("老人",),
+          "糖尿病": ("糖尿病", "血糖"), "过敏": ("过敏",)}
+
+
+def unanswered_group(question: str, value: str) -> bool:
+    """The question asks about a group of people that the fact does not mention."""
+    return any(any(word in question for word in words) and
+               not any(word in value for word in words) for words in GROUPS.values())
+
+
 # 「键盘是机械的吗」「这件是纯棉的吗」「是不是无线的」: a yes/no question about a word
 YES_NO_IS = re.compile(r"是不是(?P<a>[^,，。?？!！\s]{2,8}?)的?[吗嘛么呢]?[?？]*$"
                        r"|是(?P<b>[^,，。?？!！\s]{2,8}?)的?[吗嘛么][?？]*$")
@@ -324,6 +337,12 @@ class ActionProductQuestion(ProductAction):
         named = None if attribute or options else named_in_product(question, product)
         if options:
             dispatcher.utter_message(**options)
+        elif attribute and unanswered_group(question, product["attributes"][attribute.key]):
+            # 「孕妇能用吗」 when the cautions do not mention pregnancy: no guess (advertising
+            # law, and the customer's health).
+            dispatcher.utter_message(response="utter_product_no_info",
+                                     product=product_label(product))
+            return Answer(UNRESOLVED, NO_INFO)
         elif attribute:
             value = product["attributes"][attribute.key]
             dispatcher.utter_message(response="utter_product_attribute",

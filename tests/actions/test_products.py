@@ -215,6 +215,15 @@ def test_usage_without_pages_uses_the_catalogue(run_action) -> None:
     assert "洁面后敷15-20分钟" in texts(messages)
 
 
+def test_a_question_about_people_the_catalogue_does_not_mention_is_not_guessed(
+        run_action) -> None:
+    # The mask's caution is about sensitive skin: 「孕妇能用吗」 gets no answer from it.
+    messages, _ = run_action(ActionProductQuestion(), chat("这个面膜孕妇能用吗", page="P3001"))
+    assert "没有查到准确的资料" in texts(messages) and "耳后" not in texts(messages)
+    messages, _ = run_action(ActionProductQuestion(), chat("这个面膜要注意什么", page="P3001"))
+    assert "耳后" in texts(messages)
+
+
 def test_a_usage_question_about_a_catalogue_fact_gets_the_fact(run_action) -> None:
     # 「那怎么保存」 after a question about the coffee: how to store it, from the catalogue.
     messages, _ = run_action(ActionAskUsage(), chat("那怎么保存", page="P4003"))
