@@ -723,7 +723,13 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
                 pass  # the shop checks again when the after-sale is filed
             return aftersale_slots(order, tracker)
         if task == "invoice":
-            return invoices.slots_needed(order, tracker)
+            earlier = []
+            if invoices.asks_status(aftersales.customer_texts(tracker)):
+                try:
+                    earlier = await invoices.requested_before(order, tracker)
+                except BackendError:
+                    pass  # asked for as a new invoice; the shop reports a duplicate
+            return invoices.slots_needed(order, tracker, earlier)
         if task == "cancel" and order.get("can_cancel"):
             return ["order_id", "confirmed"]
         if task == "address" and order.get("can_change_address"):

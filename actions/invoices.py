@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Tracker
 
 from actions.backend import get_backend
-from actions.common import money, part
+from actions.common import joined, money, part
 from actions.ownership import proof
 from actions.text import mask_email
 from contract import OrderStatus
@@ -42,8 +42,38 @@ ORGANISATION_WORDS = ("公司", "集团", "中心", "厂", "店", "行", "社", 
 ORGANISATION_SUFFIXES = ("公司", "集团", "厂", "学校", "大学", "医院", "工作室", "中心", "协会")
 
 
-def slots_needed(order: JSON, tracker: Tracker) -> List[Text]:
-    if order.get("invoice_refusal"):
+# 「发票开好了吗」「怎么还没收到发票」「我的发票呢」: the invoices already asked for, not a
+# new request.
+ASKS_STATUS = re.compile(r"发票.{0,6}(开好|开了|开出|开没开|好了|到了|发了|进度)"
+                         r"|(还没|没有?)(收到|开|发).{0,2}(电子)?发票|(我的|那个|那张)发票呢|发票呢\s*$")
+
+
+def asks_status(texts: List[str]) -> bool:
+    return any(ASKS_STATUS.search(text) for text in texts)
+
+
+async def requested_before(order: JSON, tracker: Tracker) -> List[JSON]:
+    return await get_backend().invoices(order["id"], proof(tracker))
+
+
+def status(found: List[JSON]) -> JSON:
+    """Where the order's invoices are (the three latest), as a response part."""
+    states = [part("utter_invoice_state", type=invoice.get("type_text", ""),
+                   title=invoice.get("title", ""), amount=money(invoice.get("amount")),
+                   state=invoice.get("status_text", ""),
+                   email=mask_email(str(invoice.get("email") or "")),
+                   sent=part("utter_invoice_sent" if invoice.get("status") == "issued"
+                             else "utter_invoice_will_be_sent",
+                             email=mask_email(str(invoice.get("email") or ""))))
+              for invoice in found[-3:]]
+    return part("utter_invoice_status", invoices=joined(states, "utter_separator_clause"))
+
+
+def slots_needed(order: JSON, tracker: Tracker, earlier: Optional[List[JSON]] = None
+                 ) -> List[Text]:
+    """What the form still asks; nothing when the order cannot be invoiced or the customer
+    asked after invoices it already has (`earlier`)."""
+    if order.get("invoice_refusal") or earlier:
         return ["order_id"]
     needed = ["order_id", "invoice_type", "invoice_title"]
     if tracker.get_slot("invoice_title") != PERSONAL:

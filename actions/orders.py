@@ -171,6 +171,10 @@ class ActionOrderTask(Action):
         return part("utter_address_changed", address=shown)
 
     async def _invoice(self, order: JSON, tracker: Tracker) -> JSON:
+        if invoices.asks_status(aftersales.customer_texts(tracker)):
+            earlier = await invoices.requested_before(order, tracker)
+            if earlier:
+                return invoices.status(earlier)
         return await invoices.request(order, tracker)
 
     async def _refund(self, order: JSON, tracker: Tracker) -> JSON:
@@ -379,11 +383,12 @@ def opener(tracker: Tracker) -> Any:
     fault (「发错货了」「少了个充电器」) is owned, with the postage on the shop;
     where returns go (「退货地址是哪里」) and the return policy (「七天无理由能退吗」)."""
     task = tracker.get_slot("order_task")
+    text = str((tracker.latest_message or {}).get("text") or "")
     if task == "invoice" and not said_in_session(tracker, "utter_invoice_intro"):
-        return part("utter_invoice_intro")
+        # 「发票开好了吗」 asks after an invoice, not whether there can be one.
+        return "" if invoices.asks_status([text]) else part("utter_invoice_intro")
     if task == "refund" and not said_in_session(tracker, "utter_refund_intro"):
         return part("utter_refund_intro", refund_time=aftersales.policy().refund_time)
-    text = str((tracker.latest_message or {}).get("text") or "")
     if task in ("track", "status") and SIGNED.search(text) and NOT_RECEIVED.search(text) and \
             not said_in_session(tracker, "utter_not_received_intro"):
         return part("utter_not_received_intro")

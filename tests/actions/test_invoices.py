@@ -187,3 +187,31 @@ def test_the_request_is_filed_with_the_shop(run_action) -> None:
     todos = asyncio.run(packet_todos())
     invoice_todos = [t["text"] for t in todos if t["kind"] == "invoice"]
     assert invoice_todos == ["待开发票（电子普通发票，抬头：个人）"]
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("发票开好了吗", True), ("怎么还没收到发票", True), ("我的发票呢", True),
+    ("发票开了没有", True), ("能开发票吗", False), ("发票怎么开呢", False),
+    ("我要开专票", False),
+])
+def test_questions_after_an_invoice_already_asked_for(text: str, asks: bool) -> None:
+    assert invoices.asks_status([text]) is asks
+
+
+def test_a_question_after_an_invoice_gets_its_state_not_a_new_request(run_action) -> None:
+    filed = {"customer_id": "C0001", "order_task": "invoice", "order_id": WANG_DELIVERED,
+             "verified_order_id": WANG_DELIVERED, "invoice_type": "normal",
+             "invoice_title": "个人", "invoice_email": "wangwei@163.com"}
+    run_action(ActionOrderTask(), make_tracker(filed, sender="demo-wang"))  # filed (or was)
+    asking = make_tracker({"customer_id": "C0001", "order_task": "invoice",
+                           "order_id": WANG_DELIVERED, "verified_order_id": WANG_DELIVERED},
+                          sender="demo-wang", latest_message={
+                              "intent": {"name": "ask_invoice"}, "entities": [],
+                              "text": "发票开好了吗"})
+    asking.events[0]["text"] = "发票开好了吗"
+    _, slots = run_action(ValidateOrderForm(), asking)
+    assert slots["requested_slot"] is None  # no type, title or e-mail to ask for
+    messages, _ = run_action(ActionOrderTask(), asking)
+    said = texts(messages)
+    assert said.startswith("查到这个订单的开票记录:") and "抬头「个人」" in said
+    assert "开具中" in said and "wa***@163.com" in said and "开票申请已提交" not in said
