@@ -86,7 +86,10 @@ class HttpShopBackend:
         await self.http.close()
 
     async def _request(self, method: str, path: str, body: Optional[JSON] = None,
-                       raw: Optional[tuple] = None, proof: Optional[str] = None) -> Any:
+                       raw: Optional[tuple] = None, proof: Optional[str] = None,
+                       model: Optional[Type[contract.ContractModel]] = None) -> Any:
+        """The reply's JSON, parsed with `model` when given (a turn-cached read keeps the
+        parsed reply: its path is always read with the same model)."""
         current = turn.current()
         read = (method, path, proof or "")
         # GETs of order facts are asked once per turn (the turn caches them).
@@ -113,9 +116,10 @@ class HttpShopBackend:
         reply = await self.http.request_json(method, path, **options)
         if reply.status >= 400:
             raise _error_for(reply.status, reply.data)
+        data = reply.data if model is None else _parsed(model, reply.data)
         if cache is not None:
-            cache.remember(read, reply.data)
-        return reply.data
+            cache.remember(read, data)
+        return data
 
     async def customer_by_channel(self, channel_user_id: str) -> Optional[JSON]:
         return await self._customer(f"by-channel/{quote(channel_user_id, safe='')}")
@@ -146,8 +150,8 @@ class HttpShopBackend:
         return result["proof"] if result["verified"] else None
 
     async def order(self, order_id: str, proof: Optional[str]) -> JSON:
-        return _parsed(contract.Order, await self._request(
-            "GET", f"/api/orders/{quote(order_id)}", proof=proof))
+        return await self._request("GET", f"/api/orders/{quote(order_id)}", proof=proof,
+                                   model=contract.Order)
 
     async def lookup_orders(self, phone: str, product: Optional[str] = None,
                             date: Optional[str] = None,
@@ -159,8 +163,8 @@ class HttpShopBackend:
         return _parsed(contract.OrderList, result)["orders"]
 
     async def tracking(self, order_id: str, proof: Optional[str]) -> JSON:
-        return _parsed(contract.Tracking, await self._request(
-            "GET", f"/api/orders/{quote(order_id)}/tracking", proof=proof))
+        return await self._request("GET", f"/api/orders/{quote(order_id)}/tracking",
+                                   proof=proof, model=contract.Tracking)
 
     async def ship_promise(self, product_id: str) -> JSON:
         return _parsed(contract.ShipPromise, await self._request(
@@ -283,7 +287,7 @@ class HttpShopBackend:
         return _parsed(contract.InvoiceList, result)["invoices"]
 
     async def policy(self) -> JSON:
-        return _parsed(contract.Policy, await self._request("GET", "/api/policy"))
+        return await self._request("GET", "/api/policy", model=contract.Policy)
 
 
 def _error_for(status: int, payload: Any) -> BackendError:
