@@ -32,6 +32,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     delete,
     insert,
     select,
@@ -94,6 +95,18 @@ class Idempotency:
         self.ttl = ttl
         self.prefix = prefix
         self._purged = 0.0
+        # Built once: every covered request runs two of them (SQLAlchemy then reuses their
+        # compiled form without building and keying a new statement each time).
+        scope = table.c.scope == bindparam("key")
+        self._claim = insert(table)
+        self._read = select(table).where(scope)
+        self._restart = update(table).where(scope).values(
+            fingerprint=bindparam("new_fingerprint"), status=None, content_type=None,
+            body=None, created_at=bindparam("now"))
+        self._answer = update(table).where(scope).values(
+            status=bindparam("new_status"), content_type=bindparam("new_content_type"),
+            body=bindparam("new_body"))
+        self._forget = delete(table).where(scope)
 
     def install(self, app: Sanic) -> None:
         app.register_middleware(self.before, "request")
@@ -125,19 +138,18 @@ class Idempotency:
         self._purge(now)
         with self.sessions() as session:
             try:
-                session.execute(insert(self.table).values(
-                    scope=scope, fingerprint=fingerprint, status=None, created_at=now))
+                session.execute(self._claim, {"scope": scope, "fingerprint": fingerprint,
+                                              "status": None, "created_at": now})
                 session.commit()
                 request.ctx.idempotency_scope = scope
                 return None
             except IntegrityError:
                 session.rollback()
-            row = session.execute(select(self.table).where(self.table.c.scope == scope)).first()
+            row = session.execute(self._read, {"key": scope}).first()
             if row is not None and row.created_at < now - self.ttl:
                 # Expired but not purged yet: this request starts afresh.
-                session.execute(update(self.table).where(self.table.c.scope == scope).values(
-                    fingerprint=fingerprint, status=None, content_type=None, body=None,
-                    created_at=now))
+                session.execute(self._restart, {"key": scope, "new_fingerprint": fingerprint,
+                                                "now": now})
                 session.commit()
                 request.ctx.idempotency_scope = scope
                 return None
@@ -165,11 +177,12 @@ class Idempotency:
         with self.sessions() as session:
             if response.status >= 500:
                 # Nothing (or not all) was done: the client's retry must run for real.
-                session.execute(delete(self.table).where(self.table.c.scope == scope))
+                session.execute(self._forget, {"key": scope})
             else:
-                session.execute(update(self.table).where(self.table.c.scope == scope).values(
-                    status=response.status, content_type=response.content_type,
-                    body=bytes(response.body or b"")))
+                session.execute(self._answer, {
+                    "key": scope, "new_status": response.status,
+                    "new_content_type": response.content_type,
+                    "new_body": bytes(response.body or b"")})
             session.commit()
 
     def _purge(self, now: datetime) -> None:

@@ -1,12 +1,13 @@
 """service_common.idempotency on a small real Sanic service (SQLite), for the cases the demo
-shop cannot be made to show: a first attempt that failed with a 5xx, and a repeat that
-arrives while the first request still runs."""
+shop cannot be made to show: a first attempt that failed with a 5xx, a repeat that arrives
+while the first request still runs, and a key used again after it expired."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict
 
@@ -35,8 +36,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def serve(tmp_path: Path, use: Callable[[HttpClient, Dict[str, Any]], Awaitable[Any]]
-                ) -> Any:
+async def serve(tmp_path: Path, use: Callable[[HttpClient, Dict[str, Any]], Awaitable[Any]],
+                ttl: timedelta = timedelta(hours=24)) -> Any:
     """A service whose POST /api/things creates a thing, fails with a 500 while `broken`,
     and waits for `release` when asked to be slow."""
     state: Dict[str, Any] = {"created": 0, "broken": True, "release": asyncio.Event(),
@@ -47,7 +48,8 @@ async def serve(tmp_path: Path, use: Callable[[HttpClient, Dict[str, Any]], Awai
     metadata.create_all(engine)
     app = Sanic(f"idempotency_{uuid.uuid4().hex[:8]}", error_handler=JsonErrorHandler(),
                 configure_logging=False)
-    Idempotency(table, make_session_factory(engine), lambda request: "caller").install(app)
+    Idempotency(table, make_session_factory(engine), lambda request: "caller",
+                ttl=ttl).install(app)
 
     @app.post("/api/things")
     async def create(request: Request) -> HTTPResponse:
@@ -109,3 +111,24 @@ def test_a_repeat_while_the_first_runs_is_409_and_creates_nothing(tmp_path) -> N
     assert (during.status, during.data["error"]["code"]) == (409, "idempotency_in_progress")
     assert during.headers.get("Retry-After") == "1"
     assert created == 1
+
+
+def test_a_key_used_again_after_it_expired_runs_afresh(tmp_path) -> None:
+    async def use(client: HttpClient, state: Dict[str, Any]) -> Any:
+        state["broken"] = False
+        key = uuid.uuid4().hex
+        replies = [await client.request_json("POST", "/api/things", json={"n": 1},
+                                             idempotency_key=key)]
+        replies.append(await client.request_json("POST", "/api/things", json={"n": 1},
+                                                 idempotency_key=key))
+        await asyncio.sleep(2.2)  # the key expires (not purged yet: purges are 10 min apart)
+        for body in ({"n": 2}, {"n": 2}):  # another body is no reuse once the key expired
+            replies.append(await client.request_json("POST", "/api/things", json=body,
+                                                     idempotency_key=key))
+        return replies, state["created"]
+
+    replies, created = asyncio.run(serve(tmp_path, use, ttl=timedelta(seconds=1)))
+    assert [(r.status, r.data, r.headers.get("Idempotent-Replayed")) for r in replies] == [
+        (201, {"id": 1}, None), (201, {"id": 1}, "true"),
+        (201, {"id": 2}, None), (201, {"id": 2}, "true")]
+    assert created == 2
