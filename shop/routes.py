@@ -272,20 +272,20 @@ async def verify_order(request: Request, order_id: str) -> HTTPResponse:
     order_subject = f"order:{order_id}"
     client_subject = f"client:{client}" if client else f"caller:{request.ip or 'unknown'}"
     with db(request) as session:
-        order = services.find_order(session, order_id)
+        owner, phone = services.order_owner(session, order_id)
         if customer_id is not None:
             if settings.identity_secret and \
                     verified_customer(settings.identity_secret, identity) != customer_id:
                 raise ApiError(403, "identity_invalid",
                                "顾客身份凭证无效或已过期，请用手机尾号验证订单归属")
-            if order.customer_id != customer_id:
+            if owner != customer_id:
                 return json(_verification(order_id=order_id, verified=False, method="customer"))
             return json(_verification(order_id=order_id, verified=True, method="customer",
                                       **_proof(request, order_id)))
         if tail is None:
             return json(_verification(order_id=order_id, verified=False))
         ledger.check(session, [order_subject, client_subject])
-        if services.verify_owner(session, order_id, tail):
+        if services.owns_by_phone_tail(phone, tail):
             ledger.succeeded(session, order_subject)
             return json(_verification(order_id=order_id, verified=True, method="phone_tail",
                                       **_proof(request, order_id)))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import Column, Float, Integer, String
+from sqlalchemy import Column, Float, Integer, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base
 
@@ -233,9 +233,9 @@ class AttemptLedger:
     def check(self, session: Session, subjects: list[str], now: Optional[float] = None) -> None:
         """Raise 429 `verification_locked` if any subject is locked."""
         now = now if now is not None else time.time()
-        waits = [row.locked_until - now for row in
-                 (session.get(VerifyAttempts, subject) for subject in subjects)
-                 if row is not None and row.locked_until > now]
+        rows = session.execute(
+            select(VerifyAttempts).where(VerifyAttempts.subject.in_(subjects))).scalars()
+        waits = [row.locked_until - now for row in rows if row.locked_until > now]
         if waits:
             raise locked_error(max(waits))
 

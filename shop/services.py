@@ -229,7 +229,7 @@ def _names_match(clue: str, name: str) -> bool:
 def lookup_orders(session: Session, phone: str, product: Optional[str],
                   day: Optional[date], customer_id: Optional[str]) -> list[Order]:
     """Orders of the customer whose phone this is, narrowed by a product name and/or
-    an order date (+-1 day). The same ownership rule as `verify_owner` (the customer's
+    an order date (+-1 day). The same ownership rule as `owns_by_phone_tail` (the customer's
     phone); a linked chat user (`customer_id`) only ever finds their own orders."""
     owner = session.execute(select(Customer.id).where(Customer.phone == phone)).first()
     if owner is None or (customer_id and owner[0] != customer_id):
@@ -244,14 +244,20 @@ def lookup_orders(session: Session, phone: str, product: Optional[str],
     return orders[:LOOKUP_LIMIT]
 
 
-def verify_owner(session: Session, order_id: str, phone_tail: str) -> bool:
+def order_owner(session: Session, order_id: str) -> tuple[str, str]:
+    """(customer id, phone) of the order's customer, in one statement: who may prove owning
+    the order, by being that customer or by the phone's last 4 digits."""
     row = session.execute(
-        select(Customer.phone).join(Order, Order.customer_id == Customer.id)
+        select(Customer.id, Customer.phone).join(Order, Order.customer_id == Customer.id)
         .where(Order.id == order_id)
     ).first()
     if row is None:
-        raise not_found("order_not_found", f"未找到订单 {order_id}，请核对订单号")
-    return row[0][-4:] == phone_tail
+        raise _order_not_found(order_id)
+    return row[0], row[1]
+
+
+def owns_by_phone_tail(phone: str, phone_tail: str) -> bool:
+    return phone[-4:] == phone_tail
 
 
 def _refund_days(order: Order) -> int:

@@ -108,3 +108,18 @@ def test_customer_orders_are_complete(sessions):
         orders = [order_json(o) for o in services.customer_orders(session, customer_id, None, 20)]
     assert orders == expected and len(orders) >= 2
     assert len(statements) == 3, statements  # the customer, the orders, their items
+
+
+def test_order_owner_in_one_statement(sessions):
+    order_id = order_ids(sessions)[0]
+    with sessions() as session:
+        order = session.get(Order, order_id)
+        expected = (order.customer_id, order.customer.phone)
+    with sessions() as session, counted(sessions) as statements:
+        assert services.order_owner(session, order_id) == expected
+        assert services.owns_by_phone_tail(expected[1], expected[1][-4:])
+        assert not services.owns_by_phone_tail(expected[1], "x" + expected[1][-3:])
+    assert len(statements) == 1
+    with sessions() as session, pytest.raises(ApiError) as raised:
+        services.order_owner(session, "999999999999999999")
+    assert (raised.value.status, raised.value.code) == (404, "order_not_found")
