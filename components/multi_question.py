@@ -67,10 +67,16 @@ CONTENT_FREE = re.compile(r"(?:那|那我|那要|请问)?"
 PRIORITY = 7
 
 
+# A greeting or 「我想问一下」 before a question says nothing about it (and makes the
+# question's own words count less): 「你好 我想问一下 我买的衣服什么时候发货」.
+OPENING = re.compile(r"^(?:(?:你好|您好|亲亲?|在吗|在不在|哈喽|hello|hi)[\s,，!！~～。]*)?"
+                     r"(?:我?想?(?:问一下|问下|咨询一下|咨询下)|请问)?[\s,，:：]*", re.IGNORECASE)
+
+
 def sentences(text: Text, max_chars: int = 300) -> List[Text]:
-    """The message's sentences with at least three letters or digits each, @mentions left
-    out, content-free follow-ups (「怎么办」) too."""
-    parts = (MENTION.sub(" ", part).strip(" ,，、~～")
+    """The message's sentences with at least three letters or digits each, @mentions,
+    greetings before a question and content-free follow-ups (「怎么办」) left out."""
+    parts = (OPENING.sub("", MENTION.sub(" ", part).strip(" ,，、~～"), count=1)
              for part in SENTENCE_END.split(text[:max_chars]))
     return [part for part in parts if len(CJK_OR_WORD.findall(part)) >= 3
             and not CONTENT_FREE.fullmatch(part)]

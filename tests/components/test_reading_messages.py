@@ -68,13 +68,19 @@ def test_sentences_split_at_sentence_ends_not_at_commas() -> None:
     assert sentences("包邮吗 几天能到") == ["包邮吗", "几天能到"]
     assert sentences("衣服什么时候发货 可以便宜点吗") == ["衣服什么时候发货 可以便宜点吗"]
     # A connective opens the next question; 「还有」 of 「还有货吗」 does not.
-    assert sentences("我买的衣服什么时候发货 还有能不能开发票") == [
-        "我买的衣服什么时候发货", "还有能不能开发票"]
+    assert sentences("你好 我想问一下 我买的衣服什么时候发货 还有能不能开发票") == [
+        "我买的衣服什么时候发货", "还有能不能开发票"]  # the greeting says nothing
     assert sentences("多久能到,另外包邮吗") == ["多久能到", "另外包邮吗"]
     assert sentences("这个颜色 还有货吗") == ["这个颜色 还有货吗"]
     # Weibo's @mentions are no sentences, and 「怎么办」 asks nothing of its own.
     assert sentences("屏幕被锁定怎么解决？@锤子科技客服 @罗永浩") == ["屏幕被锁定怎么解决"]
     assert sentences("老是黑屏闪屏,怎么回事？怎么办？") == ["老是黑屏闪屏,怎么回事"]
+
+
+def test_a_question_after_a_greeting_is_found(detector) -> None:
+    found = extra(detector, "你好 我想问一下 我买的衣服什么时候发货 还有能不能开发票",
+                  "ask_invoice")
+    assert [item["label"] for item in found] == ["ask_shipping_time"], found
 
 
 def test_each_other_question_of_a_message_is_found(detector) -> None:

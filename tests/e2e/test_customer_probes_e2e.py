@@ -1,0 +1,44 @@
+"""Turns that customers wrote in probe sessions and the bot once got wrong, over REST."""
+
+from __future__ import annotations
+
+from scenarios import post_message, reply_text
+
+WANG_UNPAID = "361204587712340004"  # 王伟, unpaid: can be cancelled
+WANG_DELIVERED = "361204587712340003"
+
+
+def say(stack, sender: str, text: str) -> str:
+    return reply_text(post_message(stack.rasa_url, sender, text))
+
+
+def test_a_reason_for_cancelling_is_the_yes_not_an_address_change(stack) -> None:
+    sender = "e2e-probe-cancel"
+    say(stack, sender, "我要取消订单")
+    say(stack, sender, WANG_UNPAID)
+    assert "确认取消订单" in say(stack, sender, "5678")
+    answer = say(stack, sender, "拍错了")
+    assert f"订单{WANG_UNPAID}已取消" in answer and "收货信息" not in answer
+
+
+def test_a_question_after_an_invoice_gets_its_state(stack) -> None:
+    sender = "e2e-probe-invoice"
+    for text in ("我要开发票", WANG_DELIVERED, "5678", "电子普通发票", "个人"):
+        say(stack, sender, text)
+    assert "开票申请已提交" in say(stack, sender, "wangwei@163.com")
+    later = "e2e-probe-invoice-later"
+    first = say(stack, later, "发票开好了吗")
+    assert "订单号" in first and "可以开的" not in first
+    say(stack, later, WANG_DELIVERED)
+    answer = say(stack, later, "5678")
+    assert "查到这个订单的开票记录" in answer and "开具中" in answer
+    assert "哪种发票" not in answer
+
+
+def test_shop_questions_without_an_order_get_their_own_answers(stack) -> None:
+    assert "没有线下实体店" in say(stack, "e2e-probe-store", "你们家有实体店吗")
+    answer = say(stack, "e2e-probe-account", "手机号换了 收不到验证码")
+    assert "平台" in answer and "质量问题" not in answer
+    answer = say(stack, "e2e-probe-usage", "这个咖啡豆保质期多久")
+    assert "12个月" in answer
+    assert "密封避光保存" in say(stack, "e2e-probe-usage", "那怎么保存")
