@@ -58,15 +58,17 @@ async def requested_before(order: JSON, tracker: Tracker) -> List[JSON]:
 
 def status(found: List[JSON]) -> JSON:
     """Where the order's invoices are (the three latest), as a response part."""
-    states = [part("utter_invoice_state", type=invoice.get("type_text", ""),
-                   title=invoice.get("title", ""), amount=money(invoice.get("amount")),
-                   state=invoice.get("status_text", ""),
-                   email=mask_email(str(invoice.get("email") or "")),
-                   sent=part("utter_invoice_sent" if invoice.get("status") == "issued"
-                             else "utter_invoice_will_be_sent",
-                             email=mask_email(str(invoice.get("email") or ""))))
-              for invoice in found[-3:]]
-    return part("utter_invoice_status", invoices=joined(states, "utter_separator_clause"))
+    return part("utter_invoice_status", invoices=joined(
+        [invoice_state(invoice) for invoice in found[-3:]], "utter_separator_clause"))
+
+
+def invoice_state(invoice: JSON) -> JSON:
+    sent = "utter_invoice_sent" if invoice.get("status") == "issued" \
+        else "utter_invoice_will_be_sent"
+    return part("utter_invoice_state", type=invoice.get("type_text", ""),
+                title=invoice.get("title", ""), amount=money(invoice.get("amount")),
+                state=invoice.get("status_text", ""),
+                sent=part(sent, email=mask_email(str(invoice.get("email") or ""))))
 
 
 def slots_needed(order: JSON, tracker: Tracker, earlier: Optional[List[JSON]] = None
