@@ -12,6 +12,7 @@ from typing import Any, Dict, List
 import aiohttp
 import pytest
 import requests
+from action_helpers import backend_behind
 from aiohttp import web
 
 from actions import turn
@@ -55,19 +56,8 @@ class LosingProxy:
 
 async def through_proxy(shop: str, use: Any) -> Any:
     proxy = LosingProxy(shop)
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", proxy.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore
-    backend = HttpShopBackend(url, api_key=os.environ["SHOP_API_KEY"], retries=2)
-    try:
+    async with backend_behind(proxy.handle, retries=2) as backend:
         return await use(backend), proxy.posts
-    finally:
-        await backend.close()
-        await runner.cleanup()
 
 
 def coupons(shop: str, reason: str) -> list:

@@ -12,6 +12,7 @@ from typing import Any, Dict, List
 import aiohttp
 import pytest
 import requests
+from action_helpers import backend_behind
 from aiohttp import web
 
 from actions import turn
@@ -56,19 +57,8 @@ class CountingProxy:
 
 
 async def with_proxy(proxy: CountingProxy, use: Any) -> Any:
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", proxy.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore
-    backend = HttpShopBackend(url, api_key=os.environ["SHOP_API_KEY"], retries=0)
-    try:
+    async with backend_behind(proxy.handle, retries=0) as backend:
         return await use(backend)
-    finally:
-        await backend.close()
-        await runner.cleanup()
 
 
 def test_a_turn_reads_an_order_once_and_each_caller_gets_its_own_copy(shop, proof) -> None:
