@@ -12,9 +12,9 @@ saves most of the rest.
 prediction (`Domain.states_for_tracker_history` replays every event): `RulePolicy` twice
 after a user message (once with the text, once with the intent, the same states) and
 `MemoizationPolicy` once more; 58 % of a prediction on 60-event conversations. The states of
-one tracker, as long as it has the same events, are computed once per set of arguments
-(`_cached_states_for_tracker_history`); callers get their own copy, since the featurizers
-edit them in place.
+the latest tracker, as long as it has the same events, are computed once per set of
+arguments (`_cached_states_for_tracker_history`); callers get their own copy, since the
+featurizers edit them in place.
 
 3. Faithful test stories. `rasa test` rebuilds each test story's user turns keeping only
 the intent, entities and response selection of the parsed message, so policies never see
@@ -95,7 +95,11 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
 
 
 _states_for_tracker_history = Domain.states_for_tracker_history
-_STATES_CACHE = "_shop_states_cache"
+# (tracker, its stamp, {arguments: states}) of the latest tracker asked about. One entry: the
+# policies of one prediction run one after another on the same tracker, and the tracker store
+# keeps trackers for many conversations, which must not each carry their states (a crowd of
+# 1,000 conversations spent more time in the garbage collector than it saved).
+_latest_states: List[Any] = [None, None, {}]
 
 
 def _cached_states_for_tracker_history(
@@ -104,24 +108,23 @@ def _cached_states_for_tracker_history(
         rule_only_data: Optional[Dict[Text, Any]] = None) -> List[State]:
     """Rasa's `states_for_tracker_history`, computed once per tracker state and arguments.
 
-    The cache lives on the tracker object and is keyed by the domain, the number of events
-    and the identity of the last one: the states depend on the events only (Rasa replays
-    them on an empty copy), and every change of a tracker appends an event."""
+    Keyed by the tracker object, the domain, the number of events and the identity of the
+    last one: the states depend on the events only (Rasa replays them on an empty copy), and
+    every change of a tracker appends an event."""
     if isinstance(tracker, TrackerWithCachedStates):  # training: it has its own cache
         return _states_for_tracker_history(self, tracker, omit_unset_slots,
                                            ignore_rule_only_turns, rule_only_data)
     events = tracker.events
     stamp = (id(self), len(events), id(events[-1]) if events else None)
-    cached = tracker.__dict__.get(_STATES_CACHE)
-    if cached is None or cached[0] != stamp:
-        cached = (stamp, {})
-        tracker.__dict__[_STATES_CACHE] = cached
+    if _latest_states[0] is not tracker or _latest_states[1] != stamp:
+        _latest_states[:] = [tracker, stamp, {}]
+    cached: Dict[Any, List[State]] = _latest_states[2]
     key = (omit_unset_slots, ignore_rule_only_turns, repr(rule_only_data))
-    states = cached[1].get(key)
+    states = cached.get(key)
     if states is None:
         states = _states_for_tracker_history(self, tracker, omit_unset_slots,
                                              ignore_rule_only_turns, rule_only_data)
-        cached[1][key] = states
+        cached[key] = states
     # A state is {sub-state name: {feature: str | tuple}}: two levels are all that is edited.
     return [{name: dict(sub) for name, sub in state.items()} for state in states]
 

@@ -137,5 +137,7 @@ def test_states_are_computed_once_per_tracker_state_and_equal_rasas() -> None:
         assert len(calls) == len(variants) + 1  # a new event: computed again
         copy = tracker.copy()
         assert copy.past_states(domain) == rasas(domain, tracker)
+        # Only the latest tracker's states are kept, not one set per conversation.
+        assert rasa_fixes._latest_states[0] is copy
     finally:
         rasa_fixes._states_for_tracker_history = original
