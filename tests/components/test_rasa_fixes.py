@@ -141,3 +141,65 @@ def test_states_are_computed_once_per_tracker_state_and_equal_rasas() -> None:
         assert rasa_fixes._latest_states[0] is copy
     finally:
         rasa_fixes._states_for_tracker_history = original
+
+
+def _predict_runner(trained_model):  # type: ignore[no-untyped-def]
+    from rasa.engine.graph import ExecutionContext
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    storage, metadata = trained_model
+    return metadata, DaskGraphRunner(metadata.predict_schema, storage,
+                                     ExecutionContext(metadata.predict_schema,
+                                                      metadata.model_id))
+
+
+def test_graph_runs_without_dask_give_dasks_results(trained_model) -> None:  # type: ignore[no-untyped-def]
+    from rasa.core.channels.channel import UserMessage
+    from rasa.engine.runner.dask import DaskGraphRunner
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    assert DaskGraphRunner.run is rasa_fixes._run_in_order
+    metadata, runner = _predict_runner(trained_model)
+    domain = Domain.load("domain.yml")
+    tracker = DialogueStateTracker.from_events("graph", _session_events(), domain.slots)
+    nlu = ([metadata.nlu_target],
+           lambda: {"__message__": [UserMessage("快递到哪了 361204587712340001",
+                                                message_id="m1")],
+                    "__tracker__": tracker})
+    core = ([metadata.core_target], lambda: {"__tracker__": tracker})
+    for targets, inputs in (nlu, core, nlu):  # the plan is reused the second time
+        ours = runner.run(inputs(), targets)
+        dasks = rasa_fixes._run_with_dask(runner, inputs(), targets)
+        assert ours.keys() == dasks.keys() == set(targets)
+        if targets == nlu[0]:
+            [mine], [theirs] = ours[targets[0]], dasks[targets[0]]
+            assert mine.as_dict() == theirs.as_dict()
+            assert mine.get("intent")["name"] == "track_logistics"
+        else:
+            mine, theirs = ours[targets[0]], dasks[targets[0]]
+            assert (mine.policy_name, mine.max_confidence, mine.probabilities) == (
+                theirs.policy_name, theirs.max_confidence, theirs.probabilities)
+    assert len(runner.__dict__["_plans"]) == 2
+
+
+def test_graph_plan_drops_results_after_their_last_reader(trained_model) -> None:  # type: ignore[no-untyped-def]
+    from rasa.engine.exceptions import GraphRunError
+
+    metadata, runner = _predict_runner(trained_model)
+    targets = (metadata.nlu_target,)
+    plan = rasa_fixes._plan(metadata.predict_schema, targets,
+                            frozenset({"__message__", "__tracker__"}))
+    names = [name for name, _, _ in plan]
+    assert names[-1] == metadata.nlu_target and len(names) == len(set(names))
+    for index, (_, needs, _) in enumerate(plan):
+        assert all(need in {"__message__", "__tracker__"} or names.index(need) < index
+                   for need in needs)
+    dropped = [key for _, _, finished in plan for key in finished]
+    read = {need for _, needs, _ in plan for need in needs}
+    # Every result but the target's is let go once read for the last time, and only once.
+    assert "__message__" in read and sorted(dropped) == sorted(read - set(targets))
+    with pytest.raises(GraphRunError, match="__message__"):
+        runner.run({"__tracker__": None}, list(targets))
+    with pytest.raises(GraphRunError, match="clashes"):
+        runner.run({metadata.nlu_target: 1}, list(targets))
