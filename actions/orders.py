@@ -442,6 +442,28 @@ def upset_opener(tracker: Tracker) -> Any:
     return part("utter_empathy_first", line=empathy_line(situation, tracker))
 
 
+class ActionAskInvoiceType(Action):
+    """The order form's question for the invoice type. 「发票开好了吗」 about an order the
+    shop has no invoice of goes on to a new request (`invoices.slots_needed`): that is said
+    first, once a session, instead of asking as if nothing had been asked."""
+
+    def name(self) -> Text:
+        return "action_ask_order_form_invoice_type"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        if invoices.asks_status(aftersales.customer_texts(tracker)) and \
+                not said_in_session(tracker, "utter_invoice_none_yet"):
+            try:
+                if not await invoices.requested_before({"id": tracker.get_slot("order_id")},
+                                                       tracker):
+                    dispatcher.utter_message(response="utter_invoice_none_yet")
+            except BackendError:
+                pass  # unknown: nothing said about it
+        dispatcher.utter_message(response="utter_ask_order_form_invoice_type")
+        return []
+
+
 def said_in_session(tracker: Tracker, response: str) -> bool:
     """Whether a bot message of this session was (or contained) this domain response."""
     return any(history.kind(event) == "bot" and response in history.responses_in(event)

@@ -34,6 +34,10 @@ COUPON_TROUBLE = re.compile(r"(券|优惠|满减).{0,6}(用不了|不能用|用�
 COUPON_CLAIM_TROUBLE = re.compile(r"(券|红包).{0,8}(领不到|领不了|领不上|抢不到|没领到|领取不了|"
                                   r"领取失败|怎么领)")
 
+# 「多买几件能送个小礼品吗」「有赠品吗」「买一送一吗」: a gift, not a delivery (送到/送货).
+GIFT_QUESTION = re.compile(r"赠品|赠送|小样|礼品|礼物|送(?:什么|啥|点|个|些|的)|"
+                           r"买[一二两三四五\d]+送[一二两三四五\d]")
+
 # 「好评返现吗」: paying for reviews is against the platforms' rules and 《电子商务法》 (false
 # reviews); the shop says so and asks for an honest review instead.
 REVIEW_CASHBACK = re.compile(r"(好评|晒图|评价|五星|追评).{0,4}(返现|返钱|返红包|有红包|送红包)")
@@ -85,6 +89,9 @@ class ActionAskPromotion(Action):
             lines += await self._coupons(customer_id)
             rules = [str(rule.get("text") or rule.get("name")) for rule in
                      await backend.promotions()]
+            if GIFT_QUESTION.search(text) and not any("赠" in rule or "送" in rule
+                                                      for rule in rules):
+                lines.append(part("utter_promotion_no_gift"))
             amount = amount_in(text)
             # 「满399减50怎么算」 right after the rules were listed: the quote, not the list again.
             replied = " ".join(history.last_replies(tracker.events))

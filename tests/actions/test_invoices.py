@@ -4,6 +4,7 @@ against the running demo shop."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from action_helpers import make_tracker, texts
@@ -12,12 +13,13 @@ import actions.backend as backend_module
 from actions import invoices
 from actions.forms import ValidateOrderForm
 from actions.handoff import open_todos
-from actions.orders import ActionOrderTask
+from actions.orders import ActionAskInvoiceType, ActionOrderTask
 from actions.text import mask_email
 
 VALID = "91330106MALLJY1JJN"
 WANG_DELIVERED = "361204587712340003"  # 王伟 (C0001), delivered
 WANG_UNPAID = "361204587712340004"
+WANG_PAID = "361204587712340002"
 LI_CANCELLED = "361204587712340014"
 
 
@@ -215,3 +217,28 @@ def test_a_question_after_an_invoice_gets_its_state_not_a_new_request(run_action
     said = texts(messages)
     assert said.startswith("查到这个订单的开票记录:") and "抬头「个人」" in said
     assert "开具中" in said and "wa***@163.com" in said and "开票申请已提交" not in said
+
+
+def test_a_question_after_an_invoice_never_asked_for_says_there_is_none(run_action) -> None:
+    def asking(order_id: str, text: str) -> Any:
+        tracker = make_tracker({"customer_id": "C0001", "order_task": "invoice",
+                                "order_id": order_id, "verified_order_id": order_id},
+                               sender="demo-wang", latest_message={
+                                   "intent": {"name": "ask_invoice"}, "entities": [],
+                                   "text": text})
+        tracker.events[0]["text"] = text
+        return tracker
+
+    # The paid order has no invoice: said once, then the form's question for the type.
+    messages, _ = run_action(ActionAskInvoiceType(), asking(WANG_PAID, "发票开好了吗"))
+    said = texts(messages)
+    assert said.startswith("这个订单还没有申请过发票") and "开哪种发票" in said
+    # A new request says nothing about earlier invoices; nor does an order that has some.
+    messages, _ = run_action(ActionAskInvoiceType(), asking(WANG_PAID, "我要开发票"))
+    assert texts(messages).startswith("请问开哪种发票")
+    filed = {"customer_id": "C0001", "order_task": "invoice", "order_id": WANG_DELIVERED,
+             "verified_order_id": WANG_DELIVERED, "invoice_type": "normal",
+             "invoice_title": "个人", "invoice_email": "wangwei@163.com"}
+    run_action(ActionOrderTask(), make_tracker(filed, sender="demo-wang"))
+    messages, _ = run_action(ActionAskInvoiceType(), asking(WANG_DELIVERED, "发票开好了吗"))
+    assert "还没有申请过" not in texts(messages)

@@ -18,7 +18,7 @@ from actions.products import (
     asked_attribute,
     attributes,
 )
-from actions.promotions import ActionAskPromotion, amount_in
+from actions.promotions import GIFT_QUESTION, ActionAskPromotion, amount_in
 from service_common.config import ConfigError
 
 pytestmark = pytest.mark.usefixtures("document_index")
@@ -295,3 +295,22 @@ def test_a_coupon_that_cannot_be_claimed_gets_the_reasons(run_action) -> None:
         "intent": {"name": "ask_promotion"}, "entities": [], "text": "这个有优惠券吗 领不到啊"}))
     said = texts(messages)
     assert "领不到券一般是" in said and "满199减20" in said
+
+
+@pytest.mark.parametrize("text, gift", [
+    ("多买几件能送个小礼品吗", True), ("有赠品吗", True), ("买二送一吗", True),
+    ("下单送什么", True), ("什么时候送到", False), ("包邮送货上门吗", False),
+])
+def test_gift_questions(text: str, gift: bool) -> None:
+    assert bool(GIFT_QUESTION.search(text)) is gift
+
+
+def test_a_gift_question_is_answered_before_the_promotions(run_action) -> None:
+    # The demo shop gives nothing away: that is said, then what it does offer.
+    messages, _ = run_action(ActionAskPromotion(), make_tracker(loop=None, latest_message={
+        "intent": {"name": "ask_promotion"}, "entities": [], "text": "多买几件能送个小礼品吗"}))
+    said = texts(messages)
+    assert "没有买赠" in said and said.index("没有买赠") < said.index("满199减20")
+    messages, _ = run_action(ActionAskPromotion(), make_tracker(loop=None, latest_message={
+        "intent": {"name": "ask_promotion"}, "entities": [], "text": "多买能便宜吗"}))
+    assert "没有买赠" not in texts(messages)
