@@ -6,6 +6,7 @@ from scenarios import post_message, reply_text
 
 WANG_UNPAID = "361204587712340004"  # 王伟, unpaid: can be cancelled
 WANG_DELIVERED = "361204587712340003"
+WANG_PAID = "361204587712340002"  # paid, no invoice asked for
 
 
 def say(stack, sender: str, text: str) -> str:
@@ -33,6 +34,17 @@ def test_a_question_after_an_invoice_gets_its_state(stack) -> None:
     answer = say(stack, later, "5678")
     assert "查到这个订单的开票记录" in answer and "开具中" in answer
     assert "哪种发票" not in answer
+    # An order without any invoice: said so, then the new request's first question.
+    none = "e2e-probe-invoice-none"
+    say(stack, none, "发票开好了吗")
+    say(stack, none, WANG_PAID)
+    answer = say(stack, none, "5678")
+    assert "还没有申请过发票" in answer and "哪种发票" in answer
+
+
+def test_a_gift_question_hears_there_is_none(stack) -> None:
+    answer = say(stack, "e2e-probe-gift", "多买几件能送个小礼品吗")
+    assert "没有买赠" in answer and "满199减20" in answer
 
 
 def test_shop_questions_without_an_order_get_their_own_answers(stack) -> None:
