@@ -6,7 +6,7 @@ from scenarios import post_message, reply_text
 
 WANG_UNPAID = "361204587712340004"  # 王伟, unpaid: can be cancelled
 WANG_DELIVERED = "361204587712340003"
-WANG_PAID = "361204587712340002"  # paid, no invoice asked for
+WANG_SHIPPED = "361204587712340001"  # no test files an invoice for it
 
 
 def say(stack, sender: str, text: str) -> str:
@@ -37,7 +37,7 @@ def test_a_question_after_an_invoice_gets_its_state(stack) -> None:
     # An order without any invoice: said so, then the new request's first question.
     none = "e2e-probe-invoice-none"
     say(stack, none, "发票开好了吗")
-    say(stack, none, WANG_PAID)
+    say(stack, none, WANG_SHIPPED)
     answer = say(stack, none, "5678")
     assert "还没有申请过发票" in answer and "哪种发票" in answer
 
