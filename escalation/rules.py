@@ -22,6 +22,8 @@ QUEUES_FILE = ROOT / "desk" / "queues.yml"
 CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_WORDS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+# The shop's customer-service phone line when escalation/rules.yml names none.
+DEFAULT_HOTLINE = "400-820-1234"
 # Saying hello or yes three times is not an unresolved question.
 NOT_QUESTIONS = {"greet", "goodbye", "thank", "affirm", "deny", "inform", "rate_service",
                  "nlu_fallback", "out_of_scope"}
@@ -92,7 +94,7 @@ class OfficeHoursSpec(Model):
     days: conlist(Literal[tuple(DAYS)], min_items=1) = list(DAYS)  # type: ignore
     open: time = time(9)
     close: time = time(22)
-    hotline: constr(regex=r"^[0-9][0-9-]{4,19}$") = "400-820-1234"  # type: ignore[valid-type]
+    hotline: constr(regex=r"^[0-9][0-9-]{4,19}$") = DEFAULT_HOTLINE  # type: ignore[valid-type]
 
     @validator("open", "close", pre=True)
     def _clock(cls, value: Any) -> time:
@@ -177,7 +179,7 @@ class OfficeHours:
     days: Tuple[int, ...]
     open: time
     close: time
-    hotline: str = "400-820-1234"  # the shop's customer-service phone line
+    hotline: str = DEFAULT_HOTLINE
 
     def is_open(self, now: Optional[datetime] = None) -> bool:
         local = (now or datetime.now(timezone.utc)).astimezone(self.offset)
