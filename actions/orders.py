@@ -443,9 +443,10 @@ def upset_opener(tracker: Tracker) -> Any:
 
 
 class ActionAskInvoiceType(Action):
-    """The order form's question for the invoice type. 「发票开好了吗」 about an order the
-    shop has no invoice of goes on to a new request (`invoices.slots_needed`): that is said
-    first, once a session, instead of asking as if nothing had been asked."""
+    """The order form's question for the invoice type, with a button per type.
+    「发票开好了吗」 about an order the shop has no invoice of goes on to a new request
+    (`invoices.slots_needed`): that is said first, once a session, instead of asking as if
+    nothing had been asked."""
 
     def name(self) -> Text:
         return "action_ask_order_form_invoice_type"
@@ -460,7 +461,9 @@ class ActionAskInvoiceType(Action):
                     dispatcher.utter_message(response="utter_invoice_none_yet")
             except BackendError:
                 pass  # unknown: nothing said about it
-        dispatcher.utter_message(response="utter_ask_order_form_invoice_type")
+        dispatcher.utter_message(response="utter_ask_order_form_invoice_type", buttons=[
+            {"title": part(f"utter_invoice_type_{kind}"),
+             "payload": f'/inform{{"invoice_type": "{kind}"}}'} for kind in invoices.INVOICE_TYPES])
         return []
 
 

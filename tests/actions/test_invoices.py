@@ -233,6 +233,8 @@ def test_a_question_after_an_invoice_never_asked_for_says_there_is_none(run_acti
     messages, _ = run_action(ActionAskInvoiceType(), asking(WANG_PAID, "发票开好了吗"))
     said = texts(messages)
     assert said.startswith("这个订单还没有申请过发票") and "开哪种发票" in said
+    assert [button["payload"] for button in messages[-1]["buttons"]] == [
+        '/inform{"invoice_type": "normal"}', '/inform{"invoice_type": "special"}']
     # A new request says nothing about earlier invoices; nor does an order that has some.
     messages, _ = run_action(ActionAskInvoiceType(), asking(WANG_PAID, "我要开发票"))
     assert texts(messages).startswith("请问开哪种发票")
