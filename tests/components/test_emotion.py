@@ -190,6 +190,16 @@ def test_fingerprint_changes_when_the_training_file_changes(tmp_path: Path) -> N
         {**config, "lexicon_file": str(data)})
 
 
+@pytest.mark.parametrize("text, label", [
+    # 「你们」 opened a third of the angry training examples and few calm ones: polite
+    # questions addressed to the shop were scored angry and handed to the senior queue.
+    ("你们几点发货", "calm"), ("你们家还有粉色的吗", "calm"), ("请问你们支持七天无理由吗", "calm"),
+    ("你们这什么破店", "angry"), ("你们到底发不发货", "angry"),
+])
+def test_addressing_the_shop_is_no_anger(radar: EmotionRadar, text: str, label: str) -> None:
+    assert emotion_of(radar, text)["label"] == label
+
+
 @pytest.mark.parametrize("text", ["361204587712340001", "5678", "5", "138-0013-8000", " 12 "])
 def test_bare_numbers_carry_no_mood(radar: EmotionRadar, text: str) -> None:
     assert radar.predict(text) == {"label": "calm", "intensity": 0.0, "confidence": 1.0}
