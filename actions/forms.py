@@ -299,13 +299,17 @@ class OrderOwnerValidation(RetryingFormValidation):
         text = (tracker.latest_message or {}).get("text") or ""
         if text.startswith("/") or ORDER_ID_PATTERN.search(text.replace(" ", "")):
             return {}
+        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        if intent == "affirm" or order_lookup.YES_THIS_ONE.fullmatch(text.strip()):
+            offered = order_lookup.offered_order(tracker)
+            if offered:  # yes to 「是这个「耳机」的订单吗?」: that order, as if clicked
+                return {"order_id": offered}
         latest = order_lookup.recent(tracker)[:1]
         if order_lookup.says_no_number(tracker) or order_lookup.phone_in([text]) or \
                 order_lookup.date_in([text]):
             return {"order_id": text}
         # 「买的羽绒服」 names the order; 「这个充电宝支持快充吗」 asks about the product,
         # which its own rule answers while the form waits.
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if order_lookup.product_in(latest) and intent not in self.answered_elsewhere:
             return {"order_id": text}
         return {}

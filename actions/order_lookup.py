@@ -29,8 +29,15 @@ NO_NUMBER = re.compile(
     r"|手机号.{0,3}(查|找)|用手机|没有单|不会查")
 # 「我买的羽绒服什么时候到」 -> 羽绒服: what follows 买的/买了/订的 up to a particle or verb.
 BOUGHT = re.compile(r"(?:买的|买了|订的|下单的|拍的|拍了)(?:一[个件台双条只套])?"
+                    r"(?!什么|怎么|啥|咋|还|到|呢|吗|啊|呀|的|了)"
                     r"([\u4e00-\u9fffA-Za-z0-9]{2,10}?)"
                     r"(?=什么|怎么|啥|咋|还|到|呢|吗|啊|呀|的|了|，|,|。|！|!|？|\?|\s|$)")
+# 「我买的东西咋还没到」: bought, but no product named.
+GENERIC_GOODS = {"东西", "宝贝", "商品", "货物", "快递", "包裹", "那个", "这个", "订单", "单子"}
+# 「对 就是这个」「嗯」: yes to the one order the bot offered.
+YES_THIS_ONE = re.compile(r"(?:对|是|嗯+|恩|没错|就是|确认|好)[的啊呀哦]?\s*"
+                          r"(?:就是)?(?:这个|这单|它)?[的啊呀哦!！~。.\s]*")
+ORDER_IN_PAYLOAD = re.compile(r'"order_id"\s*:\s*"(\d{18})"')
 MONTH_DAY = re.compile(r"(?:(\d{4})[年./-])?(\d{1,2})\s*(?:月|[./-])\s*(\d{1,2})\s*(?:日|号)?")
 RELATIVE_DAYS = {"今天": 0, "昨天": 1, "前天": 2, "大前天": 3}
 RECENT_MESSAGES = 4
@@ -69,9 +76,27 @@ def product_in(events: List[JSON]) -> Optional[str]:
         for entity in (event.get("parse_data") or {}).get("entities") or []:
             if entity.get("entity") == "product" and entity.get("value"):
                 return str(entity["value"])[:30]
-        found = BOUGHT.search(event.get("text") or "")
-        if found:
-            return found.group(1)
+        for found in BOUGHT.finditer(event.get("text") or ""):
+            if found.group(1) not in GENERIC_GOODS:
+                return found.group(1)
+    return None
+
+
+def offered_order(tracker: Tracker) -> Optional[str]:
+    """The order of the bot's last message when it offered exactly one (「是这个「耳机」的
+    订单吗?」 with its button), before the customer's latest message."""
+    seen_latest = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_latest:
+                return None
+            seen_latest = True
+        elif event.get("event") == "bot" and seen_latest:
+            buttons = (event.get("data") or {}).get("buttons") or []
+            ids = {found.group(1) for button in buttons
+                   for found in [ORDER_IN_PAYLOAD.search(str(button.get("payload") or ""))]
+                   if found}
+            return ids.pop() if len(ids) == 1 else None
     return None
 
 

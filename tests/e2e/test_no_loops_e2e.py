@@ -108,6 +108,13 @@ def test_linked_customer_names_the_product(stack):
     assert "等待仓库发货" in say('/inform{"order_id":"361204587712340002"}')
 
 
+
+def test_linked_customer_says_yes_to_the_order_offered(stack):
+    say = chat(stack, "demo-wang-yes", customer="C0001")
+    assert "是这个「" in say("我买的键盘到哪了")
+    assert "等待仓库发货" in say("对 就是这个")
+
+
 @pytest.mark.skipif(not load_sessions(), reason="no replay sessions")
 def test_replayed_real_sessions_do_not_loop(stack):
     """tests/replay/sessions.yml (real shop chats, held-out side) replayed as anonymous
