@@ -558,7 +558,10 @@ class InvoiceValidation(RetryingFormValidation):
         for found in (invoices.email_in(text), invoices.tax_id_in(text)):
             if found:
                 text = text.replace(found, " ")
-        return {"invoice_title": invoices.clean_title(text)}
+        title = invoices.clean_title(text)
+        # 「邮箱是 wangwei@163.com」 while the title is asked: the e-mail is kept, the title
+        # asked again (an empty title would be rejected as a wrong one).
+        return {"invoice_title": title} if title else {}
 
     def validate_invoice_title(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

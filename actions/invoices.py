@@ -105,9 +105,10 @@ def title_problem(title: str, invoice_type: Optional[str]) -> Optional[str]:
 
 
 def clean_title(text: str) -> str:
-    """「抬头:杭州某某有限公司」 -> the name; 「个人的」 / 「开个人」 -> 个人."""
+    """「抬头:杭州某某有限公司」 -> the name; 「个人的」 / 「开个人」 / 「普票 个人的」 -> 个人."""
     text = unicodedata.normalize("NFKC", text).strip()
-    if PERSONAL in text and len(text) <= 8:
+    if PERSONAL in text and (len(text) <= 8 or  # 「能开个普票吗 个人的」 too
+                             not any(word in text for word in ORGANISATION_WORDS)):
         return PERSONAL
     # 「公司的 抬头是…」: the name follows the word 抬头 wherever it stands.
     cue = re.search(r"抬头(是|为|写)?[::]?\s*(?=\S)", text)
@@ -130,7 +131,8 @@ def early_title(text: str, invoice_type: Optional[str] = None) -> Optional[str]:
 
 
 def tax_id_in(text: str) -> Optional[str]:
-    match = TAX_ID_PATTERN.search(normalize_credit_code(text))
+    # An e-mail in the same message is no part of the code (spaces are removed next).
+    match = TAX_ID_PATTERN.search(normalize_credit_code(EMAIL_PATTERN.sub("，", text)))
     return match.group(0) if match else None
 
 

@@ -36,6 +36,7 @@ def test_invoice_type_in_words(text: str, expected) -> None:
     ("发票抬头是上海云帆网络科技有限公司。", "上海云帆网络科技有限公司"),
     ("公司的 抬头是杭州某某科技有限公司", "杭州某某科技有限公司"),
     ("开公司抬头:上海云帆网络科技有限公司 税号稍后发", "上海云帆网络科技有限公司"),
+    ("能开个普票吗 个人的", "个人"), ("个人工作室的抬头是星河设计工作室", "星河设计工作室"),
 ])
 def test_titles_as_customers_write_them(text: str, expected: str) -> None:
     assert invoices.clean_title(text) == expected
@@ -54,6 +55,9 @@ def test_title_problems() -> None:
 def test_tax_ids_are_found_normalised_and_checked() -> None:
     assert invoices.tax_id_in(f"税号:{VALID.lower()}") == VALID
     assert invoices.tax_id_in("９１３３０１０６ＭＡＬＬＪＹ１ＪＪＮ") == VALID  # full-width
+    # An e-mail after it in the same message (spaces are removed before matching).
+    assert invoices.tax_id_in(f"杭州某某科技有限公司 {VALID} cw@yunfan.cn") == VALID
+    assert invoices.tax_id_in("邮箱 AB12345678901234@qq.com") is None
     assert invoices.tax_id_problem(VALID) is None
     assert invoices.tax_id_problem(VALID[:-1] + "X")
     assert invoices.tax_id_problem("91330106MALLJY1J")  # too short
@@ -86,6 +90,19 @@ def test_a_personal_title_needs_no_tax_id(run_action) -> None:
         latest_message={"intent": {"name": "inform"}, "entities": [], "text": "个人"})
     _, slots = run_action(ValidateOrderForm(), tracker)
     assert slots["invoice_title"] == "个人" and slots["requested_slot"] == "invoice_email"
+
+
+
+def test_an_email_given_when_the_title_is_asked_is_kept(run_action) -> None:
+    # 「邮箱是 …」 while the title is asked: the e-mail is kept, no empty title is rejected.
+    tracker = make_tracker(
+        {"customer_id": "C0001", "order_task": "invoice", "order_id": WANG_DELIVERED,
+         "verified_order_id": WANG_DELIVERED, "invoice_type": "normal"},
+        sender="demo-wang", requested_slot="invoice_title", latest_message={
+            "intent": {"name": "inform"}, "entities": [], "text": "邮箱是 wangwei@163.com"})
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["invoice_email"] == "wangwei@163.com" and not slots.get("invoice_title")
+    assert slots["requested_slot"] == "invoice_title" and "全称" not in texts(messages)
 
 
 def test_an_invalid_tax_id_is_explained_and_asked_again(run_action) -> None:
