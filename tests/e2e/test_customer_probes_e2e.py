@@ -22,6 +22,14 @@ def test_a_reason_for_cancelling_is_the_yes_not_an_address_change(stack) -> None
     assert f"订单{WANG_UNPAID}已取消" in answer and "收货信息" not in answer
 
 
+def test_changing_ones_mind_about_cancelling_stops_the_request(stack) -> None:
+    sender = "e2e-probe-not-cancelling"
+    assert "订单号" in say(stack, sender, "我要取消订单")
+    answer = say(stack, sender, "算了不取消了")
+    assert "订单号" not in answer and "手机号" not in answer
+    assert "订单号" not in say(stack, sender, "谢谢")
+
+
 def test_a_question_after_an_invoice_gets_its_state(stack) -> None:
     sender = "e2e-probe-invoice"
     for text in ("我要开发票", WANG_DELIVERED, "5678", "电子普通发票", "个人"):
