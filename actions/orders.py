@@ -291,7 +291,12 @@ class ActionAskOrderId(Action):
             step = max(failures, 1) if order_lookup.says_no_number(tracker) else failures
             ask, shown = await self._anonymous(step, phone, product, day)
         if said_twice_in_a_row(tracker, ask["response"]):
-            ask = part(ANONYMOUS_ASKS[-1] if not customer_id else LINKED_ASKS[-1])
+            # Worded differently the third time: back to the order after questions the
+            # bot answered, the last request only after failed turns.
+            asks, resume = (LINKED_ASKS, "utter_ask_order_pick_resume") if customer_id else \
+                (ANONYMOUS_ASKS, "utter_ask_order_id_resume")
+            ask = part(resume if failures < 2 and not said_twice_in_a_row(tracker, resume)
+                       else asks[-1])
         # Channels that draw cards (the web chat) show the cards instead of the buttons.
         dispatcher.utter_message(response="utter_ask_in_context", note=out_of_scope_note(tracker),
                                  intro=intro, ask=ask,

@@ -202,8 +202,14 @@ def test_never_the_same_request_three_times_in_a_row(run_action):
     tracker = conversation(["快递到哪了", ("bot", asked(first)), "包邮吗", ("bot", "包邮"),
                             ("bot", asked(first)), "几点发货"], intent="faq")
     messages, _ = run_action(ActionAskOrderId(), tracker)
-    assert [message["ask"]["response"] for message in messages] == [ANONYMOUS_ASKS[-1]]
+    # Answered questions are no failures: back to the order, not the last request.
+    assert [message["ask"]["response"] for message in messages] == ["utter_ask_order_id_resume"]
     assert bot_event(asked(first))["text"] not in texts(messages)
+    # After failed turns the third request is the last one before a person.
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["快递到哪了", ("bot", asked(first)), "包邮吗", ("bot", "包邮"),
+         ("bot", asked(first)), "几点发货"], {"failed_attempts": 2.0}, intent="faq"))
+    assert [message["ask"]["response"] for message in messages] == [ANONYMOUS_ASKS[-1]]
 
 
 def test_out_of_scope_inside_the_form_is_said_and_counted(run_action):
