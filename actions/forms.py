@@ -300,10 +300,10 @@ class OrderOwnerValidation(RetryingFormValidation):
         if text.startswith("/") or ORDER_ID_PATTERN.search(text.replace(" ", "")):
             return {}
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if intent == "affirm" or order_lookup.YES_THIS_ONE.fullmatch(text.strip()):
-            offered = order_lookup.offered_order(tracker)
-            if offered:  # yes to 「是这个「耳机」的订单吗?」: that order, as if clicked
-                return {"order_id": offered}
+        # 「对 就是这个」「第二个」「没付款那个」 about the orders just shown: as if clicked.
+        picked = order_lookup.picked_order(tracker, text, affirmed=intent == "affirm")
+        if picked:
+            return {"order_id": picked}
         latest = order_lookup.recent(tracker)[:1]
         if order_lookup.says_no_number(tracker) or order_lookup.phone_in([text]) or \
                 order_lookup.date_in([text]):

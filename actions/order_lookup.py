@@ -38,6 +38,14 @@ GENERIC_GOODS = {"东西", "宝贝", "商品", "货物", "快递", "包裹", "�
 YES_THIS_ONE = re.compile(r"(?:对|是|嗯+|恩|没错|就是|确认|好)[的啊呀哦]?\s*"
                           r"(?:就是)?(?:这个|这单|它)?[的啊呀哦!！~。.\s]*")
 ORDER_IN_PAYLOAD = re.compile(r'"order_id"\s*:\s*"(\d{18})"')
+# 「第二个」「最后那个」: an order by its place in the list the bot showed.
+ORDINALS = {"第一": 0, "第1": 0, "第二": 1, "第2": 1, "第三": 2, "第3": 2, "第四": 3, "第4": 3,
+            "最上面": 0, "最后": -1, "最下面": -1}
+ORDINAL = re.compile(r"(第[一二三四1-4]|最上面|最后|最下面)(?:个|单|那|一个|条|\s*$)")
+# 「没付款那个」: an order by its state, as the shop names it in the button (status_text).
+STATE_WORDS = ((r"(没|未|还没)付款?|待付款|没付钱", "待付款"),
+               (r"(没|未|还没)发货|待发货", "待发货"), (r"已经?发货|在路上", "已发货"),
+               (r"已经?签收|收到了的|已收到", "已签收"), (r"退款中|退货中", "退货中"))
 MONTH_DAY = re.compile(r"(?:(\d{4})[年./-])?(\d{1,2})\s*(?:月|[./-])\s*(\d{1,2})\s*(?:日|号)?")
 RELATIVE_DAYS = {"今天": 0, "昨天": 1, "前天": 2, "大前天": 3}
 RECENT_MESSAGES = 4
@@ -82,22 +90,42 @@ def product_in(events: List[JSON]) -> Optional[str]:
     return None
 
 
-def offered_order(tracker: Tracker) -> Optional[str]:
-    """The order of the bot's last message when it offered exactly one (「是这个「耳机」的
-    订单吗?」 with its button), before the customer's latest message."""
+def offered_orders(tracker: Tracker) -> List[Tuple[str, str]]:
+    """(order id, button title) of each order the bot's last message offered, before the
+    customer's latest message."""
     seen_latest = False
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             if seen_latest:
-                return None
+                return []
             seen_latest = True
         elif event.get("event") == "bot" and seen_latest:
-            buttons = (event.get("data") or {}).get("buttons") or []
-            ids = {found.group(1) for button in buttons
-                   for found in [ORDER_IN_PAYLOAD.search(str(button.get("payload") or ""))]
-                   if found}
-            return ids.pop() if len(ids) == 1 else None
-    return None
+            offered: List[Tuple[str, str]] = []
+            for button in (event.get("data") or {}).get("buttons") or []:
+                found = ORDER_IN_PAYLOAD.search(str(button.get("payload") or ""))
+                if found and found.group(1) not in dict(offered):
+                    offered.append((found.group(1), str(button.get("title") or "")))
+            return offered
+    return []
+
+
+def picked_order(tracker: Tracker, text: str, affirmed: bool = False) -> Optional[str]:
+    """The offered order the customer's words pick, as a click would: yes to the only one
+    (「对 就是这个」), its place in the list (「第二个」「最后那个」) or its state
+    (「没付款那个」「已经发货的」) when exactly one offered order has it."""
+    offered = offered_orders(tracker)
+    if not offered:
+        return None
+    text = text.strip()
+    if len(offered) == 1 and (affirmed or YES_THIS_ONE.fullmatch(text)):
+        return offered[0][0]
+    place = ORDINAL.search(text)
+    if place:
+        index = ORDINALS.get(place.group(1), -1)
+        return offered[index][0] if -len(offered) <= index < len(offered) else None
+    states = {state for words, state in STATE_WORDS if re.search(words, text)}
+    chosen = [order for order, title in offered if any(state in title for state in states)]
+    return chosen[0][0] if len(chosen) == 1 else None
 
 
 def recent(tracker: Tracker) -> List[JSON]:
