@@ -285,7 +285,8 @@ class ActionAskOrderId(Action):
         # general answer once, then the order.
         intro = (opener(tracker) or upset_opener(tracker)) if not failures else ""
         if customer_id:
-            ask, shown = await self._linked(customer_id, failures, product, day)
+            task = tracker.get_slot("order_task") if not failures else None
+            ask, shown = await self._linked(customer_id, failures, product, day, task)
         else:
             # 「订单号忘了」 as the first word: no point asking for the number first.
             step = max(failures, 1) if order_lookup.says_no_number(tracker) else failures
@@ -307,13 +308,22 @@ class ActionAskOrderId(Action):
 
     @staticmethod
     async def _linked(customer_id: str, failures: int, product: Optional[str],
-                      day: Optional[Any]) -> Tuple[JSON, List[JSON]]:
+                      day: Optional[Any], task: Optional[str] = None
+                      ) -> Tuple[JSON, List[JSON]]:
         try:
             orders = await get_backend().customer_orders(customer_id, limit=10)
         except BackendError:
             orders = []
         matches = order_lookup.narrow(orders, product, day) if product or day else []
         clue = order_lookup.clue_words(product, day) if product or day else ""
+        if not (product or day) and task in TASK_STATES:
+            # 「退款到哪了」 with one order being returned: that one, to confirm; the orders
+            # the task fits come first in any list.
+            fitting = [order for order in orders if order.get("status") in TASK_STATES[task]]
+            orders = fitting + [order for order in orders if order not in fitting]
+            if len(fitting) == 1:
+                matches = fitting
+                clue = part("utter_clue_product", product=fitting[0].get("status_text", ""))
         if len(matches) == 1:
             return part("utter_ask_order_is_it", clue=clue), matches
         if matches:
@@ -362,6 +372,10 @@ class ActionAskPhoneTail(Action):
         return []
 
 
+# The states of the orders a task is usually about (a linked customer's first question).
+TASK_STATES = {"refund": (OrderStatus.RETURN_REQUESTED,), "track": (OrderStatus.SHIPPED,),
+               "urge": (OrderStatus.PAID,), "cancel": (OrderStatus.UNPAID, OrderStatus.PAID),
+               "address": (OrderStatus.UNPAID, OrderStatus.PAID)}
 # Each retry asks differently (domain.yml: the questions after failed attempts).
 PHONE_TAIL_ASKS = ("utter_ask_phone_tail_again", "utter_ask_phone_tail_last")
 ANONYMOUS_ASKS = ("utter_ask_order_id", "utter_ask_order_id_without_number",

@@ -502,3 +502,18 @@ def test_no_tracking_yet_is_explained_before_the_request(run_action):
     messages, _ = run_action(ActionAskOrderId(), conversation(
         ["物流三天没更新了"], {"order_task": "track"}, intent="track_logistics"))
     assert "揽收" not in texts(messages)
+
+
+def test_a_linked_customer_is_offered_the_order_the_task_is_about(run_action):
+    # 「退款到哪了」: 李娜 has one order being returned; it is offered to confirm.
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["退款到哪了"], {"customer_id": "C0002", "order_task": "refund"}, sender="demo-li",
+        verified_customer="C0002"))
+    [button] = [button for message in messages for button in message.get("buttons") or []]
+    assert "361204587712340013" in button["payload"]
+    assert "是这个「退货中」的订单吗" in texts(messages)
+    # After a failed turn the whole list again, with nothing preselected.
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["退款到哪了", "不是"], {"customer_id": "C0002", "order_task": "refund",
+                            "failed_attempts": 1.0}, sender="demo-li", verified_customer="C0002"))
+    assert len([b for message in messages for b in message.get("buttons") or []]) > 1
