@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 ORDER_ID_PATTERN = re.compile(r"(?<!\d)\d{18}(?!\d)")
 PHONE_TAIL_PATTERN = re.compile(r"(?<!\d)\d{4}(?!\d)")
+# 「手机号不是我的 是我老婆的 我不知道后四位」: the customer cannot give the tail.
+TAIL_UNKNOWN = re.compile(r"不知道|不记得|记不清|忘了|忘记|不清楚|不是我的|不是我(的)?手机|"
+                          r"(家人|老婆|老公|爸|妈|朋友|同事|别人)(的|帮我|下的|买的)")
 # `failed_attempts` once the shop locked the order (too many wrong phone tails): the form
 # ends and action_order_task hands the conversation over.
 LOCKED_ATTEMPTS = 100.0
@@ -433,15 +436,20 @@ class OrderOwnerValidation(RetryingFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         order_id = tracker.get_slot("order_id")
-        match = PHONE_TAIL_PATTERN.search(str(value or ""))
-        if match and match.group(0) not in (tracker.latest_message.get("text") or ""):
+        text = tracker.latest_message.get("text") or ""
+        # The whole phone number (「13812345678」) gives its tail.
+        phone = order_lookup.phone_in([text])
+        match = re.search(r"\d{4}$", phone) if phone else \
+            PHONE_TAIL_PATTERN.search(str(value or ""))
+        if match and match.group(0) not in text:
             # A tail proven for an earlier order, re-validated when the form starts for a
             # new one: ask again without calling it a failed attempt.
             return {"phone_tail": None}
         if not match and self.noted_this_turn(tracker, values_before_this_turn(tracker)):
             return {"phone_tail": None}  # the message said something else the form kept
         if not match:
-            return self.reject(dispatcher, tracker, "phone_tail", "utter_reject_phone_tail")
+            return self.reject(dispatcher, tracker, "phone_tail", "utter_reject_phone_tail_unknown"
+                               if TAIL_UNKNOWN.search(text) else "utter_reject_phone_tail")
         try:
             proven = await get_backend().prove_owner(order_id, phone_tail=match.group(0),
                                                      client=tracker.sender_id)

@@ -363,6 +363,8 @@ class ActionAskPhoneTail(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         failures = int(tracker.get_slot("failed_attempts") or 0)
+        if failures < 2 and rejected_this_turn(tracker) & PHONE_TAIL_REJECTIONS:
+            return []  # the rejection just said what is needed: no second request
         if not failures:
             dispatcher.utter_message(response="utter_ask_order_form_phone_tail")
         else:
@@ -370,6 +372,21 @@ class ActionAskPhoneTail(Action):
                                      note=out_of_scope_note(tracker),
                                      ask=part(PHONE_TAIL_ASKS[min(failures, 2) - 1]))
         return []
+
+
+PHONE_TAIL_REJECTIONS = {"utter_reject_phone_tail", "utter_reject_phone_tail_unknown",
+                         "utter_reject_phone_tail_mismatch"}
+
+
+def rejected_this_turn(tracker: Tracker) -> set:
+    """The responses the bot has sent since the customer's latest message."""
+    said: set = set()
+    for event in reversed(tracker.events):
+        if history.kind(event) == "user":
+            break
+        if history.kind(event) == "bot":
+            said |= history.responses_in(event)
+    return said
 
 
 # The states of the orders a task is usually about (a linked customer's first question).

@@ -3,6 +3,7 @@
 from action_helpers import make_tracker, texts
 
 from actions.forms import ValidateOrderForm
+from actions.orders import ActionAskPhoneTail
 
 WANG_ORDER = "361204587712340001"  # shipped, owned by 王伟 (demo-wang, phone tail 5678)
 WANG_UNPAID = "361204587712340004"
@@ -162,3 +163,28 @@ def test_a_clear_new_task_still_replaces_the_one_being_confirmed(run_action):
     _, slots = run_action(ValidateOrderForm(), confirming(
         "算了 帮我改一下地址吧", "change_address", 0.93, "address"))
     assert slots.get("order_task", "address") == "address" and slots.get("confirmed") is None
+
+
+def test_the_whole_phone_number_gives_its_tail(run_action):
+    tracker = make_tracker({"order_id": WANG_ORDER}, set_now={"phone_tail": "138 1234 5678"},
+                           requested_slot="phone_tail")
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["verified_order_id"].startswith(f"op1.{WANG_ORDER}.")
+
+
+def test_a_customer_who_does_not_know_the_tail_hears_the_other_ways(run_action):
+    text = "手机号不是我的 是我老婆的 我不知道后四位"
+    tracker = make_tracker({"order_id": WANG_ORDER}, set_now={"phone_tail": text},
+                           requested_slot="phone_tail")
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert "问一下帮您下单的家人" in texts(messages) and "转人工" in texts(messages)
+    assert slots["phone_tail"] is None and slots["failed_attempts"] == 1
+    # The form's question after it would say the same again: not sent.
+    rejected = make_tracker({"order_id": WANG_ORDER, "failed_attempts": 1.0},
+                            requested_slot="phone_tail")
+    rejected.events.append({"event": "bot", "text": texts(messages),
+                            "metadata": {"utter_action": "utter_reject_phone_tail_unknown"}})
+    assert run_action(ActionAskPhoneTail(), rejected)[0] == []
+    # The last request (with the offer of a person) is still made.
+    rejected.slots["failed_attempts"] = 2.0
+    assert "人工" in texts(run_action(ActionAskPhoneTail(), rejected)[0])
