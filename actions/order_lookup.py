@@ -39,9 +39,8 @@ YES_THIS_ONE = re.compile(r"(?:对|是|嗯+|恩|没错|就是|确认|好)[的啊
                           r"(?:就是)?(?:这个|这单|它)?[的啊呀哦!！~。.\s]*")
 ORDER_IN_PAYLOAD = re.compile(r'"order_id"\s*:\s*"(\d{18})"')
 # 「第二个」「最后那个」: an order by its place in the list the bot showed.
-ORDINALS = {"第一": 0, "第1": 0, "第二": 1, "第2": 1, "第三": 2, "第3": 2, "第四": 3, "第4": 3,
-            "最上面": 0, "最后": -1, "最下面": -1}
-ORDINAL = re.compile(r"(第[一二三四1-4]|最上面|最后|最下面)(?:个|单|那|一个|条|\s*$)")
+ORDINAL = re.compile(r"(?:第(?P<n>[一二三四1-4])|(?P<top>最上面)|(?P<last>最后|最下面))"
+                     r"(?:个|单|那|一个|条|\s*$)")
 # 「没付款那个」: an order by its state, as the shop names it in the button (status_text).
 STATE_WORDS = ((r"(没|未|还没)付款?|待付款|没付钱", "待付款"),
                (r"(没|未|还没)发货|待发货", "待发货"), (r"已经?发货|在路上", "已发货"),
@@ -121,7 +120,9 @@ def picked_order(tracker: Tracker, text: str, affirmed: bool = False) -> Optiona
         return offered[0][0]
     place = ORDINAL.search(text)
     if place:
-        index = ORDINALS.get(place.group(1), -1)
+        number = place.group("n")
+        index = (int(number) if number.isdigit() else "_一二三四".index(number)) - 1 \
+            if number else 0 if place.group("top") else -1
         return offered[index][0] if -len(offered) <= index < len(offered) else None
     states = {state for words, state in STATE_WORDS if re.search(words, text)}
     chosen = [order for order, title in offered if any(state in title for state in states)]
