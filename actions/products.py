@@ -150,6 +150,9 @@ OPTION_WORDS = {"颜色": ("颜色", "什么色", "哪些色", "几个色", "几
                 "尺码": ("尺码", "码数", "哪些码", "几个码", "什么码")}
 # 「有粉色的吗」「有没有红色」: a colour the product may not come in (not 「有色差吗」).
 ASKS_A_COLOUR = re.compile(r"有.{0,4}色(?!差)")
+# 「你们卖手机吗」「有没有卖猫粮的」: whether the shop sells a kind of goods at all.
+SELLS = re.compile(r"(?:有没有在?卖|有卖|卖不卖|在卖|卖)(?!的|什么|啥|这个|那个|东西)"
+                   r"([\u4e00-\u9fffA-Za-z]{1,8}?)的?(?:吗|么|嘛|没|不|呀|啊|[?？]|$)")
 
 
 def option_value_pattern(value: str) -> re.Pattern:
@@ -232,6 +235,21 @@ def product_label(product: JSON) -> str:
 MAX_PRODUCT_BUTTONS = 6
 
 
+async def not_sold(question: str, dispatcher: CollectingDispatcher) -> bool:
+    """「你们卖手机吗」 with no such goods in the catalogue: said so (True), instead of asking
+    which product was meant."""
+    asked = SELLS.search(question)
+    if not asked:
+        return False
+    try:
+        if await get_backend().find_products(asked.group(1)):
+            return False
+    except BackendError:
+        return False
+    dispatcher.utter_message(response="utter_product_not_sold", goods=asked.group(1))
+    return True
+
+
 async def ask_which_product(tracker: Tracker, dispatcher: CollectingDispatcher,
                             question: str) -> List[EventType]:
     """Offers as buttons the catalogue products the customer's word covers (「这个羽绒服…」:
@@ -308,6 +326,8 @@ class ProductAction(Action):
             dispatcher.utter_message(response="utter_backend_ask_later", problem=error.message)
             return [outcome(UNRESOLVED, "product", error.code, "product", tracker)]
         if product is None:
+            if await not_sold(question, dispatcher):
+                return [outcome(RESOLVED, "product", "not_sold", "product", tracker)]
             return await ask_which_product(tracker, dispatcher, question)
         answer = await self.answer(product, question, tracker, dispatcher)
         events: List[EventType] = [

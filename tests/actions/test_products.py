@@ -314,3 +314,15 @@ def test_a_gift_question_is_answered_before_the_promotions(run_action) -> None:
     messages, _ = run_action(ActionAskPromotion(), make_tracker(loop=None, latest_message={
         "intent": {"name": "ask_promotion"}, "entities": [], "text": "多买能便宜吗"}))
     assert "没有买赠" not in texts(messages)
+
+
+def test_goods_the_shop_does_not_sell_are_said_so(run_action) -> None:
+    messages, _ = run_action(ActionProductQuestion(), chat("你们卖手机吗"))
+    assert "没有在卖「手机」" in texts(messages)
+    messages, _ = run_action(ActionProductQuestion(), chat("有没有卖猫粮的"))
+    assert "没有在卖「猫粮」" in texts(messages)
+    # Goods it sells: which one, as before; so for a question that is not about selling.
+    messages, _ = run_action(ActionProductQuestion(), chat("有卖羽绒服吗"))
+    assert "没有在卖" not in texts(messages)
+    messages, _ = run_action(ActionProductQuestion(), chat("你们卖的什么"))
+    assert "没有在卖" not in texts(messages)

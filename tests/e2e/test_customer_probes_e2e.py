@@ -50,6 +50,10 @@ def test_a_question_after_an_invoice_gets_its_state(stack) -> None:
     assert "还没有申请过发票" in answer and "哪种发票" in answer
 
 
+def test_goods_the_shop_does_not_sell(stack) -> None:
+    assert "没有在卖「手机」" in say(stack, "e2e-probe-not-sold", "你们卖手机吗")
+
+
 def test_a_gift_question_hears_there_is_none(stack) -> None:
     answer = say(stack, "e2e-probe-gift", "多买几件能送个小礼品吗")
     assert "没有买赠" in answer and "满199减20" in answer
