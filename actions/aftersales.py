@@ -37,6 +37,11 @@ logger = logging.getLogger(__name__)
 POLICY_FILE = Path(__file__).resolve().parent.parent / "policy" / "aftersales.yml"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 TASKS = ("return", "exchange", "quality")  # order_task values of after-sales requests
+# 「能换个大一码不」「换XL」「换成白色的」: what an exchange should bring instead.
+WANTED = re.compile(r"换(?:成|个|一个|一件|一双|为)?\s*"
+                    r"([大小](?:一|两|二|2)[码号]|[2-4]?X{0,3}[SML](?:码|号)?|\d{2,3}(?:码|号)|"
+                    r"(?:卡其|藏青|酒红|军绿|[深浅]?[白黑红蓝绿黄灰粉紫棕咖米银金橙])色?)"
+                    r"(?![A-Za-z])", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -244,13 +249,25 @@ async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
     return None
 
 
+def wanted_in(texts: List[str]) -> Optional[str]:
+    """What the customer wants instead (「大一码」, 「XL」, 「白色」), newest message first."""
+    for text in texts:
+        found = WANTED.search(text)
+        if found:
+            return found.group(1).upper()
+    return None
+
+
 async def submit(order: Dict[str, Any], reason: Reason, item: str, evidence: List[str],
                  task: str, conversation_id: str,
-                 order_proof: Optional[str] = None) -> Dict[str, Any]:
+                 order_proof: Optional[str] = None, wanted: Optional[str] = None
+                 ) -> Dict[str, Any]:
     # The customer may ask for an exchange where the policy would refund.
     kind = "exchange" if task == "exchange" and reason.kind == "return" else reason.kind
+    # The shop's record says what to send instead (「尺码不合适,换大一码」).
+    label = f"{reason.label},换{wanted}" if kind == "exchange" and wanted else reason.label
     return await get_backend().create_after_sale(order["id"], {
-        "kind": kind, "item": item, "reason_code": reason.code, "reason": reason.label,
+        "kind": kind, "item": item, "reason_code": reason.code, "reason": label,
         # The same photo sent twice is one upload; the shop counts ids as sent (max 9).
         "evidence": list(dict.fromkeys(int(upload) for upload in evidence)),
         "conversation_id": conversation_id},
@@ -364,7 +381,7 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     try:
         after_sale = await submit(order, reason, item, evidence,
                                   tracker.get_slot("order_task"), tracker.sender_id,
-                                  proof(tracker))
+                                  proof(tracker), wanted_in(customer_texts(tracker)))
     except BackendError as error:
         dispatcher.utter_message(response="utter_backend_message",
                                  problem=f"{error.message.rstrip('。')}。")

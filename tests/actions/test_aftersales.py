@@ -131,9 +131,22 @@ def test_other_items_of_an_order_in_return_still_get_help(shop_factory, monkeypa
     # The jacket of the same order can still be exchanged for another size.
     jacket = make_tracker({**slots, "order_task": "exchange", "aftersale_reason": "size",
                            "aftersale_item": "男士轻薄羽绒服"}, sender="demo-zhao")
+    jacket.events[0]["text"] = "羽绒服小了 能换个大一码不"
     dispatcher = CollectingDispatcher()
     run(lambda: aftersales.handle(returning, jacket, dispatcher))
     assert "换货申请已提交(售后单号" in texts(delivered(dispatcher.messages, {}))
+    # The shop's record says what to send instead.
+    records = run(lambda: backend_module.get_backend().after_sales(
+        JACKET_AND_POWERBANK, admin_proof(JACKET_AND_POWERBANK)))
+    assert [r["reason"] for r in records if r["kind"] == "exchange"] == ["尺码不合适,换大一码"]
+
+
+@pytest.mark.parametrize("text, wanted", [
+    ("能换个大一码不", "大一码"), ("换XL", "XL"), ("换成白色的", "白色"), ("换42码的", "42码"),
+    ("想换一件m码", "M码"), ("换货", None), ("换个地址", None), ("换个颜色", None),
+])
+def test_what_an_exchange_should_bring(text: str, wanted) -> None:
+    assert aftersales.wanted_in([text]) == wanted
 
 
 def test_a_photo_link_without_a_size_is_cut_off_at_10_mb(run_action, monkeypatch) -> None:
