@@ -42,12 +42,16 @@ def test_a_question_after_an_invoice_gets_its_state(stack) -> None:
     answer = say(stack, later, "5678")
     assert "查到这个订单的开票记录" in answer and "开具中" in answer
     assert "哪种发票" not in answer
-    # An order without any invoice: said so, then the new request's first question.
+    # An order without any invoice: said so, then the new request's first question, with
+    # a button per invoice type (their titles rendered from the domain's responses).
     none = "e2e-probe-invoice-none"
     say(stack, none, "发票开好了吗")
     say(stack, none, WANG_SHIPPED)
-    answer = say(stack, none, "5678")
-    assert "还没有申请过发票" in answer and "哪种发票" in answer
+    replies = post_message(stack.rasa_url, none, "5678")
+    assert "还没有申请过发票" in reply_text(replies) and "哪种发票" in reply_text(replies)
+    buttons = [button for reply in replies for button in reply.get("buttons") or []]
+    assert [button["title"] for button in buttons] == ["电子普通发票", "增值税专用发票"]
+    assert "抬头" in say(stack, none, buttons[0]["payload"])  # the next question
 
 
 def test_goods_the_shop_does_not_sell(stack) -> None:
