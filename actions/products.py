@@ -152,7 +152,9 @@ OPTION_WORDS = {"颜色": ("颜色", "什么色", "哪些色", "几个色", "几
 ASKS_A_COLOUR = re.compile(r"有.{0,4}色(?!差)")
 # 「你们卖手机吗」「有没有卖猫粮的」: whether the shop sells a kind of goods at all.
 SELLS = re.compile(r"(?:有没有在?卖|有卖|卖不卖|在卖|卖)(?!的|什么|啥|这个|那个|东西)"
-                   r"([\u4e00-\u9fffA-Za-z]{1,8}?)的?(?:吗|么|嘛|没|不|呀|啊|[?？]|$)")
+                   r"([\u4e00-\u9fffA-Za-z]{1,8}?)(?:的?(?:吗|么|嘛|没|不|呀|啊|[?？])|的?\s*$)")
+# What follows 卖 in 「卖多少钱」「卖得好吗」「卖完了吗」「卖断货了」「还卖吗」: no goods.
+NOT_GOODS = re.compile(r"多少|钱|价|贵|便宜|几|得|完|光|断|了|过|着|快|慢|好|吗|么|嘛|呢|不")
 
 
 def option_value_pattern(value: str) -> re.Pattern:
@@ -239,7 +241,7 @@ async def not_sold(question: str, dispatcher: CollectingDispatcher) -> bool:
     """「你们卖手机吗」 with no such goods in the catalogue: said so (True), instead of asking
     which product was meant."""
     asked = SELLS.search(question)
-    if not asked:
+    if not asked or NOT_GOODS.search(asked.group(1)):
         return False
     try:
         if await get_backend().find_products(asked.group(1)):

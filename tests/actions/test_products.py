@@ -326,3 +326,6 @@ def test_goods_the_shop_does_not_sell_are_said_so(run_action) -> None:
     assert "没有在卖" not in texts(messages)
     messages, _ = run_action(ActionProductQuestion(), chat("你们卖的什么"))
     assert "没有在卖" not in texts(messages)
+    for text in ("这个卖多少钱", "卖得好吗", "卖完了吗", "是不是卖断货了", "还卖吗"):
+        messages, _ = run_action(ActionProductQuestion(), chat(text))
+        assert "没有在卖" not in texts(messages), text
