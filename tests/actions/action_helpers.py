@@ -132,20 +132,13 @@ async def backend_behind(handle: Callable[[Any], Awaitable[Any]], retries: int
                          ) -> AsyncIterator[Any]:
     """The shop client pointed at a local aiohttp server whose every request goes to
     `handle` (a proxy in front of the test shop that counts, breaks or loses answers)."""
-    from aiohttp import web
+    from http_helpers import local_server
 
     from actions.backend.http import HttpShopBackend
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore
-    backend = HttpShopBackend(url, api_key=os.environ["SHOP_API_KEY"], retries=retries)
-    try:
-        yield backend
-    finally:
-        await backend.close()
-        await runner.cleanup()
+    async with local_server(handle) as url:
+        backend = HttpShopBackend(url, api_key=os.environ["SHOP_API_KEY"], retries=retries)
+        try:
+            yield backend
+        finally:
+            await backend.close()

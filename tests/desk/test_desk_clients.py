@@ -11,6 +11,7 @@ from typing import Any, Awaitable, Callable, Dict, List
 import pytest
 from aiohttp import web
 from desk_helpers import TEST_TOKEN, get, packet, post
+from http_helpers import local_server
 
 from channels.webchat import DeskForwarder
 from desk.rasa import RasaClient, RasaError
@@ -52,17 +53,8 @@ async def with_rasa(use: Callable[[str, List[str]], Awaitable[Any]]) -> Any:
             return web.json_response({"error": "busy"}, status=503)
         return web.json_response({"sender_id": "c1", "events": []})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        return await use(f"http://127.0.0.1:{port}", seen)
-    finally:
-        await runner.cleanup()
+    async with local_server(handle) as url:
+        return await use(url, seen)
 
 
 def test_the_rasa_client_retries_the_tracker_read_but_not_a_post() -> None:

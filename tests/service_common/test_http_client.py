@@ -7,6 +7,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import pytest
 from aiohttp import web
+from http_helpers import local_server
 
 from service_common.http import (
     IDEMPOTENCY_HEADER,
@@ -46,18 +47,11 @@ class Flaky:
 
 
 async def serve(flaky: Flaky, use: Callable[[str], Awaitable[Any]]) -> Any:
-    app = web.Application()
-    app.router.add_route("*", "/thing", flaky.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        return await use(f"http://127.0.0.1:{port}")
-    finally:
-        flaky.release.set()
-        await runner.cleanup()
+    async with local_server(flaky.handle) as url:
+        try:
+            return await use(url)
+        finally:
+            flaky.release.set()
 
 
 def call(flaky: Flaky, method: str = "GET", key: Optional[str] = None,
