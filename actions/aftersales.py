@@ -37,11 +37,14 @@ logger = logging.getLogger(__name__)
 POLICY_FILE = Path(__file__).resolve().parent.parent / "policy" / "aftersales.yml"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 TASKS = ("return", "exchange", "quality")  # order_task values of after-sales requests
+# A size or colour: 「大一码」「XL」「42码」「白色」.
+TARGET = (r"(?<![A-Za-z])([大小](?:一|两|二|2)[码号]|[2-4]?X{0,3}[SML](?:码|号)?|\d{2,3}(?:码|号)|"
+          r"(?:卡其|藏青|酒红|军绿|[深浅]?[白黑红蓝绿黄灰粉紫棕咖米银金橙])色?)(?![A-Za-z])")
 # 「能换个大一码不」「换XL」「换成白色的」: what an exchange should bring instead.
-WANTED = re.compile(r"换(?:成|个|一个|一件|一双|为)?\s*"
-                    r"([大小](?:一|两|二|2)[码号]|[2-4]?X{0,3}[SML](?:码|号)?|\d{2,3}(?:码|号)|"
-                    r"(?:卡其|藏青|酒红|军绿|[深浅]?[白黑红蓝绿黄灰粉紫棕咖米银金橙])色?)"
-                    r"(?![A-Za-z])", re.IGNORECASE)
+WANTED = re.compile(r"换(?:成|个|一个|一件|一双|为)?\s*" + TARGET, re.IGNORECASE)
+# The answer to 「想换成什么尺码或颜色?」: the size or colour alone (「XL」「要大一码的」), or a
+# bare European size (「42」).
+ANSWERED_TARGET = re.compile(TARGET + r"|(?<!\d)(\d{2})(?!\d)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,8 @@ def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[Dict[
     return None
 
 
-def next_step_text(after_sale: Dict[str, Any], reason: Reason) -> Dict[str, Any]:
+def next_step_text(after_sale: Dict[str, Any], reason: Reason,
+                   wanted: Optional[str] = None) -> Dict[str, Any]:
     rules = policy()
     ref = part("utter_aftersale_ref", after_sale_id=after_sale.get("id"))
     kind = after_sale.get("kind") or reason.kind
@@ -226,9 +230,12 @@ def next_step_text(after_sale: Dict[str, Any], reason: Reason) -> Dict[str, Any]
                          .isoformat())
     # Same rule as the FAQ (faq/return_shipping_fee): no cash-on-delivery parcels.
     postage = part("utter_postage_ours" if reason.shipping == "seller" else "utter_postage_yours")
-    return part("utter_aftersale_exchange" if kind == "exchange" else "utter_aftersale_return",
-                ref=ref, deadline=deadline, address=rules.return_address, postage=postage,
-                refund_time=rules.refund_time)
+    if kind == "exchange":
+        target = part("utter_aftersale_exchange_to", target=wanted) if wanted else ""
+        return part("utter_aftersale_exchange", ref=ref, target=target, deadline=deadline,
+                    address=rules.return_address, postage=postage)
+    return part("utter_aftersale_return", ref=ref, deadline=deadline,
+                address=rules.return_address, postage=postage, refund_time=rules.refund_time)
 
 
 async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
@@ -256,6 +263,19 @@ def wanted_in(texts: List[str]) -> Optional[str]:
         if found:
             return found.group(1).upper()
     return None
+
+
+def target_answered(text: str) -> Optional[str]:
+    """The size or colour in an answer to 「想换成什么尺码?」 (「XL的」 -> XL, 「42」 -> 42码)."""
+    found = WANTED.search(text) or ANSWERED_TARGET.search(text)
+    if not found:
+        return None
+    return found.group(1).upper() if found.group(1) else f"{found.group(2)}码"
+
+
+def needs_target(reason: Optional[Reason]) -> bool:
+    """An exchange for the wrong size must say which size to send instead."""
+    return reason is not None and reason.code == "size" and reason.kind == "exchange"
 
 
 async def submit(order: Dict[str, Any], reason: Reason, item: str, evidence: List[str],
@@ -351,7 +371,7 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     """After the order form: check, create the after-sale, say the next step."""
     reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
     reset = [SlotSet("aftersale_reason", None), SlotSet("aftersale_item", None),
-             SlotSet("evidence", None)]
+             SlotSet("evidence", None), SlotSet("exchange_to", None)]
     task = tracker.get_slot("order_task") or "aftersale"
 
     def unresolved(why: str) -> List[EventType]:
@@ -378,10 +398,11 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
         return unresolved("photo_missing")
     items = [item.get("name", "") for item in order.get("items") or []]
     item = tracker.get_slot("aftersale_item") or (items[0] if items else "")
+    wanted = tracker.get_slot("exchange_to") or wanted_in(customer_texts(tracker))
     try:
         after_sale = await submit(order, reason, item, evidence,
                                   tracker.get_slot("order_task"), tracker.sender_id,
-                                  proof(tracker), wanted_in(customer_texts(tracker)))
+                                  proof(tracker), wanted)
     except BackendError as error:
         dispatcher.utter_message(response="utter_backend_message",
                                  problem=f"{error.message.rstrip('。')}。")
@@ -393,7 +414,7 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     noted = part("utter_aftersale_todos", todos=";".join(todo.get("text", "") for todo in todos)) \
         if todos else ""
     dispatcher.utter_message(response="utter_aftersale_filed", empathy=empathy,
-                             next_step=next_step_text(after_sale, reason), todos=noted)
+                             next_step=next_step_text(after_sale, reason, wanted), todos=noted)
     known = tracker.get_slot("todos") or []
     return reset + [SlotSet("todos", [*known, *todos]),
                     outcome(RESOLVED, order.get("id"), reason.code, f"after_sale:{task}", tracker)]

@@ -515,6 +515,22 @@ class AfterSaleValidation(RetryingFormValidation):
                                "utter_reject_aftersale_item", items="、".join(names))
         return {"aftersale_item": match}
 
+    async def extract_exchange_to(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if tracker.get_slot("requested_slot") != "exchange_to" or \
+                not self.is_answer_turn(tracker) or aftersales.latest_attachments(tracker):
+            return {}
+        return {"exchange_to": str((tracker.latest_message or {}).get("text") or "")}
+
+    def validate_exchange_to(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        target = aftersales.target_answered(str(value or ""))
+        if target is None:
+            return self.reject(dispatcher, tracker, "exchange_to", "utter_reject_exchange_to")
+        return {"exchange_to": target}
+
     async def extract_evidence(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
@@ -782,6 +798,9 @@ def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:
     needed = ["order_id", "aftersale_reason"]
     if len(order.get("items") or []) > 1:
         needed.append("aftersale_item")
+    if aftersales.needs_target(reason) and \
+            not aftersales.wanted_in(aftersales.customer_texts(tracker)):
+        needed.append("exchange_to")
     if reason is None or reason.needs_photo:
         needed.append("evidence")
     return needed

@@ -141,6 +141,57 @@ def test_other_items_of_an_order_in_return_still_get_help(shop_factory, monkeypa
     assert [r["reason"] for r in records if r["kind"] == "exchange"] == ["尺码不合适,换大一码"]
 
 
+def test_a_size_exchange_asks_which_size_when_not_said(shop_factory, monkeypatch) -> None:
+    from action_helpers import run_directly
+
+    from actions.forms import ValidateOrderForm
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files an after-sale
+    slots = {"order_id": JACKET_AND_POWERBANK, "verified_order_id": JACKET_AND_POWERBANK,
+             "customer_id": "C0061", "order_task": "exchange", "aftersale_reason": "size",
+             "aftersale_item": "男士轻薄羽绒服"}
+
+    def form(tracker):
+        said, events = run_directly(ValidateOrderForm(), tracker)
+        return texts(said), {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+    asked = make_tracker(slots, sender="demo-zhao")
+    asked.events[0]["text"] = "羽绒服小了 想换货"
+    assert form(asked)[1]["requested_slot"] == "exchange_to"
+    # Said at once: nothing to ask.
+    said_it = make_tracker(slots, sender="demo-zhao")
+    said_it.events[0]["text"] = "羽绒服小了 换个L码的"
+    assert form(said_it)[1]["requested_slot"] is None
+    # A size answers; anything else is explained once and counted as a failed turn.
+    answer = make_tracker(slots, sender="demo-zhao", requested_slot="exchange_to",
+                          latest_message={"intent": {"name": "inform"}, "entities": [],
+                                          "text": "要XL的吧"})
+    assert form(answer)[1]["exchange_to"] == "XL"
+    other = make_tracker(slots, sender="demo-zhao", requested_slot="exchange_to",
+                         latest_message={"intent": {"name": "inform"}, "entities": [],
+                                         "text": "随便吧"})
+    said, changed = form(other)
+    assert "没看出要换的尺码或颜色" in said and changed["failed_attempts"] == 1
+    # The record and the answer name the size.
+    jacket = make_tracker({**slots, "exchange_to": "XL"}, sender="demo-zhao")
+    dispatcher = CollectingDispatcher()
+    current = order(JACKET_AND_POWERBANK)
+    run(lambda: aftersales.handle(current, jacket, dispatcher))
+    assert "换货申请已提交(售后单号" in texts(delivered(dispatcher.messages, {}))
+    assert ",换XL。" in texts(delivered(dispatcher.messages, {}))
+    records = run(lambda: backend_module.get_backend().after_sales(
+        JACKET_AND_POWERBANK, admin_proof(JACKET_AND_POWERBANK)))
+    assert [r["reason"] for r in records] == ["尺码不合适,换XL"]
+
+
+@pytest.mark.parametrize("text, target", [
+    ("XL", "XL"), ("要大一码的", "大一码"), ("42", "42码"), ("白色吧", "白色"), ("l码", "L码"),
+    ("all", None), ("不知道", None), ("换个大一号", "大一号"),
+])
+def test_the_size_in_an_answer(text: str, target) -> None:
+    assert aftersales.target_answered(text) == target
+
+
 @pytest.mark.parametrize("text, wanted", [
     ("能换个大一码不", "大一码"), ("换XL", "XL"), ("换成白色的", "白色"), ("换42码的", "42码"),
     ("想换一件m码", "M码"), ("换货", None), ("换个地址", None), ("换个颜色", None),

@@ -97,3 +97,15 @@ def test_a_pdf_or_a_huge_image_is_refused_and_nothing_is_created(stack) -> None:
     with serving(png() + b"\x00" * (20 * 1024 * 1024)) as url:
         assert "图片太大" in send(stack, sender, "照片发你了", [{"type": "image", "url": url}])
     assert len(shop(stack, f"/api/orders/{CRUSHED}/after-sales")["after_sales"]) == before
+
+
+def test_a_size_exchange_asks_for_the_size_and_files_it(stack) -> None:
+    jacket_order = "361204587712340021"  # 赵磊's jacket and power bank, delivered
+    sender = "e2e-exchange-size"
+    assert "订单号" in send(stack, sender, "羽绒服小了 想换货")
+    assert "后4位" in send(stack, sender, jacket_order)
+    assert "换成什么尺码" in send(stack, sender, "9966")
+    answer = send(stack, sender, "要XL的")
+    assert "换货申请已提交" in answer and ",换XL" in answer, answer
+    after_sales = shop(stack, f"/api/orders/{jacket_order}/after-sales")["after_sales"]
+    assert [a["reason"] for a in after_sales if a["kind"] == "exchange"] == ["尺码不合适,换XL"]
