@@ -45,9 +45,26 @@ SETTINGS: Dict[str, Dict[str, Any]] = {  # name -> overrides of the adopted conf
     "no class weights": {"class_weight": None},
     "lbfgs (the solver before 2026-12-05 afternoon)": {"solver": "lbfgs"},
     "n-grams in at least 2 examples": {"min_df": 2},
+    "n-grams only (no sentence embedding)": {"embedding_weight": 0.0},
+    "embedding for every message": {"embedding_below": 1.01},
+    "embedding below 0.5": {"embedding_below": 0.5},
 }
 ADOPTED = {"analyzer": "char_wb", "min_ngram": 1, "max_ngram": 3, "C": 200.0,
-           "class_weight": "balanced", "solver": "newton-cg", "own_weight": 1.0, "min_df": 1}
+           "class_weight": "balanced", "solver": "newton-cg", "own_weight": 1.0, "min_df": 1,
+           # components/sentence_encoder.py beside the n-grams, for the messages whose
+           # n-gram-only top confidence is below embedding_below (config.yml)
+           "embedding_weight": 1.0, "embedding_below": 0.7}
+_EMBEDDINGS: Dict[str, np.ndarray] = {}
+
+
+def embeddings(texts: Sequence[str]) -> np.ndarray:
+    """Sentence embeddings, each text encoded once per process (folds share texts)."""
+    from components import sentence_encoder
+
+    missing = [text for text in dict.fromkeys(texts) if text not in _EMBEDDINGS]
+    if missing:
+        _EMBEDDINGS.update(zip(missing, sentence_encoder.embed_many(missing), strict=True))
+    return np.vstack([_EMBEDDINGS[text] for text in texts])
 
 
 def own_examples(real_texts: set) -> List[Tuple[str, str]]:
@@ -60,6 +77,8 @@ def own_examples(real_texts: set) -> List[Tuple[str, str]]:
 
 def fit_predict(config: Dict[str, Any], train: Sequence[Tuple[str, str, float]],
                 test: Sequence[str]) -> Tuple[List[str], np.ndarray]:
+    """What components.intent_classifier.NgramIntentClassifier would answer for `test`."""
+    import scipy.sparse
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -72,11 +91,27 @@ def fit_predict(config: Dict[str, Any], train: Sequence[Tuple[str, str, float]],
                                  sublinear_tf=True, lowercase=False, dtype=np.float64,
                                  min_df=config["min_df"])
     features = vectorizer.fit_transform([prepare(text) for text, _, _ in train])
-    classifier = LogisticRegression(C=config["C"], class_weight=config["class_weight"],
-                                    max_iter=5000, random_state=2026, solver=config["solver"])
-    classifier.fit(features, [label for _, label, _ in train],
-                   sample_weight=[weight for _, _, weight in train])
-    probabilities = classifier.predict_proba(vectorizer.transform([prepare(t) for t in test]))
+    test_features = vectorizer.transform([prepare(t) for t in test])
+
+    def fitted(matrix: Any) -> Any:
+        classifier = LogisticRegression(C=config["C"], class_weight=config["class_weight"],
+                                        max_iter=5000, random_state=2026,
+                                        solver=config["solver"])
+        return classifier.fit(matrix, [label for _, label, _ in train],
+                              sample_weight=[weight for _, _, weight in train])
+
+    classifier = fitted(features)
+    probabilities = classifier.predict_proba(test_features)
+    weight = config["embedding_weight"]
+    if weight:
+        embedded = fitted(scipy.sparse.hstack([features, scipy.sparse.csr_matrix(
+            embeddings([text for text, _, _ in train]) * weight)]).tocsr())
+        unsure = probabilities.max(axis=1) < config["embedding_below"]
+        if unsure.any():
+            probabilities[unsure] = embedded.predict_proba(scipy.sparse.hstack(
+                [test_features[unsure], scipy.sparse.csr_matrix(
+                    embeddings([t for t, keep in zip(test, unsure, strict=True) if keep])
+                    * weight)]).tocsr())
     return [str(label) for label in classifier.classes_], probabilities
 
 

@@ -97,7 +97,7 @@ def test_stories_predict_without_errors(results):
 # measured figure is far below (docs/nlu_experiments.md), so the target is a strict
 # expected failure and a guard holds the measured level.
 REAL_ACCURACY_TARGET = 0.85
-REAL_ACCURACY_GUARD = 0.55  # measured 0.602 (`rasa test nlu`: no fallback threshold)
+REAL_ACCURACY_GUARD = 0.62  # measured 0.660 (2026-12-06, with the sentence embedding)
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,16 @@ from typing import Any, Callable, Dict, List
 
 import numpy as np
 import pytest
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from components import sentence_encoder
 from components.intent_classifier import NgramIntentClassifier
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,13 +103,47 @@ def test_unknown_text_alone_is_left_to_the_fallback(classifier: NgramIntentClass
 def test_fast_inference_matches_scikit_learn(classifier: NgramIntentClassifier) -> None:
     model = classifier._model
     assert model is not None
-    texts = ["我的快递到哪了", "这件外套175 70公斤穿什么码", "你们这个杯子碎了怎么办!!!"]
-    expected = model["classifier"].predict_proba(
-        model["vectorizer"].transform([classifier._prepare(text) for text in texts]))
+    texts = ["我的快递到哪了", "这件外套175 70公斤穿什么码", "你们这个杯子碎了怎么办!!!",
+             "那个 我想问下就是上次那个东西"]
+    ngrams = model["vectorizer"].transform([classifier._prepare(text) for text in texts])
+    alone = model["classifier"].predict_proba(ngrams)
+    expected = alone
+    if model.get("embedded") is not None:  # config.yml: the embedding decides unsure messages
+        weight = classifier._config["sentence_embedding_weight"]
+        embedded = model["embedded"].predict_proba(scipy.sparse.hstack(
+            [ngrams, scipy.sparse.csr_matrix(sentence_encoder.embed_many(texts) * weight)]))
+        unsure = alone.max(axis=1) < classifier._config["embedding_below"]
+        assert unsure.any() and not unsure.all()  # both paths are taken here
+        expected = np.where(unsure[:, None], embedded, alone)
     labels = list(model["classifier"].classes_)
     actual = np.array([[classifier.probabilities(text)[label] for label in labels]
                        for text in texts])
     np.testing.assert_allclose(actual, expected, atol=1e-9)
+
+
+def test_with_the_embedding_alone(tmp_path: Path) -> None:
+    """`embedding_below` 1.0: one regression over n-grams and the embedding decides all."""
+    examples = {"report_quality_issue": ["杯子碎了", "充电宝坏了", "质量有问题", "用两天就坏了"],
+                "track_logistics": ["快递到哪了", "物流怎么不动了", "查下物流", "包裹到哪里了"],
+                "ask_invoice": ["能开发票吗", "我要开票", "发票怎么开", "开个增值税发票"]}
+    data = TrainingData([Message.build(text=text, intent=intent)
+                         for intent, texts in examples.items() for text in texts])
+    config = {**NgramIntentClassifier.get_default_config(), "sentence_embedding_weight": 1.0}
+    storage, resource = LocalModelStorage(tmp_path), Resource("embedded")
+    NgramIntentClassifier.create(config, storage, resource, CONTEXT).train(data)
+    component = NgramIntentClassifier.load(config, storage, resource, CONTEXT)
+    model = component._model
+    assert model is not None and model["embedded"] is model["classifier"]
+    assert component._embedded is component._scorer
+    text = "收到的杯子是破的"
+    features = scipy.sparse.hstack([
+        model["vectorizer"].transform([component._prepare(text)]),
+        scipy.sparse.csr_matrix(sentence_encoder.embed_many([text]))])
+    expected = dict(zip(model["classifier"].classes_,
+                        model["classifier"].predict_proba(features)[0], strict=True))
+    actual = component.probabilities(text)
+    assert actual is not None
+    assert actual == pytest.approx(expected, abs=1e-9)
 
 
 def test_untrained_resource_leaves_messages_alone(tmp_path: Path) -> None:
