@@ -708,21 +708,28 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
             tracker.slots["invoice_title"] = title
             early.append(SlotSet("invoice_title", title))
             dispatcher.utter_message(response="utter_invoice_title_noted", title=title)
-        elif asks_if_aftersale_is_possible(tracker):
-            dispatcher.utter_message(**await aftersale_window(tracker))
+        elif asks_if_aftersale_is_possible(tracker) or self.asks_how_unanswered(tracker):
+            dispatcher.utter_message(**(await aftersale_window(tracker)
+                                        if asks_if_aftersale_is_possible(tracker)
+                                        else aftersales.how_it_is_handled(tracker)))
             # A slot event keeps the form running (a validation that sets none makes Rasa
             # reject the form, dropping this answer); the count stays as it was.
             early.append(SlotSet("failed_attempts", float(tracker.get_slot("failed_attempts")
                                                          or 0)))
         return [*early, *await super().run(dispatcher, tracker, domain)]
 
+    def asks_how_unanswered(self, tracker: Tracker) -> bool:
+        """「怎么处理」 inside an after-sales form that no digression rule answered (read as
+        `nlu_fallback`; as `ask_usage` the product action answers it before the form)."""
+        return aftersales.asks_how_it_is_handled(tracker) and self.is_answer_turn(tracker)
+
     def noted_this_turn(self, tracker: Tracker, before: Slots) -> bool:
         """A reason or an invoice title kept by `run` (early_aftersale_reason,
-        early_invoice_title), or 「能退吗」 answered there."""
+        early_invoice_title), or 「能退吗」 or 「怎么处理」 answered there."""
         return any(tracker.get_slot(name) is not None and
                    tracker.get_slot(name) != before.get(name)
                    for name in ("aftersale_reason", "invoice_title")) or \
-            asks_if_aftersale_is_possible(tracker)
+            asks_if_aftersale_is_possible(tracker) or self.asks_how_unanswered(tracker)
 
     async def required_slots(
         self,

@@ -479,6 +479,13 @@ def test_how_it_is_handled_is_answered_inside_the_order_form(run_action):
     messages, _ = run_action(ActionAskUsage(), conversation(
         ["怎么处理"], {}, intent="ask_usage", loop=None, requested_slot=None))
     assert "补发" not in texts(messages)
+    # Read as nothing (`nlu_fallback`: ask_usage and faq tied), the form itself answers it,
+    # and it is not a failed turn.
+    messages, slots = run_action(ValidateOrderForm(), conversation(
+        ["东西收到是坏的", "怎么处理"], {"order_task": "quality"}, intent="nlu_fallback"))
+    said = texts(messages)
+    assert "「收到时破损」" in said and "补发" in said, said
+    assert slots["failed_attempts"] == 0.0
 
 
 def test_can_it_be_returned_is_answered_inside_the_form_and_not_counted(run_action):
