@@ -42,7 +42,7 @@ TARGET = (r"(?<![A-Za-z])([大小](?:一|两|二|2)[码号]|[2-4]?X{0,3}[SML](?:
           r"(?:卡其|藏青|酒红|军绿|[深浅]?[白黑红蓝绿黄灰粉紫棕咖米银金橙])色?)(?![A-Za-z])")
 # 「能换个大一码不」「换XL」「换成白色的」: what an exchange should bring instead.
 WANTED = re.compile(r"换(?:成|个|一个|一件|一双|为)?\s*" + TARGET, re.IGNORECASE)
-# The answer to 「想换成什么尺码或颜色?」: the size or colour alone (「XL」「要大一码的」), or a
+# The answer to 「想换成什么尺码呢?」: the size or colour alone (「XL」「要大一码的」), or a
 # bare European size (「42」).
 ANSWERED_TARGET = re.compile(TARGET + r"|(?<!\d)(\d{2})(?!\d)", re.IGNORECASE)
 

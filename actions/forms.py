@@ -708,9 +708,9 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
             tracker.slots["invoice_title"] = title
             early.append(SlotSet("invoice_title", title))
             dispatcher.utter_message(response="utter_invoice_title_noted", title=title)
-        elif asks_if_aftersale_is_possible(tracker) or self.asks_how_unanswered(tracker):
-            dispatcher.utter_message(**(await aftersale_window(tracker)
-                                        if asks_if_aftersale_is_possible(tracker)
+        elif (window := asks_if_aftersale_is_possible(tracker)) or \
+                self.asks_how_unanswered(tracker):
+            dispatcher.utter_message(**(await aftersale_window(tracker) if window
                                         else aftersales.how_it_is_handled(tracker)))
             # A slot event keeps the form running (a validation that sets none makes Rasa
             # reject the form, dropping this answer); the count stays as it was.
