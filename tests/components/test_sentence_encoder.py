@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from components import sentence_encoder
 
@@ -16,13 +20,52 @@ def test_paraphrases_are_closer_than_other_requests() -> None:
     assert float(broken @ same_thing) > float(broken @ other) + 0.05
 
 
-def test_one_text_and_a_batch_give_the_same_vector() -> None:
+def test_one_text_and_a_batch_give_the_same_vector(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("EMBEDDING_STORE", str(tmp_path / "store.sqlite3"))
     texts = ["我的快递到哪了", "能开发票吗", "你好"]
     batch = sentence_encoder.embed_many(texts)
     assert batch.shape == (3, sentence_encoder.DIMENSION)
     for row, text in zip(batch, texts, strict=True):
-        np.testing.assert_allclose(row, sentence_encoder.embed(text), atol=1e-6)
+        np.testing.assert_array_equal(row, sentence_encoder.embed(text))
     assert sentence_encoder.embed_many([]).shape == (0, sentence_encoder.DIMENSION)
+
+
+def test_training_embeddings_are_kept_on_disk(monkeypatch, tmp_path: Path) -> None:
+    store = tmp_path / "deep" / "store.sqlite3"
+    monkeypatch.setenv("EMBEDDING_STORE", str(store))
+    computed = []
+    query = sentence_encoder._query
+    monkeypatch.setattr(sentence_encoder, "_query",
+                        lambda text: computed.append(text) or query(text))
+
+    first = sentence_encoder.embed_many(["包安装吗", "杯子碎了", "包安装吗"])
+    assert computed == ["包安装吗", "杯子碎了"]  # each text once
+    np.testing.assert_array_equal(first[0], first[2])
+
+    again = sentence_encoder.embed_many(["杯子碎了", "上门安装收费吗"])
+    assert computed[2:] == ["上门安装收费吗"]  # only the new one: the others were on disk
+    np.testing.assert_array_equal(again[0], first[1])
+    rows = sqlite3.connect(store).execute("SELECT version, count(*) FROM embeddings").fetchall()
+    assert rows == [(sentence_encoder.VERSION, 3)]
+
+    # Another encoder version reads none of them.
+    monkeypatch.setattr(sentence_encoder, "VERSION", "another-encoder")
+    sentence_encoder.embed_many(["杯子碎了"])
+    assert computed[3:] == ["杯子碎了"]
+
+
+@pytest.mark.parametrize("where", ["off", "damaged", "unwritable"])
+def test_without_a_usable_store_everything_is_computed(monkeypatch, tmp_path: Path,
+                                                       where: str) -> None:
+    if where == "damaged":
+        (tmp_path / "store.sqlite3").write_bytes(b"not a database" * 100)
+        where = str(tmp_path / "store.sqlite3")
+    elif where == "unwritable":
+        (tmp_path / "file").write_text("a file, not a folder")
+        where = str(tmp_path / "file" / "store.sqlite3")
+    monkeypatch.setenv("EMBEDDING_STORE", where)
+    rows = sentence_encoder.embed_many(["能开发票吗", "能开发票吗"])
+    np.testing.assert_array_equal(rows[1], sentence_encoder.embed("能开发票吗"))
 
 
 def test_repeated_and_long_texts_are_cheap_and_cut() -> None:
