@@ -98,6 +98,7 @@ class PolicyFile(Model):
     # The shop's windows: shop/policy.py enforces them, the bot takes them from the shop.
     no_reason_days: Count
     after_sale_days: Count
+    price_protection_days: Count = 7  # the shop's too: it answers with the window
     send_back_days: Count
     refund_time: Text
     reasons: Dict[str, ReasonSpec] = {}

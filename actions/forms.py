@@ -255,6 +255,29 @@ def photo_answer_task(tracker: Tracker) -> Optional[str]:
     return None
 
 
+# 价保: the price difference of the order back (「降价了能退差价吗」「申请价保」), not the
+# customer paying a difference for an exchange (「换XL我补差价」).
+PRICE_PROTECTION_TALK = re.compile(
+    r"价保|保价|(退|补|返|赔)(个|点|一下|下)?差价|差价.{0,4}(退|返|赔)|"
+    r"(降价|便宜了|降了).{0,12}(退|补|返|赔|价保)")
+CUSTOMER_PAYS = re.compile(r"(?<![给帮替])我(来|可以|再)?补差价|差价我(来)?补")
+PRICE_PROTECTION_INTENTS = {"request_refund", "request_return", "inform", "faq"}
+
+
+def price_protection_task(tracker: Tracker) -> bool:
+    """Whether the latest message asks for 价保 of the order (task `price`): it talks about
+    it in a request the form would take for something else (request_refund maps to
+    `return`), or it gives the order the price-protection answer asked for."""
+    latest = tracker.latest_message or {}
+    if (latest.get("intent") or {}).get("name") not in PRICE_PROTECTION_INTENTS:
+        return False
+    text = str(latest.get("text") or "")
+    if PRICE_PROTECTION_TALK.search(text) and not CUSTOMER_PAYS.search(text):
+        return True
+    return (latest.get("intent") or {}).get("name") == "inform" and \
+        history.said_in_last_turns(tracker.events, "utter_faq/price_protection", turns=1)
+
+
 # 「拍错了」「不要了」 when asked to confirm a cancellation: the reason for it, i.e. yes
 # (「不要了」 reads as deny, which the slot mapping takes for no).
 MISTAKEN_ORDER = re.compile(r"(?<![没不])(拍错|买错|下错|选错|拍重|拍多|多拍|重复下单|重复拍)"
@@ -690,8 +713,9 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
         # "外壳摔裂了你们看看怎么处理" reads as a status question, and that intent's slot
         # mapping would turn the after-sale into a status lookup (finding 12).
         early: List[Dict[Text, Any]] = []
-        task = photo_answer_task(tracker)
-        if task is not None:
+        task = photo_answer_task(tracker) or \
+            ("price" if price_protection_task(tracker) else None)
+        if task is not None and task != tracker.get_slot("order_task"):
             tracker.slots["order_task"] = task
             early.append(SlotSet("order_task", task))
         for name, value in confirmation_answer(tracker).items():

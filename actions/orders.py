@@ -17,6 +17,7 @@ from actions.common import (
     HOTLINE,
     empathy_line,
     items_summary,
+    joined,
     linked_customer_id,
     money,
     part,
@@ -180,6 +181,27 @@ class ActionOrderTask(Action):
     async def _refund(self, order: JSON, tracker: Tracker) -> JSON:
         refund = await get_backend().refund(order["id"], proof(tracker))
         return part("utter_order_refund", order_id=order["id"], refund=refund_sentence(refund))
+
+    async def _price(self, order: JSON, tracker: Tracker) -> JSON:
+        """价保: the shop compares the order's prices with today's and files a fall."""
+        check = await get_backend().price_protection(order["id"], tracker.sender_id,
+                                                     proof(tracker))
+        claim = check.get("after_sale") or {}
+        fallen = [item for item in check["items"] if item["difference"]]
+        prices = joined([part("utter_price_fall", name=item["product_name"],
+                              paid=money(item["paid_price"]), now=money(item["current_price"]))
+                         for item in fallen or check["items"]], "utter_separator_clause")
+        if check["outcome"] == "filed":
+            return part("utter_price_protection_filed", prices=prices,
+                        amount=money(check["amount"]), ticket=claim.get("ticket_no", ""),
+                        expected=day_words(claim.get("expected_refund_date")))
+        if check["outcome"] == "duplicate":
+            return part("utter_price_protection_duplicate", ticket=claim.get("ticket_no", ""),
+                        amount=money(check["amount"]), state=claim.get("status_text", ""))
+        until = day_words(check.get("until"))
+        return part("utter_price_protection_no_drop", prices=prices, days=check["days"],
+                    window=part("utter_price_protection_until", until=until) if until
+                    else part("utter_price_protection_before_delivery", days=check["days"]))
 
 
 def _forget_proof(error: BackendError) -> List[EventType]:

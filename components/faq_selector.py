@@ -6,8 +6,13 @@ from typing import List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.selectors.response_selector import ResponseSelector
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
+
+# A policy question about one order is a request about that order (docs/labelling.md:
+# 「退差价」 for a specific order is `request_refund`): 「361204587712340022 降价了能价保吗」
+# gets the order checked (the order form's task `price`), not the policy text again.
+ORDER_REQUESTS = {"faq/price_protection": "request_refund"}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -22,4 +27,20 @@ class FaqResponseSelector(ResponseSelector):
                      == self.retrieval_intent]
         if retrieval:
             super().process(retrieval)
+            for message in retrieval:
+                _as_order_request(message, self.retrieval_intent)
         return messages
+
+
+def _as_order_request(message: Message, retrieval_intent: str) -> None:
+    selected = (message.get("response_selector") or {}).get(retrieval_intent) or {}
+    key = str((selected.get("response") or {}).get("intent_response_key") or "")
+    request = ORDER_REQUESTS.get(key)
+    if request is None or not any(entity.get("entity") == "order_id"
+                                  for entity in message.get(ENTITIES) or []):
+        return
+    intent = {**message.get(INTENT), INTENT_NAME_KEY: request}
+    ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
+               if item.get(INTENT_NAME_KEY) != request]
+    message.set(INTENT, intent, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)

@@ -46,6 +46,7 @@ class AfterSaleType(str, Enum):
     EXCHANGE = "exchange"
     RESEND = "resend"
     REFUND = "refund"
+    PRICE_PROTECTION = "price_protection"  # 价保: the price difference back, goods kept
 
 
 class AfterSaleKind(str, Enum):
@@ -55,6 +56,7 @@ class AfterSaleKind(str, Enum):
     EXCHANGE = "exchange"
     RESEND = "resend"
     REFUND_ONLY = "refund_only"
+    PRICE_PROTECTION = "price_protection"
 
 
 class AfterSaleStatus(str, Enum):
@@ -437,6 +439,28 @@ class Verification(ContractModel):
 class Urge(ContractModel):
     followup: Followup
     duplicate: StrictBool  # urged again within 24 hours: the open follow-up
+
+
+class PriceCheckItem(ContractModel):
+    product_id: StrictStr
+    product_name: StrictStr
+    quantity: StrictInt
+    paid_price: Amount  # per piece, as paid
+    current_price: Amount  # per piece, the price in the shop now
+    difference: Amount  # (paid - current) x quantity where the price fell, else 0
+
+
+class PriceProtection(ContractModel):
+    """价保 for one order (POST /api/orders/{id}/price-protection): the order's prices
+    against today's; a fall within the window files the difference as a refund."""
+
+    order_id: StrictStr
+    outcome: Literal["filed", "duplicate", "no_drop"]
+    days: StrictInt  # the window: days after delivery (any time before it)
+    until: Optional[Date] = None  # the window's last day, once delivered
+    items: List[PriceCheckItem]
+    amount: Amount  # the difference filed (0 when nothing fell)
+    after_sale: Optional[AfterSale] = None  # the claim (filed now or before)
 
 
 class Upload(ContractModel):

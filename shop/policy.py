@@ -22,6 +22,7 @@ class Windows(Model):
 
     no_reason_days: Count  # 无理由退换, counted from delivery
     after_sale_days: Count  # any after-sale, counted from delivery
+    price_protection_days: Count = 7  # 价保: price falls refunded, counted from delivery
 
     class Config:
         extra = Extra.ignore
@@ -39,6 +40,10 @@ class Windows(Model):
     @property
     def after_sale(self) -> timedelta:
         return timedelta(days=self.after_sale_days)
+
+    @property
+    def price_protection(self) -> timedelta:
+        return timedelta(days=self.price_protection_days)
 
 
 def load(path: Path = DEFAULT_PATH) -> Windows:

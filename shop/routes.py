@@ -39,6 +39,7 @@ from shop.serializers import (
     invoice_json,
     order_json,
     policy_json,
+    price_protection_json,
     product_json,
     product_summary_json,
     purchase_json,
@@ -362,6 +363,19 @@ async def urge_order(request: Request, order_id: str) -> HTTPResponse:
         return json(contract.Urge.parse_obj({"followup": followup_json(followup),
                                              "duplicate": duplicate}).dict(),
                     status=200 if duplicate else 201)
+
+
+@api.post("/orders/<order_id>/price-protection")
+async def price_protection(request: Request, order_id: str) -> HTTPResponse:
+    v.order_id(order_id)
+    require_proof(request, order_id)
+    body = v.read_json(request)
+    conversation_id = v.string(body, "conversation_id", required=False, max_len=128)
+    with db(request) as session:
+        order = services.get_order(session, order_id)
+        check = services.price_protection(session, order, conversation_id)
+        return json(price_protection_json(order, check),
+                    status=201 if check.outcome == "filed" else 200)
 
 
 @api.get("/orders/<order_id>/refund")

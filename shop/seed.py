@@ -384,9 +384,11 @@ def _order(
     created: datetime,
     paid: Optional[datetime],
     items: list[tuple[Product, str, int]],
+    paid_prices: Optional[dict[str, Decimal]] = None,  # bought before a price change
 ) -> Order:
     order_items = [
-        OrderItem(product_id=p.id, product_name=p.name, spec=spec, quantity=qty, price=p.price)
+        OrderItem(product_id=p.id, product_name=p.name, spec=spec, quantity=qty,
+                  price=(paid_prices or {}).get(p.id, p.price))
         for p, spec, qty in items
     ]
     total = sum((item.price * item.quantity for item in order_items), Decimal("0"))
@@ -845,10 +847,11 @@ def _seed_returning_customer(
     session.add(order)
 
     # 0022: rice cooker delivered yesterday in a crushed box; photos still to be recorded.
+    # Bought at 449, it costs 399 now: 价保 refunds 50.
     order = _order(
         "361204587712340022", zhao, "delivered", address, "wechat",
         created=clock.at(3, 9, 40), paid=clock.at(3, 9, 41),
-        items=[(products["P5002"], "颜色：白色", 1)],
+        items=[(products["P5002"], "颜色：白色", 1)], paid_prices={"P5002": Decimal("449")},
     )
     order.shipped_at = clock.at(2, 15, 20)
     order.delivered_at = clock.at(1, 18, 5)

@@ -46,7 +46,7 @@ TRACKING_STATE_TEXT = {
     "delivered": "已签收",
 }
 AFTER_SALE_TYPE_TEXT = {"return": "退货退款", "exchange": "换货", "resend": "补发",
-                        "refund": "仅退款"}
+                        "refund": "仅退款", "price_protection": "价保退差价"}
 AFTER_SALE_STATUS_TEXT = {"pending": "待审核", "processing": "处理中", "completed": "已完成",
                           "rejected": "已驳回", "closed": "已关闭"}
 REFUND_METHOD = {"alipay": "原路退回支付宝", "wechat": "原路退回微信支付", "card": "原路退回银行卡"}
@@ -265,6 +265,22 @@ def after_sale_json(record: AfterSale) -> dict[str, Any]:
         "courier": record.courier,
         "tracking_no": record.tracking_no,
         "shipped_at": clock.iso(record.shipped_at),
+    }).dict()
+
+
+def price_protection_json(order: Order, check: Any) -> dict[str, Any]:
+    """services.PriceCheck as the contract's PriceProtection."""
+    return contract.PriceProtection.parse_obj({
+        "order_id": order.id,
+        "outcome": check.outcome,
+        "days": policy.windows().price_protection_days,
+        "until": clock.iso_date(check.until),
+        "items": [{"product_id": item.product_id, "product_name": item.product_name,
+                   "quantity": item.quantity, "paid_price": money(item.price),
+                   "current_price": money(current), "difference": money(difference)}
+                  for item, current, difference in check.lines],
+        "amount": money(check.amount),
+        "after_sale": after_sale_json(check.record) if check.record is not None else None,
     }).dict()
 
 

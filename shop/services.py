@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Optional
@@ -30,6 +31,7 @@ from shop.models import (
     Todo,
     Upload,
 )
+from shop.promotions import yuan
 from shop.validation import DIGITS_RE, MAX_DB_ID, digits_value, trim
 
 CUTOFF_HOUR = 16
@@ -69,6 +71,12 @@ URGE_REFUSALS = {
     "delivered": "订单已签收，无需催单",
     "cancelled": "订单已取消，无法催单",
     "refunded": "订单已退款完成，无法催单",
+}
+PRICE_PROTECTION_REFUSALS = {
+    "unpaid": "订单还没有付款，付款时按当时的价格结算，不需要价保",
+    "cancelled": "订单已取消，不在价保范围内",
+    "refunded": "订单已退款，不在价保范围内",
+    "return_requested": "订单正在退货退款，货款会全额退回，不需要再价保",
 }
 INVOICE_REFUSALS = {
     "unpaid": "订单尚未付款，付款后才能申请发票",
@@ -275,7 +283,7 @@ def cancel_order(session: Session, order: Order, reason: str) -> Optional[AfterS
         refund = AfterSale(
             order_id=order.id, type="refund", status="processing",
             reason=f"取消订单：{reason}", items=[], photos=[], created_at=now,
-            refund_amount=order.total_amount,
+            refund_amount=order.total_amount - _price_protected(session, order, []),
             expected_refund_date=now.date() + timedelta(days=_refund_days(order)),
         )
         session.add(refund)
@@ -370,6 +378,26 @@ def _items_amount(order: Order, product_ids: list[str]) -> Decimal:
     )
 
 
+def _price_protected(session: Session, order: Order, product_ids: list[str]) -> Decimal:
+    """What 价保 already refunded of these items (all: []), so that a later return, refund
+    or cancellation does not pay the difference twice. A claim covering other items too
+    counts in proportion to the paid value of the items returned."""
+    returned = set(product_ids) or {item.product_id for item in order.items}
+    paid = {item.product_id: item.price * item.quantity for item in order.items}
+    total = Decimal("0")
+    for claim in list_after_sales(session, order.id):
+        if claim.type != "price_protection" or claim.status in ("rejected", "closed") or \
+                not claim.refund_amount or not returned & set(claim.items or []):
+            continue
+        claimed = sum((paid.get(product, Decimal("0")) for product in claim.items),
+                      Decimal("0"))
+        covered = sum((paid.get(product, Decimal("0"))
+                       for product in returned & set(claim.items)), Decimal("0"))
+        total += claim.refund_amount if covered == claimed or not claimed else \
+            (claim.refund_amount * covered / claimed).quantize(Decimal("0.01"))
+    return total
+
+
 def resolve_item(order: Order, item: Any) -> OrderItem:
     """An order line from its id, its product id or (part of) its name."""
     names = "、".join(i.product_name for i in order.items)
@@ -437,14 +465,15 @@ def create_after_sale(
         evidence=[u.id for u in uploads], conversation_id=conversation_id,
     )
     if kind == "return":
-        record.refund_amount = _items_amount(order, product_ids)
+        record.refund_amount = _items_amount(order, product_ids) - \
+            _price_protected(session, order, product_ids)
         # Customer ships the parcel back, the warehouse inspects it, then the refund goes out.
         record.expected_refund_date = now.date() + timedelta(days=7)
         order.status = "return_requested"
     elif kind == "refund":
         if order.status == "paid":
             # Refund before shipment is simply a cancellation with a refund.
-            record.refund_amount = order.total_amount
+            record.refund_amount = order.total_amount - _price_protected(session, order, [])
             record.expected_refund_date = now.date() + timedelta(days=_refund_days(order))
             order.status = "cancelled"
             order.cancelled_at = now
@@ -452,7 +481,8 @@ def create_after_sale(
             order.promised_ship_by = None
         else:
             record.status = "pending"
-            record.refund_amount = _items_amount(order, product_ids)
+            record.refund_amount = _items_amount(order, product_ids) - \
+                _price_protected(session, order, product_ids)
             record.expected_refund_date = now.date() + timedelta(days=3)
     session.add(record)
     session.flush()
@@ -765,7 +795,72 @@ def _check_after_sale_allowed(session: Session, order: Order, kind: str,
 
 
 def _type_text(kind: str) -> str:
-    return {"return": "退货", "exchange": "换货", "resend": "补发", "refund": "退款"}[kind]
+    return {"return": "退货", "exchange": "换货", "resend": "补发", "refund": "退款",
+            "price_protection": "价保"}[kind]
+
+
+# ---------------------------------------------------------------- price protection
+
+
+@dataclass
+class PriceCheck:
+    """What 价保 found for one order: each line's price as paid and now, and the claim."""
+
+    outcome: str  # filed / duplicate / no_drop
+    lines: list[tuple[OrderItem, Decimal, Decimal]]  # line, price now, difference
+    amount: Decimal
+    until: Optional[date]
+    record: Optional[AfterSale]
+
+
+def price_protection(session: Session, order: Order,
+                     conversation_id: Optional[str] = None) -> PriceCheck:
+    """价保: the order's prices against the shop's prices now. A fall within the window
+    (any time before delivery, `price_protection_days` after it) is refunded: an after-sale
+    of type price_protection with the difference, once per order (asking again shows that
+    claim). The order's status refuses it when there is nothing to protect (409)."""
+    if order.status in PRICE_PROTECTION_REFUSALS:
+        raise conflict("not_price_protectable", PRICE_PROTECTION_REFUSALS[order.status])
+    rules = policy.windows()
+    until = None
+    if order.delivered_at is not None:
+        until = (order.delivered_at + rules.price_protection).date()
+    earlier = next((record for record in list_after_sales(session, order.id)
+                    if record.type == "price_protection"
+                    and record.status not in ("rejected", "closed")), None)
+    now = clock.now()
+    if earlier is None and order.delivered_at is not None and \
+            now - order.delivered_at > rules.price_protection:
+        raise conflict("price_protection_expired",
+                       f"订单已签收超过{rules.price_protection_days}天"
+                       f"（{until:%m月%d日}截止），不在价保期内了")
+    prices = dict(session.execute(
+        select(Product.id, Product.price).where(
+            Product.id.in_({item.product_id for item in order.items}))).all())
+    lines = []
+    for item in order.items:
+        current = prices.get(item.product_id, item.price)
+        lines.append((item, current, max(item.price - current, Decimal("0")) * item.quantity))
+    amount = sum((difference for _, _, difference in lines), Decimal("0"))
+    if earlier is not None:
+        return PriceCheck("duplicate", lines, earlier.refund_amount or Decimal("0"), until,
+                          earlier)
+    if not amount:
+        return PriceCheck("no_drop", lines, amount, until, None)
+    fallen = [item for item, _, difference in lines if difference]
+    record = AfterSale(
+        order_id=order.id, type="price_protection", status="processing",
+        reason="价保：" + "、".join(
+            f"{item.product_name}降价{yuan(item.price - current)}元"
+            for item, current, difference in lines if difference),
+        items=list(dict.fromkeys(item.product_id for item in fallen)), photos=[],
+        evidence=[], created_at=now, refund_amount=amount,
+        expected_refund_date=now.date() + timedelta(days=_refund_days(order)),
+        conversation_id=conversation_id,
+    )
+    session.add(record)
+    session.flush()
+    return PriceCheck("filed", lines, amount, until, record)
 
 
 # ---------------------------------------------------------------- coupons / invoices

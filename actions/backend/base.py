@@ -104,6 +104,9 @@ class ShopBackend(Protocol):
 
     async def refund(self, order_id: str, proof: Optional[str]) -> JSON: ...
 
+    async def price_protection(self, order_id: str, conversation_id: Optional[str],
+                               proof: Optional[str]) -> JSON: ...
+
     async def size_advice(self, product_id: str, height_cm: float, weight_kg: float,
                           fit: Optional[str] = None,
                           body_shape: Optional[str] = None) -> JSON: ...

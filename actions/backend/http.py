@@ -195,6 +195,12 @@ class HttpShopBackend:
         return _parsed(contract.Refund, await self._request(
             "GET", f"/api/orders/{quote(order_id)}/refund", proof=proof))
 
+    async def price_protection(self, order_id: str, conversation_id: Optional[str],
+                               proof: Optional[str]) -> JSON:
+        return _parsed(contract.PriceProtection, await self._request(
+            "POST", f"/api/orders/{quote(order_id)}/price-protection",
+            {"conversation_id": conversation_id}, proof=proof))
+
     async def size_advice(self, product_id: str, height_cm: float, weight_kg: float,
                           fit: Optional[str] = None,
                           body_shape: Optional[str] = None) -> JSON:

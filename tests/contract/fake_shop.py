@@ -49,6 +49,7 @@ def _iso(moment: Optional[datetime]) -> Optional[str]:
 class MemoryShopBackend:
     NO_REASON_DAYS = 7
     AFTER_SALE_DAYS = 15
+    PRICE_PROTECTION_DAYS = 7
 
     def __init__(self) -> None:
         self.now = datetime.now(CST).replace(microsecond=0)
@@ -74,6 +75,8 @@ class MemoryShopBackend:
             ("361204587712340023", "C0061", "delivered", 21, "P5002", "韵达"),
         ]:
             self._add(order_id, customer, status, days, product, courier)
+        # Bought for 349, the price now is 299: 价保 refunds 50.
+        self._add("361204587712340022", "C0061", "delivered", 1, "P5002", "顺丰", paid=349.0)
 
     @classmethod
     def from_env(cls) -> MemoryShopBackend:
@@ -83,8 +86,9 @@ class MemoryShopBackend:
         pass
 
     def _add(self, order_id: str, customer: str, status: str, delivered_days: Optional[int],
-             product: str, courier: Optional[str]) -> None:
+             product: str, courier: Optional[str], paid: Optional[float] = None) -> None:
         name, _, price = PRODUCTS[product]
+        price = paid or price
         delivered = self.now - timedelta(days=delivered_days) if delivered_days else None
         created = (delivered or self.now) - timedelta(days=3)
         shipped = created + timedelta(days=1) if courier else None
@@ -285,6 +289,42 @@ class MemoryShopBackend:
                 created_at=_iso(self.now), respond_by=_iso(self.now + timedelta(hours=24)),
             ).dict()
         return {"followup": copy.deepcopy(self.followups[order_id]), "duplicate": duplicate}
+
+    async def price_protection(self, order_id: str, conversation_id: Optional[str],
+                               proof: Optional[str]) -> JSON:
+        order = self._owned(order_id, proof)
+        if order["status"] not in ("paid", "shipped", "delivered"):
+            raise Conflict("该订单不在价保范围内", "not_price_protectable")
+        records = self.after_sale_records.setdefault(order_id, [])
+        earlier = [r for r in records if r["type"] == "price_protection"]
+        delivered = datetime.fromisoformat(order["delivered_at"]) \
+            if order["delivered_at"] else None
+        until = delivered + timedelta(days=self.PRICE_PROTECTION_DAYS) if delivered else None
+        if not earlier and until and self.now > until:
+            raise Conflict("已超过签收后7天的价保期", "price_protection_expired")
+        items = [{"product_id": item["product_id"], "product_name": item["name"],
+                  "quantity": item["quantity"], "paid_price": item["price"],
+                  "current_price": PRODUCTS[item["product_id"]][2],
+                  "difference": max(item["price"] - PRODUCTS[item["product_id"]][2], 0.0)
+                  * item["quantity"]} for item in order["items"]]
+        amount = sum(item["difference"] for item in items)
+        outcome, record = ("duplicate", earlier[0]) if earlier else \
+            ("no_drop", None) if not amount else ("filed", None)
+        if outcome == "filed":
+            number = sum(len(r) for r in self.after_sale_records.values()) + 1
+            record = contract.AfterSale(
+                id=number, ticket_no=f"AS{number:08d}", order_id=order_id,
+                type="price_protection", type_text="价保退差价", status="processing",
+                status_text="处理中", reason="价保", photos=[], created_at=_iso(self.now),
+                items=[item["product_id"] for item in items if item["difference"]],
+                refund_amount=amount, kind="price_protection", evidence=[], evidence_urls=[],
+                conversation_id=conversation_id).dict()
+            records.append(record)
+        return contract.PriceProtection(
+            order_id=order_id, outcome=outcome, days=self.PRICE_PROTECTION_DAYS,
+            until=until.date().isoformat() if until else None, items=items,
+            amount=record["refund_amount"] if record else 0.0,
+            after_sale=copy.deepcopy(record)).dict()
 
     # Photos: images only, the same bytes again are the same upload.
 

@@ -32,6 +32,7 @@ class Scenario:
     cancelled: str
     delivered_recently: str  # within the no-reason window
     delivered_long_ago: str  # past every after-sales window
+    price_fallen: str  # delivered within the price-protection window, bought above today's price
     unknown: str
     tails: Dict[str, str]  # order id -> the owner's phone tail
     customer: str  # owns shipped, paid, unpaid
@@ -43,10 +44,12 @@ class Scenario:
 DEMO = Scenario(
     shipped="361204587712340001", paid="361204587712340002", unpaid="361204587712340004",
     cancelled="361204587712340014", delivered_recently="361204587712340021",
-    delivered_long_ago="361204587712340023", unknown="361204587712349999",
+    delivered_long_ago="361204587712340023", price_fallen="361204587712340022",
+    unknown="361204587712349999",
     tails={"361204587712340001": "5678", "361204587712340002": "5678",
            "361204587712340004": "5678", "361204587712340014": "8888",
-           "361204587712340021": "9966", "361204587712340023": "9966"},
+           "361204587712340021": "9966", "361204587712340022": "9966",
+           "361204587712340023": "9966"},
     customer="C0001", channel_user="demo-wang", sized_product="P1001", unsized_product="P2003",
 )
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
@@ -203,6 +206,37 @@ def test_after_sales_outside_the_window_are_refused(shop) -> None:
         shop.create_after_sale(ids.shipped, {
             "kind": "return", "items": item, "reason": "不想要了"}, proof)
     assert refused.value.code == "after_sales_not_allowed"
+
+
+def test_price_protection_refunds_a_fall_once(shop) -> None:
+    ids = shop.scenario
+    first = shop.price_protection(ids.price_fallen, "conv-pp", proven(shop, ids.price_fallen))
+    contract.PriceProtection.parse_obj(first)
+    assert first["outcome"] == "filed" and first["amount"] > 0
+    for item in first["items"]:
+        fall = max(item["paid_price"] - item["current_price"], 0) * item["quantity"]
+        assert item["difference"] == pytest.approx(fall)
+    assert first["amount"] == pytest.approx(sum(item["difference"] for item in first["items"]))
+    claim = first["after_sale"]
+    assert claim["kind"] == "price_protection" and claim["refund_amount"] == first["amount"]
+    assert claim["conversation_id"] == "conv-pp"
+
+    again = shop.price_protection(ids.price_fallen, None, proven(shop, ids.price_fallen))
+    assert again["outcome"] == "duplicate" and again["after_sale"]["id"] == claim["id"]
+    assert again["amount"] == first["amount"]
+    listed = shop.after_sales(ids.price_fallen, proven(shop, ids.price_fallen))
+    assert [r["id"] for r in listed if r["kind"] == "price_protection"] == [claim["id"]]
+
+    steady = shop.price_protection(ids.shipped, None, proven(shop, ids.shipped))
+    assert (steady["outcome"], steady["amount"], steady["after_sale"]) == ("no_drop", 0, None)
+    assert steady["until"] is None  # not delivered yet: protected until the window after it
+    for order_id, code in ((ids.delivered_long_ago, "price_protection_expired"),
+                           (ids.cancelled, "not_price_protectable")):
+        with pytest.raises(Conflict) as refused:
+            shop.price_protection(order_id, None, proven(shop, order_id))
+        assert refused.value.code == code and refused.value.message
+    with pytest.raises(OwnershipRequired):
+        shop.price_protection(ids.price_fallen, None, None)
 
 
 def test_an_invoice_per_order_and_repeats_answered_with_it(shop) -> None:

@@ -22,7 +22,8 @@ COMPONENTS = ["Address", "OrderItem", "Order", "TrackingEvent", "Tracking", "Pro
               "Followup", "Upload", "Coupon", "Promotion", "PromotionTier", "PromotionQuote",
               "QuoteReduction", "QuoteNextTier", "SizeAdvice", "SizeAlternative", "FitFeedback",
               "FeedbackSummary", "FeedbackSizeCount", "ShipPromise", "StockedProduct",
-              "ViewedProduct", "PurchasedProduct", "RecentItems", "RelatedProduct"]
+              "ViewedProduct", "PurchasedProduct", "RecentItems", "RelatedProduct",
+              "PriceCheckItem", "PriceProtection"]
 RESPONSES: Dict[str, Tuple[str, str, str]] = {
     "CustomerOrders": ("/api/customers/{customer_id}/orders", "get", "200"),
     "CouponList": ("/api/customers/{customer_id}/coupons", "get", "200"),
@@ -46,6 +47,7 @@ ANSWERS = [("Customer", "/api/customers/by-channel/{channel_user_id}", "get", "2
            ("Coupon", "/api/customers/{customer_id}/coupons", "post", "201"),
            ("RecentItems", "/api/customers/{customer_id}/recent", "get", "200"),
            ("PromotionQuote", "/api/promotions/quote", "get", "200"),
+           ("PriceProtection", "/api/orders/{order_id}/price-protection", "post", "201"),
            ("ShipPromise", "/api/products/{product_id}/ship-promise", "get", "200"),
            ("SizeAdvice", "/api/products/{product_id}/size-advice", "get", "200")]
 ENUMS = {"OrderStatus": contract.OrderStatus, "ReasonCode": contract.ReasonCode,

@@ -59,6 +59,7 @@ def test_health_and_openapi(shop_server):
         "/api/orders/{order_id}/verify", "/api/orders/{order_id}/tracking",
         "/api/orders/{order_id}/cancel", "/api/orders/{order_id}/address",
         "/api/orders/{order_id}/urge", "/api/orders/{order_id}/refund",
+        "/api/orders/{order_id}/price-protection",
         "/api/orders/{order_id}/after-sales", "/api/orders/{order_id}/invoices",
         "/api/followups", "/api/products", "/api/products/{product_id}",
         "/api/products/{product_id}/ship-promise",
