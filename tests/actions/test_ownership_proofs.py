@@ -69,6 +69,16 @@ def test_a_crafted_verified_order_id_gets_nothing(shop, slot_value, task):
     assert admin_get(shop, f"/api/followups?order_id={UNPAID}")["count"] == 0
 
 
+@pytest.mark.parametrize("slot_value", CRAFTED)
+def test_a_crafted_proof_files_no_price_protection(shop, slot_value):
+    fallen = "361204587712340022"  # 赵磊's rice cooker: bought above today's price
+    tracker = make_tracker({"order_id": fallen, "order_task": "price"}, sender="attacker")
+    tracker.slots["verified_order_id"] = slot_value.replace(UNPAID, fallen)
+    messages, _ = run_directly(ActionOrderTask(), tracker)
+    assert "¥" not in texts(messages) and "价保" not in texts(messages)
+    assert admin_get(shop, f"/api/orders/{fallen}/after-sales")["after_sales"] == []
+
+
 def test_a_crafted_slot_puts_no_order_into_a_handoff_packet(shop):
     import asyncio
 

@@ -109,3 +109,24 @@ def test_a_size_exchange_asks_for_the_size_and_files_it(stack) -> None:
     assert "换货申请已提交" in answer and ",换XL" in answer, answer
     after_sales = shop(stack, f"/api/orders/{jacket_order}/after-sales")["after_sales"]
     assert [a["reason"] for a in after_sales if a["kind"] == "exchange"] == ["尺码不合适,换XL"]
+
+
+def test_price_protection_checks_the_order_the_customer_names(stack) -> None:
+    # The policy answer asks for the order; the number then gets the order checked, not the
+    # policy again (the loop real sessions showed).
+    sender = "e2e-price-protection"
+    answer = send(stack, sender, "买了个电饭煲 才两天就降价了 有价保吗")
+    assert "价保" in answer and "订单号发给我" in answer, answer
+    assert "后4位" in send(stack, sender, CRUSHED)
+    answer = send(stack, sender, "9966")
+    assert "4L智能电饭煲下单价¥449.00,现价¥399.00" in answer, answer
+    assert "差价¥50.00已经申请价保退款" in answer, answer
+    claims = [record for record in shop(stack, f"/api/orders/{CRUSHED}/after-sales")
+              ["after_sales"] if record["kind"] == "price_protection"]
+    assert [(claim["refund_amount"], claim["conversation_id"]) for claim in claims] == \
+        [(50.0, sender)]
+    # The number in the question itself: the claim is shown, nothing is filed twice.
+    sender = "e2e-price-protection-again"
+    assert "后4位" in send(stack, sender, f"订单{CRUSHED} 降价了 能退差价吗")
+    answer = send(stack, sender, "9966")
+    assert "已经申请过价保了" in answer and claims[0]["ticket_no"] in answer, answer

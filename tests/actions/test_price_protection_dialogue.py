@@ -19,9 +19,16 @@ KEYBOARD = "361204587712340002"  # 王伟: paid, not shipped
 ORDER_ENTITY = [{"entity": "order_id", "value": RICE_COOKER}]
 
 
+@pytest.fixture(scope="module")
+def price_shop(shop_factory) -> str:
+    return shop_factory().url
+
+
 @pytest.fixture
-def own_shop(shop_factory, monkeypatch):
-    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)
+def run_action(run_action, price_shop, monkeypatch):
+    """The actions against this module's shop (set after conftest's run_action set its own)."""
+    monkeypatch.setenv("SHOP_API_URL", price_shop)
+    return run_action
 
 
 def verified(order_id: str):
@@ -29,7 +36,7 @@ def verified(order_id: str):
                          "order_task": "price"}, sender="demo-zhao")
 
 
-def test_a_fall_is_filed_and_asking_again_shows_the_claim(own_shop, run_action) -> None:
+def test_a_fall_is_filed_and_asking_again_shows_the_claim(run_action) -> None:
     messages, _ = run_action(ActionOrderTask(), verified(RICE_COOKER))
     said = texts(messages)
     assert "4L智能电饭煲下单价¥449.00,现价¥399.00" in said, said
@@ -39,7 +46,7 @@ def test_a_fall_is_filed_and_asking_again_shows_the_claim(own_shop, run_action) 
     assert "已经申请过价保了" in said and "差价¥50.00" in said and "处理中" in said, said
 
 
-def test_no_fall_and_the_windows(own_shop, run_action) -> None:
+def test_no_fall_and_the_windows(run_action) -> None:
     messages, _ = run_action(ActionOrderTask(), verified(JACKET))
     said = texts(messages)
     assert "没有降价" in said and "下单价¥" in said and "这单的价保到" in said, said
@@ -63,7 +70,7 @@ def test_what_asks_for_price_protection(text: str, intent: str, wanted: bool) ->
     assert price_protection_task(conversation([text], intent=intent)) is wanted
 
 
-def test_the_order_number_after_the_policy_answer_is_checked(own_shop, run_action) -> None:
+def test_the_order_number_after_the_policy_answer_is_checked(run_action) -> None:
     policy_answer = {"event": "bot", "text": "亲,本店支持价保…把订单号发给我…",
                      "metadata": {"utter_action": "utter_faq/price_protection"}}
     tracker = conversation(["电饭煲降价了 价保怎么弄", RICE_COOKER], intent="inform",
