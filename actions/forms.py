@@ -261,6 +261,9 @@ PRICE_PROTECTION_TALK = re.compile(
     r"价保|保价|(退|补|返|赔)(个|点|一下|下)?差价|差价.{0,4}(退|返|赔)|"
     r"(降价|便宜了|降了).{0,12}(退|补|返|赔|价保)")
 CUSTOMER_PAYS = re.compile(r"(?<![给帮替])我(来|可以|再)?补差价|差价我(来)?补")
+# 「降价了 我要退货」: the goods back, not the difference (unless 价保 or 差价 is said).
+GOODS_BACK = re.compile(r"退货|退掉|退了吧|不要了")
+NAMES_THE_DIFFERENCE = re.compile(r"价保|保价|差价")
 PRICE_PROTECTION_INTENTS = {"request_refund", "request_return", "inform", "faq"}
 
 
@@ -272,7 +275,8 @@ def price_protection_task(tracker: Tracker) -> bool:
     if (latest.get("intent") or {}).get("name") not in PRICE_PROTECTION_INTENTS:
         return False
     text = str(latest.get("text") or "")
-    if PRICE_PROTECTION_TALK.search(text) and not CUSTOMER_PAYS.search(text):
+    if PRICE_PROTECTION_TALK.search(text) and not CUSTOMER_PAYS.search(text) and \
+            (NAMES_THE_DIFFERENCE.search(text) or not GOODS_BACK.search(text)):
         return True
     return (latest.get("intent") or {}).get("name") == "inform" and \
         history.said_in_last_turns(tracker.events, "utter_faq/price_protection", turns=1)

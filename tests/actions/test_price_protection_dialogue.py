@@ -63,6 +63,8 @@ def test_no_fall_and_the_windows(run_action) -> None:
     ("买完就便宜了30 给我补差价", "request_refund", True),
     ("刚买就降了50 能退吗", "request_return", True),
     ("我要退货", "request_return", False),
+    ("降价了 我要退货", "request_return", False),
+    ("降价了 退货还是退差价划算", "request_return", True),
     ("换成XL吧 我补差价", "request_refund", False),
     ("双11会降价吗", "ask_promotion", False),
 ])
