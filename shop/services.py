@@ -829,11 +829,11 @@ def price_protection(session: Session, order: Order,
                     if record.type == "price_protection"
                     and record.status not in ("rejected", "closed")), None)
     now = clock.now()
-    if earlier is None and order.delivered_at is not None and \
+    if earlier is None and until is not None and order.delivered_at is not None and \
             now - order.delivered_at > rules.price_protection:
         raise conflict("price_protection_expired",
                        f"订单已签收超过{rules.price_protection_days}天"
-                       f"（{until:%m月%d日}截止），不在价保期内了")
+                       f"（{clock.cn_date(until)}截止），不在价保期内了")
     prices = dict(session.execute(
         select(Product.id, Product.price).where(
             Product.id.in_({item.product_id for item in order.items}))).all())
