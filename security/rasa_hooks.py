@@ -45,7 +45,7 @@ from sanic.response import HTTPResponse
 
 from security import logs
 from service_common.config import ConfigError
-from service_common.http import HttpClient, HttpError, idempotency_key
+from service_common.http import HttpClient, HttpError, close_pooled_sessions, idempotency_key
 from service_common.settings import (
     check_environment,
     env_bool,
@@ -122,6 +122,10 @@ def attach(blueprint: Blueprint) -> None:
         if not getattr(app.ctx, "security_guard", False):
             app.ctx.security_guard = True
             app.register_middleware(guard_model_routes, "request")
+
+    @blueprint.listener("after_server_stop")
+    async def close_action_sessions(app: Sanic, _: Any) -> None:
+        await close_pooled_sessions()  # the connections to the action server
 
 
 def model_replacement_allowed() -> bool:

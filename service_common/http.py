@@ -18,8 +18,9 @@ import asyncio
 import hashlib
 import json as jsonlib
 import logging
+import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Hashable, Mapping, Optional
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -35,6 +36,28 @@ logger = logging.getLogger("service_common.http")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+_Pool = Dict[Hashable, aiohttp.ClientSession]
+_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pool] = weakref.WeakKeyDictionary()
+
+
+def pooled_session(key: Hashable,
+                   create: Callable[[], aiohttp.ClientSession]) -> aiohttp.ClientSession:
+    """One long-lived session per event loop and key, made by `create` on first use (or
+    after it was closed), so its connections stay open between calls. A server closes them
+    with `close_pooled_sessions` when it stops."""
+    pool = _pools.setdefault(asyncio.get_running_loop(), {})
+    session = pool.get(key)
+    if session is None or session.closed:
+        session = pool[key] = create()
+    return session
+
+
+async def close_pooled_sessions() -> None:
+    """Closes this event loop's pooled sessions."""
+    for session in _pools.pop(asyncio.get_running_loop(), {}).values():
+        await session.close()
 
 
 class HttpError(Exception):
