@@ -38,7 +38,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import model_files
+from components import model_files, sentence_encoder
 from components.ngram_linear import NgramLinearScorer, softmax
 from service_common.config import Model, number, parse, read_yaml
 from service_common.config import Text as TextType
@@ -242,6 +242,12 @@ class EmotionRadar(GraphComponent):
             # Factor on each label's probability before the arg-max (then renormalised):
             # above 1 for calm flags fewer calm messages. Labels left out keep 1.
             "label_prior": {},
+            # The sentence embedding (components/sentence_encoder.py) beside the n-grams
+            # and hand cues, scaled by this weight; 0 = none.
+            "sentence_embedding_weight": 0.0,
+            # ... computed only for messages whose n-gram model's top probability is below
+            # this (1.0: every message); the joint model decides those.
+            "embedding_below": 1.0,
         }
 
     @classmethod
@@ -277,6 +283,9 @@ class EmotionRadar(GraphComponent):
         self._matcher = CueMatcher(model["lexicon"]) if model else None
         if model:
             self._scorer = NgramLinearScorer(model["vectorizer"], model["classifier"])
+            embedded = model.get("embedded")
+            self._embedded = (NgramLinearScorer(model["vectorizer"], embedded)
+                              if embedded is not None else None)
 
     @classmethod
     def create(
@@ -329,16 +338,28 @@ class EmotionRadar(GraphComponent):
             [vectorizer.fit_transform(texts),
              scipy.sparse.csr_matrix(self._hand_matrix(matcher, texts))]
         ).tocsr()
-        classifier = LogisticRegression(
-            C=self._config["C"],
-            class_weight=class_weights(labels, self._config["class_weight"]),
-            max_iter=5000,
-            random_state=self._config["random_state"],
-            multi_class="multinomial",
-            solver="lbfgs",
-        )
-        classifier.fit(features, labels)
-        self._set_model({"vectorizer": vectorizer, "classifier": classifier, "lexicon": lexicon})
+
+        def fitted(matrix: Any) -> Any:
+            classifier = LogisticRegression(
+                C=self._config["C"],
+                class_weight=class_weights(labels, self._config["class_weight"]),
+                max_iter=5000,
+                random_state=self._config["random_state"],
+                multi_class="multinomial",
+                solver="lbfgs",
+            )
+            return classifier.fit(matrix, labels)
+
+        weight = float(self._config["sentence_embedding_weight"])
+        embedded = None
+        if weight:
+            embeddings = sentence_encoder.embed_many(raw_texts) * weight
+            embedded = fitted(scipy.sparse.hstack(
+                [features, scipy.sparse.csr_matrix(embeddings)]).tocsr())
+        alone = fitted(features) if embedded is None or \
+            float(self._config["embedding_below"]) < 1.0 else None
+        self._set_model({"vectorizer": vectorizer, "classifier": alone or embedded,
+                         "embedded": embedded, "lexicon": lexicon})
         self.persist()
         logger.debug(f"EmotionRadar trained on {len(texts)} examples from '{path}'.")
         return self._resource
@@ -361,6 +382,8 @@ class EmotionRadar(GraphComponent):
                 f"EmotionRadar: no trained model in resource '{resource.name}'; "
                 f"messages get no emotion until the model is retrained."
             )
+        elif model.get("embedded") is not None:
+            sentence_encoder.embed("你好")  # loads the encoder now, not on a customer's message
         return cls(config, model_storage, resource, model)
 
     # ---------------------------------------------------------------- inference
@@ -371,9 +394,20 @@ class EmotionRadar(GraphComponent):
         prepared = self._prepare(text)
         scorer = self._scorer
         hand, hits = self._matcher.features(prepared)
-        scores = (scorer.intercept + scorer.scores(scorer.columns(prepared))
-                  + (hand * self._config["hand_feature_weight"]) @ scorer.extra_coef)
-        probabilities = softmax(scores)
+        hand = hand * self._config["hand_feature_weight"]
+        counts = scorer.columns(prepared)
+        embedded = self._embedded
+        probabilities = None
+        below = float(self._config["embedding_below"])
+        if embedded is None or below < 1.0:  # the n-gram model (without the embedding)
+            probabilities = softmax(scorer.intercept + scorer.scores(counts)
+                                    + hand @ scorer.extra_coef)
+        if embedded is not None and (probabilities is None or probabilities.max() < below):
+            weight = float(self._config["sentence_embedding_weight"])
+            extra = np.concatenate([hand, sentence_encoder.embed(text) * weight])
+            probabilities = softmax(embedded.intercept + embedded.scores(counts)
+                                    + extra @ embedded.extra_coef)
+        assert probabilities is not None
         prior = self._config.get("label_prior") or {}
         if prior:
             probabilities = probabilities * np.array(

@@ -115,6 +115,19 @@ def embed_many(texts: Sequence[str]) -> np.ndarray:
     return np.vstack([rows[key] for key in keys]).astype(np.float64)
 
 
+def preload(texts: Sequence[str]) -> None:
+    """For evaluation scripts: the embeddings of these texts (from the store, computing the
+    missing ones) into the in-process cache, grown to hold them, so `embed` costs nothing."""
+    global CACHE_SIZE
+    unique = list(dict.fromkeys(_key(text) for text in texts))
+    rows = embed_many(unique)
+    with _lock:
+        CACHE_SIZE = max(CACHE_SIZE, len(_cache) + len(unique))
+        for key, row in zip(unique, rows, strict=True):
+            row.setflags(write=False)
+            _cache[key] = row
+
+
 def _open_store() -> Optional[sqlite3.Connection]:
     """The on-disk store, or None when it is switched off or cannot be opened (a read-only
     home, say): then everything is computed, as without it."""

@@ -112,6 +112,16 @@ SETTINGS: List[Tuple[Text, Dict[Text, Any], Tuple[Text, ...]]] = [
     ("hand x0.3, C = 30, calm prior 1.6",
      {"hand_feature_weight": 0.3, "C": 30.0, "label_prior": {"calm": 1.6}}, ()),
     ("hand x0.3, calm prior 1.3", {"hand_feature_weight": 0.3, "label_prior": {"calm": 1.3}}, ()),
+    ("embedding x0.5", {"sentence_embedding_weight": 0.5}, ()),
+    ("embedding x1.0", {"sentence_embedding_weight": 1.0}, ()),
+    ("embedding x2.0", {"sentence_embedding_weight": 2.0}, ()),
+    ("embedding x1.0, calm prior 1.6",
+     {"sentence_embedding_weight": 1.0, "label_prior": {"calm": 1.6}}, ()),
+    ("embedding x1.0, C = 10", {"sentence_embedding_weight": 1.0, "C": 10.0}, ()),
+    ("embedding x1.0, hand x0.5", {"sentence_embedding_weight": 1.0, "hand_feature_weight": 0.5},
+     ()),
+    ("embedding x1.0 below 0.9", {"sentence_embedding_weight": 1.0, "embedding_below": 0.9}, ()),
+    ("embedding x1.0 below 0.8", {"sentence_embedding_weight": 1.0, "embedding_below": 0.8}, ()),
 ]
 
 
@@ -211,6 +221,11 @@ def run_cv(selected: List[Tuple[Text, Dict[Text, Any], Tuple[Text, ...]]], count
           f"{count} folds of {[len(fold) for fold in fold_indices]}; "
           f"training file {len(all_texts)} examples", flush=True)
     batch1 = [i for i, message in enumerate(messages) if message["batch"] == "messages.yml"]
+    if any(options.get("sentence_embedding_weight", base.get("sentence_embedding_weight"))
+           for _, options, _ in selected):
+        from components import sentence_encoder
+
+        sentence_encoder.preload([message["text"] for message in messages] + own_texts)
 
     cache: Dict[Text, Tuple[List[Any], Any]] = {}
     rows = []

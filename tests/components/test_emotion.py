@@ -233,3 +233,72 @@ def test_word_ngrams_and_label_prior(tmp_path: Path) -> None:
     assert shifted["calm"] > plain["calm"] and abs(sum(shifted.values()) - 1.0) < 1e-9
     ratio = plain["angry"] / plain["anxious"]
     assert abs(shifted["angry"] / shifted["anxious"] - ratio) < 1e-9
+
+
+def _small_training_file(folder: Path, per_label: int = 40) -> Path:
+    texts, labels = load_examples(str(TRAIN_FILE))
+    lines = ['version: "1"', "emotions:"]
+    for label in LABELS:
+        chosen = [text for text, gold in zip(texts, labels, strict=True) if gold == label]
+        lines += [f"  - label: {label}", "    examples: |"]
+        lines += [f"      - {text}" for text in chosen[:per_label]]
+    path = folder / "small.yml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_sentence_embedding_decides_the_messages_the_ngrams_are_unsure_of(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from components import emotion, sentence_encoder
+
+    small = _small_training_file(tmp_path)
+    (tmp_path / "model").mkdir()
+    storage, resource, context, config = _setup(
+        tmp_path / "model", training_file=str(small), sentence_embedding_weight=2.0,
+        embedding_below=0.9, hand_feature_weight=0.3)
+    EmotionRadar.create(config, storage, resource, context).train(TrainingData())
+    loaded = EmotionRadar.load(config, storage, resource, context)
+    model = loaded._model
+    assert model is not None and model["embedded"] is not None
+    assert model["classifier"] is not model["embedded"]
+
+    embedded_texts = []
+    embed = sentence_encoder.embed
+
+    def counting(text: str) -> np.ndarray:
+        embedded_texts.append(text)
+        return embed(text)
+
+    monkeypatch.setattr(emotion.sentence_encoder, "embed", counting)
+    texts, _ = load_examples(str(HELDOUT_FILE))
+    texts = texts[:60]
+    prepared = [loaded._prepare(text) for text in texts]
+    ngrams = scipy.sparse.hstack([
+        model["vectorizer"].transform(prepared),
+        scipy.sparse.csr_matrix(loaded._hand_matrix(loaded._matcher, prepared))]).tocsr()
+    alone = model["classifier"].predict_proba(ngrams)
+    joint = model["embedded"].predict_proba(scipy.sparse.hstack([
+        ngrams, scipy.sparse.csr_matrix(sentence_encoder.embed_many(texts) * 2.0)]).tocsr())
+    unsure = alone.max(axis=1) < 0.9
+    assert 0 < unsure.sum() < len(texts)
+    expected = np.where(unsure[:, None], joint, alone)
+    classes = list(model["classifier"].classes_)
+    found = [loaded.probabilities(text)[0] for text in texts]
+    actual = np.array([[probabilities[label] for label in classes] for probabilities in found])
+    np.testing.assert_allclose(actual, expected, atol=1e-9)
+    assert embedded_texts == [text for text, flag in zip(texts, unsure, strict=True) if flag]
+
+    # embedding_below 1.0: every message through the joint model
+    storage, resource, context, config = _setup(
+        tmp_path / "model", training_file=str(small), sentence_embedding_weight=2.0,
+        hand_feature_weight=0.3)
+    resource = Resource("always")
+    EmotionRadar.create(config, storage, resource, context).train(TrainingData())
+    always = EmotionRadar.load(config, storage, resource, context)
+    embedded_texts.clear()  # loading warms the encoder up with one text
+    assert always._model is not None and always._model["classifier"] is always._model["embedded"]
+    assert [round(always.probabilities(text)[0]["calm"], 9) for text in texts[:5]] == \
+        [round(p, 9) for p in always._model["embedded"].predict_proba(scipy.sparse.hstack([
+            ngrams[:5], scipy.sparse.csr_matrix(sentence_encoder.embed_many(texts[:5]) * 2.0)
+        ]).tocsr())[:, classes.index("calm")]]
+    assert embedded_texts == texts[:5]

@@ -54,6 +54,23 @@ def test_training_embeddings_are_kept_on_disk(monkeypatch, tmp_path: Path) -> No
     assert computed[3:] == ["杯子碎了"]
 
 
+def test_preloaded_texts_cost_nothing_afterwards(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("EMBEDDING_STORE", str(tmp_path / "store.sqlite3"))
+    monkeypatch.setattr(sentence_encoder, "_cache", type(sentence_encoder._cache)())
+    monkeypatch.setattr(sentence_encoder, "CACHE_SIZE", 2)
+    texts = [f"第{number}个问题:能开发票吗" for number in range(5)]
+    expected = sentence_encoder.embed_many(texts)
+    computed = []
+    query = sentence_encoder._query
+    monkeypatch.setattr(sentence_encoder, "_query",
+                        lambda text: computed.append(text) or query(text))
+    sentence_encoder.preload(texts + texts[:2])  # read from the store, nothing computed
+    assert computed == [] and sentence_encoder.CACHE_SIZE >= 5
+    for text, row in zip(texts, expected, strict=True):
+        np.testing.assert_array_equal(sentence_encoder.embed(text), row)
+    assert computed == []
+
+
 @pytest.mark.parametrize("where", ["off", "damaged", "unwritable"])
 def test_without_a_usable_store_everything_is_computed(monkeypatch, tmp_path: Path,
                                                        where: str) -> None:
