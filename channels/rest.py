@@ -11,7 +11,13 @@ that is not a JSON object and silently drops a non-string message with 200 `[]`.
   (`metadata.identity_token`, channels.identity, secret CHANNEL_IDENTITY_SECRET): then, and
   only then, it sets `metadata["identity"] = {"customer_id": ..., "verified": True}`. Any
   client-supplied `identity` is removed, and the token itself is never stored;
-- forces `input_channel` to "rest" (a client cannot pretend to be another channel).
+- forces `input_channel` to "rest" (a client cannot pretend to be another channel);
+- delivers with each answer what was said to the customer since the last one: a REST client
+  hears only answers to its own requests, so an agent's replies (the desk records them in the
+  conversation) and what the bot said on taking the conversation back (the rating question)
+  come first in the answer to the customer's next message (`unseen_bot_messages`). While the
+  customer waits for an agent who has not answered yet, each message gets WAITING_TEXT
+  instead of nothing.
 
 credentials.yml: `channels.rest.SecureRestInput:` (same URL as Rasa's `rest`).
 Importing this module also installs the Rasa-server guards (security.rasa_hooks): masked
@@ -23,9 +29,17 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Reversible, Text, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.events import (
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    UserUttered,
+)
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -43,6 +57,9 @@ MAX_SENDER_CHARS = 128
 MAX_METADATA_BYTES = 14 * 1024 * 1024
 # C0/C1 control characters except tab and newline (NUL breaks PostgreSQL text columns).
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+DESK_SOURCE = "desk"  # desk.rasa.RasaClient.record_bot_message
+WAITING_TEXT = ("消息已转给人工客服,客服回复后会在这里显示,请稍候~"
+                "(转人工后您的 {count} 条消息都已记下)")
 BUSY_TEXT = ("系统有点忙,您的消息已收到,请稍后再试或拨打客服热线"
              f"{load_rules().office_hours.hotline}。")
 
@@ -55,6 +72,56 @@ class BadRequest(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(code)
         self.status, self.code, self.message = status, code, message
+
+
+def unseen_bot_messages(events: Reversible[Event]) -> List[Dict[str, Any]]:
+    """The bot messages recorded since the customer's last message that were not answers to
+    it: an agent's (the desk records them with `metadata.source` "desk") and what the bot said
+    after the conversation was handed back to it (the rating question)."""
+    since: List[Event] = []
+    for event in reversed(events):  # a deque in Rasa's tracker
+        if isinstance(event, UserUttered):
+            break
+        since.append(event)
+    unseen: List[BotUttered] = []
+    resumed = False
+    for event in reversed(since):
+        resumed = resumed or isinstance(event, ConversationResumed)
+        if isinstance(event, BotUttered) and (
+                resumed or (event.metadata or {}).get("source") == DESK_SOURCE):
+            unseen.append(event)
+    return [{"text": event.text, **{key: value for key, value in (event.data or {}).items()
+                                    if value}}
+            for event in unseen]
+
+
+def messages_while_waiting(events: Reversible[Event]) -> int:
+    """The customer's messages since the conversation was handed to a human."""
+    count = 0
+    for event in reversed(events):
+        if isinstance(event, ConversationPaused):
+            break
+        count += isinstance(event, UserUttered)
+    return count
+
+
+_handle_message_with_tracker = MessageProcessor._handle_message_with_tracker
+
+
+async def _handle_rest_message(self: MessageProcessor, message: UserMessage,
+                               tracker: Any) -> None:
+    collector = message.output_channel
+    if message.input_channel != SecureRestInput.name() or \
+            not isinstance(collector, CollectingOutputChannel):
+        await _handle_message_with_tracker(self, message, tracker)
+        return
+    for unseen in unseen_bot_messages(tracker.events):
+        await collector.send_response(message.sender_id, unseen)
+    delivered = len(collector.messages)
+    await _handle_message_with_tracker(self, message, tracker)
+    if tracker.is_paused() and len(collector.messages) == delivered == 0:
+        await collector.send_text_message(
+            message.sender_id, WAITING_TEXT.format(count=messages_while_waiting(tracker.events)))
 
 
 def error(status: int, code: str, message: str) -> HTTPResponse:
@@ -155,3 +222,6 @@ class SecureRestInput(InputChannel):
                                  dumps=lambda body: json.dumps(body, ensure_ascii=False))
 
         return webhook
+
+
+MessageProcessor._handle_message_with_tracker = _handle_rest_message

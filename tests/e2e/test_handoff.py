@@ -64,13 +64,24 @@ def test_three_failed_attempts_hand_over_pause_and_resume(stack) -> None:
                for item in packet["emotion"]["history"])
     assert packet["bot_paused"] is True
 
-    # A human owns the conversation: the bot says nothing, Rasa keeps every message.
-    assert post_message(stack.rasa_url, sender, "还在吗?我的订单号找不到了") == []
+    # A human owns the conversation: the bot answers nothing itself, the customer hears that
+    # the message reached the human queue, Rasa keeps every message.
+    waiting = post_message(stack.rasa_url, sender, "还在吗?我的订单号找不到了")
+    assert [reply["text"] for reply in waiting] == [
+        "消息已转给人工客服,客服回复后会在这里显示,请稍候~(转人工后您的 1 条消息都已记下)"]
     assert tracker(stack, sender)["paused"] is True
     packet = handoff_of(stack, sender)
     assert [m["text"] for m in packet["messages_since_handoff"]] == ["还在吗?我的订单号找不到了"]
 
+    # REST cannot push: the agent's words come with the answer to the customer's next message.
     desk(stack, f"/handoffs/{packet['id']}/claim", "POST", {"agent": "小王"})
+    desk(stack, f"/handoffs/{packet['id']}/messages", "POST",
+         {"text": "您好，订单号在「我的订单」里可以找到"})
+    answer = reply_text(post_message(stack.rasa_url, sender, "好的我找找"))
+    assert "已接入" in answer and "订单号在「我的订单」里可以找到" in answer
+    assert "消息已转给人工客服" not in answer
+    assert "稍候~(转人工后您的 3 条消息" in reply_text(post_message(stack.rasa_url, sender, "找到了"))
+
     resolved = desk(stack, f"/handoffs/{packet['id']}/resolve", "POST",
                     {"agent": "小王", "note": "帮顾客找到了订单"})
     assert resolved["status"] == "resolved"
@@ -78,8 +89,10 @@ def test_three_failed_attempts_hand_over_pause_and_resume(stack) -> None:
     assert state["paused"] is False
     bot_lines = [e["text"] for e in state["events"] if e["event"] == "bot"]
     assert "满意" in bot_lines[-1]
-    # The bot is back: the rating is taken and thanked for.
-    assert "谢谢" in reply_text(post_message(stack.rasa_url, sender, "5"))
+    # The bot is back: the customer sees the rating question first, and the rating is
+    # taken and thanked for.
+    replies = [reply["text"] for reply in post_message(stack.rasa_url, sender, "5")]
+    assert "满意" in replies[0] and "谢谢" in replies[-1]
     assert tracker(stack, sender)["slots"]["rating"] == 5.0
 
 
