@@ -80,7 +80,8 @@ def test_three_failed_attempts_hand_over_pause_and_resume(stack) -> None:
     answer = reply_text(post_message(stack.rasa_url, sender, "好的我找找"))
     assert "已接入" in answer and "订单号在「我的订单」里可以找到" in answer
     assert "消息已转给人工客服" not in answer
-    assert "稍候~(转人工后您的 3 条消息" in reply_text(post_message(stack.rasa_url, sender, "找到了"))
+    still_waiting = reply_text(post_message(stack.rasa_url, sender, "找到了"))
+    assert "稍候~(转人工后您的 3 条消息" in still_waiting
 
     resolved = desk(stack, f"/handoffs/{packet['id']}/resolve", "POST",
                     {"agent": "小王", "note": "帮顾客找到了订单"})
