@@ -12,12 +12,19 @@ that is not a JSON object and silently drops a non-string message with 200 `[]`.
   only then, it sets `metadata["identity"] = {"customer_id": ..., "verified": True}`. Any
   client-supplied `identity` is removed, and the token itself is never stored;
 - forces `input_channel` to "rest" (a client cannot pretend to be another channel);
+- keeps a conversation to its owner: a conversation begun on another channel (web chat,
+  WeCom, 公众号) takes no REST message, and once a message of a conversation carried a signed
+  identity, only messages signed for that same customer are taken (403, nothing recorded).
+  An anonymous conversation is the client's sender id's: it should be unguessable (a UUID);
 - delivers with each answer what was said to the customer since the last one: a REST client
   hears only answers to its own requests, so an agent's replies (the desk records them in the
   conversation) and what the bot said on taking the conversation back (the rating question)
-  come first in the answer to the customer's next message (`unseen_bot_messages`). While the
-  customer waits for an agent who has not answered yet, each message gets WAITING_TEXT
-  instead of nothing.
+  come first in the answer to the customer's next message (`unseen_bot_messages`), except
+  those at or before the body's `since`. While the customer waits for an agent who has not
+  answered yet, each message gets WAITING_TEXT instead of nothing;
+- lets a client fetch them without sending (`POST /webhooks/rest/updates`, same body without
+  `message`): the same messages with their `timestamp`, those after `since` only, whether an
+  agent owns the conversation, and the `cursor` to send as the next `since`.
 
 credentials.yml: `channels.rest.SecureRestInput:` (same URL as Rasa's `rest`).
 Importing this module also installs the Rasa-server guards (security.rasa_hooks): masked
@@ -28,8 +35,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Reversible, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Reversible, Text, Tuple
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.processor import MessageProcessor
@@ -60,6 +68,11 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 DESK_SOURCE = "desk"  # desk.rasa.RasaClient.record_bot_message
 WAITING_TEXT = ("消息已转给人工客服,客服回复后会在这里显示,请稍候~"
                 "(转人工后您的 {count} 条消息都已记下)")
+IDENTITY_REQUIRED_TEXT = "这段对话属于一位已登录的顾客,请登录后再发送(这条消息没有记录)"
+OTHER_CHANNEL_TEXT = ("这段对话来自其他渠道(网页聊天、企业微信或公众号),"
+                      "请回到原渠道继续(这条消息没有记录)")
+# The other customer channels of credentials.yml, whose conversations REST must not enter.
+OTHER_CHANNELS = ("webchat", "wecom", "wechat_oa")
 BUSY_TEXT = ("系统有点忙,您的消息已收到,请稍后再试或拨打客服热线"
              f"{load_rules().office_hours.hotline}。")
 
@@ -74,7 +87,37 @@ class BadRequest(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def unseen_bot_messages(events: Reversible[Event]) -> List[Dict[str, Any]]:
+class RestCollector(CollectingOutputChannel):
+    """Rasa's collector, knowing until when the client has already fetched (`since`)."""
+
+    def __init__(self, since: Optional[float] = None) -> None:
+        super().__init__()
+        self.since = since
+
+
+def verified_customer(metadata: Optional[Dict[str, Any]]) -> Optional[str]:
+    identity = (metadata or {}).get("identity")
+    if isinstance(identity, dict) and identity.get("verified") is True:
+        return str(identity.get("customer_id") or "") or None
+    return None
+
+
+def refusal(events: Iterable[Event],
+            metadata: Optional[Dict[str, Any]]) -> Optional[BadRequest]:
+    """Why a REST message (with this verified metadata) may not enter the conversation of
+    these events: begun on another channel, or linked to another (or a signed) customer."""
+    owner = None
+    for event in events:
+        if isinstance(event, UserUttered):
+            if event.input_channel in OTHER_CHANNELS:
+                return BadRequest(403, "conversation_of_another_channel", OTHER_CHANNEL_TEXT)
+            owner = verified_customer(event.metadata) or owner
+    if owner is not None and verified_customer(metadata) != owner:
+        return BadRequest(403, "identity_required", IDENTITY_REQUIRED_TEXT)
+    return None
+
+
+def unseen_bot_events(events: Reversible[Event]) -> List[BotUttered]:
     """The bot messages recorded since the customer's last message that were not answers to
     it: an agent's (the desk records them with `metadata.source` "desk") and what the bot said
     after the conversation was handed back to it (the rating question)."""
@@ -90,9 +133,19 @@ def unseen_bot_messages(events: Reversible[Event]) -> List[Dict[str, Any]]:
         if isinstance(event, BotUttered) and (
                 resumed or (event.metadata or {}).get("source") == DESK_SOURCE):
             unseen.append(event)
-    return [{"text": event.text, **{key: value for key, value in (event.data or {}).items()
-                                    if value}}
-            for event in unseen]
+    return unseen
+
+
+def as_message(event: BotUttered) -> Dict[str, Any]:
+    return {"text": event.text,
+            **{key: value for key, value in (event.data or {}).items() if value}}
+
+
+def unseen_bot_messages(events: Reversible[Event],
+                        since: Optional[float] = None) -> List[Dict[str, Any]]:
+    """`unseen_bot_events` as the channel sends them, without those at or before `since`."""
+    return [as_message(event) for event in unseen_bot_events(events)
+            if since is None or event.timestamp > since]
 
 
 def messages_while_waiting(events: Reversible[Event]) -> int:
@@ -115,7 +168,10 @@ async def _handle_rest_message(self: MessageProcessor, message: UserMessage,
             not isinstance(collector, CollectingOutputChannel):
         await _handle_message_with_tracker(self, message, tracker)
         return
-    for unseen in unseen_bot_messages(tracker.events):
+    refused = refusal(tracker.events, message.metadata)
+    if refused is not None:  # before anything is parsed or recorded
+        raise refused
+    for unseen in unseen_bot_messages(tracker.events, getattr(collector, "since", None)):
         await collector.send_response(message.sender_id, unseen)
     delivered = len(collector.messages)
     await _handle_message_with_tracker(self, message, tracker)
@@ -129,8 +185,8 @@ def error(status: int, code: str, message: str) -> HTTPResponse:
                          dumps=lambda body: json.dumps(body, ensure_ascii=False))
 
 
-def parse_body(raw: bytes) -> Tuple[str, str, Dict[str, Any]]:
-    """(sender, text, metadata) of a webhook body, or BadRequest."""
+def parse_body(raw: bytes) -> Tuple[str, str, Dict[str, Any], Optional[float]]:
+    """(sender, text, metadata, since) of a webhook body, or BadRequest."""
     try:
         body = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
@@ -138,6 +194,10 @@ def parse_body(raw: bytes) -> Tuple[str, str, Dict[str, Any]]:
     if not isinstance(body, dict):
         raise BadRequest(400, "body_not_object",
                          '请求体必须是 JSON 对象,例如 {"sender": "...", "message": "..."}')
+    since = body.get("since")
+    if since is not None and (isinstance(since, bool) or not isinstance(since, int | float)
+                              or not math.isfinite(since)):
+        raise BadRequest(400, "invalid_since", "since 必须是数字(上次取到的 cursor)")
     sender = body.get("sender")
     if not isinstance(sender, str) or not sender.strip():
         raise BadRequest(400, "invalid_sender", "缺少 sender(非空字符串,标识这段对话)")
@@ -160,7 +220,7 @@ def parse_body(raw: bytes) -> Tuple[str, str, Dict[str, Any]]:
     if len(json.dumps(metadata, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
         raise BadRequest(413, "metadata_too_large",
                          f"metadata 太大了(最多 {MAX_METADATA_BYTES} 字节)")
-    return sender, CONTROL.sub(" ", text), metadata
+    return sender, CONTROL.sub(" ", text), metadata, since
 
 
 def verified_metadata(metadata: Dict[str, Any], secret: Optional[str]) -> Dict[str, Any]:
@@ -206,20 +266,47 @@ class SecureRestInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                sender, text, metadata = parse_body(request.body)
+                sender, text, metadata, since = parse_body(request.body)
             except BadRequest as bad:
                 logger.info("refused webhook body: %s", bad.code)
                 return error(bad.status, bad.code, bad.message)
-            collector = CollectingOutputChannel()
+            collector = RestCollector(since)
             message = UserMessage(text, collector, sender, input_channel=self.name(),
                                   metadata=verified_metadata(metadata, self.identity_secret))
             try:
                 await on_new_message(message)
+            except BadRequest as refused:
+                logger.info("message refused: %s", refused.code)
+                return error(refused.status, refused.code, refused.message)
             except Exception:  # noqa: BLE001 - never a traceback to the client
                 logger.exception("message of %s could not be handled", sender)
                 return error(503, "temporarily_unavailable", BUSY_TEXT)
             return response.json(collector.messages,
                                  dumps=lambda body: json.dumps(body, ensure_ascii=False))
+
+        @webhook.route("/updates", methods=["POST"])
+        async def updates(request: Request) -> HTTPResponse:
+            try:
+                sender, _, metadata, since = parse_body(request.body)
+                tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
+                events = list(tracker.events) if tracker is not None else []
+                refused = refusal(events, verified_metadata(metadata, self.identity_secret))
+                if refused is not None:
+                    raise refused
+            except BadRequest as bad:
+                logger.info("refused updates request: %s", bad.code)
+                return error(bad.status, bad.code, bad.message)
+            except Exception:  # noqa: BLE001 - the tracker store is down: say so, no trace
+                logger.exception("updates of %s could not be read", sender)
+                return error(503, "temporarily_unavailable", BUSY_TEXT)
+            fresh = [event for event in unseen_bot_events(events)
+                     if since is None or event.timestamp > since]
+            cursor = max([event.timestamp for event in fresh], default=since)
+            body = {"messages": [{**as_message(event), "timestamp": event.timestamp}
+                                 for event in fresh],
+                    "waiting_for_agent": bool(tracker is not None and tracker.is_paused()),
+                    "cursor": cursor}
+            return response.json(body, dumps=lambda data: json.dumps(data, ensure_ascii=False))
 
         return webhook
 

@@ -30,10 +30,13 @@ def identity_metadata(customer_id: str, secret: str) -> Dict[str, str]:
 
 
 def post_message(rasa_url: str, sender: str, text: str, timeout: float = 30,
-                 metadata: Optional[Dict[str, Any]] = None) -> List[dict]:
+                 metadata: Optional[Dict[str, Any]] = None,
+                 since: Optional[float] = None) -> List[dict]:
     payload: Dict[str, Any] = {"sender": sender, "message": text}
     if metadata:
         payload["metadata"] = metadata
+    if since is not None:
+        payload["since"] = since
     body = json.dumps(payload).encode()
     request = urllib.request.Request(
         f"{rasa_url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"})

@@ -70,3 +70,55 @@ def test_the_waiting_notice_counts_the_messages_since_the_handoff() -> None:
     events += [UserUttered("还在吗?"), UserUttered("快点")]
     assert rest.messages_while_waiting(events) == 2
     assert "2 条消息" in rest.WAITING_TEXT.format(count=2)
+
+
+def _said(text: str, channel: str = "rest", customer: str = "") -> UserUttered:
+    metadata = {"identity": {"customer_id": customer, "verified": True}} if customer else {}
+    return UserUttered(text, input_channel=channel, metadata=metadata)
+
+
+WANG = {"identity": {"customer_id": "C0001", "verified": True}}
+
+
+def test_a_conversation_signed_for_a_customer_takes_only_her_signed_messages() -> None:
+    anonymous = [_said("在吗"), BotUttered("在的")]
+    assert rest.refusal([], {}) is None
+    assert rest.refusal(anonymous, {}) is None
+    assert rest.refusal(anonymous, WANG) is None  # logging in mid-conversation is fine
+    signed = anonymous + [_said("我的订单", customer="C0001"), BotUttered("王先生您好")]
+    assert rest.refusal(signed, WANG) is None
+    for metadata in ({}, {"identity": {"customer_id": "C0001", "verified": False}},
+                     {"identity": {"customer_id": "C0002", "verified": True}}):
+        refused = rest.refusal(signed, metadata)
+        assert refused is not None and refused.status == 403
+        assert refused.code == "identity_required" and "登录" in refused.message
+
+
+def test_a_conversation_of_another_channel_takes_no_rest_message() -> None:
+    for channel in rest.OTHER_CHANNELS:
+        refused = rest.refusal([_said("你好", channel)], {})
+        assert refused is not None and refused.code == "conversation_of_another_channel"
+    assert rest.refusal([_said("你好", None)], {}) is None  # e.g. Rasa's HTTP API
+
+
+def test_the_other_channels_are_those_of_credentials_yml() -> None:
+    import importlib
+    from pathlib import Path
+
+    import yaml
+
+    configured = yaml.safe_load((Path(__file__).parents[2] / "credentials.yml").read_text())
+    names = set()
+    for path in configured:
+        module, _, name = path.rpartition(".")
+        names.add(getattr(importlib.import_module(module), name).name())
+    assert names - {"rest"} == set(rest.OTHER_CHANNELS)
+
+
+def test_messages_the_client_already_fetched_are_not_sent_again() -> None:
+    agent_first = BotUttered("您好", metadata={"source": "desk"}, timestamp=100.0)
+    agent_second = BotUttered("查到了", metadata={"source": "desk"}, timestamp=200.0)
+    events = [_said("在吗"), agent_first, agent_second]
+    assert [m["text"] for m in rest.unseen_bot_messages(events)] == ["您好", "查到了"]
+    assert [m["text"] for m in rest.unseen_bot_messages(events, since=100.0)] == ["查到了"]
+    assert rest.unseen_bot_messages(events, since=200.0) == []

@@ -73,12 +73,26 @@ def test_three_failed_attempts_hand_over_pause_and_resume(stack) -> None:
     packet = handoff_of(stack, sender)
     assert [m["text"] for m in packet["messages_since_handoff"]] == ["还在吗?我的订单号找不到了"]
 
-    # REST cannot push: the agent's words come with the answer to the customer's next message.
+    # REST cannot push: the agent's words come with the answer to the customer's next message,
+    # or when the client asks for updates.
+    updates = f"{stack.rasa_url}/webhooks/rest/updates"
+    nothing = call(updates, "POST", {"sender": sender})
+    assert nothing["messages"] == [] and nothing["waiting_for_agent"] is True
     desk(stack, f"/handoffs/{packet['id']}/claim", "POST", {"agent": "小王"})
+    fetched = call(updates, "POST", {"sender": sender})
+    assert len(fetched["messages"]) == 1 and "已接入" in fetched["messages"][0]["text"]
+    assert fetched["cursor"] == fetched["messages"][0]["timestamp"]
     desk(stack, f"/handoffs/{packet['id']}/messages", "POST",
          {"text": "您好，订单号在「我的订单」里可以找到"})
-    answer = reply_text(post_message(stack.rasa_url, sender, "好的我找找"))
-    assert "已接入" in answer and "订单号在「我的订单」里可以找到" in answer
+    newer = call(updates, "POST", {"sender": sender, "since": fetched["cursor"]})
+    assert [m["text"] for m in newer["messages"]] == ["您好，订单号在「我的订单」里可以找到"]
+    assert newer["cursor"] > fetched["cursor"]
+    again = call(updates, "POST", {"sender": sender, "since": newer["cursor"]})
+    assert again["messages"] == [] and again["cursor"] == newer["cursor"]
+    # A client that fetched them says so: the answer does not repeat them ...
+    answer = reply_text(post_message(stack.rasa_url, sender, "好的我找找",
+                                     since=fetched["cursor"]))
+    assert "已接入" not in answer and "订单号在「我的订单」里可以找到" in answer
     assert "消息已转给人工客服" not in answer
     still_waiting = reply_text(post_message(stack.rasa_url, sender, "找到了"))
     assert "稍候~(转人工后您的 3 条消息" in still_waiting

@@ -216,12 +216,44 @@ def test_finding4_a_signed_identity_links_the_customer_only_while_it_is_sent(sta
     stored = [e.get("metadata") or {} for e in state["events"] if e["event"] == "user"]
     assert stored[-1]["identity"] == {"customer_id": "C0001", "verified": True}
     assert "identity_token" not in json.dumps(state)  # the bearer token is never stored
-    # Someone else posting under the same sender id, without her token: anonymous.
-    replies = say(stack, sender, "我的订单怎么样了")
-    assert WANG_SHIPPED not in json.dumps(replies, ensure_ascii=False)
+    # Someone else posting under the same sender id, without her token or with another
+    # customer's: refused, and nothing of hers is sent or recorded.
+    events_before = len(tracker(stack, sender)["events"])
+    li = identity_metadata("C0002", stack.env["CHANNEL_IDENTITY_SECRET"])
+    for metadata in ({}, li, {"identity": {"customer_id": "C0001", "verified": True}}):
+        status, body = webhook(stack, {"sender": sender, "message": "我的订单怎么样了",
+                                       "metadata": metadata})
+        assert status == 403 and json.loads(body)["error"] == "identity_required", body
+        assert WANG_SHIPPED not in body and "登录" in json.loads(body)["message"]
+        status, body, _ = http(f"{stack.rasa_url}/webhooks/rest/updates",
+                               {"sender": sender, "metadata": metadata})
+        assert status == 403 and json.loads(body)["error"] == "identity_required", body
+    assert len(tracker(stack, sender)["events"]) == events_before
+    assert WANG_SHIPPED in json.dumps(say(stack, sender, "我的订单怎么样了", wang),
+                                      ensure_ascii=False)  # she herself goes on
     wrong = identity_metadata("C0001", "another-installation-secret-0123456789")
     replies = say(stack, "sec-wrong-secret", "我的订单怎么样了", wrong)
     assert "王先生" not in reply_text(replies)
+
+
+def test_finding4_rest_cannot_enter_a_conversation_of_another_channel(stack) -> None:
+    sender = "web-" + "5f0c2a9e" * 4  # what a web chat conversation id looks like
+    # Its session as the web chat channel stores it (a user event posted alone would be dated
+    # before the session Rasa opens for it, and left out of the session it loads).
+    events = [{"event": "action", "name": "action_session_start"}, {"event": "session_started"},
+              {"event": "action", "name": "action_listen"},
+              {"event": "user", "text": "你好", "input_channel": "webchat",
+               "parse_data": {"intent": {"name": "greet", "confidence": 1.0}, "entities": []}}]
+    status, body, _ = http(f"{stack.rasa_url}/conversations/{sender}/tracker/events?token="
+                           f"{stack.env['RASA_API_TOKEN']}", events)
+    assert status == 200, body
+    for path, body_sent in (("webhook", {"sender": sender, "message": "我的订单"}),
+                            ("updates", {"sender": sender})):
+        status, body, _ = http(f"{stack.rasa_url}/webhooks/rest/{path}", body_sent)
+        assert status == 403, body
+        assert json.loads(body)["error"] == "conversation_of_another_channel"
+    assert [e["text"] for e in tracker(stack, sender)["events"] if e["event"] == "user"] == [
+        "你好"]
 
 
 # ---------------------------------------------------------------- finding 10 and fuzzing

@@ -109,8 +109,17 @@ def test_a_huge_message_is_refused_and_control_characters_are_replaced() -> None
     with pytest.raises(BadRequest) as refused:
         parse_body(json.dumps({"sender": "a", "message": "啊" * 400_000}).encode())
     assert refused.value.status == 413
-    _, text, _ = parse_body(json.dumps({"sender": "a", "message": "查\x00订单\x1b单号"}).encode())
-    assert text == "查 订单 单号"
+    _, text, _, since = parse_body(
+        json.dumps({"sender": "a", "message": "查\x00订单\x1b单号"}).encode())
+    assert text == "查 订单 单号" and since is None
+
+
+def test_since_is_a_finite_number_or_absent() -> None:
+    assert parse_body(b'{"sender": "a", "since": 1765000000.25}')[3] == 1765000000.25
+    for bad in (b'"x"', b"true", b"[1]", b"NaN", b"Infinity"):
+        with pytest.raises(BadRequest) as refused:
+            parse_body(b'{"sender": "a", "message": "hi", "since": ' + bad + b"}")
+        assert refused.value.code == "invalid_since"
 
 
 def test_only_a_signed_identity_links_a_customer() -> None:
