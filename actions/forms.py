@@ -287,6 +287,15 @@ def price_protection_task(tracker: Tracker) -> bool:
 MISTAKEN_ORDER = re.compile(r"(?<![没不])(拍错|买错|下错|选错|拍重|拍多|多拍|重复下单|重复拍)"
                             r"|不想要了|不要了|不需要了")
 KEEP_ORDER = re.compile(r"不取消|别取消|不用取消|先不|再想想|不退")
+# 「确认取消」「是的 取消」「算了还是取消吧」「改吧」: a yes in words that read as the task's own
+# intent (cancel_order, change_address), which the yes/no mapping does not take.
+SAYS_YES = re.compile(r"^\s*(?:是的?|对的?|嗯+|恩|好的?|行|可以|确认|确定|没错|没问题|ok|yes)"
+                      r"(?:[的啊呀哦吧]|[\s,，。.!！~]|$)", re.IGNORECASE)
+TASK_VERB = {"cancel": re.compile(r"(?:确认|确定|还是|就|直接|帮我|给我|麻烦)?取消"
+                                  r"(?:掉|订单|这单|这个订单)?[了吧啊呀哦]*[\s。.!！~]*$"),
+             "address": re.compile(r"(?:确认|确定|还是|就|直接|帮我|给我|麻烦)?(?:修改|改)"
+                                   r"(?:地址|一下|过去)?[了吧啊呀哦]*[\s。.!！~]*$")}
+REFUSES = re.compile(r"不是|不对|不要改|不改|别改|不用改|不了")
 # Below this confidence an intent does not switch the task being confirmed: 「拍错了」 read as
 # change_address (0.25) had turned a cancellation into an address change.
 TASK_SWITCH_CONFIDENCE = 0.5
@@ -303,10 +312,21 @@ def confirmation_answer(tracker: Tracker) -> Slots:
     if previous in CONFIRMED_TASKS and tracker.get_slot("order_task") != previous and \
             float((latest.get("intent") or {}).get("confidence") or 0) < TASK_SWITCH_CONFIDENCE:
         slots["order_task"] = previous
-    if "confirmed" not in tracker.slots_to_validate() and \
-            gives_a_reason_to_cancel(tracker, slots.get("order_task")):
+    if "confirmed" not in tracker.slots_to_validate() and (
+            gives_a_reason_to_cancel(tracker, slots.get("order_task"))
+            or says_yes_to(tracker, slots.get("order_task"))):
         slots["confirmed"] = True  # no yes/no intent, so no mapping set it
     return slots
+
+
+def says_yes_to(tracker: Tracker, task: Optional[str] = None) -> bool:
+    """「确认取消」「是的 取消」「算了还是取消吧」 to the question whether to cancel (and 「改吧」
+    to an address change): yes, though their intent is the task's, not affirm."""
+    task = task or tracker.get_slot("order_task")
+    text = str((tracker.latest_message or {}).get("text") or "").strip()
+    if task not in TASK_VERB or KEEP_ORDER.search(text) or REFUSES.search(text):
+        return False
+    return bool(SAYS_YES.search(text) or TASK_VERB[task].search(text))
 
 
 def gives_a_reason_to_cancel(tracker: Tracker, task: Optional[str] = None) -> bool:
@@ -694,8 +714,8 @@ class OrderChangeValidation(RetryingFormValidation):
     async def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
-        if value is False and gives_a_reason_to_cancel(tracker):
-            return {"confirmed": True}
+        if value is False and (gives_a_reason_to_cancel(tracker) or says_yes_to(tracker)):
+            return {"confirmed": True}  # 「算了还是取消吧」 reads as deny
         return {"confirmed": value}
 
 

@@ -37,6 +37,10 @@ GENERIC_GOODS = {"东西", "宝贝", "商品", "货物", "快递", "包裹", "�
 # 「对 就是这个」「嗯」: yes to the one order the bot offered.
 YES_THIS_ONE = re.compile(r"(?:对|是|嗯+|恩|没错|就是|确认|好)[的啊呀哦]?\s*"
                           r"(?:就是)?(?:这个|这单|它)?[的啊呀哦!！~。.\s]*")
+# 「好的 那大概还要几天呢」「对 就是这个,什么时候到」: yes to it first, then more about it.
+YES_THEN_MORE = re.compile(r"(?:对|是的?|嗯+|恩|没错|就是(?:这个|它)|确认|好的?)(?:就是)?"
+                           r"(?:这个|这单|它)?[的啊呀哦]?[\s,，。.!！~]+\S")
+NOT_THIS_ONE = re.compile(r"不是|不对|别的|另一|另外|其他|其它")
 ORDER_IN_PAYLOAD = re.compile(r'"order_id"\s*:\s*"(\d{18})"')
 # 「第二个」「最后那个」: an order by its place in the list the bot showed.
 ORDINAL = re.compile(r"(?:第(?P<n>[一二三四1-4])|(?P<top>最上面)|(?P<last>最后|最下面))"
@@ -47,6 +51,7 @@ STATE_WORDS = ((r"(没|未|还没)付款?|待付款|没付钱", "待付款"),
                (r"已经?签收|收到了的|已收到", "已签收"), (r"退款中|退货中", "退货中"))
 MONTH_DAY = re.compile(r"(?:(\d{4})[年./-])?(\d{1,2})\s*(?:月|[./-])\s*(\d{1,2})\s*(?:日|号)?")
 RELATIVE_DAYS = {"今天": 0, "昨天": 1, "前天": 2, "大前天": 3}
+RELATIVE_DAY = re.compile("|".join(sorted(RELATIVE_DAYS, key=len, reverse=True)))
 RECENT_MESSAGES = 4
 
 
@@ -58,14 +63,29 @@ def phone_in(texts: List[str]) -> Optional[str]:
     return None
 
 
+# A day is the order's date when the words around it say so (「昨天下的单」「订单是前天的」)
+# or when it is the whole answer (「昨天」「11月20号」): 「昨天刚收到的」「今天一看降价了」 are not.
+ORDERED_AFTER = re.compile(r"^.{0,4}?(?:下单|下的单|买的|买了|拍的|拍了|订的|付的款|付款|购买|"
+                           r"的单|的订单|那单|那个单)")
+ORDERED_BEFORE = re.compile(r"(?:下单|订单|单子|买|拍|订)[^，,。!?！？\s]{0,4}$")
+BARE_DAY = re.compile(r"[\s,，。.!！?？~]|是|在|的|吧|啊|呀|大概|应该|好像|左右|下单|那天")
+
+
+def names_order_day(text: str, start: int, end: int) -> bool:
+    return bool(ORDERED_AFTER.match(text[end:]) or ORDERED_BEFORE.search(text[:start])) or \
+        not BARE_DAY.sub("", text[:start] + text[end:])
+
+
 def date_in(texts: List[str], reference: Optional[date] = None) -> Optional[date]:
+    """The order date the customer's messages name (newest first), or None."""
     reference = reference or today()
     for text in texts:
-        for word in sorted(RELATIVE_DAYS, key=len, reverse=True):
-            if word in text:
-                return reference - timedelta(days=RELATIVE_DAYS[word])
+        for word in RELATIVE_DAY.finditer(text):
+            if names_order_day(text, word.start(), word.end()):
+                return reference - timedelta(days=RELATIVE_DAYS[word.group(0)])
         found = MONTH_DAY.search(text)
-        if found and not PHONE.search(text[max(found.start() - 11, 0):found.end()]):
+        if found and not PHONE.search(text[max(found.start() - 11, 0):found.end()]) and \
+                names_order_day(text, found.start(), found.end()):
             year = int(found.group(1) or reference.year)
             try:
                 day = date(year, int(found.group(2)), int(found.group(3)))
@@ -116,7 +136,8 @@ def picked_order(tracker: Tracker, text: str, affirmed: bool = False) -> Optiona
     if not offered:
         return None
     text = text.strip()
-    if len(offered) == 1 and (affirmed or YES_THIS_ONE.fullmatch(text)):
+    if len(offered) == 1 and (affirmed or YES_THIS_ONE.fullmatch(text) or (
+            YES_THEN_MORE.match(text) and not NOT_THIS_ONE.search(text))):
         return offered[0][0]
     place = ORDINAL.search(text)
     if place:

@@ -524,3 +524,38 @@ def test_a_linked_customer_is_offered_the_order_the_task_is_about(run_action):
         ["退款到哪了", "不是"], {"customer_id": "C0002", "order_task": "refund",
                             "failed_attempts": 1.0}, sender="demo-li", verified_customer="C0002"))
     assert len([b for message in messages for b in message.get("buttons") or []]) > 1
+
+
+def test_a_yes_with_more_words_picks_the_one_order_offered():
+    from actions.order_lookup import picked_order
+
+    offer = Tracker.from_dict({
+        "sender_id": "demo-li", "slots": {}, "latest_message": {}, "active_loop": {},
+        "latest_action_name": "action_listen", "followup_action": None, "paused": False,
+        "events": [{"event": "user", "text": "我的快递怎么还没到"},
+                   {"event": "bot", "text": "是这个「已发货」的订单吗?", "data": {"buttons": [
+                       {"title": "361204587712340011 行李箱 已发货",
+                        "payload": '/inform{"order_id":"361204587712340011"}'}]}},
+                   {"event": "user", "text": "…"}]})
+    for text in ("好的 那大概还要几天呢", "对,什么时候能到", "嗯嗯 就是这个 快点发", "对 就是这个"):
+        assert picked_order(offer, text) == "361204587712340011", text
+    for text in ("对了 我还想问下发票", "不是这个 是另一个", "是不是这个啊", "好的 不对 是别的单"):
+        assert picked_order(offer, text) is None, text
+
+
+def test_a_day_is_the_order_date_only_when_the_words_say_so():
+    from datetime import date
+
+    from actions.order_lookup import date_in
+
+    today = date(2026, 12, 6)
+    for text, day in (("昨天下的单", date(2026, 12, 5)), ("昨天", date(2026, 12, 5)),
+                      ("前天买的键盘到哪了", date(2026, 12, 4)),
+                      ("订单是前天的", date(2026, 12, 4)),
+                      ("大概11月20号吧", date(2026, 11, 20)), ("是大前天拍的", date(2026, 12, 3)),
+                      ("我11月30日买的 12月3号收到的", date(2026, 11, 30)),
+                      ("今天收到了 是大前天下的单", date(2026, 12, 3))):
+        assert date_in([text], today) == day, text
+    for text in ("我昨天刚收到的电饭煲 今天一看降价了50？？能价保吗", "今天一看降价了",
+                 "昨天收到的 有点小", "12月3号到的货 能退吗"):
+        assert date_in([text], today) is None, text

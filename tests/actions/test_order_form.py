@@ -159,6 +159,26 @@ def test_a_reason_for_cancelling_confirms_it(run_action):
     assert slots["confirmed"] is False
 
 
+def test_a_yes_in_the_tasks_own_words_confirms_it(run_action):
+    for text, intent in (("确认取消", "cancel_order"), ("是的 取消", "cancel_order"),
+                         ("那就取消吧", "cancel_order"), ("好的", "thank"),
+                         ("嗯嗯 取消掉", "cancel_order")):
+        _, slots = run_action(ValidateOrderForm(), confirming(text, intent, 0.9, "cancel"))
+        assert slots["confirmed"] is True, text
+    # 「算了还是取消吧」 reads as deny, which the mapping takes for no.
+    _, slots = run_action(ValidateOrderForm(), confirming(
+        "算了还是取消吧", "deny", 0.7, "cancel", confirmed=False))
+    assert slots["confirmed"] is True
+    for text, intent in (("能取消吗", "cancel_order"), ("先别取消 我问下能用券吗", "ask_promotion"),
+                         ("取消之后钱多久退回来", "query_refund"), ("确定吗", "cancel_order"),
+                         ("对 不是这个订单", "inform")):
+        _, slots = run_action(ValidateOrderForm(), confirming(text, intent, 0.9, "cancel"))
+        assert slots.get("confirmed") is None, text
+    _, slots = run_action(ValidateOrderForm(), confirming(
+        "不取消了", "deny", 0.9, "cancel", confirmed=False))
+    assert slots["confirmed"] is False
+
+
 def test_a_clear_new_task_still_replaces_the_one_being_confirmed(run_action):
     _, slots = run_action(ValidateOrderForm(), confirming(
         "算了 帮我改一下地址吧", "change_address", 0.93, "address"))

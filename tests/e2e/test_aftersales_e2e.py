@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
-from scenarios import reply_text
+from scenarios import identity_metadata, post_message, reply_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shop"))
 from shop_api_helpers import png  # noqa: E402  (tiny real images)
@@ -130,3 +130,10 @@ def test_price_protection_checks_the_order_the_customer_names(stack) -> None:
     assert "后4位" in send(stack, sender, f"订单{CRUSHED} 降价了 能退差价吗")
     answer = send(stack, sender, "9966")
     assert "已经申请过价保了" in answer and claims[0]["ticket_no"] in answer, answer
+    # Logged in, with the day it arrived and the day he looked: neither is the order date.
+    zhao = identity_metadata("C0061", stack.env["CHANNEL_IDENTITY_SECRET"])
+    sender = "e2e-price-protection-logged-in"
+    answer = reply_text(post_message(stack.rasa_url, sender,
+                                     "我昨天刚收到的电饭煲 今天一看降价了50？？能价保吗",
+                                     metadata=zhao))
+    assert "没找到" not in answer and CRUSHED in answer, answer

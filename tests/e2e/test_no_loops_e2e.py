@@ -113,6 +113,11 @@ def test_linked_customer_says_yes_to_the_order_offered(stack):
     say = chat(stack, "demo-wang-yes", customer="C0001")
     assert "是这个「" in say("我买的键盘到哪了")
     assert "等待仓库发货" in say("对 就是这个")
+    # A yes and a question about it in one message: the order, then its answer.
+    say = chat(stack, "demo-wang-yes-more", customer="C0001")
+    assert "是这个「" in say("我买的键盘到哪了")
+    answer = say("好的 那大概还要几天呢")
+    assert "等待仓库发货" in answer and "是这个「" not in answer
 
 
 @pytest.mark.skipif(not load_sessions(), reason="no replay sessions")
