@@ -119,9 +119,20 @@ def policy() -> Policy:
 policy()  # validated when the action server starts
 
 
-def customer_texts(tracker: Tracker) -> List[str]:
-    """This session's customer messages, newest first."""
-    return [event["text"] for event in session_user_events(tracker) if event.get("text")]
+def customer_texts(tracker: Tracker, order: Optional[Dict[str, Any]] = None) -> List[str]:
+    """This session's customer messages, newest first; with the order, without those about
+    other items only (「另外那件卫衣也想退了」 gives no reason for this order's after-sale)."""
+    return [event["text"] for event in session_user_events(tracker) if event.get("text")
+            and not (order and other_items_named(order, (event.get("parse_data") or {})))]
+
+
+def other_items_named(order: Dict[str, Any], parse: Dict[str, Any]) -> List[str]:
+    """The products a message names (NLU `product` entities) when none of them is an item of
+    this order; empty when it names none, or one of the order's."""
+    named = [str(entity["value"]) for entity in parse.get("entities") or []
+             if entity.get("entity") == "product" and entity.get("value")]
+    others = [name for name in named if item_in(order, [name]) is None]
+    return others if len(others) == len(named) else []
 
 
 def item_in(order: Dict[str, Any], texts: List[str]) -> Optional[str]:

@@ -519,6 +519,32 @@ class OrderOwnerValidation(RetryingFormValidation):
         return slots
 
 
+AFTERSALE_QUESTIONS = ("aftersale_reason", "aftersale_item", "exchange_to", "evidence")
+
+
+async def proven_order(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The order the form works on, once its owner is proven (None before, or when the shop
+    cannot be reached)."""
+    order_id = tracker.get_slot("order_id")
+    if not order_id or not is_proven(tracker, order_id):
+        return None
+    try:
+        return await get_backend().order(order_id, proof(tracker))
+    except BackendError:
+        return None
+
+
+async def other_item_named(tracker: Tracker) -> Optional[str]:
+    """A product the latest message names that is not in the order whose after-sale the form
+    is asking about (「另外那件卫衣也想退了」): a request of its own, not an answer."""
+    if tracker.get_slot("requested_slot") not in AFTERSALE_QUESTIONS or \
+            task_before_this_turn(tracker) not in aftersales.TASKS:
+        return None
+    order = await proven_order(tracker)
+    others = aftersales.other_items_named(order, tracker.latest_message or {}) if order else []
+    return others[0] if others else None
+
+
 class AfterSaleValidation(RetryingFormValidation):
     """Returns, exchanges, quality problems: the reason, the item, a photo."""
 
@@ -528,7 +554,8 @@ class AfterSaleValidation(RetryingFormValidation):
         if tracker.get_slot("aftersale_reason") or \
                 tracker.get_slot("order_task") not in aftersales.TASKS:
             return {}
-        reason = aftersales.policy().reason_in(aftersales.customer_texts(tracker))
+        reason = aftersales.policy().reason_in(
+            aftersales.customer_texts(tracker, await proven_order(tracker)))
         return {"aftersale_reason": reason.code} if reason else {}
 
     def validate_aftersale_reason(
@@ -609,8 +636,10 @@ class InvoiceValidation(RetryingFormValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         text = self._invoice_text(tracker)
-        kind = invoices.invoice_type_in(text) if text else None
-        return {"invoice_type": kind} if kind and not tracker.get_slot("invoice_type") else {}
+        kind = invoices.invoice_type_in(text) if text and not text.startswith("/") else None
+        # A type named again replaces the one chosen (「那普票」 after the 专票 was refused).
+        return {"invoice_type": kind} if kind and kind != tracker.get_slot("invoice_type") \
+            else {}
 
     def validate_invoice_type(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -623,9 +652,16 @@ class InvoiceValidation(RetryingFormValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         text = self._invoice_text(tracker)
-        if not text or tracker.get_slot("requested_slot") != "invoice_title" or \
-                text.startswith("/"):
+        if not text or text.startswith("/"):
             return {}
+        if tracker.get_slot("requested_slot") != "invoice_title":
+            # 「普票 抬头个人就行」 when the type is asked: only a title that cannot be
+            # anything else, valid for the type this message chose.
+            if tracker.get_slot("invoice_title"):
+                return {}
+            kind = invoices.invoice_type_in(text) or tracker.get_slot("invoice_type")
+            title = invoices.early_title(text, kind)
+            return {"invoice_title": title} if title else {}
         for found in (invoices.email_in(text), invoices.tax_id_in(text)):
             if found:
                 text = text.replace(found, " ")
@@ -736,6 +772,13 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
         # A photo sent while the bot asks for one is the answer, whatever its caption says:
         # "外壳摔裂了你们看看怎么处理" reads as a status question, and that intent's slot
         # mapping would turn the after-sale into a status lookup (finding 12).
+        other = await other_item_named(tracker)
+        if other is not None:
+            # Not this order's: its intent's task and reason stay out of this after-sale,
+            # the form asks its question again (a slot event keeps it running).
+            dispatcher.utter_message(response="utter_other_item_later", item=other)
+            return [SlotSet("order_task", task_before_this_turn(tracker)),
+                    SlotSet("failed_attempts", float(tracker.get_slot("failed_attempts") or 0))]
         early: List[Dict[Text, Any]] = []
         task = photo_answer_task(tracker) or \
             ("price" if price_protection_task(tracker) else None)

@@ -84,11 +84,13 @@ def slots_needed(order: JSON, tracker: Tracker, earlier: Optional[List[JSON]] = 
 
 
 def invoice_type_in(text: str) -> Optional[str]:
-    if any(word in text for word in SPECIAL_WORDS):
-        return "special"
-    if any(word in text for word in NORMAL_WORDS):
-        return "normal"
-    return None
+    """The invoice type a message names; the last one named when it names both
+    (「个人不能开专票吗?那普票」 changes the customer's mind)."""
+    special = max((text.rfind(word) for word in SPECIAL_WORDS), default=-1)
+    normal = max((text.rfind(word) for word in NORMAL_WORDS), default=-1)
+    if special < 0 and normal < 0:
+        return None
+    return "special" if special > normal else "normal"
 
 
 def title_problem(title: str, invoice_type: Optional[str]) -> Optional[str]:

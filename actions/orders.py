@@ -552,14 +552,17 @@ class ActionAskConfirmed(Action):
             dispatcher.utter_message(response="utter_ask_confirm_address", order_id=order_id,
                                      address=format_address(address))
             return []
+        response = "utter_ask_confirm_cancel"
         try:
             order = await get_backend().order(order_id, proof(tracker))
-            what: Any = part("utter_order_what", items=items_summary(order),
-                             amount=money(order.get("total_amount")))
+            unpaid = order.get("status") == OrderStatus.UNPAID  # nothing paid or refunded
+            what: Any = part("utter_order_what_unpaid" if unpaid else "utter_order_what",
+                             items=items_summary(order), amount=money(order.get("total_amount")))
+            if unpaid:
+                response = "utter_ask_confirm_cancel_unpaid"
         except BackendError:
             what = ""
-        dispatcher.utter_message(response="utter_ask_confirm_cancel", order_id=order_id,
-                                 what=what)
+        dispatcher.utter_message(response=response, order_id=order_id, what=what)
         return []
 
 

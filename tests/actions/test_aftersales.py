@@ -269,3 +269,41 @@ def test_the_default_shop_refuses_what_the_bot_refuses(run_action) -> None:
         run(lambda: backend_module.get_backend().create_after_sale(OLD, {
             "kind": "return", "reason_code": "no_reason_7d", "reason": "不想要了"},
             admin_proof(OLD)))
+
+
+def test_a_request_about_another_item_is_no_answer_for_this_one(shop_factory,
+                                                                 monkeypatch) -> None:
+    # 「羽绒服有点小 能换大一码吗」, the jacket order confirmed, then 「另外那件卫衣也想退了
+    # 洗过一次 能七天无理由吗」: a no-reason return of the jacket had been filed.
+    from action_helpers import run_directly
+
+    from actions.forms import ValidateOrderForm
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)
+    text = "另外那件卫衣也想退了 洗过一次 能七天无理由吗"
+    latest = {"intent": {"name": "request_return", "confidence": 0.9}, "text": text,
+              "entities": [{"entity": "product", "value": "运动连帽卫衣"}]}
+    slots = {"order_id": JACKET_AND_POWERBANK, "verified_order_id": JACKET_AND_POWERBANK,
+             "customer_id": "C0061", "order_task": "return"}
+    tracker = make_tracker(slots, sender="demo-zhao", requested_slot="aftersale_reason",
+                           latest_message=latest)
+    tracker.events[0].update(text=text, parse_data=latest)
+    tracker.events.insert(0, {"event": "slot", "name": "order_task", "value": "exchange"})
+    tracker.events.append({"event": "slot", "name": "order_task", "value": "return"})
+    said, events = run_directly(ValidateOrderForm(), tracker)
+    assert "「运动连帽卫衣」不在这个订单里" in texts(delivered(said, {}))
+    slots_set = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots_set["order_task"] == "exchange" and "aftersale_reason" not in slots_set
+    assert run(lambda: backend_module.get_backend().after_sales(
+        JACKET_AND_POWERBANK, admin_proof(JACKET_AND_POWERBANK))) == []
+    # Its 「七天无理由」 is no reason for the jacket later either; the jacket's own words are.
+    reason = run(lambda: ValidateOrderForm().extract_aftersale_reason(
+        CollectingDispatcher(), tracker, {}))
+    assert reason == {}
+    tracker.events.insert(1, {"event": "user", "text": "羽绒服穿着有点小 能换大一码吗",
+                              "parse_data": {"entities": [{"entity": "product",
+                                                           "value": "羽绒服"}]}})
+    tracker.slots["order_task"] = "exchange"
+    reason = run(lambda: ValidateOrderForm().extract_aftersale_reason(
+        CollectingDispatcher(), tracker, {}))
+    assert reason == {"aftersale_reason": "size"}

@@ -93,6 +93,35 @@ def test_a_personal_title_needs_no_tax_id(run_action) -> None:
 
 
 
+def test_the_customer_may_change_the_type_and_give_the_title_with_it(run_action) -> None:
+    assert invoices.invoice_type_in("个人不能开专票吗？那普票") == "normal"
+    assert invoices.invoice_type_in("开个专票") == "special"
+    assert invoices.invoice_type_in("普票不行 要专用发票") == "special"
+    base = {"customer_id": "C0001", "order_task": "invoice", "order_id": WANG_DELIVERED,
+            "verified_order_id": WANG_DELIVERED}
+    # The personal title refused for a 专票; the customer switches to a 普票.
+    tracker = make_tracker({**base, "invoice_type": "special"}, sender="demo-wang",
+                           requested_slot="invoice_title", latest_message={
+                               "intent": {"name": "ask_invoice"}, "entities": [],
+                               "text": "个人不能开专票吗？那普票"})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["invoice_type"] == "normal" and slots["invoice_title"] == "个人"
+    assert slots["requested_slot"] == "invoice_email"
+    # The title said with the type, when the type is asked.
+    tracker = make_tracker(base, sender="demo-wang", requested_slot="invoice_type",
+                           latest_message={"intent": {"name": "inform"}, "entities": [],
+                                           "text": "普票 抬头个人就行"})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["invoice_type"] == "normal" and slots["invoice_title"] == "个人"
+    assert slots["requested_slot"] == "invoice_email"
+    # A personal title with a 专票 is not taken before it is asked (the question explains).
+    tracker = make_tracker(base, sender="demo-wang", requested_slot="invoice_type",
+                           latest_message={"intent": {"name": "inform"}, "entities": [],
+                                           "text": "专票 抬头个人"})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["invoice_type"] == "special" and not slots.get("invoice_title")
+
+
 def test_an_email_given_when_the_title_is_asked_is_kept(run_action) -> None:
     # 「邮箱是 …」 while the title is asked: the e-mail is kept, no empty title is rejected.
     tracker = make_tracker(
