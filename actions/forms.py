@@ -347,8 +347,11 @@ class OrderOwnerValidation(RetryingFormValidation):
                 or not self.is_answer_turn(tracker):
             return {}
         text = (tracker.latest_message or {}).get("text") or ""
-        if text.startswith("/") or ORDER_ID_PATTERN.search(text.replace(" ", "")):
+        if text.startswith("/"):
             return {}
+        if spaced := ORDER_ID_PATTERN.search(re.sub(r"[\s-]", "", text)):
+            # 「3612 0458 7712 3400 01」: the NLU's entity needs the digits together.
+            return {} if ORDER_ID_PATTERN.search(text) else {"order_id": spaced.group(0)}
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         # 「对 就是这个」「第二个」「没付款那个」 about the orders just shown: as if clicked.
         picked = order_lookup.picked_order(tracker, text, affirmed=intent == "affirm")
@@ -416,7 +419,7 @@ class OrderOwnerValidation(RetryingFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         text = str(value or "")
-        match = ORDER_ID_PATTERN.search(text.replace(" ", ""))
+        match = ORDER_ID_PATTERN.search(re.sub(r"[\s-]", "", text))
         if not match and (found := await self.find_without_number(tracker)) is not None:
             return found
         if not match and self.noted_this_turn(tracker, values_before_this_turn(tracker)):

@@ -208,3 +208,12 @@ def test_a_customer_who_does_not_know_the_tail_hears_the_other_ways(run_action):
     # The last request (with the offer of a person) is still made.
     rejected.slots["failed_attempts"] = 2.0
     assert "人工" in texts(run_action(ActionAskPhoneTail(), rejected)[0])
+
+
+def test_an_order_number_typed_in_groups_is_the_number(run_action):
+    for typed in ("3612 0458 7712 3400 01", "361204-587712-340001"):
+        tracker = make_tracker({}, requested_slot="order_id", latest_message={
+            "text": f"单号 {typed}", "entities": [], "intent": {"name": "inform"}})
+        messages, slots = run_action(ValidateOrderForm(), tracker)
+        assert slots["order_id"] == "361204587712340001", (typed, messages)
+        assert slots["requested_slot"] == "phone_tail"
