@@ -312,10 +312,12 @@ def confirmation_answer(tracker: Tracker) -> Slots:
     if previous in CONFIRMED_TASKS and tracker.get_slot("order_task") != previous and \
             float((latest.get("intent") or {}).get("confidence") or 0) < TASK_SWITCH_CONFIDENCE:
         slots["order_task"] = previous
-    if "confirmed" not in tracker.slots_to_validate() and (
-            gives_a_reason_to_cancel(tracker, slots.get("order_task"))
-            or says_yes_to(tracker, slots.get("order_task"))):
-        slots["confirmed"] = True  # no yes/no intent, so no mapping set it
+    if "confirmed" not in tracker.slots_to_validate():  # no yes/no intent mapped it
+        if gives_a_reason_to_cancel(tracker, slots.get("order_task")) or \
+                says_yes_to(tracker, slots.get("order_task")):
+            slots["confirmed"] = True
+        elif KEEP_ORDER.search(str(latest.get("text") or "")):
+            slots["confirmed"] = False  # 「先别取消 我问下能用券吗」: kept, not asked again
     return slots
 
 

@@ -169,11 +169,14 @@ def test_a_yes_in_the_tasks_own_words_confirms_it(run_action):
     _, slots = run_action(ValidateOrderForm(), confirming(
         "算了还是取消吧", "deny", 0.7, "cancel", confirmed=False))
     assert slots["confirmed"] is True
-    for text, intent in (("能取消吗", "cancel_order"), ("先别取消 我问下能用券吗", "ask_promotion"),
-                         ("取消之后钱多久退回来", "query_refund"), ("确定吗", "cancel_order"),
-                         ("对 不是这个订单", "inform")):
+    for text, intent in (("能取消吗", "cancel_order"), ("取消之后钱多久退回来", "query_refund"),
+                         ("确定吗", "cancel_order"), ("对 不是这个订单", "inform")):
         _, slots = run_action(ValidateOrderForm(), confirming(text, intent, 0.9, "cancel"))
         assert slots.get("confirmed") is None, text
+    # Holding it is a no, not a question to ask again.
+    _, slots = run_action(ValidateOrderForm(), confirming(
+        "先别取消 我问下能用券吗", "ask_promotion", 0.9, "cancel"))
+    assert slots["confirmed"] is False
     _, slots = run_action(ValidateOrderForm(), confirming(
         "不取消了", "deny", 0.9, "cancel", confirmed=False))
     assert slots["confirmed"] is False
