@@ -369,6 +369,32 @@ class OrderOwnerValidation(RetryingFormValidation):
             return {"order_id": text}
         return {}
 
+    async def order_named_by_suffix(self, tracker: Tracker) -> Slots:
+        """A linked customer's other order named by its last digits (「那另一个单0012的退款呢」
+        while 0013 is in hand): that order, proven, instead of the one before."""
+        customer_id = tracker.get_slot("customer_id")
+        text = str((tracker.latest_message or {}).get("text") or "")
+        suffix = order_lookup.suffix_in(text) if customer_id and \
+            not ORDER_ID_PATTERN.search(text) else None
+        if not suffix:
+            return {}
+        backend = get_backend()
+        try:
+            orders = await backend.customer_orders(customer_id, limit=10)
+            matches = [order for order in orders if str(order.get("id", "")).endswith(suffix)]
+            if len(matches) != 1 or matches[0]["id"] == tracker.get_slot("order_id"):
+                return {}
+            proven = await backend.prove_owner(matches[0]["id"], customer_id=customer_id,
+                                               identity=identity_token(tracker),
+                                               client=tracker.sender_id)
+        except BackendError as error:
+            logger.info("order by its last digits not found: %s", error.code)
+            return {}
+        if not proven:
+            return {}
+        return {"order_id": matches[0]["id"], "verified_order_id": proven, "confirmed": None,
+                "new_address": None, **known_task_details(tracker, matches[0])}
+
     async def find_without_number(self, tracker: Tracker) -> Optional[Slots]:
         """The order named by a phone, product or date instead of its number (None when
         the message gives none of them). Exactly one match is taken (its ownership is
@@ -785,6 +811,9 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
             return [SlotSet("order_task", task_before_this_turn(tracker)),
                     SlotSet("failed_attempts", float(tracker.get_slot("failed_attempts") or 0))]
         early: List[Dict[Text, Any]] = []
+        for name, value in (await self.order_named_by_suffix(tracker)).items():
+            tracker.slots[name] = value
+            early.append(SlotSet(name, value))
         task = photo_answer_task(tracker) or \
             ("price" if price_protection_task(tracker) else None)
         if task is not None and task != tracker.get_slot("order_task"):

@@ -55,6 +55,20 @@ RELATIVE_DAY = re.compile("|".join(sorted(RELATIVE_DAYS, key=len, reverse=True))
 RECENT_MESSAGES = 4
 
 
+# 「那另一个单0012的退款呢」「尾号0012的订单」「0012那单」: an order by its last digits.
+ORDER_SUFFIX = re.compile(r"(?:单号?|订单号?|尾号)\s*(?:是|为)?\s*(\d{4,6})(?!\d)"
+                          r"|(?<!\d)(\d{4,6})\s*(?:的|那个?|这个?)?(?:订单|单子|单)")
+PHONE_WORDS = re.compile(r"手机|电话|号码")
+
+
+def suffix_in(text: str) -> Optional[str]:
+    """The last digits of an order number the message names it by, or None."""
+    if PHONE_WORDS.search(text):
+        return None
+    found = ORDER_SUFFIX.search(text)
+    return (found.group(1) or found.group(2)) if found else None
+
+
 def phone_in(texts: List[str]) -> Optional[str]:
     for text in texts:
         found = PHONE.search(text.replace(" ", "").replace("-", ""))
