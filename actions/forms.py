@@ -369,26 +369,39 @@ class OrderOwnerValidation(RetryingFormValidation):
             return {"order_id": text}
         return {}
 
-    async def order_named_by_suffix(self, tracker: Tracker) -> Slots:
-        """A linked customer's other order named by its last digits (「那另一个单0012的退款呢」
-        while 0013 is in hand): that order, proven, instead of the one before."""
+    async def another_order_named(self, tracker: Tracker) -> Slots:
+        """A linked customer's other order, named in a new request while one is in hand: by
+        its last digits (「那另一个单0012的退款呢」 while 0013 is) or by a product of its own
+        (「另外那件卫衣也想退了」 after the jacket's exchange). That order, proven, when exactly
+        one of hers fits; for a product in none or several, no order (the form asks which)."""
         customer_id = tracker.get_slot("customer_id")
-        text = str((tracker.latest_message or {}).get("text") or "")
-        suffix = order_lookup.suffix_in(text) if customer_id and \
-            not ORDER_ID_PATTERN.search(text) else None
-        if not suffix:
+        latest = tracker.latest_message or {}
+        text = str(latest.get("text") or "")
+        if not customer_id or ORDER_ID_PATTERN.search(text):
+            return {}
+        suffix = order_lookup.suffix_in(text)
+        product = None
+        if not suffix and tracker.get_slot("order_id") and \
+                (latest.get("intent") or {}).get("name") in ORDER_TASK_INTENTS:
+            current = await proven_order(tracker)
+            product = next(iter(aftersales.other_items_named(current, latest) if current
+                                else []), None)
+        if not (suffix or product):
             return {}
         backend = get_backend()
         try:
             orders = await backend.customer_orders(customer_id, limit=10)
-            matches = [order for order in orders if str(order.get("id", "")).endswith(suffix)]
-            if len(matches) != 1 or matches[0]["id"] == tracker.get_slot("order_id"):
+            matches = [order for order in orders if str(order.get("id", "")).endswith(suffix)] \
+                if suffix else order_lookup.narrow(orders, product, None)
+            if len(matches) != 1:
+                return {} if suffix else {"order_id": None, "verified_order_id": None}
+            if matches[0]["id"] == tracker.get_slot("order_id"):
                 return {}
             proven = await backend.prove_owner(matches[0]["id"], customer_id=customer_id,
                                                identity=identity_token(tracker),
                                                client=tracker.sender_id)
         except BackendError as error:
-            logger.info("order by its last digits not found: %s", error.code)
+            logger.info("the other order could not be taken: %s", error.code)
             return {}
         if not proven:
             return {}
@@ -551,6 +564,11 @@ class OrderOwnerValidation(RetryingFormValidation):
 
 
 AFTERSALE_QUESTIONS = ("aftersale_reason", "aftersale_item", "exchange_to", "evidence")
+# The intents that start a request about an order (domain.yml, slot `order_task`).
+ORDER_TASK_INTENTS = frozenset({
+    "query_order_status", "track_logistics", "urge_delivery", "cancel_order", "change_address",
+    "query_refund_progress", "request_return", "request_refund", "request_exchange",
+    "report_quality_issue", "ask_invoice"})
 
 
 async def proven_order(tracker: Tracker) -> Optional[Dict[str, Any]]:
@@ -806,14 +824,24 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
         other = await other_item_named(tracker)
         if other is not None:
             # Not this order's: its intent's task and reason stay out of this after-sale,
-            # the form asks its question again (a slot event keeps it running).
+            # and the form asks its own question again (Rasa would ask the domain's first
+            # empty slot, the phone tail a linked customer never needs).
             dispatcher.utter_message(response="utter_other_item_later", item=other)
             return [SlotSet("order_task", task_before_this_turn(tracker)),
-                    SlotSet("failed_attempts", float(tracker.get_slot("failed_attempts") or 0))]
+                    SlotSet("failed_attempts", float(tracker.get_slot("failed_attempts") or 0)),
+                    SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
         early: List[Dict[Text, Any]] = []
-        for name, value in (await self.order_named_by_suffix(tracker)).items():
+        switched = await self.another_order_named(tracker)
+        for name, value in switched.items():
             tracker.slots[name] = value
             early.append(SlotSet(name, value))
+        # A form that starts validates the slots already filled, the order before among them
+        # (the slot events Rasa appended): they must not bring it back.
+        for event in reversed(tracker.events):
+            if event.get("event") != "slot":
+                break
+            if event.get("name") in switched:
+                event["value"] = switched[event["name"]]
         task = photo_answer_task(tracker) or \
             ("price" if price_protection_task(tracker) else None)
         if task is not None and task != tracker.get_slot("order_task"):

@@ -294,6 +294,7 @@ def test_a_request_about_another_item_is_no_answer_for_this_one(shop_factory,
     assert "「运动连帽卫衣」不在这个订单里" in texts(delivered(said, {}))
     slots_set = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     assert slots_set["order_task"] == "exchange" and "aftersale_reason" not in slots_set
+    assert slots_set["requested_slot"] == "aftersale_reason"  # its own question again
     assert run(lambda: backend_module.get_backend().after_sales(
         JACKET_AND_POWERBANK, admin_proof(JACKET_AND_POWERBANK))) == []
     # Its 「七天无理由」 is no reason for the jacket later either; the jacket's own words are.

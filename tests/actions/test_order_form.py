@@ -242,3 +242,46 @@ def test_a_linked_customer_names_another_order_by_its_last_digits(run_action):
                             "intent": {"name": "query_refund", "confidence": 0.9}})
         _, slots = run_action(ValidateOrderForm(), tracker)
         assert slots.get("order_id", returning) == returning, text
+
+
+def test_a_linked_customer_names_another_order_by_its_product(run_action):
+    jacket, cooker = "361204587712340021", "361204587712340022"
+
+    def asking(text: str, intent: str, product: str):
+        return make_tracker(
+            {"customer_id": "C0061", "order_task": "quality", "order_id": jacket,
+             "verified_order_id": jacket}, sender="demo-zhao",
+            latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9},
+                            "entities": [{"entity": "product", "value": product}]})
+
+    _, slots = run_action(ValidateOrderForm(), asking(
+        "另外那个电饭煲也有问题 内胆有凹痕", "report_quality_issue", "4L智能电饭煲"))
+    assert slots["order_id"] == cooker and slots["verified_order_id"].startswith(f"op1.{cooker}.")
+    # The form starting anew validates its filled slots, the jacket's order among them.
+    starting = asking("另外那个电饭煲也有问题", "report_quality_issue", "4L智能电饭煲")
+    starting.events.append({"event": "slot", "name": "order_id", "value": jacket})
+    _, slots = run_action(ValidateOrderForm(), starting)
+    assert slots["order_id"] == cooker and slots["verified_order_id"].startswith(f"op1.{cooker}.")
+    _, slots = run_action(ValidateOrderForm(), asking(
+        "另外那件卫衣也想退了", "request_return", "运动连帽卫衣"))
+    assert slots["order_id"] == "361204587712340023"  # the hoodie's order, 3 weeks ago
+    # None of his orders has it: no order in hand, the form asks which.
+    _, slots = run_action(ValidateOrderForm(), asking(
+        "另外那个键盘也想退", "request_return", "K87机械键盘"))
+    assert slots["order_id"] is None and slots["requested_slot"] == "order_id"
+    # A product question is no new request about an order.
+    _, slots = run_action(ValidateOrderForm(), asking(
+        "电饭煲能煮粥吗", "product_question", "4L智能电饭煲"))
+    assert slots.get("order_id", jacket) == jacket
+
+
+def test_the_order_task_intents_are_those_of_the_domain():
+    from pathlib import Path
+
+    import yaml
+
+    from actions.forms import ORDER_TASK_INTENTS
+
+    domain = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text())
+    assert ORDER_TASK_INTENTS == {mapping["intent"] for mapping
+                                  in domain["slots"]["order_task"]["mappings"]}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from scenarios import post_message, reply_text
+import json
+import urllib.request
+
+from scenarios import identity_metadata, post_message, reply_text
 
 WANG_UNPAID = "361204587712340004"  # 王伟, unpaid: can be cancelled
 WANG_DELIVERED = "361204587712340003"
@@ -70,3 +73,36 @@ def test_shop_questions_without_an_order_get_their_own_answers(stack) -> None:
     answer = say(stack, "e2e-probe-usage", "这个咖啡豆保质期多久")
     assert "12个月" in answer
     assert "密封避光保存" in say(stack, "e2e-probe-usage", "那怎么保存")
+
+
+def signed_say(stack, customer_id: str, sender: str):
+    identity = identity_metadata(customer_id, stack.env["CHANNEL_IDENTITY_SECRET"])
+    return lambda text: reply_text(post_message(stack.rasa_url, sender, text,
+                                                metadata=identity))
+
+
+def slots_of(stack, sender: str) -> dict:
+    url = f"{stack.rasa_url}/conversations/{sender}/tracker?token={stack.env['RASA_API_TOKEN']}"
+    with urllib.request.urlopen(url, timeout=30) as reply:
+        return json.loads(reply.read())["slots"]
+
+
+def test_another_item_is_set_aside_not_taken_for_this_after_sale(stack) -> None:
+    sender = "e2e-probe-other-item"
+    wang = signed_say(stack, "C0001", sender)
+    assert "是这个「5L空气炸锅」" in wang("空气炸锅有问题 想退货")
+    assert "照片" in wang("对")
+    answer = wang("另外那个键盘也想退了")
+    assert "「K87机械键盘」不在这个订单里" in answer and "照片" in answer, answer
+    assert "后4位" not in answer  # a logged-in customer is never asked for the phone tail
+    slots = slots_of(stack, sender)
+    assert (slots["order_id"], slots["order_task"], slots["aftersale_reason"]) == (
+        WANG_DELIVERED, "return", "quality")
+
+
+def test_another_order_by_its_last_digits(stack) -> None:
+    li = signed_say(stack, "C0002", "e2e-probe-last-digits")
+    assert "破壁料理机" in li("0013的退款到哪了")
+    li("对")
+    answer = li("那另一个单0012的退款呢")
+    assert "361204587712340012" in answer and "已于" in answer, answer
