@@ -99,26 +99,23 @@ def test_the_customer_may_change_the_type_and_give_the_title_with_it(run_action)
     assert invoices.invoice_type_in("普票不行 要专用发票") == "special"
     base = {"customer_id": "C0001", "order_task": "invoice", "order_id": WANG_DELIVERED,
             "verified_order_id": WANG_DELIVERED}
+
+    def answer(text: str, asked: str, **slots) -> dict:
+        tracker = make_tracker({**base, **slots}, sender="demo-wang", requested_slot=asked,
+                               latest_message={"intent": {"name": "inform"}, "entities": [],
+                                               "text": text})
+        return run_action(ValidateOrderForm(), tracker)[1]
+
     # The personal title refused for a 专票; the customer switches to a 普票.
-    tracker = make_tracker({**base, "invoice_type": "special"}, sender="demo-wang",
-                           requested_slot="invoice_title", latest_message={
-                               "intent": {"name": "ask_invoice"}, "entities": [],
-                               "text": "个人不能开专票吗？那普票"})
-    _, slots = run_action(ValidateOrderForm(), tracker)
+    slots = answer("个人不能开专票吗？那普票", "invoice_title", invoice_type="special")
     assert slots["invoice_type"] == "normal" and slots["invoice_title"] == "个人"
     assert slots["requested_slot"] == "invoice_email"
     # The title said with the type, when the type is asked.
-    tracker = make_tracker(base, sender="demo-wang", requested_slot="invoice_type",
-                           latest_message={"intent": {"name": "inform"}, "entities": [],
-                                           "text": "普票 抬头个人就行"})
-    _, slots = run_action(ValidateOrderForm(), tracker)
+    slots = answer("普票 抬头个人就行", "invoice_type")
     assert slots["invoice_type"] == "normal" and slots["invoice_title"] == "个人"
     assert slots["requested_slot"] == "invoice_email"
     # A personal title with a 专票 is not taken before it is asked (the question explains).
-    tracker = make_tracker(base, sender="demo-wang", requested_slot="invoice_type",
-                           latest_message={"intent": {"name": "inform"}, "entities": [],
-                                           "text": "专票 抬头个人"})
-    _, slots = run_action(ValidateOrderForm(), tracker)
+    slots = answer("专票 抬头个人", "invoice_type")
     assert slots["invoice_type"] == "special" and not slots.get("invoice_title")
 
 

@@ -224,24 +224,22 @@ def test_an_order_number_typed_in_groups_is_the_number(run_action):
 
 def test_a_linked_customer_names_another_order_by_its_last_digits(run_action):
     refunded, returning = "361204587712340012", "361204587712340013"
-    for text in ("那另一个单0012的退款呢", "尾号0012的订单退款到了吗", "0012那单呢"):
+
+    def asking(text: str) -> dict:
         tracker = make_tracker(
             {"customer_id": "C0002", "order_task": "refund", "order_id": returning,
              "verified_order_id": returning}, sender="demo-li",
             latest_message={"text": text, "entities": [],
-                            "intent": {"name": "query_refund", "confidence": 0.9}})
-        _, slots = run_action(ValidateOrderForm(), tracker)
+                            "intent": {"name": "query_refund_progress", "confidence": 0.9}})
+        return run_action(ValidateOrderForm(), tracker)[1]
+
+    for text in ("那另一个单0012的退款呢", "尾号0012的订单退款到了吗", "0012那单呢"):
+        slots = asking(text)
         assert slots["order_id"] == refunded, text
         assert slots["verified_order_id"].startswith(f"op1.{refunded}."), text
     # Not an order's digits: a phone number's, or digits no order of hers ends with.
     for text in ("手机尾号0012", "单号9999的呢"):
-        tracker = make_tracker(
-            {"customer_id": "C0002", "order_task": "refund", "order_id": returning,
-             "verified_order_id": returning}, sender="demo-li",
-            latest_message={"text": text, "entities": [],
-                            "intent": {"name": "query_refund", "confidence": 0.9}})
-        _, slots = run_action(ValidateOrderForm(), tracker)
-        assert slots.get("order_id", returning) == returning, text
+        assert asking(text).get("order_id", returning) == returning, text
 
 
 def test_a_linked_customer_names_another_order_by_its_product(run_action):
