@@ -126,11 +126,16 @@ def customer_texts(tracker: Tracker, order: Optional[Dict[str, Any]] = None) -> 
             and not (order and other_items_named(order, (event.get("parse_data") or {})))]
 
 
+def products_named(parse: Dict[str, Any]) -> List[str]:
+    """The products a message names (its NLU `product` entities)."""
+    return [str(entity["value"]) for entity in parse.get("entities") or []
+            if entity.get("entity") == "product" and entity.get("value")]
+
+
 def other_items_named(order: Dict[str, Any], parse: Dict[str, Any]) -> List[str]:
-    """The products a message names (NLU `product` entities) when none of them is an item of
-    this order; empty when it names none, or one of the order's."""
-    named = [str(entity["value"]) for entity in parse.get("entities") or []
-             if entity.get("entity") == "product" and entity.get("value")]
+    """The products a message names when none of them is an item of this order; empty when
+    it names none, or one of the order's."""
+    named = products_named(parse)
     others = [name for name in named if item_in(order, [name]) is None]
     return others if len(others) == len(named) else []
 

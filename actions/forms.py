@@ -25,7 +25,7 @@ from actions.backend import (
     VerificationLocked,
     get_backend,
 )
-from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS, part
+from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS, part, session_user_events
 from actions.ownership import identity_token, is_proven, proof
 from actions.text import address_problem, format_address, parse_address
 from contract import OrderStatus
@@ -381,8 +381,8 @@ class OrderOwnerValidation(RetryingFormValidation):
             return {}
         suffix = order_lookup.suffix_in(text)
         product = None
-        if not suffix and tracker.get_slot("order_id") and \
-                (latest.get("intent") or {}).get("name") in ORDER_TASK_INTENTS:
+        if not suffix and tracker.get_slot("order_id") and aftersales.products_named(latest) \
+                and (latest.get("intent") or {}).get("name") in ORDER_TASK_INTENTS:
             current = await proven_order(tracker)
             product = next(iter(aftersales.other_items_named(current, latest) if current
                                 else []), None)
@@ -587,7 +587,8 @@ async def other_item_named(tracker: Tracker) -> Optional[str]:
     """A product the latest message names that is not in the order whose after-sale the form
     is asking about (「另外那件卫衣也想退了」): a request of its own, not an answer."""
     if tracker.get_slot("requested_slot") not in AFTERSALE_QUESTIONS or \
-            task_before_this_turn(tracker) not in aftersales.TASKS:
+            task_before_this_turn(tracker) not in aftersales.TASKS or \
+            not aftersales.products_named(tracker.latest_message or {}):
         return None
     order = await proven_order(tracker)
     others = aftersales.other_items_named(order, tracker.latest_message or {}) if order else []
@@ -603,8 +604,11 @@ class AfterSaleValidation(RetryingFormValidation):
         if tracker.get_slot("aftersale_reason") or \
                 tracker.get_slot("order_task") not in aftersales.TASKS:
             return {}
-        reason = aftersales.policy().reason_in(
-            aftersales.customer_texts(tracker, await proven_order(tracker)))
+        # The order is read only when a message names a product (which may be another's).
+        named = any(aftersales.products_named(event.get("parse_data") or {})
+                    for event in session_user_events(tracker))
+        reason = aftersales.policy().reason_in(aftersales.customer_texts(
+            tracker, await proven_order(tracker) if named else None))
         return {"aftersale_reason": reason.code} if reason else {}
 
     def validate_aftersale_reason(

@@ -117,21 +117,24 @@ def refusal(events: Iterable[Event],
     return None
 
 
-def unseen_bot_events(events: Reversible[Event]) -> List[BotUttered]:
+def unseen_bot_events(events: Reversible[Event],
+                      since: Optional[float] = None) -> List[BotUttered]:
     """The bot messages recorded since the customer's last message that were not answers to
     it: an agent's (the desk records them with `metadata.source` "desk") and what the bot said
-    after the conversation was handed back to it (the rating question)."""
-    since: List[Event] = []
+    after the conversation was handed back to it (the rating question); those after `since`
+    (what the client fetched last) only."""
+    after_message: List[Event] = []
     for event in reversed(events):  # a deque in Rasa's tracker
         if isinstance(event, UserUttered):
             break
-        since.append(event)
+        after_message.append(event)
     unseen: List[BotUttered] = []
     resumed = False
-    for event in reversed(since):
+    for event in reversed(after_message):
         resumed = resumed or isinstance(event, ConversationResumed)
         if isinstance(event, BotUttered) and (
-                resumed or (event.metadata or {}).get("source") == DESK_SOURCE):
+                resumed or (event.metadata or {}).get("source") == DESK_SOURCE) and \
+                (since is None or event.timestamp > since):
             unseen.append(event)
     return unseen
 
@@ -143,9 +146,8 @@ def as_message(event: BotUttered) -> Dict[str, Any]:
 
 def unseen_bot_messages(events: Reversible[Event],
                         since: Optional[float] = None) -> List[Dict[str, Any]]:
-    """`unseen_bot_events` as the channel sends them, without those at or before `since`."""
-    return [as_message(event) for event in unseen_bot_events(events)
-            if since is None or event.timestamp > since]
+    """`unseen_bot_events` as the channel sends them."""
+    return [as_message(event) for event in unseen_bot_events(events, since)]
 
 
 def messages_while_waiting(events: Reversible[Event]) -> int:
@@ -299,8 +301,7 @@ class SecureRestInput(InputChannel):
             except Exception:  # noqa: BLE001 - the tracker store is down: say so, no trace
                 logger.exception("updates of %s could not be read", sender)
                 return error(503, "temporarily_unavailable", BUSY_TEXT)
-            fresh = [event for event in unseen_bot_events(events)
-                     if since is None or event.timestamp > since]
+            fresh = unseen_bot_events(events, since)
             cursor = max([event.timestamp for event in fresh], default=since)
             body = {"messages": [{**as_message(event), "timestamp": event.timestamp}
                                  for event in fresh],
