@@ -6,6 +6,7 @@ services the same way. `python scripts/stack.py run` runs until Ctrl-C.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -257,6 +258,12 @@ def desk_accounts(stack: Stack, path: Path = DESK_ACCOUNTS) -> str:
 
 
 def main() -> None:
+    # Only `--help` and the optional word `run`: anything else is refused before a service
+    # starts (`stack.py --help` used to start the whole stack).
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", nargs="?", choices=["run"],
+                        help="start every service until Ctrl-C (the default)")
+    parser.parse_args()
     secrets.init()  # a laptop's first `make run`: this installation's own secrets
     stack = Stack()
     print("Starting the demo shop, the action server and the Rasa server ...", flush=True)
