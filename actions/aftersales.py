@@ -273,6 +273,18 @@ async def busy_item(order: Dict[str, Any], tracker: Tracker) -> Optional[str]:
     return None
 
 
+async def open_after_sale(order: Dict[str, Any], kind: str,
+                          tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The order's newest after-sale of this kind still pending or in progress."""
+    try:
+        records = await get_backend().after_sales(order["id"], proof(tracker))
+    except BackendError:
+        return None
+    busy = [record for record in records if record.get("type") == kind and
+            record.get("status") in (AfterSaleStatus.PENDING, AfterSaleStatus.PROCESSING)]
+    return busy[-1] if busy else None
+
+
 def wanted_in(texts: List[str]) -> Optional[str]:
     """What the customer wants instead (「大一码」, 「XL」, 「白色」), newest message first."""
     for text in texts:
@@ -295,12 +307,17 @@ def needs_target(reason: Optional[Reason]) -> bool:
     return reason is not None and reason.code == "size" and reason.kind == "exchange"
 
 
+def kind_of(reason: Reason, task: Optional[str]) -> str:
+    """The after-sale filed: the customer may ask for an exchange where the policy would
+    refund."""
+    return "exchange" if task == "exchange" and reason.kind == "return" else reason.kind
+
+
 async def submit(order: Dict[str, Any], reason: Reason, item: str, evidence: List[str],
                  task: str, conversation_id: str,
                  order_proof: Optional[str] = None, wanted: Optional[str] = None
                  ) -> Dict[str, Any]:
-    # The customer may ask for an exchange where the policy would refund.
-    kind = "exchange" if task == "exchange" and reason.kind == "return" else reason.kind
+    kind = kind_of(reason, task)
     # The shop's record says what to send instead (「尺码不合适,换大一码」).
     label = f"{reason.label},换{wanted}" if kind == "exchange" and wanted else reason.label
     return await get_backend().create_after_sale(order["id"], {
@@ -421,8 +438,18 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
                                   tracker.get_slot("order_task"), tracker.sender_id,
                                   proof(tracker), wanted)
     except BackendError as error:
-        dispatcher.utter_message(response="utter_backend_message",
-                                 problem=f"{error.message.rstrip('。')}。")
+        open_one = await open_after_sale(order, kind_of(reason, tracker.get_slot("order_task")),
+                                         tracker) if error.code == "after_sales_exists" else None
+        if open_one:
+            # Filed before (in this chat or another): its number and state, not the
+            # shop's 「请勿重复提交」.
+            dispatcher.utter_message(response="utter_aftersale_exists",
+                                     kind=open_one.get("type_text") or "",
+                                     ticket=open_one.get("ticket_no") or "",
+                                     state=open_one.get("status_text") or "")
+        else:
+            dispatcher.utter_message(response="utter_backend_message",
+                                     problem=f"{error.message.rstrip('。')}。")
         return unresolved(error.code)
     todos = [todo for todo in after_sale.get("todos") or []
              if todo.get("status") == TodoStatus.OPEN]

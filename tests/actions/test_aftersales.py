@@ -182,6 +182,18 @@ def test_a_size_exchange_asks_which_size_when_not_said(shop_factory, monkeypatch
     records = run(lambda: backend_module.get_backend().after_sales(
         JACKET_AND_POWERBANK, admin_proof(JACKET_AND_POWERBANK)))
     assert [r["reason"] for r in records] == ["尺码不合适,换XL"]
+    # Asked again (another chat, a double tap): the open exchange's number and state, not
+    # the shop's own 「请勿重复提交」, and nothing filed twice.
+    dispatcher = CollectingDispatcher()
+    current = order(JACKET_AND_POWERBANK)
+    events = run(lambda: aftersales.handle(current, jacket, dispatcher))
+    said = texts(delivered(dispatcher.messages, {}))
+    assert f"换货申请已经在处理了(售后单号{records[0]['ticket_no']},{records[0]['status_text']})" in said, said
+    assert "请勿" not in said
+    assert [e["value"]["reason"] for e in events if e.get("name") == "outcome"] == [
+        "after_sales_exists"]
+    assert len(run(lambda: backend_module.get_backend().after_sales(
+        JACKET_AND_POWERBANK, admin_proof(JACKET_AND_POWERBANK)))) == 1
 
 
 @pytest.mark.parametrize("text, target", [
