@@ -28,7 +28,7 @@ from actions.forms import LOCKED_ATTEMPTS, stored_address
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import is_proven, proof
 from actions.text import day_words, format_address, time_words
-from contract import OrderStatus, RefundStatus, TrackingState
+from contract import AfterSaleStatus, OrderStatus, RefundStatus, TrackingState
 from escalation import history
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,9 @@ class ActionOrderTask(Action):
     async def _track(self, order: JSON, tracker: Tracker) -> JSON:
         if order.get("status") in (OrderStatus.UNPAID, OrderStatus.PAID, OrderStatus.CANCELLED):
             return await self._status(order, tracker)
+        resent = await resend_sentence(order, tracker)
+        if resent:
+            return resent
         tracking = await get_backend().tracking(order["id"], proof(tracker))
         if order.get("status") == OrderStatus.DELIVERED and says_not_received(tracker):
             return part("utter_signed_not_received", tracking=tracking_sentence(tracking))
@@ -473,6 +476,7 @@ def opener(tracker: Tracker) -> Any:
 
 
 # 「快递显示签收了但是我没收到」「不是我签的」: signed for, and the customer has not got it.
+RESEND = re.compile(r"补发|补寄|重发|重新发")
 NOT_RECEIVED = re.compile(r"(没|没有|未|没能)(收到|拿到|见到|看到)|不是我签|(谁|别人|哪个)签收")
 SIGNED = re.compile(r"签收|已签|签了")
 # 「显示已发货但是物流没信息」: a parcel the courier has not scanned yet.
@@ -564,6 +568,27 @@ class ActionAskConfirmed(Action):
             what = ""
         dispatcher.utter_message(response=response, order_id=order_id, what=what)
         return []
+
+
+async def resend_sentence(order: JSON, tracker: Tracker) -> Optional[JSON]:
+    """Where the resend of missing or broken goods is: when the customer asks about it
+    (「补发的单号多少」), or when the order itself was delivered and a resend is still open."""
+    asked = any(RESEND.search(str(event.get("text") or ""))
+                for event in stretch_user_events(tracker)[:3])
+    if not asked and order.get("status") != OrderStatus.DELIVERED:
+        return None
+    wanted = (AfterSaleStatus.PENDING, AfterSaleStatus.PROCESSING) + \
+        ((AfterSaleStatus.COMPLETED,) if asked else ())
+    resends = [record for record in await get_backend().after_sales(order["id"], proof(tracker))
+               if record.get("type") == "resend" and record.get("status") in wanted]
+    if not resends:
+        return None
+    latest = resends[-1]
+    if latest.get("tracking_no"):
+        return part("utter_resend_shipped", courier=latest.get("courier") or "",
+                    tracking_no=latest["tracking_no"], ticket=latest.get("ticket_no") or "",
+                    shipped=time_words(latest.get("shipped_at")))
+    return part("utter_resend_waiting", ticket=latest.get("ticket_no") or "")
 
 
 def tracking_sentence(tracking: JSON) -> JSON:

@@ -17,6 +17,8 @@ DELIVERED = "361204587712340003"
 UNPAID = "361204587712340004"
 DELAYED = "361204587712340011"
 RETURNING = "361204587712340013"
+ZHAO_RECENT = "361204587712340021"  # jacket and power bank, delivered 2 days ago
+ZHAO_OLD = "361204587712340023"  # delivered 21 days ago; its snack box was resent
 
 
 def verified(order_id, **slots):
@@ -51,6 +53,47 @@ def test_track_delayed_parcel_apologises_and_offers_urge(run_action):
     messages, _ = run_action(ActionOrderTask(), verified(DELAYED, order_task="track"))
     text = texts(messages)
     assert "中通" in text and "晚了" in text and "催一下" in text
+
+
+def test_a_question_about_the_resend_gets_the_resend_parcel(run_action):
+    # 赵磊's snack box was missing and resent (中通); his order itself arrived long ago.
+    asked = make_tracker({"order_id": ZHAO_OLD, "verified_order_id": ZHAO_OLD,
+                          "order_task": "track"}, sender="demo-zhao")
+    asked.events[0]["text"] = "补发的单号多少"
+    text = texts(run_action(ActionOrderTask(), asked)[0])
+    assert "补发的包裹" in text and "中通 73150284719305" in text and "韵达" not in text, text
+    # Not asked about: the order's own parcel, signed for.
+    plain = make_tracker({"order_id": ZHAO_OLD, "verified_order_id": ZHAO_OLD,
+                          "order_task": "track"}, sender="demo-zhao")
+    plain.events[0]["text"] = "到哪了"
+    text = texts(run_action(ActionOrderTask(), plain)[0])
+    assert "韵达" in text and "已签收" in text and "补发" not in text, text
+
+
+def test_an_open_resend_is_the_parcel_still_to_come(shop_factory, monkeypatch):
+    import asyncio
+
+    import actions.backend as backend_module
+    from action_helpers import admin_proof
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files a resend
+
+    async def file_resend():
+        backend_module._backend = None
+        try:
+            return await backend_module.get_backend().create_after_sale(ZHAO_RECENT, {
+                "kind": "resend", "item": "20000毫安充电宝", "reason_code": "missing_item"},
+                admin_proof(ZHAO_RECENT))
+        finally:
+            await backend_module.get_backend().close()
+            backend_module._backend = None
+    filed = asyncio.run(file_resend())
+    tracker = make_tracker({"order_id": ZHAO_RECENT, "verified_order_id": ZHAO_RECENT,
+                            "order_task": "track"}, sender="demo-zhao")
+    tracker.events[0]["text"] = "东西到哪了"
+    messages, _ = run_directly(ActionOrderTask(), tracker)
+    text = texts(messages)
+    assert f"补发已登记(售后单号{filed['ticket_no']})" in text and "发出后会有单号" in text, text
 
 
 def test_track_not_shipped_gives_ship_promise(run_action):
