@@ -52,9 +52,12 @@ MODEL_FILE = "multi_question.joblib"
 # Sentence-final punctuation, and a space after a finished question (「包邮吗 几天能到」);
 # not any space: 「衣服什么时候发货 可以便宜点吗」 has none after its first question, and
 # spaces split real messages mostly into fragments (docs/dialogue.md).
-# A connective that opens the next question ends one too: 「…什么时候发货 还有能不能开发票」.
+# A connective that opens the next question ends one too: 「…什么时候发货 还有能不能开发票」;
+# so does a decision made first: 「先别取消 我问下能用券吗」.
 SENTENCE_END = re.compile(r"[。!?！？;；\n\r]+|(?<=[吗呢嘛])\s+"
-                          r"|[\s,，]+(?=另外|顺便问|再问|还想问|还有(?:就是|个|一个|能|可以|你们))")
+                          r"|[\s,，]+(?=另外|顺便问|再问|还想问|还有(?:就是|个|一个|能|可以|你们))"
+                          r"|(?:(?<=^先别取消)|(?<=^先不取消)|(?<=^不取消了)|(?<=^不用取消)"
+                          r"|(?<=^不要取消)|(?<=^不取消)|(?<=^算了)|(?<=^不用了))[\s,，]+")
 CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff0-9A-Za-z]")
 # Weibo's 「@锤子科技客服」: an address, not a question.
 MENTION = re.compile(r"@[^\s@,，:：]{1,30}")
