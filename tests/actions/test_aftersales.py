@@ -188,7 +188,9 @@ def test_a_size_exchange_asks_which_size_when_not_said(shop_factory, monkeypatch
     current = order(JACKET_AND_POWERBANK)
     events = run(lambda: aftersales.handle(current, jacket, dispatcher))
     said = texts(delivered(dispatcher.messages, {}))
-    assert f"换货申请已经在处理了(售后单号{records[0]['ticket_no']},{records[0]['status_text']})" in said, said
+    filed = records[0]
+    assert f"换货申请已经在处理了(售后单号{filed['ticket_no']},{filed['status_text']})" \
+        in said, said
     assert "请勿" not in said
     assert [e["value"]["reason"] for e in events if e.get("name") == "outcome"] == [
         "after_sales_exists"]

@@ -1,12 +1,14 @@
 """Order actions against the running demo shop."""
 
+import asyncio
 import json
 import os
 import urllib.request
 
-from action_helpers import SLOT_DEFAULTS, make_tracker, run_directly, texts
+from action_helpers import SLOT_DEFAULTS, admin_proof, make_tracker, run_directly, texts
 from rasa_sdk import Tracker
 
+import actions.backend as backend_module
 from actions.fallback import ActionClarify
 from actions.orders import ActionAskOrderId, ActionAskShippingTime, ActionOrderTask
 from actions.session import ActionSessionStart
@@ -71,11 +73,6 @@ def test_a_question_about_the_resend_gets_the_resend_parcel(run_action):
 
 
 def test_an_open_resend_is_the_parcel_still_to_come(shop_factory, monkeypatch):
-    import asyncio
-
-    import actions.backend as backend_module
-    from action_helpers import admin_proof
-
     monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files a resend
 
     async def file_resend():
