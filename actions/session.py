@@ -52,9 +52,12 @@ class ActionSessionStart(Action):
             events += [SlotSet("customer_id", customer["id"]),
                        SlotSet("customer_name", customer_title(customer))]
             news, todo_events = await self._todos(customer)
+            remembered = await self._remembered_item(customer, metadata)
+            # A customer with follow-ups of ours hears about them, not a product: she is
+            # likely back about them (and may be upset).
             dispatcher.utter_message(response="utter_welcome_back",
                                      customer=customer_title(customer), news=news,
-                                     remembered=await self._remembered_item(customer, metadata))
+                                     remembered="" if news else remembered)
             events += todo_events
         if metadata:
             events.append(SlotSet("session_started_metadata", metadata))

@@ -118,6 +118,6 @@ def test_a_returning_customer_is_greeted_by_name_with_what_matters(stack) -> Non
     zhao = identity_metadata("C0061", stack.env["CHANNEL_IDENTITY_SECRET"])  # signed in
     replies = say(stack, "demo-zhao", "在吗", zhao)
     assert replies.startswith("赵先生您好,欢迎回来~"), replies
-    assert "您上次看的「K87机械键盘」还有货哦" in replies, replies
     assert "还在跟进中的事项" in replies  # his crushed rice cooker (photo, then the resend)
+    assert "K87机械键盘" not in replies, replies  # no product offer beside an open matter
     assert "在的~请问今天有什么可以帮您?" in replies and "我是店铺智能客服小蜜" not in replies
