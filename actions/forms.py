@@ -337,6 +337,10 @@ def gives_a_reason_to_cancel(tracker: Tracker, task: Optional[str] = None) -> bo
         bool(MISTAKEN_ORDER.search(text)) and not KEEP_ORDER.search(text)
 
 
+# Messages that say no, or that were not understood, carry no request on.
+NO_ANSWER_INTENTS = {None, "deny", "nlu_fallback", "out_of_scope", "goodbye"}
+
+
 class OrderOwnerValidation(RetryingFormValidation):
     """The order (its number, or the phone/product/date that find it) and its owner."""
 
@@ -356,7 +360,9 @@ class OrderOwnerValidation(RetryingFormValidation):
             return {} if ORDER_ID_PATTERN.search(text) else {"order_id": spaced.group(0)}
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         # 「对 就是这个」「第二个」「没付款那个」 about the orders just shown: as if clicked.
-        picked = order_lookup.picked_order(tracker, text, affirmed=intent == "affirm")
+        picked = order_lookup.picked_order(tracker, text, affirmed=intent == "affirm",
+                                           goes_on=intent not in self.answered_elsewhere
+                                           and intent not in NO_ANSWER_INTENTS)
         if picked:
             return {"order_id": picked}
         latest = order_lookup.recent(tracker)[:1]

@@ -142,16 +142,22 @@ def offered_orders(tracker: Tracker) -> List[Tuple[str, str]]:
     return []
 
 
-def picked_order(tracker: Tracker, text: str, affirmed: bool = False) -> Optional[str]:
+def picked_order(tracker: Tracker, text: str, affirmed: bool = False,
+                 goes_on: bool = False) -> Optional[str]:
     """The offered order the customer's words pick, as a click would: yes to the only one
     (「对 就是这个」), its place in the list (「第二个」「最后那个」) or its state
-    (「没付款那个」「已经发货的」) when exactly one offered order has it."""
+    (「没付款那个」「已经发货的」) when exactly one offered order has it. `goes_on`: the
+    message carries on with the request (「换M」「寄回去了 什么时候退钱」), which about the
+    only order offered is a yes unless it says no or names another order or product."""
     offered = offered_orders(tracker)
     if not offered:
         return None
     text = text.strip()
     if len(offered) == 1 and (affirmed or YES_THIS_ONE.fullmatch(text) or (
             YES_THEN_MORE.match(text) and not NOT_THIS_ONE.search(text))):
+        return offered[0][0]
+    if len(offered) == 1 and goes_on and not NOT_THIS_ONE.search(text) and \
+            not suffix_in(text) and not names_other_goods(tracker, offered[0][1]):
         return offered[0][0]
     place = ORDINAL.search(text)
     if place:
@@ -162,6 +168,22 @@ def picked_order(tracker: Tracker, text: str, affirmed: bool = False) -> Optiona
     states = {state for words, state in STATE_WORDS if re.search(words, text)}
     chosen = [order for order, title in offered if any(state in title for state in states)]
     return chosen[0][0] if len(chosen) == 1 else None
+
+
+def names_other_goods(tracker: Tracker, title: str) -> bool:
+    """The latest message names a product (NLU entity) that the order's button title does
+    not show."""
+    named = [str(entity.get("value") or "") for entity in
+             (tracker.latest_message or {}).get("entities") or []
+             if entity.get("entity") == "product"]
+    return bool(named) and not any(name in title or title_item(title) in name
+                                   for name in named if name)
+
+
+def title_item(title: str) -> str:
+    """「361204587712340021 男士轻薄羽绒服等2件商品 已签收」 -> 男士轻薄羽绒服."""
+    words = title.split()
+    return re.sub(r"等\d+件商品$", "", words[1]) if len(words) > 1 else title
 
 
 def recent(tracker: Tracker) -> List[JSON]:

@@ -34,6 +34,7 @@ from actions.common import (
 )
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.sizing import garments_named, page_product
+from actions.text import day_words
 from escalation import history
 from service_common.config import Model, load_yaml
 from service_common.config import Text as NonBlank
@@ -142,6 +143,22 @@ PROMOTION_WORDS = re.compile(r"优惠|活动|券|满减|到手|折|便宜|包邮
 
 def asks_a_products_price(text: str) -> bool:
     return bool(ASKS_PRICE.search(text)) and not PROMOTION_WORDS.search(text)
+
+
+# 「还有货吗」「什么时候补货」「到货了能通知我吗」: whether it can be bought now, or when.
+ASKS_STOCK = re.compile(r"有货|有没有货|没货|缺货|断货|现货|库存|补货|卖完|售罄|还有吗|还有没有|"
+                        r"什么时候有|到货(?:了|提醒|通知)|有货了")
+
+
+def stock_answer(product: JSON) -> JSON:
+    """In stock, or sold out with the shop's expected restock day."""
+    if product.get("stock", 0) > 0:
+        return part("utter_product_in_stock", product=product_label(product),
+                    price=money(product.get("price")))
+    restock = day_words(product.get("restock_date"))
+    return part("utter_product_sold_out", product=product_label(product),
+                restock=part("utter_restock_on", day=restock) if restock else
+                part("utter_restock_unknown"))
 
 
 # Words that ask which options there are (GET /api/products/{id} -> options: 颜色, 尺码);
@@ -359,6 +376,8 @@ class ActionProductQuestion(ProductAction):
         named = None if attribute or options else named_in_product(question, product)
         if options:
             dispatcher.utter_message(**options)
+        elif not attribute and ASKS_STOCK.search(question):
+            dispatcher.utter_message(**stock_answer(product))
         elif attribute and unanswered_group(question, product["attributes"][attribute.key]):
             # 「孕妇能用吗」 when the cautions do not mention pregnancy: no guess (advertising
             # law, and the customer's health).

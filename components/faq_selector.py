@@ -12,7 +12,10 @@ from rasa.shared.nlu.training_data.message import Message
 # A policy question about one order is a request about that order (docs/labelling.md:
 # 「退差价」 for a specific order is `request_refund`): 「361204587712340022 降价了能价保吗」
 # gets the order checked (the order form's task `price`), not the policy text again.
-ORDER_REQUESTS = {"faq/price_protection": "request_refund"}
+# Likewise 「显示器什么时候补货」 (a product named, or asked on its page) gets that
+# product's stock and restock day.
+AS_REQUESTS = {"faq/price_protection": ("request_refund", "order_id"),
+               "faq/restock_notice": ("product_question", "product")}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -28,16 +31,17 @@ class FaqResponseSelector(ResponseSelector):
         if retrieval:
             super().process(retrieval)
             for message in retrieval:
-                _as_order_request(message, self.retrieval_intent)
+                _as_request(message, self.retrieval_intent)
         return messages
 
 
-def _as_order_request(message: Message, retrieval_intent: str) -> None:
+def _as_request(message: Message, retrieval_intent: str) -> None:
     selected = (message.get("response_selector") or {}).get(retrieval_intent) or {}
     key = str((selected.get("response") or {}).get("intent_response_key") or "")
-    request = ORDER_REQUESTS.get(key)
-    if request is None or not any(entity.get("entity") == "order_id"
-                                  for entity in message.get(ENTITIES) or []):
+    request, about = AS_REQUESTS.get(key, (None, None))
+    on_its_page = about == "product" and bool((message.get("metadata") or {}).get("product_id"))
+    if request is None or not (on_its_page or any(entity.get("entity") == about
+                                                  for entity in message.get(ENTITIES) or [])):
         return
     intent = {**message.get(INTENT), INTENT_NAME_KEY: request}
     ranking = [item for item in message.get(INTENT_RANKING_KEY) or []

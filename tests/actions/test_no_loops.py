@@ -541,6 +541,19 @@ def test_a_yes_with_more_words_picks_the_one_order_offered():
         assert picked_order(offer, text) == "361204587712340011", text
     for text in ("对了 我还想问下发票", "不是这个 是另一个", "是不是这个啊", "好的 不对 是别的单"):
         assert picked_order(offer, text) is None, text
+    # Carrying on with the request is a yes too (the form says when: not a question its
+    # own rule answers, not a no): 「换M」 had got the same question again.
+    for text in ("换M", "寄回去了 单号SF1234567890 什么时候退钱", "单号多少"):
+        assert picked_order(offer, text) is None, text
+        assert picked_order(offer, text, goes_on=True) == "361204587712340011", text
+    for text in ("不是这个", "是0012那单", "另一个订单的"):
+        assert picked_order(offer, text, goes_on=True) is None, text
+    offer.latest_message = {"text": "充电宝到哪了",
+                            "entities": [{"entity": "product", "value": "20000毫安充电宝"}]}
+    assert picked_order(offer, "充电宝到哪了", goes_on=True) is None  # other goods
+    offer.latest_message = {"text": "行李箱到哪了",
+                            "entities": [{"entity": "product", "value": "行李箱"}]}
+    assert picked_order(offer, "行李箱到哪了", goes_on=True) == "361204587712340011"
 
 
 def test_a_day_is_the_order_date_only_when_the_words_say_so():

@@ -3,7 +3,10 @@ shop and a document index built from knowledge/docs."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import urllib.request
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -19,6 +22,7 @@ from actions.products import (
     attributes,
 )
 from actions.promotions import GIFT_QUESTION, ActionAskPromotion, amount_in
+from actions.text import day_words
 from service_common.config import ConfigError
 
 pytestmark = pytest.mark.usefixtures("document_index")
@@ -135,6 +139,23 @@ def test_colours_and_sizes_come_from_the_products_options(run_action) -> None:
     assert "有的" not in texts(messages) and "雾霾蓝" in texts(messages)
     messages, _ = run_action(ActionProductQuestion(), chat("洗了会掉色吗", page="P1003"))
     assert "雾霾蓝" not in texts(messages)
+
+
+def test_a_stock_question_gets_the_stock_and_a_sold_out_item_its_restock_day(
+        run_action, actions_shop) -> None:
+    # 「纯棉圆领T恤」 is in stock; 「27寸4K显示器」 is sold out with a restock day (demo data).
+    for question in ("还有货吗", "这个有没有货"):
+        said = texts(run_action(ActionProductQuestion(), chat(question, page="P1003"))[0])
+        assert said.startswith("「青禾 纯棉圆领T恤」有现货哦") and "没有查到" not in said, said
+    request = urllib.request.Request(f"{actions_shop}/api/products/P2008",
+                                     headers={"X-Api-Key": os.environ["SHOP_ADMIN_KEY"]})
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        restock = json.loads(reply.read())["restock_date"]
+    for question in ("显示器还有货吗", "什么时候补货", "到货了能通知我吗"):
+        said = texts(run_action(ActionProductQuestion(), chat(question, page="P2008"))[0])
+        assert "暂时缺货,预计" in said and "补货" in said and "到货提醒" in said, said
+        assert "没有查到" not in said, said
+    assert restock and day_words(restock) in said  # the shop's date, in words
 
 
 def test_the_size_questions_product_is_the_one_in_context(run_action) -> None:

@@ -1,18 +1,19 @@
 """The FAQ selector's rewrite: a price-protection question naming an order is a request
 about that order (docs/labelling.md), so the order gets checked instead of the policy
-being repeated."""
+being repeated; a restock question about a product gets that product's stock."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa.shared.nlu.training_data.message import Message
 
-from components.faq_selector import _as_order_request
+from components.faq_selector import _as_request
 
 
-def message(topic: str, entities: List[Dict[str, Any]]) -> Message:
-    parsed = Message(data={"text": "x"})
+def message(topic: str, entities: List[Dict[str, Any]],
+            metadata: Optional[Dict[str, Any]] = None) -> Message:
+    parsed = Message(data={"text": "x", "metadata": metadata or {}})
     parsed.set("intent", {"name": "faq", "confidence": 0.8}, add_to_output=True)
     parsed.set("intent_ranking", [{"name": "faq", "confidence": 0.8},
                                   {"name": "request_refund", "confidence": 0.1}],
@@ -28,7 +29,7 @@ ORDER = [{"entity": "order_id", "value": "361204587712340022", "start": 0, "end"
 
 def test_price_protection_with_an_order_number_is_a_refund_request() -> None:
     parsed = message("faq/price_protection", ORDER)
-    _as_order_request(parsed, "faq")
+    _as_request(parsed, "faq")
     assert parsed.get("intent") == {"name": "request_refund", "confidence": 0.8}
     assert [item["name"] for item in parsed.get("intent_ranking")] == ["request_refund", "faq"]
 
@@ -37,5 +38,16 @@ def test_the_policy_question_alone_and_other_topics_stay_faq() -> None:
     for parsed in (message("faq/price_protection", []),
                    message("faq/shipping_fee", ORDER),
                    message("faq/price_protection", [{"entity": "phone_tail", "value": "9966"}])):
-        _as_order_request(parsed, "faq")
+        _as_request(parsed, "faq")
         assert parsed.get("intent")["name"] == "faq"
+
+
+def test_a_restock_question_about_a_product_is_a_product_question() -> None:
+    named = message("faq/restock_notice", [{"entity": "product", "value": "显示器"}])
+    on_its_page = message("faq/restock_notice", [], {"product_id": "P2008"})
+    for parsed in (named, on_its_page):
+        _as_request(parsed, "faq")
+        assert parsed.get("intent")["name"] == "product_question"
+    alone = message("faq/restock_notice", [])
+    _as_request(alone, "faq")
+    assert alone.get("intent")["name"] == "faq"
