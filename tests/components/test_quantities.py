@@ -350,3 +350,30 @@ def test_component_adds_nothing_to_unrelated_messages(component):
     text = "订单361204587712340001 尾号5678 还没发货"
     entities = [diet("order_id", "361204587712340001", 2, 20), diet("phone_tail", "5678", 23, 27)]
     assert run(component, text, list(entities)) == entities
+
+
+def test_height_and_weight_together_ask_for_a_size(component, tmp_path):
+    from components.measures import MeasuresAskSize
+
+    asks = MeasuresAskSize.create(MeasuresAskSize.get_default_config(),
+                                  LocalModelStorage(tmp_path), Resource("measures"),
+                                  ExecutionContext(GraphSchema({}), "t"))
+
+    def intent_of(text, intent):
+        message = Message.build(text=text)
+        message.set("entities", [])
+        message.set("intent", {"name": intent, "confidence": 0.4})
+        message.set("intent_ranking", [{"name": intent, "confidence": 0.4},
+                                       {"name": "ask_size", "confidence": 0.39}])
+        component.process([message])
+        asks.process([message])
+        return message.get("intent")["name"], message.get("intent_ranking")[0]["name"]
+
+    # Too close to call, or read as a product fact: the measures say it is a size question.
+    assert intent_of("一米七五 一百三十斤 羽绒服m还是l", "nlu_fallback") == ("ask_size", "ask_size")
+    assert intent_of("卫衣有没有xl的 我180 75kg", "product_question")[0] == "ask_size"
+    # One measure alone, an answer inside a form, an exchange: left as they are.
+    assert intent_of("我180 有xl的吗", "product_question")[0] == "product_question"
+    assert intent_of("175 70kg", "inform")[0] == "inform"
+    assert intent_of("身高175 140斤 买的羽绒服小了 换大一码", "request_exchange")[0] == \
+        "request_exchange"

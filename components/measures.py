@@ -1,0 +1,51 @@
+"""Height and weight together ask for a size: 「一米七五 一百三十斤 羽绒服m还是l」 was too close
+to call between `ask_size` and `product_question` (a clarifying question with two buttons),
+although the numbers only make sense as a size question. When the message has a height and
+a weight (`QuantityExtractor`) and the classifier fell back or read a product question, the
+intent is `ask_size`. An answer inside a form (`inform`) and order requests (an exchange for
+a size) keep theirs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY
+from rasa.shared.nlu.training_data.message import Message
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class MeasuresAskSize(GraphComponent):
+    """Sets `ask_size` for messages with body measures the classifier did not place."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"intent": "ask_size", "replaces": ["nlu_fallback", "product_question"],
+                "needs": ["height_cm", "weight_kg"]}
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.intent = str(config["intent"])
+        self.replaces = set(config["replaces"])
+        self.needs = set(config["needs"])
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage,
+               resource: Resource, execution_context: ExecutionContext) -> MeasuresAskSize:
+        return cls({**cls.get_default_config(), **config})
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            found = {entity.get("entity") for entity in message.get(ENTITIES) or []}
+            if (message.get(INTENT) or {}).get("name") not in self.replaces or \
+                    not self.needs <= found:
+                continue
+            intent = {"name": self.intent, "confidence": 1.0}
+            ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
+                       if item.get("name") != self.intent]
+            message.set(INTENT, intent, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+        return messages
