@@ -4,6 +4,7 @@ size the product's size chart gives, why, and what buyers of a similar build cho
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
@@ -94,6 +95,13 @@ class ValidateSizeForm(RetryingFormValidation):
         if not clothing:
             return self.reject(dispatcher, tracker, "size_product", "utter_reject_size_product",
                                name=text)
+        clothing = [product for product in clothing if product.get("name") == text] or \
+            worn_by(clothing, [event.get("text") or "" for event in
+                               session_user_events(tracker)[:2]])
+        if len(clothing) > 1:
+            # 「羽绒服」 with a men's and a women's one: which, with both as buttons (not
+            # the men's size chart for 「我160 100斤女生」).
+            return {"size_product": None}
         return {"size_product": clothing[0]["id"], "product": clothing[0]["name"]}
 
     def validate_height_cm(
@@ -117,6 +125,19 @@ class ValidateSizeForm(RetryingFormValidation):
         if not low <= number <= high:
             return self.reject(dispatcher, tracker, slot, why)
         return {slot: f"{number:g}"}
+
+
+WORN_BY = (("女", re.compile(r"女|老婆|媳妇|妈|闺女|姐|妹")),
+           ("男", re.compile(r"男|老公|爸|儿子|哥|弟")))
+
+
+def worn_by(products: List[Dict[str, Any]], texts: List[str]) -> List[Dict[str, Any]]:
+    """The products made for whom the customer's words say (「我160 100斤女生」 -> the
+    women's), all of them when the words say nobody or both."""
+    said = [word for word, pattern in WORN_BY if any(pattern.search(text) for text in texts)]
+    if len(said) != 1:
+        return products
+    return [product for product in products if said[0] in str(product.get("name"))] or products
 
 
 async def garments_named(texts: List[str], unnamed: bool = True

@@ -28,6 +28,19 @@ def test_product_name_becomes_the_catalogue_id(run_action) -> None:
     assert slots["size_product"] == TEE and slots["product"] == "纯棉圆领T恤"
 
 
+def test_a_word_for_two_garments_takes_the_one_for_whom_the_customer_says(run_action) -> None:
+    def product_for(text):
+        tracker = size_tracker(set_now={"size_product": "羽绒服"}, requested="size_product")
+        tracker.events[0]["text"] = text
+        messages, slots = run_action(ValidateSizeForm(), tracker)
+        return slots["size_product"], slots.get("failed_attempts"), texts(messages)
+
+    assert product_for("我160 100斤女生 穿哪个羽绒服尺码")[0] == "P1002"  # 女士长款羽绒服
+    assert product_for("给我老公买羽绒服 他180 75kg")[0] == "P1001"  # 男士轻薄羽绒服
+    # Nobody said: no guess and no failed turn; the form asks which, with both as buttons.
+    assert product_for("羽绒服175 70kg穿什么码")[:2] == (None, None)
+
+
 def test_product_of_the_chat_page_is_taken_from_metadata(run_action) -> None:
     _, slots = run_action(ValidateSizeForm(), size_tracker(metadata={"product_id": TEE}))
     assert slots["size_product"] == TEE
