@@ -239,7 +239,9 @@ def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[Dict[
 def next_step_text(after_sale: Dict[str, Any], reason: Reason,
                    wanted: Optional[str] = None) -> Dict[str, Any]:
     rules = policy()
-    ref = part("utter_aftersale_ref", after_sale_id=after_sale.get("id"))
+    # The ticket number as the shop and its agents write it (AS00000037).
+    ref = part("utter_aftersale_ref",
+               after_sale_id=after_sale.get("ticket_no") or after_sale.get("id"))
     kind = after_sale.get("kind") or reason.kind
     if kind == "resend":
         return part("utter_aftersale_resend", ref=ref)

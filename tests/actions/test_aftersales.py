@@ -101,7 +101,7 @@ def test_quality_return_is_created_with_the_next_step(run_action) -> None:
     current = order(JACKET_AND_POWERBANK)
     events = run(lambda: aftersales.handle(current, tracker, dispatcher))
     said = texts(delivered(dispatcher.messages, {}))
-    assert "退货申请已提交(售后单号" in said and aftersales.policy().return_address in said
+    assert "退货申请已提交(售后单号AS" in said and aftersales.policy().return_address in said
     assert "运费由我们承担" in said
     assert {"event": "slot", "name": "aftersale_reason", "value": None, "timestamp": None} in \
         events
