@@ -15,7 +15,13 @@ from rasa_sdk.types import DomainDict
 from actions.backend import BackendError, get_backend
 from actions.common import joined, linked_customer_id, part
 from actions.outcomes import RESOLVED, outcome
-from actions.products import ActionProductQuestion, asks_a_products_price
+from actions.products import (
+    ActionProductQuestion,
+    asks_a_products_price,
+    named_product_entity,
+    product_in_context,
+)
+from actions.sizing import page_product
 from actions.text import day_words
 from escalation import history
 
@@ -41,6 +47,21 @@ GIFT_QUESTION = re.compile(r"赠品|赠送|小样|礼品|礼物|送(?:什么|啥
 # 「好评返现吗」: paying for reviews is against the platforms' rules and 《电子商务法》 (false
 # reviews); the shop says so and asks for an honest review instead.
 REVIEW_CASHBACK = re.compile(r"(好评|晒图|评价|五星|追评).{0,4}(返现|返钱|返红包|有红包|送红包)")
+
+
+# 「满199减20」: a rule the customer quotes, not what the basket is worth.
+RULE_QUOTED = re.compile(r"满\s*\d+\s*(?:元|块)?\s*减")
+
+
+async def named_products_price(tracker: Tracker) -> Optional[float]:
+    """The price of the product the latest message names or is sent from (its page)."""
+    if not (named_product_entity(tracker) or page_product(tracker)):
+        return None
+    try:
+        product = await product_in_context(tracker)
+    except BackendError:
+        return None
+    return float(product["price"]) if product and product.get("price") else None
 
 
 def amount_in(text: str) -> Optional[float]:
@@ -93,6 +114,9 @@ class ActionAskPromotion(Action):
                                                       for rule in rules):
                 lines.append(part("utter_promotion_no_gift"))
             amount = amount_in(text)
+            if amount is None or RULE_QUOTED.search(text):
+                # 「那个空气炸锅 满199减20能用吗」: the product's price, not the rule's 199.
+                amount = await named_products_price(tracker) or amount
             # 「满399减50怎么算」 right after the rules were listed: the quote, not the list again.
             replied = " ".join(history.last_replies(tracker.events))
             if rules and not (amount and all(rule in replied for rule in rules)):

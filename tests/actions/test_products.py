@@ -280,6 +280,12 @@ def test_promotions_coupons_and_a_quote(run_action) -> None:
     assert "实付349元" in quoted and "满199减20" not in quoted
     follow_up.events[1]["text"] = "好的"  # not listed just before: listed with the quote
     assert "满199减20" in texts(run_action(ActionAskPromotion(), follow_up)[0])
+    # A product named beside a quoted rule: its price (5L空气炸锅 ¥299), not the rule's 199.
+    fryer = make_tracker(loop=None, latest_message={
+        "intent": {"name": "ask_promotion"}, "text": "我想买那个空气炸锅 满199减20能用吗",
+        "entities": [{"entity": "product", "value": "5L空气炸锅"}]})
+    quoted = texts(run_action(ActionAskPromotion(), fryer)[0])
+    assert "实付279元" in quoted and "实付179元" not in quoted, quoted
     # 「优惠券怎么用不了」: why a coupon may not apply, then the rules to check it against.
     for text in ("优惠券怎么用不了", "券用不上是怎么回事", "满减怎么没减"):
         trouble = make_tracker(loop=None, latest_message={
