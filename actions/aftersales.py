@@ -216,6 +216,16 @@ def state_problem(order: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         return part("utter_aftersale_on_its_way")
     if status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED):
         return part("utter_aftersale_closed", state=order.get("status_text"))
+    if status == OrderStatus.DELIVERED and order.get("after_sale_until") and \
+            order.get("delivered_at"):
+        # Past the shop's after-sales period: said before any photo is asked for, with
+        # the way that is left (the warranty, a human), not the shop's refusal later.
+        delivered = datetime.fromisoformat(order["delivered_at"])
+        until = datetime.fromisoformat(order["after_sale_until"])
+        if datetime.now(until.tzinfo) > until:
+            return part("utter_aftersale_expired",
+                        delivered=day_words(delivered.date().isoformat()),
+                        days=(until - delivered).days)
     return None
 
 

@@ -961,7 +961,8 @@ def known_task_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:
 def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:
     """Reason, item (when the order has several) and a photo when the policy wants one."""
     reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
-    if reason and aftersales.eligibility_problem(order, reason):
+    if aftersales.state_problem(order) or \
+            (reason and aftersales.eligibility_problem(order, reason)):
         return ["order_id"]  # the task action explains why not
     if order.get("status") not in (OrderStatus.DELIVERED, OrderStatus.RETURN_REQUESTED):
         return ["order_id"]

@@ -72,9 +72,22 @@ def test_eligibility(run_action) -> None:
         return delivered([problem], {})[0]["text"]
 
     assert "签收后" in said(aftersales.eligibility_problem(order(IN_TRANSIT), reasons["quality"]))
-    assert "超过7天无理由" in said(aftersales.eligibility_problem(order(OLD),
+    # 21 days after delivery: past the 15-day after-sales period, whatever the reason; the
+    # customer hears the way that is left (warranty, a human) before any photo is asked for.
+    old = order(OLD)
+    for reason in ("no_reason_7d", "quality"):
+        problem = aftersales.eligibility_problem(old, reasons[reason])
+        assert "已经过了15天的售后期" in said(problem) and "保修" in said(problem), reason
+    buttons = delivered([aftersales.state_problem(old)], {})[0]["buttons"]
+    assert buttons == [{"title": "转人工", "payload": "/request_human"}]
+    from actions.forms import aftersale_slots
+    tracker = make_tracker({"order_task": "quality"}, sender="demo-zhao")
+    assert aftersale_slots(old, tracker) == ["order_id"]  # no reason, no photo asked for
+    # Within the period but past the 7 days without reason (the shop's dates, moved).
+    within = {**old, "after_sale_until": "2999-01-01T00:00:00+08:00"}
+    assert "超过7天无理由" in said(aftersales.eligibility_problem(within,
                                                               reasons["no_reason_7d"]))
-    assert aftersales.eligibility_problem(order(OLD), reasons["quality"]) is None
+    assert aftersales.eligibility_problem(within, reasons["quality"]) is None
     assert aftersales.eligibility_problem(order(JACKET_AND_POWERBANK),
                                           reasons["no_reason_7d"]) is None
 
@@ -275,10 +288,10 @@ def test_the_bot_applies_the_windows_of_the_shop_it_talks_to(shop_factory, tmp_p
 
 
 def test_the_default_shop_refuses_what_the_bot_refuses(run_action) -> None:
-    """The shop started with the project's policy file: past 7 days both say no."""
+    """The shop started with the project's policy file: past its periods both say no."""
     no_reason = aftersales.policy().reasons["no_reason_7d"]
     problem = aftersales.eligibility_problem(order(OLD), no_reason)
-    assert "超过7天无理由" in delivered([problem], {})[0]["text"]
+    assert "已经过了15天的售后期" in delivered([problem], {})[0]["text"]
     with pytest.raises(backend_module.Conflict, match="已超过签收后"):
         run(lambda: backend_module.get_backend().create_after_sale(OLD, {
             "kind": "return", "reason_code": "no_reason_7d", "reason": "不想要了"},
