@@ -345,10 +345,13 @@ class ActionAskOrderId(Action):
             # 「退款到哪了」 with one order being returned: that one, to confirm; the orders
             # the task fits come first in any list.
             fitting = [order for order in orders if order.get("status") in TASK_STATES[task]]
-            orders = fitting + [order for order in orders if order not in fitting]
+            # Several fit (「怎么还不发货」 with two paid orders): those only, not the unpaid
+            # ones that cannot be urged.
+            orders = fitting if len(fitting) > 1 else \
+                fitting + [order for order in orders if order not in fitting]
             if len(fitting) == 1:
                 matches = fitting
-                clue = part("utter_clue_product", product=fitting[0].get("status_text", ""))
+                clue = part("utter_clue_state", state=fitting[0].get("status_text", ""))
         if len(matches) == 1:
             return part("utter_ask_order_is_it", clue=clue), matches
         if matches:

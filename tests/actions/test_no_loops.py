@@ -518,7 +518,14 @@ def test_a_linked_customer_is_offered_the_order_the_task_is_about(run_action):
         verified_customer="C0002"))
     [button] = [button for message in messages for button in message.get("buttons") or []]
     assert "361204587712340013" in button["payload"]
-    assert "是这个「退货中」的订单吗" in texts(messages)
+    assert "是这个退货中的订单吗" in texts(messages)
+    # Several fit (王伟 can cancel his unpaid and his paid order): only those are offered,
+    # not the shipped and the delivered one.
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["我要取消订单"], {"customer_id": "C0001", "order_task": "cancel"}, sender="demo-wang",
+        verified_customer="C0001"))
+    offered = [b["payload"] for message in messages for b in message.get("buttons") or []]
+    assert len(offered) == 2 and all("340004" in p or "340002" in p for p in offered), offered
     # After a failed turn the whole list again, with nothing preselected.
     messages, _ = run_action(ActionAskOrderId(), conversation(
         ["退款到哪了", "不是"], {"customer_id": "C0002", "order_task": "refund",
