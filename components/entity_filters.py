@@ -89,7 +89,9 @@ class EntityFormatFilter(GraphComponent):
                 continue
             match = next(filter(None, (pattern.search(text) for pattern in patterns)), None)
             if match:
-                added.append({ENTITY_ATTRIBUTE_TYPE: entity, ENTITY_ATTRIBUTE_VALUE: match.group(1),
+                # 「3612 0458 7712 3400 03」: the value without the spaces it was typed with.
+                value = re.sub(r"[\s-]", "", match.group(1))
+                added.append({ENTITY_ATTRIBUTE_TYPE: entity, ENTITY_ATTRIBUTE_VALUE: value,
                               ENTITY_ATTRIBUTE_START: match.start(1),
                               ENTITY_ATTRIBUTE_END: match.end(1),
                               EXTRACTOR: self.__class__.__name__})
