@@ -56,8 +56,8 @@ MODEL_FILE = "multi_question.joblib"
 # so does a decision made first: 「先别取消 我问下能用券吗」.
 SENTENCE_END = re.compile(r"[。!?！？;；\n\r]+|(?<=[吗呢嘛])\s+"
                           r"|[\s,，]+(?=另外|顺便问|再问|还想问|还有(?:就是|个|一个|能|可以|你们))"
-                          r"|(?:(?<=^先别取消)|(?<=^先不取消)|(?<=^不取消了)|(?<=^不用取消)"
-                          r"|(?<=^不要取消)|(?<=^不取消)|(?<=^算了)|(?<=^不用了))[\s,，]+")
+                          r"|(?:(?<=先别取消)|(?<=先不取消)|(?<=不取消了)|(?<=不用取消)"
+                          r"|(?<=不要取消)|(?<=不取消)|(?<=算了)|(?<=不用了))[\s,，]+")
 CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff0-9A-Za-z]")
 # Weibo's 「@锤子科技客服」: an address, not a question.
 MENTION = re.compile(r"@[^\s@,，:：]{1,30}")
