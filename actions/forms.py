@@ -27,7 +27,7 @@ from actions.backend import (
 )
 from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS, part, session_user_events
 from actions.ownership import identity_token, is_proven, proof
-from actions.text import address_problem, format_address, parse_address
+from actions.text import address_in, address_problem, format_address, parse_address
 from contract import OrderStatus
 from escalation import history
 
@@ -560,7 +560,7 @@ class OrderOwnerValidation(RetryingFormValidation):
             return self.reject(dispatcher, tracker, "phone_tail",
                                "utter_reject_phone_tail_mismatch")
         slots = {"phone_tail": match.group(0), "verified_order_id": proven}
-        if tracker.get_slot("order_task") in (*aftersales.TASKS, "invoice"):
+        if tracker.get_slot("order_task") in (*aftersales.TASKS, "invoice", "address"):
             try:
                 slots.update(known_task_details(tracker,
                                                 await get_backend().order(order_id, proven)))
@@ -943,6 +943,16 @@ def known_task_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:
     a special invoice), so that verifying the order leads straight to the next open
     question. (The form only extracts slots it already needs, i.e. after verification.)"""
     texts = aftersales.customer_texts(tracker)
+    if tracker.get_slot("order_task") == "address" and not tracker.get_slot("new_address"):
+        # 「地址写错了 帮我改成 杭州市西湖区文三路100号」: the new address was already given; the
+        # recipient and (unless written) the phone stay the order's.
+        address = address_in(texts)
+        current = order.get("address") or {}
+        if address is None or not current.get("name"):
+            return {}
+        address.update(name=current["name"], phone=address["phone"] or current.get("phone", ""))
+        return {"new_address": json.dumps(address, ensure_ascii=False)} if address["phone"] \
+            else {}
     if tracker.get_slot("order_task") == "invoice" and not tracker.get_slot("invoice_type"):
         kind = next(filter(None, map(invoices.invoice_type_in, texts)), None)
         return {"invoice_type": kind} if kind else {}

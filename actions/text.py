@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 CHINA_TZ = timezone(timedelta(hours=8))
 WEEKDAYS = "一二三四五六日"
@@ -141,6 +141,30 @@ def parse_address(text: str) -> Dict[str, str]:
     if address:
         result.update(_regions(address))
     return result
+
+
+# 「地址写错了 帮我改成 杭州市西湖区文三路100号 电话不变」: the address inside a chat message
+# runs from the last cue word before it (or the message's start) to the house number.
+ADDRESS_CUE = re.compile(r"(?:改成|改为|改到|换成|新地址|地址|寄到|送到)(?:是|改成|改为)?[\s:：]*")
+HOUSE_NUMBER = re.compile(r"\d+\s*(?:号楼|号|弄|栋|幢|室)"
+                          r"(?:\s*\d+\s*(?:号楼|号|室|栋|幢|楼|层|单元))*")
+
+
+def address_in(texts: List[str]) -> Optional[Dict[str, str]]:
+    """A complete address (province to house number) in one of the customer's messages,
+    with the phone written beside it; the recipient's name is left empty (words of a chat
+    message are no name)."""
+    for text in texts:
+        ends = list(HOUSE_NUMBER.finditer(text))
+        if not ends:
+            continue
+        cues = list(ADDRESS_CUE.finditer(text, 0, ends[-1].start()))
+        address = parse_address(text[cues[-1].end() if cues else 0:ends[-1].end()])
+        phone = PHONE_PATTERN.search(text)
+        address.update(name="", phone=phone.group(1) if phone else "")
+        if address_problem(address) is None:
+            return address
+    return None
 
 
 def address_problem(address: Dict[str, str]) -> Optional[str]:

@@ -1,5 +1,7 @@
 """validate_order_form against the running demo shop: format, existence, ownership."""
 
+import json
+
 from action_helpers import make_tracker, texts
 
 from actions.forms import ValidateOrderForm
@@ -101,6 +103,21 @@ def test_address_change_collects_and_validates_the_new_address(run_action):
         requested_slot="new_address"))
     assert "文三路100号" in slots["new_address"]
     assert slots["requested_slot"] == "confirmed"
+
+
+def test_an_address_given_before_the_order_was_proven_is_not_asked_again(run_action):
+    # 「地址写错了 帮我改成 杭州市西湖区文三路100号 电话不变」, then the order and the tail.
+    paid = "361204587712340002"  # 王伟's, not shipped yet
+    tracker = make_tracker({"order_task": "address", "order_id": paid},
+                           set_now={"phone_tail": "5678"}, requested_slot="phone_tail")
+    said = "地址写错了 帮我改成 杭州市西湖区文三路100号 电话不变"
+    tracker.events.insert(0, {"event": "user", "text": said})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    address = json.loads(slots["new_address"])
+    assert (address["city"], address["district"], address["detail"]) == ("杭州市", "西湖区",
+                                                                          "文三路100号")
+    assert address["name"] == "王伟" and address["phone"]  # the order's recipient and phone
+    assert slots["requested_slot"] == "confirmed"  # the address is not asked for
 
 
 def test_tail_proven_for_an_earlier_order_is_asked_again_without_a_penalty(run_action):

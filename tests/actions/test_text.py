@@ -4,7 +4,14 @@ from datetime import date
 
 import pytest
 
-from actions.text import address_problem, day_words, format_address, mask_phone, parse_address
+from actions.text import (
+    address_in,
+    address_problem,
+    day_words,
+    format_address,
+    mask_phone,
+    parse_address,
+)
 
 REFERENCE = date(2026, 11, 24)  # a Tuesday
 
@@ -67,3 +74,18 @@ def test_format_address_masks_for_display():
     address = parse_address("张三 13800000000 浙江省杭州市西湖区文三路100号")
     shown = format_address(address, masked=True)
     assert "13800000000" not in shown and "138****0000" in shown and "100号" not in shown
+
+
+@pytest.mark.parametrize("text, detail, phone", [
+    ("地址写错了 帮我改成 杭州市西湖区文三路100号 电话不变", "文三路100号", ""),
+    ("帮我改成杭州市西湖区文三路100号", "文三路100号", ""),
+    ("改地址 北京市朝阳区建国路88号SOHO现代城5号楼1201室 13812345678",
+     "建国路88号SOHO现代城5号楼1201室", "13812345678"),
+    ("我要改地址", None, None),
+    ("杭州市文三路100号", None, None),  # no district: asked for in full
+    ("我的快递到哪了 12号发的", None, None),
+])
+def test_an_address_inside_a_chat_message(text, detail, phone):
+    found = address_in([text])
+    assert (found["detail"], found["phone"], found["name"]) == (detail, phone, "") if detail \
+        else found is None
