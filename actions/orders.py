@@ -125,6 +125,11 @@ class ActionOrderTask(Action):
         if order.get("status") == OrderStatus.DELIVERED and says_not_received(tracker):
             return part("utter_signed_not_received", tracking=tracking_sentence(tracking))
         if tracking.get("delayed"):
+            if set(recent_emotions(tracker, playbook.RECENT_MESSAGES)) & {"anxious", "angry"}:
+                # Upset about a late parcel: urged at once rather than offered (「跟我说
+                # 催一下」 then the playbook's 「我们也在催」 contradicted each other).
+                return part("utter_track_delayed_urged", tracking=tracking_sentence(tracking),
+                            urged=await self._urge(order, tracker))
             return part("utter_track_delayed", tracking=tracking_sentence(tracking),
                         empathy=empathy_line("delay", tracker))
         return tracking_sentence(tracking)

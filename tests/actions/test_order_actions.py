@@ -57,6 +57,29 @@ def test_track_delayed_parcel_apologises_and_offers_urge(run_action):
     assert "中通" in text and "晚了" in text and "催一下" in text
 
 
+def test_an_upset_customers_late_parcel_is_urged_not_offered(shop_factory, monkeypatch,
+                                                              tmp_path):
+    from actions import playbook
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this urges and gives a coupon
+    monkeypatch.setenv("ACTIONS_DB_URL", f"sqlite:///{tmp_path / 'actions.sqlite'}")
+    playbook.ledger.cache_clear()
+
+    def angry_track():
+        tracker = make_tracker({"order_id": DELAYED, "verified_order_id": DELAYED,
+                                "order_task": "track"}, sender="demo-li")
+        tracker.events.insert(0, {"event": "user", "text": "快递到底怎么回事!!!都好几天了",
+                                  "parse_data": {"emotion": {"label": "angry",
+                                                             "intensity": 0.9}}})
+        return texts(run_directly(ActionOrderTask(), tracker)[0])
+
+    said = angry_track()
+    assert "已联系中通加急派送" in said and "催一下" not in said, said
+    assert "优惠券" in said and "我们也在催快递加急" in said  # the playbook's words are true
+    assert "已经在加急处理中了" in angry_track()  # the shop has the urge: not filed twice
+    playbook.ledger.cache_clear()
+
+
 def test_a_question_about_the_resend_gets_the_resend_parcel(run_action):
     # 赵磊's snack box was missing and resent (中通); his order itself arrived long ago.
     asked = make_tracker({"order_id": ZHAO_OLD, "verified_order_id": ZHAO_OLD,
