@@ -47,6 +47,12 @@ def waits_for_this_photo(tracker: Tracker) -> bool:
 NUMBER_ONLY = re.compile(r"\s*\d[\d\s-]{2,30}\s*")
 
 
+def upset(tracker: Tracker) -> bool:
+    """The emotion radar read the latest message as angry or anxious."""
+    emotion = (tracker.latest_message or {}).get("emotion") or {}
+    return emotion.get("label") in ("angry", "anxious")
+
+
 class ActionClarify(Action):
     """Used for low NLU confidence and as the core fallback (unclear next action)."""
 
@@ -79,6 +85,9 @@ class ActionClarify(Action):
         if not candidates and NUMBER_ONLY.fullmatch(text):
             # 「12345」: a number that is neither an order number nor a phone (tail).
             question = "utter_not_an_order_number"
+        elif not candidates and upset(tracker):
+            # 「😡😡😡」「？？？」: not understood, but the mood is (no 「换个说法」).
+            question = "utter_not_understood_upset"
         else:
             question = "utter_clarify_which" if candidates else "utter_not_understood"
         if said_twice_in_a_row(tracker, question):

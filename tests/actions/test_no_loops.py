@@ -272,6 +272,17 @@ def test_the_same_clarifying_question_is_not_asked_a_third_time(run_action):
     assert bot_event(again[1])["text"] not in texts(messages) and "人工" in texts(messages)
 
 
+def test_an_upset_message_not_understood_gets_the_mood_answered(run_action):
+    from actions.fallback import ActionClarify
+
+    tracker = conversation(["😡😡😡"], requested_slot=None, loop=None, intent="nlu_fallback")
+    tracker.latest_message["emotion"] = {"label": "angry", "intensity": 0.9}
+    said = texts(run_action(ActionClarify(), tracker)[0])
+    assert "抱歉让您不开心了" in said and "换个说法" not in said, said
+    tracker.latest_message["emotion"] = {"label": "calm", "intensity": 0.0}
+    assert "换个说法" in texts(run_action(ActionClarify(), tracker)[0])
+
+
 def test_a_domain_response_is_not_sent_a_third_time_in_a_row():
     import asyncio
 
