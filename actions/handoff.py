@@ -9,14 +9,21 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted,
+    ActiveLoop,
+    ConversationPaused,
+    EventType,
+    FollowupAction,
+    SlotSet,
+)
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
-from actions.common import HOTLINE, items_summary, linked_customer_id, part
+from actions.common import HOTLINE, empathy_line, items_summary, linked_customer_id, part
 from actions.desk import DeskUnavailable, get_desk
-from actions.orders import calm_a_delay
+from actions.orders import UPSET_SITUATIONS, calm_a_delay
 from actions.outcomes import HANDED_OVER, UNRESOLVED, outcome
 from actions.ownership import proof, proven_order_id
 from actions.text import day_words
@@ -280,6 +287,28 @@ def issue_key(tracker: Tracker) -> str:
 
 def callback_words(when: datetime) -> str:
     return f"{day_words(when.date().isoformat())}{when:%H:%M}前"
+
+
+class ActionHandleComplaint(Action):
+    """A complaint no escalation rule took: one about the parcel or the goods that the bot
+    acts on first (escalation/rules.yml `answered_first`): an apology, then the order form
+    with that task (the tracking, an urge, the after-sale). Any other one is handed over,
+    as the rules file would (the safety net when a trainer removed the complaint rule)."""
+
+    def name(self) -> Text:
+        return "action_handle_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        latest = tracker.latest_message or {}
+        turn = Turn((latest.get("intent") or {}).get("name"), latest.get("text") or "")
+        task = rules().task_first([turn])
+        if task is None or tracker.active_loop.get("name"):
+            return [FollowupAction("action_escalate")]
+        dispatcher.utter_message(response="utter_empathy_first",
+                                 line=empathy_line(UPSET_SITUATIONS[task], tracker))
+        return [SlotSet("order_task", task), FollowupAction("order_form")]
 
 
 class ActionAskRating(Action):

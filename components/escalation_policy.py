@@ -131,7 +131,8 @@ class EscalationPolicy(Policy):
                 # A photo sent for the photo request is the answer, whatever its caption
                 # reads like (「外壳摔裂了,你们看看怎么处理」 is not a new complaint).
                 turns[-1] = replace(turns[-1], intent="inform")
-            rule, why, turned = self.rules.evaluate(turns)
+            rule, why, turned = self.rules.evaluate(
+                turns, in_form=tracker.active_loop_name is not None)
         elif tracker.active_loop_name is None and latest == _last_loop(tracker):
             # A form just ended: did it give up after too many rejected answers?
             attempts = int(tracker.get_slot(self.config["form_attempts_slot"]) or 0)

@@ -52,6 +52,9 @@ class When(Model):
     repeats_allowed: List[Text] = []
     fallbacks_in_a_row: Optional[Count] = None
     failed_attempts: Optional[Count] = None
+    # The session's first message of one of `intents` that names one of these words is
+    # acted on by the bot first (the order form with that task), outside a form.
+    answered_first: Dict[Literal["track", "urge", "quality"], List[Text]] = {}
 
     @root_validator(pre=True)
     def _consistent(cls, raw: Any) -> Any:
@@ -60,6 +63,8 @@ class When(Model):
                 raise ValueError("list at least one condition")
             if "repeats_allowed" in raw and "repeated_intent" not in raw:
                 raise At(("repeats_allowed",), "needs a `repeated_intent`")
+            if "answered_first" in raw and "intents" not in raw:
+                raise At(("answered_first",), "needs `intents`")
             for key in ("min_intensity", "streak"):
                 if key in raw and "emotion" not in raw:
                     raise At((key,), "needs an `emotion`")
@@ -133,12 +138,22 @@ class Rule:
     say: Optional[str] = None
     keywords: Optional[re.Pattern] = field(default=None, compare=False)
 
+    def task_first(self, turns: Sequence[Turn]) -> Optional[str]:
+        """The task the bot takes on instead of this rule's intent condition
+        (`answered_first`): for the session's first such message naming its words."""
+        last = turns[-1] if turns else None
+        if last is None or last.intent not in self.when.intents or \
+                sum(turn.intent in self.when.intents for turn in turns) > 1:
+            return None
+        return next((task for task, words in self.when.answered_first.items()
+                     if any(word in last.text for word in words)), None)
+
     def matches(self, turns: Sequence[Turn], failed_attempts: int,
-                turned: Optional[Dict[str, Any]]) -> Optional[str]:
+                turned: Optional[Dict[str, Any]], in_form: bool = False) -> Optional[str]:
         """Why this rule fires for the latest turn, or None."""
         when, last = self.when, turns[-1] if turns else None
         if last is not None:
-            if last.intent in when.intents:
+            if last.intent in when.intents and (in_form or not self.task_first(turns)):
                 return f"intent {last.intent}"
             if self.keywords is not None and (found := self.keywords.search(last.text)):
                 return f"keyword {found.group(0)}"
@@ -213,16 +228,20 @@ class EscalationRules:
     rules: Tuple[Rule, ...]
     office_hours: OfficeHours
 
-    def evaluate(self, turns: Sequence[Turn], failed_attempts: int = 0
+    def evaluate(self, turns: Sequence[Turn], failed_attempts: int = 0, in_form: bool = False
                  ) -> Tuple[Optional[Rule], Optional[str], Optional[Dict[str, Any]]]:
         """(the rule that fires, why, the turning point if the latest message is one)."""
         turned = turning_point(history_of(turns))
         fired = [(rule, why) for rule in self.rules
-                 if (why := rule.matches(turns, failed_attempts, turned))]
+                 if (why := rule.matches(turns, failed_attempts, turned, in_form))]
         if not fired:
             return None, None, turned
         rule, why = min(fired, key=lambda pair: pair[0].priority)  # stable: first listed
         return rule, why, turned
+
+    def task_first(self, turns: Sequence[Turn]) -> Optional[str]:
+        """The task the bot acts on first for the latest message (Rule.task_first)."""
+        return next(filter(None, (rule.task_first(turns) for rule in self.rules)), None)
 
     def rule(self, rule_id: str) -> Optional[Rule]:
         return next((rule for rule in self.rules if rule.id == rule_id), None)

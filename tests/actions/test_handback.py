@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import List
 
 import pytest
-from action_helpers import make_tracker, texts
+from action_helpers import make_tracker, run_directly, texts
 
 from actions import playbook
 from actions.common import empathy_line, recent_emotions
+from actions.handoff import ActionHandleComplaint
 from actions.orders import ActionOrderTask
 from actions.products import ActionProductQuestion
 from brand import empathy
@@ -82,3 +83,22 @@ def test_a_calm_customer_after_the_handback_hears_a_suggestion_again(run_action)
     tracker.events = [*before_the_handback(handed_back=False), tracker.events[-1]]
     messages, slots = run_action(ActionProductQuestion(), tracker)
     assert "顺便推荐" not in texts(messages) and "recommended" not in slots
+
+
+@pytest.mark.parametrize("text, task", [
+    ("你们这快递也太慢了吧？？？", "track"), ("付款三天了还不发货 什么破店", "urge"),
+    ("收到就是坏的 什么垃圾质量", "quality"), ("你们客服态度太差了", None),
+])
+def test_a_complaint_the_rules_left_to_the_bot_starts_its_task(run_action, text,
+                                                               task) -> None:
+    tracker = make_tracker(latest_message={**ANGRY, "text": text, "entities": []}, loop=None)
+    tracker.active_loop = {}
+    messages, events = run_directly(ActionHandleComplaint(), tracker)
+    followup = [e["name"] for e in events if e.get("event") == "followup"]
+    if task is None:  # nothing the bot can act on: handed over, nothing said first
+        assert followup == ["action_escalate"] and messages == []
+        return
+    assert followup == ["order_form"]
+    assert {"event": "slot", "name": "order_task", "value": task} in \
+        [{k: e.get(k) for k in ("event", "name", "value")} for e in events]
+    assert texts(messages)  # an apology first (the brand's empathic line)

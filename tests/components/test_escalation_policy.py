@@ -72,6 +72,18 @@ def test_request_for_a_human_escalates_with_the_route(policy, domain) -> None:
     assert handoff.value["queue"] == "general" and handoff.value["rule"] == "asked_for_human"
 
 
+def test_a_first_complaint_about_the_parcel_is_left_to_the_bot_outside_a_form(policy,
+                                                                              domain) -> None:
+    slow = user("你们这快递也太慢了吧？？？", "complain")
+    action, _ = predicted(policy, tracker(slow, domain=domain), domain)
+    assert action is None  # action_handle_complaint (data/rules/handoff.yml) acts on it
+    inside = tracker(user("查物流", "track_logistics"),
+                     [ActionExecuted("order_form"), ActiveLoop("order_form"),
+                      SlotSet("requested_slot", "order_id"), ActionExecuted("action_listen")],
+                     user("你们这快递也太慢了吧？？？", "complain"), domain=domain)
+    assert predicted(policy, inside, domain)[0] == "action_escalate"
+
+
 def test_escalates_inside_an_active_form(policy, domain) -> None:
     history = tracker(user("查物流", "track_logistics"),
                       [ActionExecuted("order_form"), ActiveLoop("order_form"),

@@ -88,6 +88,34 @@ def test_the_most_urgent_matching_rule_wins() -> None:
     assert why == "keyword 投诉"
 
 
+def test_a_first_complaint_about_the_parcel_or_the_goods_is_the_bots_to_act_on() -> None:
+    rules = load_rules()
+    slow = Turn("complain", "你们这快递也太慢了吧？？？")
+    assert rules.evaluate([slow]) == (None, None, None)
+    assert rules.task_first([slow]) == "track"
+    assert rules.task_first([Turn("complain", "付款三天了还不发货 什么破店")]) == "urge"
+    assert rules.task_first([Turn("complain", "收到就是坏的 什么垃圾质量")]) == "quality"
+    # Inside a form, a second complaint, the escalation words, or no such topic: a human.
+    assert rules.evaluate([slow], in_form=True)[0].id == "complaint"
+    assert rules.evaluate([slow, Turn("complain", "还是没到 太慢了")])[0].id == "complaint"
+    assert rules.task_first([slow, Turn("complain", "还是没到 太慢了")]) is None
+    rule, why, _ = rules.evaluate([Turn("complain", "快递太慢了 我要投诉")])
+    assert (rule.id, why) == ("complaint", "keyword 投诉")
+    for service in ("你们客服态度太差了", "客服回复太慢了"):
+        assert rules.evaluate([Turn("complain", service)])[0].id == "complaint", service
+    # The words need the intent: 「快递」 in an ordinary question fires nothing.
+    assert rules.task_first([Turn("track_logistics", "快递到哪了")]) is None
+
+
+def test_answered_first_needs_intents(tmp_path: Path) -> None:
+    bad = tmp_path / "rules.yml"
+    bad.write_text("rules:\n  - id: x\n    queue: general\n    priority: 3\n"
+                   "    when:\n      keywords: [投诉]\n      answered_first: {track: [快递]}\n",
+                   encoding="utf-8")
+    with pytest.raises(ConfigError, match="answered_first: needs `intents`"):
+        load_rules(bad)
+
+
 @pytest.mark.parametrize("turns, expected", [
     ([Turn("request_human", "转人工")], "asked_for_human"),
     ([Turn("greet", "叫你们经理来")], "asked_for_human"),
