@@ -40,10 +40,10 @@ def test_a_first_complaint_about_the_parcel_is_acted_on_not_handed_over(stack) -
     sender = "e2e-probe2-complaint"
     answer = say(stack, sender, "你们这快递也太慢了吧？？？")
     assert "订单号" in answer and "资深客服" not in answer, answer
-    answer = say(stack, sender, "361204587712340011")
+    answer = say(stack, sender, "361204587712340001")
     assert "后4位" in answer, answer
-    answer = say(stack, sender, "8888")
-    assert "中通" in answer, answer  # the tracking of 李娜's delayed parcel
+    answer = say(stack, sender, "5678")
+    assert "顺丰" in answer, answer  # the tracking of 王伟's parcel (on time: no coupon)
     # A complaint with the escalation words still goes to a person at once.
     assert "资深客服" in say(stack, "e2e-probe2-complaint-2", "快递太慢了 我要投诉你们")
 
