@@ -233,6 +233,8 @@ async def calm_a_delay(order_id: str, tracker: Tracker, dispatcher: CollectingDi
     return await playbook.apply("delayed_parcel", order, tracker, dispatcher)
 
 
+# 「多久到账」「钱什么时候退回来」: the money of a refund, not a parcel.
+MONEY_BACK = re.compile(r"到账|退回|退款|退钱|钱.{0,6}(?:到|回|退)")
 # 「要多久能到」「几天能收到」: the customer asks when it arrives, not when it leaves.
 ASKS_ARRIVAL = re.compile(
     r"(多久|几天|多少天|多长时间|什么时候|啥时候|哪天|几号).{0,4}(到|收到|送达)|到货|能到吗|送到.{0,2}要")
@@ -259,7 +261,7 @@ class ActionAskShippingTime(Action):
             return [outcome(UNRESOLVED, "shipping_time:promise", error.code, "shipping_time",
                             tracker)]
         dispatcher.utter_message(**(reply or part("utter_ship_promise")))
-        if operation != "tracking" and \
+        if operation not in ("tracking", "refund") and \
                 ASKS_ARRIVAL.search(str((tracker.latest_message or {}).get("text") or "")):
             dispatcher.utter_message(response="utter_delivery_days")
         key = f"shipping_time:{order_id or 'promise'}"
@@ -269,6 +271,12 @@ class ActionAskShippingTime(Action):
         """The answer (None: the general promise), the order it is about, the backend call."""
         backend = get_backend()
         order_id = tracker.get_slot("order_id")
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if is_proven(tracker, order_id) and MONEY_BACK.search(text):
+            # 「多久到账」 after a refund or 价保 was filed: the money, not the parcel.
+            refund = await backend.refund(order_id, proof(tracker))
+            return (part("utter_order_refund", order_id=order_id, refund=refund_sentence(refund)),
+                    order_id, "refund")
         if is_proven(tracker, order_id):
             order = await backend.order(order_id, proof(tracker))
             if order.get("status") == OrderStatus.PAID:

@@ -76,13 +76,18 @@ OPENING = re.compile(r"^(?:(?:你好|您好|亲亲?|在吗|在不在|哈喽|hell
                      r"(?:我?想?(?:问一下|问下|咨询一下|咨询下)|请问)?[\s,，:：]*", re.IGNORECASE)
 
 
+# The decision itself (「先不取消」) asks nothing: the question after it does.
+DECISION = re.compile(r"(?:算了|那就?|我)?(?:先别|先不|不用|不要|不)取消了?(?:吧|啦)?")
+
+
 def sentences(text: Text, max_chars: int = 300) -> List[Text]:
     """The message's sentences with at least three letters or digits each, @mentions,
-    greetings before a question and content-free follow-ups (「怎么办」) left out."""
+    greetings before a question, content-free follow-ups (「怎么办」) and decisions
+    (「先不取消」) left out."""
     parts = (OPENING.sub("", MENTION.sub(" ", part).strip(" ,，、~～"), count=1)
              for part in SENTENCE_END.split(text[:max_chars]))
     return [part for part in parts if len(CJK_OR_WORD.findall(part)) >= 3
-            and not CONTENT_FREE.fullmatch(part)]
+            and not CONTENT_FREE.fullmatch(part) and not DECISION.fullmatch(part)]
 
 
 def label_of(message: Message) -> Optional[Text]:
@@ -195,8 +200,8 @@ class MultiQuestionDetector(GraphComponent):
         if self._scorer is None:
             return []
         parts = sentences(text, self._config["max_chars"])
-        if len(parts) < 2:
-            return []
+        if len(parts) < 2 and not (parts and DECISION.search(text)):
+            return []  # one sentence is the message's own (「先不取消 能用券吗」 has two)
         scorer = self._scorer
         found: List[Dict[Text, Any]] = []
         seen = {main}

@@ -116,6 +116,16 @@ def test_an_open_resend_is_the_parcel_still_to_come(shop_factory, monkeypatch):
     assert f"补发已登记(售后单号{filed['ticket_no']})" in text and "发出后会有单号" in text, text
 
 
+def test_when_the_money_arrives_is_the_refund_not_the_parcel(run_action):
+    # 「多久到账」 right after a refund or 价保 about the order in hand (李娜's refunded order).
+    tracker = make_tracker({"order_id": "361204587712340012",
+                            "verified_order_id": "361204587712340012"}, loop=None,
+                           latest_message={"intent": {"name": "ask_shipping_time"},
+                                           "entities": [], "text": "多久到账"})
+    said = texts(run_action(ActionAskShippingTime(), tracker)[0])
+    assert "退款" in said and "原路退回" in said and "发货" not in said, said
+
+
 def test_track_not_shipped_gives_ship_promise(run_action):
     messages, _ = run_action(ActionOrderTask(), verified(PAID, order_task="track"))
     assert "等待仓库发货" in texts(messages) and "前发出" in texts(messages)

@@ -372,7 +372,10 @@ def test_height_and_weight_together_ask_for_a_size(component, tmp_path):
     # Too close to call, or read as a product fact: the measures say it is a size question.
     assert intent_of("一米七五 一百三十斤 羽绒服m还是l", "nlu_fallback") == ("ask_size", "ask_size")
     assert intent_of("卫衣有没有xl的 我180 75kg", "product_question")[0] == "ask_size"
-    # One measure alone, an answer inside a form, an exchange: left as they are.
+    # An answer that also names the garment or a size, or asks: a size question.
+    assert intent_of("一米七五 一百三十斤 羽绒服m还是l", "inform")[0] == "ask_size"
+    assert intent_of("175 70kg 穿什么码", "inform")[0] == "ask_size"
+    # One measure alone, a bare answer inside a form, an exchange: left as they are.
     assert intent_of("我180 有xl的吗", "product_question")[0] == "product_question"
     assert intent_of("175 70kg", "inform")[0] == "inform"
     assert intent_of("身高175 140斤 买的羽绒服小了 换大一码", "request_exchange")[0] == \

@@ -72,10 +72,11 @@ def test_sentences_split_at_sentence_ends_not_at_commas() -> None:
         "我买的衣服什么时候发货", "还有能不能开发票"]  # the greeting says nothing
     assert sentences("多久能到,另外包邮吗") == ["多久能到", "另外包邮吗"]
     # A decision first, then a question of its own.
-    assert sentences("先别取消 我问下能用券吗") == ["先别取消", "能用券吗"]
-    assert sentences("不取消了，这个能开发票吗") == ["不取消了", "这个能开发票吗"]
+    # (the decision is no question of its own: no 「取消订单」 button beside 「先不取消」)
+    assert sentences("先别取消 我问下能用券吗") == ["能用券吗"]
+    assert sentences("不取消了，这个能开发票吗") == ["这个能开发票吗"]
     assert sentences("我先别取消了 等等") == ["我先别取消了 等等"]
-    assert sentences("算了 先不取消 能改成发顺丰吗") == ["先不取消", "能改成发顺丰吗"]
+    assert sentences("算了 先不取消 能改成发顺丰吗") == ["能改成发顺丰吗"]
     assert sentences("这个颜色 还有货吗") == ["这个颜色 还有货吗"]
     # Weibo's @mentions are no sentences, and 「怎么办」 asks nothing of its own.
     assert sentences("屏幕被锁定怎么解决？@锤子科技客服 @罗永浩") == ["屏幕被锁定怎么解决"]
