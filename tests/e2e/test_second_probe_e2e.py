@@ -71,3 +71,11 @@ def test_height_and_weight_in_words_ask_which_garment(stack) -> None:
     advice = reply_text(post_message(stack.rasa_url, "e2e-probe2-size-her",
                                      "我160 100斤女生 穿哪个羽绒服尺码"))
     assert "「女士长款羽绒服」建议选" in advice and "「男士轻薄羽绒服」建议选" not in advice, advice
+
+
+def test_a_question_after_keeping_the_order_is_answered(stack) -> None:
+    wang = signed_say(stack, "C0001", "e2e-probe2-keep")
+    wang("我要取消订单")
+    assert "确认取消" in wang('/inform{"order_id":"361204587712340004"}')
+    answer = wang("先别取消 我问下能用券吗")
+    assert "保留" in answer and "券" in answer and "[取消订单]" not in answer, answer
