@@ -87,7 +87,7 @@ class ActionOrderTask(Action):
             # An ownership or conflict failure still counts as an unresolved issue.
             return [*TASK_RESET, *forget, result]
         if task in ("track", "status", "urge"):
-            await calm_a_delay(order_id, tracker, dispatcher)
+            await calm_a_delay(order_id, tracker, dispatcher, urge=task != "urge")
         return [*TASK_RESET, result]
 
     async def _status(self, order: JSON, tracker: Tracker) -> JSON:
@@ -124,14 +124,11 @@ class ActionOrderTask(Action):
         tracking = await get_backend().tracking(order["id"], proof(tracker))
         if order.get("status") == OrderStatus.DELIVERED and says_not_received(tracker):
             return part("utter_signed_not_received", tracking=tracking_sentence(tracking))
-        if tracking.get("delayed"):
-            if set(recent_emotions(tracker, playbook.RECENT_MESSAGES)) & {"anxious", "angry"}:
-                # Upset about a late parcel: urged at once rather than offered (「跟我说
-                # 催一下」 then the playbook's 「我们也在催」 contradicted each other).
-                return part("utter_track_delayed_urged", tracking=tracking_sentence(tracking),
-                            urged=await self._urge(order, tracker))
+        if tracking.get("delayed") and not upset(tracker):
             return part("utter_track_delayed", tracking=tracking_sentence(tracking),
                         empathy=empathy_line("delay", tracker))
+        # Upset about a late parcel: calm_a_delay urges it at once (「跟我说催一下」, then the
+        # playbook's 「我们也在催」, contradicted each other).
         return tracking_sentence(tracking)
 
     async def _urge(self, order: JSON, tracker: Tracker) -> JSON:
@@ -219,15 +216,24 @@ def _forget_proof(error: BackendError) -> List[EventType]:
     return []
 
 
-async def calm_a_delay(order_id: str, tracker: Tracker, dispatcher: CollectingDispatcher) -> bool:
-    """The playbook's apology (and coupon) when an upset customer's parcel is late."""
-    if not set(recent_emotions(tracker, playbook.RECENT_MESSAGES)) & {"anxious", "angry"}:
+def upset(tracker: Tracker) -> bool:
+    """Anxious or angry in one of the last messages the playbook looks at."""
+    return bool(set(recent_emotions(tracker, playbook.RECENT_MESSAGES)) & {"anxious", "angry"})
+
+
+async def calm_a_delay(order_id: str, tracker: Tracker, dispatcher: CollectingDispatcher,
+                       urge: bool = False) -> bool:
+    """The playbook's apology (and coupon) when an upset customer's parcel is late; with
+    `urge`, the parcel is urged first (the tracking answer offered no 「催一下」)."""
+    if not upset(tracker):
         return False  # checked first: most customers are calm, and this saves two calls
     try:
         order = await get_backend().order(order_id, proof(tracker))
         if order.get("status") != OrderStatus.SHIPPED or not (
                 await get_backend().tracking(order_id, proof(tracker))).get("delayed"):
             return False
+        if urge:
+            dispatcher.utter_message(**await ActionOrderTask()._urge(order, tracker))
     except BackendError:
         return False
     return await playbook.apply("delayed_parcel", order, tracker, dispatcher)
