@@ -216,16 +216,10 @@ def state_problem(order: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         return part("utter_aftersale_on_its_way")
     if status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED):
         return part("utter_aftersale_closed", state=order.get("status_text"))
-    if status == OrderStatus.DELIVERED and order.get("after_sale_until") and \
-            order.get("delivered_at"):
+    if status == OrderStatus.DELIVERED:
         # Past the shop's after-sales period: said before any photo is asked for, with
         # the way that is left (the warranty, a human), not the shop's refusal later.
-        delivered = datetime.fromisoformat(order["delivered_at"])
-        until = datetime.fromisoformat(order["after_sale_until"])
-        if datetime.now(until.tzinfo) > until:
-            return part("utter_aftersale_expired",
-                        delivered=day_words(delivered.date().isoformat()),
-                        days=(until - delivered).days)
+        return past_window(order, "after_sale_until", "utter_aftersale_expired")
     return None
 
 
@@ -235,15 +229,23 @@ def eligibility_problem(order: Dict[str, Any], reason: Reason) -> Optional[Dict[
         return problem
     # 退货中: another item of the order may still need help; the shop checks per item.
     # The window is the shop's: its deadline for this order.
-    if reason.code == "no_reason_7d" and order.get("no_reason_until") and \
-            order.get("delivered_at"):
-        delivered = datetime.fromisoformat(order["delivered_at"])
-        deadline = datetime.fromisoformat(order["no_reason_until"])
-        if datetime.now(deadline.tzinfo) > deadline:
-            return part("utter_aftersale_past_deadline",
-                        delivered=day_words(delivered.date().isoformat()),
-                        days=(deadline - delivered).days)
+    if reason.code == "no_reason_7d":
+        return past_window(order, "no_reason_until", "utter_aftersale_past_deadline")
     return None
+
+
+def past_window(order: Dict[str, Any], until_field: str,
+                response: str) -> Optional[Dict[str, Any]]:
+    """`response` when the shop's deadline `until_field` of a delivered order has passed,
+    with the delivery day and the window's length in days."""
+    if not order.get(until_field) or not order.get("delivered_at"):
+        return None
+    delivered = datetime.fromisoformat(order["delivered_at"])
+    until = datetime.fromisoformat(order[until_field])
+    if datetime.now(until.tzinfo) <= until:
+        return None
+    return part(response, delivered=day_words(delivered.date().isoformat()),
+                days=(until - delivered).days)
 
 
 def next_step_text(after_sale: Dict[str, Any], reason: Reason,
