@@ -73,6 +73,7 @@ def test_height_and_weight_in_words_ask_which_garment(stack) -> None:
 def test_a_question_after_keeping_the_order_is_answered(stack) -> None:
     wang = signed_say(stack, "C0001", "e2e-probe2-keep")
     wang("我要取消订单")
-    assert "确认取消" in wang('/inform{"order_id":"361204587712340004"}')
+    # The paid keyboard (another test cancels the unpaid order); it is kept below.
+    assert "确认取消" in wang('/inform{"order_id":"361204587712340002"}')
     answer = wang("先别取消 我问下能用券吗")
     assert "保留" in answer and "券" in answer and "[取消订单]" not in answer, answer
