@@ -47,8 +47,9 @@ def waits_for_this_photo(tracker: Tracker) -> bool:
 NUMBER_ONLY = re.compile(r"\s*\d[\d\s-]{2,30}\s*")
 
 
-def upset(tracker: Tracker) -> bool:
-    """The emotion radar read the latest message as angry or anxious."""
+def latest_upset(tracker: Tracker) -> bool:
+    """The emotion radar read the latest message as angry or anxious (orders.upset looks at
+    the last few)."""
     emotion = (tracker.latest_message or {}).get("emotion") or {}
     return emotion.get("label") in ("angry", "anxious")
 
@@ -85,7 +86,7 @@ class ActionClarify(Action):
         if not candidates and NUMBER_ONLY.fullmatch(text):
             # 「12345」: a number that is neither an order number nor a phone (tail).
             question = "utter_not_an_order_number"
-        elif not candidates and upset(tracker):
+        elif not candidates and latest_upset(tracker):
             # 「😡😡😡」「？？？」: not understood, but the mood is (no 「换个说法」).
             question = "utter_not_understood_upset"
         else:
