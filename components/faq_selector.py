@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import List
+from typing import Any, Dict, List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
+    CountVectorsFeaturizer,
+)
 from rasa.nlu.selectors.response_selector import ResponseSelector
+from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
@@ -18,6 +22,34 @@ AS_REQUESTS = {"faq/price_protection": ("request_refund", "order_id"),
                "faq/restock_notice": ("product_question", "product")}
 
 
+def _is_retrieval(message: Message, retrieval_intent: str) -> bool:
+    return (message.get(INTENT) or {}).get(INTENT_NAME_KEY) == retrieval_intent
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class FaqCountVectorsFeaturizer(CountVectorsFeaturizer):
+    """Rasa's CountVectorsFeaturizer for the FAQ selector, the only reader of its features
+    (the intent classifier, the emotion radar and the multi-question detector vectorise
+    the text themselves). Placed after the intent classifier, it featurises at inference
+    only the messages classified as the retrieval intent; training featurises every
+    example, as Rasa's does."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {**CountVectorsFeaturizer.get_default_config(), "retrieval_intent": "faq"}
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        super().process(training_data.training_examples)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        wanted = [message for message in messages
+                  if _is_retrieval(message, self._config["retrieval_intent"])]
+        if wanted:
+            super().process(wanted)
+        return messages
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class FaqResponseSelector(ResponseSelector):
     """Rasa runs the selector's network on every message (4 ms here), although its
@@ -26,8 +58,7 @@ class FaqResponseSelector(ResponseSelector):
 
     def process(self, messages: List[Message]) -> List[Message]:
         retrieval = [message for message in messages
-                     if (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-                     == self.retrieval_intent]
+                     if _is_retrieval(message, self.retrieval_intent)]
         if retrieval:
             super().process(retrieval)
             for message in retrieval:

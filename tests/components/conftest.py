@@ -34,8 +34,9 @@ def trained_component(trained_model: Tuple[LocalModelStorage, ModelMetadata]
     def load(component: Any, **config: Any) -> Any:
         for node in metadata.predict_schema.nodes.values():
             if node.uses is component and node.resource is not None:
-                return component.load({**node.config, **config}, storage, node.resource,
-                                      context)
+                # Defaults first, as Rasa's GraphNode merges them.
+                return component.load({**component.get_default_config(), **node.config,
+                                       **config}, storage, node.resource, context)
         raise AssertionError(f"{component.__name__} is not in {MODEL}")
 
     return load

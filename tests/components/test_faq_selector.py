@@ -4,11 +4,13 @@ being repeated; a restock question about a product gets that product's stock."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.faq_selector import _as_request
+from components.faq_selector import FaqCountVectorsFeaturizer, _as_request
+from components.tokenizers import ShopJiebaTokenizer
 
 
 def message(topic: str, entities: List[Dict[str, Any]],
@@ -51,3 +53,28 @@ def test_a_restock_question_about_a_product_is_a_product_question() -> None:
     alone = message("faq/restock_notice", [])
     _as_request(alone, "faq")
     assert alone.get("intent")["name"] == "faq"
+
+
+def test_the_faq_featurizer_works_at_inference_only_for_faq_messages(
+        trained_component: Callable[..., Any]) -> None:
+    """Its features are read by the FAQ selector alone: other messages are not featurised
+    at inference (docs/scale.md), every training example is."""
+    tokenizer = trained_component(ShopJiebaTokenizer)
+    featurizer = trained_component(FaqCountVectorsFeaturizer)
+
+    def parsed(text: str, intent: str) -> Message:
+        message = Message(data={"text": text})
+        tokenizer.process([message])
+        message.set("intent", {"name": intent, "confidence": 0.9})
+        return message
+
+    faq, order = parsed("你们发什么快递", "faq"), parsed("我的快递到哪了", "track_logistics")
+    featurizer.process([faq, order])
+    assert faq.features_present("text", None)
+    assert not order.features_present("text", None)
+
+    examples = [Message(data={"text": "你们发什么快递", "intent": "faq"}),
+                Message(data={"text": "我的快递到哪了", "intent": "track_logistics"})]
+    tokenizer.process(examples)
+    featurizer.process_training_data(TrainingData(examples))
+    assert all(example.features_present("text", None) for example in examples)
