@@ -9,9 +9,9 @@ from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
     CountVectorsFeaturizer,
 )
 from rasa.nlu.selectors.response_selector import ResponseSelector
-from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 # A policy question about one order is a request about that order (docs/labelling.md:
 # 「退差价」 for a specific order is `request_refund`): 「361204587712340022 降价了能价保吗」

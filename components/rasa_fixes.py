@@ -36,6 +36,13 @@ the same bytes as `json.dumps`, with the domain's text written once per domain o
 the intent, entities and response selection of the parsed message, so policies never see
 the emotion radar's `emotion` there, unlike in a live conversation. Keeping it lets the
 test stories check the emotion-driven escalation rules.
+
+6. Speed. Every tracker Rasa makes (a form's temporary tracker for each validation, the
+copies the policies replay their states on, the copy each action runs on) copies every slot
+with `copy.copy`, which goes through `__reduce_ex__`: 1.4 µs a slot, 5 % of a Rasa worker's
+samples under load with this domain's 33 slots. Slots define no copy hooks, so a new object
+with the same `__dict__` is the same copy (`_copy_plain`, 0.3 µs); anything else still goes
+through `copy.copy`.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Text, Tuple
 
 import aiohttp
 import rasa.core.test as rasa_test
+import rasa.shared.core.trackers as trackers
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
@@ -276,10 +284,44 @@ def _collect_keeping_emotion(event: Any, predicted: Dict[Text, Any], partial_tra
     return store
 
 
+_NO_COPY_HOOKS: Dict[type, bool] = {}
+
+
+def _no_copy_hooks(cls: type) -> bool:
+    if cls not in _NO_COPY_HOOKS:
+        _NO_COPY_HOOKS[cls] = (
+            all(getattr(cls, name) is getattr(object, name)
+                for name in ("__reduce_ex__", "__reduce__"))
+            and not any(hasattr(cls, name) for name in ("__copy__", "__getstate__",
+                                                         "__slots__")))
+    return _NO_COPY_HOOKS[cls]
+
+
+def _copy_plain(value: Any) -> Any:
+    """`copy.copy` for objects without copy hooks (Rasa's slots): same class, same
+    `__dict__` (a shallow copy, as `copy.copy` makes); anything else through `copy.copy`."""
+    cls = type(value)
+    if _no_copy_hooks(cls) and hasattr(value, "__dict__"):
+        duplicate = object.__new__(cls)
+        duplicate.__dict__.update(value.__dict__)
+        return duplicate
+    return copy.copy(value)
+
+
+class _CopyModule:
+    """The `copy` module as `rasa.shared.core.trackers` sees it: `copy` is `_copy_plain`."""
+
+    copy = staticmethod(_copy_plain)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     Domain.states_for_tracker_history = _cached_states_for_tracker_history
     rasa_test._collect_user_uttered_predictions = _collect_keeping_emotion
     DaskGraphRunner.run = _run_in_order
     EndpointConfig.session = _pooled_session
+    trackers.copy = _CopyModule()
 

@@ -23,6 +23,7 @@ Configured in endpoints.yml (`type: components.tracker_store.CachingSQLTrackerSt
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections import OrderedDict
@@ -119,31 +120,36 @@ class CachingSQLTrackerStore(SQLTrackerStore):
                 stored = self._event_query(
                     session, sender_id, fetch_events_from_all_sessions=False
                 ).count()
-            new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
-            if self.event_broker is not None and new_events:
-                await self._stream_new_events(self.event_broker, new_events, sender_id)
-            rows: List[Dict[str, Any]] = []
-            for event in new_events:
-                data = event.as_dict()
-                rows.append({
-                    "sender_id": sender_id,
-                    "type_name": event.type_name,
-                    "timestamp": data.get("timestamp"),
-                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(
-                        INTENT_NAME_KEY
-                    ),
-                    "action_name": data.get("name"),
-                    "data": json.dumps(data),
-                })
-            if rows:
-                session.execute(self.SQLEvent.__table__.insert(), rows)
-            session.commit()
-            stamp = self._stamp(session, sender_id)
+        new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+        dicts = [event.as_dict() for event in new_events]
+        if self.event_broker is not None:
+            for data in dicts:  # what SQLTrackerStore._stream_new_events publishes
+                self.event_broker.publish({"sender_id": sender_id, **data})
+        rows = [{"sender_id": sender_id,
+                 "type_name": event.type_name,
+                 "timestamp": data.get("timestamp"),
+                 "intent_name": data.get("parse_data", {}).get("intent", {}).get(
+                     INTENT_NAME_KEY),
+                 "action_name": data.get("name"),
+                 "data": json.dumps(data)} for event, data in zip(new_events, dicts, strict=True)]
+        # The commit waits for the disk (fsync; on a busy machine much longer than its
+        # CPU): in a thread, so the event loop serves other conversations meanwhile.
+        # This conversation's next message waits for the lock store, as before.
+        stamp = await asyncio.get_running_loop().run_in_executor(
+            None, self._insert, sender_id, rows)
         if any(isinstance(event, SessionStarted) for event in new_events):
             # A new session began in this tracker, which still holds the previous
             # session's events: keep what `retrieve` would load from the database.
             tracker = self._latest_session(tracker)
         self._remember(tracker, stamp)
+
+    def _insert(self, sender_id: str, rows: List[Dict[str, Any]]) -> Stamp:
+        """Insert the new events' rows, commit, and give the stamp after them."""
+        with self.session_scope() as session:
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            session.commit()
+            return self._stamp(session, sender_id)
 
     def _latest_session(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
         """The tracker Rasa's SQL `retrieve` gives: the events from the latest

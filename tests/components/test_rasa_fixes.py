@@ -143,6 +143,40 @@ def test_states_are_computed_once_per_tracker_state_and_equal_rasas() -> None:
         rasa_fixes._states_for_tracker_history = original
 
 
+def test_slot_copies_are_copy_copys() -> None:
+    """Every slot of the domain, with its value set, copies as `copy.copy` copies it: same
+    class and attributes, a new object whose value can change alone; a tracker built from
+    events has the same slots as with `copy.copy`."""
+    import copy
+
+    import rasa.shared.core.trackers as trackers
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load("domain.yml")
+    assert isinstance(trackers.copy, rasa_fixes._CopyModule)
+    tracker = DialogueStateTracker.from_events("slots", _session_events(), domain.slots)
+    assert tracker.get_slot("order_id") is not None  # values set, not only defaults
+    for slot in tracker.slots.values():
+        fast, slow = rasa_fixes._copy_plain(slot), copy.copy(slot)
+        assert type(fast) is type(slow) and vars(fast) == vars(slow) and fast is not slot
+        fast.value = "changed"
+        assert slot.value != "changed" or slow.value == "changed"
+    # Objects with copy hooks still go through copy.copy.
+    assert rasa_fixes._copy_plain({"a": [1]}) == {"a": [1]}
+    assert trackers.copy.deepcopy is copy.deepcopy
+
+    with_fast = tracker.copy()
+    trackers.copy = copy  # type: ignore[assignment]
+    try:
+        with_rasas = tracker.copy()
+    finally:
+        trackers.copy = rasa_fixes._CopyModule()  # type: ignore[assignment]
+    assert {name: (type(slot), vars(slot)) for name, slot in with_fast.slots.items()} == \
+        {name: (type(slot), vars(slot)) for name, slot in with_rasas.slots.items()}
+    assert with_fast.current_state() == with_rasas.current_state()
+
+
 def _predict_runner(trained_model):  # type: ignore[no-untyped-def]
     from rasa.engine.graph import ExecutionContext
     from rasa.engine.runner.dask import DaskGraphRunner
