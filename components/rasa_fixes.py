@@ -48,8 +48,10 @@ through `copy.copy`.
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import logging
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Dict, FrozenSet, List, Optional, Text, Tuple
 
@@ -63,7 +65,9 @@ from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
+from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
@@ -133,13 +137,88 @@ _states_for_tracker_history = Domain.states_for_tracker_history
 # keeps trackers for many conversations, which must not each carry their states (a crowd of
 # 1,000 conversations spent more time in the garbage collector than it saved).
 _latest_states: List[Any] = [None, None, {}]
+# The replays of the latest conversations, resumed when their trackers grow (below).
+RESUMED_TRACKERS = 64
+_replays: OrderedDict[Any, Tuple[DialogueStateTracker, _Replay]] = OrderedDict()
+
+
+class _Replay:
+    """Rasa's `states_for_tracker_history` loop, stopped after the events applied so far:
+    the tracker it replays them on, the states of the turns so far and the loop's two
+    variables. The states of the final turn are made anew on each call."""
+
+    __slots__ = ("tracker", "applied", "states", "last_ml", "hidden")
+
+    def __init__(self, tracker: DialogueStateTracker) -> None:
+        self.tracker = tracker.init_copy()
+        self.applied: List[Any] = []
+        self.states: List[State] = []
+        self.last_ml: Any = None
+        self.hidden = False
+
+
+def _turn(domain: Domain, replay: _Replay, hide_rule_turn: bool, states: List[State],
+          omit_unset_slots: bool, ignore_rule_only_turns: bool,
+          rule_only_data: Optional[Dict[Text, Any]]) -> None:
+    """One pass of the loop of Rasa 3.6's `Domain.states_for_tracker_history`."""
+    tracker = replay.tracker
+    if ignore_rule_only_turns:
+        if not replay.hidden:
+            replay.last_ml = domain._get_prev_action_sub_state(tracker)
+        if not tracker.followup_action and \
+                not tracker.latest_action_name == tracker.active_loop_name:
+            replay.hidden = hide_rule_turn
+        if replay.hidden:
+            return
+    state = domain.get_active_state(tracker, omit_unset_slots=omit_unset_slots)
+    if ignore_rule_only_turns:
+        domain._remove_rule_only_features(state, rule_only_data)
+        if states:
+            domain._substitute_rule_only_user_input(state, states[-1])
+        if replay.last_ml:
+            state[PREVIOUS_ACTION] = replay.last_ml
+    states.append(domain._clean_state(state))
+
+
+def _resumed_states(domain: Domain, tracker: DialogueStateTracker, omit_unset_slots: bool,
+                    ignore_rule_only_turns: bool,
+                    rule_only_data: Optional[Dict[Text, Any]]) -> List[State]:
+    """The states Rasa computes, replaying only the events applied since the last call
+    for this tracker, as long as the events applied then are still the first ones (a
+    reverted event or a form's later steps can change earlier ones: then from the start)."""
+    key = (id(tracker), id(domain), omit_unset_slots, ignore_rule_only_turns,
+           repr(rule_only_data))
+    applied = tracker.applied_events()
+    entry = _replays.get(key)
+    replay = entry[1] if entry is not None and entry[0] is tracker else None
+    if replay is None or len(replay.applied) > len(applied) or any(
+            old is not new for old, new in zip(replay.applied, applied, strict=False)):
+        replay = _Replay(tracker)
+    for event in itertools.islice(applied, len(replay.applied), None):
+        if isinstance(event, ActionExecuted):
+            _turn(domain, replay, event.hide_rule_turn, replay.states, omit_unset_slots,
+                  ignore_rule_only_turns, rule_only_data)
+        replay.tracker.update(event)
+    replay.applied = applied
+    _replays[key] = (tracker, replay)
+    _replays.move_to_end(key)
+    while len(_replays) > RESUMED_TRACKERS * 3:
+        _replays.popitem(last=False)
+    # The final turn: on copies of the loop's variables, which the next call resumes from.
+    final = _Replay.__new__(_Replay)
+    final.tracker, final.last_ml, final.hidden = replay.tracker, replay.last_ml, replay.hidden
+    states = list(replay.states)
+    _turn(domain, final, False, states, omit_unset_slots, ignore_rule_only_turns,
+          rule_only_data)
+    return states
 
 
 def _cached_states_for_tracker_history(
         self: Domain, tracker: DialogueStateTracker, omit_unset_slots: bool = False,
         ignore_rule_only_turns: bool = False,
         rule_only_data: Optional[Dict[Text, Any]] = None) -> List[State]:
-    """Rasa's `states_for_tracker_history`, computed once per tracker state and arguments.
+    """Rasa's `states_for_tracker_history`, computed once per tracker state and arguments,
+    and for a tracker that grew, only for its new events (`_resumed_states`).
 
     Keyed by the tracker object, the domain, the number of events and the identity of the
     last one: the states depend on the events only (Rasa replays them on an empty copy), and
@@ -155,8 +234,8 @@ def _cached_states_for_tracker_history(
     key = (omit_unset_slots, ignore_rule_only_turns, repr(rule_only_data))
     states = cached.get(key)
     if states is None:
-        states = _states_for_tracker_history(self, tracker, omit_unset_slots,
-                                             ignore_rule_only_turns, rule_only_data)
+        states = _resumed_states(self, tracker, omit_unset_slots, ignore_rule_only_turns,
+                                 rule_only_data)
         cached[key] = states
     # A state is {sub-state name: {feature: str | tuple}}: two levels are all that is edited.
     return [{name: dict(sub) for name, sub in state.items()} for state in states]

@@ -114,13 +114,13 @@ def test_states_are_computed_once_per_tracker_state_and_equal_rasas() -> None:
                      "rule_only_data": {"slots": ["requested_slot"], "active_loops": []}},
                 {"omit_unset_slots": True}]
     calls = []
-    original = rasa_fixes._states_for_tracker_history
+    original = rasa_fixes._resumed_states
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         calls.append(1)
         return original(*args, **kwargs)
 
-    rasa_fixes._states_for_tracker_history = counting
+    rasa_fixes._resumed_states = counting
     try:
         for _ in range(2):
             for kwargs in variants:
@@ -140,7 +140,52 @@ def test_states_are_computed_once_per_tracker_state_and_equal_rasas() -> None:
         # Only the latest tracker's states are kept, not one set per conversation.
         assert rasa_fixes._latest_states[0] is copy
     finally:
-        rasa_fixes._states_for_tracker_history = original
+        rasa_fixes._resumed_states = original
+
+
+def test_states_resumed_as_a_tracker_grows_equal_rasas() -> None:
+    """A conversation grown event by event, with a form, a rule-only turn, a reverted user
+    message and a reverted action: after every event each variant's states are Rasa's,
+    whether the replay was resumed or (after a revert) started again."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        ActiveLoop,
+        BotUttered,
+        SlotSet,
+        UserUttered,
+        UserUtteranceReverted,
+    )
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load("domain.yml")
+    rasas = rasa_fixes._states_for_tracker_history
+    more = [
+        ActionExecuted("action_listen"),
+        UserUttered("谢谢", {"name": "thank", "confidence": 0.9}),
+        ActionExecuted("utter_thank", hide_rule_turn=True), BotUttered("不客气"),
+        ActionExecuted("action_listen"),
+        UserUttered("asdf", {"name": "nlu_fallback", "confidence": 0.1}),
+        ActionExecuted("action_clarify"), UserUtteranceReverted(),
+        ActionExecuted("action_listen"),
+        UserUttered("我要退货", {"name": "request_return", "confidence": 0.9}),
+        ActionExecuted("aftersale_form"), ActiveLoop("aftersale_form"),
+        SlotSet("requested_slot", "order_id"), ActionExecuted("utter_wrong"), ActionReverted(),
+        ActionExecuted("action_listen"),
+        UserUttered("算了", {"name": "deny", "confidence": 0.9}),
+        ActionExecuted("aftersale_form"), ActiveLoop(None), SlotSet("requested_slot", None),
+        ActionExecuted("action_listen", hide_rule_turn=True),
+    ]
+    variants = [{}, {"ignore_rule_only_turns": True,
+                     "rule_only_data": {"slots": ["requested_slot"], "active_loops": []}},
+                {"omit_unset_slots": True}]
+    tracker = DialogueStateTracker("grown", domain.slots)
+    for event in _session_events() + more:
+        tracker.update(event)
+        for kwargs in variants:
+            assert tracker.past_states(domain, **kwargs) == rasas(domain, tracker, **kwargs)
+    assert any(entry[0] is tracker for entry in rasa_fixes._replays.values())
 
 
 def test_slot_copies_are_copy_copys() -> None:
