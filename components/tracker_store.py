@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -119,34 +119,28 @@ class CachingSQLTrackerStore(SQLTrackerStore):
                 stored = self._event_query(
                     session, sender_id, fetch_events_from_all_sessions=False
                 ).count()
-        new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
-        dicts = [event.as_dict() for event in new_events]
-        if self.event_broker is not None:
-            for data in dicts:  # what SQLTrackerStore._stream_new_events publishes
-                self.event_broker.publish({"sender_id": sender_id, **data})
-        rows = [{"sender_id": sender_id,
-                 "type_name": event.type_name,
-                 "timestamp": data.get("timestamp"),
-                 "intent_name": data.get("parse_data", {}).get("intent", {}).get(
-                     INTENT_NAME_KEY),
-                 "action_name": data.get("name"),
-                 "data": json.dumps(data)} for event, data in zip(new_events, dicts, strict=True)]
-        # On the event loop: committing in a thread was 8 % slower under load (the thread
-        # hand-offs cost more than the fsync they overlap; docs/scale.md).
-        stamp = self._insert(sender_id, rows)
+            new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+            dicts = [event.as_dict() for event in new_events]  # once, for both
+            if self.event_broker is not None:
+                for data in dicts:  # what SQLTrackerStore._stream_new_events publishes
+                    self.event_broker.publish({"sender_id": sender_id, **data})
+            rows = [{"sender_id": sender_id,
+                     "type_name": event.type_name,
+                     "timestamp": data.get("timestamp"),
+                     "intent_name": data.get("parse_data", {}).get("intent", {}).get(
+                         INTENT_NAME_KEY),
+                     "action_name": data.get("name"),
+                     "data": json.dumps(data)} for event, data in zip(new_events, dicts,
+                                                                      strict=True)]
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
+            session.commit()
+            stamp = self._stamp(session, sender_id)
         if any(isinstance(event, SessionStarted) for event in new_events):
             # A new session began in this tracker, which still holds the previous
             # session's events: keep what `retrieve` would load from the database.
             tracker = self._latest_session(tracker)
         self._remember(tracker, stamp)
-
-    def _insert(self, sender_id: str, rows: List[Dict[str, Any]]) -> Stamp:
-        """Insert the new events' rows, commit, and give the stamp after them."""
-        with self.session_scope() as session:
-            if rows:
-                session.execute(self.SQLEvent.__table__.insert(), rows)
-            session.commit()
-            return self._stamp(session, sender_id)
 
     def _latest_session(self, tracker: DialogueStateTracker) -> DialogueStateTracker:
         """The tracker Rasa's SQL `retrieve` gives: the events from the latest

@@ -105,13 +105,13 @@ class Result:
         return percentile(self.latencies, share) * 1000
 
     def line(self) -> str:
-        cpu = ", ".join(f"{k} {v:.0f}" for k, v in self.cpu.items())
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in self.cpu.items())
         total = sum(self.cpu.values())
         mean = statistics.mean(self.latencies) * 1000 if self.latencies else float("nan")
         return (f"{self.label:<34} {len(self.latencies):5d} answers {self.rate:6.2f} msg/s  "
                 f"p50 {self.ms(.5):6.0f}  p95 {self.ms(.95):6.0f}  p99 {self.ms(.99):6.0f} ms  "
                 f"mean {mean:6.0f}  errors {self.errors}  timeouts {self.timeouts}  "
-                f"unexpected {self.unexpected}\n{'':<34} CPU ms/msg: {cpu} (total {total:.0f})"
+                f"unexpected {self.unexpected}\n{'':<34} CPU ms/msg: {cpu} (total {total:.1f})"
                 + (f"\n{'':<34} unexpected by scenario: {dict(self.unexpected_by.most_common())}"
                    if self.unexpected_by else ""))
 
@@ -349,7 +349,7 @@ def table(rows: List[Result], baseline: List[Result]) -> str:
         name, customers = row.label.split(", ")
         lines.append(f"| {name} | {customers.split()[0]} | {row.rate:.2f} | {row.ms(.5):.0f} "
                      f"| {row.ms(.95):.0f} | {row.ms(.99):.0f} | {row.errors} | {row.timeouts} "
-                     f"| {sum(row.cpu.values()):.0f} | {ratio} | {p50} |")
+                     f"| {sum(row.cpu.values()):.1f} | {ratio} | {p50} |")
     return "\n".join(lines)
 
 
