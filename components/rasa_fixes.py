@@ -371,8 +371,9 @@ def _no_copy_hooks(cls: type) -> bool:
         _NO_COPY_HOOKS[cls] = (
             all(getattr(cls, name) is getattr(object, name)
                 for name in ("__reduce_ex__", "__reduce__"))
-            and not any(hasattr(cls, name) for name in ("__copy__", "__getstate__",
-                                                         "__slots__")))
+            and not any(hasattr(cls, name) for name in ("__copy__", "__getstate__"))
+            # Named slots are state outside `__dict__` (abc.ABC's empty ones are not).
+            and not any(vars(base).get("__slots__") for base in cls.__mro__))
     return _NO_COPY_HOOKS[cls]
 
 

@@ -203,6 +203,7 @@ def test_slot_copies_are_copy_copys() -> None:
     tracker = DialogueStateTracker.from_events("slots", _session_events(), domain.slots)
     assert tracker.get_slot("order_id") is not None  # values set, not only defaults
     for slot in tracker.slots.values():
+        assert rasa_fixes._no_copy_hooks(type(slot))  # the fast copy is taken
         fast, slow = rasa_fixes._copy_plain(slot), copy.copy(slot)
         assert type(fast) is type(slow) and vars(fast) == vars(slow) and fast is not slot
         fast.value = "changed"
