@@ -390,6 +390,7 @@ class Policy(ContractModel):
 
     no_reason_days: StrictInt  # 无理由退换: days after delivery
     after_sale_days: StrictInt  # any after-sale: days after delivery
+    price_protection_days: StrictInt = 7  # 价保: a price fall refunded up to days after delivery
     courier_hotlines: Dict[str, StrictStr]  # courier name -> its customer service number
 
 

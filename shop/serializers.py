@@ -144,6 +144,7 @@ def policy_json() -> dict[str, Any]:
     rules = policy.windows()
     return contract.Policy(no_reason_days=rules.no_reason_days,
                            after_sale_days=rules.after_sale_days,
+                           price_protection_days=rules.price_protection_days,
                            courier_hotlines=COURIER_HOTLINE).dict()
 
 

@@ -77,3 +77,18 @@ def test_a_question_after_keeping_the_order_is_answered(stack) -> None:
     assert "确认取消" in wang('/inform{"order_id":"361204587712340002"}')
     answer = wang("先别取消 我问下能用券吗")
     assert "保留" in answer and "券" in answer and "[取消订单]" not in answer, answer
+
+
+def test_a_restock_question_after_the_stock_answer_is_about_that_product(stack) -> None:
+    sender = "e2e-probe2-restock"
+    say(stack, sender, "27寸4K显示器还有货吗")
+    answer = say(stack, sender, "什么时候补货")
+    assert "27寸4K显示器" in answer and "预计" in answer, answer
+    assert "告诉我是哪一款" not in answer, answer  # the general restock text
+
+
+def test_a_logged_in_price_protection_question_offers_her_orders(stack) -> None:
+    # 赵磊's 0021 and 0022 were delivered in the last days; 0023 three weeks ago.
+    answer = signed_say(stack, "C0061", "e2e-probe2-price")("有价保吗")
+    assert "价保" in answer and "361204587712340022" in answer, answer
+    assert ZHAO_OLD not in answer, answer

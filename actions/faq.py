@@ -1,0 +1,105 @@
+"""FAQ answers that know the conversation (rules: faq -> action_answer_faq).
+
+The response selector picks the topic from the message alone. Two topics depend on what the
+conversation is about, which only the tracker knows:
+
+- `faq/restock_notice` 「什么时候补货」 while a sold-out product is the one talked about (the
+  `product_id` slot, or the product page the customer writes from): that product's restock
+  day (`products.stock_answer`). A product in stock, or none known: the general answer.
+- `faq/price_protection` 「有价保吗」 from a logged-in customer: the policy, then her orders
+  that are still within it as buttons (not yet delivered, or delivered within the shop's
+  window, GET /api/policy). Picking one sends its number, which the order form checks for a
+  price fall (task `price`, `forms.price_protection_task`).
+
+Every topic is also answered with its own response, as `utter_faq` would, so the data radar
+counts it resolved like any FAQ answer (analytics/facts.py reads the response name).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend import BackendError, NotFound, get_backend
+from actions.common import linked_customer_id
+from actions.order_lookup import order_buttons
+from actions.products import JSON, stock_answer
+from actions.sizing import page_product
+from actions.text import parse_day, today
+from contract import OrderStatus
+
+logger = logging.getLogger(__name__)
+MAX_ORDERS = 3
+BEFORE_DELIVERY = (OrderStatus.PAID, OrderStatus.SHIPPED)
+
+
+def faq_topic(tracker: Tracker) -> Optional[str]:
+    """`faq/restock_notice` etc.: the response selector's pick for the latest message."""
+    selector = (tracker.latest_message.get("response_selector") or {}).get("faq") or {}
+    key = (selector.get("response") or {}).get("intent_response_key")
+    return str(key) if key else None
+
+
+async def sold_out_product(tracker: Tracker) -> Optional[JSON]:
+    """The product the conversation is about, when it is sold out."""
+    product_id = page_product(tracker) or tracker.get_slot("product_id")
+    if not product_id:
+        return None
+    try:
+        product = await get_backend().product(str(product_id))
+    except (NotFound, BackendError) as error:
+        logger.info("restock answer without the product: %s", error)
+        return None
+    return product if product.get("stock", 0) <= 0 else None
+
+
+def within_price_protection(order: JSON, days: int) -> bool:
+    if order.get("status") in BEFORE_DELIVERY:
+        return True
+    delivered = parse_day(order.get("delivered_at"))
+    return order.get("status") == OrderStatus.DELIVERED and delivered is not None and \
+        today() - delivered <= timedelta(days=days)
+
+
+async def price_protection_orders(tracker: Tracker) -> List[JSON]:
+    customer_id = await linked_customer_id(tracker)
+    if not customer_id:
+        return []
+    backend = get_backend()
+    try:
+        orders = await backend.customer_orders(customer_id, limit=10)
+        days = int((await backend.policy())["price_protection_days"])
+    except BackendError as error:
+        logger.info("price protection without the customer's orders: %s", error.code)
+        return []
+    return [order for order in orders if within_price_protection(order, days)][:MAX_ORDERS]
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> Text:
+        return "action_answer_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        topic = faq_topic(tracker)
+        if topic is None:  # a faq intent without a selection (never seen): ask again
+            dispatcher.utter_message(response="utter_not_understood")
+            return []
+        extra: Dict[str, Any] = {}
+        if topic == "faq/restock_notice":
+            product = await sold_out_product(tracker)
+            if product is not None:
+                dispatcher.utter_message(**stock_answer(product))
+                return []
+        elif topic == "faq/price_protection":
+            orders = await price_protection_orders(tracker)
+            if orders:
+                extra = {"buttons": order_buttons(orders)}
+        dispatcher.utter_message(response=f"utter_{topic}", **extra)
+        return []

@@ -1,0 +1,60 @@
+"""FAQ answers that know the conversation (actions/faq.py), against the demo shop: a restock
+question about the sold-out product talked about gets its restock day; a logged-in
+customer's price-protection question gets her orders still within it as buttons."""
+
+from typing import Any, Dict, List, Optional
+
+from action_helpers import make_tracker, texts
+from rasa_sdk import Tracker
+
+from actions.faq import ActionAnswerFaq
+
+MONITOR, AIR_FRYER = "P2008", "P5001"  # sold out with a restock day / in stock
+
+
+def asked(topic: Optional[str], text: str, sender: str = "guest-faq",
+          slots: Optional[Dict[str, Any]] = None) -> Tracker:
+    latest: Dict[str, Any] = {"text": text, "intent": {"name": "faq"}, "entities": []}
+    if topic:
+        latest["response_selector"] = {"faq": {"response": {"intent_response_key": topic}}}
+    return make_tracker(slots=slots, sender=sender, latest_message=latest, loop=None)
+
+
+def answer(run_action, tracker: Tracker) -> List[dict]:
+    messages, _ = run_action(ActionAnswerFaq(), tracker)
+    return messages
+
+
+def test_restock_question_about_the_sold_out_product_talked_about(run_action):
+    said = answer(run_action, asked("faq/restock_notice", "什么时候补货",
+                                    slots={"product_id": MONITOR}))
+    assert "27寸4K显示器" in texts(said) and "暂时缺货" in texts(said)
+    assert "补货" in texts(said) and "告诉我是哪一款" not in texts(said)
+
+
+def test_restock_question_without_a_sold_out_product_gets_the_general_answer(run_action):
+    for slots in ({"product_id": AIR_FRYER}, {}):
+        said = answer(run_action, asked("faq/restock_notice", "什么时候补货", slots=slots))
+        assert [m.get("utter_action") for m in said] == ["utter_faq/restock_notice"]
+        assert "告诉我是哪一款" in texts(said)
+
+
+def test_price_protection_offers_the_logged_in_customers_orders_within_it(run_action):
+    """赵磊: 0021 and 0022 delivered in the last days, 0023 three weeks ago (outside 7 days)."""
+    said = answer(run_action, asked("faq/price_protection", "有价保吗", sender="demo-zhao"))
+    assert said[0]["utter_action"] == "utter_faq/price_protection"
+    payloads = [button["payload"] for button in said[0].get("buttons") or []]
+    assert '/inform{"order_id":"361204587712340021"}' in payloads
+    assert '/inform{"order_id":"361204587712340022"}' in payloads
+    assert not any("361204587712340023" in payload for payload in payloads)
+
+
+def test_price_protection_for_a_guest_is_the_policy_alone(run_action):
+    said = answer(run_action, asked("faq/price_protection", "有价保吗"))
+    assert [m.get("utter_action") for m in said] == ["utter_faq/price_protection"]
+    assert not said[0].get("buttons")
+
+
+def test_other_topics_get_their_response(run_action):
+    said = answer(run_action, asked("faq/shipping_fee", "包邮吗", slots={"product_id": MONITOR}))
+    assert [m.get("utter_action") for m in said] == ["utter_faq/shipping_fee"]
