@@ -2,6 +2,7 @@
 process, against the real action server and demo shop:
 
     .venv/bin/python scripts/bench_rasa_turns.py [--rounds 5] [--passes 2]
+    .venv/bin/python scripts/bench_rasa_turns.py --profile   # where the current code's CPU goes
 
 Starts the shop and the action server on free ports (scripts/stack.py), loads the trained
 model in this process with the project's endpoints (the caching SQL tracker store on a
@@ -20,9 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import cProfile
 import itertools
 import logging
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -94,6 +97,15 @@ async def run(args: argparse.Namespace, stack: Stack) -> Dict[str, List[Tuple[fl
     scenarios = assistant_scenarios() * args.passes
     servers = [stack.processes[name].pid for name in ("actions", "shop")]
     await play(agent, scenarios)  # warm up
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        sent = await play(agent, scenarios)
+        profiler.disable()
+        print(f"cProfile of {sent} customer messages (the current code), cumulative:")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        await close_pooled_sessions()
+        return {}
     figures: Dict[str, List[Tuple[float, float]]] = {name: [] for name in VARIANTS}
     for _ in range(args.rounds):
         for name, apply in VARIANTS.items():
@@ -110,6 +122,8 @@ async def run(args: argparse.Namespace, stack: Stack) -> Dict[str, List[Tuple[fl
 def main(argv: List[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", action="store_true",
+                        help="profile one pass of the current code instead")
     parser.add_argument("--passes", type=int, default=2, help="conversations per round: "
                         "the benchmark's scenarios this many times")
     args = parser.parse_args(argv)
@@ -128,6 +142,8 @@ def main(argv: List[str] | None = None) -> None:
             figures = asyncio.run(run(args, stack))
         finally:
             stack.stop()
+    if args.profile:
+        return
     print(f"CPU ms per customer message, median of {args.rounds} rounds:")
     print("| variant | Rasa (this process) | action server + shop |\n|---|---|---|")
     for name, rows in figures.items():

@@ -188,6 +188,31 @@ def test_states_resumed_as_a_tracker_grows_equal_rasas() -> None:
     assert any(entry[0] is tracker for entry in rasa_fixes._replays.values())
 
 
+def test_action_calls_carry_the_domain_without_responses() -> None:
+    """The form validations get the domain minus its responses (the rest unchanged, the same
+    object for every call of one domain, so its text is written once); other actions get
+    no domain, as with Rasa's selective domain."""
+    import json
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    domain = Domain.load("domain.yml")
+    tracker = DialogueStateTracker.from_events("calls", _session_events(), domain.slots)
+    endpoint = EndpointConfig("http://127.0.0.1:1/webhook", enable_selective_domain=True)
+    first, second = (RemoteAction("validate_order_form", endpoint)._action_call_format(
+        tracker, domain) for _ in range(2))
+    full = domain.as_dict()
+    assert "responses" in full and "responses" not in first["domain"]
+    assert first["domain"] == {key: value for key, value in full.items() if key != "responses"}
+    assert first["domain"] is second["domain"] and list(first)[-1] == "domain"
+    assert first["domain"]["forms"]["order_form"] and first["domain"]["slots"]["order_id"]
+    assert rasa_fixes.dumps_sharing_domain(first) == json.dumps(first)
+    assert "domain" not in RemoteAction("action_greet", endpoint)._action_call_format(
+        tracker, domain)
+
+
 def test_slot_copies_are_copy_copys() -> None:
     """Every slot of the domain, with its value set, copies as `copy.copy` copies it: same
     class and attributes, a new object whose value can change alone; a tracker built from
