@@ -14,7 +14,9 @@ after a user message (once with the text, once with the intent, the same states)
 `MemoizationPolicy` once more; 58 % of a prediction on 60-event conversations. The states of
 the latest tracker, as long as it has the same events, are computed once per set of
 arguments (`_cached_states_for_tracker_history`); callers get their own copy, since the
-featurizers edit them in place.
+featurizers edit them in place. As a conversation grows, the replay of the latest 64
+conversations is resumed from where it stopped instead of started again (`_resumed_states`;
+2.4 times faster on 300 benchmark conversations grown event by event).
 
 3. Speed. Rasa runs its model graph (NLU on each message, the policies before each action) with
 `dask.get`, which builds a task graph, orders it and schedules it on every run: about 9 % of a

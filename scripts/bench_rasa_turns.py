@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import rasa.shared.core.trackers as trackers  # noqa: E402
 from bench import assistant_scenarios  # noqa: E402
 from bench_action_calls import process_cpu  # noqa: E402
+from rasa.core.actions.action import RemoteAction  # noqa: E402
 from rasa.core.agent import load_agent  # noqa: E402
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage  # noqa: E402
 from rasa.core.utils import AvailableEndpoints  # noqa: E402
@@ -59,18 +60,21 @@ def rasas_states(domain: Any, tracker: Any, omit_unset_slots: bool,
                                                   ignore_rule_only_turns, rule_only_data)
 
 
-def variant(resumed_states: bool, plain_copy: bool) -> Callable[[], None]:
+def variant(resumed_states: bool, plain_copy: bool, lean_domain: bool) -> Callable[[], None]:
     def apply() -> None:
         rasa_fixes._resumed_states = RESUMED if resumed_states else rasas_states
         trackers.copy = rasa_fixes._CopyModule() if plain_copy else copy  # type: ignore
+        RemoteAction._action_call_format = rasa_fixes._action_call_without_responses \
+            if lean_domain else rasa_fixes._action_call_format
     return apply
 
 
 RESUMED = rasa_fixes._resumed_states
 VARIANTS = {
-    "Rasa's states and slot copies (fixes 2 only)": variant(False, False),
-    "states resumed as the tracker grows": variant(True, False),
-    "states resumed, slots copied without __reduce_ex__": variant(True, True),
+    "before 2026-12-07 (fixes 1-5)": variant(False, False, False),
+    "states resumed as the tracker grows (fix 2)": variant(True, False, False),
+    "... and slots copied without __reduce_ex__ (fix 6)": variant(True, True, False),
+    "... and the domain without responses in action calls (fix 7)": variant(True, True, True),
 }
 
 
