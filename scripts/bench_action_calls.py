@@ -96,9 +96,15 @@ def main(argv: List[str] | None = None) -> None:
                                           (process_cpu(server) - theirs) * 1000 / args.calls))
         finally:
             stack.stop()
-    print(f"CPU ms per validate_order_form call, median of {args.rounds} rounds "
-          f"of {args.calls} calls:")
-    print("| calls made by | Rasa's side | action server |\n|---|---|---|")
+    print_medians(f"CPU ms per validate_order_form call, median of {args.rounds} rounds "
+                  f"of {args.calls} calls:", "calls made by | Rasa's side | action server",
+                  figures)
+
+
+def print_medians(title: str, columns: str, figures: Dict[str, List[tuple]]) -> None:
+    """A Markdown table: each variant's median of every column of its rounds."""
+    print(title)
+    print(f"| {columns} |\n|---|---|---|")
     for name, rows in figures.items():
         print(f"| {name} | {statistics.median(r[0] for r in rows):.2f} "
               f"| {statistics.median(r[1] for r in rows):.2f} |")

@@ -26,7 +26,6 @@ import itertools
 import logging
 import os
 import pstats
-import statistics
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import rasa.shared.core.trackers as trackers  # noqa: E402
 from bench import assistant_scenarios  # noqa: E402
-from bench_action_calls import process_cpu  # noqa: E402
+from bench_action_calls import print_medians, process_cpu  # noqa: E402
 from rasa.core.actions.action import RemoteAction  # noqa: E402
 from rasa.core.agent import load_agent  # noqa: E402
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage  # noqa: E402
@@ -148,11 +147,8 @@ def main(argv: List[str] | None = None) -> None:
             stack.stop()
     if args.profile:
         return
-    print(f"CPU ms per customer message, median of {args.rounds} rounds:")
-    print("| variant | Rasa (this process) | action server + shop |\n|---|---|---|")
-    for name, rows in figures.items():
-        print(f"| {name} | {statistics.median(r[0] for r in rows):.2f} "
-              f"| {statistics.median(r[1] for r in rows):.2f} |")
+    print_medians(f"CPU ms per customer message, median of {args.rounds} rounds:",
+                  "variant | Rasa (this process) | action server + shop", figures)
 
 
 if __name__ == "__main__":
