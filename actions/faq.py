@@ -29,6 +29,7 @@ from rasa_sdk.types import DomainDict
 from actions.backend import BackendError, NotFound, get_backend
 from actions.common import linked_customer_id
 from actions.order_lookup import order_buttons
+from actions.outcomes import RESOLVED, outcome
 from actions.products import JSON, stock_answer
 from actions.sizing import page_product
 from actions.text import parse_day, today
@@ -94,9 +95,10 @@ class ActionAnswerFaq(Action):
         extra: Dict[str, Any] = {}
         if topic == "faq/restock_notice":
             product = await sold_out_product(tracker)
-            if product is not None:
+            if product is not None:  # not an FAQ text: its outcome is recorded here
                 dispatcher.utter_message(**stock_answer(product))
-                return []
+                return [outcome(RESOLVED, f"product:{product['id']}", "restock", "product",
+                                tracker)]
         elif topic == "faq/price_protection":
             orders = await price_protection_orders(tracker)
             if orders:

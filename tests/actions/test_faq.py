@@ -26,9 +26,11 @@ def answer(run_action, tracker: Tracker) -> List[dict]:
 
 
 def test_restock_question_about_the_sold_out_product_talked_about(run_action):
-    said = answer(run_action, asked("faq/restock_notice", "什么时候补货",
-                                    slots={"product_id": MONITOR}))
+    said, slots = run_action(ActionAnswerFaq(), asked("faq/restock_notice", "什么时候补货",
+                                                      slots={"product_id": MONITOR}))
     assert "27寸4K显示器" in texts(said) and "暂时缺货" in texts(said)
+    assert slots["outcome"]["status"] == "resolved"  # the data radar counts it answered
+    assert slots["outcome"]["key"] == f"product:{MONITOR}"
     assert "补货" in texts(said) and "告诉我是哪一款" not in texts(said)
 
 
