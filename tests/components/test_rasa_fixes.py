@@ -154,8 +154,8 @@ def test_states_resumed_as_a_tracker_grows_equal_rasas() -> None:
         ActiveLoop,
         BotUttered,
         SlotSet,
-        UserUttered,
         UserUtteranceReverted,
+        UserUttered,
     )
     from rasa.shared.core.trackers import DialogueStateTracker
 
