@@ -1,7 +1,7 @@
 """CPU of Rasa's side of a customer message, variants of our Rasa fixes side by side in one
 process, against the real action server and demo shop:
 
-    .venv/bin/python scripts/bench_rasa_turns.py [--rounds 5] [--passes 2]
+    .venv/bin/python scripts/bench_rasa_turns.py [--rounds 5] [--passes 1]
     .venv/bin/python scripts/bench_rasa_turns.py --profile   # where the current code's CPU goes
 
 Starts the shop and the action server on free ports (scripts/stack.py), loads the trained
@@ -127,7 +127,7 @@ def main(argv: List[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true",
                         help="profile one pass of the current code instead")
-    parser.add_argument("--passes", type=int, default=2, help="conversations per round: "
+    parser.add_argument("--passes", type=int, default=1, help="conversations per round: "
                         "the benchmark's scenarios this many times")
     args = parser.parse_args(argv)
     # As `rasa run` logs by default: no debug lines (their formatting would be measured).
