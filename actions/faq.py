@@ -6,10 +6,10 @@ conversation is about, which only the tracker knows:
 - `faq/restock_notice` 「什么时候补货」 while a sold-out product is the one talked about (the
   `product_id` slot, or the product page the customer writes from): that product's restock
   day (`products.stock_answer`). A product in stock, or none known: the general answer.
-- `faq/price_protection` 「有价保吗」 from a logged-in customer: the policy, then her orders
-  that are still within it as buttons (not yet delivered, or delivered within the shop's
-  window, GET /api/policy). Picking one sends its number, which the order form checks for a
-  price fall (task `price`, `forms.price_protection_task`).
+- `faq/price_protection` 「有价保吗」 from a logged-in customer: the policy, then 「请问是哪个
+  订单呢?」 with her orders that are still within it as buttons (not yet delivered, or
+  delivered within the shop's window, GET /api/policy). Picking one sends its number, which
+  the order form checks for a price fall (task `price`, `forms.price_protection_task`).
 
 Every topic is also answered with its own response, as `utter_faq` would, so the data radar
 counts it resolved like any FAQ answer (analytics/facts.py reads the response name).
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any, Dict, List, Optional, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -92,16 +92,16 @@ class ActionAnswerFaq(Action):
         if topic is None:  # a faq intent without a selection (never seen): ask again
             dispatcher.utter_message(response="utter_not_understood")
             return []
-        extra: Dict[str, Any] = {}
         if topic == "faq/restock_notice":
             product = await sold_out_product(tracker)
             if product is not None:  # not an FAQ text: its outcome is recorded here
                 dispatcher.utter_message(**stock_answer(product))
                 return [outcome(RESOLVED, f"product:{product['id']}", "restock", "product",
                                 tracker)]
-        elif topic == "faq/price_protection":
+        dispatcher.utter_message(response=f"utter_{topic}")
+        if topic == "faq/price_protection":
             orders = await price_protection_orders(tracker)
-            if orders:
-                extra = {"buttons": order_buttons(orders)}
-        dispatcher.utter_message(response=f"utter_{topic}", **extra)
+            if orders:  # 「请问是哪个订单呢?点选下面的订单,或直接发订单号给我:」
+                dispatcher.utter_message(response="utter_ask_order_pick",
+                                         buttons=order_buttons(orders))
         return []

@@ -45,8 +45,9 @@ def test_price_protection_offers_the_logged_in_customers_orders_within_it(run_ac
     """赵磊: 0022 delivered yesterday, 0023 three weeks ago (outside 7 days). (0021, delivered
     two days ago, has an after-sale filed by other tests of this shop.)"""
     said = answer(run_action, asked("faq/price_protection", "有价保吗", sender="demo-zhao"))
-    assert said[0]["utter_action"] == "utter_faq/price_protection"
-    payloads = [button["payload"] for button in said[0].get("buttons") or []]
+    assert [m["utter_action"] for m in said] == ["utter_faq/price_protection",
+                                                 "utter_ask_order_pick"]
+    payloads = [button["payload"] for button in said[1].get("buttons") or []]
     assert '/inform{"order_id":"361204587712340022"}' in payloads
     assert not any("361204587712340023" in payload for payload in payloads)
 
