@@ -26,12 +26,11 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.backend import BackendError, NotFound, get_backend
+from actions.backend import BackendError, get_backend
 from actions.common import linked_customer_id
 from actions.order_lookup import order_buttons
 from actions.outcomes import RESOLVED, outcome
-from actions.products import JSON, stock_answer
-from actions.sizing import page_product
+from actions.products import JSON, product_in_context, stock_answer
 from actions.text import parse_day, today
 from contract import OrderStatus
 
@@ -48,16 +47,14 @@ def faq_topic(tracker: Tracker) -> Optional[str]:
 
 
 async def sold_out_product(tracker: Tracker) -> Optional[JSON]:
-    """The product the conversation is about, when it is sold out."""
-    product_id = page_product(tracker) or tracker.get_slot("product_id")
-    if not product_id:
-        return None
+    """The product the conversation is about (`products.product_in_context`), when it is
+    sold out."""
     try:
-        product = await get_backend().product(str(product_id))
-    except (NotFound, BackendError) as error:
+        product = await product_in_context(tracker)
+    except BackendError as error:
         logger.info("restock answer without the product: %s", error)
         return None
-    return product if product.get("stock", 0) <= 0 else None
+    return product if product is not None and product.get("stock", 0) <= 0 else None
 
 
 def within_price_protection(order: JSON, days: int) -> bool:
