@@ -6,10 +6,11 @@ conversation is about, which only the tracker knows:
 - `faq/restock_notice` 「什么时候补货」 while a sold-out product is the one talked about (the
   `product_id` slot, or the product page the customer writes from): that product's restock
   day (`products.stock_answer`). A product in stock, or none known: the general answer.
-- `faq/price_protection` 「有价保吗」 from a logged-in customer: the policy, then 「请问是哪个
+- `faq/price_protection` 「有价保吗」: the policy, then, for a logged-in customer, 「请问是哪个
   订单呢?」 with her orders that are still within it as buttons (not yet delivered, or
-  delivered within the shop's window, GET /api/policy). Picking one sends its number, which
-  the order form checks for a price fall (task `price`, `forms.price_protection_task`).
+  delivered within the shop's window, GET /api/policy); for anyone else 「把订单号发给我…」.
+  Picking an order or sending its number gets it checked for a price fall (task `price`,
+  `forms.price_protection_task`).
 
 Every topic is also answered with its own response, as `utter_faq` would, so the data radar
 counts it resolved like any FAQ answer (analytics/facts.py reads the response name).
@@ -101,4 +102,6 @@ class ActionAnswerFaq(Action):
             if orders:  # 「请问是哪个订单呢?点选下面的订单,或直接发订单号给我:」
                 dispatcher.utter_message(response="utter_ask_order_pick",
                                          buttons=order_buttons(orders))
+            else:
+                dispatcher.utter_message(response="utter_price_protection_ask_order")
         return []

@@ -258,3 +258,42 @@ def clue_words(product: Optional[str], day: Optional[date]) -> JSON:
     return part("utter_clue", day=part("utter_clue_day", month=day.month, day=day.day)
                 if day else "", product=part("utter_clue_product", product=product)
                 if product else "")
+
+
+# The order form acts on one order (the last number of a message). 「0001和0002都到哪了」:
+# the other numbers named since the previous task get a button each that asks the same for
+# them, which runs the form again (ownership checked as for any order).
+OTHER_ORDER_TASKS = {"status": ("query_order_status", "查订单"), "track": ("track_logistics", "查物流"),
+                     "urge": ("urge_delivery", "催发货"), "refund": ("query_refund_progress", "查退款"),
+                     "invoice": ("ask_invoice", "开发票"), "cancel": ("cancel_order", "取消订单")}
+MAX_OTHER_ORDERS = 3
+
+
+def other_orders_named(tracker: Tracker, order_id: Optional[str]) -> List[str]:
+    """Order numbers of the customer's messages since the previous order task (the messages
+    of this one), other than the order it acted on, in the order they were written."""
+    named: List[str] = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == "action_order_task":
+            break
+        if event.get("event") != "user":
+            continue
+        values = [re.sub(r"\D", "", str(entity.get("value") or ""))
+                  for entity in (event.get("parse_data") or {}).get("entities") or []
+                  if entity.get("entity") == "order_id"]
+        named[:0] = [value for value in values if len(value) == 18]
+    return list(dict.fromkeys(value for value in named if value != order_id))[:MAX_OTHER_ORDERS]
+
+
+def other_orders_offer(tracker: Tracker, task: str) -> Optional[JSON]:
+    """「您还提到了订单尾号0002…」 with a button per other order, for a task that takes any
+    order (not the after-sales ones, which ask about the goods)."""
+    intent, verb = OTHER_ORDER_TASKS.get(task, (None, ""))
+    others = other_orders_named(tracker, tracker.get_slot("order_id")) if intent else []
+    if not others:
+        return None
+    return {"response": "utter_other_orders_offer",
+            "orders": "、".join(f"尾号{order_id[-4:]}" for order_id in others),
+            "buttons": [{"title": f"{verb} 尾号{order_id[-4:]}",
+                         "payload": f'/{intent}{{"order_id":"{order_id}"}}'}
+                        for order_id in others]}

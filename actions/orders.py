@@ -88,6 +88,9 @@ class ActionOrderTask(Action):
             return [*TASK_RESET, *forget, result]
         if task in ("track", "status", "urge"):
             await calm_a_delay(order_id, tracker, dispatcher, urge=task != "urge")
+        offer = order_lookup.other_orders_offer(tracker, task)
+        if offer:
+            dispatcher.utter_message(**offer)
         return [*TASK_RESET, result]
 
     async def _status(self, order: JSON, tracker: Tracker) -> JSON:

@@ -52,10 +52,12 @@ def test_price_protection_offers_the_logged_in_customers_orders_within_it(run_ac
     assert not any("361204587712340023" in payload for payload in payloads)
 
 
-def test_price_protection_for_a_guest_is_the_policy_alone(run_action):
+def test_price_protection_asks_a_guest_for_the_order_number(run_action):
     said = answer(run_action, asked("faq/price_protection", "有价保吗"))
-    assert [m.get("utter_action") for m in said] == ["utter_faq/price_protection"]
-    assert not said[0].get("buttons")
+    assert [m.get("utter_action") for m in said] == ["utter_faq/price_protection",
+                                                     "utter_price_protection_ask_order"]
+    assert not any(m.get("buttons") for m in said)
+    assert "订单号" in texts(said[1:]) and "订单号" not in texts(said[:1])
 
 
 def test_other_topics_get_their_response(run_action):

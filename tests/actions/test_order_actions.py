@@ -51,6 +51,34 @@ def test_track_in_transit_gives_location_event_and_eta(run_action, actions_shop)
     assert "预计明天" in text
 
 
+def named_orders(tracker, *order_ids, since_task=False):
+    """The customer's message named these order numbers (NLU entities)."""
+    message = {"event": "user", "text": " ".join(order_ids), "parse_data": {
+        "entities": [{"entity": "order_id", "value": order_id} for order_id in order_ids]}}
+    earlier = [{"event": "action", "name": "action_order_task"}] if since_task else []
+    tracker.events[:0] = [message, *earlier]
+    return tracker
+
+
+def test_the_other_orders_named_are_offered_with_the_same_task(run_action):
+    """「0001和0002都到哪了」: the form took 0002 (Rasa keeps an entity slot's last value)."""
+    messages, _ = run_action(ActionOrderTask(), named_orders(
+        verified(PAID, order_task="track"), SHIPPED, PAID))
+    offer = messages[-1]
+    assert offer["utter_action"] == "utter_other_orders_offer"
+    assert "尾号0001" in offer["text"]
+    assert [button["payload"] for button in offer["buttons"]] == \
+        [f'/track_logistics{{"order_id":"{SHIPPED}"}}']
+
+
+def test_no_offer_for_the_order_acted_on_or_an_earlier_task(run_action):
+    for tracker in (named_orders(verified(PAID, order_task="status"), PAID),
+                    named_orders(verified(PAID, order_task="status"), SHIPPED, since_task=True),
+                    named_orders(verified(PAID, order_task="address"), SHIPPED)):
+        messages, _ = run_action(ActionOrderTask(), tracker)
+        assert "utter_other_orders_offer" not in [m.get("utter_action") for m in messages]
+
+
 def test_track_delayed_parcel_apologises_and_offers_urge(run_action):
     messages, _ = run_action(ActionOrderTask(), verified(DELAYED, order_task="track"))
     text = texts(messages)

@@ -92,3 +92,12 @@ def test_a_logged_in_price_protection_question_offers_her_orders(stack) -> None:
     answer = signed_say(stack, "C0061", "e2e-probe2-price")("有价保吗")
     assert "价保" in answer and "361204587712340022" in answer, answer
     assert ZHAO_OLD not in answer, answer
+
+
+def test_two_order_numbers_get_one_answer_and_a_button_for_the_other(stack) -> None:
+    wang = signed_say(stack, "C0001", "e2e-probe2-two-orders")
+    answer = wang("361204587712340001和361204587712340002都到哪了")
+    assert "您还提到了订单尾号" in answer, answer
+    other = "0001" if "尾号0001" in answer else "0002"
+    answer = wang(f'/track_logistics{{"order_id":"36120458771234{other}"}}')
+    assert f"36120458771234{other}" in answer or "顺丰" in answer, answer
