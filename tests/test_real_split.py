@@ -229,7 +229,9 @@ def test_batch_files_match_messages(batch: int) -> None:
     text = EMOTION_RADAR_TRAIN.read_text(encoding="utf-8")
     marker = BATCH_MARKER.format(batch)
     assert text.count(marker) == 1
-    block = text.split(marker, 1)[1].split("\n", 1)[1].split("\n" + BATCH_MARKER.format(""))[0]
+    # From the batch's first block to the next section's comment header.
+    block = text.split(marker, 1)[1]
+    block = block[block.index("  - label:"):].split("\n#", 1)[0]
     in_radar = Counter(
         (b["label"], line.strip()[2:].strip())
         for b in yaml.safe_load("emotions:\n" + block)["emotions"]
