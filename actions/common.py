@@ -27,6 +27,12 @@ def session_user_events(tracker: Tracker) -> List[Dict[str, Any]]:
     return history.user_messages(history.session(tracker.events))
 
 
+def said_in_session(tracker: Tracker, response: str) -> bool:
+    """Whether a bot message of this session was (or contained) this domain response."""
+    return any(history.kind(event) == "bot" and response in history.responses_in(event)
+               for event in history.session(tracker.events))
+
+
 def stretch_user_events(tracker: Tracker) -> List[Dict[str, Any]]:
     """The customer's messages since the session started or an agent handed the
     conversation back, newest first: what the bot judges their mood by."""

@@ -263,9 +263,12 @@ def clue_words(product: Optional[str], day: Optional[date]) -> JSON:
 # The order form acts on one order (the last number of a message). 「0001和0002都到哪了」:
 # the other numbers named since the previous task get a button each that asks the same for
 # them, which runs the form again (ownership checked as for any order).
-OTHER_ORDER_TASKS = {"status": ("query_order_status", "查订单"), "track": ("track_logistics", "查物流"),
-                     "urge": ("urge_delivery", "催发货"), "refund": ("query_refund_progress", "查退款"),
-                     "invoice": ("ask_invoice", "开发票"), "cancel": ("cancel_order", "取消订单")}
+OTHER_ORDER_TASKS = {"status": ("query_order_status", "查订单"),
+                     "track": ("track_logistics", "查物流"),
+                     "urge": ("urge_delivery", "催发货"),
+                     "refund": ("query_refund_progress", "查退款"),
+                     "invoice": ("ask_invoice", "开发票"),
+                     "cancel": ("cancel_order", "取消订单")}
 MAX_OTHER_ORDERS = 3
 
 

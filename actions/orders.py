@@ -22,6 +22,7 @@ from actions.common import (
     money,
     part,
     recent_emotions,
+    said_in_session,
     stretch_user_events,
 )
 from actions.forms import LOCKED_ATTEMPTS, stored_address
@@ -552,12 +553,6 @@ class ActionAskInvoiceType(Action):
             {"title": part(f"utter_invoice_type_{kind}"),
              "payload": f'/inform{{"invoice_type": "{kind}"}}'} for kind in invoices.INVOICE_TYPES])
         return []
-
-
-def said_in_session(tracker: Tracker, response: str) -> bool:
-    """Whether a bot message of this session was (or contained) this domain response."""
-    return any(history.kind(event) == "bot" and response in history.responses_in(event)
-               for event in history.session(tracker.events))
 
 
 def said_twice_in_a_row(tracker: Tracker, response: str) -> bool:

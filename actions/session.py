@@ -13,7 +13,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
-from actions.common import PRODUCT_ID, current_customer, customer_title, joined, part
+from actions.common import (
+    PRODUCT_ID,
+    current_customer,
+    customer_title,
+    joined,
+    part,
+    said_in_session,
+)
 from contract import OrderStatus, TodoStatus
 from escalation import history
 from service_common.settings import env_int
@@ -124,8 +131,9 @@ def order_ref(todo: Dict[str, Any]) -> Any:
 
 
 class ActionGreet(Action):
-    """A known customer was already welcomed by name at session start; others get the
-    bot's introduction."""
+    """A known customer was already welcomed by name at session start, and a visitor the
+    bot introduced itself to gets 「在的~」 (「你好」 then 「有人吗？？」 had got the same
+    introduction twice); others get the introduction."""
 
     def name(self) -> Text:
         return "action_greet"
@@ -133,7 +141,7 @@ class ActionGreet(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        if tracker.get_slot("customer_name"):
+        if tracker.get_slot("customer_name") or said_in_session(tracker, "utter_greet"):
             dispatcher.utter_message(response="utter_greet_known")
         else:
             dispatcher.utter_message(response="utter_greet")

@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from actions.aftersales import state_problem
 from actions.forms import ValidateOrderForm
 from actions.orders import ANONYMOUS_ASKS, ActionAskOrderId, ActionAskPhoneTail
+from actions.session import ActionGreet
 from actions.sizing import ActionAskSizeProduct, ValidateSizeForm
 from brand.tone import get_tone
 from compliance import get_checker
@@ -65,6 +66,17 @@ def bot_event(message: Dict[str, Any]) -> Dict[str, Any]:
 def asked(ask: str, intro: Any = "") -> Dict[str, Any]:
     return {"response": "utter_ask_in_context", "note": "", "intro": intro,
             "ask": {"response": ask}}
+
+
+def test_a_second_greeting_is_answered_briefly_not_with_the_introduction_again(run_action):
+    """「你好」 then 「有人吗？？」: the introduction once, then 「在的~」."""
+    first, _ = run_action(ActionGreet(), conversation(["你好"], intent="greet", loop=None,
+                                                      requested_slot=None))
+    assert [m["utter_action"] for m in first] == ["utter_greet"]
+    again, _ = run_action(ActionGreet(), conversation(
+        ["你好", ("bot", {"response": "utter_greet"}), "有人吗？？"], intent="greet", loop=None,
+        requested_slot=None))
+    assert [m["utter_action"] for m in again] == ["utter_greet_known"]
 
 
 def test_a_message_that_fills_nothing_is_a_failed_turn(run_action):
