@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import part
 from actions.outcomes import UNRESOLVED, outcome
+from escalation import history
 
 # Intents a customer may be offered as buttons; each title is the response
 # utter_button_<intent> (domain.yml).
@@ -45,6 +46,29 @@ def waits_for_this_photo(tracker: Tracker) -> bool:
 
 
 NUMBER_ONLY = re.compile(r"\s*\d[\d\s-]{2,30}\s*")
+# 「售后」「申请售后」「我要办售后」: an after-sale, not yet which one.
+AFTERSALES_ONLY = re.compile(r"\s*(?:亲|你好|您好|在吗)?[,，\s]*(?:我)?(?:要|想|想要|需要)?"
+                             r"(?:申请|办|办理|找|联系|弄)?(?:一下|个)?售后(?:服务)?(?:怎么(?:申请|弄|办)|在哪|吧|呢|啊|哦)?[?？。.!！~\s]*")
+AFTERSALES_CHOICES = ("request_return", "request_exchange", "report_quality_issue",
+                      "query_refund_progress")
+QUESTION_MARKS = re.compile(r"\s*[?？]+[!！?？\s]*")
+
+
+def answered_before(tracker: Tracker) -> bool:
+    """The bot answered an earlier message of this session with more than a clarifying
+    question (「？？」 after it means that answer did not help)."""
+    no_answer = {"utter_not_understood", "utter_not_understood_upset", "utter_clarify_which",
+                 "utter_clarify_after_answer", "utter_clarify_again", "utter_greet",
+                 "utter_greet_known"}
+    user_messages = 0
+    for event in reversed(history.session(tracker.events)):
+        if history.kind(event) == "user":
+            user_messages += 1
+            if user_messages > 1:
+                return False
+        elif history.kind(event) == "bot":
+            return not (history.responses_in(event) & no_answer)
+    return False
 
 
 def latest_upset(tracker: Tracker) -> bool:
@@ -83,7 +107,13 @@ class ActionClarify(Action):
         from actions.orders import said_twice_in_a_row
 
         text = str(tracker.latest_message.get("text") or "")
-        if not candidates and NUMBER_ONLY.fullmatch(text):
+        if AFTERSALES_ONLY.fullmatch(text):
+            dispatcher.utter_message(response="utter_clarify_aftersales",
+                                     buttons=[intent_button(name) for name in AFTERSALES_CHOICES])
+            return undo
+        if not candidates and QUESTION_MARKS.fullmatch(text) and answered_before(tracker):
+            question = "utter_clarify_after_answer"
+        elif not candidates and NUMBER_ONLY.fullmatch(text):
             # 「12345」: a number that is neither an order number nor a phone (tail).
             question = "utter_not_an_order_number"
         elif not candidates and latest_upset(tracker):

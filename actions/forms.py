@@ -195,10 +195,11 @@ def early_aftersale_reason(tracker: Tracker) -> Optional[aftersales.Reason]:
 
 
 def early_invoice_title(tracker: Tracker) -> Optional[str]:
-    """An invoice title the customer gives while the form still asks for the order
-    (「我要开发票」 -> 「个人」), to keep instead of reading it as a wrong order number."""
+    """An invoice title the customer gives before the form asks for it: in the request
+    (「…这单开个电子发票 个人的」) or while the order is asked for (「我要开发票」 -> 「个人」),
+    to keep instead of reading it as a wrong order number."""
     if tracker.get_slot("order_task") != "invoice" or tracker.get_slot("invoice_title") or \
-            tracker.get_slot("requested_slot") not in ("order_id", "phone_tail"):
+            tracker.get_slot("requested_slot") not in (None, "order_id", "phone_tail"):
         return None
     return invoices.early_title(str((tracker.latest_message or {}).get("text") or ""),
                                 tracker.get_slot("invoice_type"))
@@ -253,6 +254,23 @@ def photo_answer_task(tracker: Tracker) -> Optional[str]:
     if previous in aftersales.TASKS and tracker.get_slot("order_task") != previous:
         return previous
     return None
+
+
+# 「订单361204587712340001」「单号:3612…」 while the order is asked for: the answer to it.
+# The word 订单 reads as query_order_status, whose slot mapping had turned the return, address
+# change or invoice asked for into a status lookup.
+ORDER_NUMBER_ANSWER = re.compile(r"\s*(?:我的|这个|就是|是)?\s*(?:订单编号|订单号|订单|单号|编号)?"
+                                 r"\s*(?:是|为)?[:：\s]*(?:\d[\s-]?){17}\d\s*[,，。.!！~]*\s*")
+
+
+def order_number_answer_task(tracker: Tracker) -> Optional[str]:
+    """The task asked about, when the latest message only gives the order number asked for
+    and its intent remapped `order_task`; else None."""
+    if tracker.get_slot("requested_slot") != "order_id" or not ORDER_NUMBER_ANSWER.fullmatch(
+            str((tracker.latest_message or {}).get("text") or "")):
+        return None
+    previous = task_before_this_turn(tracker)
+    return previous if previous and previous != tracker.get_slot("order_task") else None
 
 
 # 价保: the price difference of the order back (「降价了能退差价吗」「申请价保」), not the
@@ -852,7 +870,7 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
                 break
             if event.get("name") in switched:
                 event["value"] = switched[event["name"]]
-        task = photo_answer_task(tracker) or \
+        task = photo_answer_task(tracker) or order_number_answer_task(tracker) or \
             ("price" if price_protection_task(tracker) else None)
         if task is not None and task != tracker.get_slot("order_task"):
             tracker.slots["order_task"] = task

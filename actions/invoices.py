@@ -31,7 +31,7 @@ NOT_INVOICEABLE = {OrderStatus.UNPAID: "utter_invoice_refused_unpaid",
                    OrderStatus.RETURN_REQUESTED: "utter_invoice_refused_returning"}
 
 SPECIAL_WORDS = ("专票", "专用发票", "增值税专用")
-NORMAL_WORDS = ("普票", "普通发票", "电子发票", "电子普票", "普通的")
+NORMAL_WORDS = ("普票", "普通发票", "电子发票", "电子普票", "普通的", "电子的", "电子版", "电子票")
 EMAIL_PATTERN = re.compile(
     r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # 18 characters of the credit-code alphabet, or something close that deserves a reason.

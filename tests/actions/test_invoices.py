@@ -25,7 +25,8 @@ LI_CANCELLED = "361204587712340014"
 
 @pytest.mark.parametrize("text, expected", [
     ("我要开专票", "special"), ("增值税专用发票", "special"), ("开个普票", "normal"),
-    ("电子发票就行", "normal"), ("能开发票吗", None),
+    ("电子发票就行", "normal"), ("能开发票吗", None), ("电子的", "normal"),
+    ("个人 电子版就行", "normal"),
 ])
 def test_invoice_type_in_words(text: str, expected) -> None:
     assert invoices.invoice_type_in(text) == expected
@@ -175,6 +176,19 @@ def test_a_title_given_before_the_order_number_is_kept_not_called_a_wrong_number
         set_now={"order_id": "青禾"})
     messages, slots = run_action(ValidateOrderForm(), tracker)
     assert "订单号格式好像不对" in texts(messages) and slots.get("invoice_title") is None
+
+
+def test_a_title_in_the_request_itself_is_kept(run_action) -> None:
+    """「361204587712340003 这单帮我开个电子发票 个人的」: the form starts (nothing asked yet)
+    with the title in the message; it was asked for again after the phone tail (a probe,
+    2026-12-07)."""
+    text = f"{WANG_DELIVERED} 这单帮我开个电子发票 个人的"
+    tracker = make_tracker(
+        {"order_task": "invoice"}, requested_slot=None,
+        latest_message={"intent": {"name": "ask_invoice"}, "entities": [], "text": text},
+        set_now={"order_id": WANG_DELIVERED})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["invoice_title"] == "个人"
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+import pytest
 from action_helpers import SLOT_DEFAULTS, delivered, texts
 from rasa_sdk import Tracker
 
@@ -293,6 +294,36 @@ def test_an_upset_message_not_understood_gets_the_mood_answered(run_action):
     assert "是遇到什么问题了吗" in said and "换个说法" not in said, said
     tracker.latest_message["emotion"] = {"label": "calm", "intensity": 0.0}
     assert "换个说法" in texts(run_action(ActionClarify(), tracker)[0])
+
+
+def test_question_marks_after_an_answer_ask_what_did_not_help(run_action):
+    """「？？」 right after an answer (a probe, 2026-12-07: it got 「没太理解」)."""
+    from actions.fallback import ActionClarify
+
+    answered = ("bot", {"response": "utter_faq/shipping_fee"})
+    tracker = conversation(["包邮吗", answered, "？？"], requested_slot=None, loop=None,
+                           intent="nlu_fallback")
+    said = texts(run_action(ActionClarify(), tracker)[0])
+    assert "刚才的回复哪里没说清楚" in said and "没太理解" not in said, said
+    # The first message, or after the greeting: nothing was answered yet.
+    for messages in (["？？"], ["你好", ("bot", {"response": "utter_greet"}), "？？"]):
+        tracker = conversation(messages, requested_slot=None, loop=None, intent="nlu_fallback")
+        assert "刚才的回复" not in texts(run_action(ActionClarify(), tracker)[0]), messages
+
+
+@pytest.mark.parametrize("text", ["售后", "申请售后", "我要申请售后", "售后怎么申请",
+                                  "亲 我想申请一下售后"])
+def test_an_after_sale_not_yet_named_gets_its_choices(run_action, text):
+    from actions.fallback import ActionClarify
+
+    ranking = [{"name": "request_human", "confidence": 0.3}, {"name": "complain",
+                                                              "confidence": 0.25}]
+    tracker = conversation([text], requested_slot=None, loop=None, intent="nlu_fallback")
+    tracker.latest_message["intent_ranking"] = ranking
+    messages = run_action(ActionClarify(), tracker)[0]
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        "/request_return", "/request_exchange", "/report_quality_issue", "/query_refund_progress"]
+    assert "遇到了什么情况" in texts(messages)
 
 
 def test_a_domain_response_is_not_sent_a_third_time_in_a_row():

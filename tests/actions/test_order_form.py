@@ -300,3 +300,21 @@ def test_the_order_task_intents_are_those_of_the_domain():
     domain = yaml.safe_load((Path(__file__).parents[2] / "domain.yml").read_text())
     assert ORDER_TASK_INTENTS == {mapping["intent"] for mapping
                                   in domain["slots"]["order_task"]["mappings"]}
+
+
+def test_an_order_number_given_with_the_word_order_keeps_the_task_asked_about(run_action):
+    """「退货」 → 「订单3612…」: the word 订单 reads as query_order_status, whose mapping had
+    turned the return into a status lookup."""
+    def answer(text: str):
+        tracker = make_tracker({"order_task": "status"}, requested_slot="order_id",
+                               set_now={"order_id": WANG_ORDER}, latest_message={
+                                   "text": text, "entities": [],
+                                   "intent": {"name": "query_order_status", "confidence": 0.9}})
+        tracker.events[:0] = [{"event": "slot", "name": "order_task", "value": "return"},
+                              {"event": "user", "text": "退货"}]
+        tracker.events.insert(-1, {"event": "slot", "name": "order_task", "value": "status"})
+        return run_action(ValidateOrderForm(), tracker)[1]
+
+    for text in (f"订单{WANG_ORDER}", f"单号：{WANG_ORDER}。", f"我的订单是{WANG_ORDER}"):
+        assert answer(text)["order_task"] == "return", text
+    assert answer(f"订单{WANG_ORDER} 到哪了").get("order_task", "status") == "status"
