@@ -204,11 +204,21 @@ def rest_beside_phone(text: str) -> Optional[str]:
     return rest if 2 <= len(rest) <= 12 else None
 
 
+# A product named in a question about it (「等下 先问下 耳机是不是支持降噪的」 while the bot
+# asks which order to cancel) does not say which order: it had turned a cancellation of the
+# unpaid order to the shipped earphones' order.
+PRODUCT_QUESTIONS = {"product_question", "ask_usage", "ask_size", "ask_promotion"}
+
+
 def clues(tracker: Tracker) -> Tuple[Optional[str], Optional[str], Optional[date]]:
     """(phone, product, order date) from the customer's recent messages."""
     events = recent(tracker)
     texts = [event.get("text") or "" for event in events]
-    product = product_in(events) or next(filter(None, map(rest_beside_phone, texts)), None)
+    about_orders = [event for event in events
+                    if ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+                    not in PRODUCT_QUESTIONS]
+    product = product_in(about_orders) or \
+        next(filter(None, map(rest_beside_phone, texts)), None)
     return phone_in(texts), product, date_in(texts)
 
 

@@ -171,6 +171,21 @@ def test_a_linked_customer_names_the_product_instead_of_the_number(run_action):
     assert proven(slots) == WANG_PAID
 
 
+def test_a_product_asked_about_does_not_pick_the_order(run_action):
+    """「取消订单」 → 「等下 先问下 耳机是不是支持降噪的」 (a probe, 2026-12-07): the question
+    had narrowed the orders to the earphones' (shipped), and the cancellation went there."""
+    def offered(intent: str) -> str:
+        tracker = conversation(["取消订单", "等下 先问下 耳机是不是支持降噪的"],
+                               {"customer_id": "C0001", "order_task": "cancel"},
+                               sender="demo-wang", intent=intent, verified_customer="C0001",
+                               entities=[{"entity": "product", "value": "蓝牙耳机Pro"}])
+        messages, _ = run_action(ActionAskOrderId(), tracker)
+        return " ".join(b["payload"] for b in messages[0].get("buttons") or [])
+
+    assert "361204587712340004" in offered("product_question")
+    assert "361204587712340004" not in offered("cancel_order")  # 「耳机那单取消」: that order
+
+
 def test_a_linked_customer_gets_order_buttons_on_each_retry(run_action):
     for failures in (0.0, 1.0, 2.0):
         messages, _ = run_action(ActionAskOrderId(), conversation(
