@@ -109,6 +109,14 @@ def test_a_digression_answered_earlier_in_the_turn_is_not_counted(run_action):
     assert "failed_attempts" not in slots
 
 
+@pytest.mark.parametrize("text", ["订单号？我哪知道 你们自己查不到吗", "订单号不晓得啊"])
+def test_a_first_message_without_the_number_gets_the_phone_lookup_at_once(run_action, text):
+    """(a probe, 2026-12-07: it got 「麻烦发一下订单号哦」.)"""
+    tracker = conversation([text], requested_slot=None)
+    said = texts(run_action(ActionAskOrderId(), tracker)[0])
+    assert "手机号" in said and "麻烦发一下订单号" not in said, said
+
+
 def test_no_order_number_is_not_a_format_error_and_offers_the_phone_lookup(run_action):
     tracker = conversation(["快递到哪了", "我没有订单号"], set_now={"order_id": "我没有订单号"})
     messages, slots = run_action(ValidateOrderForm(), tracker)
