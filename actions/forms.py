@@ -38,6 +38,10 @@ PHONE_TAIL_PATTERN = re.compile(r"(?<!\d)\d{4}(?!\d)")
 # 「手机号不是我的 是我老婆的 我不知道后四位」: the customer cannot give the tail.
 TAIL_UNKNOWN = re.compile(r"不知道|不记得|记不清|忘了|忘记|不清楚|不是我的|不是我(的)?手机|"
                           r"(家人|老婆|老公|爸|妈|朋友|同事|别人)(的|帮我|下的|买的)")
+# 「尾号是什么意思」「哪个手机号啊 我有两个号」 when the tail is asked for: what it is, not a
+# failed attempt (they had got a product or account FAQ answer, as digressions).
+TAIL_QUESTION = re.compile(r"(尾号|尾数|后四位|后4位).{0,4}(什么意思|啥意思|是什么|是啥|指什么|"
+                           r"哪个)|哪个(手机)?号|两个(手机)?号|什么手机号|手机号.{0,4}(哪个|是哪)")
 # `failed_attempts` once the shop locked the order (too many wrong phone tails): the form
 # ends and action_order_task hands the conversation over.
 LOCKED_ATTEMPTS = 100.0
@@ -547,11 +551,25 @@ class OrderOwnerValidation(RetryingFormValidation):
         return {"phone_tail": None, "verified_order_id": None,
                 "failed_attempts": LOCKED_ATTEMPTS}
 
+    async def extract_phone_tail(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        """A question about the tail asked for goes to validation, which explains it,
+        whatever its intent (the form would step aside for an FAQ answer)."""
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if tracker.get_slot("requested_slot") == "phone_tail" and \
+                self.is_answer_turn(tracker) and TAIL_QUESTION.search(text):
+            return {"phone_tail": text}
+        return {}
+
     async def validate_phone_tail(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         order_id = tracker.get_slot("order_id")
         text = tracker.latest_message.get("text") or ""
+        if TAIL_QUESTION.search(text) and not PHONE_TAIL_PATTERN.search(text):
+            dispatcher.utter_message(response="utter_phone_tail_explained")
+            return {"phone_tail": None}
         # The whole phone number (「13812345678」) gives its tail.
         phone = order_lookup.phone_in([text])
         match = re.search(r"\d{4}$", phone) if phone else \

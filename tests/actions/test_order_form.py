@@ -318,3 +318,15 @@ def test_an_order_number_given_with_the_word_order_keeps_the_task_asked_about(ru
     for text in (f"订单{WANG_ORDER}", f"单号：{WANG_ORDER}。", f"我的订单是{WANG_ORDER}"):
         assert answer(text)["order_task"] == "return", text
     assert answer(f"订单{WANG_ORDER} 到哪了").get("order_task", "status") == "status"
+
+
+def test_a_question_about_the_tail_is_answered_not_counted(run_action):
+    """At the tail step 「尾号是什么意思」 had got a product answer (ask_usage) and
+    「哪个手机号啊 我有两个号」 the account FAQ (a probe, 2026-12-07)."""
+    for text, intent in (("尾号是什么意思", "ask_usage"), ("哪个手机号啊 我有两个号", "faq")):
+        tracker = make_tracker({"order_id": WANG_ORDER}, requested_slot="phone_tail",
+                               latest_message={"text": text, "entities": [],
+                                               "intent": {"name": intent, "confidence": 0.6}})
+        messages, slots = run_action(ValidateOrderForm(), tracker)
+        assert "手机号的最后4位数字" in texts(messages), text
+        assert slots.get("phone_tail") is None and not slots.get("failed_attempts"), text
