@@ -381,10 +381,15 @@ class OrderOwnerValidation(RetryingFormValidation):
             # 「3612 0458 7712 3400 01」: the NLU's entity needs the digits together.
             return {} if ORDER_ID_PATTERN.search(text) else {"order_id": spaced.group(0)}
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+        # 「明天几点能到」 about the one parcel offered for tracking is about that order, not
+        # the shop's dispatch promise (which the rules answered beside the card again).
+        timing = intent == "ask_shipping_time" and \
+            tracker.get_slot("order_task") in ("track", "status", "urge")
         # 「对 就是这个」「第二个」「没付款那个」 about the orders just shown: as if clicked.
         picked = order_lookup.picked_order(tracker, text, affirmed=intent == "affirm",
-                                           goes_on=intent not in self.answered_elsewhere
-                                           and intent not in NO_ANSWER_INTENTS)
+                                           goes_on=timing or (
+                                               intent not in self.answered_elsewhere
+                                               and intent not in NO_ANSWER_INTENTS))
         if picked:
             return {"order_id": picked}
         latest = order_lookup.recent(tracker)[:1]

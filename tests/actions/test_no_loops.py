@@ -640,6 +640,22 @@ def test_a_yes_with_more_words_picks_the_one_order_offered():
     assert picked_order(offer, "行李箱到哪了", goes_on=True) == "361204587712340011"
 
 
+def test_a_timing_question_about_the_one_parcel_offered_picks_it(run_action):
+    """「我的快递怎么还没到」 → 「是这个…的订单吗?」 [card] → 「明天几点能到」 (a probe,
+    2026-12-07: the shop's dispatch promise and the same card again)."""
+    def picked(task: str):
+        tracker = conversation(["我的快递怎么还没到", "明天几点能到"],
+                               {"customer_id": "C0002", "order_task": task}, sender="demo-li",
+                               intent="ask_shipping_time", verified_customer="C0002")
+        tracker.events.insert(-2, {"event": "bot", "text": "是这个「已发货」的订单吗?", "data": {
+            "buttons": [{"title": "361204587712340011 行李箱 已发货",
+                         "payload": '/inform{"order_id":"361204587712340011"}'}]}})
+        return run_action(ValidateOrderForm(), tracker)[1].get("order_id")
+
+    assert picked("track") == "361204587712340011"
+    assert picked("cancel") is None  # a timing question is no yes to cancelling
+
+
 def test_a_day_is_the_order_date_only_when_the_words_say_so():
     from datetime import date
 
