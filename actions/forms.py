@@ -974,9 +974,25 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
             return invoices.slots_needed(order, tracker, earlier)
         if task == "cancel" and order.get("can_cancel"):
             return ["order_id", "confirmed"]
-        if task == "address" and order.get("can_change_address"):
+        if task == "address" and order.get("can_change_address") and \
+                not asks_where_sent(tracker):
             return ["order_id", "new_address", "confirmed"]
         return ["order_id"]
+
+
+# 「这单寄到哪个地址了」 reads as change_address: it asks for the address, not for a new one.
+ASKS_WHERE_SENT = re.compile(r"(寄|发)(到|往|去)了?(哪|什么地方)|哪个地址"
+                             r"|(收货)?地址(是|写的|填的)?(哪|什么|啥|对不对|对吗|没错吧)")
+
+
+def asks_where_sent(tracker: Tracker) -> bool:
+    """A message of this task (since the previous order task) asks where the order goes."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == "action_order_task":
+            return False
+        if event.get("event") == "user" and ASKS_WHERE_SENT.search(str(event.get("text") or "")):
+            return True
+    return False
 
 
 def known_task_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:

@@ -25,7 +25,7 @@ from actions.common import (
     said_in_session,
     stretch_user_events,
 )
-from actions.forms import LOCKED_ATTEMPTS, stored_address
+from actions.forms import LOCKED_ATTEMPTS, asks_where_sent, stored_address
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import is_proven, proof
 from actions.text import day_words, format_address, time_words
@@ -167,6 +167,11 @@ class ActionOrderTask(Action):
         return part("utter_cancel_done_refund", order_id=order["id"], amount=paid)
 
     async def _address(self, order: JSON, tracker: Tracker) -> JSON:
+        if asks_where_sent(tracker) and not stored_address(tracker):
+            return part("utter_order_address",
+                        address=format_address(order.get("address") or {}, masked=True),
+                        note=part("utter_order_address_can_change")
+                        if order.get("can_change_address") else "")
         if not order.get("can_change_address"):
             courier = order.get("courier") or ""
             hotline = (await get_backend().policy())["courier_hotlines"].get(courier)

@@ -10,6 +10,7 @@ from rasa_sdk import Tracker
 
 import actions.backend as backend_module
 from actions.fallback import ActionClarify
+from actions.forms import ValidateOrderForm
 from actions.orders import ActionAskOrderId, ActionAskShippingTime, ActionOrderTask
 from actions.session import ActionSessionStart
 
@@ -77,6 +78,28 @@ def test_no_offer_for_the_order_acted_on_or_an_earlier_task(run_action):
                     named_orders(verified(PAID, order_task="address"), SHIPPED)):
         messages, _ = run_action(ActionOrderTask(), tracker)
         assert "utter_other_orders_offer" not in [m.get("utter_action") for m in messages]
+
+
+def test_where_the_order_is_sent_is_shown_not_asked_to_change(run_action):
+    """「这单寄到哪个地址了」 reads as change_address (a probe, 2026-12-07: it got 「系统里改不了
+    地址了」)."""
+    def asked_where(order_id):
+        tracker = verified(order_id, order_task="address")
+        tracker.events.insert(0, {"event": "user", "text": "这单寄到哪个地址了"})
+        return texts(run_action(ActionOrderTask(), tracker)[0])
+
+    said = asked_where(PAID)
+    assert "这单寄往:" in said and "138****5678" in said and "改地址" in said, said
+    said = asked_where(SHIPPED)
+    assert "这单寄往:" in said and "改不了" not in said and "跟我说「改地址」" not in said, said
+
+
+def test_where_it_is_sent_needs_no_new_address(run_action):
+    tracker = make_tracker({"customer_id": "C0001", "order_task": "address"}, sender="demo-wang",
+                           set_now={"order_id": PAID}, requested_slot="order_id")
+    tracker.events.insert(0, {"event": "user", "text": "我那个键盘的单子 寄到哪个地址了"})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots.get("requested_slot") is None  # no 「请发送新的收货信息」
 
 
 def test_track_delayed_parcel_apologises_and_offers_urge(run_action):
