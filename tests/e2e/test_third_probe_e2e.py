@@ -35,3 +35,11 @@ def test_a_courier_question_while_the_new_address_is_asked_is_answered(stack) ->
     say(stack, sender, "5678")
     answer = say(stack, sender, "等等 你们发什么快递 能发顺丰吗")
     assert "没识别到省份" not in answer and "补12元运费" in answer, answer
+
+
+def test_where_the_order_is_sent(stack) -> None:
+    sender = "e2e-probe3-where"
+    say(stack, sender, "这单寄到哪个地址了")
+    say(stack, sender, "361204587712340002")
+    answer = say(stack, sender, "5678")
+    assert "这单寄往:" in answer and "请发送新的收货信息" not in answer, answer
