@@ -987,12 +987,8 @@ ASKS_WHERE_SENT = re.compile(r"(寄|发)(到|往|去)了?(哪|什么地方)|哪�
 
 def asks_where_sent(tracker: Tracker) -> bool:
     """A message of this task (since the previous order task) asks where the order goes."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "action" and event.get("name") == "action_order_task":
-            return False
-        if event.get("event") == "user" and ASKS_WHERE_SENT.search(str(event.get("text") or "")):
-            return True
-    return False
+    return any(ASKS_WHERE_SENT.search(str(event.get("text") or ""))
+               for event in order_lookup.task_messages(tracker))
 
 
 def known_task_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:

@@ -282,20 +282,27 @@ OTHER_ORDER_TASKS = {"status": ("query_order_status", "查订单"),
 MAX_OTHER_ORDERS = 3
 
 
-def other_orders_named(tracker: Tracker, order_id: Optional[str]) -> List[str]:
-    """Order numbers of the customer's messages since the previous order task (the messages
-    of this one), other than the order it acted on, in the order they were written."""
-    named: List[str] = []
+def task_messages(tracker: Tracker) -> List[JSON]:
+    """The customer's messages since the previous order task (those of this one), newest
+    first."""
+    found: List[JSON] = []
     for event in reversed(tracker.events):
         if event.get("event") == "action" and event.get("name") == "action_order_task":
             break
-        if event.get("event") != "user":
-            continue
-        values = [re.sub(r"\D", "", str(entity.get("value") or ""))
-                  for entity in (event.get("parse_data") or {}).get("entities") or []
-                  if entity.get("entity") == "order_id"]
-        named[:0] = [value for value in values if len(value) == 18]
-    return list(dict.fromkeys(value for value in named if value != order_id))[:MAX_OTHER_ORDERS]
+        if event.get("event") == "user":
+            found.append(event)
+    return found
+
+
+def other_orders_named(tracker: Tracker, order_id: Optional[str]) -> List[str]:
+    """Order numbers of this task's messages other than the order it acted on, in the order
+    they were written."""
+    named = [re.sub(r"\D", "", str(entity.get("value") or ""))
+             for event in reversed(task_messages(tracker))
+             for entity in (event.get("parse_data") or {}).get("entities") or []
+             if entity.get("entity") == "order_id"]
+    return list(dict.fromkeys(value for value in named
+                              if len(value) == 18 and value != order_id))[:MAX_OTHER_ORDERS]
 
 
 def other_orders_offer(tracker: Tracker, task: str) -> Optional[JSON]:
