@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict, Iterator
@@ -201,8 +202,15 @@ def test_leave_a_message_outside_office_hours(browser: Any,
     expect(page.locator(".row.me .bubble").last).to_contain_text("耳机左边没有声音")
     expect(bot_bubbles(page).last).to_contain_text("工单")
     cid = page.evaluate("window.shopWebchat.conversationId")
-    tracker = api(stack["env"], stack["rasa"], f"/conversations/{cid}/tracker")
-    left = [e for e in tracker["events"] if e["event"] == "user"][-1]["metadata"]
+    # The reply is pushed while Rasa runs the turn, before it stores the tracker: wait for it.
+    deadline = time.monotonic() + 15
+    while True:
+        tracker = api(stack["env"], stack["rasa"], f"/conversations/{cid}/tracker")
+        users = [e for e in tracker["events"] if e["event"] == "user"]
+        if users or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    left = users[-1]["metadata"]
     assert left["leave_message"] == {"name": "王先生", "phone": "13812345678",
                                      "content": "耳机左边没有声音,麻烦明天回电"}
     context.close()
