@@ -54,21 +54,17 @@ AFTERSALES_CHOICES = ("request_return", "request_exchange", "report_quality_issu
 QUESTION_MARKS = re.compile(r"\s*[?？]+[!！?？\s]*")
 
 
+NO_ANSWER = ("utter_not_understood", "utter_not_understood_upset", "utter_clarify_which",
+             "utter_clarify_after_answer", "utter_clarify_again", "utter_greet",
+             "utter_greet_known")
+
+
 def answered_before(tracker: Tracker) -> bool:
-    """The bot answered an earlier message of this session with more than a clarifying
-    question (「？？」 after it means that answer did not help)."""
-    no_answer = {"utter_not_understood", "utter_not_understood_upset", "utter_clarify_which",
-                 "utter_clarify_after_answer", "utter_clarify_again", "utter_greet",
-                 "utter_greet_known"}
-    user_messages = 0
-    for event in reversed(history.session(tracker.events)):
-        if history.kind(event) == "user":
-            user_messages += 1
-            if user_messages > 1:
-                return False
-        elif history.kind(event) == "bot":
-            return not (history.responses_in(event) & no_answer)
-    return False
+    """The bot answered the customer's previous message of this session with more than a
+    clarifying question or a greeting (「？？」 after it means that answer did not help)."""
+    session = history.session(tracker.events)
+    return bool(history.last_replies(session)) and not any(
+        history.said_in_last_turns(session, name, turns=1) for name in NO_ANSWER)
 
 
 def latest_upset(tracker: Tracker) -> bool:
