@@ -174,3 +174,44 @@ def test_the_action_server_answers_as_before(stack, domain):
     assert post(stack, call(sender, "订单号是361204587712340001", domain)) == first
     text = body[body.rfind(b', "domain": ') + len(b', "domain": '):]
     assert post(stack, b'{, "domain": ' + text) == (400, {"error": "bad request"})
+
+
+def test_in_process_answers_as_the_action_server(stack, domain, monkeypatch):
+    """actions/inprocess.py (ACTION_ENDPOINT_URL=python:actions.inprocess): the same calls
+    get the same answers as over HTTP, against the same shop; the caller's call is left as
+    it was (the actions get a copy); an unknown action is a 404, a broken call a 500."""
+    from actions import inprocess
+
+    monkeypatch.setenv("SHOP_API_URL", stack.shop_url)
+    monkeypatch.setenv("SHOP_API_KEY", stack.env["SHOP_API_KEY"])
+    bodies = [call(f"same-{uuid.uuid4().hex[:8]}", text, domain)
+              for text in ("订单号是361204587712340001", "你好", "我的订单361204587712349999")]
+    bodies.append(rasa_body(turn_reads.action_call(
+        "validate_size_form", f"same-{uuid.uuid4().hex[:8]}", {"height_cm": 175.0},
+        [{"event": "session_started"}, turn_reads.user("体重140斤", "s-1")],
+        loop="size_form", requested_slot="weight_kg"), domain))
+
+    async def run_all() -> list:
+        answers = []
+        try:
+            for body in bodies:
+                action_call = json.loads(body)
+                before = copy.deepcopy(action_call)
+                answers.append(await inprocess.run(action_call))
+                assert action_call == before
+            unknown = json.loads(bodies[0])
+            unknown["next_action"] = "action_that_does_not_exist"
+            answers.append(await inprocess.run(unknown))
+            answers.append(await inprocess.run({**json.loads(bodies[0]), "tracker": "broken"}))
+        finally:
+            await backend_module.get_backend().close()
+            backend_module._backend = None
+        return answers
+
+    backend_module._backend = None
+    answers = asyncio.run(run_all())
+    for body, answer in zip(bodies, answers[:len(bodies)], strict=True):
+        assert answer == post(stack, body)
+        assert answer[0] == 200 and answer[1]["events"], answer
+    assert answers[-2][0] == 404 and answers[-2][1]["action_name"] == "action_that_does_not_exist"
+    assert answers[-1] == (500, {"error": "internal error"})
