@@ -998,12 +998,13 @@ def known_task_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:
     texts = aftersales.customer_texts(tracker)
     if tracker.get_slot("order_task") == "address" and not tracker.get_slot("new_address"):
         # 「地址写错了 帮我改成 杭州市西湖区文三路100号」: the new address was already given; the
-        # recipient and (unless written) the phone stay the order's.
+        # recipient and the phone stay the order's unless written (「…90号 张伟 138…」).
         address = address_in(texts)
         current = order.get("address") or {}
-        if address is None or not current.get("name"):
+        if address is None or not (address["name"] or current.get("name")):
             return {}
-        address.update(name=current["name"], phone=address["phone"] or current.get("phone", ""))
+        address.update(name=address["name"] or current["name"],
+                       phone=address["phone"] or current.get("phone", ""))
         return {"new_address": json.dumps(address, ensure_ascii=False)} if address["phone"] \
             else {}
     if tracker.get_slot("order_task") == "invoice" and not tracker.get_slot("invoice_type"):

@@ -105,6 +105,34 @@ def test_address_change_collects_and_validates_the_new_address(run_action):
     assert slots["requested_slot"] == "confirmed"
 
 
+def test_a_new_address_with_the_name_after_it_is_split_into_its_fields(run_action):
+    base = {"customer_id": "C0001", "order_task": "address", "order_id": "361204587712340002",
+            "verified_order_id": "361204587712340002"}
+    for said, name, phone, detail in (
+            ("浙江省杭州市西湖区文三路90号 张伟 13812345678", "张伟", "13812345678", "文三路90号"),
+            ("北京市朝阳区建国路88号SOHO现代城2号楼1201室，李娜，电话13900001111", "李娜",
+             "13900001111", "建国路88号SOHO现代城2号楼1201室"),
+            # The name before the address, as before.
+            ("张三 13800000000 浙江省杭州市西湖区文三路100号", "张三", "13800000000",
+             "文三路100号")):
+        messages, slots = run_action(ValidateOrderForm(), make_tracker(
+            base, sender="demo-wang", set_now={"new_address": said},
+            requested_slot="new_address"))
+        address = json.loads(slots["new_address"])
+        assert (address["name"], address["phone"], address["detail"]) == (name, phone, detail)
+        assert f"新的收货信息:{name} {phone} " in texts(messages)
+        assert slots["requested_slot"] == "confirmed"
+    # 「手机尾号不变」: the order's phone, and the name written after the address.
+    _, slots = run_action(ValidateOrderForm(), make_tracker(
+        base, sender="demo-wang",
+        set_now={"new_address": "广东深圳南山区科技园科苑路15号 收件人王芳 手机尾号不变"},
+        requested_slot="new_address"))
+    address = json.loads(slots["new_address"])
+    assert (address["name"], address["district"], address["detail"]) == ("王芳", "南山区",
+                                                                         "科技园科苑路15号")
+    assert address["phone"].endswith("5678")  # 王伟's, the order's
+
+
 def test_an_address_given_before_the_order_was_proven_is_not_asked_again(run_action):
     # 「地址写错了 帮我改成 杭州市西湖区文三路100号 电话不变」, then the order and the tail.
     paid = "361204587712340002"  # 王伟's, not shipped yet
@@ -118,6 +146,15 @@ def test_an_address_given_before_the_order_was_proven_is_not_asked_again(run_act
                                                                           "文三路100号")
     assert address["name"] == "王伟" and address["phone"]  # the order's recipient and phone
     assert slots["requested_slot"] == "confirmed"  # the address is not asked for
+    # The recipient and phone written after the address are the new ones.
+    tracker = make_tracker({"order_task": "address", "order_id": paid},
+                           set_now={"phone_tail": "5678"}, requested_slot="phone_tail")
+    tracker.events.insert(0, {"event": "user",
+                              "text": "改地址 浙江省杭州市西湖区文三路90号 张伟 13812345678"})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    address = json.loads(slots["new_address"])
+    assert (address["name"], address["phone"], address["detail"]) == ("张伟", "13812345678",
+                                                                      "文三路90号")
 
 
 def test_tail_proven_for_an_earlier_order_is_asked_again_without_a_penalty(run_action):
@@ -330,3 +367,4 @@ def test_a_question_about_the_tail_is_answered_not_counted(run_action):
         messages, slots = run_action(ValidateOrderForm(), tracker)
         assert "手机号的最后4位数字" in texts(messages), text
         assert slots.get("phone_tail") is None and not slots.get("failed_attempts"), text
+
