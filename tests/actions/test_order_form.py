@@ -368,3 +368,78 @@ def test_a_question_about_the_tail_is_answered_not_counted(run_action):
         assert "手机号的最后4位数字" in texts(messages), text
         assert slots.get("phone_tail") is None and not slots.get("failed_attempts"), text
 
+
+WANG_DELIVERED = "361204587712340003"  # 王伟's air fryer (two items), delivered
+
+
+def missing_item_turn(task, said, order_id=WANG_DELIVERED):
+    """The form's first turn for 王伟's order, the customer's request read as `task`."""
+    tracker = make_tracker({"customer_id": "C0001", "order_task": task}, sender="demo-wang",
+                           set_now={"order_id": order_id}, requested_slot="order_id")
+    tracker.events[0]["text"] = said
+    return tracker
+
+
+def test_an_item_short_in_a_delivered_parcel_is_its_resend_not_a_lost_parcel(run_action):
+    # Read as a status or tracking question: the missing item's after-sale, not the signing.
+    for task in ("track", "status"):
+        for said in ("收到了但是少了一件", "只收到一个 少发了一件", "包裹里少了个配件",
+                     "快递显示签收了 但是少了一件 另一个没收到"):
+            messages, slots = run_action(ValidateOrderForm(), missing_item_turn(task, said))
+            assert (slots.get("order_task"), slots.get("aftersale_reason")) == \
+                ("quality", "missing_item"), (task, said)
+            assert "「少件/漏发」的话,我们给您补发,不用寄回原商品" in texts(messages), said
+            assert slots["requested_slot"] == "aftersale_item"  # two items: which one
+    # The parcel itself not received: its signing is looked up (action_order_task).
+    for said in ("显示签收了但是我没收到", "不是我签的"):
+        messages, slots = run_action(ValidateOrderForm(), missing_item_turn("track", said))
+        assert "order_task" not in slots and "aftersale_reason" not in slots, said
+        assert slots["requested_slot"] is None and "补发" not in texts(messages)
+    # Not delivered yet: still the tracking.
+    _, slots = run_action(ValidateOrderForm(), missing_item_turn(
+        "track", "只收到一个 少发了一件", WANG_ORDER))
+    assert "order_task" not in slots and slots["requested_slot"] is None
+
+
+def test_the_missing_item_is_resent_once_its_photo_is_sent(shop_factory, monkeypatch):
+    import base64
+    import sys
+    from pathlib import Path
+
+    from action_helpers import run_directly
+
+    from actions.aftersales import ActionAskAftersaleItem, ActionAskEvidence
+    from actions.orders import ActionOrderTask
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shop"))
+    from shop_api_helpers import png
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files a resend
+
+    def slots_of(events):
+        return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+    _, events = run_directly(ValidateOrderForm(), missing_item_turn("track", "收到了但是少了一件"))
+    slots = {"customer_id": "C0001", "order_id": WANG_DELIVERED, **slots_of(events)}
+    assert slots["requested_slot"] == "aftersale_item"
+    messages, _ = run_directly(ActionAskAftersaleItem(), make_tracker(slots, sender="demo-wang"))
+    item = messages[0]["buttons"][0]["title"]
+    slots.pop("requested_slot")
+    _, events = run_directly(ValidateOrderForm(), make_tracker(
+        slots, sender="demo-wang", set_now={"aftersale_item": item},
+        requested_slot="aftersale_item"))
+    slots.update(slots_of(events))
+    assert slots["requested_slot"] == "evidence"
+    messages, _ = run_directly(ActionAskEvidence(), make_tracker(slots, sender="demo-wang"))
+    assert "收到的全部商品和外包装" in texts(messages)
+    slots.pop("requested_slot")
+    photo = make_tracker(slots, sender="demo-wang", requested_slot="evidence")
+    url = f"data:image/png;base64,{base64.b64encode(png(seed=7)).decode()}"
+    photo.events[0]["metadata"] = {**photo.events[0]["metadata"],
+                                   "attachments": [{"type": "image", "url": url}]}
+    _, events = run_directly(ValidateOrderForm(), photo)
+    slots.update(slots_of(events))
+    assert slots["evidence"] and slots["requested_slot"] is None
+    messages, _ = run_directly(ActionOrderTask(), make_tracker(slots, sender="demo-wang"))
+    said = texts(messages)
+    assert "已为您登记补发(售后单号AS" in said and "不用寄回原商品" in said, said
