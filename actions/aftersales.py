@@ -342,6 +342,49 @@ async def submit(order: Dict[str, Any], reason: Reason, item: str, evidence: Lis
         order_proof)
 
 
+# What a message says about a delivered parcel. 「显示签收了但是我没收到」「不是我签的」: it never
+# reached the customer (the signing is checked with the courier). 「收到了但是少了一件」「只收到一个
+# 少发了一件」「包裹里少了个配件」: it came, and an item of it did not (a resend, `missing_item`).
+SIGNED_BY_SOMEONE_ELSE = re.compile(r"不是我签|(谁|别人|哪个)签收")
+NOT_RECEIVED = re.compile(r"(没|没有|未|没能)(收到|拿到|见到|看到)|"
+                          + SIGNED_BY_SOMEONE_ELSE.pattern)
+PART_OF_PARCEL = re.compile(
+    r"(?<![多至])少(发|寄|给|送)?了?[一两二三个件样套]|少件|缺(了|件|少)|只收到|就收到|只到了"
+    r"|(包裹|盒子|箱子|袋子|快递|箱)里(面)?(没|少|缺|只有)"
+    r"|另(一|外)(一)?(个|件|半|样)(?!订?单).{0,6}(没|未)|还有(一|两)?(个|件|样).{0,4}没(收到|到|发)"
+    r"|配件(没|呢|不见)|(没|少|缺)(有)?配件")
+PARCEL_NOT_RECEIVED, PART_MISSING = "not_received", "part_missing"
+
+
+def parcel_news(text: str) -> Optional[str]:
+    """PARCEL_NOT_RECEIVED, PART_MISSING (an item short in a parcel that came) or None.
+    The words of the policy's `missing_item` count when the message does not say that
+    nothing came (「没收到 是不是漏发了」 is the parcel)."""
+    if SIGNED_BY_SOMEONE_ELSE.search(text):
+        return PARCEL_NOT_RECEIVED
+    if PART_OF_PARCEL.search(text):
+        return PART_MISSING
+    if NOT_RECEIVED.search(text):
+        return PARCEL_NOT_RECEIVED
+    missing = policy().reasons.get("missing_item")
+    if missing and any(word in text for word in missing.keywords):
+        return PART_MISSING
+    return None
+
+
+def news_of_the_parcel(texts: List[str]) -> Optional[str]:
+    """What the newest of these messages (newest first) that says anything says of it."""
+    return next(filter(None, map(parcel_news, texts)), None)
+
+
+def missing_item_reason(texts: List[str]) -> Optional[Reason]:
+    """The policy's `missing_item` reason when the messages (newest first) say an item is
+    short in a parcel that came; else None."""
+    if news_of_the_parcel(texts) != PART_MISSING:
+        return None
+    return policy().reasons.get("missing_item")
+
+
 class ActionAskAftersaleReason(Action):
     def name(self) -> str:
         return "action_ask_aftersale_reason"

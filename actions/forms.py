@@ -922,6 +922,21 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
                                                          or 0)))
         return [*early, *await super().run(dispatcher, tracker, domain)]
 
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Dict[Text, Any]]:
+        events = await super().get_validation_events(dispatcher, tracker, domain)
+        tracker.add_slots(events)
+        switch = await missing_item_switch(tracker)
+        if switch:
+            announce = tracker.get_slot("aftersale_reason") != switch["aftersale_reason"]
+            for name, value in switch.items():
+                tracker.slots[name] = value
+                events.append(SlotSet(name, value))
+            if announce:  # 「少件/漏发」的话,我们给您补发,不用寄回原商品,运费由我们承担。
+                dispatcher.utter_message(**aftersales.how_it_is_handled(tracker))
+        return events
+
     def asks_how_unanswered(self, tracker: Tracker) -> bool:
         """「怎么处理」 inside an after-sales form that no digression rule answered (read as
         `nlu_fallback`; as `ask_usage` the product action answers it before the form)."""
@@ -998,12 +1013,13 @@ def known_task_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:
     texts = aftersales.customer_texts(tracker)
     if tracker.get_slot("order_task") == "address" and not tracker.get_slot("new_address"):
         # 「地址写错了 帮我改成 杭州市西湖区文三路100号」: the new address was already given; the
-        # recipient and (unless written) the phone stay the order's.
+        # recipient and the phone stay the order's unless written (「…90号 张伟 138…」).
         address = address_in(texts)
         current = order.get("address") or {}
-        if address is None or not current.get("name"):
+        if address is None or not (address["name"] or current.get("name")):
             return {}
-        address.update(name=current["name"], phone=address["phone"] or current.get("phone", ""))
+        address.update(name=address["name"] or current["name"],
+                       phone=address["phone"] or current.get("phone", ""))
         return {"new_address": json.dumps(address, ensure_ascii=False)} if address["phone"] \
             else {}
     if tracker.get_slot("order_task") == "invoice" and not tracker.get_slot("invoice_type"):
@@ -1019,6 +1035,24 @@ def known_task_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:
     if item and not tracker.get_slot("aftersale_item"):
         slots["aftersale_item"] = item
     return slots
+
+
+async def missing_item_switch(tracker: Tracker) -> Slots:
+    """「收到了但是少了一件」「只收到一个 另一个没收到」 about a delivered order, read as a status
+    or tracking question: the missing item's after-sale (the policy's `missing_item`, a
+    resend: the form goes on with the item and the photo), not the signed-for record. Not
+    while a resend of the order is open (the tracking answer says where it is)."""
+    if tracker.get_slot("order_task") not in ("track", "status"):
+        return {}
+    reason = aftersales.missing_item_reason(
+        [str(event.get("text") or "") for event in order_lookup.task_messages(tracker)])
+    if reason is None:
+        return {}
+    order = await proven_order(tracker)
+    if order is None or order.get("status") != OrderStatus.DELIVERED or \
+            await aftersales.open_after_sale(order, "resend", tracker):
+        return {}
+    return {"order_task": "quality", "aftersale_reason": reason.code}
 
 
 def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:

@@ -109,6 +109,12 @@ class ActionOrderTask(Action):
         if status == OrderStatus.DELIVERED:
             if says_not_received(tracker):
                 return await self._track(order, tracker)
+            # An item short in it with a resend open (the form filed none): where that is.
+            resent = await resend_sentence(order, tracker) if aftersales.missing_item_reason(
+                [str(event.get("text") or "") for event in stretch_user_events(tracker)[:3]]
+            ) else None
+            if resent:
+                return resent
             signed = time_words(order.get("delivered_at"))
             return part("utter_order_delivered", head=head, signed=signed)
         if status == OrderStatus.CANCELLED:
@@ -481,13 +487,16 @@ def opener(tracker: Tracker) -> Any:
         return "" if invoices.asks_status([text]) else part("utter_invoice_intro")
     if task == "refund" and not said_in_session(tracker, "utter_refund_intro"):
         return part("utter_refund_intro", refund_time=aftersales.policy().refund_time)
-    if task in ("track", "status") and SIGNED.search(text) and NOT_RECEIVED.search(text) and \
+    if task in ("track", "status") and SIGNED.search(text) and \
+            aftersales.parcel_news(text) == aftersales.PARCEL_NOT_RECEIVED and \
             not said_in_session(tracker, "utter_not_received_intro"):
         return part("utter_not_received_intro")
     if task in ("track", "status") and NO_TRACKING_YET.search(text) and \
             not said_in_session(tracker, "utter_no_tracking_yet_intro"):
         return part("utter_no_tracking_yet_intro")
-    reason = aftersales.policy().reason_in([text]) if task in aftersales.TASKS else None
+    # 「收到了但是少了一件」 read as a status or tracking question is the missing item too.
+    reason = aftersales.policy().reason_in([text]) if task in aftersales.TASKS else \
+        aftersales.missing_item_reason([text]) if task in ("track", "status") else None
     if reason and reason.shipping == "seller" and \
             not said_in_session(tracker, "utter_seller_fault_intro"):
         return part("utter_seller_fault_intro", reason=reason.label)
@@ -506,9 +515,7 @@ def opener(tracker: Tracker) -> Any:
     return ""
 
 
-# 「快递显示签收了但是我没收到」「不是我签的」: signed for, and the customer has not got it.
 RESEND = re.compile(r"补发|补寄|重发|重新发")
-NOT_RECEIVED = re.compile(r"(没|没有|未|没能)(收到|拿到|见到|看到)|不是我签|(谁|别人|哪个)签收")
 SIGNED = re.compile(r"签收|已签|签了")
 # 「显示已发货但是物流没信息」: a parcel the courier has not scanned yet.
 NO_TRACKING_YET = re.compile(r"(物流|快递|单号).{0,4}(没信息|没有信息|查不到|没记录|没有记录)"
@@ -516,9 +523,13 @@ NO_TRACKING_YET = re.compile(r"(物流|快递|单号).{0,4}(没信息|没有信�
 
 
 def says_not_received(tracker: Tracker, messages: int = 3) -> bool:
-    """Whether one of the customer's last messages says the parcel never reached them."""
-    return any(NOT_RECEIVED.search(str(event.get("text") or ""))
-               for event in stretch_user_events(tracker)[:messages])
+    """Whether the customer's last messages say the parcel never reached them
+    (「快递显示签收了但是我没收到」「不是我签的」; the newest that says anything about it
+    decides). An item short in a parcel that came (「收到了但是少了一件」「只收到一个
+    另一个没收到」) is not that: the order form takes it as the missing item's after-sale."""
+    return aftersales.news_of_the_parcel(
+        [str(event.get("text") or "") for event in stretch_user_events(tracker)[:messages]]
+    ) == aftersales.PARCEL_NOT_RECEIVED
 
 
 UPSET_SITUATIONS = {"urge": "not_shipped", "track": "delay", "status": "delay",

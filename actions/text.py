@@ -115,32 +115,155 @@ def _regions(address: str) -> Dict[str, str]:
     return {"province": province, "city": city, "district": district, "detail": detail.strip()}
 
 
+# Between the parts of an address message: 「…90号，李娜，电话139…」「…90号、张伟、138…」.
+SEPARATORS = re.compile(r"[,，;；:：、。!！?？()（）\n\t]")
+# 「电话不变」「手机尾号不变」「收件人不变」: what stays the order's is no part of the address.
+UNCHANGED = re.compile(r"(?:收货人|收件人|联系人|姓名|名字|联系电话|电话|手机尾号|手机号码?|手机"
+                       r"|号码|尾号)"
+                       r"(?:和|跟|与)?(?:姓名|名字|电话|手机号?)?(?:都|也|还)?"
+                       r"(?:不变|没变|不改|不用改|不换|照旧|还是原来的|跟原来一样|和原来一样|同原来|用原来的)")
+CHINESE_NAME = r"[\u4e00-\u9fa5]{2,4}"
+# 「收件人王芳」「联系人:张伟」「收件人换成张伟」「名字写张伟」: the name the cue word gives.
+NAME_CUE = re.compile(r"(?:收货人|收件人|联系人|姓名|名字)\s*"
+                      r"(?:是|为|叫|换成|改成|改为|写成|写)?\s*"
+                      rf"(?P<name>{CHINESE_NAME}?)收?(?=\s|\d|电话|手机|联系|$)")
+FIELD_WORDS = re.compile(r"(收货人|收件人|联系人|姓名|名字|联系电话|电话|手机号码?|手机"
+                         r"|新地址|地址|改成|改为|改到)")
+ADDRESS_WORDS = re.compile(r"[省市区县路街号镇村栋幢楼室巷弄]|大厦|小区|公寓|广场")
+# Between a house number and a phone 「…90号张伟138…」 also no building: 「…88号金地大厦」.
+BUILDING_WORDS = re.compile(r"[院苑园城座层府湾庄]|中心|大楼|花园")
+# Parts of an address message that are no one's name and no address: 「…90号 张伟 谢谢」.
+FILLER = re.compile(r"(?:谢谢|多谢|感谢|麻烦|辛苦|拜托|尽快|快点|赶紧|好的|急|先生|女士|小姐)"
+                    r"[\u4e00-\u9fa5]{0,4}")
+NOT_A_NAME = re.compile(r"(?:谢谢|多谢|感谢|麻烦|辛苦|拜托|尽快|快点|赶紧|好的|急|请|帮|我|你们"
+                        r"|改|换|先生$|女士$|小姐$|本人|自己|快递|顺丰|电话|手机|地址|原来|不变)")
+# 「…90号张伟13812345678」: a name written between the house number and the phone, unseparated.
+NAME_BEFORE_PHONE = re.compile(rf"(?<=[号室栋幢楼])(?P<name>{CHINESE_NAME}?)收?\s*"
+                               r"(?=1[3-9]\d{9}(?!\d))")
+
+
+@lru_cache(maxsize=1)
+def _region_codes() -> Dict[str, List[str]]:
+    """China's provinces, cities and districts by name, full and short (浙江, 杭州, 西湖,
+    义乌): the codes of the divisions so called."""
+    import cpca
+
+    suffix = re.compile(r"(?:特别行政区|地区|林区|[省市区县旗盟])$")
+    codes: Dict[str, List[str]] = {}
+    for info in cpca.ad_2_addr_dict.values():
+        short = info.name[:2] if "自治" in info.name else suffix.sub("", info.name)
+        for name in {info.name, short}:
+            if len(name) >= 2:
+                codes.setdefault(name, []).append(info.adcode)
+    return codes
+
+
+def _leading_region(part: str) -> Optional[List[str]]:
+    """The codes of the division a part of an address starts with (杭州 in 杭州市西湖区…)."""
+    codes = _region_codes()
+    for length in range(min(len(part), 10), 1, -1):
+        if part[:length] in codes:
+            return codes[part[:length]]
+    return None
+
+
+def _region_in_address(word: str, rest: List[str]) -> bool:
+    """浙江 in 「浙江 杭州 西湖区 …」: a division's name followed by the rest of its address;
+    not a recipient named like a place before an address of elsewhere (「许昌 浙江省杭州市…」)
+    nor after the address (nothing follows)."""
+    codes = _region_codes().get(word)
+    if not codes or not rest:
+        return False
+    following = _leading_region(rest[0])
+    if following is None:
+        return True  # 「杭州 文三路90号」
+    # A province's divisions share its first 2 digits, a city's its first 4.
+    scopes = [code[:2] if code.endswith("0000") else code[:4] if code.endswith("00") else code
+              for code in codes]
+    return any(code.startswith(scope) for code in following for scope in scopes)
+
+
+def _is_name(word: str) -> bool:
+    return bool(re.fullmatch(CHINESE_NAME, word)) and not ADDRESS_WORDS.search(word) \
+        and not NOT_A_NAME.match(word)
+
+
+def _name_at(parts: List[str], index: int) -> str:
+    """The recipient's name when parts[index] is one (「张伟」, 「张伟收」 as parcels are
+    labelled), else ''."""
+    part = parts[index]
+    for name in ((part[:-1], part) if part.endswith("收") and len(part) > 2 else (part,)):
+        if _is_name(name) and not _region_in_address(name, parts[index + 1:]):
+            return name
+    return ""
+
+
+def _cued_name(text: str) -> Optional[re.Match]:
+    return next((match for match in NAME_CUE.finditer(text) if _is_name(match.group("name"))),
+                None)
+
+
+def _contact_text(text: str) -> str:
+    """Separators as spaces, without the 「电话不变」 kind of remark."""
+    return UNCHANGED.sub(" ", SEPARATORS.sub(" ", text.strip()))
+
+
 def parse_address(text: str) -> Dict[str, str]:
     """Split "张三 13800000000 浙江省杭州市西湖区文三路100号" into the backend's fields.
 
-    Missing name/phone stay empty (the caller keeps the order's); an address
-    without a province/city/district or detail is rejected by `address_problem`.
+    The name and phone may come before the address or after it (「浙江省杭州市西湖区文三路90号
+    张伟 13812345678」, 「…1201室，李娜，电话139…」), with or without 收件人/联系人. Missing
+    name/phone stay empty (the caller keeps the order's); an address without a
+    province/city/district or detail is rejected by `address_problem`.
     """
-    text = re.sub(r"[,，;；:：\n\t]", " ", text.strip())
-    text = re.sub(r"(收货人|收件人|姓名|电话|手机号?|地址|新地址|改成|改为|改到)", " ", text)
+    text = _contact_text(text)
     result = {"name": "", "phone": "", "province": "", "city": "", "district": "", "detail": ""}
+    cued = _cued_name(text)
+    if cued:
+        result["name"] = cued.group("name")
+        text = text[: cued.start()] + " " + text[cued.end() :]
+    text = FIELD_WORDS.sub(" ", text)
+    glued = None if cued else NAME_BEFORE_PHONE.search(text)
+    if glued and _is_name(glued.group("name")) and not BUILDING_WORDS.search(glued.group("name")):
+        result["name"] = glued.group("name")
+        text = text[: glued.start()] + " " + text[glued.end() :]
     phone = PHONE_PATTERN.search(text)
     if phone:
         result["phone"] = phone.group(1)
         text = text[: phone.start()] + " " + text[phone.end() :]
-    parts = [part for part in text.split() if part]
-    # A 2-4 character all-Chinese part without address words is the recipient's name.
-    for part in list(parts):
-        if re.fullmatch(r"[\u4e00-\u9fa5]{2,4}", part) and not re.search(
-            r"[省市区县路街号镇村栋楼室]", part
-        ):
-            result["name"] = part
-            parts.remove(part)
-            break
+    parts = [part for part in text.split()
+             if not (FILLER.fullmatch(part) and not ADDRESS_WORDS.search(part))]
+    if not result["name"] and parts:
+        # The name comes first (「张三 …」) or after the address: then it is the last part
+        # that is one (「浙江 杭州 西湖区 翠苑 5幢 张伟」: 浙江, 杭州 and 翠苑 are the address's).
+        for index in [0, *range(len(parts) - 1, 0, -1)]:
+            result["name"] = _name_at(parts, index)
+            if result["name"]:
+                del parts[index]
+                break
     address = "".join(parts)
     if address:
         result.update(_regions(address))
     return result
+
+
+def name_beside(text: str) -> str:
+    """The recipient's name in a chat message with an address: cued (「收件人张伟」) or written
+    right before or after the phone (「…90号 张伟 13812345678」), else ''."""
+    text = _contact_text(text)
+    cued = _cued_name(text)
+    if cued:
+        return cued.group("name")
+    text = FIELD_WORDS.sub(" ", text)
+    phone = PHONE_PATTERN.search(text)
+    if not phone:
+        return ""
+    before = text[: phone.start()].split() or [""]
+    after = text[phone.end() :].split() or [""]
+    glued = NAME_BEFORE_PHONE.search(text)
+    candidates = [after[0], before[-1]] + ([glued.group("name")] if glued else [])
+    return next((name for name in (_name_at([part], 0) for part in candidates if part)
+                 if name and not BUILDING_WORDS.search(name)), "")
 
 
 # 「地址写错了 帮我改成 杭州市西湖区文三路100号 电话不变」: the address inside a chat message
@@ -152,8 +275,8 @@ HOUSE_NUMBER = re.compile(r"\d+\s*(?:号楼|号|弄|栋|幢|室)"
 
 def address_in(texts: List[str]) -> Optional[Dict[str, str]]:
     """A complete address (province to house number) in one of the customer's messages,
-    with the phone written beside it; the recipient's name is left empty (words of a chat
-    message are no name)."""
+    with the phone written beside it; the recipient's name only when cued or beside the phone
+    (`name_beside`: other words of a chat message are no name), else empty."""
     for text in texts:
         ends = list(HOUSE_NUMBER.finditer(text))
         if not ends:
@@ -161,7 +284,7 @@ def address_in(texts: List[str]) -> Optional[Dict[str, str]]:
         cues = list(ADDRESS_CUE.finditer(text, 0, ends[-1].start()))
         address = parse_address(text[cues[-1].end() if cues else 0:ends[-1].end()])
         phone = PHONE_PATTERN.search(text)
-        address.update(name="", phone=phone.group(1) if phone else "")
+        address.update(name=name_beside(text), phone=phone.group(1) if phone else "")
         if address_problem(address) is None:
             return address
     return None

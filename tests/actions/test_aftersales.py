@@ -54,6 +54,26 @@ def test_policy_file_and_keywords() -> None:
     assert policy.reason_in(["你好"]) is None
 
 
+@pytest.mark.parametrize("text, news", [
+    ("收到了但是少了一件", aftersales.PART_MISSING),
+    ("只收到一个 少发了一件", aftersales.PART_MISSING),
+    ("包裹里少了个配件", aftersales.PART_MISSING),
+    ("只收到一个 另一个没收到", aftersales.PART_MISSING),
+    ("快递显示签收了 但是少了一件 充电器没收到", aftersales.PART_MISSING),
+    ("还有一件没收到", aftersales.PART_MISSING),
+    ("显示签收了但是我没收到", aftersales.PARCEL_NOT_RECEIVED),
+    ("不是我签的", aftersales.PARCEL_NOT_RECEIVED),
+    ("我没收到 是不是漏发了", aftersales.PARCEL_NOT_RECEIVED),  # nothing came
+    ("另一个订单没收到", aftersales.PARCEL_NOT_RECEIVED),
+    ("买了多少个", None), ("到哪了", None),
+])
+def test_an_item_short_in_a_parcel_is_told_from_a_parcel_never_received(text, news) -> None:
+    assert aftersales.parcel_news(text) == news
+    reason = aftersales.missing_item_reason([text])
+    assert (reason.code if reason else None) == \
+        ("missing_item" if news == aftersales.PART_MISSING else None)
+
+
 def test_policy_mistakes_name_the_file(tmp_path) -> None:
     bad = tmp_path / "aftersales.yml"
     bad.write_text("return_address: x\nno_reason_days: 7\nafter_sale_days: 15\n"

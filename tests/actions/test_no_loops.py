@@ -523,6 +523,15 @@ def test_signed_for_but_not_received_is_acknowledged_before_the_request(run_acti
     messages, _ = run_action(ActionAskOrderId(), conversation(
         ["我的快递到哪了"], {"order_task": "track"}, intent="track_logistics"))
     assert "签收记录" not in texts(messages)
+    # An item short in a parcel that came is the shop's fault, owned (not the signing).
+    for text, intent in (("快递显示签收了 但是少了一件 充电器没收到", "track_logistics"),
+                         ("收到了但是少了一件", "query_order_status")):
+        task = "track" if intent == "track_logistics" else "status"
+        messages, _ = run_action(ActionAskOrderId(), conversation(
+            [text], {"order_task": task}, intent=intent))
+        said = texts(messages)
+        assert "签收记录" not in said and "「少件/漏发」" in said, text
+        assert "运费都由我们承担" in said, text
 
 
 def test_the_shops_own_fault_is_owned_before_the_request_for_the_order(run_action):

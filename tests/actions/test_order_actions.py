@@ -165,6 +165,17 @@ def test_an_open_resend_is_the_parcel_still_to_come(shop_factory, monkeypatch):
     messages, _ = run_directly(ActionOrderTask(), tracker)
     text = texts(messages)
     assert f"补发已登记(售后单号{filed['ticket_no']})" in text and "发出后会有单号" in text, text
+    # 「少了一件」 again, read as a status question: that resend, not a second one.
+    tracker = make_tracker({"order_id": ZHAO_RECENT, "verified_order_id": ZHAO_RECENT,
+                            "order_task": "status"}, sender="demo-zhao")
+    tracker.events[0]["text"] = "收到了但是少了一件"
+    messages, _ = run_directly(ActionOrderTask(), tracker)
+    assert f"补发已登记(售后单号{filed['ticket_no']})" in texts(messages), texts(messages)
+    tracker = make_tracker({"customer_id": "C0061", "order_task": "status"}, sender="demo-zhao",
+                           set_now={"order_id": ZHAO_RECENT}, requested_slot="order_id")
+    tracker.events[0]["text"] = "收到了但是少了一件"
+    _, events = run_directly(ValidateOrderForm(), tracker)
+    assert not any(event.get("name") == "order_task" for event in events)
 
 
 def test_when_the_money_arrives_is_the_refund_not_the_parcel(run_action):
@@ -378,3 +389,18 @@ def test_signed_for_but_not_received_gets_where_to_look_and_a_human_to_check(run
     # A delivered order asked about plainly gets the plain answer.
     messages, _ = run_action(ActionOrderTask(), verified(DELIVERED, order_task="status"))
     assert "签收" in texts(messages) and "快递柜" not in texts(messages)
+    tracker = verified(DELIVERED, order_task="track")
+    tracker.events.insert(0, {"event": "user", "text": "不是我签的"})
+    assert "快递柜" in texts(run_action(ActionOrderTask(), tracker)[0])
+
+
+def test_an_item_short_in_the_parcel_is_not_a_parcel_never_received(run_action):
+    # The parcel came; an item of it did not (the order form takes it as the missing item's
+    # after-sale): no 「显示签收了却没收到」 with the courier's signing to check.
+    for task in ("track", "status"):
+        for said in ("收到了但是少了一件", "只收到一个 另一个没收到",
+                     "快递显示签收了 但是少了一件 充电器没收到", "包裹里少了个配件"):
+            tracker = verified(DELIVERED, order_task=task)
+            tracker.events.insert(0, {"event": "user", "text": said})
+            messages, _ = run_action(ActionOrderTask(), tracker)
+            assert "签收" in texts(messages) and "快递柜" not in texts(messages), (task, said)

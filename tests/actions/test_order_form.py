@@ -105,6 +105,34 @@ def test_address_change_collects_and_validates_the_new_address(run_action):
     assert slots["requested_slot"] == "confirmed"
 
 
+def test_a_new_address_with_the_name_after_it_is_split_into_its_fields(run_action):
+    base = {"customer_id": "C0001", "order_task": "address", "order_id": "361204587712340002",
+            "verified_order_id": "361204587712340002"}
+    for said, name, phone, detail in (
+            ("浙江省杭州市西湖区文三路90号 张伟 13812345678", "张伟", "13812345678", "文三路90号"),
+            ("北京市朝阳区建国路88号SOHO现代城2号楼1201室，李娜，电话13900001111", "李娜",
+             "13900001111", "建国路88号SOHO现代城2号楼1201室"),
+            # The name before the address, as before.
+            ("张三 13800000000 浙江省杭州市西湖区文三路100号", "张三", "13800000000",
+             "文三路100号")):
+        messages, slots = run_action(ValidateOrderForm(), make_tracker(
+            base, sender="demo-wang", set_now={"new_address": said},
+            requested_slot="new_address"))
+        address = json.loads(slots["new_address"])
+        assert (address["name"], address["phone"], address["detail"]) == (name, phone, detail)
+        assert f"新的收货信息:{name} {phone} " in texts(messages)
+        assert slots["requested_slot"] == "confirmed"
+    # 「手机尾号不变」: the order's phone, and the name written after the address.
+    _, slots = run_action(ValidateOrderForm(), make_tracker(
+        base, sender="demo-wang",
+        set_now={"new_address": "广东深圳南山区科技园科苑路15号 收件人王芳 手机尾号不变"},
+        requested_slot="new_address"))
+    address = json.loads(slots["new_address"])
+    assert (address["name"], address["district"], address["detail"]) == ("王芳", "南山区",
+                                                                         "科技园科苑路15号")
+    assert address["phone"].endswith("5678")  # 王伟's, the order's
+
+
 def test_an_address_given_before_the_order_was_proven_is_not_asked_again(run_action):
     # 「地址写错了 帮我改成 杭州市西湖区文三路100号 电话不变」, then the order and the tail.
     paid = "361204587712340002"  # 王伟's, not shipped yet
@@ -118,6 +146,15 @@ def test_an_address_given_before_the_order_was_proven_is_not_asked_again(run_act
                                                                           "文三路100号")
     assert address["name"] == "王伟" and address["phone"]  # the order's recipient and phone
     assert slots["requested_slot"] == "confirmed"  # the address is not asked for
+    # The recipient and phone written after the address are the new ones.
+    tracker = make_tracker({"order_task": "address", "order_id": paid},
+                           set_now={"phone_tail": "5678"}, requested_slot="phone_tail")
+    tracker.events.insert(0, {"event": "user",
+                              "text": "改地址 浙江省杭州市西湖区文三路90号 张伟 13812345678"})
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    address = json.loads(slots["new_address"])
+    assert (address["name"], address["phone"], address["detail"]) == ("张伟", "13812345678",
+                                                                      "文三路90号")
 
 
 def test_tail_proven_for_an_earlier_order_is_asked_again_without_a_penalty(run_action):
@@ -330,3 +367,79 @@ def test_a_question_about_the_tail_is_answered_not_counted(run_action):
         messages, slots = run_action(ValidateOrderForm(), tracker)
         assert "手机号的最后4位数字" in texts(messages), text
         assert slots.get("phone_tail") is None and not slots.get("failed_attempts"), text
+
+
+WANG_DELIVERED = "361204587712340003"  # 王伟's air fryer (two items), delivered
+
+
+def missing_item_turn(task, said, order_id=WANG_DELIVERED):
+    """The form's first turn for 王伟's order, the customer's request read as `task`."""
+    tracker = make_tracker({"customer_id": "C0001", "order_task": task}, sender="demo-wang",
+                           set_now={"order_id": order_id}, requested_slot="order_id")
+    tracker.events[0]["text"] = said
+    return tracker
+
+
+def test_an_item_short_in_a_delivered_parcel_is_its_resend_not_a_lost_parcel(run_action):
+    # Read as a status or tracking question: the missing item's after-sale, not the signing.
+    for task in ("track", "status"):
+        for said in ("收到了但是少了一件", "只收到一个 少发了一件", "包裹里少了个配件",
+                     "快递显示签收了 但是少了一件 另一个没收到"):
+            messages, slots = run_action(ValidateOrderForm(), missing_item_turn(task, said))
+            assert (slots.get("order_task"), slots.get("aftersale_reason")) == \
+                ("quality", "missing_item"), (task, said)
+            assert "「少件/漏发」的话,我们给您补发,不用寄回原商品" in texts(messages), said
+            assert slots["requested_slot"] == "aftersale_item"  # two items: which one
+    # The parcel itself not received: its signing is looked up (action_order_task).
+    for said in ("显示签收了但是我没收到", "不是我签的"):
+        messages, slots = run_action(ValidateOrderForm(), missing_item_turn("track", said))
+        assert "order_task" not in slots and "aftersale_reason" not in slots, said
+        assert slots["requested_slot"] is None and "补发" not in texts(messages)
+    # Not delivered yet: still the tracking.
+    _, slots = run_action(ValidateOrderForm(), missing_item_turn(
+        "track", "只收到一个 少发了一件", WANG_ORDER))
+    assert "order_task" not in slots and slots["requested_slot"] is None
+
+
+def test_the_missing_item_is_resent_once_its_photo_is_sent(shop_factory, monkeypatch):
+    import base64
+    import sys
+    from pathlib import Path
+
+    from action_helpers import run_directly
+
+    from actions.aftersales import ActionAskAftersaleItem, ActionAskEvidence
+    from actions.orders import ActionOrderTask
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shop"))
+    from shop_api_helpers import png
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files a resend
+
+    def slots_of(events):
+        return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+    _, events = run_directly(ValidateOrderForm(), missing_item_turn("track", "收到了但是少了一件"))
+    slots = {"customer_id": "C0001", "order_id": WANG_DELIVERED, **slots_of(events)}
+    assert slots["requested_slot"] == "aftersale_item"
+    messages, _ = run_directly(ActionAskAftersaleItem(), make_tracker(slots, sender="demo-wang"))
+    item = messages[0]["buttons"][0]["title"]
+    slots.pop("requested_slot")
+    _, events = run_directly(ValidateOrderForm(), make_tracker(
+        slots, sender="demo-wang", set_now={"aftersale_item": item},
+        requested_slot="aftersale_item"))
+    slots.update(slots_of(events))
+    assert slots["requested_slot"] == "evidence"
+    messages, _ = run_directly(ActionAskEvidence(), make_tracker(slots, sender="demo-wang"))
+    assert "收到的全部商品和外包装" in texts(messages)
+    slots.pop("requested_slot")
+    photo = make_tracker(slots, sender="demo-wang", requested_slot="evidence")
+    url = f"data:image/png;base64,{base64.b64encode(png(seed=7)).decode()}"
+    photo.events[0]["metadata"] = {**photo.events[0]["metadata"],
+                                   "attachments": [{"type": "image", "url": url}]}
+    _, events = run_directly(ValidateOrderForm(), photo)
+    slots.update(slots_of(events))
+    assert slots["evidence"] and slots["requested_slot"] is None
+    messages, _ = run_directly(ActionOrderTask(), make_tracker(slots, sender="demo-wang"))
+    said = texts(messages)
+    assert "已为您登记补发(售后单号AS" in said and "不用寄回原商品" in said, said

@@ -64,6 +64,53 @@ def test_parse_address(text, expected):
     assert address_problem(address) is None
 
 
+# The address first, then the name and the phone (as many customers write it), with or without
+# 收件人/联系人, separated by spaces, ，, ；, 、 or nothing at all before the phone.
+@pytest.mark.parametrize("text, expected", [
+    ("浙江省杭州市西湖区文三路90号 张伟 13812345678",
+     ("张伟", "13812345678", "浙江省", "杭州市", "西湖区", "文三路90号")),
+    ("北京市朝阳区建国路88号SOHO现代城2号楼1201室，李娜，电话13900001111",
+     ("李娜", "13900001111", "北京市", "北京市", "朝阳区", "建国路88号SOHO现代城2号楼1201室")),
+    # 「手机尾号不变」: the phone stays the order's, and is no part of the address.
+    ("广东深圳南山区科技园科苑路15号 收件人王芳 手机尾号不变",
+     ("王芳", "", "广东省", "深圳市", "南山区", "科技园科苑路15号")),
+    ("广东深圳南山区科技园科苑路15号 手机号不变 王芳",
+     ("王芳", "", "广东省", "深圳市", "南山区", "科技园科苑路15号")),
+    ("浙江省杭州市西湖区文三路90号 联系人张伟 13812345678",
+     ("张伟", "13812345678", "浙江省", "杭州市", "西湖区", "文三路90号")),
+    ("浙江省杭州市西湖区文三路90号，收件人：张伟，联系电话：13812345678",
+     ("张伟", "13812345678", "浙江省", "杭州市", "西湖区", "文三路90号")),
+    ("浙江省杭州市西湖区文三路90号；欧阳娜娜；13812345678",
+     ("欧阳娜娜", "13812345678", "浙江省", "杭州市", "西湖区", "文三路90号")),
+    ("浙江省杭州市西湖区文三路90号、张伟、13812345678",
+     ("张伟", "13812345678", "浙江省", "杭州市", "西湖区", "文三路90号")),
+    ("浙江省杭州市西湖区文三路90号张伟13812345678",
+     ("张伟", "13812345678", "浙江省", "杭州市", "西湖区", "文三路90号")),
+    ("浙江省杭州市西湖区文三路90号 13812345678 张伟收",
+     ("张伟", "13812345678", "浙江省", "杭州市", "西湖区", "文三路90号")),
+    ("浙江省杭州市西湖区文三路90号 张伟 13812345678 谢谢",
+     ("张伟", "13812345678", "浙江省", "杭州市", "西湖区", "文三路90号")),
+    # Regions written apart are no name: 浙江 and 杭州 here, 翠苑 inside the address.
+    ("浙江 杭州 西湖区 文三路90号 张伟 13812345678",
+     ("张伟", "13812345678", "浙江省", "杭州市", "西湖区", "文三路90号")),
+    ("浙江省杭州市西湖区 翠苑 一区5幢 张伟",
+     ("张伟", "", "浙江省", "杭州市", "西湖区", "翠苑一区5幢")),
+    ("浙江 杭州 西湖区 文三路90号", ("", "", "浙江省", "杭州市", "西湖区", "文三路90号")),
+    # A name like a city's before an address of elsewhere is the name (许昌 is in 河南).
+    ("许昌 13800000000 浙江省杭州市西湖区文三路90号",
+     ("许昌", "13800000000", "浙江省", "杭州市", "西湖区", "文三路90号")),
+    # Nothing glued to the house number is taken for a name when it is a building.
+    ("北京市朝阳区建国路88号金地大厦13900001111",
+     ("", "13900001111", "北京市", "北京市", "朝阳区", "建国路88号金地大厦")),
+    ("浙江省杭州市西湖区文三路90号 麻烦了", ("", "", "浙江省", "杭州市", "西湖区", "文三路90号")),
+])
+def test_parse_address_with_the_name_after_it(text, expected):
+    address = parse_address(text)
+    keys = ("name", "phone", "province", "city", "district", "detail")
+    assert tuple(address[key] for key in keys) == expected
+    assert address_problem(address) is None
+
+
 @pytest.mark.parametrize("text", ["杭州西湖", "浙江省杭州市", "浙江省杭州市西湖区", "",
                                   "杭州市文三路100号", "文三路100号"])
 def test_incomplete_addresses_are_explained(text):
@@ -89,3 +136,18 @@ def test_an_address_inside_a_chat_message(text, detail, phone):
     found = address_in([text])
     assert (found["detail"], found["phone"], found["name"]) == (detail, phone, "") if detail \
         else found is None
+
+
+@pytest.mark.parametrize("text, name", [
+    ("改地址 浙江省杭州市西湖区文三路90号 张伟 13812345678", "张伟"),
+    ("帮我把地址改成浙江省杭州市西湖区文三路90号，收件人李娜，13812345678", "李娜"),
+    ("改成 张伟 13812345678 浙江省杭州市西湖区文三路90号", "张伟"),
+    ("改到浙江省杭州市西湖区文三路90号张伟13812345678", "张伟"),
+    # Other words of a chat message are no name.
+    ("改地址 浙江省杭州市西湖区文三路90号 手机13812345678 谢谢", ""),
+    ("地址改成浙江省杭州市西湖区文三路90号 13812345678 麻烦快点", ""),
+    ("帮我改成 浙江省杭州市西湖区文三路90号 尽快发货", ""),
+])
+def test_a_chat_message_gives_the_name_beside_the_phone_or_after_its_cue(text, name):
+    found = address_in([text])
+    assert (found["name"], found["detail"]) == (name, "文三路90号")
