@@ -28,8 +28,7 @@ that is not a JSON object and silently drops a non-string message with 200 `[]`.
 
 credentials.yml: `channels.rest.SecureRestInput:` (same URL as Rasa's `rest`).
 Importing this module also installs the Rasa-server guards (security.rasa_hooks): masked
-logs, model replacement off, an honest answer when the action server is down; and the
-in-process action endpoint (channels/actions_endpoint.py).
+logs, model replacement off, an honest answer when the action server is down.
 """
 
 from __future__ import annotations
@@ -53,7 +52,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import actions_endpoint
 from channels.identity import IdentityError, verify_identity
 from escalation.rules import load_rules
 from security import rasa_hooks
@@ -81,7 +79,6 @@ BUSY_TEXT = ("系统有点忙,您的消息已收到,请稍后再试或拨打客�
 # The channels' numeric settings are checked with the server's (defaults in defaults.env).
 rasa_hooks.install(extra_ints=("WECHAT_OA_CUSTOM_SENDS",),
                    extra_numbers=("WECOM_RETRY_SECONDS",))
-actions_endpoint.install()  # ACTION_ENDPOINT_URL=python:actions.inprocess
 
 
 class BadRequest(Exception):

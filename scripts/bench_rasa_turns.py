@@ -2,8 +2,7 @@
 process, against the real action server and demo shop:
 
     .venv/bin/python scripts/bench_rasa_turns.py [--rounds 5] [--passes 1]
-    .venv/bin/python scripts/bench_rasa_turns.py --only "fix 7" --profile  # where the CPU goes
-    .venv/bin/python scripts/bench_rasa_turns.py --only "fix 7,in this process"  # two of them
+    .venv/bin/python scripts/bench_rasa_turns.py --profile   # where the current code's CPU goes
 
 Starts the shop and the action server on free ports (scripts/stack.py), loads the trained
 model in this process with the project's endpoints (the caching SQL tracker store on a
@@ -11,8 +10,7 @@ temporary SQLite file, in-memory locks, the brand NLG, no event broker), then al
 rounds in which every variant plays the benchmark's conversations (tests/scenarios/
 conversations.yml and scripts/bench_scenarios.yml, each on a new sender). Prints the median
 CPU milliseconds of this process per customer message: what one Rasa worker spends, without
-the HTTP channel, the action server or the shop (whose CPU is printed beside it). The last
-variant runs the actions in this process (channels/actions_endpoint.py): compare the sums.
+the HTTP channel, the action server or the shop (whose CPU is printed beside it).
 
 The whole-stack benchmark (scripts/bench.py) runs every service on the same two cores, so a
 change of a few per cent of Rasa's CPU is within its run-to-run spread; this one is not.
@@ -49,7 +47,6 @@ from rasa.utils.log_utils import configure_structlog  # noqa: E402
 from stack import Stack  # noqa: E402
 
 import components  # noqa: E402,F401  (applies the fixes)
-from channels import actions_endpoint  # noqa: E402
 from components import rasa_fixes  # noqa: E402
 from service_common.http import close_pooled_sessions  # noqa: E402
 
@@ -62,15 +59,12 @@ def rasas_states(domain: Any, tracker: Any, omit_unset_slots: bool,
                                                   ignore_rule_only_turns, rule_only_data)
 
 
-def variant(resumed_states: bool, plain_copy: bool, lean_domain: bool,
-            in_process: bool = False) -> Callable[[Any], None]:
-    def apply(agent: Any) -> None:
+def variant(resumed_states: bool, plain_copy: bool, lean_domain: bool) -> Callable[[], None]:
+    def apply() -> None:
         rasa_fixes._resumed_states = RESUMED if resumed_states else rasas_states
         trackers.copy = rasa_fixes._CopyModule() if plain_copy else copy  # type: ignore
         RemoteAction._action_call_format = rasa_fixes._action_call_without_responses \
             if lean_domain else rasa_fixes._action_call_format
-        agent.action_endpoint.url = IN_PROCESS if in_process else os.environ[
-            "ACTION_ENDPOINT_URL"]
     return apply
 
 
@@ -80,10 +74,7 @@ VARIANTS = {
     "states resumed as the tracker grows (fix 2)": variant(True, False, False),
     "... and slots copied without __reduce_ex__ (fix 6)": variant(True, True, False),
     "... and the domain without responses in action calls (fix 7)": variant(True, True, True),
-    "... and the actions in this process (python:actions.inprocess)":
-        variant(True, True, True, in_process=True),
 }
-IN_PROCESS = "python:actions.inprocess"
 
 
 async def play(agent: Any, scenarios: List[Dict[str, Any]]) -> int:
@@ -104,33 +95,29 @@ async def play(agent: Any, scenarios: List[Dict[str, Any]]) -> int:
 async def run(args: argparse.Namespace, stack: Stack) -> Dict[str, List[Tuple[float, float]]]:
     endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
     endpoints.event_broker = None
-    actions_endpoint.install()
     agent = await load_agent(model_path=str(ROOT / "models" / "shop.tar.gz"),
                              endpoints=endpoints)
     scenarios = assistant_scenarios() * args.passes
     servers = [stack.processes[name].pid for name in ("actions", "shop")]
-    chosen = {name: apply for name, apply in VARIANTS.items()
-              if not args.only or any(part in name for part in args.only.split(","))}
-    for apply in chosen.values():  # warm up every variant (the in-process actions' imports)
-        apply(agent)
-        await play(agent, scenarios)
-    if args.profile:  # the last variant chosen
+    await play(agent, scenarios)  # warm up
+    if args.profile:
         profiler = cProfile.Profile()
         profiler.enable()
         sent = await play(agent, scenarios)
         profiler.disable()
-        print(f"cProfile of {sent} customer messages ({list(chosen)[-1]}), {args.sort}:")
-        pstats.Stats(profiler).sort_stats(args.sort).print_stats(45)
+        print(f"cProfile of {sent} customer messages (the current code), cumulative:")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         await close_pooled_sessions()
         return {}
-    figures: Dict[str, List[Tuple[float, float]]] = {name: [] for name in chosen}
+    figures: Dict[str, List[Tuple[float, float]]] = {name: [] for name in VARIANTS}
     for _ in range(args.rounds):
-        for name, apply in chosen.items():
-            apply(agent)
+        for name, apply in VARIANTS.items():
+            apply()
             mine, theirs = time.process_time(), sum(map(process_cpu, servers))
             sent = await play(agent, scenarios)
             figures[name].append(((time.process_time() - mine) * 1000 / sent,
                                   (sum(map(process_cpu, servers)) - theirs) * 1000 / sent))
+    VARIANTS[list(VARIANTS)[-1]]()
     await close_pooled_sessions()
     return figures
 
@@ -139,11 +126,7 @@ def main(argv: List[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true",
-                        help="profile one pass of the last variant chosen instead")
-    parser.add_argument("--sort", default="cumulative", help="the profile's order "
-                        "(cumulative, tottime)")
-    parser.add_argument("--only", default="", help="comma-separated parts of the variants' "
-                        "names to run (default: all)")
+                        help="profile one pass of the current code instead")
     parser.add_argument("--passes", type=int, default=1, help="conversations per round: "
                         "the benchmark's scenarios this many times")
     args = parser.parse_args(argv)

@@ -146,12 +146,6 @@ class Stack:
             "rasa": f"{self.rasa_url}/status?token={self.env['RASA_API_TOKEN']}",
         }
 
-    @property
-    def actions_in_process(self) -> bool:
-        """ACTION_ENDPOINT_URL=python:actions.inprocess: Rasa runs the actions itself
-        (channels/actions_endpoint.py), so no action server is started."""
-        return self.env.get("ACTION_ENDPOINT_URL", "").startswith("python:")
-
     def start(self, services=("shop", "actions", "desk", "rasa"), timeout: float = 600) -> None:
         # Refuses an empty or published secret unless DEMO_MODE=1 (then warns loudly).
         secrets.require(secrets.NAMES, self.env, service="the stack")
@@ -160,8 +154,6 @@ class Stack:
         commands = self.commands()
         if "actions" in services:
             self.ingest_documents()
-        if self.actions_in_process:
-            services = tuple(name for name in services if name != "actions")
         for name in services:
             with open(self.log_dir / f"{name}.log", "ab") as log:
                 self.processes[name] = subprocess.Popen(
