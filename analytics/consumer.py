@@ -92,7 +92,12 @@ async def consume_amqp(ingestor: Ingestor, url: str, queue_name: str,
 async def _consume_amqp(ingestor: Ingestor, url: str, queue_name: str,
                         stop: asyncio.Event, batch: int = 200) -> None:
     """RabbitMQ: acknowledges a batch only after its facts are committed, so a consumer
-    killed in between gets the batch again (and the keys make that harmless)."""
+    killed in between gets the batch again (and the keys make that harmless).
+
+    The broker pushes messages (up to `batch` unacknowledged, the channel's prefetch) and
+    one acknowledgement covers the whole batch: asking for each message (basic.get) and
+    acknowledging each was a round trip per event for the consumer and for RabbitMQ, on
+    the cores the replies need (docs/scale.md)."""
     import aio_pika
 
     connection = await aio_pika.connect_robust(url)
@@ -104,30 +109,29 @@ async def _consume_amqp(ingestor: Ingestor, url: str, queue_name: str,
             type=aio_pika.ExchangeType.FANOUT)
         queue = await channel.declare_queue(queue_name, durable=True)
         await queue.bind(exchange, "")
+        inbox: asyncio.Queue = asyncio.Queue()
+        await queue.consume(inbox.put, no_ack=False)
         logger.info("consuming RabbitMQ queue %s", queue_name)
         while not stop.is_set():
-            messages: List[Any] = []  # aio_pika incoming messages
-            while len(messages) < batch:
-                message = await queue.get(no_ack=False, fail=False)
-                if message is None:
-                    break
-                messages.append(message)
-            if not messages:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS / 2)
-                except asyncio.TimeoutError:
-                    pass
+            try:
+                messages = [await asyncio.wait_for(inbox.get(), timeout=POLL_SECONDS / 2)]
+            except asyncio.TimeoutError:
                 continue
+            while len(messages) < batch and not inbox.empty():
+                messages.append(inbox.get_nowait())
             events = []
             for message in messages:
                 try:
-                    events.append(json.loads(message.body))
+                    body = json.loads(message.body)
                 except ValueError:
                     logger.warning("a broker message is not JSON; dropped")
+                    continue
+                # A list: the events of one batch (analytics.broker.BatchingPikaEventBroker).
+                events.extend(body if isinstance(body, list) else [body])
             written = await asyncio.get_running_loop().run_in_executor(
                 None, ingestor.rasa, events)
-            for message in messages:
-                await message.ack()
+            # Delivery tags grow on the channel: the last one acknowledges them all.
+            await messages[-1].ack(multiple=True)
             logger.debug("%d events -> %d new facts", len(events), written)
 
 

@@ -342,11 +342,11 @@ def table(rows: List[Result], baseline: List[Result]) -> str:
              "| CPU ms/msg (total) | msg/s ratio | p50 ratio |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
-        base = next((b for b in baseline if b.label.split(", ")[1] == row.label.split(", ")[1]),
-                    None)
+        customers = row.label.rsplit(", ", 1)[1]  # a variant's name may hold commas
+        base = next((b for b in baseline if b.label.rsplit(", ", 1)[1] == customers), None)
         ratio = f"{row.rate / base.rate:.2f}" if base and base.rate else "-"
         p50 = f"{row.ms(.5) / base.ms(.5):.2f}" if base and base.latencies else "-"
-        name, customers = row.label.split(", ")
+        name = row.label.rsplit(", ", 1)[0]
         lines.append(f"| {name} | {customers.split()[0]} | {row.rate:.2f} | {row.ms(.5):.0f} "
                      f"| {row.ms(.95):.0f} | {row.ms(.99):.0f} | {row.errors} | {row.timeouts} "
                      f"| {sum(row.cpu.values()):.1f} | {ratio} | {p50} |")
