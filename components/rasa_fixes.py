@@ -51,17 +51,28 @@ get the whole domain, 58 KB of JSON of which 52 KB are the responses, which no a
 (rasa_sdk reads the forms and the slots; actions answer with response names that Rasa renders).
 Each call carries the domain without its responses now (`_domain_for_actions`): a third of the
 bytes Rasa writes and the action server reads per validation.
+
+8. Speed. Three lookups Rasa repeats on every message, each the same answer every time
+(cProfile of `scripts/bench_rasa_turns.py`, docs/scale.md): `Event.resolve_by_type` walks
+every subclass of `Event` for each event it reads back (the actions' answers, a stored
+tracker), now remembered per type name (`_resolved_event_type`); `current_state` deep-copies
+the active form's trigger message (the whole parse of a message) for each action call, whose
+body is written as JSON at once, now a plain copy of the loop's fields (`_DataclassesModule`);
+a form's unique entity mappings were worked out again by every new `FormAction` (one per
+validation and per slot extraction), now once per form and domain
+(`_entity_mapping_is_unique`).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import json
 import logging
 from collections import OrderedDict
 from functools import lru_cache
-from typing import Any, Dict, FrozenSet, List, Optional, Text, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Text, Tuple, Type
 
 import aiohttp
 import rasa.core.test as rasa_test
@@ -69,13 +80,14 @@ import rasa.shared.core.trackers as trackers
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.forms import FormAction
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.domain import Domain, State
-from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
@@ -425,6 +437,53 @@ def _action_call_without_responses(self: RemoteAction, tracker: DialogueStateTra
     return call
 
 
+_resolve_by_type = Event.resolve_by_type
+_event_types: Dict[Text, Type[Event]] = {}
+
+
+def _resolved_event_type(type_name: Text, default: Optional[Type[Event]] = None
+                         ) -> Optional[Type[Event]]:
+    """`Event.resolve_by_type`, the class found for a name remembered (only classes found:
+    an unknown name still gets the default or the error)."""
+    found = _event_types.get(type_name)
+    if found is None:
+        found = _resolve_by_type(type_name, default)
+        if found is not None and found is not default:
+            _event_types[type_name] = found
+    return found
+
+
+class _DataclassesModule:
+    """`dataclasses` as `rasa.shared.core.trackers` sees it: `asdict` of the active loop
+    copies its fields without deep-copying the trigger message (callers write it as JSON or
+    read it); anything else as before."""
+
+    @staticmethod
+    def asdict(value: Any) -> Dict[Text, Any]:
+        if type(value) is trackers.TrackerActiveLoop:
+            return {field.name: getattr(value, field.name)
+                    for field in dataclasses.fields(value)}
+        return dataclasses.asdict(value)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(dataclasses, name)
+
+
+# The domain the remembered mappings belong to, and {form name: its unique entity mappings}.
+_unique_mappings: List[Any] = [None, {}]
+_rasas_entity_mapping_is_unique = FormAction.entity_mapping_is_unique
+
+
+def _entity_mapping_is_unique(self: FormAction, slot_mapping: Dict[Text, Any],
+                              domain: Domain) -> bool:
+    if _unique_mappings[0] is not domain:
+        _unique_mappings[:] = [domain, {}]
+    known = _unique_mappings[1]
+    if self.name() not in known:
+        known[self.name()] = self._create_unique_entity_mappings(domain)
+    return json.dumps(slot_mapping, sort_keys=True) in known[self.name()]
+
+
 def apply() -> None:
     RemoteAction._validate_action_result = _validate_action_result
     Domain.states_for_tracker_history = _cached_states_for_tracker_history
@@ -433,4 +492,7 @@ def apply() -> None:
     EndpointConfig.session = _pooled_session
     trackers.copy = _CopyModule()
     RemoteAction._action_call_format = _action_call_without_responses
+    Event.resolve_by_type = staticmethod(_resolved_event_type)
+    trackers.dataclasses = _DataclassesModule()
+    FormAction.entity_mapping_is_unique = _entity_mapping_is_unique
 

@@ -3,6 +3,7 @@ process, against the real action server and demo shop:
 
     .venv/bin/python scripts/bench_rasa_turns.py [--rounds 5] [--passes 1]
     .venv/bin/python scripts/bench_rasa_turns.py --profile   # where the current code's CPU goes
+    .venv/bin/python scripts/bench_rasa_turns.py --only "fix 7,fix 8" --passes 3  # two of them
 
 Starts the shop and the action server on free ports (scripts/stack.py), loads the trained
 model in this process with the project's endpoints (the caching SQL tracker store on a
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import copy
 import cProfile
+import dataclasses
 import itertools
 import logging
 import os
@@ -40,9 +42,11 @@ import rasa.shared.core.trackers as trackers  # noqa: E402
 from bench import assistant_scenarios  # noqa: E402
 from bench_action_calls import print_medians, process_cpu  # noqa: E402
 from rasa.core.actions.action import RemoteAction  # noqa: E402
+from rasa.core.actions.forms import FormAction  # noqa: E402
 from rasa.core.agent import load_agent  # noqa: E402
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage  # noqa: E402
 from rasa.core.utils import AvailableEndpoints  # noqa: E402
+from rasa.shared.core.events import Event  # noqa: E402
 from rasa.utils.log_utils import configure_structlog  # noqa: E402
 from stack import Stack  # noqa: E402
 
@@ -59,21 +63,30 @@ def rasas_states(domain: Any, tracker: Any, omit_unset_slots: bool,
                                                   ignore_rule_only_turns, rule_only_data)
 
 
-def variant(resumed_states: bool, plain_copy: bool, lean_domain: bool) -> Callable[[], None]:
+def variant(resumed_states: bool, plain_copy: bool, lean_domain: bool,
+            lookups: bool = False) -> Callable[[], None]:
     def apply() -> None:
         rasa_fixes._resumed_states = RESUMED if resumed_states else rasas_states
         trackers.copy = rasa_fixes._CopyModule() if plain_copy else copy  # type: ignore
         RemoteAction._action_call_format = rasa_fixes._action_call_without_responses \
             if lean_domain else rasa_fixes._action_call_format
+        Event.resolve_by_type = staticmethod(rasa_fixes._resolved_event_type if lookups
+                                             else rasa_fixes._resolve_by_type)
+        trackers.dataclasses = rasa_fixes._DataclassesModule() if lookups \
+            else dataclasses  # type: ignore
+        FormAction.entity_mapping_is_unique = rasa_fixes._entity_mapping_is_unique \
+            if lookups else RASAS_UNIQUE_CHECK
     return apply
 
 
 RESUMED = rasa_fixes._resumed_states
+RASAS_UNIQUE_CHECK = rasa_fixes._rasas_entity_mapping_is_unique
 VARIANTS = {
     "before 2026-12-07 (fixes 1-5)": variant(False, False, False),
     "states resumed as the tracker grows (fix 2)": variant(True, False, False),
     "... and slots copied without __reduce_ex__ (fix 6)": variant(True, True, False),
     "... and the domain without responses in action calls (fix 7)": variant(True, True, True),
+    "... and Rasa's repeated lookups remembered (fix 8)": variant(True, True, True, True),
 }
 
 
@@ -109,9 +122,11 @@ async def run(args: argparse.Namespace, stack: Stack) -> Dict[str, List[Tuple[fl
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
         await close_pooled_sessions()
         return {}
-    figures: Dict[str, List[Tuple[float, float]]] = {name: [] for name in VARIANTS}
+    chosen = {name: apply for name, apply in VARIANTS.items()
+              if not args.only or any(part in name for part in args.only.split(","))}
+    figures: Dict[str, List[Tuple[float, float]]] = {name: [] for name in chosen}
     for _ in range(args.rounds):
-        for name, apply in VARIANTS.items():
+        for name, apply in chosen.items():
             apply()
             mine, theirs = time.process_time(), sum(map(process_cpu, servers))
             sent = await play(agent, scenarios)
@@ -127,6 +142,8 @@ def main(argv: List[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--profile", action="store_true",
                         help="profile one pass of the current code instead")
+    parser.add_argument("--only", default="", help="comma-separated parts of the variants' "
+                        "names to run (default: all)")
     parser.add_argument("--passes", type=int, default=1, help="conversations per round: "
                         "the benchmark's scenarios this many times")
     args = parser.parse_args(argv)

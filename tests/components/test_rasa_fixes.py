@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
@@ -308,3 +310,81 @@ def test_graph_plan_drops_results_after_their_last_reader(trained_model) -> None
         runner.run({"__tracker__": None}, list(targets))
     with pytest.raises(GraphRunError, match="clashes"):
         runner.run({metadata.nlu_target: 1}, list(targets))
+
+
+def test_event_types_resolve_as_rasas() -> None:
+    """Every event type name resolves to Rasa's class, before and after it is remembered;
+    an unknown name still gets the default or Rasa's error."""
+    from rasa.shared.core.events import Event, SlotSet
+    from rasa.shared.utils.common import all_subclasses
+
+    assert Event.resolve_by_type is rasa_fixes._resolved_event_type
+    names = {cls.type_name for cls in all_subclasses(Event) if getattr(cls, "type_name", None)}
+    assert {"user", "bot", "slot", "action", "active_loop"} <= names
+    for _ in range(2):
+        for name in names:
+            assert Event.resolve_by_type(name) is rasa_fixes._resolve_by_type(name)
+    assert Event.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    assert "no_such_event" not in rasa_fixes._event_types
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+
+
+def test_current_state_of_an_active_form_equals_rasas() -> None:
+    """With a form active (its trigger message a whole parse), the tracker's state is the one
+    Rasa's deep copy gives; the trigger message is the tracker's own (no copy is made)."""
+    import dataclasses
+
+    import rasa.shared.core.trackers as trackers
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActiveLoop
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load("domain.yml")
+    tracker = DialogueStateTracker.from_events(
+        "state", [*_session_events(), ActiveLoop("order_form")], domain.slots)
+    assert tracker.active_loop and tracker.active_loop.trigger_message
+    ours = tracker.current_state()
+    assert ours["active_loop"]["trigger_message"] is tracker.active_loop.trigger_message
+    trackers.dataclasses = dataclasses  # type: ignore[assignment]
+    try:
+        rasas = tracker.current_state()
+    finally:
+        trackers.dataclasses = rasa_fixes._DataclassesModule()  # type: ignore[assignment]
+    assert ours == rasas and ours["active_loop"]["name"] == "order_form"
+    assert trackers.dataclasses.field is dataclasses.field
+
+
+def test_unique_entity_mappings_are_rasas_worked_out_once() -> None:
+    """Every from_entity mapping of every form's slots gets Rasa's verdict, and a new
+    FormAction of the same form and domain does not work the mappings out again."""
+    from rasa.core.actions.forms import FormAction
+    from rasa.shared.core.domain import Domain
+
+    domain = Domain.load("domain.yml")
+    slots = domain.as_dict()["slots"]
+    checked = 0
+    for form in domain.form_names:
+        for slot in domain.required_slots_for_form(form):
+            for mapping in slots.get(slot, {}).get("mappings", []):
+                if mapping.get("type") != "from_entity":
+                    continue
+                rasas = FormAction(form, None)
+                expected = json.dumps(mapping, sort_keys=True) in \
+                    rasas._create_unique_entity_mappings(domain)
+                assert FormAction(form, None).entity_mapping_is_unique(mapping, domain) \
+                    is expected
+                checked += 1
+    assert checked >= 3
+    calls = []
+    original = FormAction._create_unique_entity_mappings
+    FormAction._create_unique_entity_mappings = lambda self, d: calls.append(1) or original(
+        self, d)  # type: ignore[method-assign]
+    try:
+        for _ in range(3):
+            FormAction(domain.form_names[0], None).entity_mapping_is_unique({}, domain)
+    finally:
+        FormAction._create_unique_entity_mappings = original  # type: ignore[method-assign]
+    assert calls == []  # remembered from the loop above
+    assert rasa_fixes._unique_mappings[0] is domain
