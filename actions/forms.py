@@ -25,7 +25,15 @@ from actions.backend import (
     VerificationLocked,
     get_backend,
 )
-from actions.common import HOTLINE, MAX_FAILED_ATTEMPTS, part, session_user_events
+from actions.common import (
+    HOTLINE,
+    MAX_FAILED_ATTEMPTS,
+    items_summary,
+    linked_customer_id,
+    money,
+    part,
+    session_user_events,
+)
 from actions.ownership import identity_token, is_proven, proof
 from actions.text import address_in, address_problem, format_address, parse_address
 from contract import OrderStatus
@@ -440,6 +448,46 @@ class OrderOwnerValidation(RetryingFormValidation):
             return {}
         return {"order_id": matches[0]["id"], "verified_order_id": proven, "confirmed": None,
                 "new_address": None, **known_task_details(tracker, matches[0])}
+
+    async def one_order_named(self, tracker: Tracker) -> Optional[Dict[str, Any]]:
+        """The order a signed-in customer's request names without doubt when the form
+        starts (「我的空气炸锅到哪了」「没付款那个订单能取消吗」: exactly one of her own
+        orders has that product, state or date), proven as a click on its card would be; it
+        is acted on without the card. None otherwise (the form asks which order)."""
+        if tracker.get_slot("order_id") or not self.starts_now(tracker):
+            return None
+        latest = tracker.latest_message or {}
+        if ORDER_ID_PATTERN.search(re.sub(r"[\s-]", "", str(latest.get("text") or ""))):
+            return None  # the number itself
+        backend = get_backend()
+        try:
+            customer_id = await linked_customer_id(tracker)
+            if not customer_id:
+                return None  # a guest gives the number or the phone
+            order = order_lookup.the_one_named(
+                await backend.customer_orders(customer_id, limit=10), latest)
+            proven = order and await backend.prove_owner(
+                order["id"], customer_id=customer_id, identity=identity_token(tracker),
+                client=tracker.sender_id)
+        except BackendError as error:
+            logger.info("the order named could not be taken: %s", error.code)
+            return None
+        if not (order and proven):
+            return None
+        return {"order": order, "slots": {
+            "order_id": order["id"], "verified_order_id": proven, "confirmed": None,
+            "new_address": None, **known_task_details(tracker, order)}}
+
+    def starts_now(self, tracker: Tracker) -> bool:
+        """The form starts with the latest message (nothing asked by it yet)."""
+        if (tracker.active_loop or {}).get("name") != self.form_name():
+            return True
+        for event in reversed(tracker.events):
+            if event.get("event") == "user":
+                return False
+            if event.get("event") == "active_loop" and event.get("name") == self.form_name():
+                return True
+        return False
 
     async def find_without_number(self, tracker: Tracker) -> Optional[Slots]:
         """The order named by a phone, product or date instead of its number (None when
@@ -898,6 +946,13 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
         if task is not None and task != tracker.get_slot("order_task"):
             tracker.slots["order_task"] = task
             early.append(SlotSet("order_task", task))
+        if not switched and (named := await self.one_order_named(tracker)) is not None:
+            # The one order the request names: acted on, and said which (as its card would).
+            for name, value in named["slots"].items():
+                tracker.slots[name] = value
+                early.append(SlotSet(name, value))
+            if not answer_names_the_order(tracker.get_slot("order_task"), named["order"]):
+                dispatcher.utter_message(**order_head(named["order"]))
         for name, value in confirmation_answer(tracker).items():
             tracker.slots[name] = value
             early.append(SlotSet(name, value))
@@ -993,6 +1048,22 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
                 not asks_where_sent(tracker):
             return ["order_id", "new_address", "confirmed"]
         return ["order_id"]
+
+
+def order_head(order: Dict[str, Any]) -> Dict[str, Any]:
+    """「订单361204587712340003(5L空气炸锅等2件商品,实付¥475.00)」: the order taken."""
+    return part("utter_order_head", order_id=order["id"], items=items_summary(order),
+                amount=money(order.get("total_amount")))
+
+
+def answer_names_the_order(task: Optional[str], order: Dict[str, Any]) -> bool:
+    """The task's first answer names the order itself: the status (utter_order_head), a
+    refund (「订单…:」), a cancellation's confirmation, the status in place of the tracking
+    of an order not shipped."""
+    status = order.get("status")
+    return task in (None, "status", "refund") or (task == "cancel" and bool(
+        order.get("can_cancel"))) or (task == "track" and status in (
+            OrderStatus.UNPAID, OrderStatus.PAID, OrderStatus.CANCELLED))
 
 
 # 「这单寄到哪个地址了」 reads as change_address: it asks for the address, not for a new one.

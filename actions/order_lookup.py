@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from rasa_sdk import Tracker
 
@@ -245,6 +245,43 @@ def narrow(orders: List[JSON], product: Optional[str], day: Optional[date]) -> L
                   if (created := parse_day(order.get("created_at"))) and
                   abs((created - day).days) <= 1]
     return orders
+
+
+# 「没付款那个订单能取消吗」「已经签收的那单」: the state points at an order (「怎么还没发货」
+# only says what is wrong with it).
+STATE_POINTED = r"(?:的)?(?:那个|那单|那笔|那一单|订单|单子)"
+
+
+def states_pointed(text: str) -> Set[str]:
+    """The states (status_text) the message points at an order by."""
+    return {state for words, state in STATE_WORDS
+            if re.search(f"(?:{words}){STATE_POINTED}", text)}
+
+
+def the_one_named(orders: List[JSON], latest: JSON) -> Optional[JSON]:
+    """The one order (of a signed-in customer's own) that the message itself names without
+    doubt: one product (「我的空气炸锅到哪了」), state (「没付款那个订单能取消吗」) or order
+    date, and exactly one order has it. None for a message with no such clue, a product
+    question, two products, a 「不是…」/「另一个」, or none or several orders fitting: those
+    are offered to pick (a guess is confirmed, never acted on)."""
+    text = str(latest.get("text") or "")
+    intent = (latest.get("intent") or {}).get("name")
+    if not text or text.startswith("/") or intent in PRODUCT_QUESTIONS or \
+            NOT_THIS_ONE.search(text) or suffix_in(text):
+        return None
+    named = {str(entity.get("value")) for entity in latest.get("entities") or []
+             if entity.get("entity") == "product" and entity.get("value")}
+    if len(named) > 1:
+        return None  # 「耳机那个到哪了 还有键盘…」: more than one order is meant
+    product = product_in([{"text": text, "parse_data": latest}])
+    states = states_pointed(text)
+    day = date_in([text])
+    if not (product or states or day):
+        return None
+    fitting = narrow(orders, product, day)
+    if states:
+        fitting = [order for order in fitting if order.get("status_text") in states]
+    return fitting[0] if len(fitting) == 1 else None
 
 
 def order_buttons(orders: List[JSON]) -> List[Dict[str, str]]:

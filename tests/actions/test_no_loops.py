@@ -216,6 +216,100 @@ def test_a_linked_customer_who_names_the_product_gets_that_order_to_confirm(run_
     assert texts(messages) == "是这个「K87机械键盘」的订单吗?点一下确认,或者直接发订单号给我:"
 
 
+WANG_DELIVERED = "361204587712340003"  # 王伟: 5L空气炸锅等2件商品, 京东物流, signed for
+WANG_UNPAID = "361204587712340004"  # 王伟: 烟酰胺精华液等2件商品, 待付款
+
+
+def starting(text: str, task: str, intent: str, entities: Optional[List[dict]] = None,
+             sender: str = "demo-wang", verified_customer: Optional[str] = "C0001",
+             customer_id: Optional[str] = "C0001") -> Tracker:
+    """The order form starting with this request (nothing asked by it yet)."""
+    tracker = conversation([text], {"customer_id": customer_id, "order_task": task},
+                           requested_slot=None, sender=sender, intent=intent,
+                           entities=entities, verified_customer=verified_customer)
+    tracker.events.append({"event": "active_loop", "name": "order_form"})
+    return tracker
+
+
+def test_a_signed_in_customers_one_matching_order_is_acted_on_without_a_click(run_action):
+    """「我的空气炸锅到哪了」 from 王伟 (signed in), whose one order with the air fryer is
+    0003: the tracking at once, saying which order, not 「是这个…的订单吗?」 and a card to
+    click (the third probe, 2026-12-07)."""
+    from actions.orders import ActionOrderTask
+
+    messages, slots = run_action(ValidateOrderForm(), starting(
+        "我的空气炸锅到哪了", "track", "track_logistics",
+        [{"entity": "product", "value": "空气炸锅"}]))
+    assert slots["order_id"] == WANG_DELIVERED and proven(slots) == WANG_DELIVERED
+    assert slots["requested_slot"] is None  # the form is done: the task runs
+    assert texts(messages) == f"订单{WANG_DELIVERED}(5L空气炸锅等2件商品,实付¥475.00)"
+    assert not any(message.get("buttons") for message in messages)
+    answer, _ = run_action(ActionOrderTask(), conversation(
+        ["我的空气炸锅到哪了"], {"customer_id": "C0001", "order_task": "track",
+                          "order_id": slots["order_id"],
+                          "verified_order_id": slots["verified_order_id"]},
+        requested_slot=None, loop=None, sender="demo-wang", intent="track_logistics",
+        verified_customer="C0001"))
+    assert "京东物流" in texts(answer) and "已签收" in texts(answer), texts(answer)
+    # A status question: its answer opens with the order (utter_order_head), said once.
+    messages, slots = run_action(ValidateOrderForm(), starting(
+        "我买的空气炸锅怎么样了", "status", "query_order_status"))
+    assert slots["order_id"] == WANG_DELIVERED and slots["requested_slot"] is None
+    assert not messages
+
+
+def test_the_one_unpaid_order_named_by_its_state_still_asks_to_confirm_the_cancellation(
+        run_action):
+    """「没付款那个订单能取消吗」: only the pick is skipped; 「确认取消订单…吗?」 stays."""
+    from actions.orders import ActionAskConfirmed
+
+    messages, slots = run_action(ValidateOrderForm(), starting(
+        "没付款那个订单能取消吗", "cancel", "cancel_order"))
+    assert slots["order_id"] == WANG_UNPAID and proven(slots) == WANG_UNPAID
+    assert slots["requested_slot"] == "confirmed" and slots["confirmed"] is None
+    assert not messages  # the confirmation names the order
+    asked_, _ = run_action(ActionAskConfirmed(), conversation(
+        ["没付款那个订单能取消吗"], {"customer_id": "C0001", "order_task": "cancel",
+                              "order_id": WANG_UNPAID,
+                              "verified_order_id": slots["verified_order_id"]},
+        requested_slot="confirmed", sender="demo-wang", intent="cancel_order",
+        verified_customer="C0001"))
+    assert texts(asked_).startswith(f"确认取消订单{WANG_UNPAID}(烟酰胺精华液等2件商品,待付"), \
+        texts(asked_)
+
+
+def test_several_matching_orders_or_no_clue_are_still_offered_to_pick(run_action):
+    """A guess is confirmed, never acted on: 「昨天下的单」 fits three of 王伟's orders, and
+    「我的快递到哪了」 names none (his one shipped order is offered to confirm)."""
+    for text, task, intent in (("昨天下的单到哪了", "track", "track_logistics"),
+                               ("我的快递到哪了", "track", "track_logistics"),
+                               ("我要取消订单", "cancel", "cancel_order")):
+        _, slots = run_action(ValidateOrderForm(), starting(text, task, intent))
+        assert not slots.get("order_id") and slots["requested_slot"] == "order_id", text
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["昨天下的单到哪了"], {"customer_id": "C0001", "order_task": "track"},
+        sender="demo-wang", intent="track_logistics", verified_customer="C0001"))
+    assert len([b for message in messages for b in message.get("buttons") or []]) > 1
+    messages, _ = run_action(ActionAskOrderId(), conversation(
+        ["我的快递到哪了"], {"customer_id": "C0001", "order_task": "track"},
+        sender="demo-wang", intent="track_logistics", verified_customer="C0001"))
+    [button] = [b for message in messages for b in message.get("buttons") or []]
+    assert WANG_SHIPPED in button["payload"] and "是这个已发货的订单吗" in texts(messages)
+
+
+def test_a_guest_or_an_unverified_customer_id_is_not_given_the_order_named(run_action):
+    """Without a verified identity (a guest, or only the slot with no signed identity on
+    the message) the order number or the phone is still needed."""
+    fryer = [{"entity": "product", "value": "空气炸锅"}]
+    for tracker in (starting("我的空气炸锅到哪了", "track", "track_logistics", fryer,
+                             sender="guest-loops", verified_customer=None, customer_id=None),
+                    starting("我的空气炸锅到哪了", "track", "track_logistics", fryer,
+                             sender="guest-loops", verified_customer=None)):
+        messages, slots = run_action(ValidateOrderForm(), tracker)
+        assert not slots.get("order_id") and not slots.get("verified_order_id")
+        assert "3612" not in texts(messages)
+
+
 def test_each_retry_asks_differently(run_action):
     said = []
     for failures in (0.0, 1.0, 2.0):
