@@ -128,7 +128,8 @@ class BatchingPikaEventBroker(PikaEventBroker):
     debug line and publishes a persistent message; a customer message gives four to six
     events, each then a frame for RabbitMQ and a delivery for the consumer, all on the
     cores the replies need (docs/scale.md). What fails to publish is kept and published
-    again when the connection is back, as Rasa's broker does."""
+    again when the connection is back, as Rasa's broker does. Message headers are not
+    carried (Rasa's tracker store publishes none)."""
 
     BATCH = 500
 
