@@ -489,11 +489,13 @@ class OrderOwnerValidation(RetryingFormValidation):
                 return True
         return False
 
-    async def find_without_number(self, tracker: Tracker) -> Optional[Slots]:
+    async def find_without_number(self, tracker: Tracker,
+                                  dispatcher: CollectingDispatcher) -> Optional[Slots]:
         """The order named by a phone, product or date instead of its number (None when
         the message gives none of them). Exactly one match is taken (its ownership is
-        proven: the linked customer's own order, or the backend matched the phone); else
-        the ask action shows what was found and what is still needed."""
+        proven: the linked customer's own order, or the backend matched the phone) and said
+        which, unless the task's answer names it; else the ask action shows what was found
+        and what is still needed."""
         phone, product, day = order_lookup.clues(tracker)
         if not (phone or product or day or order_lookup.says_no_number(tracker)):
             return None
@@ -529,6 +531,9 @@ class OrderOwnerValidation(RetryingFormValidation):
                 slots.update({"order_id": order["id"], "verified_order_id": proven,
                               "confirmed": None, "new_address": None})
                 slots.update(known_task_details(tracker, order))
+                task = slots.get("order_task") or tracker.get_slot("order_task")
+                if not answer_names_the_order(task, order):
+                    dispatcher.utter_message(**order_head(order))
                 return slots
         texts = [event.get("text") or "" for event in order_lookup.recent(tracker)]
         first_phone = phone and not customer_id and not (product or day) and \
@@ -542,7 +547,8 @@ class OrderOwnerValidation(RetryingFormValidation):
     ) -> Slots:
         text = str(value or "")
         match = ORDER_ID_PATTERN.search(re.sub(r"[\s-]", "", text))
-        if not match and (found := await self.find_without_number(tracker)) is not None:
+        if not match and (found := await self.find_without_number(tracker, dispatcher)) \
+                is not None:
             return found
         if not match and self.noted_this_turn(tracker, values_before_this_turn(tracker)):
             return {"order_id": None}  # the message said something else the form kept

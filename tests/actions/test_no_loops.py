@@ -175,8 +175,22 @@ def test_a_phone_alone_is_a_step_not_a_failure(run_action):
 def test_a_linked_customer_names_the_product_instead_of_the_number(run_action):
     tracker = conversation(["帮我查下订单", "我买的键盘"], {"customer_id": "C0001"},
                            sender="demo-wang", set_now={"order_id": "我买的键盘"})
-    _, slots = run_action(ValidateOrderForm(), tracker)
+    messages, slots = run_action(ValidateOrderForm(), tracker)
     assert proven(slots) == WANG_PAID
+    assert "订单361204587712340002(" not in texts(messages)  # the status answer names it
+
+
+def test_the_order_picked_by_its_product_is_said_when_the_answer_does_not_name_it(run_action):
+    """Asked which order, 「买的耳机」 takes the one shipped: the tracking answer does not
+    name the order, so the form says which it took (as for the one order named at once)."""
+    tracker = conversation(["快递到哪了", "买的耳机"], {"customer_id": "C0001",
+                                                   "order_task": "track"},
+                           sender="demo-wang", set_now={"order_id": "买的耳机"},
+                           verified_customer="C0001",
+                           entities=[{"entity": "product", "value": "蓝牙耳机Pro"}])
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert proven(slots) == "361204587712340001"
+    assert "订单361204587712340001(" in texts(messages), texts(messages)
 
 
 def test_a_product_asked_about_does_not_pick_the_order(run_action):
