@@ -133,10 +133,10 @@ ADDRESS_WORDS = re.compile(r"[省市区县路街号镇村栋幢楼室巷弄]|大
 # Between a house number and a phone 「…90号张伟138…」 also no building: 「…88号金地大厦」.
 BUILDING_WORDS = re.compile(r"[院苑园城座层府湾庄]|中心|大楼|花园")
 # Parts of an address message that are no one's name and no address: 「…90号 张伟 谢谢」.
-FILLER = re.compile(r"(?:谢谢|多谢|感谢|麻烦|辛苦|拜托|尽快|快点|赶紧|好的|急|先生|女士|小姐)"
-                    r"[\u4e00-\u9fa5]{0,4}")
-NOT_A_NAME = re.compile(r"(?:谢谢|多谢|感谢|麻烦|辛苦|拜托|尽快|快点|赶紧|好的|急|请|帮|我|你们"
-                        r"|改|换|先生$|女士$|小姐$|本人|自己|快递|顺丰|电话|手机|地址|原来|不变)")
+POLITE = r"谢谢|多谢|感谢|麻烦|辛苦|拜托|尽快|快点|赶紧|好的|急"
+FILLER = re.compile(rf"(?:{POLITE}|先生|女士|小姐)[\u4e00-\u9fa5]{{0,4}}")
+NOT_A_NAME = re.compile(rf"(?:{POLITE}|请|帮|我|你们|改|换|先生$|女士$|小姐$|本人|自己|快递|顺丰"
+                        r"|电话|手机|地址|原来|不变)")
 # 「…90号张伟13812345678」: a name written between the house number and the phone, unseparated.
 NAME_BEFORE_PHONE = re.compile(rf"(?<=[号室栋幢楼])(?P<name>{CHINESE_NAME}?)收?\s*"
                                r"(?=1[3-9]\d{9}(?!\d))")
