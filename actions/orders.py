@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import aftersales, invoices, order_lookup, playbook
+from actions import aftersales, invoices, order_lookup, playbook, returns
 from actions.backend import BackendError, Conflict, OwnershipRequired, get_backend
 from actions.common import (
     HOTLINE,
@@ -38,6 +38,7 @@ JSON = Dict[str, Any]
 TASK_RESET = [SlotSet(slot, None) for slot in (
     "confirmed", "new_address", "invoice_type", "invoice_title", "tax_id", "invoice_email")
 ] + [SlotSet("failed_attempts", 0.0)]
+RETURN_PARCEL_TASKS = ("track", "status", "refund", "urge")
 
 
 class ActionOrderTask(Action):
@@ -60,6 +61,9 @@ class ActionOrderTask(Action):
             return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET,
                     outcome(UNRESOLVED, order_id, "verification_failed", "verify", tracker)]
         task = tracker.get_slot("order_task") or "status"
+        if task in RETURN_PARCEL_TASKS and returns.about_return_parcel(tracker):
+            # The customer's parcel back, not the shop's parcel to them.
+            return [*TASK_RESET, FollowupAction("action_return_parcel")]
         if task in aftersales.TASKS:
             try:
                 order = await get_backend().order(order_id, proof(tracker))

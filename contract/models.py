@@ -332,10 +332,18 @@ class AfterSale(ContractModel):
     courier: Optional[StrictStr] = None  # replacement parcel
     tracking_no: Optional[StrictStr] = None
     shipped_at: Optional[DateTime] = None
+    return_courier: Optional[StrictStr] = None  # the customer's parcel back (return / exchange)
+    return_tracking_no: Optional[StrictStr] = None
+    return_sent_at: Optional[DateTime] = None  # when the customer gave the number
+    return_received_at: Optional[DateTime] = None  # signed for by the warehouse
 
 
 class AfterSaleCreated(AfterSale):
     todos: List[Todo]  # to-dos opened or closed by the request
+
+
+class ReturnParcel(AfterSale):
+    duplicate: StrictBool  # the same waybill (or receipt) again
 
 
 class AfterSaleList(ContractModel):

@@ -245,6 +245,11 @@ class AfterSale(Base):
     courier = Column(String(16), nullable=True)  # replacement parcel (resend / exchange)
     tracking_no = Column(String(32), nullable=True)
     shipped_at = Column(DateTime, nullable=True)
+    # The customer's parcel back to the shop (return / exchange) and the warehouse's receipt.
+    return_courier = Column(String(16), nullable=True)
+    return_tracking_no = Column(String(32), nullable=True)
+    return_sent_at = Column(DateTime, nullable=True)
+    return_received_at = Column(DateTime, nullable=True)
 
     order = relationship("Order")
 

@@ -480,6 +480,34 @@ async def ship_after_sale(request: Request, after_sale_id: int) -> HTTPResponse:
                      "duplicate": duplicate})
 
 
+@api.post("/after-sales/<after_sale_id:int>/return-parcel")
+async def return_parcel(request: Request, after_sale_id: int) -> HTTPResponse:
+    """The customer's waybill of the goods sent back (return / exchange)."""
+    body = v.read_json(request)
+    courier = v.string(body, "courier", required=False, max_len=16)
+    if courier is not None and courier not in COURIERS:
+        raise unprocessable("invalid_value",
+                            f"字段 courier 取值无效，可选值：{'、'.join(COURIERS)}")
+    tracking_no = v.string(body, "tracking_no", max_len=32)
+    if not v.TRACKING_NO_RE.match(tracking_no):
+        raise unprocessable("invalid_tracking_no", "快递单号格式不正确，应为8-32位字母或数字")
+    with db(request) as session:
+        record = services.get_after_sale(session, after_sale_id)
+        require_proof(request, record.order_id)
+        record, duplicate = services.record_return_parcel(session, record, courier, tracking_no)
+        return json({**after_sale_json(record), "duplicate": duplicate})
+
+
+@api.post("/after-sales/<after_sale_id:int>/return-received")
+async def return_received(request: Request, after_sale_id: int) -> HTTPResponse:
+    """The warehouse signs for the goods sent back (back office)."""
+    require_admin(request)
+    with db(request) as session:
+        record = services.get_after_sale(session, after_sale_id)
+        record, duplicate = services.receive_return_parcel(session, record)
+        return json({**after_sale_json(record), "duplicate": duplicate})
+
+
 @api.get("/orders/<order_id>/invoices")
 async def list_invoices(request: Request, order_id: str) -> HTTPResponse:
     v.order_id(order_id)

@@ -266,6 +266,10 @@ def after_sale_json(record: AfterSale) -> dict[str, Any]:
         "courier": record.courier,
         "tracking_no": record.tracking_no,
         "shipped_at": clock.iso(record.shipped_at),
+        "return_courier": record.return_courier,
+        "return_tracking_no": record.return_tracking_no,
+        "return_sent_at": clock.iso(record.return_sent_at),
+        "return_received_at": clock.iso(record.return_received_at),
     }).dict()
 
 

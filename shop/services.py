@@ -573,6 +573,55 @@ def ship_after_sale(
     return record, closed, False
 
 
+RETURN_REFUND_DAYS = 2  # a return's refund, counted from the warehouse's receipt
+
+
+def _check_return_open(record: AfterSale) -> None:
+    if record.type not in ("return", "exchange"):
+        raise conflict("not_returnable", "只有退货或换货的售后单需要寄回商品")
+    if record.status not in ("pending", "processing"):
+        raise conflict("after_sale_closed", "该售后单已结束，不需要再寄回商品")
+
+
+def record_return_parcel(
+    session: Session, record: AfterSale, courier: Optional[str], tracking_no: str
+) -> tuple[AfterSale, bool]:
+    """The customer's waybill of the goods sent back; returns (record, duplicate).
+
+    A different number before the warehouse signs replaces the first (a typo corrected);
+    the number of the shop's own parcel to the customer is refused.
+    """
+    _check_return_open(record)
+    if record.return_received_at is not None:
+        raise conflict("already_received", "仓库已签收您寄回的包裹，不用再登记单号")
+    order = session.get(Order, record.order_id)
+    shipment = order.shipment if order is not None else None
+    if shipment is not None and shipment.tracking_no.upper() == tracking_no.upper():
+        raise unprocessable("outbound_tracking_no",
+                            "这是我们发给您的包裹的单号，请提供您寄回包裹的快递单号")
+    if record.return_tracking_no == tracking_no and courier in (None, record.return_courier):
+        return record, True
+    record.return_courier = courier
+    record.return_tracking_no = tracking_no
+    record.return_sent_at = clock.now()
+    session.flush()
+    return record, False
+
+
+def receive_return_parcel(session: Session, record: AfterSale) -> tuple[AfterSale, bool]:
+    """The warehouse signs for the goods sent back (demo warehouse step); a return's refund is
+    then due within RETURN_REFUND_DAYS. Returns (record, duplicate)."""
+    if record.return_received_at is not None:
+        return record, True
+    _check_return_open(record)
+    now = clock.now()
+    record.return_received_at = now
+    if record.type == "return" and record.refund_amount is not None:
+        record.expected_refund_date = now.date() + timedelta(days=RETURN_REFUND_DAYS)
+    session.flush()
+    return record, False
+
+
 # ---------------------------------------------------------------- to-dos
 
 

@@ -116,6 +116,11 @@ class ShopBackend(Protocol):
 
     async def after_sales(self, order_id: str, proof: Optional[str]) -> List[JSON]: ...
 
+    async def return_parcel(self, after_sale_id: int, courier: Optional[str], tracking_no: str,
+                            proof: Optional[str]) -> JSON:
+        """The customer's waybill of the goods sent back (return / exchange)."""
+        ...
+
     async def upload(self, content: bytes, content_type: str, order_id: Optional[str] = None,
                      conversation_id: Optional[str] = None,
                      proof: Optional[str] = None) -> JSON:

@@ -220,6 +220,12 @@ class HttpShopBackend:
                                      proof=proof)
         return _parsed(contract.AfterSaleList, result)["after_sales"]
 
+    async def return_parcel(self, after_sale_id: int, courier: Optional[str], tracking_no: str,
+                            proof: Optional[str]) -> JSON:
+        body = {"tracking_no": tracking_no, **({"courier": courier} if courier else {})}
+        return _parsed(contract.ReturnParcel, await self._request(
+            "POST", f"/api/after-sales/{int(after_sale_id)}/return-parcel", body, proof=proof))
+
     async def upload(self, content: bytes, content_type: str, order_id: Optional[str] = None,
                      conversation_id: Optional[str] = None,
                      proof: Optional[str] = None) -> JSON:

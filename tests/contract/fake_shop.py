@@ -209,6 +209,25 @@ class MemoryShopBackend:
         self._owned(order_id, proof)
         return copy.deepcopy(self.after_sale_records.get(order_id, [])[::-1])
 
+    async def return_parcel(self, after_sale_id: int, courier: Optional[str], tracking_no: str,
+                            proof: Optional[str]) -> JSON:
+        found = [(order_id, record) for order_id, records in self.after_sale_records.items()
+                 for record in records if record["id"] == after_sale_id]
+        if not found:
+            raise NotFound(f"未找到售后单 AS{after_sale_id:08d}", "after_sale_not_found")
+        [(order_id, record)] = found
+        order = self._owned(order_id, proof)
+        if record["type"] not in ("return", "exchange"):
+            raise Conflict("只有退货或换货的售后单需要寄回商品", "not_returnable")
+        if tracking_no == order.get("tracking_no"):
+            raise InvalidRequest("这是我们发给您的包裹的单号，请提供您寄回包裹的快递单号",
+                                 "outbound_tracking_no")
+        duplicate = record.get("return_tracking_no") == tracking_no
+        if not duplicate:
+            record.update(return_courier=courier, return_tracking_no=tracking_no,
+                          return_sent_at=_iso(self.now))
+        return copy.deepcopy({**record, "duplicate": duplicate})
+
     # Invoices: one per order; refused in the states the shop cannot invoice.
 
     async def request_invoice(self, order_id: str, request: JSON,

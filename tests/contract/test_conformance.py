@@ -188,6 +188,19 @@ def test_after_sales_inside_the_window_are_filed(shop) -> None:
     listed = shop.after_sales(order_id, proof)
     assert created["id"] in [record["id"] for record in listed]
     assert order(shop, order_id)["status"] == OrderStatus.RETURN_REQUESTED
+    # The customer's waybill of the goods sent back; not the shop's own parcel's number.
+    proof = proven(shop, order_id)
+    sent = shop.return_parcel(created["id"], "中通", "75300000000009", proof)
+    contract.ReturnParcel.parse_obj(sent)
+    assert (sent["return_courier"], sent["return_tracking_no"], sent["duplicate"]) == (
+        "中通", "75300000000009", False) and sent["return_sent_at"]
+    assert shop.return_parcel(created["id"], None, "75300000000009", proof)["duplicate"] is True
+    outbound = shop.tracking(order_id, proof)["tracking_no"]
+    with pytest.raises(InvalidRequest) as refused:
+        shop.return_parcel(created["id"], None, outbound, proof)
+    assert refused.value.code == "outbound_tracking_no"
+    with pytest.raises(OwnershipRequired):
+        shop.return_parcel(created["id"], None, "75300000000010", None)
 
 
 def test_after_sales_outside_the_window_are_refused(shop) -> None:

@@ -1,0 +1,116 @@
+"""The customer's parcel back (actions/returns.py) against a demo shop of its own: 李娜's
+blender (RETURNING) is being returned; the waybill is asked for, recorded, then received."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+
+import pytest
+from action_helpers import make_tracker, run_directly, texts
+
+from actions.orders import ActionOrderTask
+from actions.returns import ActionReturnParcel, waybill_in
+
+RETURNING = "361204587712340013"  # 李娜's blender, return in progress, refund 599
+SHIPPED = "361204587712340001"  # 王伟's earphones, no after-sale
+
+
+@pytest.fixture(scope="module")
+def shop(shop_factory) -> str:
+    return shop_factory().url
+
+
+@pytest.fixture
+def run(shop, monkeypatch):
+    monkeypatch.setenv("SHOP_API_URL", shop)
+
+    def go(action, tracker):
+        messages, events = run_directly(action, tracker)
+        return messages, events
+
+    return go
+
+
+def asked(order_id: str, *texts_said: str, task: str = "track", after_ask: bool = False,
+          intent: str = "inform"):
+    """A verified order and the customer's messages (oldest first); `after_ask`: this action
+    answered the message before the latest."""
+    tracker = make_tracker({"order_id": order_id, "verified_order_id": order_id,
+                            "order_task": task},
+                           latest_message={"text": texts_said[-1], "entities": [],
+                                           "intent": {"name": intent}})
+    events = []
+    for number, text in enumerate(texts_said):
+        if after_ask and number == len(texts_said) - 1:
+            events.append({"event": "action", "name": "action_return_parcel"})
+            events.append({"event": "action", "name": "action_listen"})
+        events.append({"event": "user", "text": text})
+    tracker.events[:] = events
+    return tracker
+
+
+def followups(events) -> list:
+    return [event["name"] for event in events if event.get("event") == "followup"]
+
+
+def admin_post(shop: str, path: str) -> dict:
+    request = urllib.request.Request(shop + path, data=b"{}", method="POST", headers={
+        "X-Api-Key": os.environ["SHOP_ADMIN_KEY"], "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as reply:
+        return json.loads(reply.read())
+
+
+def test_a_waybill_is_read_from_the_message():
+    assert waybill_in("中通 75312345678901") == ("中通", "75312345678901")
+    assert waybill_in("单号是sf1234567890123") == ("顺丰", "SF1234567890123")
+    assert waybill_in("寄回了 YT1234567890123 圆通") == ("圆通", "YT1234567890123")
+    # An order number, a mobile number, a phone tail are no waybill.
+    for text in ("361204587712340013", "手机13812345678", "尾号8888", "寄回去了"):
+        assert waybill_in(text) is None, text
+
+
+def test_the_parcel_back_is_asked_for_recorded_and_received(run, shop):
+    # The order task hands a question about the parcel back to action_return_parcel
+    # (not the shop's delivery of the blender, signed for long ago).
+    _, events = run(ActionOrderTask(), asked(RETURNING, "退货寄回去了 你们收到没"))
+    assert followups(events) == ["action_return_parcel"]
+    messages, _ = run(ActionReturnParcel(), asked(RETURNING, "退货寄回去了 你们收到没"))
+    said = texts(messages)
+    assert "还没有登记寄回包裹的快递单号" in said and "AS" in said, said
+    # 「好的 我晚点发」 after the ask: no second request in a row.
+    messages, _ = run(ActionReturnParcel(), asked(RETURNING, "退货寄回去了 你们收到没",
+                                                  "好的", after_ask=True))
+    assert "不着急" in texts(messages)
+    # The waybill the next message gives is recorded with the shop.
+    messages, events = run(ActionReturnParcel(), asked(
+        RETURNING, "退货寄回去了 你们收到没", "中通 75312345678901", after_ask=True))
+    said = texts(messages)
+    assert "已为您登记寄回的包裹:中通 75312345678901" in said and "退款¥599" in said, said
+    assert any(e.get("name") == "outcome" and e["value"]["reason"] == "return_parcel_noted"
+               for e in events)
+    # Asked again: the waybill recorded, not yet signed for.
+    messages, _ = run(ActionReturnParcel(), asked(RETURNING, "我寄回的货你们收到了吗"))
+    assert "中通 75312345678901" in texts(messages) and "还没有签收" in texts(messages)
+    # The warehouse signs: the receipt and the refund due.
+    [record] = [r for r in json.loads(urllib.request.urlopen(urllib.request.Request(
+        f"{shop}/api/orders/{RETURNING}/after-sales",
+        headers={"X-Api-Key": os.environ["SHOP_ADMIN_KEY"]}), timeout=5).read())["after_sales"]
+        if r["type"] == "return"]
+    admin_post(shop, f"/api/after-sales/{record['id']}/return-received")
+    messages, _ = run(ActionReturnParcel(), asked(RETURNING, "我寄回的货你们收到了吗"))
+    assert "仓库已于" in texts(messages) and "签收您寄回的包裹" in texts(messages)
+    assert "退款¥599" in texts(messages)
+
+
+def test_an_order_without_a_return_is_told_so_and_other_questions_pass(run):
+    messages, _ = run(ActionReturnParcel(), asked(SHIPPED, "我寄回去的东西你们收到没"))
+    assert "没有进行中的退货或换货申请" in texts(messages)
+    # The shop's own parcel number is no parcel back; other tracking questions after the
+    # ask go to the order form as before.
+    _, events = run(ActionReturnParcel(), asked(RETURNING, "那我另一单到哪了", after_ask=True,
+                                                 intent="track_logistics"))
+    assert followups(events) == ["order_form"]
+    _, events = run(ActionOrderTask(), asked(SHIPPED, "快递到哪了"))
+    assert followups(events) == []
