@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import aftersales
 from actions.backend import BackendError, get_backend
 from actions.common import money, part, stretch_user_events
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
@@ -104,7 +105,7 @@ async def answer(order: JSON, tracker: Tracker,
         dispatcher.utter_message(response="utter_return_parcel_noted", ticket=ticket,
                                  waybill=" ".join(filter(None, (recorded.get("return_courier"),
                                                                 number))),
-                                 refund=refund_line(recorded))
+                                 refund_time=aftersales.policy().refund_time)
         return [outcome(RESOLVED, order_id, "return_parcel_noted", "return_parcel", tracker)]
     if current.get("return_received_at"):
         dispatcher.utter_message(response="utter_return_parcel_received", ticket=ticket,
@@ -116,14 +117,15 @@ async def answer(order: JSON, tracker: Tracker,
                                          current["return_tracking_no"])))
         dispatcher.utter_message(response="utter_return_parcel_waiting", ticket=ticket,
                                  waybill=waybill, sent=time_words(current.get("return_sent_at")),
-                                 refund=refund_line(current))
+                                 refund_time=aftersales.policy().refund_time)
         return [outcome(RESOLVED, order_id, "return_parcel_waiting", "return_parcel", tracker)]
     latest = str((tracker.latest_message or {}).get("text") or "")
     if NOT_SENT_YET.search(latest) or answered_before(tracker):
         dispatcher.utter_message(response="utter_return_parcel_later", ticket=ticket)
     else:
         dispatcher.utter_message(response="utter_return_parcel_ask", ticket=ticket,
-                                 kind=current.get("type_text") or "")
+                                 kind=current.get("type_text") or "",
+                                 refund_time=aftersales.policy().refund_time)
     return [outcome(UNRESOLVED, order_id, "waybill_missing", "return_parcel", tracker)]
 
 

@@ -573,7 +573,9 @@ def ship_after_sale(
     return record, closed, False
 
 
-RETURN_REFUND_DAYS = 2  # a return's refund, counted from the warehouse's receipt
+# A return's refund, counted from the warehouse's receipt: the end of policy/aftersales.yml's
+# `refund_time` (1-3个工作日), which the assistant quotes.
+RETURN_REFUND_DAYS = 3
 
 
 def _check_return_open(record: AfterSale) -> None:

@@ -68,7 +68,7 @@ def test_waybill_recorded_with_proof_then_received_by_the_warehouse(shop):
     assert_error(as_assistant(shop, received_path, {}, proof), 403, "admin_only")
     received = post(shop, received_path, {})
     assert received["duplicate"] is False and day_of(received["return_received_at"]) == today()
-    assert (day_of(received["expected_refund_date"]) - today()).days == 2
+    assert (day_of(received["expected_refund_date"]) - today()).days == 3
     assert post(shop, received_path, {})["duplicate"] is True
     refund = get(shop, f"/api/orders/{RETURNING}/refund")
     assert refund["expected_date"] == received["expected_refund_date"]
