@@ -61,7 +61,8 @@ class ActionOrderTask(Action):
             return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET,
                     outcome(UNRESOLVED, order_id, "verification_failed", "verify", tracker)]
         task = tracker.get_slot("order_task") or "status"
-        if task in RETURN_PARCEL_TASKS and returns.about_return_parcel(tracker):
+        if task in RETURN_PARCEL_TASKS and (returns.about_return_parcel(tracker) or
+                                            await returns.waybill_for_a_return(order_id, tracker)):
             # The customer's parcel back, not the shop's parcel to them.
             return [*TASK_RESET, FollowupAction("action_return_parcel")]
         if task in aftersales.TASKS:

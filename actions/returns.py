@@ -23,7 +23,7 @@ from actions.common import money, part, stretch_user_events
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import is_proven, proof
 from actions.text import day_words, time_words
-from contract import AfterSaleStatus
+from contract import AfterSaleStatus, OrderStatus
 
 JSON = Dict[str, Any]
 # The goods on their way back: 「寄回去了」「退货的快递」「我退的东西你们收到没」「回寄单号」.
@@ -52,6 +52,22 @@ def recent_texts(tracker: Tracker) -> List[str]:
 
 def about_return_parcel(tracker: Tracker) -> bool:
     return any(RETURN_PARCEL.search(text) for text in recent_texts(tracker))
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+async def waybill_for_a_return(order_id: str, tracker: Tracker) -> bool:
+    """The latest message gives a waybill (「中通75312345678901」) for an order being returned:
+    the parcel back, not a question about the shop's own parcel."""
+    if not waybill_in(latest_text(tracker)):
+        return False
+    try:
+        order = await get_backend().order(order_id, proof(tracker))
+    except BackendError:
+        return False
+    return order.get("status") == OrderStatus.RETURN_REQUESTED
 
 
 def waybill_in(text: str) -> Optional[Tuple[Optional[str], str]]:
@@ -97,7 +113,7 @@ async def answer(order: JSON, tracker: Tracker,
         dispatcher.utter_message(response="utter_return_parcel_none")
         return [outcome(UNRESOLVED, order_id, "no_return", "return_parcel", tracker)]
     ticket = current.get("ticket_no") or ""
-    given = waybill_in(str((tracker.latest_message or {}).get("text") or ""))
+    given = waybill_in(latest_text(tracker))
     if given and not current.get("return_received_at"):
         courier, number = given
         recorded = await get_backend().return_parcel(current["id"], courier, number,
@@ -119,7 +135,7 @@ async def answer(order: JSON, tracker: Tracker,
                                  waybill=waybill, sent=time_words(current.get("return_sent_at")),
                                  refund_time=aftersales.policy().refund_time)
         return [outcome(RESOLVED, order_id, "return_parcel_waiting", "return_parcel", tracker)]
-    latest = str((tracker.latest_message or {}).get("text") or "")
+    latest = latest_text(tracker)
     if NOT_SENT_YET.search(latest) or answered_before(tracker):
         dispatcher.utter_message(response="utter_return_parcel_later", ticket=ticket)
     else:
@@ -157,7 +173,7 @@ class ActionReturnParcel(Action):
         if not is_proven(tracker, order_id):
             dispatcher.utter_message(response="utter_return_parcel_which_order")
             return []
-        latest = str((tracker.latest_message or {}).get("text") or "")
+        latest = latest_text(tracker)
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent == "track_logistics" and not waybill_in(latest) and \
                 not RETURN_PARCEL.search(latest):

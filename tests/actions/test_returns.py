@@ -93,6 +93,12 @@ def test_the_parcel_back_is_asked_for_recorded_and_received(run, shop):
     assert "已为您登记寄回的包裹:中通 75312345678901" in said and "1-3个工作日内" in said, said
     assert any(e.get("name") == "outcome" and e["value"]["reason"] == "return_parcel_noted"
                for e in events)
+    # A waybill alone in a tracking request of the order being returned is its parcel back.
+    messages, _ = run(ActionReturnParcel(), asked(RETURNING, "SF1234567890123"))
+    _, events = run(ActionOrderTask(), asked(RETURNING, "SF1234567890123", task="track"))
+    assert followups(events) == ["action_return_parcel"]
+    assert "已为您登记寄回的包裹:顺丰 SF1234567890123" in texts(messages)
+    messages, _ = run(ActionReturnParcel(), asked(RETURNING, "中通 75312345678901"))
     # Asked again: the waybill recorded, not yet signed for.
     messages, _ = run(ActionReturnParcel(), asked(RETURNING, "我寄回的货你们收到了吗"))
     assert "中通 75312345678901" in texts(messages) and "还没有签收" in texts(messages)
