@@ -198,6 +198,19 @@ def _name_at(parts: List[str], index: int) -> str:
     return ""
 
 
+def _name_glued_before_region(part: str) -> str:
+    """张伟 in 「张伟浙江省杭州市…」: a name written right before the province or city that
+    starts the address, else ''. Not a name that is itself a place (「许昌浙江…」)."""
+    if _leading_region(part) is not None:
+        return ""
+    for length in (2, 3, 4):
+        name, rest = part[:length], part[length:]
+        following = _leading_region(rest) if len(rest) > 2 else None
+        if _is_name(name) and following and any(code.endswith("00") for code in following):
+            return name
+    return ""
+
+
 def _cued_name(text: str) -> Optional[re.Match]:
     return next((match for match in NAME_CUE.finditer(text) if _is_name(match.group("name"))),
                 None)
@@ -241,6 +254,9 @@ def parse_address(text: str) -> Dict[str, str]:
             if result["name"]:
                 del parts[index]
                 break
+        else:
+            result["name"] = _name_glued_before_region(parts[0])
+            parts[0] = parts[0][len(result["name"]):]
     address = "".join(parts)
     if address:
         result.update(_regions(address))
