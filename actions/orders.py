@@ -508,7 +508,9 @@ def opener(tracker: Tracker) -> Any:
         aftersales.missing_item_reason([text]) if task in ("track", "status") else None
     if reason and reason.shipping == "seller" and \
             not said_in_session(tracker, "utter_seller_fault_intro"):
-        return part("utter_seller_fault_intro", reason=reason.label)
+        cost = "resend" if reason.kind == "resend" else "return"
+        return part("utter_seller_fault_intro", reason=reason.label,
+                    cost=part(f"utter_seller_fault_cost_{cost}"))
     if task in ("return", "exchange"):
         rules = aftersales.policy()
         if ASKS_RETURN_ADDRESS.search(text) and \
