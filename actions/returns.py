@@ -84,6 +84,13 @@ def waybill_in(text: str) -> Optional[Tuple[Optional[str], str]]:
     return None
 
 
+def next_step(record: JSON) -> Any:
+    """What happens once the warehouse signs: the refund, or the new goods sent."""
+    if record.get("type") == "exchange":
+        return part("utter_return_parcel_next_exchange")
+    return part("utter_return_parcel_next_return", refund_time=aftersales.policy().refund_time)
+
+
 def refund_line(record: JSON) -> Any:
     if record.get("type") != "return" or record.get("refund_amount") is None:
         return ""
@@ -121,7 +128,7 @@ async def answer(order: JSON, tracker: Tracker,
         dispatcher.utter_message(response="utter_return_parcel_noted", ticket=ticket,
                                  waybill=" ".join(filter(None, (recorded.get("return_courier"),
                                                                 number))),
-                                 refund_time=aftersales.policy().refund_time)
+                                 next=next_step(current))
         return [outcome(RESOLVED, order_id, "return_parcel_noted", "return_parcel", tracker)]
     if current.get("return_received_at"):
         dispatcher.utter_message(response="utter_return_parcel_received", ticket=ticket,
@@ -133,7 +140,7 @@ async def answer(order: JSON, tracker: Tracker,
                                          current["return_tracking_no"])))
         dispatcher.utter_message(response="utter_return_parcel_waiting", ticket=ticket,
                                  waybill=waybill, sent=time_words(current.get("return_sent_at")),
-                                 refund_time=aftersales.policy().refund_time)
+                                 next=next_step(current))
         return [outcome(RESOLVED, order_id, "return_parcel_waiting", "return_parcel", tracker)]
     latest = latest_text(tracker)
     if NOT_SENT_YET.search(latest) or answered_before(tracker):
@@ -141,7 +148,7 @@ async def answer(order: JSON, tracker: Tracker,
     else:
         dispatcher.utter_message(response="utter_return_parcel_ask", ticket=ticket,
                                  kind=current.get("type_text") or "",
-                                 refund_time=aftersales.policy().refund_time)
+                                 next=next_step(current))
     return [outcome(UNRESOLVED, order_id, "waybill_missing", "return_parcel", tracker)]
 
 
