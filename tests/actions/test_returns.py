@@ -86,6 +86,9 @@ def test_the_parcel_back_is_asked_for_recorded_and_received(run, shop):
     messages, _ = run(ActionReturnParcel(), asked(RETURNING, "退货寄回去了 你们收到没",
                                                   "好的", after_ask=True))
     assert "不着急" in texts(messages)
+    messages, _ = run(ActionReturnParcel(), asked(RETURNING, "我想问下退货寄回去没", "还没寄呢",
+                                                  intent="deny"))
+    assert "不着急" in texts(messages)
     # The waybill the next message gives is recorded with the shop.
     messages, events = run(ActionReturnParcel(), asked(
         RETURNING, "退货寄回去了 你们收到没", "中通 75312345678901", after_ask=True))
