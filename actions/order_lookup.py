@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 from rasa_sdk import Tracker
 
 from actions.common import items_summary, money, part, session_user_events
-from actions.text import parse_day, today
+from actions.text import address_in, parse_day, today
 
 JSON = Dict[str, Any]
 
@@ -70,9 +70,11 @@ def suffix_in(text: str) -> Optional[str]:
 
 
 def phone_in(texts: List[str]) -> Optional[str]:
+    """A mobile number to look orders up by; not the one written in a new address
+    (「改地址 张伟浙江省…90号 13812345678」: the recipient's phone)."""
     for text in texts:
         found = PHONE.search(text.replace(" ", "").replace("-", ""))
-        if found:
+        if found and address_in([text]) is None:
             return found.group(0)
     return None
 

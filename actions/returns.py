@@ -51,7 +51,9 @@ def recent_texts(tracker: Tracker) -> List[str]:
 
 
 def about_return_parcel(tracker: Tracker) -> bool:
-    return any(RETURN_PARCEL.search(text) for text in recent_texts(tracker))
+    """The request speaks of the parcel back, or follows this action's answer (「收到了吗」)."""
+    return any(RETURN_PARCEL.search(text) for text in recent_texts(tracker)) or \
+        answered_before(tracker)
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -120,8 +122,10 @@ async def answer(order: JSON, tracker: Tracker,
         dispatcher.utter_message(response="utter_return_parcel_none")
         return [outcome(UNRESOLVED, order_id, "no_return", "return_parcel", tracker)]
     ticket = current.get("ticket_no") or ""
-    given = waybill_in(latest_text(tracker))
-    if given and not current.get("return_received_at"):
+    # The newest waybill of the request (「退货寄出了 单号SF…」 before the order and its tail).
+    given = next(filter(None, map(waybill_in, recent_texts(tracker))), None)
+    if given and given[1] != current.get("return_tracking_no") and \
+            not current.get("return_received_at"):
         courier, number = given
         recorded = await get_backend().return_parcel(current["id"], courier, number,
                                                      proof(tracker))

@@ -298,9 +298,11 @@ def address_in(texts: List[str]) -> Optional[Dict[str, str]]:
         if not ends:
             continue
         cues = list(ADDRESS_CUE.finditer(text, 0, ends[-1].start()))
-        address = parse_address(text[cues[-1].end() if cues else 0:ends[-1].end()])
+        written = text[cues[-1].end() if cues else 0:ends[-1].end()]
+        address = parse_address(written)
         phone = PHONE_PATTERN.search(text)
-        address.update(name=name_beside(text), phone=phone.group(1) if phone else "")
+        glued = _name_glued_before_region(written.split()[0]) if written.split() else ""
+        address.update(name=name_beside(text) or glued, phone=phone.group(1) if phone else "")
         if address_problem(address) is None:
             return address
     return None

@@ -443,3 +443,10 @@ def test_the_missing_item_is_resent_once_its_photo_is_sent(shop_factory, monkeyp
     messages, _ = run_directly(ActionOrderTask(), make_tracker(slots, sender="demo-wang"))
     said = texts(messages)
     assert "已为您登记补发(售后单号AS" in said and "不用寄回原商品" in said, said
+
+
+def test_the_phone_of_a_new_address_is_no_phone_to_look_orders_up_by():
+    from actions.order_lookup import phone_in
+
+    assert phone_in(["改地址 张伟浙江省杭州市西湖区文三路90号 13812345678"]) is None
+    assert phone_in(["我手机号13812345678 帮我查下订单"]) == "13812345678"

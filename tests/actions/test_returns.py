@@ -97,11 +97,17 @@ def test_the_parcel_back_is_asked_for_recorded_and_received(run, shop):
     assert any(e.get("name") == "outcome" and e["value"]["reason"] == "return_parcel_noted"
                for e in events)
     # A waybill alone in a tracking request of the order being returned is its parcel back.
-    messages, _ = run(ActionReturnParcel(), asked(RETURNING, "SF1234567890123"))
+    # The waybill given with the question, before the order and its tail.
+    messages, _ = run(ActionReturnParcel(), asked(RETURNING, "退货寄出了 单号SF1234567890123",
+                                                  RETURNING, "8888"))
     _, events = run(ActionOrderTask(), asked(RETURNING, "SF1234567890123", task="track"))
     assert followups(events) == ["action_return_parcel"]
     assert "已为您登记寄回的包裹:顺丰 SF1234567890123" in texts(messages)
     messages, _ = run(ActionReturnParcel(), asked(RETURNING, "中通 75312345678901"))
+    # 「收到了吗」 right after that answer is about the same parcel.
+    _, events = run(ActionOrderTask(), asked(RETURNING, "中通 75312345678901", "收到了吗",
+                                             task="refund", after_ask=True))
+    assert followups(events) == ["action_return_parcel"]
     # Asked again: the waybill recorded, not yet signed for.
     messages, _ = run(ActionReturnParcel(), asked(RETURNING, "我寄回的货你们收到了吗"))
     assert "中通 75312345678901" in texts(messages) and "还没有签收" in texts(messages)

@@ -11,6 +11,8 @@ LI_RETURNING = "361204587712340013"  # 破壁料理机, return requested
 def test_a_signed_in_customers_parcel_back_is_asked_for_recorded_and_followed(stack) -> None:
     li = signed_say(stack, "C0002", "e2e-returns-li")
     answer = li("退货寄回去了 你们收到没")
+    assert "是这个退货中的订单吗" in answer, answer  # her order being returned, offered
+    answer = li(f'/inform{{"order_id":"{LI_RETURNING}"}}')
     # Not the shop's delivery of the blender (signed long ago): the parcel back. Another test
     # may have recorded a waybill for it already.
     assert "寄回" in answer and "已签收" not in answer, answer
