@@ -245,6 +245,8 @@ class EmotionRadar(GraphComponent):
             # The sentence embedding (components/sentence_encoder.py) beside the n-grams
             # and hand cues, scaled by this weight; 0 = none.
             "sentence_embedding_weight": 0.0,
+            # Which encoder (components/sentence_encoder.py): "e5", "use" or "e5+use".
+            "sentence_encoder": "e5",
             # ... computed only for messages whose n-gram model's top probability is below
             # this (1.0: every message); the joint model decides those.
             "embedding_below": 1.0,
@@ -353,7 +355,8 @@ class EmotionRadar(GraphComponent):
         weight = float(self._config["sentence_embedding_weight"])
         embedded = None
         if weight:
-            embeddings = sentence_encoder.embed_many(raw_texts) * weight
+            embeddings = sentence_encoder.embed_many(
+                raw_texts, self._config["sentence_encoder"]) * weight
             embedded = fitted(scipy.sparse.hstack(
                 [features, scipy.sparse.csr_matrix(embeddings)]).tocsr())
         alone = fitted(features) if embedded is None or \
@@ -383,7 +386,8 @@ class EmotionRadar(GraphComponent):
                 f"messages get no emotion until the model is retrained."
             )
         elif model.get("embedded") is not None:
-            sentence_encoder.embed("你好")  # loads the encoder now, not on a customer's message
+            # The encoder loaded now, not on a customer's message.
+            sentence_encoder.embed("你好", config.get("sentence_encoder", "e5"))
         return cls(config, model_storage, resource, model)
 
     # ---------------------------------------------------------------- inference
@@ -404,7 +408,8 @@ class EmotionRadar(GraphComponent):
                                     + hand @ scorer.extra_coef)
         if embedded is not None and (probabilities is None or probabilities.max() < below):
             weight = float(self._config["sentence_embedding_weight"])
-            extra = np.concatenate([hand, sentence_encoder.embed(text) * weight])
+            extra = np.concatenate(
+                [hand, sentence_encoder.embed(text, self._config["sentence_encoder"]) * weight])
             probabilities = softmax(embedded.intercept + embedded.scores(counts)
                                     + extra @ embedded.extra_coef)
         assert probabilities is not None

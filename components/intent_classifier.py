@@ -69,6 +69,8 @@ class NgramIntentClassifier(GraphComponent):
             # Scale of the sentence embedding (components/sentence_encoder.py) appended to
             # the L2-normalised n-gram vector in the second regression; 0 = n-grams only.
             "sentence_embedding_weight": 0.0,
+            # Which encoder (components/sentence_encoder.py): "e5", "use" or "e5+use".
+            "sentence_encoder": "e5",
             # The second regression decides when the n-grams' top confidence is below this
             # (1.0: always; it is then the only one used).
             "embedding_below": 1.0,
@@ -82,7 +84,8 @@ class NgramIntentClassifier(GraphComponent):
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
         # Rasa's cache key has the config and the data, not the code: a change of the text
         # preparation or of the encoder must retrain.
-        return f"prepare-v{PREPARE_VERSION}/{sentence_encoder.VERSION}"
+        encoder = config.get("sentence_encoder", "e5")
+        return f"prepare-v{PREPARE_VERSION}/{sentence_encoder.version(encoder)}"
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage,
                  resource: Resource, model: Optional[Dict[Text, Any]] = None) -> None:
@@ -141,7 +144,8 @@ class NgramIntentClassifier(GraphComponent):
             import scipy.sparse
 
             embeddings = sentence_encoder.embed_many(
-                [example.get(TEXT) or "" for example in training_data.intent_examples])
+                [example.get(TEXT) or "" for example in training_data.intent_examples],
+                self._config["sentence_encoder"])
             embedded = fitted(scipy.sparse.hstack(
                 [features, scipy.sparse.csr_matrix(embeddings * weight)]).tocsr())
         alone = fitted(features) if embedded is None or \
@@ -161,7 +165,8 @@ class NgramIntentClassifier(GraphComponent):
         if model is None:
             logger.warning("NgramIntentClassifier: no trained model; intents stay as they are.")
         elif model.get("embedded") is not None:
-            sentence_encoder.embed("你好")  # loads the encoder now, not on a customer's message
+            # The encoder loaded now, not on a customer's message.
+            sentence_encoder.embed("你好", config.get("sentence_encoder", "e5"))
         return cls(config, model_storage, resource, model)
 
     def probabilities(self, text: Text) -> Optional[Dict[Text, float]]:
@@ -176,7 +181,8 @@ class NgramIntentClassifier(GraphComponent):
                                      < float(self._config["embedding_below"])):
             weight = float(self._config["sentence_embedding_weight"])
             probabilities = softmax(embedded.intercept + embedded.scores(counts)
-                                    + (sentence_encoder.embed(text) * weight)
+                                    + (sentence_encoder.embed(
+                                        text, self._config["sentence_encoder"]) * weight)
                                     @ embedded.extra_coef)
         assert probabilities is not None
         return dict(zip(self._scorer.labels, probabilities.tolist(), strict=True))

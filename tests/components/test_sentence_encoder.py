@@ -20,6 +20,25 @@ def test_paraphrases_are_closer_than_other_requests() -> None:
     assert float(broken @ same_thing) > float(broken @ other) + 0.05
 
 
+@pytest.mark.parametrize("encoder, dimension", [("use", 512), ("e5+use", 896)])
+def test_the_second_encoder_and_both_together(monkeypatch, tmp_path: Path, encoder: str,
+                                              dimension: int) -> None:
+    monkeypatch.setenv("EMBEDDING_STORE", str(tmp_path / "store.sqlite3"))
+    broken, same_thing, other = (sentence_encoder.embed(text, encoder)
+                                 for text in ("杯子碎了", "收到的杯子是破的", "什么时候发货"))
+    assert broken.shape == (dimension,)
+    assert float(broken @ same_thing) > float(broken @ other) + 0.05
+    batch = sentence_encoder.embed_many(["杯子碎了", "什么时候发货"], encoder)
+    np.testing.assert_allclose(batch[0], broken, atol=1e-6)
+    # Each encoder's rows are stored under its own version.
+    versions = dict(sqlite3.connect(tmp_path / "store.sqlite3").execute(
+        "SELECT version, count(*) FROM embeddings GROUP BY version").fetchall())
+    assert versions[sentence_encoder.USE_VERSION] == 2
+    assert sentence_encoder.version(encoder).endswith(sentence_encoder.USE_VERSION)
+    with pytest.raises(ValueError):
+        sentence_encoder.embed("你好", "bert")
+
+
 def test_one_text_and_a_batch_give_the_same_vector(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("EMBEDDING_STORE", str(tmp_path / "store.sqlite3"))
     texts = ["我的快递到哪了", "能开发票吗", "你好"]
