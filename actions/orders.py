@@ -75,7 +75,7 @@ class ActionOrderTask(Action):
             if order.get("status") == OrderStatus.RETURN_REQUESTED and \
                     returns.about_return_parcel(tracker):
                 # 「退货已经寄回去了 单号…」 read as a return request: the return filed.
-                return [*TASK_RESET, *await returns.answer(order, tracker, dispatcher)]
+                return [*TASK_RESET, FollowupAction("action_return_parcel")]
             return [*TASK_RESET, *await aftersales.handle(order, tracker, dispatcher)]
         handler = getattr(self, f"_{task}", self._status)
         forget: List[EventType] = []

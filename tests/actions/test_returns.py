@@ -80,8 +80,8 @@ def test_the_parcel_back_is_asked_for_recorded_and_received(run, shop):
     said = texts(messages)
     assert "还没有登记寄回包裹的快递单号" in said and "AS" in said, said
     # Read as a return request, on the order whose return is filed: the same answer.
-    messages, _ = run(ActionOrderTask(), asked(RETURNING, "我要退货 已经寄回去了", task="return"))
-    assert "还没有登记寄回包裹的快递单号" in texts(messages)
+    _, events = run(ActionOrderTask(), asked(RETURNING, "我要退货 已经寄回去了", task="return"))
+    assert followups(events) == ["action_return_parcel"]
     # 「好的 我晚点发」 after the ask: no second request in a row.
     messages, _ = run(ActionReturnParcel(), asked(RETURNING, "退货寄回去了 你们收到没",
                                                   "好的", after_ask=True))
@@ -104,6 +104,12 @@ def test_the_parcel_back_is_asked_for_recorded_and_received(run, shop):
     assert followups(events) == ["action_return_parcel"]
     assert "已为您登记寄回的包裹:顺丰 SF1234567890123" in texts(messages)
     messages, _ = run(ActionReturnParcel(), asked(RETURNING, "中通 75312345678901"))
+    # The number of the shop's own parcel to her is refused, in the shop's words.
+    outbound = json.loads(urllib.request.urlopen(urllib.request.Request(
+        f"{shop}/api/orders/{RETURNING}/tracking",
+        headers={"X-Api-Key": os.environ["SHOP_ADMIN_KEY"]}), timeout=5).read())["tracking_no"]
+    messages, _ = run(ActionReturnParcel(), asked(RETURNING, f"退货单号{outbound}"))
+    assert "这是我们发给您的包裹的单号" in texts(messages), texts(messages)
     # 「收到了吗」 right after that answer is about the same parcel.
     _, events = run(ActionOrderTask(), asked(RETURNING, "中通 75312345678901", "收到了吗",
                                              task="refund", after_ask=True))
@@ -125,8 +131,7 @@ def test_the_parcel_back_is_asked_for_recorded_and_received(run, shop):
 def test_an_order_without_a_return_is_told_so_and_other_questions_pass(run):
     messages, _ = run(ActionReturnParcel(), asked(SHIPPED, "我寄回去的东西你们收到没"))
     assert "没有进行中的退货或换货申请" in texts(messages)
-    # The shop's own parcel number is no parcel back; other tracking questions after the
-    # ask go to the order form as before.
+    # Other tracking questions after the ask go to the order form as before.
     _, events = run(ActionReturnParcel(), asked(RETURNING, "那我另一单到哪了", after_ask=True,
                                                  intent="track_logistics"))
     assert followups(events) == ["order_form"]
