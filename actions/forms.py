@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import aftersales, invoices, order_lookup
+from actions import aftersales, invoices, order_lookup, returns
 from actions.backend import (
     BackendError,
     BackendUnavailable,
@@ -478,6 +478,27 @@ class OrderOwnerValidation(RetryingFormValidation):
             "order_id": order["id"], "verified_order_id": proven, "confirmed": None,
             "new_address": None, **known_task_details(tracker, order)}}
 
+    async def the_order_being_returned(self, tracker: Tracker) -> Optional[Slots]:
+        """A waybill where the order was asked for (「单号中通7531… 你查下」): a signed-in
+        customer's one order being returned, whose parcel back it is; else None."""
+        backend = get_backend()
+        try:
+            customer_id = await linked_customer_id(tracker)
+            if not customer_id:
+                return None
+            returning = [order for order in await backend.customer_orders(customer_id, limit=10)
+                         if order.get("status") == OrderStatus.RETURN_REQUESTED]
+            proven = len(returning) == 1 and await backend.prove_owner(
+                returning[0]["id"], customer_id=customer_id, identity=identity_token(tracker),
+                client=tracker.sender_id)
+        except BackendError as error:
+            logger.info("the order being returned could not be taken: %s", error.code)
+            return None
+        if not proven:
+            return None
+        return {"order_id": returning[0]["id"], "verified_order_id": proven, "confirmed": None,
+                "new_address": None, **known_task_details(tracker, returning[0])}
+
     def starts_now(self, tracker: Tracker) -> bool:
         """The form starts with the latest message (nothing asked by it yet)."""
         if (tracker.active_loop or {}).get("name") != self.form_name():
@@ -552,6 +573,9 @@ class OrderOwnerValidation(RetryingFormValidation):
             return found
         if not match and self.noted_this_turn(tracker, values_before_this_turn(tracker)):
             return {"order_id": None}  # the message said something else the form kept
+        if not match and returns.waybill_in(text) and \
+                (returning := await self.the_order_being_returned(tracker)) is not None:
+            return returning
         if not match:
             return self.reject(dispatcher, tracker, "order_id", "utter_reject_order_id")
         order_id = match.group(0)

@@ -61,20 +61,22 @@ class ActionOrderTask(Action):
             return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET,
                     outcome(UNRESOLVED, order_id, "verification_failed", "verify", tracker)]
         task = tracker.get_slot("order_task") or "status"
-        if task in RETURN_PARCEL_TASKS and (returns.about_return_parcel(tracker) or
-                                            await returns.waybill_for_a_return(order_id, tracker)):
+        if task in RETURN_PARCEL_TASKS and await returns.parcel_back_asked(order_id, task,
+                                                                           tracker):
             # The customer's parcel back, not the shop's parcel to them.
             return [*TASK_RESET, FollowupAction("action_return_parcel")]
         if task in aftersales.TASKS:
             try:
                 order = await get_backend().order(order_id, proof(tracker))
+                # 「退货已经寄回去了 单号…」「换货的羽绒服我寄回去了」 read as a new return or
+                # exchange: the one filed.
+                back = returns.speaks_of_parcel_back(tracker) and \
+                    bool(await returns.open_return(order, tracker))
             except BackendError as error:
                 dispatcher.utter_message(response="utter_backend_retry", problem=error.message)
                 return [*TASK_RESET, *_forget_proof(error),
                         outcome(UNRESOLVED, order_id, error.code, "order", tracker)]
-            if order.get("status") == OrderStatus.RETURN_REQUESTED and \
-                    returns.about_return_parcel(tracker):
-                # 「退货已经寄回去了 单号…」 read as a return request: the return filed.
+            if back:
                 return [*TASK_RESET, FollowupAction("action_return_parcel")]
             return [*TASK_RESET, *await aftersales.handle(order, tracker, dispatcher)]
         handler = getattr(self, f"_{task}", self._status)
@@ -209,6 +211,13 @@ class ActionOrderTask(Action):
 
     async def _refund(self, order: JSON, tracker: Tracker) -> JSON:
         refund = await get_backend().refund(order["id"], proof(tracker))
+        if order.get("status") in (OrderStatus.CANCELLED, OrderStatus.UNPAID) and \
+                refund.get("status") == RefundStatus.NONE:
+            # 「取消了吗 钱退了没」: cancelled (or never paid), so nothing to refund: say so.
+            head = part("utter_order_head", order_id=order["id"], items=items_summary(order),
+                        amount=money(order.get("total_amount")))
+            return part("utter_order_state_refund", head=head, state=order.get("status_text"),
+                        refund=refund_sentence(refund))
         return part("utter_order_refund", order_id=order["id"], refund=refund_sentence(refund))
 
     async def _price(self, order: JSON, tracker: Tracker) -> JSON:

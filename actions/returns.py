@@ -30,7 +30,8 @@ JSON = Dict[str, Any]
 RETURN_PARCEL = re.compile(
     r"寄回|寄还|回寄|退回去|发回去|寄给你们|寄到你们|给你们寄|退货(已经|都)?寄|"
     r"(退货|退的|退回的|寄回的|我寄的)(的)?(快递|包裹|件|货|东西|物流|单号|商品)|"
-    r"退(的)?货.{0,6}(收到|签收|到了)|(收到|签收)(了)?(我)?(的)?(退货|退的货|退回的)")
+    r"退(的)?货.{0,6}(收到|签收|到了)|(收到|签收)(了)?(我)?(的)?(退货|退的货|退回的)|"
+    r"(退|换)(的|掉的|回的|货的)[^，,。?？]{0,8}(到了|到没|收到|签收)")
 NOT_SENT_YET = re.compile(
     r"(还|暂时|现在)?(没|没有|未)(寄|发|寄出|发出)|等(下|会|一下)(再)?(寄|发)|明天(再)?(寄|发)")
 # A waybill: letters then 10-20 digits, or 10-20 digits; not an order id (18 digits) nor a
@@ -50,26 +51,40 @@ def recent_texts(tracker: Tracker) -> List[str]:
     return [str(event.get("text") or "") for event in stretch_user_events(tracker)[:4]]
 
 
+def speaks_of_parcel_back(tracker: Tracker) -> bool:
+    return any(RETURN_PARCEL.search(text) for text in recent_texts(tracker))
+
+
 def about_return_parcel(tracker: Tracker) -> bool:
     """The request speaks of the parcel back, or follows this action's answer (「收到了吗」)."""
-    return any(RETURN_PARCEL.search(text) for text in recent_texts(tracker)) or \
-        answered_before(tracker)
+    return speaks_of_parcel_back(tracker) or answered_before(tracker)
 
 
 def latest_text(tracker: Tracker) -> str:
     return str((tracker.latest_message or {}).get("text") or "")
 
 
-async def waybill_for_a_return(order_id: str, tracker: Tracker) -> bool:
-    """The latest message gives a waybill (「中通75312345678901」) for an order being returned:
-    the parcel back, not a question about the shop's own parcel."""
-    if not waybill_in(latest_text(tracker)):
+async def parcel_back_asked(order_id: str, task: str, tracker: Tracker) -> bool:
+    """The request is about the parcel back: it says so, or it gives a waybill
+    (「中通75312345678901」) or asks for tracking (「快递单号我不是给过了吗」) of an order being
+    returned, whose own delivery is long over."""
+    if about_return_parcel(tracker):
+        return True
+    if task != "track" and not waybill_in(latest_text(tracker)):
         return False
     try:
         order = await get_backend().order(order_id, proof(tracker))
     except BackendError:
         return False
     return order.get("status") == OrderStatus.RETURN_REQUESTED
+
+
+async def open_return(order: JSON, tracker: Tracker) -> Optional[JSON]:
+    """The order's return or exchange still open, if any."""
+    return next((record for record in await get_backend().after_sales(order["id"],
+                                                                      proof(tracker))
+                 if record.get("type") in ("return", "exchange")
+                 and record.get("status") in OPEN), None)
 
 
 def waybill_in(text: str) -> Optional[Tuple[Optional[str], str]]:

@@ -10,11 +10,14 @@ import urllib.request
 import pytest
 from action_helpers import make_tracker, run_directly, texts
 
+from actions.forms import ValidateOrderForm
 from actions.orders import ActionOrderTask
 from actions.returns import ActionReturnParcel, waybill_in
 
 RETURNING = "361204587712340013"  # 李娜's blender, return in progress, refund 599
 SHIPPED = "361204587712340001"  # 王伟's earphones, no after-sale
+CANCELLED = "361204587712340014"  # 李娜's, cancelled
+ZHAO_JACKET = "361204587712340021"  # 赵磊's jacket and power bank, delivered 2 days ago
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +58,9 @@ def followups(events) -> list:
     return [event["name"] for event in events if event.get("event") == "followup"]
 
 
-def admin_post(shop: str, path: str) -> dict:
-    request = urllib.request.Request(shop + path, data=b"{}", method="POST", headers={
+def admin_post(shop: str, path: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(shop + path, data=json.dumps(body or {}).encode(),
+                                     method="POST", headers={
         "X-Api-Key": os.environ["SHOP_ADMIN_KEY"], "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=5) as reply:
         return json.loads(reply.read())
@@ -137,3 +141,33 @@ def test_an_order_without_a_return_is_told_so_and_other_questions_pass(run):
     assert followups(events) == ["order_form"]
     _, events = run(ActionOrderTask(), asked(SHIPPED, "快递到哪了"))
     assert followups(events) == []
+
+
+def test_the_parcel_back_in_other_words_and_requests(run, shop):
+    # 「退的那个料理机到了没啊」 speaks of it; a tracking request of an order being returned is
+    # about it too (its own delivery is long over: 「快递单号我不是给过了吗」).
+    for text, task in (("退的那个料理机到了没啊", "status"), ("快递单号我不是给过了吗", "track")):
+        _, events = run(ActionOrderTask(), asked(RETURNING, text, task=task))
+        assert followups(events) == ["action_return_parcel"], text
+    # A signed-in customer's waybill where the order was asked for: her order being returned.
+    tracker = make_tracker({"customer_id": "C0002", "order_task": "track"}, sender="demo-li",
+                           set_now={"order_id": "单号中通75312345678901 你查下"},
+                           requested_slot="order_id")
+    _, events = run(ValidateOrderForm(), tracker)
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["order_id"] == RETURNING and slots["verified_order_id"].startswith("op1.")
+    # The parcel back of an exchange: 赵磊's jacket, exchanged for a smaller size.
+    exchange = admin_post(shop, f"/api/orders/{ZHAO_JACKET}/after-sales", {
+        "kind": "exchange", "item": "羽绒服", "reason_code": "size", "reason": "换小一码"})
+    text = "换货的羽绒服我寄回去了 顺丰SF1234567890123"
+    _, events = run(ActionOrderTask(), asked(ZHAO_JACKET, text, task="exchange"))
+    assert followups(events) == ["action_return_parcel"]
+    messages, _ = run(ActionReturnParcel(), asked(ZHAO_JACKET, text, task="exchange"))
+    said = texts(messages)
+    assert "顺丰 SF1234567890123" in said and exchange["ticket_no"] in said, said
+    assert "换新发出" in said, said
+
+
+def test_a_cancelled_orders_refund_says_it_is_cancelled(run):
+    messages, _ = run(ActionOrderTask(), asked(CANCELLED, "取消了吗 钱退了没", task="refund"))
+    assert "已取消" in texts(messages) and "退款" in texts(messages), texts(messages)
