@@ -95,6 +95,10 @@ class ActionOrderTask(Action):
             forget = _forget_proof(error)
             result = outcome(UNRESOLVED, order_id, error.code, task, tracker)
         dispatcher.utter_message(**reply)
+        pending = unconfirmed_before(tracker)
+        if pending and pending != task:
+            # 「改好了没」「退款多久到」 asked instead of the yes: the change was not made.
+            dispatcher.utter_message(response=f"utter_{pending}_not_confirmed")
         if forget:
             # An ownership or conflict failure still counts as an unresolved issue.
             return [*TASK_RESET, *forget, result]
@@ -589,6 +593,28 @@ class ActionAskInvoiceType(Action):
             {"title": part(f"utter_invoice_type_{kind}"),
              "payload": f'/inform{{"invoice_type": "{kind}"}}'} for kind in invoices.INVOICE_TYPES])
         return []
+
+
+CONFIRMATIONS = {"utter_ask_confirm_address": "address", "utter_ask_confirm_cancel": "cancel",
+                 "utter_ask_confirm_cancel_unpaid": "cancel"}
+
+
+def unconfirmed_before(tracker: Tracker) -> Optional[str]:
+    """The task (address, cancel) whose confirmation the bot asked for just before the
+    latest message, when the customer did not say yes."""
+    if tracker.get_slot("confirmed") is True:
+        return None
+    seen_user = False
+    for event in reversed(tracker.events):
+        if history.kind(event) == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and history.kind(event) == "bot":
+            for response in history.responses_in(event):
+                if response in CONFIRMATIONS:
+                    return CONFIRMATIONS[response]
+    return None
 
 
 def said_twice_in_a_row(tracker: Tracker, response: str) -> bool:

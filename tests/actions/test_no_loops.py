@@ -791,3 +791,26 @@ def test_a_day_is_the_order_date_only_when_the_words_say_so():
     for text in ("我昨天刚收到的电饭煲 今天一看降价了50？？能价保吗", "今天一看降价了",
                  "昨天收到的 有点小", "12月3号到的货 能退吗"):
         assert date_in([text], today) is None, text
+
+
+def test_another_question_instead_of_the_yes_says_the_change_was_not_made(run_action):
+    """「改好了没」 when the new address waited for its yes, 「退款多久到」 when the cancellation
+    did (the fourth probe): the answer, and that nothing was changed."""
+    from action_helpers import admin_proof
+
+    from actions.orders import ActionOrderTask
+
+    paid = "361204587712340002"
+    for ask, text, task, said in (
+            ("utter_ask_confirm_address", "改好了没", "status", "地址还没有改"),
+            ("utter_ask_confirm_cancel", "退款多久到", "refund", "订单还没有取消")):
+        answer, _ = run_action(ActionOrderTask(), conversation(
+            ["帮我改个地址", ("bot", {"response": ask, "order_id": paid}), text],
+            {"order_task": task, "order_id": paid, "verified_order_id": admin_proof(paid)},
+            requested_slot=None, loop=None))
+        assert said in texts(answer), texts(answer)
+    # The yes, or a plain question with nothing pending: no such line.
+    answer, _ = run_action(ActionOrderTask(), conversation(
+        ["到哪了"], {"order_task": "status", "order_id": paid,
+                  "verified_order_id": admin_proof(paid)}, requested_slot=None, loop=None))
+    assert "还没确认" not in texts(answer), texts(answer)
