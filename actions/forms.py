@@ -229,6 +229,10 @@ def asks_if_aftersale_is_possible(tracker: Tracker) -> bool:
         bool(ASKS_IF_POSSIBLE.search(text))
 
 
+# Goods no longer as sold: the no-reason return needs them complete, tags on.
+NOT_AS_SOLD = re.compile(r"吊牌.{0,3}(剪|拆|扯|撕|丢|掉|没了)|剪了吊牌|(穿|洗)过")
+
+
 async def aftersale_window(tracker: Tracker) -> Dict[Text, Any]:
     """「能退吗」: yes, within the shop's window for the reason given (the shop's policy),
     checked against the order once it is found."""
@@ -240,6 +244,10 @@ async def aftersale_window(tracker: Tracker) -> Dict[Text, Any]:
     if reason is not None and reason.shipping == "seller":
         return part("utter_aftersale_possible_fault", reason=reason.label,
                     days=windows["after_sale_days"])
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if NOT_AS_SOLD.search(text):
+        # 「吊牌剪了还能退不」: not a plain yes that the policy's own words then take back.
+        return part("utter_aftersale_possible_not_as_sold", days=windows["no_reason_days"])
     return part("utter_aftersale_possible_no_reason", days=windows["no_reason_days"])
 
 

@@ -695,6 +695,11 @@ def test_can_it_be_returned_is_answered_inside_the_form_and_not_counted(run_acti
     messages, _ = run_action(ValidateOrderForm(), conversation(
         ["我想退货", "可以退吗"], {"order_task": "return"}, intent="request_return"))
     assert "7天内" in texts(messages) and "七天无理由" in texts(messages)
+    # Tags cut: no 「可以的~」 that the policy then takes back (the fourth probe).
+    messages, _ = run_action(ValidateOrderForm(), conversation(
+        ["我想退货", "吊牌剪了还能退不"], {"order_task": "return"}, intent="request_return"))
+    said = texts(messages)
+    assert "一般不支持无理由退换" in said and "可以的" not in said, said
 
 
 def test_no_tracking_yet_is_explained_before_the_request(run_action):
