@@ -77,10 +77,12 @@ def slots_needed(order: JSON, tracker: Tracker, earlier: Optional[List[JSON]] = 
     asked after invoices it already has (`earlier`)."""
     if order.get("invoice_refusal") or earlier:
         return ["order_id"]
-    needed = ["order_id", "invoice_type", "invoice_title"]
-    if tracker.get_slot("invoice_title") != PERSONAL:
-        needed.append("tax_id")
-    return needed + ["invoice_email"]
+    if tracker.get_slot("invoice_title") == PERSONAL:
+        # 「开个人的」: a person gets the 普票 (专票 are for organisations), so no type is
+        # asked (request() takes normal); one chosen already is still checked.
+        return ["order_id", *(["invoice_type"] if tracker.get_slot("invoice_type") else []),
+                "invoice_title", "invoice_email"]
+    return ["order_id", "invoice_type", "invoice_title", "tax_id", "invoice_email"]
 
 
 def invoice_type_in(text: str) -> Optional[str]:
@@ -109,8 +111,10 @@ def title_problem(title: str, invoice_type: Optional[str]) -> Optional[str]:
 def clean_title(text: str) -> str:
     """「抬头:杭州某某有限公司」 -> the name; 「个人的」 / 「开个人」 / 「普票 个人的」 -> 个人."""
     text = unicodedata.normalize("NFKC", text).strip()
+    # 「就行」「行吗」 are no 银行 (「开个人的 普通的就行」).
+    words = re.sub(r"[就也都]行|行[吗吧不嘛]", "", text)
     if PERSONAL in text and (len(text) <= 8 or  # 「能开个普票吗 个人的」 too
-                             not any(word in text for word in ORGANISATION_WORDS)):
+                             not any(word in words for word in ORGANISATION_WORDS)):
         return PERSONAL
     # 「公司的 抬头是…」: the name follows the word 抬头 wherever it stands.
     cue = re.search(r"抬头(是|为|写)?[::]?\s*(?=\S)", text)

@@ -118,6 +118,13 @@ def test_the_customer_may_change_the_type_and_give_the_title_with_it(run_action)
     # A personal title with a 专票 is not taken before it is asked (the question explains).
     slots = answer("专票 抬头个人", "invoice_type")
     assert slots["invoice_type"] == "special" and not slots.get("invoice_title")
+    # 「就行」 is no 银行: the personal title with the type (the fourth probe).
+    slots = answer("开个人的 普通的就行", "invoice_type")
+    assert slots["invoice_type"] == "normal" and slots["invoice_title"] == "个人"
+    assert slots["requested_slot"] == "invoice_email"
+    # A person gets a 普票: given the title alone, the type is not asked.
+    slots = answer("个人的就行", "invoice_type")
+    assert slots["invoice_title"] == "个人" and slots["requested_slot"] == "invoice_email"
 
 
 def test_an_email_given_when_the_title_is_asked_is_kept(run_action) -> None:
