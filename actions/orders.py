@@ -160,6 +160,10 @@ class ActionOrderTask(Action):
         status = order.get("status")
         if status == OrderStatus.UNPAID:
             return part("utter_urge_unpaid")
+        if status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and \
+                NOT_SHIPPED_YET.search(str((tracker.latest_message or {}).get("text") or "")):
+            # 「怎么还没发货」 of a parcel on its way (or there): where it is, not an urge.
+            return await self._status(order, tracker)
         if status not in (OrderStatus.PAID, OrderStatus.SHIPPED):
             return part("utter_urge_not_needed", state=order.get("status_text"))
         result = await get_backend().urge(order["id"], f"顾客在线催单({status})",
@@ -540,6 +544,7 @@ def opener(tracker: Tracker) -> Any:
 
 
 RESEND = re.compile(r"补发|补寄|重发|重新发")
+NOT_SHIPPED_YET = re.compile(r"(没|不|没有)(发货|发出|发)(呢|啊|吗)?|发货了[吗没]")
 SIGNED = re.compile(r"签收|已签|签了")
 # 「显示已发货但是物流没信息」: a parcel the courier has not scanned yet.
 NO_TRACKING_YET = re.compile(r"(物流|快递|单号).{0,4}(没信息|没有信息|查不到|没记录|没有记录)"

@@ -212,6 +212,16 @@ def test_urge_creates_one_followup(run_action, actions_shop):
     assert len([f for f in items if f["type"] == "urge"]) == 1
 
 
+def test_not_shipped_yet_of_a_parcel_on_its_way_gets_where_it_is(run_action):
+    """「怎么还没发货」 of a shipped order (the fourth probe): its tracking, no urge."""
+    tracker = make_tracker({"order_id": SHIPPED, "verified_order_id": SHIPPED,
+                            "order_task": "urge"},
+                           latest_message={"text": "怎么还没发货", "entities": [],
+                                           "intent": {"name": "urge_delivery"}})
+    said = texts(run_action(ActionOrderTask(), tracker)[0])
+    assert "顺丰" in said and "已发货" in said and "加急" not in said, said
+
+
 def unpaid_order_of_a_generated_customer(actions_shop):
     # The showcase orders stay untouched so other tests can rely on them.
     for number in range(3, 60):
