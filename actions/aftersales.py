@@ -443,6 +443,11 @@ def how_it_is_handled(tracker: Tracker) -> Dict[str, Any]:
                 refund_time=policy().refund_time)
 
 
+PHOTO_LATER = re.compile(r"(等下|等会|晚点|回头|一会|待会|明天|回家)(儿)?(再)?(拍|发|给)")
+NO_PHOTO = re.compile(r"(没|没有|不想|不方便|不会|懒得|拍不了|不能)(拍|照)|没(有)?照片|不拍|"
+                      r"(直接|不拍照?)(就)?(能|可以)?退")
+
+
 class ActionAskEvidence(Action):
     def name(self) -> str:
         return "action_ask_evidence"
@@ -450,7 +455,15 @@ class ActionAskEvidence(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
-        if reason:
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if reason and PHOTO_LATER.search(text):
+            # 「照片等下发你」: no second request, the after-sale waits for it.
+            dispatcher.utter_message(response="utter_ask_evidence_later", photo=reason.photo)
+        elif reason and NO_PHOTO.search(text):
+            # 「没拍照 能直接退吗」: why it is needed, and the way without one.
+            dispatcher.utter_message(response="utter_ask_evidence_why", photo=reason.photo,
+                                     reason=reason.label)
+        elif reason:
             dispatcher.utter_message(response="utter_ask_evidence", photo=reason.photo)
         else:
             dispatcher.utter_message(response="utter_ask_evidence_of_the_problem")

@@ -355,3 +355,21 @@ def test_a_request_about_another_item_is_no_answer_for_this_one(shop_factory,
     reason = run(lambda: ValidateOrderForm().extract_aftersale_reason(
         CollectingDispatcher(), tracker, {}))
     assert reason == {"aftersale_reason": "size"}
+
+
+def test_the_photo_is_asked_for_once_with_why_or_a_later_promise_accepted() -> None:
+    """「没拍照 能直接退吗」 and 「照片等下发你」 after the photo request (the fourth probe): not
+    the same request word for word."""
+    slots = {"order_task": "quality", "aftersale_reason": "quality"}
+
+    def said(text: str) -> str:
+        tracker = make_tracker(slots, latest_message={"text": text, "entities": [],
+                                                      "intent": {"name": "inform"}})
+        dispatcher = CollectingDispatcher()
+        asyncio.run(aftersales.ActionAskEvidence().run(dispatcher, tracker, {}))
+        return texts(delivered(dispatcher.messages, tracker.slots))
+
+    assert "问题部位和商品批号标签的照片发给我" in said("好的")
+    why = said("没拍照 能直接退吗")
+    assert "「质量问题」需要一张" in why and "转人工" in why, why
+    assert "不着急" in said("照片等下发你")
