@@ -19,6 +19,9 @@ from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 
 logger = logging.getLogger(__name__)
 
+# 「偏瘦 想穿宽松点」 where the garment was asked for: how it should sit, no product's name.
+NOT_A_PRODUCT = re.compile(r"偏瘦|偏胖|微胖|瘦|胖|宽松|修身|紧身|合身|显瘦|肩宽|腰粗|肚子|"
+                           r"\d+\s*(斤|公斤|kg|cm|厘米)|[一1]米[0-9一二三四五六七八九]")
 # How a garment may sit; the buttons are utter_button_fit_<fit> (domain.yml).
 FITS = ("loose", "fitted")
 SIZE_ANSWER_INTENTS = {"ask_size", "inform"}
@@ -76,8 +79,10 @@ class ValidateSizeForm(RetryingFormValidation):
                       (tracker.latest_message or {}).get("entities", [])
                       if entity.get("entity") == "product"), None)
         chosen = page_product(tracker) or named
-        if chosen is None and tracker.get_slot("requested_slot") == "size_product":
-            chosen = (tracker.latest_message or {}).get("text")
+        text = str((tracker.latest_message or {}).get("text") or "")
+        if chosen is None and tracker.get_slot("requested_slot") == "size_product" and \
+                not NOT_A_PRODUCT.search(text):
+            chosen = text
         return {"size_product": chosen} if chosen else {}
 
     async def validate_size_product(

@@ -372,6 +372,16 @@ def test_the_size_form_takes_no_product_from_a_logistics_question(run_action):
     assert not slots.get("size_product") and "failed_attempts" not in slots
 
 
+def test_the_size_form_takes_no_product_from_how_it_should_sit(run_action):
+    """「偏瘦 想穿宽松点」 where the garment was asked for got 「没找到叫「偏瘦 想穿宽松点」的服装」
+    (the fourth probe)."""
+    tracker = conversation(["175 70公斤穿什么码", "偏瘦 想穿宽松点"],
+                           {"height_cm": "175", "weight_kg": "70"}, loop="size_form",
+                           requested_slot="size_product", intent="ask_size")
+    messages, slots = run_action(ValidateSizeForm(), tracker)
+    assert not slots.get("size_product") and "没找到" not in texts(messages)
+
+
 def test_the_size_form_offers_the_garments_the_customer_named(run_action):
     tracker = conversation(["这件外套175 70公斤穿什么码"], {"height_cm": "175",
                                                           "weight_kg": "70"},
