@@ -265,9 +265,9 @@ def test_the_sentence_embedding_decides_the_messages_the_ngrams_are_unsure_of(
     embedded_texts = []
     embed = sentence_encoder.embed
 
-    def counting(text: str) -> np.ndarray:
+    def counting(text: str, encoder: str = "e5") -> np.ndarray:
         embedded_texts.append(text)
-        return embed(text)
+        return embed(text, encoder)
 
     monkeypatch.setattr(emotion.sentence_encoder, "embed", counting)
     texts, _ = load_examples(str(HELDOUT_FILE))
