@@ -183,10 +183,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.url:
         run(args.url, args.sample, args.token)
         return
-    from stack import Stack
+    from stack import Stack, rules_with_office_days
 
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack.isolated(Path(tmp))
+        # The desk open whatever the hour: after hours a handoff leaves the bot answering the
+        # session's later turns, and the figures would depend on the clock.
+        stack.env["ESCALATION_RULES"] = str(rules_with_office_days(Path(tmp), all_days=True))
         stack.start(timeout=900)  # loading the model takes minutes on a busy machine
         try:
             run(stack.rasa_url, args.sample, stack.env["RASA_API_TOKEN"])
