@@ -61,10 +61,6 @@ class ActionOrderTask(Action):
             return [SlotSet("order_id", None), SlotSet("phone_tail", None), *TASK_RESET,
                     outcome(UNRESOLVED, order_id, "verification_failed", "verify", tracker)]
         task = tracker.get_slot("order_task") or "status"
-        if task in RETURN_PARCEL_TASKS and await returns.parcel_back_asked(order_id, task,
-                                                                           tracker):
-            # The customer's parcel back, not the shop's parcel to them.
-            return [*TASK_RESET, FollowupAction("action_return_parcel")]
         if task in aftersales.TASKS:
             try:
                 order = await get_backend().order(order_id, proof(tracker))
@@ -84,6 +80,9 @@ class ActionOrderTask(Action):
         result = outcome(RESOLVED, order_id, task, task, tracker)
         try:
             order = await get_backend().order(order_id, proof(tracker))
+            if task in RETURN_PARCEL_TASKS and returns.parcel_back_asked(order, task, tracker):
+                # The customer's parcel back, not the shop's parcel to them.
+                return [*TASK_RESET, FollowupAction("action_return_parcel")]
             reply = await handler(order, tracker)
         except BackendError as error:
             logger.warning("order task %s failed: %s", task, error.code)

@@ -64,19 +64,13 @@ def latest_text(tracker: Tracker) -> str:
     return str((tracker.latest_message or {}).get("text") or "")
 
 
-async def parcel_back_asked(order_id: str, task: str, tracker: Tracker) -> bool:
+def parcel_back_asked(order: JSON, task: str, tracker: Tracker) -> bool:
     """The request is about the parcel back: it says so, or it gives a waybill
     (「中通75312345678901」) or asks for tracking (「快递单号我不是给过了吗」) of an order being
     returned, whose own delivery is long over."""
-    if about_return_parcel(tracker):
-        return True
-    if task != "track" and not waybill_in(latest_text(tracker)):
-        return False
-    try:
-        order = await get_backend().order(order_id, proof(tracker))
-    except BackendError:
-        return False
-    return order.get("status") == OrderStatus.RETURN_REQUESTED
+    return about_return_parcel(tracker) or (
+        order.get("status") == OrderStatus.RETURN_REQUESTED
+        and (task == "track" or waybill_in(latest_text(tracker)) is not None))
 
 
 async def open_return(order: JSON, tracker: Tracker) -> Optional[JSON]:
