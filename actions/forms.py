@@ -454,8 +454,7 @@ class OrderOwnerValidation(RetryingFormValidation):
             return {}
         if not proven:
             return {}
-        return {"order_id": matches[0]["id"], "verified_order_id": proven, "confirmed": None,
-                "new_address": None, **known_task_details(tracker, matches[0])}
+        return taken(tracker, matches[0], proven)
 
     async def one_order_named(self, tracker: Tracker) -> Optional[Dict[str, Any]]:
         """The order a signed-in customer's request names without doubt when the form
@@ -482,9 +481,7 @@ class OrderOwnerValidation(RetryingFormValidation):
             return None
         if not (order and proven):
             return None
-        return {"order": order, "slots": {
-            "order_id": order["id"], "verified_order_id": proven, "confirmed": None,
-            "new_address": None, **known_task_details(tracker, order)}}
+        return {"order": order, "slots": taken(tracker, order, proven)}
 
     async def the_order_being_returned(self, tracker: Tracker) -> Optional[Slots]:
         """A waybill where the order was asked for (「单号中通7531… 你查下」): a signed-in
@@ -504,8 +501,7 @@ class OrderOwnerValidation(RetryingFormValidation):
             return None
         if not proven:
             return None
-        return {"order_id": returning[0]["id"], "verified_order_id": proven, "confirmed": None,
-                "new_address": None, **known_task_details(tracker, returning[0])}
+        return taken(tracker, returning[0], proven)
 
     def starts_now(self, tracker: Tracker) -> bool:
         """The form starts with the latest message (nothing asked by it yet)."""
@@ -1086,6 +1082,13 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
                 not asks_where_sent(tracker):
             return ["order_id", "new_address", "confirmed"]
         return ["order_id"]
+
+
+def taken(tracker: Tracker, order: Dict[str, Any], proven: str) -> Slots:
+    """The slots of an order taken with the shop's ownership proof (as a click on its card
+    would take it), with what the request already said about the task."""
+    return {"order_id": order["id"], "verified_order_id": proven, "confirmed": None,
+            "new_address": None, **known_task_details(tracker, order)}
 
 
 def order_head(order: Dict[str, Any]) -> Dict[str, Any]:
