@@ -116,6 +116,13 @@ def route_for(tracker: Tracker) -> Dict[str, Any]:
             "say": rule.say}
 
 
+# What an agent needs of the order's after-sales: what was asked, where it stands, the
+# replacement parcel and the customer's parcel back (the waybill the bot recorded).
+AFTER_SALE_KEYS = ("ticket_no", "type", "type_text", "status_text", "reason", "refund_amount",
+                   "expected_refund_date", "courier", "tracking_no", "return_courier",
+                   "return_tracking_no", "return_sent_at", "return_received_at")
+
+
 async def order_snapshots(tracker: Tracker, customer_id: Optional[str] = None
                           ) -> List[Dict[str, Any]]:
     """Orders the customer proved or is linked to; never someone else's."""
@@ -128,6 +135,9 @@ async def order_snapshots(tracker: Tracker, customer_id: Optional[str] = None
             if order.get("status") == OrderStatus.SHIPPED:
                 order["tracking"] = await backend.tracking(verified, proof(tracker))
             snapshots.append(order)
+            order["after_sales"] = [
+                {key: record.get(key) for key in AFTER_SALE_KEYS if record.get(key) is not None}
+                for record in await backend.after_sales(verified, proof(tracker))]
         if customer_id:
             for order in await backend.customer_orders(customer_id, limit=3):
                 if order.get("id") != verified:

@@ -69,20 +69,26 @@ def admin_proof(order_id: str) -> str:
     return response.json()["proof"]
 
 
-def run_directly(action: Action, tracker: Tracker) -> Tuple[List[dict], List[dict]]:
-    """Run an action with whatever backend the environment configures."""
+def with_backend(work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a coroutine function with a fresh backend of whatever the environment
+    configures, closed afterwards."""
 
     async def go():
         backend_module._backend = None
-        dispatcher = CollectingDispatcher()
         try:
-            events = await action.run(dispatcher, tracker, DOMAIN)
+            return await work()
         finally:
             await backend_module.get_backend().close()
             backend_module._backend = None
-        return delivered(dispatcher.messages, tracker.slots), events
 
     return asyncio.run(go())
+
+
+def run_directly(action: Action, tracker: Tracker) -> Tuple[List[dict], List[dict]]:
+    """Run an action with whatever backend the environment configures."""
+    dispatcher = CollectingDispatcher()
+    events = with_backend(lambda: action.run(dispatcher, tracker, DOMAIN))
+    return delivered(dispatcher.messages, tracker.slots), events
 
 
 _domain: List[Any] = []

@@ -10,7 +10,7 @@ import time
 import urllib.request
 
 import pytest
-from action_helpers import make_tracker, run_directly, texts
+from action_helpers import make_tracker, run_directly, texts, with_backend
 
 from actions.forms import LOCKED_ATTEMPTS, ValidateOrderForm
 from actions.handoff import order_snapshots
@@ -80,23 +80,10 @@ def test_a_crafted_proof_files_no_price_protection(shop, slot_value):
 
 
 def test_a_crafted_slot_puts_no_order_into_a_handoff_packet(shop):
-    import asyncio
-
-    import actions.backend as backend_module
-
     tracker = make_tracker({"order_id": LI_ORDER}, sender="attacker")
     for value in (param.values[0] for param in CRAFTED[:2]):
         tracker.slots["verified_order_id"] = value.replace(UNPAID, LI_ORDER)
-
-        async def go():
-            backend_module._backend = None
-            try:
-                return await order_snapshots(tracker)
-            finally:
-                await backend_module.get_backend().close()
-                backend_module._backend = None
-
-        assert asyncio.run(go()) == []
+        assert with_backend(lambda: order_snapshots(tracker)) == []
 
 
 def test_a_real_proof_still_works(shop):

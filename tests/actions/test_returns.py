@@ -8,9 +8,10 @@ import os
 import urllib.request
 
 import pytest
-from action_helpers import make_tracker, run_directly, texts
+from action_helpers import make_tracker, run_directly, texts, with_backend
 
 from actions.forms import ValidateOrderForm
+from actions.handoff import order_snapshots
 from actions.orders import ActionOrderTask
 from actions.returns import ActionReturnParcel, waybill_in
 
@@ -121,6 +122,11 @@ def test_the_parcel_back_is_asked_for_recorded_and_received(run, shop):
     # Asked again: the waybill recorded, not yet signed for.
     messages, _ = run(ActionReturnParcel(), asked(RETURNING, "我寄回的货你们收到了吗"))
     assert "中通 75312345678901" in texts(messages) and "还没有签收" in texts(messages)
+    # A handoff now shows the agent the waybill with the order (actions/handoff.py).
+    [order] = with_backend(lambda: order_snapshots(asked(RETURNING, "转人工")))
+    [parcel_back] = [a for a in order["after_sales"] if a["type"] == "return"]
+    assert (parcel_back["return_courier"], parcel_back["return_tracking_no"]) == (
+        "中通", "75312345678901") and "return_received_at" not in parcel_back
     # The warehouse signs: the receipt and the refund due.
     [record] = [r for r in json.loads(urllib.request.urlopen(urllib.request.Request(
         f"{shop}/api/orders/{RETURNING}/after-sales",

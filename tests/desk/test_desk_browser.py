@@ -23,6 +23,7 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 DELAYED = "361204587712340011"  # 李娜 C0002, 中通, delayed (docs/demo_data.md)
+RETURNING = "361204587712340013"  # 李娜's blender, return requested
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 BUILT = (ROOT / "desk" / "web" / "dist" / "index.html").is_file()
 
@@ -70,6 +71,16 @@ def world(desk_factory, tmp_path_factory, shop_server):
     order = shop_records(shop_server, f"/api/orders/{DELAYED}", admin)
     order["tracking"] = shop_records(shop_server, f"/api/orders/{DELAYED}/tracking", admin)
     assert order["tracking"]["delayed"] is True
+    # The after-sales the bot puts into the packet (actions/handoff.py): the blender's return
+    # as the shop has it, without the customer's waybill yet, and an exchange whose parcel
+    # back the bot recorded.
+    returning = shop_records(shop_server, f"/api/orders/{RETURNING}", admin)
+    returning["after_sales"] = shop_records(
+        shop_server, f"/api/orders/{RETURNING}/after-sales", admin)["after_sales"]
+    order["after_sales"] = [{"ticket_no": "AS00009999", "type": "exchange", "type_text": "换货",
+                             "status_text": "处理中", "return_courier": "中通",
+                             "return_tracking_no": "75312345678901",
+                             "return_sent_at": "2026-12-07T10:00:00+08:00"}]
     angry = packet(
         channel="webchat", priority=1, queue="senior",
         rule={"id": "angry_customer", "reason": "客户情绪激动"},
@@ -81,7 +92,7 @@ def world(desk_factory, tmp_path_factory, shop_server):
             {"role": "customer", "text": "都一个星期了！太过分了，转人工", "time": now - 200,
              "intent": "request_human", "emotion": {"label": "angry", "intensity": 0.9}}],
         slots={"customer_id": order["customer_id"]}, verified_order=DELAYED,
-        orders=[order], todos=[{"id": "t-urge", "text": "催促快递并回复客户"}],
+        orders=[order, returning], todos=[{"id": "t-urge", "text": "催促快递并回复客户"}],
         emotion={"history": [{"label": "anxious", "intensity": 0.5, "time": now - 300},
                              {"label": "angry", "intensity": 0.9, "time": now - 200}],
                  "turning_point": {"time": now - 200, "label": "angry"}})
@@ -91,7 +102,8 @@ def world(desk_factory, tmp_path_factory, shop_server):
     # The hostile customer writes again while waiting, through the channel.
     post(desk.url, "/api/channel-events", {"conversation_id": hostile["conversation_id"],
                                            "kind": "customer_message", "text": XSS})
-    yield {"desk": desk, "recorder": recorder, "ids": ids}
+    yield {"desk": desk, "recorder": recorder, "ids": ids,
+           "returning": returning["after_sales"]}
     recorder.close()
 
 
@@ -179,6 +191,13 @@ def test_claim_reply_compliance_playbook_transfer_capacity(world, browser):
     context = page.inner_text("[data-test=context]")
     assert DELAYED in context and "已延误" in context and "情绪转折点" in context
     assert "催促快递并回复客户" in context
+    # The after-sales: the customer's parcel back, registered or not.
+    assert "售后 AS00009999 · 换货 · 处理中" in context
+    assert "客户寄回：中通 75312345678901 · 仓库未签收" in context
+    [blender] = world["returning"]
+    assert f"售后 {blender['ticket_no']} · 退货退款" in context
+    assert (f"客户寄回：{blender['return_courier']} {blender['return_tracking_no']}"
+            if blender.get("return_tracking_no") else "客户寄回：未登记单号") in context
     page.keyboard.press("Alt+C")  # claim
     page.wait_for_selector("[data-test=readonly]", state="detached")
     conversation = ids["angry_conversation"]
