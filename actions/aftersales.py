@@ -25,7 +25,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import attachments
 from actions.backend import BackendError, InvalidRequest, get_backend
-from actions.common import empathy_line, part, session_user_events
+from actions.common import empathy_line, joined, part, session_user_events
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import proof
 from actions.text import day_words
@@ -321,17 +321,64 @@ def needs_target(reason: Optional[Reason]) -> bool:
     return reason is not None and reason.code == "size" and reason.kind == "exchange"
 
 
-def kind_of(reason: Reason, task: Optional[str]) -> str:
-    """The after-sale filed: the customer may ask for an exchange where the policy would
-    refund."""
+# The shop's fault (broken, damaged, wrong, not as described) can be put right in more than
+# one way, and the customer's words choose (「碎了 直接退款吧」). A customer who only reports a
+# fault the policy would refund (quality, not as described) is asked, as a shop's agent would:
+# 「给您换新还是退货退款?」; one the policy would replace (damaged, wrong item) hears that at
+# once. A customer's own reason (size, 7 days) and a missing item keep the policy's way.
+REMEDY_WORDS = {
+    "resend": re.compile(r"(?<!不)(?<!不用)(?<!别)(补发|重发|重新发|再发(一|个)|补寄)"),
+    "exchange": re.compile(r"(?<!不)(?<!不用)(?<!别)(?<!不要)(?<!不想)"
+                           r"(换(个|一个|件|一件)?新|换货|换一个|换个|换成|给我换|换掉|换吧)"),
+    "return": re.compile(r"(?<!不)(?<!不用)(?<!别)(?<!不要)(?<!不想)"
+                         r"(退货|退款|退钱|退了吧|退掉|退回去|不要了)"),
+}
+
+
+def remedies(reason: Optional[Reason]) -> Tuple[str, ...]:
+    """The ways the customer may choose between (the policy's own first), or ()."""
+    if reason is None or reason.shipping != "seller" or reason.code == "missing_item":
+        return ()
+    return ("exchange", "return") if reason.kind == "return" else (reason.kind, "return")
+
+
+def remedy_in(texts: List[str], reason: Optional[Reason]) -> Optional[str]:
+    """The remedy the customer asked for among those offered, newest message first; the
+    last one named when a message names two (「退货吧 算了还是换新」)."""
+    offered = remedies(reason)
+    for text in texts:
+        said = {kind: max((found.end() for found in REMEDY_WORDS[kind].finditer(text)),
+                          default=-1) for kind in offered}
+        if said and max(said.values()) >= 0:
+            return max(said, key=lambda kind: said[kind])
+    return None
+
+
+def asks_remedy(reason: Optional[Reason], tracker: Tracker) -> bool:
+    """Whether the order form asks how to put it right: a problem reported (task `quality`),
+    not a return or exchange asked for, with more than one way and none said yet."""
+    return tracker.get_slot("order_task") == "quality" and reason is not None and \
+        reason.kind == "return" and bool(remedies(reason)) and \
+        remedy_in(customer_texts(tracker), reason) is None
+
+
+def kind_of(reason: Reason, task: Optional[str], remedy: Optional[str] = None) -> str:
+    """The after-sale filed: the remedy the customer chose where there is a choice, else
+    the policy's; the customer may ask for an exchange where the policy would refund."""
+    if remedy in remedies(reason):
+        return str(remedy)
     return "exchange" if task == "exchange" and reason.kind == "return" else reason.kind
 
 
+def chosen_remedy(tracker: Tracker, reason: Reason) -> Optional[str]:
+    """The answer to the form's question, else what the customer's messages asked for."""
+    return tracker.get_slot("aftersale_remedy") or remedy_in(customer_texts(tracker), reason)
+
+
 async def submit(order: Dict[str, Any], reason: Reason, item: str, evidence: List[str],
-                 task: str, conversation_id: str,
+                 kind: str, conversation_id: str,
                  order_proof: Optional[str] = None, wanted: Optional[str] = None
                  ) -> Dict[str, Any]:
-    kind = kind_of(reason, task)
     # The shop's record says what to send instead (「尺码不合适,换大一码」).
     label = f"{reason.label},换{wanted}" if kind == "exchange" and wanted else reason.label
     return await get_backend().create_after_sale(order["id"], {
@@ -398,6 +445,24 @@ class ActionAskAftersaleReason(Action):
         return []
 
 
+class ActionAskAftersaleRemedy(Action):
+    """「给您换个新的,还是退货退款呢?」 with a button per way the policy allows."""
+
+    def name(self) -> str:
+        return "action_ask_aftersale_remedy"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+        offered = remedies(reason) or ("return",)
+        titles = [part(f"utter_remedy_{kind}") for kind in offered]
+        dispatcher.utter_message(response="utter_ask_aftersale_remedy",
+                                 choices=joined(titles, "utter_separator_or"), buttons=[
+            {"title": title, "payload": f'/inform{{"aftersale_remedy": "{kind}"}}'}
+            for kind, title in zip(offered, titles, strict=True)])
+        return []
+
+
 class ActionAskAftersaleItem(Action):
     def name(self) -> str:
         return "action_ask_aftersale_item"
@@ -439,7 +504,8 @@ def how_it_is_handled(tracker: Tracker) -> Dict[str, Any]:
         return part("utter_aftersale_how_unknown")
     postage = part("utter_postage_ours_short" if reason.shipping == "seller"
                    else "utter_postage_yours")
-    return part(f"utter_aftersale_how_{reason.kind}", reason=reason.label, postage=postage,
+    how = "choice" if reason.kind == "return" and "exchange" in remedies(reason) else reason.kind
+    return part(f"utter_aftersale_how_{how}", reason=reason.label, postage=postage,
                 refund_time=policy().refund_time)
 
 
@@ -475,7 +541,8 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     """After the order form: check, create the after-sale, say the next step."""
     reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
     reset = [SlotSet("aftersale_reason", None), SlotSet("aftersale_item", None),
-             SlotSet("evidence", None), SlotSet("exchange_to", None)]
+             SlotSet("evidence", None), SlotSet("exchange_to", None),
+             SlotSet("aftersale_remedy", None)]
     task = tracker.get_slot("order_task") or "aftersale"
 
     def unresolved(why: str) -> List[EventType]:
@@ -503,13 +570,13 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     items = [item.get("name", "") for item in order.get("items") or []]
     item = tracker.get_slot("aftersale_item") or (items[0] if items else "")
     wanted = tracker.get_slot("exchange_to") or wanted_in(customer_texts(tracker))
+    kind = kind_of(reason, tracker.get_slot("order_task"), chosen_remedy(tracker, reason))
     try:
-        after_sale = await submit(order, reason, item, evidence,
-                                  tracker.get_slot("order_task"), tracker.sender_id,
+        after_sale = await submit(order, reason, item, evidence, kind, tracker.sender_id,
                                   proof(tracker), wanted)
     except BackendError as error:
-        open_one = await open_after_sale(order, kind_of(reason, tracker.get_slot("order_task")),
-                                         tracker) if error.code == "after_sales_exists" else None
+        open_one = await open_after_sale(order, kind, tracker) \
+            if error.code == "after_sales_exists" else None
         if open_one:
             # Filed before (in this chat or another): its number and state, not the
             # shop's 「请勿重复提交」.

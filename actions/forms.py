@@ -29,6 +29,7 @@ from actions.common import (
     HOTLINE,
     MAX_FAILED_ATTEMPTS,
     items_summary,
+    joined,
     linked_customer_id,
     money,
     part,
@@ -276,6 +277,20 @@ def photo_answer_task(tracker: Tracker) -> Optional[str]:
     return None
 
 
+def remedy_answer_task(tracker: Tracker) -> Optional[str]:
+    """The after-sales task whose 「换新还是退货退款?」 the latest message answers in words
+    whose intent changed `order_task` (「补发吧」 reads as urge_delivery); else None."""
+    if tracker.get_slot("requested_slot") != "aftersale_remedy":
+        return None
+    previous = task_before_this_turn(tracker)
+    reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if previous in aftersales.TASKS and tracker.get_slot("order_task") != previous and \
+            aftersales.remedy_in([text], reason):
+        return previous
+    return None
+
+
 # 「订单361204587712340001」「单号:3612…」 while the order is asked for: the answer to it.
 # The word 订单 reads as query_order_status, whose slot mapping had turned the return, address
 # change or invoice asked for into a status lookup.
@@ -297,7 +312,7 @@ def order_number_answer_task(tracker: Tracker) -> Optional[str]:
 # customer paying a difference for an exchange (「换XL我补差价」).
 PRICE_PROTECTION_TALK = re.compile(
     r"价保|保价|(退|补|返|赔)(个|点|一下|下)?差价|差价.{0,4}(退|返|赔)|"
-    r"(降价|便宜了|降了).{0,12}(退|补|返|赔|价保)")
+    r"(降价|便宜了|降了).{0,12}(退|补|返|赔|价保|申请|怎么弄|咋弄|怎么办)")
 CUSTOMER_PAYS = re.compile(r"(?<![给帮替])我(来|可以|再)?补差价|差价我(来)?补")
 # 「降价了 我要退货」: the goods back, not the difference (unless 价保 or 差价 is said).
 GOODS_BACK = re.compile(r"退货|退掉|退了吧|不要了")
@@ -692,7 +707,8 @@ class OrderOwnerValidation(RetryingFormValidation):
         return slots
 
 
-AFTERSALE_QUESTIONS = ("aftersale_reason", "aftersale_item", "exchange_to", "evidence")
+AFTERSALE_QUESTIONS = ("aftersale_reason", "aftersale_item", "aftersale_remedy", "exchange_to",
+                       "evidence")
 # The intents that start a request about an order (domain.yml, slot `order_task`).
 ORDER_TASK_INTENTS = frozenset({
     "query_order_status", "track_logistics", "urge_delivery", "cancel_order", "change_address",
@@ -770,6 +786,34 @@ class AfterSaleValidation(RetryingFormValidation):
             return self.reject(dispatcher, tracker, "aftersale_item",
                                "utter_reject_aftersale_item", items="、".join(names))
         return {"aftersale_item": match}
+
+    async def extract_aftersale_remedy(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if tracker.get_slot("requested_slot") != "aftersale_remedy" or \
+                aftersales.latest_attachments(tracker):
+            return {}
+        latest = tracker.latest_message or {}
+        clicked = next((entity.get("value") for entity in latest.get("entities") or []
+                        if entity.get("entity") == "aftersale_remedy"), None)
+        if clicked:
+            return {"aftersale_remedy": clicked}
+        if not self.is_answer_turn(tracker):
+            return {}
+        reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+        text = str(latest.get("text") or "")
+        return {"aftersale_remedy": aftersales.remedy_in([text], reason) or text}
+
+    def validate_aftersale_remedy(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+        offered = aftersales.remedies(reason)
+        if value in offered:
+            return {"aftersale_remedy": value}
+        return self.reject(dispatcher, tracker, "aftersale_remedy", "utter_reject_aftersale_remedy",
+                           choices=joined([part(f"utter_remedy_{kind}") for kind in offered],
+                                          "utter_separator_or_quoted"))
 
     async def extract_exchange_to(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -975,7 +1019,8 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
                 break
             if event.get("name") in switched:
                 event["value"] = switched[event["name"]]
-        task = photo_answer_task(tracker) or order_number_answer_task(tracker) or \
+        task = photo_answer_task(tracker) or remedy_answer_task(tracker) or \
+            order_number_answer_task(tracker) or \
             ("price" if price_protection_task(tracker) else None)
         if task is not None and task != tracker.get_slot("order_task"):
             tracker.slots["order_task"] = task
@@ -1178,6 +1223,8 @@ def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:
     needed = ["order_id", "aftersale_reason"]
     if len(order.get("items") or []) > 1:
         needed.append("aftersale_item")
+    if aftersales.asks_remedy(reason, tracker) or tracker.get_slot("aftersale_remedy"):
+        needed.append("aftersale_remedy")
     if aftersales.needs_target(reason) and \
             not aftersales.wanted_in(aftersales.customer_texts(tracker)):
         needed.append("exchange_to")

@@ -373,3 +373,96 @@ def test_the_photo_is_asked_for_once_with_why_or_a_later_promise_accepted() -> N
     why = said("没拍照 能直接退吗")
     assert "「质量问题」需要一张" in why and "转人工" in why, why
     assert "不着急" in said("照片等下发你")
+
+
+@pytest.mark.parametrize("text, reason, remedy", [
+    ("充电宝充不进电 给我换个新的", "quality", "exchange"),
+    ("不要退款 换个新的", "quality", "exchange"),
+    ("换新还是退货呢 算了还是退货吧", "quality", "return"),
+    ("杯子碎了 补发一个吧", "damaged", "resend"),
+    ("杯子碎了 直接退款吧", "damaged", "return"),
+    ("杯子碎了 怎么办", "damaged", None),
+    ("发错货了 换成我买的那个", "wrong_item", "exchange"),
+    ("尺码小了 退货", "size", None),  # the customer's own reason: the policy's way
+    ("少发了一件 退钱", "missing_item", None),
+])
+def test_the_remedy_the_customer_asked_for(text: str, reason: str, remedy) -> None:
+    assert aftersales.remedy_in([text], aftersales.policy().reasons[reason]) == remedy
+
+
+def test_a_reported_fault_asks_how_to_put_it_right(shop_factory, monkeypatch) -> None:
+    from action_helpers import run_directly
+
+    from actions.forms import ValidateOrderForm
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files an after-sale
+    slots = {"order_id": JACKET_AND_POWERBANK, "verified_order_id": JACKET_AND_POWERBANK,
+             "customer_id": "C0061", "order_task": "quality", "aftersale_reason": "quality",
+             "aftersale_item": "20000毫安充电宝"}
+
+    def form(text, requested_slot=None, entities=(), **more):
+        tracker = make_tracker({**slots, **more}, sender="demo-zhao",
+                               requested_slot=requested_slot,
+                               latest_message={"intent": {"name": "inform"}, "text": text,
+                                               "entities": list(entities)})
+        tracker.events[0]["text"] = text
+        said, events = run_directly(ValidateOrderForm(), tracker)
+        return texts(said), {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+    # Only reported: asked, with a button per way.
+    assert form("充电宝充不进电")[1]["requested_slot"] == "aftersale_remedy"
+    asking = make_tracker(slots, sender="demo-zhao")
+    said, _ = run_directly(aftersales.ActionAskAftersaleRemedy(), asking)
+    assert "可以给您换新还是退货退款" in texts(said)
+    assert [(b["title"], b["payload"]) for b in said[0]["buttons"]] == [
+        ("换新", '/inform{"aftersale_remedy": "exchange"}'),
+        ("退货退款", '/inform{"aftersale_remedy": "return"}')]
+    # A parcel damaged on the way is replaced at once (the customer heard 「给您补发」), unless
+    # the customer's words asked for a refund.
+    assert form("充电宝摔坏了", aftersale_reason="damaged")[1]["requested_slot"] == "evidence"
+    # Said already, or asked for as a return: nothing to ask, the photo is next.
+    assert form("充电宝充不进电 给我换个新的")[1]["requested_slot"] == "evidence"
+    assert form("充电宝充不进电 我要退货", order_task="return")[1]["requested_slot"] == \
+        "evidence"
+    # A click, the words, and anything else (explained once, a failed turn).
+    clicked = form('/inform{"aftersale_remedy": "exchange"}', "aftersale_remedy",
+                   [{"entity": "aftersale_remedy", "value": "exchange"}])[1]
+    assert clicked["aftersale_remedy"] == "exchange" and clicked["requested_slot"] == "evidence"
+    # Typed, the words say it (aftersales.chosen_remedy reads them when filing).
+    assert form("还是退了吧", "aftersale_remedy")[1]["requested_slot"] == "evidence"
+    said, changed = form("随便", "aftersale_remedy")
+    assert "请点选一种处理方式哦,也可以直接回复「换新」或「退货退款」" in said
+    assert changed["failed_attempts"] == 1 and changed["aftersale_remedy"] is None
+    # Filed as the customer chose: an exchange, not the policy's return.
+    url = f"data:image/png;base64,{base64.b64encode(png(seed=5)).decode()}"
+    photo = run(lambda: aftersales.store_evidence(with_photo(url), JACKET_AND_POWERBANK))
+    chosen = make_tracker({**slots, "aftersale_remedy": "exchange", "evidence": photo},
+                          sender="demo-zhao")
+    dispatcher = CollectingDispatcher()
+    current = order(JACKET_AND_POWERBANK)
+    events = run(lambda: aftersales.handle(current, chosen, dispatcher))
+    assert "换货申请已提交(售后单号" in texts(delivered(dispatcher.messages, {}))
+    assert {"event": "slot", "name": "aftersale_remedy", "value": None,
+            "timestamp": None} in events
+    records = run(lambda: backend_module.get_backend().after_sales(
+        JACKET_AND_POWERBANK, admin_proof(JACKET_AND_POWERBANK)))
+    assert [(r["type"], r["reason_code"]) for r in records] == [("exchange", "quality")]
+
+
+def test_a_remedy_in_words_keeps_the_after_sale() -> None:
+    from actions.forms import remedy_answer_task
+
+    # 「补发吧」 reads as urge_delivery, whose slot mapping made the task `urge`.
+    def answered(text: str, reason: str = "damaged"):
+        tracker = make_tracker({"order_task": "urge", "aftersale_reason": reason},
+                               requested_slot="aftersale_remedy",
+                               latest_message={"intent": {"name": "urge_delivery"},
+                                               "entities": [], "text": text})
+        tracker.events[:] = [{"event": "slot", "name": "order_task", "value": "quality"},
+                             {"event": "user", "text": text},
+                             {"event": "slot", "name": "order_task", "value": "urge"}]
+        return remedy_answer_task(tracker)
+
+    assert answered("补发吧") == "quality"
+    assert answered("快点发货") is None  # no remedy named: a request of its own
+    assert answered("补发吧", reason="size") is None  # nothing was offered for it

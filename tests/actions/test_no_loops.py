@@ -678,6 +678,10 @@ def test_how_it_is_handled_is_answered_inside_the_order_form(run_action):
         said = texts(messages)
         assert "「收到时破损」" in said and "补发" in said and "运费由我们承担" in said, said
         assert "哪款商品" not in said and events == {}
+    # A quality problem: a new one or the money back, the customer chooses.
+    messages, _ = run_action(ActionAskUsage(), conversation(
+        ["衣服洗了一次就掉色", "怎么处理"], {"order_task": "quality"}, intent="ask_usage"))
+    assert "「质量问题」的话,可以给您换新,也可以退货退款" in texts(messages), texts(messages)
     messages, _ = run_action(ActionAskUsage(), conversation(
         ["我要退货", "那怎么办"], {"order_task": "return"}, intent="ask_usage"))
     assert "补发、换货或退款" in texts(messages)

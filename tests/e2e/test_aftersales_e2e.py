@@ -137,3 +137,30 @@ def test_price_protection_checks_the_order_the_customer_names(stack) -> None:
                                      "我昨天刚收到的电饭煲 今天一看降价了50？？能价保吗",
                                      metadata=zhao))
     assert "没找到" not in answer and CRUSHED in answer, answer
+
+
+def test_a_quality_problem_asks_new_one_or_money_back(stack) -> None:
+    # Only reported: the customer chooses (the policy alone would refund), by a button.
+    jacket_order = "361204587712340021"  # 赵磊's jacket and power bank, delivered
+    sender = "e2e-quality-remedy"
+    assert "订单号" in send(stack, sender, "充电宝充不进电")
+    assert "后4位" in send(stack, sender, jacket_order)
+    replies = post_message(stack.rasa_url, sender, "9966")
+    assert "可以给您换新还是退货退款" in reply_text(replies), reply_text(replies)
+    [new_one, _] = [button for reply in replies for button in reply.get("buttons") or []]
+    assert new_one["title"] == "换新"
+    assert "照片" in send(stack, sender, new_one["payload"])
+    answer = send(stack, sender, "照片发你了", [{"type": "image",
+                                              "url": data_url(png(seed=9), "image/png")}])
+    assert "换货申请已提交" in answer, answer
+    after_sales = shop(stack, f"/api/orders/{jacket_order}/after-sales")["after_sales"]
+    assert [(a["kind"], a["reason_code"]) for a in after_sales
+            if a["reason_code"] == "quality"] == [("exchange", "quality")]
+
+
+def test_a_guests_price_fall_is_price_protection_not_an_after_sale(stack) -> None:
+    sender = "e2e-price-fall-guest"
+    assert "订单号" in send(stack, sender, "前天买的电饭煲今天降了50 怎么申请")
+    assert "后4位" in send(stack, sender, CRUSHED)
+    answer = send(stack, sender, "9966")
+    assert "价保" in answer and "售后原因" not in answer, answer

@@ -55,6 +55,14 @@ def test_a_question_after_an_invoice_gets_its_state(stack) -> None:
     buttons = [button for reply in replies for button in reply.get("buttons") or []]
     assert [button["title"] for button in buttons] == ["电子普通发票", "增值税专用发票"]
     assert "抬头" in say(stack, none, buttons[0]["payload"])  # the next question
+    # A 专票's title question offers no 「个人」 (a company only).
+    special = "e2e-probe-invoice-special"
+    say(stack, special, "发票开好了吗")
+    say(stack, special, WANG_SHIPPED)
+    say(stack, special, "5678")
+    replies = post_message(stack.rasa_url, special, buttons[1]["payload"])
+    assert "单位的全称" in reply_text(replies) and "个人" not in reply_text(replies)
+    assert not [button for reply in replies for button in reply.get("buttons") or []]
 
 
 def test_goods_the_shop_does_not_sell(stack) -> None:
