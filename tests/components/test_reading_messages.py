@@ -210,3 +210,32 @@ def test_a_bare_product_name_is_an_answer() -> None:
     assert intents == {"纯棉圆领T恤": "inform", "就是这款纯棉圆领T恤的": "inform",
                        "纯棉圆领T恤有XL吗": "product_question",
                        "纯棉圆领T恤洗了会缩水": "product_question"}
+
+
+def test_invoice_details_make_an_invoice_request(tmp_path) -> None:
+    from components.invoice_cue import InvoiceCue
+
+    cue = InvoiceCue.create(InvoiceCue.get_default_config(), LocalModelStorage(tmp_path),
+                            Resource("invoice_cue"), ExecutionContext(GraphSchema({}), "t"))
+
+    def intent_of(text: str, intent: str) -> str:
+        message = Message.build(text=text)
+        message.set("intent", {"name": intent, "confidence": 0.4})
+        message.set("intent_ranking", [{"name": intent, "confidence": 0.4},
+                                       {"name": "ask_invoice", "confidence": 0.3}])
+        cue.process([message])
+        assert message.get("intent_ranking")[0] == message.get("intent")
+        return str(message.get("intent")["name"])
+
+    # The probe's messages: an order number with a title and a tax id, a clarified one.
+    assert intent_of("我要开专票 订单361204587712340003 抬头杭州青禾服饰有限公司 税号91330106MALLJY1JJN",
+                     "query_order_status") == "ask_invoice"
+    assert intent_of("开发票 单位抬头 杭州青禾服饰有限公司 税号 91330106MALLJY1JJN 谢谢",
+                     "nlu_fallback") == "ask_invoice"
+    assert intent_of("帮我开个增值税专用发票", "inform") == "ask_invoice"
+    # Goods going back, another request, a button payload, nothing about invoices: kept.
+    assert intent_of("退货要把发票寄回吗", "faq") == "faq"
+    assert intent_of("开发票的话快递到哪了", "track_logistics") == "track_logistics"
+    assert intent_of('/inform{"invoice_type": "special"}', "inform") == "inform"
+    assert intent_of("订单361204587712340003到哪了", "query_order_status") == \
+        "query_order_status"
