@@ -608,13 +608,8 @@ def unconfirmed_before(tracker: Tracker) -> Optional[str]:
     latest message, when the customer did not say yes."""
     if tracker.get_slot("confirmed") is True:
         return None
-    seen_user = False
-    for event in reversed(tracker.events):
-        if history.kind(event) == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif seen_user and history.kind(event) == "bot":
+    for event in history.previous_turn(tracker.events):
+        if history.kind(event) == "bot":
             for response in history.responses_in(event):
                 if response in CONFIRMATIONS:
                     return CONFIRMATIONS[response]

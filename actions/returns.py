@@ -24,6 +24,7 @@ from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import is_proven, proof
 from actions.text import day_words, time_words
 from contract import AfterSaleStatus, OrderStatus
+from escalation import history
 
 JSON = Dict[str, Any]
 # The goods on their way back: 「寄回去了」「退货的快递」「我退的东西你们收到没」「回寄单号」.
@@ -168,16 +169,10 @@ async def answer(order: JSON, tracker: Tracker,
 def answered_before(tracker: Tracker) -> bool:
     """This action answered the customer's previous message (it asked for the waybill, and
     this message gives none: no second request in a row)."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return False
-            seen_user = True
-        elif seen_user and event.get("event") == "action" and \
-                event.get("name") not in ("action_listen", "action_extract_slots"):
-            return event.get("name") == "action_return_parcel"
-    return False
+    actions = [event.get("name") for event in history.previous_turn(tracker.events)
+               if event.get("event") == "action" and
+               event.get("name") not in ("action_listen", "action_extract_slots")]
+    return bool(actions) and actions[0] == "action_return_parcel"
 
 
 class ActionReturnParcel(Action):

@@ -71,18 +71,24 @@ def user_messages(events: Iterable[E]) -> List[E]:
     return [event for event in reversed(list(events)) if kind(event) == "user"]
 
 
-def last_replies(events: Iterable[Any]) -> List[str]:
-    """The texts of the bot's replies to the customer's message before the latest one."""
-    texts: List[str] = []
-    users = 0
+def previous_turn(events: Iterable[E]) -> List[E]:
+    """What answered the customer's message before the latest one: the events between the
+    two (before the first message, everything), newest first."""
+    turn: List[E] = []
+    seen_user = False
     for event in reversed(list(events)):
         if kind(event) == "user":
-            users += 1
-            if users > 1:
+            if seen_user:
                 break
-        elif kind(event) == "bot" and users == 1:
-            texts.append(text_of(event) or "")
-    return texts
+            seen_user = True
+        elif seen_user:
+            turn.append(event)
+    return turn
+
+
+def last_replies(events: Iterable[Any]) -> List[str]:
+    """The texts of the bot's replies to the customer's message before the latest one."""
+    return [text_of(event) or "" for event in previous_turn(events) if kind(event) == "bot"]
 
 
 def said_in_last_turns(events: Iterable[Any], text: Optional[str], turns: int = 2) -> bool:
