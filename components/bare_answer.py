@@ -16,8 +16,10 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from components.intents import set_intent
 
 FILLER = re.compile(r"[\s,，.。!！~～、:：\"'“”「」]|这款|那款|这个|那个|就是|买的|的|是")
 ASKING = re.compile(r"[?？吗呢么嘛]")
@@ -53,9 +55,5 @@ class BareAnswer(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             if (message.get(INTENT) or {}).get("name") != "inform" and self.is_bare(message):
-                inform = {"name": "inform", "confidence": 1.0}
-                ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
-                           if item.get("name") != "inform"]
-                message.set(INTENT, inform, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [inform, *ranking], add_to_output=True)
+                set_intent(message, {"name": "inform", "confidence": 1.0})
         return messages

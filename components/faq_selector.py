@@ -9,9 +9,11 @@ from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
     CountVectorsFeaturizer,
 )
 from rasa.nlu.selectors.response_selector import ResponseSelector
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.intents import set_intent
 
 # A policy question about one order is a request about that order (docs/labelling.md:
 # 「退差价」 for a specific order is `request_refund`): 「361204587712340022 降价了能价保吗」
@@ -74,8 +76,4 @@ def _as_request(message: Message, retrieval_intent: str) -> None:
     if request is None or not (on_its_page or any(entity.get("entity") == about
                                                   for entity in message.get(ENTITIES) or [])):
         return
-    intent = {**message.get(INTENT), INTENT_NAME_KEY: request}
-    ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
-               if item.get(INTENT_NAME_KEY) != request]
-    message.set(INTENT, intent, add_to_output=True)
-    message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+    set_intent(message, {**message.get(INTENT), INTENT_NAME_KEY: request})

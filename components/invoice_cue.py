@@ -1,9 +1,9 @@
-"""The invoice details in a message make it an invoice request: 「我要开专票 订单3612… 抬头杭州…
-有限公司 税号9133…」 was read as `query_order_status` (the order number and 订单), and 「开发票 单位抬头
-… 税号 … 邮箱 … 谢谢」 as too close to call (a clarifying question with one choice): a title, a tax
-id or 开票 words only make sense as one. When the message names them and the classifier fell back
-or read an order-status question, an answer, a thank-you or an FAQ, the intent is `ask_invoice`.
-Messages about goods going back (「退货要把发票寄回吗」) keep theirs.
+"""The invoice details in a message make it an invoice request: 「我要开专票 订单3612…
+抬头杭州…有限公司 税号9133…」 was read as `query_order_status` (the order number and 订单), and
+「开发票 单位抬头 … 税号 … 邮箱 … 谢谢」 as too close to call (a clarifying question with one
+choice): a title, a tax id or 开票 words only make sense as one. When the message names them and
+the classifier fell back or read an order-status question, an answer, a thank-you or an FAQ,
+the intent is `ask_invoice`. Messages about goods going back (「退货要把发票寄回吗」) keep theirs.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from components.intents import set_intent
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -49,9 +51,5 @@ class InvoiceCue(GraphComponent):
                     text.startswith("/") or not self.cue.search(text) or \
                     self.unless.search(text):
                 continue
-            intent = {"name": self.intent, "confidence": 1.0}
-            ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
-                       if item.get("name") != self.intent]
-            message.set(INTENT, intent, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+            set_intent(message, {"name": self.intent, "confidence": 1.0})
         return messages

@@ -16,8 +16,10 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from components.intents import set_intent
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -51,9 +53,5 @@ class MeasuresAskSize(GraphComponent):
                 found & self.answer_with or self.asking.search(message.get(TEXT) or "")))
             if not asks or not self.needs <= found:
                 continue
-            intent = {"name": self.intent, "confidence": 1.0}
-            ranking = [item for item in message.get(INTENT_RANKING_KEY) or []
-                       if item.get("name") != self.intent]
-            message.set(INTENT, intent, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+            set_intent(message, {"name": self.intent, "confidence": 1.0})
         return messages

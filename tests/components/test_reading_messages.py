@@ -228,8 +228,8 @@ def test_invoice_details_make_an_invoice_request(tmp_path) -> None:
         return str(message.get("intent")["name"])
 
     # The probe's messages: an order number with a title and a tax id, a clarified one.
-    assert intent_of("我要开专票 订单361204587712340003 抬头杭州青禾服饰有限公司 税号91330106MALLJY1JJN",
-                     "query_order_status") == "ask_invoice"
+    assert intent_of("我要开专票 订单361204587712340003 抬头杭州青禾服饰有限公司 "
+                     "税号91330106MALLJY1JJN", "query_order_status") == "ask_invoice"
     assert intent_of("开发票 单位抬头 杭州青禾服饰有限公司 税号 91330106MALLJY1JJN 谢谢",
                      "nlu_fallback") == "ask_invoice"
     assert intent_of("帮我开个增值税专用发票", "inform") == "ask_invoice"
