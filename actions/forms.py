@@ -858,6 +858,16 @@ class InvoiceValidation(RetryingFormValidation):
             return None
         return (tracker.latest_message or {}).get("text") or ""
 
+    @staticmethod
+    def _earlier_invoice_texts(tracker: Tracker, slot: str) -> List[str]:
+        """This invoice request's earlier messages, newest first, while `slot` is empty:
+        details given with the request or while the order was asked for (「我要开专票 订单…
+        抬头… 税号…」, then the phone tail)."""
+        if tracker.get_slot("order_task") != "invoice" or tracker.get_slot(slot):
+            return []
+        texts = (str(event.get("text") or "") for event in order_lookup.task_messages(tracker)[1:])
+        return [text for text in texts if text and not text.startswith("/")]
+
     async def extract_invoice_type(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
@@ -886,7 +896,10 @@ class InvoiceValidation(RetryingFormValidation):
             if tracker.get_slot("invoice_title"):
                 return {}
             kind = invoices.invoice_type_in(text) or tracker.get_slot("invoice_type")
-            title = invoices.early_title(text, kind)
+            title = next(filter(None, (invoices.early_title(given, kind) for given in
+                                       [text, *self._earlier_invoice_texts(tracker,
+                                                                           "invoice_title")])),
+                         None)
             return {"invoice_title": title} if title else {}
         for found in (invoices.email_in(text), invoices.tax_id_in(text)):
             if found:
@@ -909,11 +922,11 @@ class InvoiceValidation(RetryingFormValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         text = self._invoice_text(tracker) or ""
-        found = invoices.tax_id_in(text) if text else None
-        # An 18-digit order number looks like a tax id; only take it when asked for one.
-        if found and (found.isdigit() and "税号" not in text
-                      and tracker.get_slot("requested_slot") != "tax_id"):
-            return {}
+        # An 18-digit order number looks like a tax id: any code when asked for one, else
+        # the one after 税号 or one with letters (in this message or an earlier one).
+        found = invoices.tax_id_in(text) if tracker.get_slot("requested_slot") == "tax_id" \
+            else next(filter(None, map(invoices.tax_id_given, [
+                text, *self._earlier_invoice_texts(tracker, "tax_id")])), None)
         return {"tax_id": found} if found else {}
 
     def validate_tax_id(
@@ -931,7 +944,8 @@ class InvoiceValidation(RetryingFormValidation):
         text = self._invoice_text(tracker)
         if not text:
             return {}
-        found = invoices.email_in(text)
+        found = next(filter(None, map(invoices.email_in, [
+            text, *self._earlier_invoice_texts(tracker, "invoice_email")])), None)
         if found:
             return {"invoice_email": found}
         if tracker.get_slot("requested_slot") == "invoice_email" and not text.startswith("/"):

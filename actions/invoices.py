@@ -116,8 +116,8 @@ def clean_title(text: str) -> str:
     if PERSONAL in text and (len(text) <= 8 or  # 「能开个普票吗 个人的」 too
                              not any(word in words for word in ORGANISATION_WORDS)):
         return PERSONAL
-    # 「公司的 抬头是…」: the name follows the word 抬头 wherever it stands.
-    cue = re.search(r"抬头(是|为|写)?[::]?\s*(?=\S)", text)
+    # 「公司的 抬头是…」「…专票,公司名称:…」: the name follows the cue wherever it stands.
+    cue = re.search(r"(抬头|公司名称|单位名称|公司全称|单位全称)(是|为|写)?[::]?\s*(?=\S)", text)
     text = text[cue.end():] if cue else text
     text = re.sub(r"^(发票)?(单位|公司名称|名称)(是|为|写)?[::]?\s*", "", text)
     # Whatever follows (税号…, 邮箱…) is not part of the name.
@@ -134,6 +134,21 @@ def early_title(text: str, invoice_type: Optional[str] = None) -> Optional[str]:
     named = title == PERSONAL or (("抬头" in text or title.endswith(ORGANISATION_SUFFIXES))
                                   and not re.search("[我你您]", title))
     return title if named and title_problem(title, invoice_type) is None else None
+
+
+TAX_ID_CUE = re.compile(r"(税号|纳税人识别号|识别号|信用代码)(是|为)?[::]?")
+
+
+def tax_id_given(text: str) -> Optional[str]:
+    """A tax id the customer gave unasked: the code after 税号, else one with letters (an
+    order number in the same message is 18 digits too)."""
+    normalized = normalize_credit_code(EMAIL_PATTERN.sub("，", text))
+    cue = TAX_ID_CUE.search(normalized)
+    after = TAX_ID_PATTERN.match(normalized, cue.end()) if cue else None
+    if after:
+        return after.group(0)
+    return next((found.group(0) for found in TAX_ID_PATTERN.finditer(normalized)
+                 if not found.group(0).isdigit()), None)
 
 
 def tax_id_in(text: str) -> Optional[str]:

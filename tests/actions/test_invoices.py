@@ -185,6 +185,28 @@ def test_a_title_given_before_the_order_number_is_kept_not_called_a_wrong_number
     assert "订单号格式好像不对" in texts(messages) and slots.get("invoice_title") is None
 
 
+def test_details_given_with_the_request_are_taken_once_the_order_is_proven(run_action) -> None:
+    """「我要开专票 订单… 抬头… 税号…」 from a guest, then the phone tail: the tax id was asked
+    for again, and a signed-in customer's 「…公司名称:…,税号:…,邮箱…」 the title (a probe,
+    2026-12-07)."""
+    request = (f"我要开专票 订单{WANG_DELIVERED} 抬头杭州青禾服饰有限公司 税号{VALID} "
+               "邮箱 caiwu@qinghe.com")
+    tracker = make_tracker(
+        {"order_task": "invoice", "order_id": WANG_DELIVERED, "invoice_type": "special",
+         "verified_order_id": WANG_DELIVERED}, requested_slot="phone_tail",
+        latest_message={"intent": {"name": "inform"}, "entities": [], "text": "5678"})
+    tracker.events[:] = [{"event": "user", "text": request}, {"event": "user", "text": "5678"}]
+    _, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["invoice_title"] == "杭州青禾服饰有限公司"
+    assert slots["tax_id"] == VALID and slots["invoice_email"] == "caiwu@qinghe.com"
+    assert slots["requested_slot"] is None
+    # The order number beside them is no tax id, even after 税号's message.
+    assert invoices.tax_id_given(f"订单{WANG_DELIVERED} 税号{VALID}") == VALID
+    assert invoices.tax_id_given(f"订单{WANG_DELIVERED} 开专票") is None
+    assert invoices.clean_title(f"{WANG_DELIVERED}这个订单帮我开个增值税专用发票，公司名称："
+                                f"杭州青禾服饰有限公司，税号：{VALID}") == "杭州青禾服饰有限公司"
+
+
 def test_a_title_in_the_request_itself_is_kept(run_action) -> None:
     """「361204587712340003 这单帮我开个电子发票 个人的」: the form starts (nothing asked yet)
     with the title in the message; it was asked for again after the phone tail (a probe,
