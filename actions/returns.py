@@ -190,8 +190,8 @@ class ActionReturnParcel(Action):
             return []
         latest = latest_text(tracker)
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if intent == "track_logistics" and not waybill_in(latest) and \
-                not RETURN_PARCEL.search(latest):
+        if intent == "track_logistics" and answered_before(tracker) and \
+                not waybill_in(latest) and not RETURN_PARCEL.search(latest):
             # After the waybill was asked for, a tracking question of another kind
             # (「那我另一单到哪了」): the order form, as without this action before it.
             return [FollowupAction("order_form")]

@@ -31,3 +31,12 @@ def test_a_guest_gives_the_order_then_the_waybill(stack) -> None:
     assert "寄回" in answer and "已签收" not in answer, answer
     answer = say(stack, sender, "圆通YT1234567890123")
     assert "已为您登记寄回的包裹:圆通 YT1234567890123" in answer, answer
+
+
+def test_a_signed_in_tracking_question_of_the_order_being_returned_is_answered(stack) -> None:
+    # The form took her one blender order; the answer sent it back to the form, which sent
+    # it back to the answer, until Rasa's circuit breaker: no reply, to 「转人工」 neither.
+    li = signed_say(stack, "C0002", "e2e-returns-li-track")
+    answer = li("破壁机的快递到哪了")
+    assert "(售后单号AS" in answer and "寄回" in answer, answer
+    assert li("运费多少") and li("转人工")
