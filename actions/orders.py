@@ -28,7 +28,7 @@ from actions.common import (
 from actions.forms import LOCKED_ATTEMPTS, asks_where_sent, stored_address
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import is_proven, proof
-from actions.text import day_words, format_address, time_words
+from actions.text import day_words, format_address, mask_phone, time_words
 from contract import AfterSaleStatus, OrderStatus, RefundStatus, TrackingState
 from escalation import history
 
@@ -634,8 +634,11 @@ class ActionAskConfirmed(Action):
         order_id = tracker.get_slot("order_id")
         if tracker.get_slot("order_task") == "address":
             address = stored_address(tracker) or {}
+            # The street in full, for the customer to check; the phone masked as everywhere
+            # the bot writes one (transcripts reach the desk and the data radar).
+            shown = {**address, "phone": mask_phone(address.get("phone"))}
             dispatcher.utter_message(response="utter_ask_confirm_address", order_id=order_id,
-                                     address=format_address(address))
+                                     address=format_address(shown))
             return []
         response = "utter_ask_confirm_cancel"
         try:

@@ -414,3 +414,18 @@ def test_an_item_short_in_the_parcel_is_not_a_parcel_never_received(run_action):
             tracker.events.insert(0, {"event": "user", "text": said})
             messages, _ = run_action(ActionOrderTask(), tracker)
             assert "签收" in texts(messages) and "快递柜" not in texts(messages), (task, said)
+
+
+def test_the_new_address_to_confirm_shows_the_phone_masked() -> None:
+    """A guest's 「李华 13912345678 北京市朝阳区建国路88号」 came back in full in 「确认把订单…改为…
+    吗?」 (the fifth probe): the street stays readable, the phone is masked."""
+    from actions.orders import ActionAskConfirmed
+    from actions.text import parse_address
+
+    address = parse_address("李华 13912345678 北京市朝阳区建国路88号")
+    tracker = make_tracker({"order_task": "address", "order_id": "361204587712340002",
+                            "new_address": json.dumps(address, ensure_ascii=False)},
+                           requested_slot="confirmed")
+    said = texts(run_directly(ActionAskConfirmed(), tracker)[0])
+    assert "139****5678" in said and "13912345678" not in said, said
+    assert "北京市朝阳区建国路88号" in said
