@@ -212,30 +212,50 @@ def test_a_bare_product_name_is_an_answer() -> None:
                        "纯棉圆领T恤洗了会缩水": "product_question"}
 
 
+def cue(intent: str, tmp_path: Path) -> Any:
+    """The CueIntent of config.yml that sets `intent`."""
+    import yaml
+
+    from components.cue_intent import CueIntent
+
+    [config] = [entry for entry in yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
+                if entry["name"].endswith("CueIntent") and entry["intent"] == intent]
+    return CueIntent.create({k: v for k, v in config.items() if k != "name"},
+                            LocalModelStorage(tmp_path), Resource(intent),
+                            ExecutionContext(GraphSchema({}), "t"))
+
+
+def intent_after(component: Any, text: str, intent: str) -> str:
+    message = Message.build(text=text)
+    message.set("intent", {"name": intent, "confidence": 0.4})
+    message.set("intent_ranking", [{"name": intent, "confidence": 0.4},
+                                   {"name": "ask_invoice", "confidence": 0.3}])
+    component.process([message])
+    assert message.get("intent_ranking")[0] == message.get("intent")
+    return str(message.get("intent")["name"])
+
+
 def test_invoice_details_make_an_invoice_request(tmp_path) -> None:
-    from components.invoice_cue import InvoiceCue
-
-    cue = InvoiceCue.create(InvoiceCue.get_default_config(), LocalModelStorage(tmp_path),
-                            Resource("invoice_cue"), ExecutionContext(GraphSchema({}), "t"))
-
-    def intent_of(text: str, intent: str) -> str:
-        message = Message.build(text=text)
-        message.set("intent", {"name": intent, "confidence": 0.4})
-        message.set("intent_ranking", [{"name": intent, "confidence": 0.4},
-                                       {"name": "ask_invoice", "confidence": 0.3}])
-        cue.process([message])
-        assert message.get("intent_ranking")[0] == message.get("intent")
-        return str(message.get("intent")["name"])
-
+    invoice = cue("ask_invoice", tmp_path)
     # The probe's messages: an order number with a title and a tax id, a clarified one.
-    assert intent_of("我要开专票 订单361204587712340003 抬头杭州青禾服饰有限公司 "
-                     "税号91330106MALLJY1JJN", "query_order_status") == "ask_invoice"
-    assert intent_of("开发票 单位抬头 杭州青禾服饰有限公司 税号 91330106MALLJY1JJN 谢谢",
-                     "nlu_fallback") == "ask_invoice"
-    assert intent_of("帮我开个增值税专用发票", "inform") == "ask_invoice"
+    assert intent_after(invoice, "我要开专票 订单361204587712340003 抬头杭州青禾服饰有限公司 "
+                        "税号91330106MALLJY1JJN", "query_order_status") == "ask_invoice"
+    assert intent_after(invoice, "开发票 单位抬头 杭州青禾服饰有限公司 税号 91330106MALLJY1JJN "
+                        "谢谢", "nlu_fallback") == "ask_invoice"
+    assert intent_after(invoice, "帮我开个增值税专用发票", "inform") == "ask_invoice"
     # Goods going back, another request, a button payload, nothing about invoices: kept.
-    assert intent_of("退货要把发票寄回吗", "faq") == "faq"
-    assert intent_of("开发票的话快递到哪了", "track_logistics") == "track_logistics"
-    assert intent_of('/inform{"invoice_type": "special"}', "inform") == "inform"
-    assert intent_of("订单361204587712340003到哪了", "query_order_status") == \
+    assert intent_after(invoice, "退货要把发票寄回吗", "faq") == "faq"
+    assert intent_after(invoice, "开发票的话快递到哪了", "track_logistics") == "track_logistics"
+    assert intent_after(invoice, '/inform{"invoice_type": "special"}', "inform") == "inform"
+    assert intent_after(invoice, "订单361204587712340003到哪了", "query_order_status") == \
         "query_order_status"
+
+
+def test_money_arriving_is_the_refund(tmp_path) -> None:
+    refund = cue("query_refund_progress", tmp_path)
+    # 「多久到账」 after a refund's answer got the dispatch times (the fifth probe).
+    for text in ("多久到账", "那什么时候到账", "钱还没到账"):
+        assert intent_after(refund, text, "ask_shipping_time") == "query_refund_progress"
+    assert intent_after(refund, "付款了怎么没到账", "nlu_fallback") == "nlu_fallback"
+    assert intent_after(refund, "什么时候发货", "ask_shipping_time") == "ask_shipping_time"
+    assert intent_after(refund, "多久到账", "faq") == "faq"  # not one it replaces
