@@ -289,6 +289,17 @@ def test_shipping_time_for_linked_customer_and_for_anyone(run_action):
     assert PAID in texts(messages) and "前发货" in texts(messages)
     messages, _ = run_action(ActionAskShippingTime(), make_tracker(sender="stranger-2"))
     assert "16点前付款当天发货" in texts(messages)
+    # The goods named pick the order (the fifth probe got the keyboard's date for the
+    # earphones on their way); an order named that neither waits nor travels: no other's.
+    def asked(text: str, product: str) -> str:
+        return texts(run_action(ActionAskShippingTime(), make_tracker(
+            sender="demo-wang", latest_message={
+                "intent": {"name": "ask_shipping_time"}, "text": text,
+                "entities": [{"entity": "product", "value": product}]}))[0])
+
+    assert SHIPPED in asked("耳机今天能到吗 明天出差了 急死了", "耳机")
+    assert PAID in asked("键盘什么时候发货", "键盘")
+    assert PAID not in asked("精华液什么时候发货", "精华液")  # unpaid: not the keyboard's date
 
 
 def test_session_start_links_the_customer(run_action):
