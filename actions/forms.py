@@ -1083,6 +1083,11 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
                 events.append(SlotSet(name, value))
             if announce:  # 「少件/漏发」的话,我们给您补发,不用寄回原商品,运费由我们承担。
                 dispatcher.utter_message(**aftersales.how_it_is_handled(tracker))
+        elif switch := await unshipped_return_switch(tracker):
+            for name, value in switch.items():
+                tracker.slots[name] = value
+                events.append(SlotSet(name, value))
+            dispatcher.utter_message(response="utter_return_becomes_cancel")
         return events
 
     def asks_how_unanswered(self, tracker: Tracker) -> bool:
@@ -1224,6 +1229,18 @@ async def missing_item_switch(tracker: Tracker) -> Slots:
             await aftersales.open_after_sale(order, "resend", tracker):
         return {}
     return {"order_task": "quality", "aftersale_reason": reason.code}
+
+
+async def unshipped_return_switch(tracker: Tracker) -> Slots:
+    """「算了 不要了 退款」 about an order not sent yet: its cancellation (the money back at
+    once, after the customer's yes), not 「不需要退换」 and a pointer to say 「取消订单」."""
+    if tracker.get_slot("order_task") != "return":
+        return {}
+    order = await proven_order(tracker)
+    if order is None or order.get("status") not in (OrderStatus.UNPAID, OrderStatus.PAID) \
+            or not order.get("can_cancel"):
+        return {}
+    return {"order_task": "cancel", "aftersale_reason": None, "confirmed": None}
 
 
 def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:

@@ -440,3 +440,20 @@ def test_the_new_address_to_confirm_shows_the_phone_masked() -> None:
     said = texts(run_directly(ActionAskConfirmed(), tracker)[0])
     assert "139****5678" in said and "13912345678" not in said, said
     assert "北京市朝阳区建国路88号" in said
+
+
+def test_money_back_for_an_order_not_sent_is_its_cancellation(run_action) -> None:
+    """「算了 不要了 退款」 about the keyboard not sent yet got 「不需要退换哦;…跟我说「取消订单」」
+    (the fifth probe): the cancellation, to confirm."""
+    tracker = make_tracker({"order_task": "return", "order_id": PAID, "verified_order_id": PAID},
+                           sender="demo-wang", requested_slot="phone_tail",
+                           latest_message={"intent": {"name": "request_refund"}, "entities": [],
+                                           "text": "算了 不要了 退款"})
+    said, slots = run_action(ValidateOrderForm(), tracker)
+    assert "直接取消订单就能原路退款" in texts(said)
+    assert slots["order_task"] == "cancel" and slots["requested_slot"] == "confirmed"
+    # A return of goods delivered stays a return.
+    _, slots = run_action(ValidateOrderForm(), make_tracker(
+        {"order_task": "return", "order_id": DELIVERED, "verified_order_id": DELIVERED},
+        sender="demo-wang", requested_slot="phone_tail"))
+    assert slots.get("order_task", "return") == "return"
