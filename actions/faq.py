@@ -28,12 +28,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, get_backend
-from actions.common import linked_customer_id
+from actions.common import linked_customer_id, part
 from actions.order_lookup import order_buttons
 from actions.outcomes import RESOLVED, outcome
 from actions.products import JSON, product_in_context, stock_answer
 from actions.text import parse_day, today
 from contract import OrderStatus
+from escalation import history
 
 logger = logging.getLogger(__name__)
 MAX_ORDERS = 3
@@ -93,7 +94,12 @@ class ActionAnswerFaq(Action):
         if topic == "faq/restock_notice":
             product = await sold_out_product(tracker)
             if product is not None:  # not an FAQ text: its outcome is recorded here
-                dispatcher.utter_message(**stock_answer(product))
+                answer = stock_answer(product)
+                if history.said_in_last_turns(tracker.events, answer["response"], turns=1):
+                    # 「啥时候补货」 then 「到货能通知我吗」: yes, and how (not the same text
+                    # again, nor 「这个问题刚才已经回复过了」: the fifth probe).
+                    answer = part("utter_restock_notice_yes", product=product["name"])
+                dispatcher.utter_message(**answer)
                 return [outcome(RESOLVED, f"product:{product['id']}", "restock", "product",
                                 tracker)]
         dispatcher.utter_message(response=f"utter_{topic}")

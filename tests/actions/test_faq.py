@@ -32,6 +32,14 @@ def test_restock_question_about_the_sold_out_product_talked_about(run_action):
     assert slots["outcome"]["status"] == "resolved"  # the data radar counts it answered
     assert slots["outcome"]["key"] == f"product:{MONITOR}"
     assert "补货" in texts(said) and "告诉我是哪一款" not in texts(said)
+    # 「到货能通知我吗」 right after that answer: yes and how, not the same text again.
+    tracker = asked("faq/restock_notice", "到货能通知我吗", slots={"product_id": MONITOR})
+    tracker.events[:] = [{"event": "user", "text": "啥时候补货"},
+                         {"event": "bot", "text": said[0]["text"],
+                          "metadata": {"utter_action": "utter_product_sold_out"}},
+                         {"event": "user", "text": "到货能通知我吗"}]
+    again = texts(answer(run_action, tracker))
+    assert "可以的~ 在「27寸4K显示器」的商品页点「到货提醒」" in again and "暂时缺货" not in again
 
 
 def test_restock_question_without_a_sold_out_product_gets_the_general_answer(run_action):
