@@ -858,16 +858,6 @@ class InvoiceValidation(RetryingFormValidation):
             return None
         return (tracker.latest_message or {}).get("text") or ""
 
-    @staticmethod
-    def _earlier_invoice_texts(tracker: Tracker, slot: str) -> List[str]:
-        """This invoice request's earlier messages, newest first, while `slot` is empty:
-        details given with the request or while the order was asked for (「我要开专票 订单…
-        抬头… 税号…」, then the phone tail)."""
-        if tracker.get_slot("order_task") != "invoice" or tracker.get_slot(slot):
-            return []
-        texts = (str(event.get("text") or "") for event in order_lookup.task_messages(tracker)[1:])
-        return [text for text in texts if text and not text.startswith("/")]
-
     async def extract_invoice_type(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
@@ -896,10 +886,7 @@ class InvoiceValidation(RetryingFormValidation):
             if tracker.get_slot("invoice_title"):
                 return {}
             kind = invoices.invoice_type_in(text) or tracker.get_slot("invoice_type")
-            title = next(filter(None, (invoices.early_title(given, kind) for given in
-                                       [text, *self._earlier_invoice_texts(tracker,
-                                                                           "invoice_title")])),
-                         None)
+            title = invoices.early_title(text, kind)
             return {"invoice_title": title} if title else {}
         for found in (invoices.email_in(text), invoices.tax_id_in(text)):
             if found:
@@ -923,10 +910,9 @@ class InvoiceValidation(RetryingFormValidation):
     ) -> Slots:
         text = self._invoice_text(tracker) or ""
         # An 18-digit order number looks like a tax id: any code when asked for one, else
-        # the one after 税号 or one with letters (in this message or an earlier one).
+        # the one after 税号 or one with letters (earlier messages: invoice_details_given).
         found = invoices.tax_id_in(text) if tracker.get_slot("requested_slot") == "tax_id" \
-            else next(filter(None, map(invoices.tax_id_given, [
-                text, *self._earlier_invoice_texts(tracker, "tax_id")])), None)
+            else invoices.tax_id_given(text)
         return {"tax_id": found} if found else {}
 
     def validate_tax_id(
@@ -944,8 +930,7 @@ class InvoiceValidation(RetryingFormValidation):
         text = self._invoice_text(tracker)
         if not text:
             return {}
-        found = next(filter(None, map(invoices.email_in, [
-            text, *self._earlier_invoice_texts(tracker, "invoice_email")])), None)
+        found = invoices.email_in(text)
         if found:
             return {"invoice_email": found}
         if tracker.get_slot("requested_slot") == "invoice_email" and not text.startswith("/"):
@@ -1088,6 +1073,9 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
                 tracker.slots[name] = value
                 events.append(SlotSet(name, value))
             dispatcher.utter_message(response="utter_return_becomes_cancel")
+        for name, value in invoice_details_given(tracker).items():
+            tracker.slots[name] = value
+            events.append(SlotSet(name, value))
         return events
 
     def asks_how_unanswered(self, tracker: Tracker) -> bool:
@@ -1229,6 +1217,33 @@ async def missing_item_switch(tracker: Tracker) -> Slots:
             await aftersales.open_after_sale(order, "resend", tracker):
         return {}
     return {"order_task": "quality", "aftersale_reason": reason.code}
+
+
+def invoice_details_given(tracker: Tracker) -> Slots:
+    """The title, tax id and e-mail given with the invoice request, once its order is
+    proven: the form extracts a slot only when it needs it, and it needs them only after the
+    proof, which the phone tail (or the number of a signed-in customer's order) brings in this
+    very turn, so they were asked for again (「我要开专票 订单… 抬头… 税号… 邮箱…」, the fifth
+    probe)."""
+    if tracker.get_slot("order_task") != "invoice" or \
+            not is_proven(tracker, tracker.get_slot("order_id")):
+        return {}
+    texts = [str(event.get("text") or "") for event in order_lookup.task_messages(tracker)]
+    texts = [text for text in texts if text and not text.startswith("/")]
+    slots: Slots = {}
+    title = tracker.get_slot("invoice_title") or next(filter(None, (
+        invoices.early_title(text, tracker.get_slot("invoice_type")) for text in texts)), None)
+    if title and not tracker.get_slot("invoice_title"):
+        slots["invoice_title"] = title
+    if not tracker.get_slot("tax_id") and title != invoices.PERSONAL:
+        code = next(filter(None, map(invoices.tax_id_given, texts)), None)
+        if code and invoices.tax_id_problem(code) is None:
+            slots["tax_id"] = code
+    if not tracker.get_slot("invoice_email"):
+        email = next(filter(None, map(invoices.email_in, texts)), None)
+        if email:
+            slots["invoice_email"] = email
+    return slots
 
 
 async def unshipped_return_switch(tracker: Tracker) -> Slots:

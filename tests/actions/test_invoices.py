@@ -191,13 +191,15 @@ def test_details_given_with_the_request_are_taken_once_the_order_is_proven(run_a
     2026-12-07)."""
     request = (f"我要开专票 订单{WANG_DELIVERED} 抬头杭州青禾服饰有限公司 税号{VALID} "
                "邮箱 caiwu@qinghe.com")
+    # The phone tail proves the order in this very turn (the form needed no tax id before).
     tracker = make_tracker(
-        {"order_task": "invoice", "order_id": WANG_DELIVERED, "invoice_type": "special",
-         "verified_order_id": WANG_DELIVERED}, requested_slot="phone_tail",
+        {"order_task": "invoice", "order_id": WANG_DELIVERED, "invoice_type": "special"},
+        requested_slot="phone_tail", set_now={"phone_tail": "5678"},
         latest_message={"intent": {"name": "inform"}, "entities": [], "text": "5678"})
-    tracker.events[:] = [{"event": "user", "text": request}, {"event": "user", "text": "5678"}]
+    tracker.events[:] = [{"event": "user", "text": request}, {"event": "user", "text": "5678"},
+                         {"event": "slot", "name": "phone_tail", "value": "5678"}]
     _, slots = run_action(ValidateOrderForm(), tracker)
-    assert slots["invoice_title"] == "杭州青禾服饰有限公司"
+    assert slots["verified_order_id"] and slots["invoice_title"] == "杭州青禾服饰有限公司"
     assert slots["tax_id"] == VALID and slots["invoice_email"] == "caiwu@qinghe.com"
     assert slots["requested_slot"] is None
     # The order number beside them is no tax id, even after 税号's message.
