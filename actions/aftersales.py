@@ -554,6 +554,9 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     if busy:
         dispatcher.utter_message(response="utter_aftersale_item_busy", item=busy)
         return unresolved("already_in_aftersale")
+    if tracker.get_slot("confirmed") is False:  # 「再想想」 to 「需要我现在帮您提交吗?」
+        dispatcher.utter_message(response="utter_aftersale_kept")
+        return unresolved("not_confirmed")
     if reason is None:
         # An order not yet received has no after-sales question to ask (a customer
         # venting about a slow parcel must not be asked for an after-sales reason).

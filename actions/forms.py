@@ -1276,7 +1276,21 @@ def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:
         needed.append("exchange_to")
     if reason is None or reason.needs_photo:
         needed.append("evidence")
+    elif asks_first(tracker):
+        needed.append("confirmed")
     return needed
+
+
+def asks_first(tracker: Tracker) -> bool:
+    """「空气炸锅不想要了 能退吗」「能换小一码吗」: a question, not yet a request. An after-sale
+    that needs no photo (size, seven days: the customer pays the postage) is filed on the
+    customer's yes, not at once (the fifth probe); a photo asked for is that step anyway."""
+    return any(ASKS_IF_POSSIBLE.search(text) and QUESTION_MARK.search(text)
+               for text in (str(event.get("text") or "")
+                            for event in order_lookup.task_messages(tracker)))
+
+
+QUESTION_MARK = re.compile(r"[吗嘛么?？]|能不能|可不可以|可以不|行不行")
 
 
 def stored_address(tracker: Tracker) -> Optional[Dict[str, str]]:

@@ -652,6 +652,10 @@ class ActionAskConfirmed(Action):
             dispatcher.utter_message(response="utter_ask_confirm_address", order_id=order_id,
                                      address=format_address(shown))
             return []
+        if tracker.get_slot("order_task") in aftersales.TASKS:  # 「…能退吗」: how, and yes?
+            dispatcher.utter_message(response="utter_ask_confirm_aftersale",
+                                     how=aftersales.how_it_is_handled(tracker))
+            return []
         response = "utter_ask_confirm_cancel"
         try:
             order = await get_backend().order(order_id, proof(tracker))

@@ -469,3 +469,47 @@ def test_a_remedy_in_words_keeps_the_after_sale() -> None:
     assert answered("补发吧") == "quality"
     assert answered("快点发货") is None  # no remedy named: a request of its own
     assert answered("补发吧", reason="size") is None  # nothing was offered for it
+
+
+def test_a_question_is_answered_and_filed_on_the_customers_yes(shop_factory, monkeypatch) -> None:
+    """「空气炸锅不想要了 能退吗」 filed a return at once, the postage the customer's (the fifth
+    probe): how it goes, then 「需要我现在帮您提交申请吗?」; 「再想想」 files nothing."""
+    from action_helpers import run_directly
+
+    from actions.forms import ValidateOrderForm
+    from actions.orders import ActionAskConfirmed
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files an after-sale
+    delivered_order = "361204587712340003"  # 王伟's air fryer and one more item
+    slots = {"order_id": delivered_order, "verified_order_id": delivered_order,
+             "customer_id": "C0001", "order_task": "return", "aftersale_reason": "no_reason_7d",
+             "aftersale_item": "5L空气炸锅"}
+
+    def tracker(text: str, **more):
+        made = make_tracker({**slots, **more}, sender="demo-wang")
+        made.events[0]["text"] = text
+        return made
+
+    def form(text: str) -> dict:
+        events = run_directly(ValidateOrderForm(), tracker(text))[1]
+        return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+    assert form("空气炸锅不想要了 能退吗")["requested_slot"] == "confirmed"
+    assert form("空气炸锅不想要了 退了吧")["requested_slot"] is None  # a request: filed
+    said, _ = run_directly(ActionAskConfirmed(), tracker("空气炸锅不想要了 能退吗"))
+    assert "可以的~「七天无理由」的话,可以退货退款" in texts(said)
+    assert "需要我现在帮您提交申请吗?" in texts(said)
+    assert [b["title"] for b in said[0]["buttons"]] == ["确认", "再想想"]
+
+    def filed() -> list:
+        return run(lambda: backend_module.get_backend().after_sales(
+            delivered_order, admin_proof(delivered_order)))
+
+    dispatcher = CollectingDispatcher()
+    current = order(delivered_order)
+    run(lambda: aftersales.handle(current, tracker("再想想", confirmed=False), dispatcher))
+    assert "先不提交申请" in texts(delivered(dispatcher.messages, {})) and filed() == []
+    dispatcher = CollectingDispatcher()
+    run(lambda: aftersales.handle(current, tracker("确认", confirmed=True), dispatcher))
+    assert "退货申请已提交" in texts(delivered(dispatcher.messages, {}))
+    assert [r["type"] for r in filed()] == ["return"]

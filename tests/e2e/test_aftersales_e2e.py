@@ -164,3 +164,15 @@ def test_a_guests_price_fall_is_price_protection_not_an_after_sale(stack) -> Non
     assert "后4位" in send(stack, sender, CRUSHED)
     answer = send(stack, sender, "9966")
     assert "价保" in answer and "售后原因" not in answer, answer
+
+
+def test_can_i_return_it_is_answered_and_filed_only_on_yes(stack) -> None:
+    wang = identity_metadata("C0001", stack.env["CHANNEL_IDENTITY_SECRET"])
+    sender = "e2e-return-question"
+    delivered_order = "361204587712340003"
+    answer = reply_text(post_message(stack.rasa_url, sender, "空气炸锅不想要了 能退吗",
+                                     metadata=wang))
+    assert "需要我现在帮您提交申请吗" in answer and "已提交" not in answer, answer
+    answer = reply_text(post_message(stack.rasa_url, sender, "/deny", metadata=wang))
+    assert "先不提交申请" in answer, answer
+    assert shop(stack, f"/api/orders/{delivered_order}/after-sales")["after_sales"] == []
