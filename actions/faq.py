@@ -19,6 +19,7 @@ counts it resolved like any FAQ answer (analytics/facts.py reads the response na
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from typing import List, Optional, Text
 
@@ -38,6 +39,8 @@ from escalation import history
 
 logger = logging.getLogger(__name__)
 MAX_ORDERS = 3
+# 「到货能通知我吗」: to be told, not when (「什么时候补货」 gets the restock day again).
+NOTIFY = re.compile(r"通知|提醒|告诉我|说一声")
 BEFORE_DELIVERY = (OrderStatus.PAID, OrderStatus.SHIPPED)
 
 
@@ -95,7 +98,8 @@ class ActionAnswerFaq(Action):
             product = await sold_out_product(tracker)
             if product is not None:  # not an FAQ text: its outcome is recorded here
                 answer = stock_answer(product)
-                if history.said_in_last_turns(tracker.events, answer["response"], turns=1):
+                if NOTIFY.search(str(tracker.latest_message.get("text") or "")) and \
+                        history.said_in_last_turns(tracker.events, answer["response"], turns=1):
                     # 「啥时候补货」 then 「到货能通知我吗」: yes, and how (not the same text
                     # again, nor 「这个问题刚才已经回复过了」: the fifth probe).
                     answer = part("utter_restock_notice_yes", product=product["name"])
