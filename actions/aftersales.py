@@ -453,7 +453,7 @@ class ActionAskAftersaleRemedy(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+        reason = slot_reason(tracker)
         offered = remedies(reason) or ("return",)
         titles = [part(f"utter_remedy_{kind}") for kind in offered]
         dispatcher.utter_message(response="utter_ask_aftersale_remedy",
@@ -491,10 +491,14 @@ def asks_how_it_is_handled(tracker: Tracker) -> bool:
         tracker.get_slot("order_task") in TASKS and bool(ASKS_HOW_IT_IS_HANDLED.fullmatch(text))
 
 
+def slot_reason(tracker: Tracker) -> Optional[Reason]:
+    """The reason kept in the slot `aftersale_reason`."""
+    return policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+
+
 def reason_so_far(tracker: Tracker) -> Optional[Reason]:
     """The reason kept in the slot, else the one the customer's messages give."""
-    return policy().reasons.get(tracker.get_slot("aftersale_reason") or "") or \
-        policy().reason_in(customer_texts(tracker))
+    return slot_reason(tracker) or policy().reason_in(customer_texts(tracker))
 
 
 def how_it_is_handled(tracker: Tracker) -> Dict[str, Any]:
@@ -520,7 +524,7 @@ class ActionAskEvidence(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+        reason = slot_reason(tracker)
         text = str((tracker.latest_message or {}).get("text") or "")
         if reason and PHOTO_LATER.search(text):
             # 「照片等下发你」: no second request, the after-sale waits for it.
@@ -539,7 +543,7 @@ class ActionAskEvidence(Action):
 async def handle(order: Dict[str, Any], tracker: Tracker,
                  dispatcher: CollectingDispatcher) -> List[EventType]:
     """After the order form: check, create the after-sale, say the next step."""
-    reason = policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+    reason = slot_reason(tracker)
     reset = [SlotSet("aftersale_reason", None), SlotSet("aftersale_item", None),
              SlotSet("evidence", None), SlotSet("exchange_to", None),
              SlotSet("aftersale_remedy", None)]

@@ -32,7 +32,7 @@ from actions.backend import BackendError, get_backend
 from actions.common import linked_customer_id, part
 from actions.order_lookup import order_buttons
 from actions.outcomes import RESOLVED, outcome
-from actions.products import JSON, product_in_context, stock_answer
+from actions.products import JSON, attributes, product_in_context, product_label, stock_answer
 from actions.text import parse_day, today
 from contract import OrderStatus
 from escalation import history
@@ -84,6 +84,28 @@ async def price_protection_orders(tracker: Tracker) -> List[JSON]:
     return [order for order in orders if within_price_protection(order, days)][:MAX_ORDERS]
 
 
+# Topics a product's own catalogue fact answers better than the shop's general text: the
+# charger's 「18个月质保」, not the FAQ's 「数码和家电类商品享受1年质保」 (the fifth probe).
+PRODUCT_FACTS = {"faq/warranty": "warranty"}
+
+
+async def product_fact(tracker: Tracker, dispatcher: CollectingDispatcher,
+                       key: str) -> Optional[List[EventType]]:
+    """The fact of the product the conversation is about, when it has one; None otherwise."""
+    try:
+        product = await product_in_context(tracker)
+    except BackendError as error:
+        logger.info("FAQ answer without the product: %s", error)
+        return None
+    value = ((product or {}).get("attributes") or {}).get(key)
+    label = next((attr.label for attr in attributes() if attr.key == key), key)
+    if product is None or not value:
+        return None
+    dispatcher.utter_message(response="utter_product_attribute", product=product_label(product),
+                             attribute=label, value=value)
+    return [outcome(RESOLVED, f"product:{product['id']}", key, "product", tracker)]
+
+
 class ActionAnswerFaq(Action):
     def name(self) -> Text:
         return "action_answer_faq"
@@ -106,6 +128,10 @@ class ActionAnswerFaq(Action):
                 dispatcher.utter_message(**answer)
                 return [outcome(RESOLVED, f"product:{product['id']}", "restock", "product",
                                 tracker)]
+        if topic in PRODUCT_FACTS:
+            events = await product_fact(tracker, dispatcher, PRODUCT_FACTS[topic])
+            if events is not None:
+                return events
         dispatcher.utter_message(response=f"utter_{topic}")
         if topic == "faq/price_protection":
             orders = await price_protection_orders(tracker)

@@ -283,7 +283,7 @@ def remedy_answer_task(tracker: Tracker) -> Optional[str]:
     if tracker.get_slot("requested_slot") != "aftersale_remedy":
         return None
     previous = task_before_this_turn(tracker)
-    reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+    reason = aftersales.slot_reason(tracker)
     text = str((tracker.latest_message or {}).get("text") or "")
     if previous in aftersales.TASKS and tracker.get_slot("order_task") != previous and \
             aftersales.remedy_in([text], reason):
@@ -800,14 +800,14 @@ class AfterSaleValidation(RetryingFormValidation):
             return {"aftersale_remedy": clicked}
         if not self.is_answer_turn(tracker):
             return {}
-        reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+        reason = aftersales.slot_reason(tracker)
         text = str(latest.get("text") or "")
         return {"aftersale_remedy": aftersales.remedy_in([text], reason) or text}
 
     def validate_aftersale_remedy(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
-        reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+        reason = aftersales.slot_reason(tracker)
         offered = aftersales.remedies(reason)
         if value in offered:
             return {"aftersale_remedy": value}
@@ -1260,7 +1260,7 @@ async def unshipped_return_switch(tracker: Tracker) -> Slots:
 
 def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:
     """Reason, item (when the order has several) and a photo when the policy wants one."""
-    reason = aftersales.policy().reasons.get(tracker.get_slot("aftersale_reason") or "")
+    reason = aftersales.slot_reason(tracker)
     if aftersales.state_problem(order) or \
             (reason and aftersales.eligibility_problem(order, reason)):
         return ["order_id"]  # the task action explains why not

@@ -554,7 +554,8 @@ def opener(tracker: Tracker) -> Any:
     return ""
 
 
-RESEND = re.compile(r"补发|补寄|重发|重新发")
+# The parcel the shop sends again: a resend's, or an exchange's new goods (「多久能收到新的」).
+RESEND = re.compile(r"补发|补寄|重发|重新发|新的|换的|换货的|换好的|换过的")
 NOT_SHIPPED_YET = re.compile(r"(没|不|没有)(发货|发出|发)(呢|啊|吗)?|发货了[吗没]")
 SIGNED = re.compile(r"签收|已签|签了")
 # 「显示已发货但是物流没信息」: a parcel the courier has not scanned yet.
@@ -671,8 +672,9 @@ class ActionAskConfirmed(Action):
 
 
 async def resend_sentence(order: JSON, tracker: Tracker) -> Optional[JSON]:
-    """Where the resend of missing or broken goods is: when the customer asks about it
-    (「补发的单号多少」), or when the order itself was delivered and a resend is still open."""
+    """Where the shop's new parcel is (a resend of missing or broken goods, an exchange's
+    new goods): when the customer asks about it (「补发的单号多少」「多久能收到新的」), or when
+    the order itself was delivered and a resend or exchange is still open."""
     asked = any(RESEND.search(str(event.get("text") or ""))
                 for event in stretch_user_events(tracker)[:3])
     if not asked and order.get("status") != OrderStatus.DELIVERED:
@@ -680,15 +682,18 @@ async def resend_sentence(order: JSON, tracker: Tracker) -> Optional[JSON]:
     wanted = (AfterSaleStatus.PENDING, AfterSaleStatus.PROCESSING) + \
         ((AfterSaleStatus.COMPLETED,) if asked else ())
     resends = [record for record in await get_backend().after_sales(order["id"], proof(tracker))
-               if record.get("type") == "resend" and record.get("status") in wanted]
+               if record.get("type") in ("resend", "exchange") and record.get("status") in wanted]
     if not resends:
         return None
     latest = resends[-1]
+    what = latest.get("type_text") or ""
     if latest.get("tracking_no"):
-        return part("utter_resend_shipped", courier=latest.get("courier") or "",
+        return part("utter_resend_shipped", what=what, courier=latest.get("courier") or "",
                     tracking_no=latest["tracking_no"], ticket=latest.get("ticket_no") or "",
                     shipped=time_words(latest.get("shipped_at")))
-    return part("utter_resend_waiting", ticket=latest.get("ticket_no") or "")
+    if latest.get("type") == "exchange" and not latest.get("return_received_at"):
+        return part("utter_exchange_awaits_return", ticket=latest.get("ticket_no") or "")
+    return part("utter_resend_waiting", what=what, ticket=latest.get("ticket_no") or "")
 
 
 def tracking_sentence(tracking: JSON) -> JSON:

@@ -101,12 +101,31 @@ def attributes(path: Path = ATTRIBUTES_FILE) -> Tuple[Attribute, ...]:
 attributes()  # validated when the action server starts
 
 
-def asked_attribute(question: str, product: JSON) -> Optional[Attribute]:
-    """The first attribute the question asks for that this product has."""
+def keyword_spans(text: str, attribute: Attribute) -> List[Tuple[int, int]]:
+    return [(match.start(), match.end()) for word in attribute.keywords
+            for match in re.finditer(re.escape(word), text)]
+
+
+def asked_attributes(question: str, product: JSON) -> List[Attribute]:
+    """Every attribute the question asks for that this product has (「防水吗 续航多久」),
+    in the file's order; words an earlier attribute took count once (「充电多久」 is the
+    charging time, not the charging too)."""
     text = question.lower()
     have = product.get("attributes") or {}
-    return next((attr for attr in attributes()
-                 if attr.key in have and any(word in text for word in attr.keywords)), None)
+    taken: List[Tuple[int, int]] = []
+    found = []
+    for attr in attributes():
+        spans = keyword_spans(text, attr) if attr.key in have else []
+        if any(all(end <= start or begin >= stop for start, stop in taken)
+               for begin, end in spans):
+            found.append(attr)
+            taken += spans
+    return found
+
+
+def asked_attribute(question: str, product: JSON) -> Optional[Attribute]:
+    """The first attribute the question asks for that this product has."""
+    return next(iter(asked_attributes(question, product)), None)
 
 
 # People a question may ask about (「孕妇能用吗」「小孩能吃吗」): the catalogue's fact answers
@@ -134,6 +153,48 @@ def named_in_product(question: str, product: JSON) -> Optional[str]:
     word = match and (match.group("a") or match.group("b"))
     name = str(product.get("name") or "").lower()
     return word if word and word in name else None
+
+
+# 「一盒几片」「一包多少粒」: a count, found as a number with that measure (「一盒10片」).
+COUNT_QUESTION = re.compile(r"(?:几|多少)(片|粒|包|袋|支|瓶|块|双|只|条|根|颗|卷|张|件)")
+# Model numbers and measures written in Latin letters: 「65W」「4K」「5kg」「type-c」.
+LATIN_TERM = re.compile(r"[0-9]+(?:\.[0-9]+)?[a-z]+|[a-z]+-?[0-9]+[a-z0-9]*")
+CLAUSE_END = re.compile(r"[,，。;；!！]")
+
+
+def product_facts(product: JSON) -> List[Tuple[Optional[str], str]]:
+    """What the catalogue says of a product: (attribute key, value) for its attributes,
+    (None, clause) for the clauses of its description."""
+    facts: List[Tuple[Optional[str], str]] = [
+        (key, str(value)) for key, value in (product.get("attributes") or {}).items()]
+    facts += [(None, clause.strip()) for clause in
+              CLAUSE_END.split(str(product.get("description") or "")) if clause.strip()]
+    return facts
+
+
+def asked_terms(question: str, product: JSON) -> List[re.Pattern]:
+    """What a question asks about when no attribute of the product answers it by its
+    keywords: a keyword of an attribute the product lacks (「防水吗」 of a jacket whose
+    coating says 防水), the word of a yes/no question (「是新米吗」), a Latin term (「65W」),
+    a count (「一盒几片」)."""
+    text = question.lower()
+    have = product.get("attributes") or {}
+    words = {word for attr in attributes() if attr.key not in have
+             for word in attr.keywords if len(word) > 1 and word in text}
+    match = YES_NO_IS.search(text.strip())
+    if match:
+        words.add(match.group("a") or match.group("b"))
+    words.update(LATIN_TERM.findall(text))
+    terms = [re.compile(re.escape(word)) for word in sorted(words, key=len, reverse=True)]
+    terms += [re.compile(rf"\d+\s*{unit}") for unit in COUNT_QUESTION.findall(text)]
+    return terms
+
+
+def facts_mentioning(question: str, product: JSON) -> List[Tuple[Optional[str], str]]:
+    """The catalogue's facts that mention what the question asks about, attributes first."""
+    terms = asked_terms(question, product)
+    return [(key, value) for key, value in product_facts(product)
+            if any(term.search(value.lower()) for term in terms)]
 
 
 # 「这个多少钱」: the product's price; 「优惠后多少钱」「到手价」 are promotion questions.
@@ -368,41 +429,64 @@ class ActionProductQuestion(ProductAction):
 
     async def answer(self, product: JSON, question: str, tracker: Tracker,
                      dispatcher: CollectingDispatcher) -> Answer:
-        if asks_a_products_price(question):
-            dispatcher.utter_message(**product_overview(product))
-            return Answer(RESOLVED, ANSWERED, await maybe_recommend(tracker, dispatcher, product))
-        attribute = asked_attribute(question, product)
-        options = None if attribute else asked_options(question, product)
-        named = None if attribute or options else named_in_product(question, product)
-        if options:
-            dispatcher.utter_message(**options)
-        elif not attribute and ASKS_STOCK.search(question):
-            dispatcher.utter_message(**stock_answer(product))
-        elif attribute and unanswered_group(question, product["attributes"][attribute.key]):
+        replies = catalogue_answers(question, product)
+        if replies is None:
             # 「孕妇能用吗」 when the cautions do not mention pregnancy: no guess (advertising
             # law, and the customer's health).
             dispatcher.utter_message(response="utter_product_no_info",
                                      product=product_label(product))
             return Answer(UNRESOLVED, NO_INFO)
-        elif attribute:
-            value = product["attributes"][attribute.key]
-            dispatcher.utter_message(response="utter_product_attribute",
-                                     product=product_label(product), attribute=attribute.label,
-                                     value=value)
-        elif named:
-            dispatcher.utter_message(response="utter_product_name_says",
-                                     product=product_label(product), word=named)
-        elif not cite_documents(f"{product.get('name', '')} {question}", product, dispatcher):
+        for reply in replies:
+            dispatcher.utter_message(**reply)
+        if not replies and \
+                not cite_documents(f"{product.get('name', '')} {question}", product, dispatcher):
             if question.strip() in ("", str(named_product_entity(tracker) or "").strip()):
                 # Only a product name: say what it is and what can be asked; no question
                 # was answered yet, so no outcome.
                 dispatcher.utter_message(**product_overview(product))
                 return clarifying(await maybe_recommend(tracker, dispatcher, product))
-            else:
-                dispatcher.utter_message(response="utter_product_no_info",
-                                         product=product_label(product))
-                return Answer(UNRESOLVED, NO_INFO)
+            dispatcher.utter_message(response="utter_product_no_info",
+                                     product=product_label(product))
+            return Answer(UNRESOLVED, NO_INFO)
         return Answer(RESOLVED, ANSWERED, await maybe_recommend(tracker, dispatcher, product))
+
+
+MAX_FACTS = 2
+
+
+def catalogue_answers(question: str, product: JSON) -> Optional[List[JSON]]:
+    """What the catalogue answers of a question, one reply for each thing it asks
+    (「耳机防水吗 续航多久 多少钱」: the price, the waterproofing, the battery); [] when it
+    answers nothing; None when the only fact asked for does not mention the people the
+    question is about."""
+    replies: List[JSON] = []
+    if asks_a_products_price(question):
+        replies.append(product_overview(product))
+    asked = asked_attributes(question, product)
+    values = product.get("attributes") or {}
+    told = [attr for attr in asked if not unanswered_group(question, values[attr.key])]
+    if asked and not told and not replies:
+        return None
+    options = None if asked else asked_options(question, product)
+    if options:
+        replies.append(options)
+    elif not asked and not replies and ASKS_STOCK.search(question):
+        replies.append(stock_answer(product))
+    replies += [attribute_reply(product, attr.label, values[attr.key]) for attr in told]
+    if replies:
+        return replies
+    named = named_in_product(question, product)
+    if named:
+        return [part("utter_product_name_says", product=product_label(product), word=named)]
+    labels = {attr.key: attr.label for attr in attributes()}
+    return [attribute_reply(product, labels.get(key, key), value) if key else
+            part("utter_product_fact", product=product_label(product), fact=value)
+            for key, value in facts_mentioning(question, product)[:MAX_FACTS]]
+
+
+def attribute_reply(product: JSON, label: str, value: str) -> JSON:
+    return part("utter_product_attribute", product=product_label(product), attribute=label,
+                value=value)
 
 
 def product_overview(product: JSON) -> JSON:

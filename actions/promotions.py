@@ -51,6 +51,7 @@ REVIEW_CASHBACK = re.compile(r"(好评|晒图|评价|五星|追评).{0,4}(返现
 
 # 「满199减20」: a rule the customer quotes, not what the basket is worth.
 RULE_QUOTED = re.compile(r"满\s*\d+\s*(?:元|块)?\s*减")
+RULE_QUOTED_FULL = re.compile(r"满\s*\d+\s*(?:元|块)?\s*减\s*\d*\s*(?:元|块)?")
 
 
 async def named_products_price(tracker: Tracker) -> Optional[float]:
@@ -64,7 +65,27 @@ async def named_products_price(tracker: Tracker) -> Optional[float]:
     return float(product["price"]) if product and product.get("price") else None
 
 
+# A price in a basket the customer describes: 「羽绒服499 再加个T恤79 能减多少」; not a
+# measure (「175 70公斤」「27寸」), a share or a part of a longer number.
+PRICE = re.compile(r"(?<![\d.])(\d{2,5}(?:\.\d{1,2})?)(?![\d.])(?!\s*(?:斤|公斤|kg|cm|厘米|码|号|"
+                   r"件|个|天|小时|分钟|%|折|ml|毫升|g|克|w|寸|升|l|毫安|mah|片|米|岁|年|月|人|"
+                   r"楼|单元|室))", re.IGNORECASE)
+BASKET_JOIN = re.compile(r"加|再|和|还有|一起|跟|\+|＋")
+
+
+def basket_in(text: str) -> Optional[float]:
+    """A basket's prices added up (「羽绒服499 再加个T恤79」), if the text describes one."""
+    unquoted = RULE_QUOTED_FULL.sub(" ", text)
+    prices = [float(price) for price in PRICE.findall(unquoted)]
+    return sum(prices) if len(prices) > 1 and BASKET_JOIN.search(unquoted) else None
+
+
 def amount_in(text: str) -> Optional[float]:
+    """The amount a promotion question is about: a basket's prices added up, else the one
+    amount named (「买258能减多少」)."""
+    basket = basket_in(text)
+    if basket:
+        return basket
     match = AMOUNT.search(text)
     if not match:
         return None
@@ -114,7 +135,7 @@ class ActionAskPromotion(Action):
                                                       for rule in rules):
                 lines.append(part("utter_promotion_no_gift"))
             amount = amount_in(text)
-            if amount is None or RULE_QUOTED.search(text):
+            if amount is None or (RULE_QUOTED.search(text) and not basket_in(text)):
                 # 「那个空气炸锅 满199减20能用吗」: the product's price, not the rule's 199.
                 amount = await named_products_price(tracker) or amount
             # 「满399减50怎么算」 right after the rules were listed: the quote, not the list again.

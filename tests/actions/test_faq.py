@@ -71,3 +71,15 @@ def test_price_protection_asks_a_guest_for_the_order_number(run_action):
 def test_other_topics_get_their_response(run_action):
     said = answer(run_action, asked("faq/shipping_fee", "包邮吗", slots={"product_id": MONITOR}))
     assert [m.get("utter_action") for m in said] == ["utter_faq/shipping_fee"]
+
+
+def test_a_warranty_question_about_a_product_gets_its_own_warranty(run_action):
+    # The charger has 18 months, not the FAQ's general year (the fifth probe).
+    said, slots = run_action(ActionAnswerFaq(), asked("faq/warranty", "保修多久",
+                                                      slots={"product_id": "P2004"}))
+    assert texts(said) == "「极光 65W氮化镓充电器」的保修:18个月质保，3C认证。", texts(said)
+    assert slots["outcome"]["key"] == "product:P2004"
+    # No product talked about, or one without a warranty (the T-shirt): the shop's text.
+    for slots in ({}, {"product_id": "P1003"}):
+        said = answer(run_action, asked("faq/warranty", "保修多久", slots=slots))
+        assert [m.get("utter_action") for m in said] == ["utter_faq/warranty"], slots

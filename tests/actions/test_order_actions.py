@@ -146,6 +146,41 @@ def test_a_question_about_the_resend_gets_the_resend_parcel(run_action):
     assert "韵达" in text and "已签收" in text and "补发" not in text, text
 
 
+def test_an_exchanges_new_goods_are_the_parcel_asked_about(shop_factory, monkeypatch):
+    # 「多久能收到新的」 after an exchange: the new goods (waiting for the goods back, then
+    # their waybill), never the order's own signed-for parcel.
+    shop = shop_factory().url
+    monkeypatch.setenv("SHOP_API_URL", shop)
+
+    def post(path, body):
+        request = urllib.request.Request(f"{shop}{path}", json.dumps(body).encode(),
+                                         {"Content-Type": "application/json",
+                                          "X-Api-Key": os.environ["SHOP_ADMIN_KEY"]},
+                                         method="POST")
+        with urllib.request.urlopen(request) as reply:
+            return json.loads(reply.read())
+
+    exchange = post(f"/api/orders/{ZHAO_RECENT}/after-sales",
+                    {"kind": "exchange", "item": "20000毫安充电宝", "reason_code": "wrong_item"})
+
+    def ask(text):
+        tracker = make_tracker({"order_id": ZHAO_RECENT, "verified_order_id": ZHAO_RECENT,
+                                "order_task": "track"}, sender="demo-zhao")
+        tracker.events[0]["text"] = text
+        return texts(run_directly(ActionOrderTask(), tracker)[0])
+
+    said = ask("多久能收到新的")
+    assert f"换货已登记(售后单号{exchange['ticket_no']})" in said and "寄回的商品后" in said, said
+    post(f"/api/after-sales/{exchange['id']}/return-received", {})
+    said = ask("换的货发了吗")
+    assert "换货已登记" in said and "仓库正在安排发货" in said, said
+    post(f"/api/after-sales/{exchange['id']}/ship",
+         {"courier": "顺丰", "tracking_no": "SF1400000001"})
+    said = ask("多久能收到新的")
+    assert "换货的包裹" in said and "顺丰 SF1400000001" in said, said
+    assert "已签收" not in ask("多久能收到新的")
+
+
 def test_an_open_resend_is_the_parcel_still_to_come(shop_factory, monkeypatch):
     monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files a resend
 

@@ -19,6 +19,7 @@ from actions.products import (
     ActionAskUsage,
     ActionProductQuestion,
     asked_attribute,
+    asked_attributes,
     attributes,
 )
 from actions.promotions import GIFT_QUESTION, ActionAskPromotion, amount_in
@@ -123,6 +124,32 @@ def test_a_yes_no_question_the_products_name_answers(run_action) -> None:
     assert "是的" not in texts(messages)
     messages, _ = run_action(ActionProductQuestion(), chat("机械键盘手感怎么样", page="P2005"))
     assert "就是机械的" not in texts(messages)
+
+
+def test_several_questions_about_one_product_get_an_answer_each(run_action) -> None:
+    messages, _ = run_action(ActionProductQuestion(), chat("防水吗 续航多久 多少钱", page="P2001"))
+    said = texts(messages)
+    assert "¥399.00" in said and "IPX4防汗防水" in said and "总续航32小时" in said, said
+    # 「充电多久」 is the charging time, not the charging's kind too.
+    power_bank = {"attributes": {"charging": "18W快充", "charging_time": "约4小时"}}
+    assert [attr.key for attr in asked_attributes("充电多久", power_bank)] == ["charging_time"]
+    assert [attr.key for attr in asked_attributes("支持快充吗 充满要多久", power_bank)] == [
+        "charging_time", "charging"]
+
+
+def test_facts_the_catalogue_states_in_other_words(run_action) -> None:
+    # No attribute of its own, but the catalogue says it: in another attribute, in the
+    # description, as a count or a Latin term.
+    cases = {("防水吗", "P1007"): "防水指数10000mm",
+             ("是新米吗", "P4001"): "商品介绍里写着:当季新米",
+             ("一盒几片", "P3001"): "商品介绍里写着:一盒10片",
+             ("支持65W快充吗", "P2004"): "单口最大65W"}
+    for (question, page), fact in cases.items():
+        said = texts(run_action(ActionProductQuestion(), chat(question, page=page))[0])
+        assert fact in said and "没有查到" not in said, (question, said)
+    # A word the catalogue does not have is still no answer.
+    said = texts(run_action(ActionProductQuestion(), chat("是有机的吗", page="P4001"))[0])
+    assert "没有查到" in said and "商品介绍里写着" not in said, said
 
 
 def test_colours_and_sizes_come_from_the_products_options(run_action) -> None:
@@ -254,6 +281,10 @@ def test_a_usage_question_about_a_catalogue_fact_gets_the_fact(run_action) -> No
 @pytest.mark.parametrize("text, amount", [
     ("买258能减多少", 258.0), ("我买了399.5元的东西", 399.5), ("300块满减怎么算", 300.0),
     ("满减怎么算", None), ("订单361204587712340003", None),
+    # A basket: its prices added up; measures and quoted rules are no prices.
+    ("羽绒服499 再加个T恤79 能减多少", 578.0), ("买了299 再加个79的一起能减多少", 378.0),
+    ("满399减50 羽绒服499加T恤79能用吗", 578.0), ("175 70公斤穿什么码 加个T恤能减吗", None),
+    ("订单361204587712340003和361204587712340001一起", None),
 ])
 def test_amounts_in_promotion_questions(text: str, amount: Optional[float]) -> None:
     assert amount_in(text) == amount
@@ -286,6 +317,12 @@ def test_promotions_coupons_and_a_quote(run_action) -> None:
         "entities": [{"entity": "product", "value": "5L空气炸锅"}]})
     quoted = texts(run_action(ActionAskPromotion(), fryer)[0])
     assert "实付279元" in quoted and "实付179元" not in quoted, quoted
+    # A basket described with its prices: the quote for all of it.
+    basket = make_tracker(loop=None, latest_message={
+        "intent": {"name": "ask_promotion"}, "text": "羽绒服499 再加个T恤79 能减多少",
+        "entities": [{"entity": "product", "value": "纯棉圆领T恤"}]})
+    quoted = texts(run_action(ActionAskPromotion(), basket)[0])
+    assert "578元" in quoted and "实付528元" in quoted, quoted
     # 「优惠券怎么用不了」: why a coupon may not apply, then the rules to check it against.
     for text in ("优惠券怎么用不了", "券用不上是怎么回事", "满减怎么没减"):
         trouble = make_tracker(loop=None, latest_message={
