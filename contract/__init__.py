@@ -55,6 +55,7 @@ from contract.models import (
     RelatedProduct,
     RelatedProducts,
     ReturnParcel,
+    WithdrawnAfterSale,
     ShipPromise,
     SizeAdvice,
     SizeAlternative,
@@ -86,5 +87,5 @@ __all__ = [
     "RefundStatus", "RelatedProduct", "RelatedProducts", "ReturnParcel", "ShipPromise",
     "SizeAdvice", "SizeAlternative", "StockedProduct", "Todo", "TodoKind", "TodoList",
     "TodoStatus", "Tracking", "TrackingEvent", "TrackingState", "Upload", "UploadCreated", "Urge",
-    "Verification", "ViewRecorded", "ViewedProduct",
+    "Verification", "ViewRecorded", "ViewedProduct", "WithdrawnAfterSale",
 ]

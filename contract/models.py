@@ -346,6 +346,11 @@ class ReturnParcel(AfterSale):
     duplicate: StrictBool  # the same waybill (or receipt) again
 
 
+class WithdrawnAfterSale(AfterSale):
+    closed_todos: List[Todo]
+    duplicate: StrictBool  # withdrawn before
+
+
 class AfterSaleList(ContractModel):
     order_id: StrictStr
     after_sales: List[AfterSale]

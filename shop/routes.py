@@ -480,6 +480,17 @@ async def ship_after_sale(request: Request, after_sale_id: int) -> HTTPResponse:
                      "duplicate": duplicate})
 
 
+@api.post("/after-sales/<after_sale_id:int>/withdraw")
+async def withdraw_after_sale(request: Request, after_sale_id: int) -> HTTPResponse:
+    """The customer withdraws an open after-sale (「算了不退了」)."""
+    with db(request) as session:
+        record = services.get_after_sale(session, after_sale_id)
+        require_proof(request, record.order_id)
+        record, closed, duplicate = services.withdraw_after_sale(session, record)
+        return json({**after_sale_json(record), "closed_todos": [todo_json(t) for t in closed],
+                     "duplicate": duplicate})
+
+
 @api.post("/after-sales/<after_sale_id:int>/return-parcel")
 async def return_parcel(request: Request, after_sale_id: int) -> HTTPResponse:
     """The customer's waybill of the goods sent back (return / exchange)."""

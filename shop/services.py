@@ -573,6 +573,38 @@ def ship_after_sale(
     return record, closed, False
 
 
+def withdraw_after_sale(
+    session: Session, record: AfterSale
+) -> tuple[AfterSale, list[Todo], bool]:
+    """The customer changed their mind (「算了不退了」): an open after-sale is closed, and an
+    order waiting for its return is delivered again. Not once the goods are on their way
+    back or the new parcel is out, nor a refund that cancelled the order. Returns (record,
+    closed to-dos, duplicate)."""
+    if record.status == "closed":
+        return record, [], True
+    if record.status not in ("pending", "processing"):
+        raise conflict("not_withdrawable", "该售后单已结束，无法撤销")
+    order = session.get(Order, record.order_id)
+    if record.type == "refund" and order is not None and order.status == "cancelled":
+        raise conflict("not_withdrawable", "订单已取消并退款，无法撤销")
+    if record.type == "price_protection":
+        raise conflict("not_withdrawable", "价保退款已在处理，无法撤销")
+    if record.return_tracking_no is not None:
+        raise conflict("return_parcel_sent", "商品已寄回，售后无法在线撤销，请联系客服处理")
+    now = clock.now()
+    record.status = "closed"
+    record.completed_at = now
+    if record.type == "return" and order is not None and order.status == "return_requested" \
+            and not any(other.type == "return" and other.status in ("pending", "processing")
+                        for other in list_after_sales(session, order.id)
+                        if other.id != record.id):
+        order.status = "delivered"
+    closed = [todo for kind in TODO_DEFAULT_TEXT
+              for todo in close_todos(session, "客户已撤销售后", kind, after_sale_id=record.id)]
+    session.flush()
+    return record, closed, False
+
+
 # A return's refund, counted from the warehouse's receipt: the end of policy/aftersales.yml's
 # `refund_time` (1-3个工作日), which the assistant quotes.
 RETURN_REFUND_DAYS = 3

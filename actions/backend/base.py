@@ -121,6 +121,10 @@ class ShopBackend(Protocol):
         """The customer's waybill of the goods sent back (return / exchange)."""
         ...
 
+    async def withdraw_after_sale(self, after_sale_id: int, proof: Optional[str]) -> JSON:
+        """The customer withdraws an open after-sale (「算了不退了」)."""
+        ...
+
     async def upload(self, content: bytes, content_type: str, order_id: Optional[str] = None,
                      conversation_id: Optional[str] = None,
                      proof: Optional[str] = None) -> JSON:

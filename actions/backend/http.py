@@ -226,6 +226,10 @@ class HttpShopBackend:
         return _parsed(contract.ReturnParcel, await self._request(
             "POST", f"/api/after-sales/{int(after_sale_id)}/return-parcel", body, proof=proof))
 
+    async def withdraw_after_sale(self, after_sale_id: int, proof: Optional[str]) -> JSON:
+        return _parsed(contract.WithdrawnAfterSale, await self._request(
+            "POST", f"/api/after-sales/{int(after_sale_id)}/withdraw", {}, proof=proof))
+
     async def upload(self, content: bytes, content_type: str, order_id: Optional[str] = None,
                      conversation_id: Optional[str] = None,
                      proof: Optional[str] = None) -> JSON:

@@ -181,8 +181,16 @@ class MemoryShopBackend:
         kind = request.get("kind") or request.get("type")
         if kind not in ("return", "exchange", "resend", "refund_only"):
             raise InvalidRequest("售后类型无效", "invalid_value")
-        if order["status"] != OrderStatus.DELIVERED and kind in ("return", "exchange"):
+        # Per item: while one item is being returned, another of the order may be too.
+        if order["status"] not in (OrderStatus.DELIVERED, OrderStatus.RETURN_REQUESTED) and \
+                kind in ("return", "exchange"):
             raise Conflict("订单尚未签收或已关闭，暂不能申请退换货", "after_sales_not_allowed")
+        items = set(request.get("items") or [])
+        if order["status"] == OrderStatus.RETURN_REQUESTED and any(
+                record["status"] in ("pending", "processing") and record["type"] == "return"
+                and (not items or not record["items"] or items & set(record["items"]))
+                for record in self.after_sale_records.get(order_id, [])):
+            raise Conflict("该商品正在退货处理中，请等待当前售后完成", "after_sales_not_allowed")
         delivered = datetime.fromisoformat(order["delivered_at"]) \
             if order["delivered_at"] else None
         days = self.NO_REASON_DAYS if request.get("reason_code") == "no_reason_7d" \
@@ -227,6 +235,27 @@ class MemoryShopBackend:
             record.update(return_courier=courier, return_tracking_no=tracking_no,
                           return_sent_at=_iso(self.now))
         return copy.deepcopy({**record, "duplicate": duplicate})
+
+    async def withdraw_after_sale(self, after_sale_id: int, proof: Optional[str]) -> JSON:
+        found = [(order_id, record) for order_id, records in self.after_sale_records.items()
+                 for record in records if record["id"] == after_sale_id]
+        if not found:
+            raise NotFound(f"未找到售后单 AS{after_sale_id:08d}", "after_sale_not_found")
+        [(order_id, record)] = found
+        order = self._owned(order_id, proof)
+        if record["status"] == "closed":
+            return copy.deepcopy({**record, "closed_todos": [], "duplicate": True})
+        if record.get("return_tracking_no"):
+            raise Conflict("商品已寄回，售后无法在线撤销", "return_parcel_sent")
+        if record["status"] not in ("pending", "processing"):
+            raise Conflict("该售后单已结束，无法撤销", "not_withdrawable")
+        record.update(status="closed", status_text="已关闭", completed_at=_iso(self.now))
+        if record["type"] == "return" and not any(
+                other["type"] == "return" and other["status"] in ("pending", "processing")
+                for other in self.after_sale_records[order_id]):
+            order.update(status="delivered", status_text=STATUS_TEXT["delivered"],
+                         invoice_refusal=INVOICE_REFUSALS.get(OrderStatus.DELIVERED))
+        return copy.deepcopy({**record, "closed_todos": [], "duplicate": False})
 
     # Invoices: one per order; refused in the states the shop cannot invoice.
 

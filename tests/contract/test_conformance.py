@@ -201,6 +201,26 @@ def test_after_sales_inside_the_window_are_filed(shop) -> None:
     assert refused.value.code == "outbound_tracking_no"
     with pytest.raises(OwnershipRequired):
         shop.return_parcel(created["id"], None, "75300000000010", None)
+    # Once the goods are on their way back, the return cannot be withdrawn online.
+    with pytest.raises(Conflict) as refused:
+        shop.withdraw_after_sale(created["id"], proof)
+    assert refused.value.code == "return_parcel_sent"
+
+
+def test_a_return_withdrawn_before_the_goods_are_sent(shop) -> None:
+    order_id = shop.scenario.price_fallen
+    found = order(shop, order_id)
+    created = shop.create_after_sale(order_id, {
+        "kind": "return", "items": _item(found), "reason_code": "no_reason_7d",
+        "reason": "七天无理由"}, proven(shop, order_id))
+    assert order(shop, order_id)["status"] == OrderStatus.RETURN_REQUESTED
+    with pytest.raises(OwnershipRequired):
+        shop.withdraw_after_sale(created["id"], None)
+    withdrawn = shop.withdraw_after_sale(created["id"], proven(shop, order_id))
+    contract.WithdrawnAfterSale.parse_obj(withdrawn)
+    assert (withdrawn["status"], withdrawn["duplicate"]) == ("closed", False)
+    assert order(shop, order_id)["status"] == found["status"]
+    assert shop.withdraw_after_sale(created["id"], proven(shop, order_id))["duplicate"] is True
 
 
 def test_after_sales_outside_the_window_are_refused(shop) -> None:

@@ -27,6 +27,7 @@ CALLS: Dict[str, Tuple[Any, ...]] = {
     "size_advice": ("P1001", 175, 70),
     "create_after_sale": (ORDER, {"kind": "return"}, PROOF), "after_sales": (ORDER, PROOF),
     "return_parcel": (1, "中通", "75300000000009", PROOF),
+    "withdraw_after_sale": (1, PROOF),
     "upload": (b"\x89PNG", "image/png"), "todos": ("C0001",),
     "issue_coupon": ("C0001", 5, "补偿"), "record_view": ("C0001", "P1001"),
     "recent_items": ("C0001",), "related_products": ("P1001",), "promotions": (),
