@@ -55,7 +55,6 @@ from contract.models import (
     RelatedProduct,
     RelatedProducts,
     ReturnParcel,
-    WithdrawnAfterSale,
     ShipPromise,
     SizeAdvice,
     SizeAlternative,
@@ -73,6 +72,7 @@ from contract.models import (
     Verification,
     ViewedProduct,
     ViewRecorded,
+    WithdrawnAfterSale,
 )
 
 __all__ = [
