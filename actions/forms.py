@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import aftersales, invoices, order_lookup, returns
+from actions import aftersales, invoices, order_lookup, returns, withdrawal
 from actions.backend import (
     BackendError,
     BackendUnavailable,
@@ -55,7 +55,7 @@ TAIL_QUESTION = re.compile(r"(尾号|尾数|后四位|后4位).{0,4}(什么意�
 # ends and action_order_task hands the conversation over.
 LOCKED_ATTEMPTS = 100.0
 # Tasks that change the order ask for an explicit yes first.
-CONFIRMED_TASKS = {"cancel", "address"}
+CONFIRMED_TASKS = {"cancel", "address", "withdraw"}
 
 Slots = Dict[Text, Any]
 # Slots a validation sets besides the answers: they are no progress of their own.
@@ -347,7 +347,9 @@ SAYS_YES = re.compile(r"^\s*(?:是的?|对的?|嗯+|恩|好的?|行|可以|确�
 TASK_VERB = {"cancel": re.compile(r"(?:确认|确定|还是|就|直接|帮我|给我|麻烦)?取消"
                                   r"(?:掉|订单|这单|这个订单)?[了吧啊呀哦]*[\s。.!！~]*$"),
              "address": re.compile(r"(?:确认|确定|还是|就|直接|帮我|给我|麻烦)?(?:修改|改)"
-                                   r"(?:地址|一下|过去)?[了吧啊呀哦]*[\s。.!！~]*$")}
+                                   r"(?:地址|一下|过去)?[了吧啊呀哦]*[\s。.!！~]*$"),
+             "withdraw": re.compile(r"(?:确认|确定|还是|就|直接|帮我|给我|麻烦)?(?:撤销|撤回|取消)"
+                                    r"(?:掉|申请|售后)?[了吧啊呀哦]*[\s。.!！~]*$")}
 REFUSES = re.compile(r"不是|不对|不要改|不改|别改|不用改|不了")
 # Below this confidence an intent does not switch the task being confirmed: 「拍错了」 read as
 # change_address (0.25) had turned a cancellation into an address change.
@@ -355,21 +357,27 @@ TASK_SWITCH_CONFIDENCE = 0.5
 
 
 def confirmation_answer(tracker: Tracker) -> Slots:
-    """While a cancellation or address change waits for its yes/no: keep that task when a
-    weak intent remapped it, and take a reason for cancelling as the yes."""
+    """While a cancellation, address change or withdrawal waits for its yes/no: keep that
+    task when a weak intent (or the withdrawal's own words) remapped it, and take a reason
+    for cancelling, or 「不退了」 to a withdrawal, as the yes."""
     if tracker.get_slot("requested_slot") != "confirmed":
         return {}
     previous = task_before_this_turn(tracker)
     latest = tracker.latest_message or {}
     slots: Slots = {}
-    if previous in CONFIRMED_TASKS and tracker.get_slot("order_task") != previous and \
-            float((latest.get("intent") or {}).get("confidence") or 0) < TASK_SWITCH_CONFIDENCE:
+    text = str(latest.get("text") or "")
+    if previous in CONFIRMED_TASKS and tracker.get_slot("order_task") != previous and (
+            float((latest.get("intent") or {}).get("confidence") or 0) < TASK_SWITCH_CONFIDENCE
+            or (previous == "withdraw" and withdrawal.WITHDRAW.search(text))):
         slots["order_task"] = previous
-    if "confirmed" not in tracker.slots_to_validate():  # no yes/no intent mapped it
+    task = slots.get("order_task") or tracker.get_slot("order_task")
+    if task == "withdraw" and withdrawal.WITHDRAW.search(text):
+        slots["confirmed"] = True  # 「对 不退了」: its own words, which KEEP_ORDER reads as no
+    elif "confirmed" not in tracker.slots_to_validate():  # no yes/no intent mapped it
         if gives_a_reason_to_cancel(tracker, slots.get("order_task")) or \
                 says_yes_to(tracker, slots.get("order_task")):
             slots["confirmed"] = True
-        elif KEEP_ORDER.search(str(latest.get("text") or "")):
+        elif KEEP_ORDER.search(text):
             slots["confirmed"] = False  # 「先别取消 我问下能用券吗」: kept, not asked again
     return slots
 
@@ -1073,6 +1081,9 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
                 tracker.slots[name] = value
                 events.append(SlotSet(name, value))
             dispatcher.utter_message(response="utter_return_becomes_cancel")
+        for name, value in (await withdraw_switch(tracker)).items():
+            tracker.slots[name] = value
+            events.append(SlotSet(name, value))
         for name, value in invoice_details_given(tracker).items():
             tracker.slots[name] = value
             events.append(SlotSet(name, value))
@@ -1130,6 +1141,13 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
             return invoices.slots_needed(order, tracker, earlier)
         if task == "cancel" and order.get("can_cancel"):
             return ["order_id", "confirmed"]
+        if task == "withdraw":
+            try:
+                if await withdrawal.withdrawable(order, tracker):
+                    return ["order_id", "confirmed"]
+            except BackendError:
+                pass  # the task action reports the outage
+            return ["order_id"]
         if task == "address" and order.get("can_change_address") and \
                 not asks_where_sent(tracker):
             return ["order_id", "new_address", "confirmed"]
@@ -1244,6 +1262,29 @@ def invoice_details_given(tracker: Tracker) -> Slots:
         if email:
             slots["invoice_email"] = email
     return slots
+
+
+async def withdraw_switch(tracker: Tracker) -> Slots:
+    """「算了不退了」「取消退货」 (read as a cancellation or a new after-sale): the proven order's
+    open after-sale withdrawn, when it has one. Said while the bot asked whether to file an
+    after-sale, it keeps that after-sale's task (and its no)."""
+    task = tracker.get_slot("order_task")
+    if task == "withdraw" or not withdrawal.asks_to_withdraw(tracker):
+        return {}
+    if task not in ("cancel", *aftersales.TASKS):
+        return {}
+    order = await proven_order(tracker)
+    try:
+        record = order and await withdrawal.withdrawable(order, tracker)
+    except BackendError:
+        record = None
+    if record:
+        return {"order_task": "withdraw", "aftersale_reason": None, "confirmed": None}
+    previous = task_before_this_turn(tracker)
+    if task == "cancel" and previous in aftersales.TASKS and \
+            tracker.get_slot("requested_slot") == "confirmed":
+        return {"order_task": previous, "confirmed": False}
+    return {}
 
 
 async def unshipped_return_switch(tracker: Tracker) -> Slots:

@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import aftersales, invoices, order_lookup, playbook, returns
+from actions import aftersales, invoices, order_lookup, playbook, returns, withdrawal
 from actions.backend import BackendError, Conflict, OwnershipRequired, get_backend
 from actions.common import (
     HOTLINE,
@@ -189,6 +189,9 @@ class ActionOrderTask(Action):
             return part("utter_cancel_done", order_id=order["id"])
         paid = money(order.get("total_amount"))
         return part("utter_cancel_done_refund", order_id=order["id"], amount=paid)
+
+    async def _withdraw(self, order: JSON, tracker: Tracker) -> JSON:
+        return await withdrawal.withdraw(order, tracker)
 
     async def _address(self, order: JSON, tracker: Tracker) -> JSON:
         if asks_where_sent(tracker) and not stored_address(tracker):
@@ -382,6 +385,8 @@ class ActionAskOrderId(Action):
         intro = (opener(tracker) or upset_opener(tracker)) if not failures else ""
         if customer_id:
             task = tracker.get_slot("order_task") if not failures else None
+            if task in ("cancel", *aftersales.TASKS) and withdrawal.asks_to_withdraw(tracker):
+                task = "withdraw"  # 「算了不退了」: the order being returned, not a paid one
             ask, shown = await self._linked(customer_id, failures, product, day, task)
         else:
             # 「订单号忘了」 as the first word: no point asking for the number first.
@@ -491,7 +496,8 @@ def rejected_this_turn(tracker: Tracker) -> set:
 # The states of the orders a task is usually about (a linked customer's first question).
 TASK_STATES = {"refund": (OrderStatus.RETURN_REQUESTED,), "track": (OrderStatus.SHIPPED,),
                "urge": (OrderStatus.PAID,), "cancel": (OrderStatus.UNPAID, OrderStatus.PAID),
-               "address": (OrderStatus.UNPAID, OrderStatus.PAID)}
+               "address": (OrderStatus.UNPAID, OrderStatus.PAID),
+               "withdraw": (OrderStatus.RETURN_REQUESTED,)}
 # Each retry asks differently (domain.yml: the questions after failed attempts).
 PHONE_TAIL_ASKS = ("utter_ask_phone_tail_again", "utter_ask_phone_tail_last")
 ANONYMOUS_ASKS = ("utter_ask_order_id", "utter_ask_order_id_without_number",
@@ -613,7 +619,8 @@ class ActionAskInvoiceType(Action):
 
 
 CONFIRMATIONS = {"utter_ask_confirm_address": "address", "utter_ask_confirm_cancel": "cancel",
-                 "utter_ask_confirm_cancel_unpaid": "cancel"}
+                 "utter_ask_confirm_cancel_unpaid": "cancel",
+                 "utter_ask_confirm_withdraw": "withdraw"}
 
 
 def unconfirmed_before(tracker: Tracker) -> Optional[str]:
@@ -652,6 +659,15 @@ class ActionAskConfirmed(Action):
             shown = {**address, "phone": mask_phone(address.get("phone"))}
             dispatcher.utter_message(response="utter_ask_confirm_address", order_id=order_id,
                                      address=format_address(shown))
+            return []
+        if tracker.get_slot("order_task") == "withdraw":  # 「算了不退了」: which one, and yes?
+            try:
+                record = await withdrawal.withdrawable(
+                    await get_backend().order(order_id, proof(tracker)), tracker)
+            except BackendError:
+                record = None
+            dispatcher.utter_message(response="utter_ask_confirm_withdraw", order_id=order_id,
+                                     what=withdrawal.described(record) if record else "")
             return []
         if tracker.get_slot("order_task") in aftersales.TASKS:  # 「…能退吗」: how, and yes?
             dispatcher.utter_message(response="utter_ask_confirm_aftersale",

@@ -1,0 +1,61 @@
+"""「算了不退了」: the customer withdraws an after-sale filed earlier (task `withdraw` of the
+order form). The order is proven like for any task; the bot names the after-sale and asks
+for a yes before the shop closes it (POST /api/after-sales/{id}/withdraw). Not once the
+goods are on their way back or the new parcel is out: the shop refuses, and says why.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Optional
+
+from rasa_sdk import Tracker
+
+from actions.backend import get_backend
+from actions.common import part, stretch_user_events
+from actions.ownership import proof
+from contract import AfterSaleStatus, OrderStatus
+
+JSON = Dict[str, Any]
+# 「算了不退了」「退货不退了」「取消退货」「售后申请撤销」「换货不换了」: a filed after-sale
+# withdrawn (not 「不退不换」 of a policy question, nor a cancellation's 「退款」).
+WITHDRAW = re.compile(r"(?<![能可会])不(?:想|用|要)?(?:退|换)(?:货|款)?了|"
+                      r"(?:取消|撤销|撤回|撤掉)(?:一下|掉)?(?:这个|那个)?(?:退货|换货|售后|退款申请|"
+                      r"退换货?|申请)|(?:退货|换货|售后|退款)(?:申请)?(?:不要了|不用了|撤销|撤回|取消)")
+OPEN = (AfterSaleStatus.PENDING, AfterSaleStatus.PROCESSING)
+KINDS = ("return", "exchange", "resend", "refund")
+
+
+def asks_to_withdraw(tracker: Tracker, turns: int = 3) -> bool:
+    """One of the customer's last messages (the order number may have followed) says so."""
+    return any(WITHDRAW.search(str(event.get("text") or ""))
+               for event in stretch_user_events(tracker)[:turns])
+
+
+async def withdrawable(order: JSON, tracker: Tracker) -> Optional[JSON]:
+    """The order's latest after-sale that can still be withdrawn: open, the goods not sent
+    back, no new parcel out, not a refund that cancelled the order."""
+    if order.get("status") == OrderStatus.CANCELLED:
+        return None
+    records = await get_backend().after_sales(order["id"], proof(tracker))
+    return next((record for record in records
+                 if record.get("type") in KINDS and record.get("status") in OPEN
+                 and not record.get("return_tracking_no") and not record.get("tracking_no")),
+                None)
+
+
+def described(record: JSON) -> JSON:
+    """「退货退款申请(售后单号AS00000007)」"""
+    return part("utter_withdraw_what", kind=record.get("type_text") or "",
+                ticket=record.get("ticket_no") or "")
+
+
+async def withdraw(order: JSON, tracker: Tracker) -> JSON:
+    """The answer of task `withdraw`, after the customer's yes (or no)."""
+    record = await withdrawable(order, tracker)
+    if record is None:
+        return part("utter_withdraw_nothing_open", order_id=order["id"])
+    if tracker.get_slot("confirmed") is not True:
+        return part("utter_withdraw_kept", what=described(record))
+    await get_backend().withdraw_after_sale(int(record["id"]), proof(tracker))
+    return part("utter_withdraw_done", what=described(record))
