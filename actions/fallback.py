@@ -52,11 +52,17 @@ AFTERSALES_ONLY = re.compile(r"\s*(?:亲|你好|您好|在吗)?[,，\s]*(?:我)?
 AFTERSALES_CHOICES = ("request_return", "request_exchange", "report_quality_issue",
                       "query_refund_progress")
 QUESTION_MARKS = re.compile(r"\s*[?？]+[!！?？\s]*")
+# 「你确定吗」「真的吗」 right after an answer: a doubt about it (config.yml's CueIntent reads
+# these words as nlu_fallback; the same pattern there).
+DOUBT = re.compile(r"^\s*(?:你|您)?(?:确定|肯定|保证)(?:吗|么|嘛|是这样吗|没错吗)"
+                   r"\s*[?？!！。.~]*\s*$|^\s*(?:你|您)?(?:确定|肯定)\s*[?？]+\s*$"
+                   r"|^\s*真的(?:吗|么|假的)\s*[?？!！。.~]*\s*$"
+                   r"|^\s*(?:没骗我吧|靠谱吗|准吗)\s*[?？!！。.~]*\s*$")
 
 
 NO_ANSWER = ("utter_not_understood", "utter_not_understood_upset", "utter_clarify_which",
-             "utter_clarify_after_answer", "utter_clarify_again", "utter_greet",
-             "utter_greet_known")
+             "utter_clarify_after_answer", "utter_clarify_doubt", "utter_clarify_again",
+             "utter_greet", "utter_greet_known")
 
 
 def answered_before(tracker: Tracker) -> bool:
@@ -107,7 +113,9 @@ class ActionClarify(Action):
             dispatcher.utter_message(response="utter_clarify_aftersales",
                                      buttons=[intent_button(name) for name in AFTERSALES_CHOICES])
             return undo
-        if not candidates and QUESTION_MARKS.fullmatch(text) and answered_before(tracker):
+        if DOUBT.search(text) and answered_before(tracker):
+            question = "utter_clarify_doubt"
+        elif not candidates and QUESTION_MARKS.fullmatch(text) and answered_before(tracker):
             question = "utter_clarify_after_answer"
         elif not candidates and NUMBER_ONLY.fullmatch(text):
             # 「12345」: a number that is neither an order number nor a phone (tail).
@@ -121,7 +129,7 @@ class ActionClarify(Action):
             # Not the same clarifying question a third time in a row: offer a human.
             dispatcher.utter_message(response="utter_clarify_again")
             return undo
-        if not candidates:
+        if not candidates or question == "utter_clarify_doubt":
             dispatcher.utter_message(response=question)
             return undo
         buttons = [intent_button(name) for name in candidates]

@@ -3,6 +3,7 @@ found without its number (against the running demo shop; no mocks)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -450,6 +451,32 @@ def test_question_marks_after_an_answer_ask_what_did_not_help(run_action):
     for messages in (["？？"], ["你好", ("bot", {"response": "utter_greet"}), "？？"]):
         tracker = conversation(messages, requested_slot=None, loop=None, intent="nlu_fallback")
         assert "刚才的回复" not in texts(run_action(ActionClarify(), tracker)[0]), messages
+
+
+def test_a_doubt_after_an_answer_gets_where_the_answer_came_from(run_action):
+    """「你确定吗」 right after an answer (the fifth probe): where it came from and a human
+    to confirm, not 「没太理解」 nor a menu of intents."""
+    import yaml
+
+    from actions.fallback import DOUBT, ActionClarify
+
+    answered = ("bot", {"response": "utter_faq/warranty"})
+    for text in ("你确定吗", "真的吗？", "确定？"):
+        tracker = conversation(["保修多久", answered, text], requested_slot=None, loop=None,
+                               intent="nlu_fallback")
+        tracker.latest_message["intent_ranking"] = [{"name": "product_question",
+                                                     "confidence": 0.3}]
+        messages = run_action(ActionClarify(), tracker)[0]
+        assert "按店铺系统和商品资料" in texts(messages) and not messages[0].get("buttons"), text
+    # Nothing answered yet: no such claim.
+    tracker = conversation(["真的吗"], requested_slot=None, loop=None, intent="nlu_fallback")
+    assert "按店铺系统" not in texts(run_action(ActionClarify(), tracker)[0])
+    # The NLU's cue (config.yml) reads the same words as the action.
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "config.yml").read_text(
+        encoding="utf-8"))
+    [cue] = [entry["cue"] for entry in config["pipeline"] if entry.get("intent") == "nlu_fallback"]
+    assert cue == DOUBT.pattern.replace("(?:", "(")
+    assert not DOUBT.search("确定") and not DOUBT.search("确定取消")  # a yes, not a doubt
 
 
 @pytest.mark.parametrize("text", ["售后", "申请售后", "我要申请售后", "售后怎么申请",
