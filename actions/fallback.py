@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import part
-from actions.outcomes import UNRESOLVED, outcome
+from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from escalation import history
 
 # Intents a customer may be offered as buttons; each title is the response
@@ -98,6 +98,13 @@ class ActionClarify(Action):
             return []
         core_fallback = (tracker.latest_message.get("intent") or {}).get("name") != "nlu_fallback"
         undo = [UserUtteranceReverted()] if core_fallback else []
+        from actions.sizing import size_follow_up
+
+        follow_up = await size_follow_up(tracker)
+        if follow_up:  # 「XL呢」 after the size advice: that size against it
+            dispatcher.utter_message(**follow_up)
+            return [*undo, outcome(RESOLVED, f"size:{tracker.get_slot('size_product')}",
+                                   "size_follow_up", "size_advice", tracker)]
         # Not understood: the issue stays open (analytics counts these as unresolved).
         undo.append(outcome(UNRESOLVED, "unknown", "clarify", "none", tracker))
         ranking = tracker.latest_message.get("intent_ranking") or []

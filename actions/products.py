@@ -33,7 +33,7 @@ from actions.common import (
     stretch_user_events,
 )
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
-from actions.sizing import garments_named, page_product
+from actions.sizing import garments_named, page_product, size_follow_up
 from actions.text import day_words
 from escalation import history
 from service_common.config import Model, load_yaml
@@ -429,6 +429,11 @@ class ActionProductQuestion(ProductAction):
 
     async def answer(self, product: JSON, question: str, tracker: Tracker,
                      dispatcher: CollectingDispatcher) -> Answer:
+        follow_up = await size_follow_up(tracker) \
+            if product["id"] == tracker.get_slot("size_product") else None
+        if follow_up:  # 「那XL会不会太大」 after the size advice: that size against it
+            dispatcher.utter_message(**follow_up)
+            return Answer(RESOLVED, ANSWERED)
         replies = catalogue_answers(question, product)
         if replies is None:
             # 「孕妇能用吗」 when the cautions do not mention pregnancy: no guess (advertising

@@ -214,6 +214,47 @@ class ActionAskHeightCm(Action):
         return []
 
 
+# 「那XL会不会太大」「L呢」「M码能穿吗」: a size named after the advice.
+SIZE_NAMED = re.compile(r"(?<![A-Za-z0-9])([2-5]?X{0,3}[SLM]|\d{2,3})(?:码|号)?(?![A-Za-z0-9])"
+                        r"(?!\s*(?:斤|公斤|kg|cm|厘米|岁))", re.IGNORECASE)
+ASKS_FIT = re.compile(r"大|小|紧|松|合适|合身|能穿|穿得下|可以吗|行吗|呢|怎么样")
+
+
+async def size_follow_up(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """How a size the customer names compares with the advice for their build, when the
+    conversation has a garment, a height and a weight (the size form's slots) and the latest
+    message asks about one of the garment's sizes; None otherwise."""
+    product_id = tracker.get_slot("size_product")
+    height, weight = tracker.get_slot("height_cm"), tracker.get_slot("weight_kg")
+    text = str((tracker.latest_message or {}).get("text") or "")
+    named = SIZE_NAMED.search(text)
+    if not (product_id and height and weight and named and ASKS_FIT.search(text)):
+        return None
+    try:
+        product = await get_backend().product(product_id)
+        sizes = [str(size).upper() for size in (product.get("options") or {}).get("尺码", [])]
+        asked = named.group(1).upper()
+        if asked not in sizes:
+            return None
+        advice = await get_backend().size_advice(
+            product_id, float(height), float(weight), fit=tracker.get_slot("fit"),
+            body_shape=tracker.get_slot("body_shape"))
+    except BackendError:
+        return None
+    recommended = str(advice["size"]).upper()
+    values = {"product": f"「{product.get('name')}」", "size": asked, "recommended": recommended,
+              "height": height, "weight": weight}
+    alternative = next((item for item in advice.get("alternatives") or []
+                        if str(item.get("size")).upper() == asked), None)
+    if asked == recommended:
+        return part("utter_size_follow_same", **values)
+    if alternative:
+        return part("utter_size_follow_alternative", reason=alternative["reason"], **values)
+    if recommended in sizes and sizes.index(asked) > sizes.index(recommended):
+        return part("utter_size_follow_larger", **values)
+    return part("utter_size_follow_smaller", **values)
+
+
 class ActionSizeAdvice(Action):
     def name(self) -> Text:
         return "action_size_advice"
@@ -221,6 +262,11 @@ class ActionSizeAdvice(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        follow_up = await size_follow_up(tracker)
+        if follow_up:
+            dispatcher.utter_message(**follow_up)
+            return [outcome(RESOLVED, f"size:{tracker.get_slot('size_product')}",
+                            "size_follow_up", "size_advice", tracker)]
         product = tracker.get_slot("size_product")
         height, weight = tracker.get_slot("height_cm"), tracker.get_slot("weight_kg")
         if tracker.get_slot("failed_attempts") and not (product and height and weight):

@@ -101,3 +101,35 @@ def test_product_without_a_size_chart(run_action) -> None:
     messages, _ = run_action(ActionSizeAdvice(), size_tracker(
         {"size_product": EARPHONES, "height_cm": "175", "weight_kg": "70"}))
     assert "尺码" in texts(messages) and "建议选" not in texts(messages)
+
+
+def test_a_size_named_after_the_advice_is_compared_with_it(run_action, actions_shop) -> None:
+    """「那XL会不会太大」「L呢」 after the advice (the fifth probe): that size against the
+    advice for the same build, whichever action the message reaches."""
+    from actions.fallback import ActionClarify
+    from actions.products import ActionProductQuestion
+
+    advice = chart_size(actions_shop, TEE, 175, 70)
+    sizes = ["S", "M", "L", "XL", "XXL"]  # the T-shirt's 尺码 (demo catalogue)
+    recommended = advice["size"]
+    slots = {"size_product": TEE, "product": "纯棉圆领T恤", "height_cm": "175",
+             "weight_kg": "70"}
+    bigger = sizes[sizes.index(recommended) + 2]  # two sizes up: no alternative any more
+    cases = [(f"{recommended}码合适吗", ActionSizeAdvice(), "就是按您身高175cm、体重70kg建议的"),
+             (f"那{bigger}会不会太大", ActionProductQuestion(), f"{bigger}码会明显偏大"),
+             (f"{sizes[0]}呢", ActionClarify(), f"{sizes[0]}码会偏小")]
+    for text, action, expected in cases:
+        tracker = size_tracker(slots, text=text)
+        tracker.latest_message["intent"] = {"name": "nlu_fallback"} \
+            if isinstance(action, ActionClarify) else {"name": "ask_size"}
+        tracker.active_loop = {}
+        said = texts(run_action(action, tracker)[0])
+        assert expected in said, (text, said)
+    # A neighbouring size the chart offers says when to choose it.
+    for item in advice["alternatives"]:
+        tracker = size_tracker(slots, text=f"{item['size']}会不会不合适")
+        said = texts(run_action(ActionSizeAdvice(), tracker)[0])
+        assert f"{item['size']}码也可以:{item['reason']}" in said, said
+    # No size named, or no build known: the advice, as before.
+    said = texts(run_action(ActionSizeAdvice(), size_tracker(slots, text="175 70公斤"))[0])
+    assert "建议选" in said and "也可以" not in said
