@@ -398,6 +398,8 @@ def gives_a_reason_to_cancel(tracker: Tracker, task: Optional[str] = None) -> bo
         bool(MISTAKEN_ORDER.search(text)) and not KEEP_ORDER.search(text)
 
 
+# A question of the customer's own (「没拆封的呢」「运费谁出」).
+ASKS_SOMETHING = re.compile(r"[吗呢么嘛?？]\s*$|怎么|什么|多少|哪|能不能|可不可以|是不是|有没有")
 # Messages that say no, or that were not understood, carry no request on.
 NO_ANSWER_INTENTS = {None, "deny", "nlu_fallback", "out_of_scope", "goodbye"}
 
@@ -603,6 +605,10 @@ class OrderOwnerValidation(RetryingFormValidation):
         if not match and returns.waybill_in(text) and \
                 (returning := await self.the_order_being_returned(tracker)) is not None:
             return returning
+        if not match and not re.search(r"\d", text) and ASKS_SOMETHING.search(text):
+            # 「没拆封的呢」: a question, not a mistyped number (no 「格式不对」); the
+            # question for the order that follows says how to find it without one.
+            return {"order_id": None, **self.failed(tracker)}
         if not match:
             return self.reject(dispatcher, tracker, "order_id", "utter_reject_order_id")
         order_id = match.group(0)

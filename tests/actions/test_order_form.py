@@ -48,6 +48,18 @@ def test_wrong_format_and_unknown_order_are_explained_and_counted(run_action):
     assert slots["failed_attempts"] == 2.0 and slots["requested_slot"] == "order_id"
 
 
+def test_a_question_where_the_number_was_asked_is_no_wrong_number(run_action):
+    # 「没拆封的呢」 after the return policy and the request for the order (the fifth probe):
+    # a failed turn, but no 「格式不对」.
+    messages, slots = run_action(ValidateOrderForm(), make_tracker(
+        {"order_task": "return"}, set_now={"order_id": "没拆封的呢"}, requested_slot="order_id"))
+    assert "格式" not in texts(messages), texts(messages)
+    assert slots["order_id"] is None and slots["failed_attempts"] == 1.0
+    messages, _ = run_action(ValidateOrderForm(), make_tracker(
+        set_now={"order_id": "青禾"}, requested_slot="order_id"))
+    assert "订单号格式好像不对" in texts(messages)
+
+
 def test_third_failure_ends_the_form(run_action):
     _, slots = run_action(ValidateOrderForm(), make_tracker(
         {"failed_attempts": 2.0}, set_now={"order_id": "abc"}, requested_slot="order_id"))
