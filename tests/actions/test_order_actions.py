@@ -28,6 +28,16 @@ def verified(order_id, **slots):
     return make_tracker({"order_id": order_id, "verified_order_id": order_id, **slots})
 
 
+def admin_post(shop, path, body):
+    """A POST of the shop's back office (the admin key)."""
+    request = urllib.request.Request(f"{shop}{path}", json.dumps(body).encode(),
+                                     {"Content-Type": "application/json",
+                                      "X-Api-Key": os.environ["SHOP_ADMIN_KEY"]},
+                                     method="POST")
+    with urllib.request.urlopen(request) as reply:
+        return json.loads(reply.read())
+
+
 def get_json(url):
     request = urllib.request.Request(url, headers={"X-Api-Key": os.environ["SHOP_ADMIN_KEY"]})
     with urllib.request.urlopen(request, timeout=5) as response:
@@ -153,12 +163,7 @@ def test_an_exchanges_new_goods_are_the_parcel_asked_about(shop_factory, monkeyp
     monkeypatch.setenv("SHOP_API_URL", shop)
 
     def post(path, body):
-        request = urllib.request.Request(f"{shop}{path}", json.dumps(body).encode(),
-                                         {"Content-Type": "application/json",
-                                          "X-Api-Key": os.environ["SHOP_ADMIN_KEY"]},
-                                         method="POST")
-        with urllib.request.urlopen(request) as reply:
-            return json.loads(reply.read())
+        return admin_post(shop, path, body)
 
     exchange = post(f"/api/orders/{ZHAO_RECENT}/after-sales",
                     {"kind": "exchange", "item": "20000毫安充电宝", "reason_code": "wrong_item"})
@@ -393,20 +398,12 @@ def test_ask_order_id_uses_the_customer_linked_at_session_start(run_action):
 
 
 def test_a_returning_customer_hears_about_open_follow_ups(run_action, shop_factory, monkeypatch):
-    import json
-    import urllib.request
-
     # A shop of its own: other action tests file after-sales for 赵磊's orders.
     shop = shop_factory().url
     monkeypatch.setenv("SHOP_API_URL", shop)
 
     def post(path, body):
-        request = urllib.request.Request(f"{shop}{path}", json.dumps(body).encode(),
-                                         {"Content-Type": "application/json",
-                                          "X-Api-Key": os.environ["SHOP_ADMIN_KEY"]},
-                                         method="POST")
-        with urllib.request.urlopen(request) as reply:
-            return json.loads(reply.read())
+        return admin_post(shop, path, body)
 
     # 赵磊 (demo-zhao) has an open photo to-do for his crushed rice cooker (demo data).
     messages, slots = run_action(ActionSessionStart(), make_tracker(sender="demo-zhao"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import contract
 from actions.backend import Conflict, InvalidRequest, NotFound, OwnershipRequired
@@ -217,14 +217,18 @@ class MemoryShopBackend:
         self._owned(order_id, proof)
         return copy.deepcopy(self.after_sale_records.get(order_id, [])[::-1])
 
-    async def return_parcel(self, after_sale_id: int, courier: Optional[str], tracking_no: str,
-                            proof: Optional[str]) -> JSON:
+    def _after_sale(self, after_sale_id: int, proof: Optional[str]) -> Tuple[str, JSON, JSON]:
+        """(order id, record, order) of an after-sale, the order's owner proven."""
         found = [(order_id, record) for order_id, records in self.after_sale_records.items()
                  for record in records if record["id"] == after_sale_id]
         if not found:
             raise NotFound(f"未找到售后单 AS{after_sale_id:08d}", "after_sale_not_found")
         [(order_id, record)] = found
-        order = self._owned(order_id, proof)
+        return order_id, record, self._owned(order_id, proof)
+
+    async def return_parcel(self, after_sale_id: int, courier: Optional[str], tracking_no: str,
+                            proof: Optional[str]) -> JSON:
+        _, record, order = self._after_sale(after_sale_id, proof)
         if record["type"] not in ("return", "exchange"):
             raise Conflict("只有退货或换货的售后单需要寄回商品", "not_returnable")
         if tracking_no == order.get("tracking_no"):
@@ -237,12 +241,7 @@ class MemoryShopBackend:
         return copy.deepcopy({**record, "duplicate": duplicate})
 
     async def withdraw_after_sale(self, after_sale_id: int, proof: Optional[str]) -> JSON:
-        found = [(order_id, record) for order_id, records in self.after_sale_records.items()
-                 for record in records if record["id"] == after_sale_id]
-        if not found:
-            raise NotFound(f"未找到售后单 AS{after_sale_id:08d}", "after_sale_not_found")
-        [(order_id, record)] = found
-        order = self._owned(order_id, proof)
+        order_id, record, order = self._after_sale(after_sale_id, proof)
         if record["status"] == "closed":
             return copy.deepcopy({**record, "closed_todos": [], "duplicate": True})
         if record.get("return_tracking_no"):
