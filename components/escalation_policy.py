@@ -127,9 +127,10 @@ class EscalationPolicy(Policy):
             return self._predict(ACTION_LISTEN_NAME, domain)
         if _only_slots_since_user(tracker):
             turns = session_turns(tracker)
-            if turns and answers_photo_request(tracker):
+            if turns and (answers_photo_request(tracker) or answers_confirmation(tracker)):
                 # A photo sent for the photo request is the answer, whatever its caption
-                # reads like (「外壳摔裂了,你们看看怎么处理」 is not a new complaint).
+                # reads like (「外壳摔裂了,你们看看怎么处理」 is not a new complaint); so is
+                # 「确认取消」「对 不退了」 to 「确认…吗?」 (not the request a third time).
                 turns[-1] = replace(turns[-1], intent="inform")
             rule, why, turned = self.rules.evaluate(
                 turns, in_form=tracker.active_loop_name is not None)
@@ -167,6 +168,19 @@ def answers_photo_request(tracker: DialogueStateTracker) -> bool:
     attachments = (message.metadata or {}).get("attachments") if message else None
     return isinstance(attachments, list) and any(
         isinstance(item, dict) and item.get("type") == "image" for item in attachments)
+
+
+# The requests whose own words answer the order form's 「确认取消/修改/撤销…吗?」.
+CONFIRMING_INTENTS = frozenset({"cancel_order", "change_address", "request_return",
+                                "request_refund", "request_exchange"})
+
+
+def answers_confirmation(tracker: DialogueStateTracker) -> bool:
+    """The form asked for a yes or no and the latest message reads as the task itself."""
+    message = tracker.latest_message
+    return bool(tracker.active_loop_name) and \
+        tracker.get_slot("requested_slot") == "confirmed" and message is not None and \
+        (message.intent or {}).get("name") in CONFIRMING_INTENTS
 
 
 def _only_slots_since_user(tracker: DialogueStateTracker) -> bool:

@@ -109,6 +109,24 @@ def test_a_photo_for_the_photo_request_is_an_answer_whatever_its_caption(policy,
     assert action == "action_escalate"
 
 
+def test_the_tasks_own_words_answering_its_confirmation_are_no_repeated_request(policy, domain):
+    # 「算了不退了」, then 「还是取消退货吧」, then 「对 不退了」 to 「确认撤销…吗?」: all read as
+    # cancel_order; the third is the yes, not the request a third time.
+    asked = [ActionExecuted("order_form"), ActiveLoop("order_form"),
+             SlotSet("requested_slot", "confirmed"), ActionExecuted("action_listen")]
+    turns = [user("算了不退了", "cancel_order"), asked, user("还是取消退货吧", "cancel_order"),
+             asked]
+    action, _ = predicted(policy, tracker(*turns, user("对 不退了", "cancel_order"),
+                                          domain=domain), domain)
+    assert action is None
+    # Asked a third time where no yes or no was asked for: a human.
+    waiting = [ActionExecuted("order_form"), ActiveLoop("order_form"),
+               SlotSet("requested_slot", "order_id"), ActionExecuted("action_listen")]
+    action, _ = predicted(policy, tracker(*turns[:3], waiting, user("取消退货", "cancel_order"),
+                                          domain=domain), domain)
+    assert action == "action_escalate"
+
+
 def test_quiet_conversations_are_left_alone(policy, domain) -> None:
     action, prediction = predicted(policy, tracker(user("你好", "greet", "calm", 0.05),
                                                    domain=domain), domain)
