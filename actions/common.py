@@ -39,6 +39,12 @@ def stretch_user_events(tracker: Tracker) -> List[Dict[str, Any]]:
     return history.user_messages(history.stretch(tracker.events))
 
 
+# The intents that start a request about an order (domain.yml, slot `order_task`).
+ORDER_TASK_INTENTS = frozenset({
+    "query_order_status", "track_logistics", "urge_delivery", "cancel_order", "change_address",
+    "query_refund_progress", "request_return", "request_refund", "request_exchange",
+    "report_quality_issue", "ask_invoice"})
+
 def part(response: str, **values: Any) -> Dict[str, Any]:
     """A domain response as a variable of another one (filled by brand.nlg.BrandNLG), e.g.
     `utter_message(response="utter_order_shipped", tracking=part("utter_tracking_signed",

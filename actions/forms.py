@@ -28,6 +28,7 @@ from actions.backend import (
 from actions.common import (
     HOTLINE,
     MAX_FAILED_ATTEMPTS,
+    ORDER_TASK_INTENTS,
     items_summary,
     joined,
     linked_customer_id,
@@ -723,11 +724,6 @@ class OrderOwnerValidation(RetryingFormValidation):
 
 AFTERSALE_QUESTIONS = ("aftersale_reason", "aftersale_item", "aftersale_remedy", "exchange_to",
                        "evidence")
-# The intents that start a request about an order (domain.yml, slot `order_task`).
-ORDER_TASK_INTENTS = frozenset({
-    "query_order_status", "track_logistics", "urge_delivery", "cancel_order", "change_address",
-    "query_refund_progress", "request_return", "request_refund", "request_exchange",
-    "report_quality_issue", "ask_invoice"})
 
 
 async def proven_order(tracker: Tracker) -> Optional[Dict[str, Any]]:
@@ -1284,13 +1280,14 @@ async def withdraw_switch(tracker: Tracker) -> Slots:
         record = order and await withdrawal.withdrawable(order, tracker)
     except BackendError:
         record = None
-    if record:
-        return {"order_task": "withdraw", "aftersale_reason": None, "confirmed": None}
     previous = task_before_this_turn(tracker)
-    if task == "cancel" and previous in aftersales.TASKS and \
+    if not record and previous in aftersales.TASKS and \
             tracker.get_slot("requested_slot") == "confirmed":
         return {"order_task": previous, "confirmed": False}
-    return {}
+    if order is None:
+        return {}
+    # None open (「取消退货」 about a parcel still on its way): said so, not 「不能取消」.
+    return {"order_task": "withdraw", "aftersale_reason": None, "confirmed": None}
 
 
 async def unshipped_return_switch(tracker: Tracker) -> Slots:

@@ -331,6 +331,9 @@ class ActionAskShippingTime(Action):
             if order.get("status") == OrderStatus.PAID:
                 return (part("utter_ship_time_order", order_id=order_id,
                              ship_by=day_words(order.get("promised_ship_by"))), order_id, "order")
+            resent = await resend_sentence(order, tracker)
+            if resent:  # 「多久能收到新的」 after an exchange: the new goods, not the order's
+                return resent, order_id, "after_sales"
             if order.get("status") in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
                 tracking = await backend.tracking(order_id, proof(tracker))
                 return (part("utter_ship_time_shipped", order_id=order_id,

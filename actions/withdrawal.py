@@ -12,7 +12,7 @@ from typing import Any, Dict, Optional
 from rasa_sdk import Tracker
 
 from actions.backend import get_backend
-from actions.common import part, stretch_user_events
+from actions.common import ORDER_TASK_INTENTS, part, stretch_user_events
 from actions.ownership import proof
 from contract import AfterSaleStatus, OrderStatus
 
@@ -27,9 +27,15 @@ KINDS = ("return", "exchange", "resend", "refund")
 
 
 def asks_to_withdraw(tracker: Tracker, turns: int = 3) -> bool:
-    """One of the customer's last messages (the order number may have followed) says so."""
-    return any(WITHDRAW.search(str(event.get("text") or ""))
-               for event in stretch_user_events(tracker)[:turns])
+    """One of the customer's last messages says so (the order number may have followed),
+    and no newer request came after it (「那我现在又想退了」)."""
+    for event in stretch_user_events(tracker)[:turns]:
+        if WITHDRAW.search(str(event.get("text") or "")):
+            return True
+        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") \
+                in ORDER_TASK_INTENTS:
+            return False
+    return False
 
 
 async def withdrawable(order: JSON, tracker: Tracker) -> Optional[JSON]:

@@ -176,6 +176,14 @@ def test_an_exchanges_new_goods_are_the_parcel_asked_about(shop_factory, monkeyp
 
     said = ask("多久能收到新的")
     assert f"换货已登记(售后单号{exchange['ticket_no']})" in said and "寄回的商品后" in said, said
+    # Read as a shipping-time question, the same answer.
+    tracker = make_tracker({"order_id": ZHAO_RECENT, "verified_order_id": ZHAO_RECENT},
+                           sender="demo-zhao", loop=None, latest_message={
+                               "intent": {"name": "ask_shipping_time"}, "entities": [],
+                               "text": "多久能收到新的"})
+    tracker.events[0]["text"] = "多久能收到新的"
+    said = texts(run_directly(ActionAskShippingTime(), tracker)[0])
+    assert "寄回的商品后" in said and "已签收" not in said, said
     post(f"/api/after-sales/{exchange['id']}/return-received", {})
     said = ask("换的货发了吗")
     assert "换货已登记" in said and "仓库正在安排发货" in said, said

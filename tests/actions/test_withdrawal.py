@@ -17,7 +17,8 @@ from actions.orders import ActionAskConfirmed, ActionAskOrderId, ActionOrderTask
 from actions.withdrawal import WITHDRAW
 
 RETURNING = "361204587712340013"
-PAID = "361204587712340002"
+DELIVERED = "361204587712340003"  # 王伟's air fryer
+DELAYED = "361204587712340011"  # 李娜's parcel, shipped
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -88,13 +89,42 @@ def test_a_return_withdrawn_after_the_yes(shop):
 
 
 def test_no_after_sale_filed_keeps_the_question_being_answered(shop):
-    # 「算了不退了」 while the bot asked whether to file a return: that return, not filed.
-    tracker = said_by("算了不退了", {"order_id": PAID, "verified_order_id": PAID,
-                                    "order_task": "cancel"}, requested_slot="confirmed")
-    tracker.events.insert(0, {"event": "slot", "name": "order_task", "value": "return"})
-    tracker.events.insert(1, {"event": "user", "text": "键盘不想要了 能退吗"})
-    slots = slots_set(ValidateOrderForm(), tracker)
-    assert slots["order_task"] == "return" and slots["confirmed"] is False
+    # 「算了不退了」 while the bot asked whether to file a return: that return, not filed,
+    # whether the words read as a cancellation or as the return's no.
+    for task, intent in (("cancel", "cancel_order"), ("return", "deny")):
+        tracker = said_by("算了不退了", {"order_id": DELIVERED, "verified_order_id": DELIVERED,
+                                        "order_task": task}, requested_slot="confirmed")
+        tracker.latest_message["intent"] = {"name": intent, "confidence": 0.9}
+        tracker.events.insert(0, {"event": "slot", "name": "order_task", "value": "return"})
+        tracker.events.insert(1, {"event": "user", "text": "空气炸锅不想要了 能退吗"})
+        slots = slots_set(ValidateOrderForm(), tracker)
+        assert slots.get("order_task", task) == "return" and slots["confirmed"] is False, task
+
+
+def test_nothing_open_to_withdraw_is_said_so(shop):
+    # 「取消退货」 about 李娜's parcel still on its way: no after-sale to withdraw, not
+    # 「订单已经发货,没法直接取消了」.
+    slots = {"order_id": DELAYED, "verified_order_id": DELAYED, "order_task": "cancel"}
+    assert slots_set(ValidateOrderForm(), said_by("取消退货", slots,
+                                                  requested_slot="phone_tail"))[
+        "order_task"] == "withdraw"
+    said, _ = run_directly(ActionOrderTask(), said_by("取消退货", {**slots,
+                                                                "order_task": "withdraw"}))
+    assert f"订单{DELAYED}目前没有可以撤销的售后申请" in texts(said), texts(said)
+
+
+def test_a_newer_request_is_no_withdrawal():
+    from actions.withdrawal import asks_to_withdraw
+
+    tracker = said_by("那我现在又想退了咋办", {})
+    tracker.latest_message["intent"] = {"name": "request_return"}
+    tracker.events = [{"event": "user", "text": "算了不退了"},
+                      {"event": "user", "text": "那我现在又想退了咋办",
+                       "parse_data": {"intent": {"name": "request_return"}}}]
+    assert not asks_to_withdraw(tracker)
+    tracker.events[-1] = {"event": "user", "text": RETURNING,
+                          "parse_data": {"intent": {"name": "inform"}}}
+    assert asks_to_withdraw(tracker)  # the order number after the words
 
 
 def test_a_signed_in_customer_is_offered_the_order_being_returned(shop):
