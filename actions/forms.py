@@ -340,7 +340,7 @@ def price_protection_task(tracker: Tracker) -> bool:
 # (「不要了」 reads as deny, which the slot mapping takes for no).
 MISTAKEN_ORDER = re.compile(r"(?<![没不])(拍错|买错|下错|选错|拍重|拍多|多拍|重复下单|重复拍)"
                             r"|不想要了|不要了|不需要了")
-KEEP_ORDER = re.compile(r"不取消|别取消|不用取消|先不|再想想|不退")
+KEEP_ORDER = re.compile(r"不取消|别取消|不用取消|先不|先别|再想想|不退|(?:别|不|没|不用|不要)撤")
 # 「确认取消」「是的 取消」「算了还是取消吧」「改吧」: a yes in words that read as the task's own
 # intent (cancel_order, change_address), which the yes/no mapping does not take.
 SAYS_YES = re.compile(r"^\s*(?:是的?|对的?|嗯+|恩|好的?|行|可以|确认|确定|没错|没问题|ok|yes)"
@@ -684,6 +684,10 @@ class OrderOwnerValidation(RetryingFormValidation):
     ) -> Slots:
         order_id = tracker.get_slot("order_id")
         text = tracker.latest_message.get("text") or ""
+        if not order_id:
+            # 「尾号5678」 before any order number (the entity fills the slot whatever the
+            # form asks): nothing to check it against yet; the order is asked for.
+            return {"phone_tail": None}
         if TAIL_QUESTION.search(text) and not PHONE_TAIL_PATTERN.search(text):
             dispatcher.utter_message(response="utter_phone_tail_explained")
             return {"phone_tail": None}

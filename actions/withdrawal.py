@@ -20,8 +20,9 @@ JSON = Dict[str, Any]
 # 「算了不退了」「退货不退了」「取消退货」「售后申请撤销」「换货不换了」: a filed after-sale
 # withdrawn (not 「不退不换」 of a policy question, nor a cancellation's 「退款」).
 WITHDRAW = re.compile(r"(?<![能可会])不(?:想|用|要)?(?:退|换)(?:货|款)?了|"
-                      r"(?:取消|撤销|撤回|撤掉)(?:一下|掉)?(?:这个|那个)?(?:退货|换货|售后|退款申请|"
-                      r"退换货?|申请)|(?:退货|换货|售后|退款)(?:申请)?(?:不要了|不用了|撤销|撤回|取消)")
+                      r"(?<![别不没])(?<!不要)(?<!不用)(?:取消|撤销|撤回|撤掉)(?:一下|掉)?(?:这个|那个)?(?:退货|"
+                      r"换货|售后|退款申请|退换货?|申请)|(?:退货|换货|售后|退款)(?:申请)?(?:不要了|不用了|"
+                      r"撤销|撤回|取消)")
 OPEN = (AfterSaleStatus.PENDING, AfterSaleStatus.PROCESSING)
 KINDS = ("return", "exchange", "resend", "refund")
 

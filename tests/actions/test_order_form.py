@@ -75,6 +75,16 @@ def test_correct_phone_tail_verifies(run_action):
     assert slots["phone_tail"] == "5678"
 
 
+def test_a_tail_before_any_order_number_waits_for_the_order(run_action):
+    # 「快递到哪了」 then 「尾号5678」 (the sixth probe): the tail's entity fills the slot while
+    # the order number is asked; there was nothing to check it against (a crash before).
+    tracker = make_tracker(set_now={"phone_tail": "5678"}, requested_slot="order_id")
+    tracker.latest_message["text"] = "尾号5678"
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots.get("phone_tail") is None and slots["requested_slot"] == "order_id"
+    assert "系统" not in texts(messages)
+
+
 def test_wrong_phone_tail_reveals_nothing(run_action):
     tracker = make_tracker({"order_id": WANG_ORDER}, set_now={"phone_tail": "1111"},
                            requested_slot="phone_tail")

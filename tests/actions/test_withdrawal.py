@@ -73,6 +73,11 @@ def test_a_return_withdrawn_after_the_yes(shop):
         **proven, "order_task": "withdraw", "confirmed": False}))
     assert "没有撤销,我们会继续为您处理" in texts(kept)
     assert admin(shop, f"/api/orders/{RETURNING}")["status"] == "return_requested"
+    # 「先别撤销吧」「你确定没撤销吧」「先别取消退货」: no (the sixth probe: they withdrew it).
+    for text in ("先别撤销吧", "你确定没撤销吧", "先别取消退货"):
+        tracker = said_by(text, {**proven, "order_task": "withdraw"}, requested_slot="confirmed")
+        assert slots_set(ValidateOrderForm(), tracker).get("confirmed") is not True, text
+        assert not WITHDRAW.search(text), text
     # 「对 不退了」 to the question (read as a cancellation again) is a yes in its own words.
     tracker = said_by("对 不退了", proven, requested_slot="confirmed")
     tracker.events.insert(0, {"event": "slot", "name": "order_task", "value": "withdraw"})
