@@ -120,6 +120,8 @@ def clean_title(text: str) -> str:
     cue = re.search(r"(抬头|公司名称|单位名称|公司全称|单位全称)(是|为|写)?[::]?\s*(?=\S)", text)
     text = text[cue.end():] if cue else text
     text = re.sub(r"^(发票)?(单位|公司名称|名称)(是|为|写)?[::]?\s*", "", text)
+    # 「公司的 南京…有限公司 税号…」: whose invoice it is, then the name.
+    text = re.sub(r"^(开)?(公司|单位|企业)的?(抬头)?[\s,，]+", "", text)
     # Whatever follows (税号…, 邮箱…) is not part of the name.
     text = re.split(r"税号|邮箱|纳税人|[\s,;;]", text)[0]
     return re.sub(r"[。.]+$", "", text)

@@ -25,7 +25,7 @@ from actions.common import (
     said_in_session,
     stretch_user_events,
 )
-from actions.forms import LOCKED_ATTEMPTS, asks_where_sent, stored_address
+from actions.forms import LOCKED_ATTEMPTS, asks_where_sent, stored_address, values_before_this_turn
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from actions.ownership import identity_token, is_proven, proof
 from actions.text import day_words, format_address, mask_phone, time_words
@@ -615,9 +615,22 @@ class ActionAskInvoiceType(Action):
                     dispatcher.utter_message(response="utter_invoice_none_yet")
             except BackendError:
                 pass  # unknown: nothing said about it
-        dispatcher.utter_message(response="utter_ask_order_form_invoice_type", buttons=[
-            {"title": part(f"utter_invoice_type_{kind}"),
-             "payload": f'/inform{{"invoice_type": "{kind}"}}'} for kind in invoices.INVOICE_TYPES])
+        # 「公司的 南京…有限公司 税号…」 before the type: what was taken, then the type again
+        # in other words (not 「这个问题刚才已经回复过了」: the sixth probe).
+        before = values_before_this_turn(tracker)
+        noted = [part(f"utter_invoice_noted_{name}", title=tracker.get_slot(name))
+                 for name in ("invoice_title", "tax_id", "invoice_email")
+                 if tracker.get_slot(name) and tracker.get_slot(name) != before.get(name)]
+        if noted:
+            dispatcher.utter_message(response="utter_invoice_details_noted",
+                                     details=joined(noted, "utter_separator_list"))
+        again = said_twice_in_a_row(tracker, "utter_ask_order_form_invoice_type")
+        dispatcher.utter_message(
+            response="utter_ask_invoice_type_again" if again else
+            "utter_ask_order_form_invoice_type", buttons=[
+                {"title": part(f"utter_invoice_type_{kind}"),
+                 "payload": f'/inform{{"invoice_type": "{kind}"}}'}
+                for kind in invoices.INVOICE_TYPES])
         return []
 
 

@@ -246,6 +246,9 @@ async def size_follow_up(tracker: Tracker) -> Optional[Dict[str, Any]]:
               "height": height, "weight": weight}
     alternative = next((item for item in advice.get("alternatives") or []
                         if str(item.get("size")).upper() == asked), None)
+    if asked == recommended and not advice.get("in_chart", True):
+        # 「S会不会很宽松」 for a build below the chart: the nearest size, not 「合身」.
+        return part("utter_size_follow_nearest", reason=advice.get("reason", ""), **values)
     if asked == recommended:
         return part("utter_size_follow_same", **values)
     if alternative:

@@ -332,3 +332,30 @@ def test_a_question_after_an_invoice_never_asked_for_says_there_is_none(run_acti
     run_action(ActionOrderTask(), make_tracker(filed, sender="demo-wang"))
     messages, _ = run_action(ActionAskInvoiceType(), asking(WANG_DELIVERED, "发票开好了吗"))
     assert "还没有申请过" not in texts(messages)
+
+
+def test_details_given_while_the_type_is_asked_are_taken_and_said(run_action) -> None:
+    """「公司的 南京…有限公司 税号…」 while the bot asks for the type (the sixth probe): the
+    title and tax id taken, said so, and the type asked in other words, not 「这个问题刚才
+    已经回复过了」."""
+    text = f"公司的 南京云帆信息技术有限公司 税号{VALID}"
+    slots = {"order_task": "invoice", "order_id": WANG_DELIVERED,
+             "verified_order_id": WANG_DELIVERED}
+    tracker = make_tracker(slots, sender="demo-wang", requested_slot="invoice_type",
+                           latest_message={"intent": {"name": "inform"}, "entities": [],
+                                           "text": text})
+    tracker.events[0]["text"] = text
+    _, taken = run_action(ValidateOrderForm(), tracker)
+    assert taken["invoice_title"] == "南京云帆信息技术有限公司" and taken["tax_id"] == VALID
+    asked_twice = [{"event": "user", "text": "开发票"},
+                   {"event": "bot", "text": "请问开哪种发票呢?",
+                    "metadata": {"utter_action": "utter_ask_order_form_invoice_type"}},
+                   {"event": "user", "text": WANG_DELIVERED},
+                   {"event": "bot", "text": "请问开哪种发票呢?",
+                    "metadata": {"utter_action": "utter_ask_order_form_invoice_type"}}]
+    tracker = make_tracker(slots, sender="demo-wang", requested_slot="invoice_type",
+                           set_now={"invoice_title": taken["invoice_title"], "tax_id": VALID})
+    tracker.events[0:0] = asked_twice
+    said = texts(run_action(ActionAskInvoiceType(), tracker)[0])
+    assert "好的,抬头「南京云帆信息技术有限公司」、税号都记下了~" in said, said
+    assert "还差发票类型" in said and "刚才已经回复过了" not in said, said

@@ -130,6 +130,13 @@ def test_a_size_named_after_the_advice_is_compared_with_it(run_action, actions_s
         tracker = size_tracker(slots, text=f"{item['size']}会不会不合适")
         said = texts(run_action(ActionSizeAdvice(), tracker)[0])
         assert f"{item['size']}码也可以:{item['reason']}" in said, said
+    # A build below the chart: the nearest size, not 「合身」.
+    small = {**slots, "height_cm": "150", "weight_kg": "40"}
+    nearest = chart_size(actions_shop, TEE, 150, 40)
+    assert not nearest["in_chart"]
+    said = texts(run_action(ActionSizeAdvice(), size_tracker(
+        small, text=f"{nearest['size']}会不会很宽松"))[0])
+    assert "离您身材最近的尺码" in said and "合身" not in said, said
     # No size named, or no build known: the advice, as before.
     said = texts(run_action(ActionSizeAdvice(), size_tracker(slots, text="175 70公斤"))[0])
     assert "建议选" in said and "也可以" not in said
