@@ -1271,23 +1271,21 @@ def invoice_details_given(tracker: Tracker) -> Slots:
 
 
 async def withdraw_switch(tracker: Tracker) -> Slots:
-    """「算了不退了」「取消退货」 (read as a cancellation or a new after-sale): the proven order's
-    open after-sale withdrawn, when it has one. Said while the bot asked whether to file an
-    after-sale, it keeps that after-sale's task (and its no)."""
+    """「算了不退了」「取消退货」 (read as a cancellation or a new after-sale): task `withdraw`
+    for the proven order (its open after-sale, or none to withdraw). Said while an after-sale
+    is being filed, it keeps that after-sale's task, with a no."""
     task = tracker.get_slot("order_task")
     if task == "withdraw" or not withdrawal.asks_to_withdraw(tracker):
         return {}
     if task not in ("cancel", *aftersales.TASKS):
         return {}
-    order = await proven_order(tracker)
-    try:
-        record = order and await withdrawal.withdrawable(order, tracker)
-    except BackendError:
-        record = None
     previous = task_before_this_turn(tracker)
-    if not record and previous in aftersales.TASKS and \
-            tracker.get_slot("requested_slot") == "confirmed":
+    if previous in aftersales.TASKS and \
+            tracker.get_slot("requested_slot") in (*AFTERSALE_QUESTIONS, "confirmed"):
+        # 「算了 不退了」 while this after-sale is being filed: not filed (never another,
+        # earlier after-sale withdrawn in its place: the sixth probe).
         return {"order_task": previous, "confirmed": False}
+    order = await proven_order(tracker)
     if order is None:
         return {}
     # None open (「取消退货」 about a parcel still on its way): said so, not 「不能取消」.
@@ -1307,7 +1305,10 @@ async def unshipped_return_switch(tracker: Tracker) -> Slots:
 
 
 def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:
-    """Reason, item (when the order has several) and a photo when the policy wants one."""
+    """Reason, item (when the order has several) and a photo when the policy wants one;
+    none once the customer said not to file it."""
+    if tracker.get_slot("confirmed") is False:
+        return ["order_id"]
     reason = aftersales.slot_reason(tracker)
     if aftersales.state_problem(order) or \
             (reason and aftersales.eligibility_problem(order, reason)):

@@ -106,6 +106,17 @@ def test_no_after_sale_filed_keeps_the_question_being_answered(shop):
         assert slots.get("order_task", task) == "return" and slots["confirmed"] is False, task
 
 
+def test_an_after_sale_being_filed_is_not_filed_and_no_other_withdrawn(shop):
+    # 「算了 不退了」 while the photo of a new return is asked for, on an order with an open
+    # after-sale (李娜's blender): this return is not filed; the other one is not touched.
+    tracker = said_by("哎算了 不退了", {"order_id": RETURNING, "verified_order_id": RETURNING,
+                                       "order_task": "cancel"}, requested_slot="evidence")
+    tracker.events.insert(0, {"event": "slot", "name": "order_task", "value": "return"})
+    slots = slots_set(ValidateOrderForm(), tracker)
+    assert slots["order_task"] == "return" and slots["confirmed"] is False, slots
+    assert slots["requested_slot"] is None  # the form ends; the task says 「先不提交申请」
+
+
 def test_nothing_open_to_withdraw_is_said_so(shop):
     # 「取消退货」 about 李娜's parcel still on its way: no after-sale to withdraw, not
     # 「订单已经发货,没法直接取消了」.
