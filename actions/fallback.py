@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.backend import BackendError
 from actions.common import part
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 from escalation import history
@@ -54,10 +55,11 @@ AFTERSALES_CHOICES = ("request_return", "request_exchange", "report_quality_issu
 QUESTION_MARKS = re.compile(r"\s*[?？]+[!！?？\s]*")
 # 「你确定吗」「真的吗」 right after an answer: a doubt about it (config.yml's CueIntent reads
 # these words as nlu_fallback; the same pattern there).
-DOUBT = re.compile(r"^\s*(?:你|您)?(?:确定|肯定|保证)(?:吗|么|嘛|是这样吗|没错吗)"
-                   r"\s*[?？!！。.~]*\s*$|^\s*(?:你|您)?(?:确定|肯定)\s*[?？]+\s*$"
-                   r"|^\s*真的(?:吗|么|假的)\s*[?？!！。.~]*\s*$"
-                   r"|^\s*(?:没骗我吧|靠谱吗|准吗)\s*[?？!！。.~]*\s*$")
+DOUBT_PHRASE = (r"(?:你|您)?(?:确定|肯定|保证)(?:吗|么|嘛|是这样吗|没错吗)"
+                r"|(?:你|您)?(?:确定|肯定)(?=\s*[?？])"
+                r"|真的(?:吗|么|假的)|(?:你|您)?没骗我吧|靠谱吗|准吗")
+DOUBT_END = r"[?？!！。.~\s,，]*"
+DOUBT = re.compile(rf"^\s*(?:{DOUBT_PHRASE}){DOUBT_END}(?:(?:{DOUBT_PHRASE}){DOUBT_END})*$")
 
 
 NO_ANSWER = ("utter_not_understood", "utter_not_understood_upset", "utter_clarify_which",
@@ -98,6 +100,7 @@ class ActionClarify(Action):
             return []
         core_fallback = (tracker.latest_message.get("intent") or {}).get("name") != "nlu_fallback"
         undo = [UserUtteranceReverted()] if core_fallback else []
+        from actions.products import ActionProductQuestion, catalogue_answers, product_in_context
         from actions.sizing import size_follow_up
 
         follow_up = await size_follow_up(tracker)
@@ -105,6 +108,14 @@ class ActionClarify(Action):
             dispatcher.utter_message(**follow_up)
             return [*undo, outcome(RESOLVED, f"size:{tracker.get_slot('size_product')}",
                                    "size_follow_up", "size_advice", tracker)]
+        try:
+            product = await product_in_context(tracker)
+        except BackendError:
+            product = None
+        if product and catalogue_answers(str(tracker.latest_message.get("text") or ""),
+                                         product) != []:
+            # 「敏感肌呢」「下暴雨行不行」 about the product talked about: what its catalogue says.
+            return [*undo, *await ActionProductQuestion().run(dispatcher, tracker, domain)]
         # Not understood: the issue stays open (analytics counts these as unresolved).
         undo.append(outcome(UNRESOLVED, "unknown", "clarify", "none", tracker))
         ranking = tracker.latest_message.get("intent_ranking") or []

@@ -146,6 +146,13 @@ class ActionOrderTask(Action):
         if resent:
             return resent
         tracking = await get_backend().tracking(order["id"], proof(tracker))
+        if COURIER_PHONE.search(str((tracker.latest_message or {}).get("text") or "")):
+            # 「快递员电话多少」: not the tracking again (the sixth probe) but where to find it.
+            courier = tracking.get("courier") or order.get("courier") or ""
+            hotline = (await get_backend().policy())["courier_hotlines"].get(courier)
+            return part("utter_courier_phone", courier=courier, hotline=part(
+                "utter_via_courier_hotline", courier=courier, hotline=hotline) if hotline
+                else part("utter_courier_phone_no_hotline", courier=courier))
         if order.get("status") == OrderStatus.DELIVERED and says_not_received(tracker):
             return part("utter_signed_not_received", tracking=tracking_sentence(tracking))
         if tracking.get("delayed") and not upset(tracker):
@@ -564,6 +571,9 @@ def opener(tracker: Tracker) -> Any:
 
 
 # The parcel the shop sends again: a resend's, or an exchange's new goods (「多久能收到新的」).
+# 「快递员电话多少」「派送员电话」: the courier's phone, which the shop does not have.
+COURIER_PHONE = re.compile(r"(快递员|快递小哥|派件员|派送员|配送员|送货员|快递)(的)?"
+                           r"(电话|手机|联系方式)")
 RESEND = re.compile(r"补发|补寄|重发|重新发|新的|换的|换货的|换好的|换过的")
 NOT_SHIPPED_YET = re.compile(r"(没|不|没有)(发货|发出|发)(呢|啊|吗)?|发货了[吗没]")
 SIGNED = re.compile(r"签收|已签|签了")

@@ -179,8 +179,11 @@ def asked_terms(question: str, product: JSON) -> List[re.Pattern]:
     a count (「一盒几片」)."""
     text = question.lower()
     have = product.get("attributes") or {}
-    words = {word for attr in attributes() if attr.key not in have
-             for word in attr.keywords if len(word) > 1 and word in text}
+    missing = [attr for attr in attributes() if attr.key not in have
+               and any(word in text for word in attr.keywords)]
+    # The word asked and what the attribute is called (「下暴雨行不行」: 防水).
+    words = {word for attr in missing for word in (*attr.keywords, *attr.label.split("/"))
+             if len(word) > 1 and (word in text or word in attr.label)}
     match = YES_NO_IS.search(text.strip())
     if match:
         words.add(match.group("a") or match.group("b"))

@@ -461,7 +461,7 @@ def test_a_doubt_after_an_answer_gets_where_the_answer_came_from(run_action):
     from actions.fallback import DOUBT, ActionClarify
 
     answered = ("bot", {"response": "utter_faq/warranty"})
-    for text in ("你确定吗", "真的吗？", "确定？"):
+    for text in ("你确定吗", "真的吗？", "确定？", "真的吗 你没骗我吧"):
         tracker = conversation(["保修多久", answered, text], requested_slot=None, loop=None,
                                intent="nlu_fallback")
         tracker.latest_message["intent_ranking"] = [{"name": "product_question",

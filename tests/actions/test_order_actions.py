@@ -141,6 +141,14 @@ def test_an_upset_customers_late_parcel_is_urged_not_offered(shop_factory, monke
     playbook.ledger.cache_clear()
 
 
+def test_the_couriers_phone_is_where_to_find_it_not_the_tracking_again(run_action):
+    tracker = verified(SHIPPED, order_task="track")
+    tracker.latest_message["text"] = "快递员电话多少"
+    said = texts(run_action(ActionOrderTask(), tracker)[0])
+    assert "派送短信或顺丰App" in said and "拨打顺丰客服95338" in said, said
+    assert "转运中心" not in said, said
+
+
 def test_a_question_about_the_resend_gets_the_resend_parcel(run_action):
     # 赵磊's snack box was missing and resent (中通); his order itself arrived long ago.
     asked = make_tracker({"order_id": ZHAO_OLD, "verified_order_id": ZHAO_OLD,

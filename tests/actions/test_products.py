@@ -393,3 +393,23 @@ def test_goods_the_shop_does_not_sell_are_said_so(run_action) -> None:
     for text in ("这个卖多少钱", "卖得好吗", "卖完了吗", "是不是卖断货了", "还卖吗"):
         messages, _ = run_action(ActionProductQuestion(), chat(text))
         assert "没有在卖" not in texts(messages), text
+
+
+def test_an_unclear_follow_up_about_the_product_gets_its_facts(run_action) -> None:
+    """「敏感肌呢」「下暴雨行不行」 on a product page read as nothing clear (the sixth probe
+    got 「您是想: 商品咨询 / 都不是」): the catalogue's answer about that product."""
+    from actions.fallback import ActionClarify
+
+    for text, page, fact in (("敏感肌呢", "P3001", "适合所有肤质"),
+                             ("下暴雨行不行", "P1007", "防水指数10000mm")):
+        tracker = chat(text, page=page)
+        tracker.latest_message["intent"] = {"name": "nlu_fallback"}
+        tracker.latest_message["intent_ranking"] = [{"name": "product_question",
+                                                     "confidence": 0.3}]
+        said = texts(run_action(ActionClarify(), tracker)[0])
+        assert fact in said and "您是想" not in said, (text, said)
+    # Nothing the catalogue answers: the clarifying question, as before.
+    tracker = chat("那个呢", page="P3001")
+    tracker.latest_message["intent"] = {"name": "nlu_fallback"}
+    tracker.latest_message["intent_ranking"] = [{"name": "product_question", "confidence": 0.3}]
+    assert "您是想" in texts(run_action(ActionClarify(), tracker)[0])
