@@ -399,6 +399,8 @@ def gives_a_reason_to_cancel(tracker: Tracker, task: Optional[str] = None) -> bo
         bool(MISTAKEN_ORDER.search(text)) and not KEEP_ORDER.search(text)
 
 
+# 「尾号5678」 where the order number was asked: the phone's tail, no wrong order number.
+TAIL_GIVEN = re.compile(r"尾号|后四位|后4位|手机号?尾")
 # A question of the customer's own (「没拆封的呢」「运费谁出」).
 ASKS_SOMETHING = re.compile(r"[吗呢么嘛?？]\s*$|怎么|什么|多少|哪|能不能|可不可以|是不是|有没有")
 # Messages that say no, or that were not understood, carry no request on.
@@ -455,6 +457,9 @@ class OrderOwnerValidation(RetryingFormValidation):
         if not customer_id or ORDER_ID_PATTERN.search(text):
             return {}
         suffix = order_lookup.suffix_in(text)
+        if not suffix and tracker.get_slot("requested_slot") == "order_id" and \
+                re.fullmatch(r"\s*\d{4,6}\s*", text):
+            suffix = text.strip()  # 「0012」 when asked which order: its last digits
         product = None
         if not suffix and tracker.get_slot("order_id") and aftersales.products_named(latest) \
                 and (latest.get("intent") or {}).get("name") in ORDER_TASK_INTENTS:
@@ -606,7 +611,8 @@ class OrderOwnerValidation(RetryingFormValidation):
         if not match and returns.waybill_in(text) and \
                 (returning := await self.the_order_being_returned(tracker)) is not None:
             return returning
-        if not match and not re.search(r"\d", text) and ASKS_SOMETHING.search(text):
+        if not match and (TAIL_GIVEN.search(text) or
+                          not re.search(r"\d", text) and ASKS_SOMETHING.search(text)):
             # 「没拆封的呢」: a question, not a mistyped number (no 「格式不对」); the
             # question for the order that follows says how to find it without one.
             return {"order_id": None, **self.failed(tracker)}
@@ -684,9 +690,11 @@ class OrderOwnerValidation(RetryingFormValidation):
     ) -> Slots:
         order_id = tracker.get_slot("order_id")
         text = tracker.latest_message.get("text") or ""
-        if not order_id:
+        if not order_id or (is_proven(tracker, order_id) and
+                            tracker.get_slot("requested_slot") != "phone_tail"):
             # 「尾号5678」 before any order number (the entity fills the slot whatever the
-            # form asks): nothing to check it against yet; the order is asked for.
+            # form asks): nothing to check it against yet; the order is asked for. 「0012」
+            # of a signed-in customer named her order (another_order_named), no tail.
             return {"phone_tail": None}
         if TAIL_QUESTION.search(text) and not PHONE_TAIL_PATTERN.search(text):
             dispatcher.utter_message(response="utter_phone_tail_explained")

@@ -85,6 +85,22 @@ def test_a_tail_before_any_order_number_waits_for_the_order(run_action):
     assert "系统" not in texts(messages)
 
 
+def test_a_signed_in_customers_last_digits_name_her_order(run_action):
+    # 「退款到账没」, then 「0012」 when asked which order (the sixth probe: 「格式不对」 and a
+    # crash): her order ending 0012, proven as her own; no phone tail checked.
+    tracker = make_tracker({"customer_id": "C0002", "order_task": "refund"}, sender="demo-li",
+                           set_now={"phone_tail": "0012"}, requested_slot="order_id")
+    tracker.latest_message["text"] = "0012"
+    messages, slots = run_action(ValidateOrderForm(), tracker)
+    assert slots["order_id"] == "361204587712340012", slots
+    assert slots["verified_order_id"].startswith("op1.361204587712340012.")
+    assert not slots.get("phone_tail") and "格式" not in texts(messages), texts(messages)
+    # A guest's 「尾号5678」 there: no 「格式不对」 either.
+    tracker = make_tracker(set_now={"order_id": "尾号5678"}, requested_slot="order_id")
+    messages, _ = run_action(ValidateOrderForm(), tracker)
+    assert "格式" not in texts(messages)
+
+
 def test_wrong_phone_tail_reveals_nothing(run_action):
     tracker = make_tracker({"order_id": WANG_ORDER}, set_now={"phone_tail": "1111"},
                            requested_slot="phone_tail")
