@@ -397,7 +397,7 @@ class ActionAskOrderId(Action):
             task = tracker.get_slot("order_task") if not failures else None
             if task in ("cancel", *aftersales.TASKS) and withdrawal.asks_to_withdraw(tracker):
                 task = "withdraw"  # 「算了不退了」: the order being returned, not a paid one
-            ask, shown = await self._linked(customer_id, failures, product, day, task)
+            ask, shown = await self._linked(customer_id, failures, product, day, task, tracker)
         else:
             # 「订单号忘了」 as the first word: no point asking for the number first.
             step = max(failures, 1) if order_lookup.says_no_number(tracker) else failures
@@ -419,18 +419,26 @@ class ActionAskOrderId(Action):
 
     @staticmethod
     async def _linked(customer_id: str, failures: int, product: Optional[str],
-                      day: Optional[Any], task: Optional[str] = None
-                      ) -> Tuple[JSON, List[JSON]]:
+                      day: Optional[Any], task: Optional[str] = None,
+                      tracker: Optional[Tracker] = None) -> Tuple[JSON, List[JSON]]:
         try:
             orders = await get_backend().customer_orders(customer_id, limit=10)
         except BackendError:
             orders = []
         matches = order_lookup.narrow(orders, product, day) if product or day else []
         clue = order_lookup.clue_words(product, day) if product or day else ""
-        if not (product or day) and task in TASK_STATES:
+        if not (product or day) and (task in TASK_STATES or task == "withdraw"):
             # 「退款到哪了」 with one order being returned: that one, to confirm; the orders
-            # the task fits come first in any list.
-            fitting = [order for order in orders if order.get("status") in TASK_STATES[task]]
+            # the task fits come first in any list. 「换货不换了」: the orders with an
+            # after-sale open.
+            fitting = [order for order in orders
+                       if order.get("status") in TASK_STATES.get(task or "", ())]
+            if task == "withdraw" and tracker is not None:
+                try:
+                    fitting = await withdrawal.with_open_after_sale(orders, customer_id,
+                                                                    tracker)
+                except BackendError:
+                    fitting = []
             # Several fit (「怎么还不发货」 with two paid orders): those only, not the unpaid
             # ones that cannot be urged.
             orders = fitting if len(fitting) > 1 else \
@@ -506,8 +514,7 @@ def rejected_this_turn(tracker: Tracker) -> set:
 # The states of the orders a task is usually about (a linked customer's first question).
 TASK_STATES = {"refund": (OrderStatus.RETURN_REQUESTED,), "track": (OrderStatus.SHIPPED,),
                "urge": (OrderStatus.PAID,), "cancel": (OrderStatus.UNPAID, OrderStatus.PAID),
-               "address": (OrderStatus.UNPAID, OrderStatus.PAID),
-               "withdraw": (OrderStatus.RETURN_REQUESTED,)}
+               "address": (OrderStatus.UNPAID, OrderStatus.PAID)}
 # Each retry asks differently (domain.yml: the questions after failed attempts).
 PHONE_TAIL_ASKS = ("utter_ask_phone_tail_again", "utter_ask_phone_tail_last")
 ANONYMOUS_ASKS = ("utter_ask_order_id", "utter_ask_order_id_without_number",

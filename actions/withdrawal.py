@@ -7,13 +7,13 @@ goods are on their way back or the new parcel is out: the shop refuses, and says
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
 from actions.backend import get_backend
 from actions.common import ORDER_TASK_INTENTS, part, stretch_user_events
-from actions.ownership import proof
+from actions.ownership import identity_token, proof
 from contract import AfterSaleStatus, OrderStatus
 
 JSON = Dict[str, Any]
@@ -39,16 +39,37 @@ def asks_to_withdraw(tracker: Tracker, turns: int = 3) -> bool:
     return False
 
 
+def open_record(record: JSON) -> bool:
+    """Open, the goods not sent back, no new parcel out."""
+    return record.get("type") in KINDS and record.get("status") in OPEN and \
+        not record.get("return_tracking_no") and not record.get("tracking_no")
+
+
 async def withdrawable(order: JSON, tracker: Tracker) -> Optional[JSON]:
-    """The order's latest after-sale that can still be withdrawn: open, the goods not sent
-    back, no new parcel out, not a refund that cancelled the order."""
+    """The order's latest after-sale that can still be withdrawn (not a refund that
+    cancelled the order)."""
     if order.get("status") == OrderStatus.CANCELLED:
         return None
     records = await get_backend().after_sales(order["id"], proof(tracker))
-    return next((record for record in records
-                 if record.get("type") in KINDS and record.get("status") in OPEN
-                 and not record.get("return_tracking_no") and not record.get("tracking_no")),
-                None)
+    return next((record for record in records if open_record(record)), None)
+
+
+async def with_open_after_sale(orders: List[JSON], customer_id: str,
+                               tracker: Tracker) -> List[JSON]:
+    """Of a signed-in customer's orders, those with an after-sale she can still withdraw
+    (an exchange leaves its order delivered: the state alone does not tell)."""
+    backend = get_backend()
+    found = []
+    for order in orders:
+        if order.get("status") not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED,
+                                       OrderStatus.RETURN_REQUESTED):
+            continue
+        proven = await backend.prove_owner(order["id"], customer_id=customer_id,
+                                           identity=identity_token(tracker),
+                                           client=tracker.sender_id)
+        if proven and any(map(open_record, await backend.after_sales(order["id"], proven))):
+            found.append(order)
+    return found
 
 
 def described(record: JSON) -> JSON:
