@@ -54,15 +54,15 @@ RULE_QUOTED = re.compile(r"满\s*\d+\s*(?:元|块)?\s*减")
 RULE_QUOTED_FULL = re.compile(r"满\s*\d+\s*(?:元|块)?\s*减\s*\d*\s*(?:元|块)?")
 
 
-async def named_products_price(tracker: Tracker) -> Optional[float]:
-    """The price of the product the latest message names or is sent from (its page)."""
+async def named_product(tracker: Tracker) -> Optional[JSON]:
+    """The product (with a price) the latest message names or is sent from (its page)."""
     if not (named_product_entity(tracker) or page_product(tracker)):
         return None
     try:
         product = await product_in_context(tracker)
     except BackendError:
         return None
-    return float(product["price"]) if product and product.get("price") else None
+    return product if product and product.get("price") else None
 
 
 # A price in a basket the customer describes: 「羽绒服499 再加个T恤79 能减多少」; not a
@@ -134,10 +134,13 @@ class ActionAskPromotion(Action):
             if GIFT_QUESTION.search(text) and not any("赠" in rule or "送" in rule
                                                       for rule in rules):
                 lines.append(part("utter_promotion_no_gift"))
-            amount = amount_in(text)
+            amount, category = amount_in(text), None
             if amount is None or (RULE_QUOTED.search(text) and not basket_in(text)):
-                # 「那个空气炸锅 满199减20能用吗」: the product's price, not the rule's 199.
-                amount = await named_products_price(tracker) or amount
+                # 「那个空气炸锅 满199减20能用吗」: the product's price, not the rule's 199;
+                # its category, which 满减 may leave out (「大米满减能用吗」: food).
+                product = await named_product(tracker)
+                if product:
+                    amount, category = float(product["price"]), product.get("category")
             # 「满399减50怎么算」 right after the rules were listed: the quote, not the list again.
             replied = " ".join(history.last_replies(tracker.events))
             if rules and not (amount and all(rule in replied for rule in rules)):
@@ -145,7 +148,8 @@ class ActionAskPromotion(Action):
                     rules, "utter_separator_clause")))
             if amount:
                 # The shop's own sentence: what the amount saves.
-                quote = await backend.promotion_quote(amount, customer_id=customer_id)
+                quote = await backend.promotion_quote(amount, category=category,
+                                                      customer_id=customer_id)
                 lines.append(str(quote.get("text") or ""))
         except BackendError as error:
             logger.warning("promotions unavailable: %s", error.code)

@@ -317,6 +317,9 @@ def test_promotions_coupons_and_a_quote(run_action) -> None:
         "entities": [{"entity": "product", "value": "5L空气炸锅"}]})
     quoted = texts(run_action(ActionAskPromotion(), fryer)[0])
     assert "实付279元" in quoted and "实付179元" not in quoted, quoted
+    # Food is left out of 满减: the rice's own quote says so (the sixth probe: 「再买…可减」).
+    said = texts(run_action(ActionAskPromotion(), chat("满减能用吗", page="P4001"))[0])
+    assert "再买199元（食品类除外）可减20元" in said and "再买129.1元" not in said, said
     # A basket described with its prices: the quote for all of it.
     basket = make_tracker(loop=None, latest_message={
         "intent": {"name": "ask_promotion"}, "text": "羽绒服499 再加个T恤79 能减多少",
