@@ -98,9 +98,9 @@ async def product_fact(tracker: Tracker, dispatcher: CollectingDispatcher,
         logger.info("FAQ answer without the product: %s", error)
         return None
     value = ((product or {}).get("attributes") or {}).get(key)
-    label = next((attr.label for attr in attributes() if attr.key == key), key)
     if product is None or not value:
         return None
+    label = next((attr.label for attr in attributes() if attr.key == key), key)
     dispatcher.utter_message(response="utter_product_attribute", product=product_label(product),
                              attribute=label, value=value)
     return [outcome(RESOLVED, f"product:{product['id']}", key, "product", tracker)]

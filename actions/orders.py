@@ -577,10 +577,10 @@ def opener(tracker: Tracker) -> Any:
     return ""
 
 
-# The parcel the shop sends again: a resend's, or an exchange's new goods (「多久能收到新的」).
 # 「快递员电话多少」「派送员电话」: the courier's phone, which the shop does not have.
 COURIER_PHONE = re.compile(r"(快递员|快递小哥|派件员|派送员|配送员|送货员|快递)(的)?"
                            r"(电话|手机|联系方式)")
+# The parcel the shop sends again: a resend's, or an exchange's new goods (「多久能收到新的」).
 RESEND = re.compile(r"补发|补寄|重发|重新发|新的|换的|换货的|换好的|换过的")
 NOT_SHIPPED_YET = re.compile(r"(没|不|没有)(发货|发出|发)(呢|啊|吗)?|发货了[吗没]")
 SIGNED = re.compile(r"签收|已签|签了")

@@ -181,9 +181,10 @@ def asked_terms(question: str, product: JSON) -> List[re.Pattern]:
     have = product.get("attributes") or {}
     missing = [attr for attr in attributes() if attr.key not in have
                and any(word in text for word in attr.keywords)]
-    # The word asked and what the attribute is called (「下暴雨行不行」: 防水).
-    words = {word for attr in missing for word in (*attr.keywords, *attr.label.split("/"))
-             if len(word) > 1 and (word in text or word in attr.label)}
+    # The words asked and what the attribute is called (「下暴雨行不行」: 暴雨, 防水).
+    words = {word for attr in missing
+             for word in (*(key for key in attr.keywords if key in text), *attr.label.split("/"))
+             if len(word) > 1}
     match = YES_NO_IS.search(text.strip())
     if match:
         words.add(match.group("a") or match.group("b"))

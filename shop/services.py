@@ -599,8 +599,7 @@ def withdraw_after_sale(
                         for other in list_after_sales(session, order.id)
                         if other.id != record.id):
         order.status = "delivered"
-    closed = [todo for kind in TODO_DEFAULT_TEXT
-              for todo in close_todos(session, "客户已撤销售后", kind, after_sale_id=record.id)]
+    closed = close_todos(session, "客户已撤销售后", None, after_sale_id=record.id)
     session.flush()
     return record, closed, False
 
@@ -762,11 +761,14 @@ def update_todo(
 def close_todos(
     session: Session,
     result_text: str,
-    kind: str,
+    kind: Optional[str],
     order_id: Optional[str] = None,
     after_sale_id: Optional[int] = None,
 ) -> list[Todo]:
-    query = select(Todo).where(Todo.kind == kind, Todo.status == "open").order_by(Todo.id)
+    """Open to-dos (of `kind`, or of any kind for None) marked done with `result_text`."""
+    query = select(Todo).where(Todo.status == "open").order_by(Todo.id)
+    if kind is not None:
+        query = query.where(Todo.kind == kind)
     if order_id is not None:
         query = query.where(Todo.order_id == order_id)
     if after_sale_id is not None:
