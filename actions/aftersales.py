@@ -299,6 +299,28 @@ async def open_after_sale(order: Dict[str, Any], kind: str,
     return busy[-1] if busy else None
 
 
+# The order number alone (「361204587712340021」「订单号:3612…」), sent again.
+BARE_ORDER_NUMBER = re.compile(r"\s*(?:订单号?|单号)?\s*[:：是为]?\s*\d{18}\s*[。.!！~]?\s*")
+
+
+def filed_before(tracker: Tracker) -> bool:
+    """The latest message is only the number of an order whose after-sale was filed earlier
+    in this session (sent again after 「换货申请已提交」): nothing new to file or to ask."""
+    order_id = tracker.get_slot("order_id")
+    text = str((tracker.latest_message or {}).get("text") or "")
+    if not order_id or order_id not in text or not BARE_ORDER_NUMBER.fullmatch(text):
+        return False
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return False
+        value = event.get("value") if event.get("name") == "outcome" else None
+        if event.get("event") == "slot" and isinstance(value, dict) and \
+                value.get("status") == RESOLVED and value.get("key") == order_id and \
+                str(value.get("operation")).startswith("after_sale:"):
+            return True
+    return False
+
+
 def wanted_in(texts: List[str]) -> Optional[str]:
     """What the customer wants instead (「大一码」, 「XL」, 「白色」), newest message first."""
     for text in texts:
@@ -316,9 +338,29 @@ def target_answered(text: str) -> Optional[str]:
     return found.group(1).upper() if found.group(1) else f"{found.group(2)}码"
 
 
-def needs_target(reason: Optional[Reason]) -> bool:
-    """An exchange for the wrong size must say which size to send instead."""
-    return reason is not None and reason.code == "size" and reason.kind == "exchange"
+def needs_target(reason: Optional[Reason], task: Optional[str] = None) -> bool:
+    """An exchange for the wrong size, or for another colour the customer prefers, must say
+    what to send instead."""
+    return reason is not None and (reason.code == "size" and reason.kind == "exchange" or
+                                   reason.code == "no_reason_7d" and task == "exchange")
+
+
+SIZE_TARGET = re.compile(r"[大小](?:一|两|二|2)[码号]|^[2-4]?X{0,3}[SML](?:码|号)?$|"
+                         r"\d{2,3}(?:码|号)?$", re.IGNORECASE)
+
+
+def reason_for(texts: List[str], task: Optional[str]) -> Optional[Reason]:
+    """The policy's reason named in the customer's words; for an exchange that names none,
+    what is asked for says it (「换XL」: the size; 「换黑色」: a colour the customer prefers,
+    七天无理由)."""
+    rules = policy()
+    reason = rules.reason_in(texts)
+    if reason is not None or task != "exchange":
+        return reason
+    wanted = wanted_in(texts)
+    if wanted is None:
+        return None
+    return rules.reasons.get("size" if SIZE_TARGET.search(wanted) else "no_reason_7d")
 
 
 # The shop's fault (broken, damaged, wrong, not as described) can be put right in more than
@@ -508,7 +550,8 @@ def how_it_is_handled(tracker: Tracker) -> Dict[str, Any]:
         return part("utter_aftersale_how_unknown")
     postage = part("utter_postage_ours_short" if reason.shipping == "seller"
                    else "utter_postage_yours")
-    how = "choice" if reason.kind == "return" and "exchange" in remedies(reason) else reason.kind
+    kind = kind_of(reason, tracker.get_slot("order_task"))  # 「想换个颜色」: an exchange
+    how = "choice" if kind == "return" and "exchange" in remedies(reason) else kind
     return part(f"utter_aftersale_how_{how}", reason=reason.label, postage=postage,
                 refund_time=policy().refund_time)
 
@@ -558,6 +601,21 @@ async def handle(order: Dict[str, Any], tracker: Tracker,
     if busy:
         dispatcher.utter_message(response="utter_aftersale_item_busy", item=busy)
         return unresolved("already_in_aftersale")
+    if filed_before(tracker):
+        try:
+            filed = [record for record in await get_backend().after_sales(order["id"],
+                                                                       proof(tracker))
+                     if record.get("status") in (AfterSaleStatus.PENDING,
+                                                 AfterSaleStatus.PROCESSING)]
+        except BackendError:
+            filed = []
+        if filed:  # its number and state again, not the questions again
+            dispatcher.utter_message(response="utter_aftersale_exists",
+                                     kind=filed[-1].get("type_text") or "",
+                                     ticket=filed[-1].get("ticket_no") or "",
+                                     state=filed[-1].get("status_text") or "")
+            return [*reset, outcome(RESOLVED, order.get("id"), "already_filed",
+                                    f"after_sale:{task}", tracker)]
     if tracker.get_slot("confirmed") is False:  # 「再想想」 to 「需要我现在帮您提交吗?」
         dispatcher.utter_message(response="utter_aftersale_kept")
         return unresolved("not_confirmed")

@@ -116,6 +116,11 @@ class ActionClarify(Action):
                                          product) != []:
             # 「敏感肌呢」「下暴雨行不行」 about the product talked about: what its catalogue says.
             return [*undo, *await ActionProductQuestion().run(dispatcher, tracker, domain)]
+        from actions.returns import ActionReturnParcel, parcel_back_in_context
+
+        if await parcel_back_in_context(tracker):
+            # 「已经寄回了」「中通 7531…」 after the exchange was filed: the parcel back.
+            return [*undo, *await ActionReturnParcel().run(dispatcher, tracker, domain)]
         # Not understood: the issue stays open (analytics counts these as unresolved).
         undo.append(outcome(UNRESOLVED, "unknown", "clarify", "none", tracker))
         ranking = tracker.latest_message.get("intent_ranking") or []

@@ -774,8 +774,9 @@ class AfterSaleValidation(RetryingFormValidation):
         # The order is read only when a message names a product (which may be another's).
         named = any(aftersales.products_named(event.get("parse_data") or {})
                     for event in session_user_events(tracker))
-        reason = aftersales.policy().reason_in(aftersales.customer_texts(
-            tracker, await proven_order(tracker) if named else None))
+        reason = aftersales.reason_for(aftersales.customer_texts(
+            tracker, await proven_order(tracker) if named else None),
+            tracker.get_slot("order_task"))
         return {"aftersale_reason": reason.code} if reason else {}
 
     def validate_aftersale_reason(
@@ -1139,6 +1140,8 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
             # The task action reports the outage; asking more questions would be pointless.
             return ["order_id"]
         if task in aftersales.TASKS:
+            if aftersales.filed_before(tracker):
+                return ["order_id"]  # the task action says it was filed
             try:
                 if await aftersales.busy_item(order, tracker):
                     return ["order_id"]  # the task action says it is already being handled
@@ -1224,7 +1227,7 @@ def known_task_details(tracker: Tracker, order: Dict[str, Any]) -> Slots:
     if tracker.get_slot("order_task") not in aftersales.TASKS:
         return {}
     slots: Slots = {}
-    reason = aftersales.policy().reason_in(texts)
+    reason = aftersales.reason_for(texts, tracker.get_slot("order_task"))
     if reason and not tracker.get_slot("aftersale_reason"):
         slots["aftersale_reason"] = reason.code
     item = aftersales.item_in(order, texts)
@@ -1328,26 +1331,14 @@ def aftersale_slots(order: Dict[str, Any], tracker: Tracker) -> List[Text]:
         needed.append("aftersale_item")
     if aftersales.asks_remedy(reason, tracker) or tracker.get_slot("aftersale_remedy"):
         needed.append("aftersale_remedy")
-    if aftersales.needs_target(reason) and \
+    if aftersales.needs_target(reason, tracker.get_slot("order_task")) and \
             not aftersales.wanted_in(aftersales.customer_texts(tracker)):
         needed.append("exchange_to")
-    if reason is None or reason.needs_photo:
-        needed.append("evidence")
-    elif asks_first(tracker):
-        needed.append("confirmed")
+    # A photo asked for is the step before filing anyway; without one (size, seven days:
+    # the customer's own reasons) the after-sale is filed on the customer's yes to what it
+    # costs (the postage is the customer's), not at once (the fifth and sixth probes).
+    needed.append("evidence" if reason is None or reason.needs_photo else "confirmed")
     return needed
-
-
-def asks_first(tracker: Tracker) -> bool:
-    """「空气炸锅不想要了 能退吗」「能换小一码吗」: a question, not yet a request. An after-sale
-    that needs no photo (size, seven days: the customer pays the postage) is filed on the
-    customer's yes, not at once (the fifth probe); a photo asked for is that step anyway."""
-    return any(ASKS_IF_POSSIBLE.search(text) and QUESTION_MARK.search(text)
-               for text in (str(event.get("text") or "")
-                            for event in order_lookup.task_messages(tracker)))
-
-
-QUESTION_MARK = re.compile(r"[吗嘛么?？]|能不能|可不可以|可以不|行不行")
 
 
 def stored_address(tracker: Tracker) -> Optional[Dict[str, str]]:

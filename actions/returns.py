@@ -82,6 +82,21 @@ async def open_return(order: JSON, tracker: Tracker) -> Optional[JSON]:
                  and record.get("status") in OPEN), None)
 
 
+async def parcel_back_in_context(tracker: Tracker) -> bool:
+    """「已经寄回了」「中通 7531…」 on their own, while the order talked about has a return or
+    an exchange open (right after 「换货申请已提交」): its parcel back, not a message the bot
+    did not understand."""
+    text = latest_text(tracker)
+    order_id = tracker.get_slot("order_id")
+    if not (RETURN_PARCEL.search(text) or waybill_in(text)) or not order_id or \
+            not is_proven(tracker, order_id):
+        return False
+    try:
+        return await open_return({"id": order_id}, tracker) is not None
+    except BackendError:
+        return False
+
+
 def waybill_in(text: str) -> Optional[Tuple[Optional[str], str]]:
     """(courier or None, number) of a waybill in the text."""
     for match in WAYBILL.finditer(text):

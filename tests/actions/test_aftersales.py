@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from action_helpers import admin_proof, delivered, make_tracker, texts
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions.backend as backend_module
@@ -177,10 +178,113 @@ def test_other_items_of_an_order_in_return_still_get_help(shop_factory, monkeypa
     assert [r["reason"] for r in records if r["kind"] == "exchange"] == ["尺码不合适,换大一码"]
 
 
+def test_an_exchange_for_another_colour_asks_which_colour(shop_factory, monkeypatch) -> None:
+    """「羽绒服想换个颜色」 was asked for a reason none of the buttons fits, and 「换黑色」 then got
+    「这个问题刚才已经回复过了」 (the sixth probe): a colour the customer prefers is the seven
+    days' reason, the colour is asked for, and it is filed as an exchange."""
+    from action_helpers import run_directly
+
+    from actions.forms import ValidateOrderForm
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files an after-sale
+    slots = {"order_id": JACKET_AND_POWERBANK, "verified_order_id": JACKET_AND_POWERBANK,
+             "customer_id": "C0061", "order_task": "exchange", "aftersale_item": "男士轻薄羽绒服"}
+
+    def form(text: str, **more) -> dict:
+        made = make_tracker({**slots, **more}, sender="demo-zhao")
+        made.events[0]["text"] = text
+        return {e["name"]: e["value"] for e in run_directly(ValidateOrderForm(), made)[1]
+                if e.get("event") == "slot"}
+
+    asked = form("羽绒服想换个颜色")
+    assert asked["aftersale_reason"] == "no_reason_7d" and asked["requested_slot"] == "exchange_to"
+    # 「换黑色」 alone (while the reason was asked): the colour says both.
+    said = form("换黑色")
+    assert said["aftersale_reason"] == "no_reason_7d" and said["requested_slot"] == "confirmed"
+    # A size alone says the size reason; a reason the customer names is kept.
+    assert form("换XL")["aftersale_reason"] == "size"
+    assert form("质量不好 换个白色的")["aftersale_reason"] == "quality"
+    # A return names no colour to send instead: nothing is asked about it.
+    assert form("不想要了", order_task="return")["requested_slot"] == "confirmed"
+    # Filed as an exchange, with the colour.
+    dispatcher = CollectingDispatcher()
+    chosen = make_tracker({**slots, "aftersale_reason": "no_reason_7d", "exchange_to": "黑色",
+                           "confirmed": True}, sender="demo-zhao")
+    chosen.events[0]["text"] = "好的"
+    current = order(JACKET_AND_POWERBANK)
+    run(lambda: aftersales.handle(current, chosen, dispatcher))
+    assert "换货申请已提交(售后单号" in texts(delivered(dispatcher.messages, {}))
+    records = run(lambda: backend_module.get_backend().after_sales(
+        JACKET_AND_POWERBANK, admin_proof(JACKET_AND_POWERBANK)))
+    assert [(r["kind"], r["reason"]) for r in records] == [("exchange", "七天无理由,换黑色")]
+
+
+def test_the_colour_question_is_asked_for_a_colour_exchange() -> None:
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load(str(Path(__file__).resolve().parents[2] / "domain.yml"))
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+
+    def asked(reason: str) -> str:
+        tracker = DialogueStateTracker.from_events(
+            "t", [SlotSet("aftersale_reason", reason)], slots=domain.slots)
+        return asyncio.run(nlg.generate("utter_ask_exchange_to", tracker, "rest"))["text"]
+
+    assert asked("no_reason_7d").startswith("想换成什么颜色呢?")
+    assert asked("size").startswith("想换成什么尺码呢?")
+
+
+def test_the_order_number_sent_again_after_filing_asks_nothing(shop_factory, monkeypatch) -> None:
+    """After 「换货申请已提交」 the order number sent again started the questions again
+    (「是订单里的哪件商品呢?」 twice, then 「这个问题刚才已经回复过了」; the sixth probe)."""
+    from action_helpers import run_directly
+
+    from actions.forms import ValidateOrderForm
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files an after-sale
+    slots = {"order_id": JACKET_AND_POWERBANK, "verified_order_id": JACKET_AND_POWERBANK,
+             "customer_id": "C0061", "order_task": "exchange", "aftersale_reason": "size",
+             "aftersale_item": "男士轻薄羽绒服", "exchange_to": "XL", "confirmed": True}
+    dispatcher = CollectingDispatcher()
+    filing = make_tracker(slots, sender="demo-zhao")
+    filing.events[0]["text"] = "羽绒服小了 换XL"
+    current = order(JACKET_AND_POWERBANK)
+    filed_events = run(lambda: aftersales.handle(current, filing, dispatcher))
+    filed = [{"event": "slot", "name": e["name"], "value": e["value"]} for e in filed_events]
+
+    def again(text: str, events: list) -> Tracker:
+        made = make_tracker({"order_id": JACKET_AND_POWERBANK,
+                             "verified_order_id": JACKET_AND_POWERBANK, "customer_id": "C0061",
+                             "order_task": "exchange"}, sender="demo-zhao",
+                            latest_message={"intent": {"name": "inform"}, "entities": [],
+                                            "text": text})
+        made.events = [{"event": "session_started"}, *events,
+                       {"event": "user", "text": text}]
+        return made
+
+    def asks(tracker: Tracker) -> object:
+        return {e["name"]: e["value"] for e in run_directly(ValidateOrderForm(), tracker)[1]
+                if e.get("event") == "slot"}.get("requested_slot")
+
+    resent = again(JACKET_AND_POWERBANK, filed)
+    assert asks(resent) is None
+    dispatcher = CollectingDispatcher()
+    run(lambda: aftersales.handle(current, resent, dispatcher))
+    said = texts(delivered(dispatcher.messages, {}))
+    assert "这个订单的换货申请已经在处理了(售后单号AS" in said and "不用重复提交" in said
+    # Without a filing in this session, or with more words, it is a request as before.
+    assert asks(again(JACKET_AND_POWERBANK, [])) == "aftersale_reason"
+    assert aftersales.filed_before(again(f"{JACKET_AND_POWERBANK} 充电宝也坏了", filed)) is False
+
+
 def test_a_size_exchange_asks_which_size_when_not_said(shop_factory, monkeypatch) -> None:
     from action_helpers import run_directly
 
     from actions.forms import ValidateOrderForm
+    from actions.orders import ActionAskConfirmed
 
     monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files an after-sale
     slots = {"order_id": JACKET_AND_POWERBANK, "verified_order_id": JACKET_AND_POWERBANK,
@@ -194,9 +298,13 @@ def test_a_size_exchange_asks_which_size_when_not_said(shop_factory, monkeypatch
     asked = make_tracker(slots, sender="demo-zhao")
     asked.events[0]["text"] = "羽绒服小了 想换货"
     assert form(asked)[1]["requested_slot"] == "exchange_to"
-    # Said at once: nothing to ask.
+    # Said at once: not asked; the customer pays the postage, so the yes is asked first.
     said_it = make_tracker(slots, sender="demo-zhao")
     said_it.events[0]["text"] = "羽绒服小了 换个L码的"
+    assert form(said_it)[1]["requested_slot"] == "confirmed"
+    said, _ = run_directly(ActionAskConfirmed(), said_it)
+    assert "「尺码不合适」的话,给您换货:寄回后仓库换新发出,运费需要您承担" in texts(said)
+    said_it.slots["confirmed"] = True
     assert form(said_it)[1]["requested_slot"] is None
     # A size answers; anything else is explained once and counted as a failed turn.
     answer = make_tracker(slots, sender="demo-zhao", requested_slot="exchange_to",
@@ -490,12 +598,14 @@ def test_a_question_is_answered_and_filed_on_the_customers_yes(shop_factory, mon
         made.events[0]["text"] = text
         return made
 
-    def form(text: str) -> dict:
-        events = run_directly(ValidateOrderForm(), tracker(text))[1]
+    def form(text: str, **more) -> dict:
+        events = run_directly(ValidateOrderForm(), tracker(text, **more))[1]
         return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
     assert form("空气炸锅不想要了 能退吗")["requested_slot"] == "confirmed"
-    assert form("空气炸锅不想要了 退了吧")["requested_slot"] is None  # a request: filed
+    # A request too: the customer pays the postage, said before it is filed.
+    assert form("空气炸锅不想要了 退了吧")["requested_slot"] == "confirmed"
+    assert form("空气炸锅不想要了 退了吧", confirmed=True)["requested_slot"] is None
     said, _ = run_directly(ActionAskConfirmed(), tracker("空气炸锅不想要了 能退吗"))
     assert "可以的~「七天无理由」的话,可以退货退款" in texts(said)
     assert "需要我现在帮您提交申请吗?" in texts(said)

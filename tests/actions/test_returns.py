@@ -183,3 +183,30 @@ def test_the_parcel_back_in_other_words_and_requests(run, shop):
 def test_a_cancelled_orders_refund_says_it_is_cancelled(run):
     messages, _ = run(ActionOrderTask(), asked(CANCELLED, "取消了吗 钱退了没", task="refund"))
     assert "已取消" in texts(messages) and "退款" in texts(messages), texts(messages)
+
+
+def test_the_parcel_back_said_on_its_own_after_an_exchange_was_filed(shop_factory, monkeypatch):
+    """「已经寄回了」 and 「中通 7531…」 right after 「换货申请已提交」 got 「没太理解」 and 「这个号码
+    好像不太对」 (the sixth probe): the exchange's parcel back, asked for and recorded."""
+    from action_helpers import admin_proof
+
+    from actions.backend import get_backend
+    from actions.fallback import ActionClarify
+
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # a fresh exchange
+    run = run_directly
+    filed = with_backend(lambda: get_backend().create_after_sale(ZHAO_JACKET, {
+        "kind": "exchange", "item": "男士轻薄羽绒服", "reason_code": "size",
+        "reason": "尺码不合适,换XL", "evidence": [], "conversation_id": "t"},
+        admin_proof(ZHAO_JACKET)))
+    assert filed["kind"] == "exchange"
+    said, events = run(ActionClarify(), asked(ZHAO_JACKET, "已经寄回了", task="exchange"))
+    assert "还没有登记寄回包裹的快递单号" in texts(said), texts(said)
+    said, _ = run(ActionClarify(), asked(ZHAO_JACKET, "已经寄回了", "中通 75312345678901",
+                                         task="exchange"))
+    assert "已为您登记寄回的包裹:中通 75312345678901" in texts(said), texts(said)
+    # Without an order talked about it is still not understood.
+    unknown = make_tracker({}, latest_message={"text": "已经寄回了", "entities": [],
+                                               "intent": {"name": "inform"}})
+    said, _ = run(ActionClarify(), unknown)
+    assert "没太理解" in texts(said), texts(said)

@@ -105,8 +105,17 @@ def test_a_size_exchange_asks_for_the_size_and_files_it(stack) -> None:
     assert "订单号" in send(stack, sender, "羽绒服小了 想换货")
     assert "后4位" in send(stack, sender, jacket_order)
     assert "换成什么尺码" in send(stack, sender, "9966")
-    answer = send(stack, sender, "要XL的")
+    # The customer pays the postage of a size exchange: said, and filed on the yes.
+    asked = send(stack, sender, "要XL的")
+    assert "运费需要您承担" in asked and "需要我现在帮您提交申请吗" in asked, asked
+    answer = send(stack, sender, "好的")
     assert "换货申请已提交" in answer and ",换XL" in answer, answer
+    # The order number sent again: the same exchange, not its questions again.
+    again = send(stack, sender, jacket_order)
+    assert "换货申请已经在处理了" in again and "不用重复提交" in again, again
+    # The parcel back said on its own: its waybill asked for, then recorded.
+    assert "快递单号" in send(stack, sender, "已经寄回了")
+    assert "已为您登记寄回的包裹:中通 75312345678901" in send(stack, sender, "中通 75312345678901")
     after_sales = shop(stack, f"/api/orders/{jacket_order}/after-sales")["after_sales"]
     assert [a["reason"] for a in after_sales if a["kind"] == "exchange"] == ["尺码不合适,换XL"]
 
