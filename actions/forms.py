@@ -516,14 +516,20 @@ class OrderOwnerValidation(RetryingFormValidation):
 
     async def the_order_being_returned(self, tracker: Tracker) -> Optional[Slots]:
         """A waybill where the order was asked for (「单号中通7531… 你查下」): a signed-in
-        customer's one order being returned, whose parcel back it is; else None."""
+        customer's one order being returned or exchanged (an exchange leaves its order
+        delivered), whose parcel back it is; else None."""
         backend = get_backend()
         try:
             customer_id = await linked_customer_id(tracker)
             if not customer_id:
                 return None
-            returning = [order for order in await backend.customer_orders(customer_id, limit=10)
+            orders = await backend.customer_orders(customer_id, limit=10)
+            returning = [order for order in orders
                          if order.get("status") == OrderStatus.RETURN_REQUESTED]
+            if not returning:
+                returning = await withdrawal.with_open_after_sale(
+                    [order for order in orders if order.get("status") == OrderStatus.DELIVERED],
+                    customer_id, tracker, returns.awaits_parcel_back)
             proven = len(returning) == 1 and await backend.prove_owner(
                 returning[0]["id"], customer_id=customer_id, identity=identity_token(tracker),
                 client=tracker.sender_id)

@@ -74,6 +74,12 @@ def parcel_back_asked(order: JSON, task: str, tracker: Tracker) -> bool:
         and (task == "track" or waybill_in(latest_text(tracker)) is not None))
 
 
+def awaits_parcel_back(record: JSON) -> bool:
+    """An exchange still open whose goods the warehouse has not signed for."""
+    return record.get("type") == "exchange" and record.get("status") in OPEN and \
+        not record.get("return_received_at")
+
+
 async def open_return(order: JSON, tracker: Tracker) -> Optional[JSON]:
     """The order's return or exchange still open, if any."""
     return next((record for record in await get_backend().after_sales(order["id"],

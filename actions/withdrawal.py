@@ -7,7 +7,7 @@ goods are on their way back or the new parcel is out: the shop refuses, and says
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
@@ -54,10 +54,10 @@ async def withdrawable(order: JSON, tracker: Tracker) -> Optional[JSON]:
     return next((record for record in records if open_record(record)), None)
 
 
-async def with_open_after_sale(orders: List[JSON], customer_id: str,
-                               tracker: Tracker) -> List[JSON]:
-    """Of a signed-in customer's orders, those with an after-sale she can still withdraw
-    (an exchange leaves its order delivered: the state alone does not tell)."""
+async def with_open_after_sale(orders: List[JSON], customer_id: str, tracker: Tracker,
+                               which: Callable[[JSON], bool] = open_record) -> List[JSON]:
+    """Of a signed-in customer's orders, those with an after-sale she can still withdraw, or
+    another `which` (an exchange leaves its order delivered: the state alone does not tell)."""
     backend = get_backend()
     found = []
     for order in orders:
@@ -67,7 +67,7 @@ async def with_open_after_sale(orders: List[JSON], customer_id: str,
         proven = await backend.prove_owner(order["id"], customer_id=customer_id,
                                            identity=identity_token(tracker),
                                            client=tracker.sender_id)
-        if proven and any(map(open_record, await backend.after_sales(order["id"], proven))):
+        if proven and any(map(which, await backend.after_sales(order["id"], proven))):
             found.append(order)
     return found
 

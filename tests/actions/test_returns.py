@@ -205,6 +205,15 @@ def test_the_parcel_back_said_on_its_own_after_an_exchange_was_filed(shop_factor
     said, _ = run(ActionClarify(), asked(ZHAO_JACKET, "已经寄回了", "中通 75312345678901",
                                          task="exchange"))
     assert "已为您登记寄回的包裹:中通 75312345678901" in texts(said), texts(said)
+    # A signed-in customer's waybill where the order is asked for: the order being exchanged.
+    zhao = {"identity": {"customer_id": "C0061", "verified": True}}
+    signed = make_tracker({"order_task": "track", "customer_id": "C0061"}, sender="demo-zhao",
+                          requested_slot="order_id", set_now={"order_id": "中通 75312345678902"},
+                          latest_message={"text": "中通 75312345678902", "entities": [],
+                                          "intent": {"name": "inform"}, "metadata": zhao})
+    _, events = run(ValidateOrderForm(), signed)
+    assert {e["name"]: e["value"] for e in events if e.get("event") == "slot"}.get(
+        "order_id") == ZHAO_JACKET, events
     # Without an order talked about it is still not understood.
     unknown = make_tracker({}, latest_message={"text": "已经寄回了", "entities": [],
                                                "intent": {"name": "inform"}})
