@@ -80,12 +80,33 @@ OPENING = re.compile(r"^(?:(?:你好|您好|亲亲?|在吗|在不在|哈喽|hell
 DECISION = re.compile(r"(?:算了|那就?|我)?(?:先别|先不|不用|不要|不)取消了?(?:吧|啦)?")
 
 
+# A space or comma between two phrases that each ask or request something ends the first:
+# 「175 70kg穿什么码 是纯棉的吗」, 「耳机到哪了 顺便帮我开个发票」, 「你们发什么快递 包邮吗」;
+# not one that only describes (「我买的耳机,什么时候到」, 「这个颜色 还有货吗」, 「能不能快点 急用」).
+PHRASE_GAP = re.compile(r"([\s,，]+)")
+ASKS = re.compile(r"吗|呢|么|嘛|什么|多少|几[天个号点时件码日]|哪|怎么|怎样|如何|能不能|可不可以|是不是|"
+                  r"有没有|多久|谁|帮我|给我|麻烦|顺便|我要|想要|不想要|想退|想换|要退|要换")
+
+
+def asked_phrases(part: Text) -> List[Text]:
+    """A sentence cut where one asking phrase ends and another begins (PHRASE_GAP)."""
+    pieces = PHRASE_GAP.split(part)
+    phrases = [pieces[0]]
+    for gap, piece in zip(pieces[1::2], pieces[2::2]):
+        if ASKS.search(phrases[-1]) and ASKS.search(piece) and \
+                len(CJK_OR_WORD.findall(piece)) >= 3:
+            phrases.append(piece)
+        else:
+            phrases[-1] += gap + piece
+    return phrases
+
+
 def sentences(text: Text, max_chars: int = 300) -> List[Text]:
     """The message's sentences with at least three letters or digits each, @mentions,
     greetings before a question, content-free follow-ups (「怎么办」) and decisions
     (「先不取消」) left out."""
-    parts = (OPENING.sub("", MENTION.sub(" ", part).strip(" ,，、~～"), count=1)
-             for part in SENTENCE_END.split(text[:max_chars]))
+    parts = (OPENING.sub("", MENTION.sub(" ", phrase).strip(" ,，、~～"), count=1)
+             for part in SENTENCE_END.split(text[:max_chars]) for phrase in asked_phrases(part))
     return [part for part in parts if len(CJK_OR_WORD.findall(part)) >= 3
             and not CONTENT_FREE.fullmatch(part) and not DECISION.fullmatch(part)]
 
@@ -115,7 +136,9 @@ class MultiQuestionDetector(GraphComponent):
                         "urge_delivery"],
                        ["request_return", "request_refund", "request_exchange",
                         "report_quality_issue", "query_refund_progress"],
-                       ["product_question", "ask_usage", "ask_size"],
+                       # (a size asked with a product fact: 「175 70kg穿什么码 是纯棉的吗」
+                       # gets the size from the size form, the fact as well)
+                       ["product_question", "ask_usage"],
                        # 「这个价格能保价吗 买完就降价了」: the price-protection answer covers it
                        ["ask_promotion", "faq/price_protection"]],
             # A sentence counts when its label is likely and clearly ahead of the next one

@@ -64,9 +64,17 @@ def test_sentences_split_at_sentence_ends_not_at_commas() -> None:
     assert sentences("什么时候发货？能开发票吗?包邮吗") == ["什么时候发货", "能开发票吗", "包邮吗"]
     assert sentences("我买的耳机,什么时候到") == ["我买的耳机,什么时候到"]
     assert sentences("好的。嗯。发什么快递") == ["发什么快递"]  # too short to be a question
-    # A space ends a finished question (「吗」), not any phrase: 「发货 可以便宜点吗」 is one.
+    # A space ends a finished question (「吗」), and a phrase that asks or requests something
+    # before another that does (the sixth probe lost the second of these); not a phrase that
+    # only describes, nor a word or two after it.
     assert sentences("包邮吗 几天能到") == ["包邮吗", "几天能到"]
-    assert sentences("衣服什么时候发货 可以便宜点吗") == ["衣服什么时候发货 可以便宜点吗"]
+    assert sentences("衣服什么时候发货 可以便宜点吗") == ["衣服什么时候发货", "可以便宜点吗"]
+    assert sentences("175 70kg穿什么码 是纯棉的吗") == ["175 70kg穿什么码", "是纯棉的吗"]
+    assert sentences("耳机到哪了 顺便帮我开个发票") == ["耳机到哪了", "顺便帮我开个发票"]
+    assert sentences("空气炸锅不想要了 退货运费谁出") == ["空气炸锅不想要了", "退货运费谁出"]
+    assert sentences("能不能快点 急用") == ["能不能快点 急用"]
+    assert sentences("为什么还没发货 都三天了") == ["为什么还没发货 都三天了"]
+    assert sentences("怎么办 我的快递还没到") == ["怎么办 我的快递还没到"]
     # A connective opens the next question; 「还有」 of 「还有货吗」 does not.
     assert sentences("你好 我想问一下 我买的衣服什么时候发货 还有能不能开发票") == [
         "我买的衣服什么时候发货", "还有能不能开发票"]  # the greeting says nothing
@@ -102,6 +110,14 @@ def test_each_other_question_of_a_message_is_found(detector) -> None:
 def test_a_space_after_a_question_separates_the_next_one(detector) -> None:
     found = extra(detector, "包邮吗 几天能到", "ask_shipping_time")
     assert [item["label"] for item in found] == ["faq/shipping_fee"], found
+
+
+def test_a_second_question_after_a_space_is_found(detector) -> None:
+    """The sixth probe: the second question after a space was dropped."""
+    found = extra(detector, "你们发什么快递 包邮吗", "faq", faq_key="faq/courier")
+    assert [item["label"] for item in found] == ["faq/shipping_fee"], found
+    found = extra(detector, "175 70kg穿什么码 是纯棉的吗", "ask_size")
+    assert [item["label"] for item in found] == ["product_question"], found
 
 
 def test_what_the_main_answer_covers_is_not_repeated(detector) -> None:
