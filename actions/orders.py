@@ -182,6 +182,13 @@ class ActionOrderTask(Action):
         if status == OrderStatus.PAID:
             ship_by = day_words(order.get("promised_ship_by"))
             return part("utter_urge_warehouse", ref=ref, ship_by=ship_by)
+        tracking = await get_backend().tracking(order["id"], proof(tracker)) \
+            if status == OrderStatus.SHIPPED else {}
+        if tracking.get("eta") and not tracking.get("delayed"):
+            # 「能不能快点 急用」 of a parcel on time: when it comes, asked to hurry, no
+            # apology for a delay there is not (the sixth probe).
+            return part("utter_urge_on_time", ref=ref, courier=order.get("courier") or "快递",
+                        eta=day_words(tracking["eta"]))
         if order.get("courier"):
             return part("utter_urge_courier", ref=ref, courier=order["courier"])
         return part("utter_urge_parcel", ref=ref)

@@ -84,15 +84,15 @@ DECISION = re.compile(r"(?:算了|那就?|我)?(?:先别|先不|不用|不要|�
 # 「175 70kg穿什么码 是纯棉的吗」, 「耳机到哪了 顺便帮我开个发票」, 「你们发什么快递 包邮吗」;
 # not one that only describes (「我买的耳机,什么时候到」, 「这个颜色 还有货吗」, 「能不能快点 急用」).
 PHRASE_GAP = re.compile(r"([\s,，]+)")
-ASKS = re.compile(r"吗|呢|么|嘛|什么|多少|几[天个号点时件码日]|哪|怎么|怎样|如何|能不能|可不可以|是不是|"
-                  r"有没有|多久|谁|帮我|给我|麻烦|顺便|我要|想要|不想要|想退|想换|要退|要换")
+ASKS = re.compile(r"吗|呢|么|嘛|什么|多少|几[天个号点时件码日]|哪|怎么|怎样|如何|能不能|可不可以|"
+                  r"是不是|有没有|多久|谁|帮我|给我|麻烦|顺便|我要|想要|不想要|想退|想换|要退|要换")
 
 
 def asked_phrases(part: Text) -> List[Text]:
     """A sentence cut where one asking phrase ends and another begins (PHRASE_GAP)."""
     pieces = PHRASE_GAP.split(part)
     phrases = [pieces[0]]
-    for gap, piece in zip(pieces[1::2], pieces[2::2]):
+    for gap, piece in zip(pieces[1::2], pieces[2::2], strict=True):
         if ASKS.search(phrases[-1]) and ASKS.search(piece) and \
                 len(CJK_OR_WORD.findall(piece)) >= 3:
             phrases.append(piece)
@@ -106,7 +106,8 @@ def sentences(text: Text, max_chars: int = 300) -> List[Text]:
     greetings before a question, content-free follow-ups (「怎么办」) and decisions
     (「先不取消」) left out."""
     parts = (OPENING.sub("", MENTION.sub(" ", phrase).strip(" ,，、~～"), count=1)
-             for part in SENTENCE_END.split(text[:max_chars]) for phrase in asked_phrases(part))
+             for part in SENTENCE_END.split(text[:max_chars])
+             for phrase in asked_phrases(part))
     return [part for part in parts if len(CJK_OR_WORD.findall(part)) >= 3
             and not CONTENT_FREE.fullmatch(part) and not DECISION.fullmatch(part)]
 

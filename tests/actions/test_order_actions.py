@@ -268,6 +268,15 @@ def test_urge_creates_one_followup(run_action, actions_shop):
     assert len([f for f in items if f["type"] == "urge"]) == 1
 
 
+def test_urging_a_parcel_on_time_says_when_it_comes_without_an_apology(shop_factory,
+                                                                       monkeypatch):
+    """「能不能快点 急用」 of a parcel due tomorrow got 「给您添麻烦了🙏」 (the sixth probe)."""
+    monkeypatch.setenv("SHOP_API_URL", shop_factory().url)  # this files an urge
+    said = texts(run_directly(ActionOrderTask(), verified(SHIPPED, order_task="urge"))[0])
+    assert "包裹在正常运输中,预计" in said and "已请顺丰尽快派送" in said, said
+    assert "添麻烦" not in said, said
+
+
 def test_not_shipped_yet_of_a_parcel_on_its_way_gets_where_it_is(run_action):
     """「怎么还没发货」 of a shipped order (the fourth probe): its tracking, no urge."""
     tracker = make_tracker({"order_id": SHIPPED, "verified_order_id": SHIPPED,
