@@ -82,7 +82,8 @@ DECISION = re.compile(r"(?:算了|那就?|我)?(?:先别|先不|不用|不要|�
 
 # A space or comma between two phrases that each ask or request something ends the first:
 # 「175 70kg穿什么码 是纯棉的吗」, 「耳机到哪了 顺便帮我开个发票」, 「你们发什么快递 包邮吗」;
-# not one that only describes (「我买的耳机,什么时候到」, 「这个颜色 还有货吗」, 「能不能快点 急用」).
+# not one that only describes (「我买的耳机,什么时候到」, 「这个颜色 还有货吗」), nor a word or
+# two after it (「能不能快点 急用」).
 PHRASE_GAP = re.compile(r"([\s,，]+)")
 ASKS = re.compile(r"吗|呢|么|嘛|什么|多少|几[天个号点时件码日]|哪|怎么|怎样|如何|能不能|可不可以|"
                   r"是不是|有没有|多久|谁|帮我|给我|麻烦|顺便|我要|想要|不想要|想退|想换|要退|要换")

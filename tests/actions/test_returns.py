@@ -187,8 +187,9 @@ def test_a_cancelled_orders_refund_says_it_is_cancelled(run):
 
 def test_the_parcel_back_said_on_its_own_after_an_exchange_was_filed(shop_factory,
                                                                      monkeypatch):
-    """「已经寄回了」 and 「中通 7531…」 right after 「换货申请已提交」 got 「没太理解」 and 「这个号码
-    好像不太对」 (the sixth probe): the exchange's parcel back, asked for and recorded."""
+    """「已经寄回了」 and 「中通 7531…」 right after 「换货申请已提交」 got 「没太理解」 and
+    「这个号码好像不太对」 (the sixth probe): the exchange's parcel back, asked for and
+    recorded."""
     from action_helpers import admin_proof
 
     from actions.backend import get_backend
