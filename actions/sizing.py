@@ -1,5 +1,8 @@
 """Size advice: product, height and weight (asking only for what is missing), then the
-size the product's size chart gives, why, and what buyers of a similar build chose."""
+size the product's size chart gives, why, and what buyers of a similar build chose. A
+customer who says the size they usually wear or their waist and hip (「我平时穿XL」「腰围2尺2
+臀围90」) gets the advice from those on the product's chart first, height and weight only
+offered to refine it."""
 
 from __future__ import annotations
 
@@ -8,12 +11,12 @@ import re
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.backend import BackendError, InvalidRequest, NotFound, get_backend
-from actions.common import PRODUCT_ID, part, session_user_events
+from actions.common import PRODUCT_ID, joined, part, session_user_events
 from actions.forms import ORDER_ID_PATTERN, RetryingFormValidation, Slots
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
 
@@ -60,6 +63,19 @@ class ValidateSizeForm(RetryingFormValidation):
     # gives the form nothing: the form steps aside and that request is handled instead.
     failing_intents = frozenset({"inform", "ask_size", "nlu_fallback", "out_of_scope",
                                  "affirm", "deny"})
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        # 「我平时穿XL」 on a product whose chart has that size: no height and weight needed
+        # (numbers given are still validated, and then they decide).
+        if tracker.get_slot("size_product") and await own_size_advice(tracker):
+            return [slot for slot in domain_slots
+                    if slot == "size_product" or tracker.get_slot(slot)]
+        return domain_slots
+
+    def noted_this_turn(self, tracker: Tracker, before: Slots) -> bool:
+        # 「我一般穿L」 for the height question is an answer, not a failed turn.
+        return bool(own_measures(session_user_events(tracker)[:1]))
 
     def is_answer_turn(self, tracker: Tracker) -> bool:
         # An order number is no answer to "which product" but a request about an order
@@ -272,10 +288,16 @@ class ActionSizeAdvice(Action):
                             "size_follow_up", "size_advice", tracker)]
         product = tracker.get_slot("size_product")
         height, weight = tracker.get_slot("height_cm"), tracker.get_slot("weight_kg")
+        fit = wanted_fit(tracker)
+        kept = [SlotSet("fit", fit)] if fit != tracker.get_slot("fit") else []
+        own = await own_size_advice(tracker, fit) if not (height and weight) else None
+        if own:
+            dispatcher.utter_message(**own, buttons=refine_buttons(fit))
+            return [*kept, outcome(RESOLVED, f"size:{product}", "size_from_own_size",
+                                   "product", tracker)]
         if tracker.get_slot("failed_attempts") and not (product and height and weight):
             dispatcher.utter_message(response="utter_size_not_settled")
             return [outcome(UNRESOLVED, f"size:{product}", "size_info_missing", "none", tracker)]
-        fit = tracker.get_slot("fit")
         try:
             advice = await get_backend().size_advice(
                 product, float(height), float(weight), fit=fit,
@@ -292,7 +314,8 @@ class ActionSizeAdvice(Action):
             return []
         dispatcher.utter_message(**advice_text(advice, tracker.get_slot("product")),
                                  buttons=refine_buttons(fit))
-        return [outcome(RESOLVED, f"size:{product}", "size_advice", "size_advice", tracker)]
+        return [*kept, outcome(RESOLVED, f"size:{product}", "size_advice", "size_advice",
+                               tracker)]
 
 
 def advice_text(advice: Dict[str, Any], product_name: Optional[str]) -> Dict[str, Any]:
@@ -310,3 +333,153 @@ def advice_text(advice: Dict[str, Any], product_name: Optional[str]) -> Dict[str
 def refine_buttons(fit: Optional[str]) -> List[Dict[str, Any]]:
     return [{"title": part(f"utter_button_fit_{key}"), "payload": f'/ask_size{{"fit": "{key}"}}'}
             for key in FITS if key != fit]
+
+
+# 「我平时穿XL」「一般穿L」「平常都是M码」「穿175/92A的」: the size the customer usually wears
+# (entity `size`), after a habit word, or after 穿 in a message that asks nothing about that
+# size (「穿XL会不会大」 asks about it: size_follow_up).
+HABIT = re.compile(r"(?:平时|平常|一般|通常|日常|习惯|一直|向来|都|常|我是)[^，,。？?！!]{0,4}$")
+WEARS = re.compile(r"穿[^，,。？?！!]{0,2}$")
+# 号型: height/chest of a top (175/92A), height/waist of trousers (160/66A).
+GRADE = re.compile(r"(\d{3})/(\d{2,3})[A-Z]?")
+# 「臀围90」「臀围2尺8」: the NLU reads the waist (entity `waist_cm`), not the hip.
+HIP = re.compile(r"臀围?\s*(?:(?P<chi>[12一二两])尺(?P<cun>[0-9一二三四五六七八九])?|"
+                 r"(?P<cm>\d{2,3}(?:\.\d)?))")
+CN_DIGITS = dict(zip("一二两三四五六七八九", (1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
+CM_PER_CHI = 100 / 3
+# 「里面要穿毛衣」「内搭卫衣」: room for a layer underneath is a loose fit.
+LAYERED = re.compile(r"里面.{0,3}[穿搭加套]|内搭|套(?:个|件)?(?:毛衣|卫衣)")
+# A body measure may exceed the chart's by this much (stretch, rounding of 尺 and 寸).
+LEEWAY_CM = 1
+
+
+def wanted_fit(tracker: Tracker) -> Optional[str]:
+    """The `fit` slot, else loose when a message of this session wears something under."""
+    if tracker.get_slot("fit"):
+        return tracker.get_slot("fit")
+    said = any(LAYERED.search(str(event.get("text") or ""))
+               for event in session_user_events(tracker))
+    return "loose" if said else None
+
+
+def own_measures(messages: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """What the customer said of their size in these messages (newest first), the newest
+    of each: `usual` (「XL」「27」「175/92A」; 「腰围27」 is the trouser size 27), `waist` and
+    `hip` (cm)."""
+    found: Dict[str, Any] = {}
+    for event in reversed(messages):  # oldest first: newer ones overwrite
+        text = str(event.get("text") or "")
+        for entity in (event.get("parse_data") or {}).get("entities") or []:
+            value = str(entity.get("value") or "").upper()
+            prefix = text[:int(entity.get("start") or 0)]
+            if entity.get("entity") == "size" and (
+                    HABIT.search(prefix) or (WEARS.search(prefix) and not ASKS_FIT.search(text))):
+                found["usual"] = value
+            elif entity.get("entity") == "waist_cm" and value.replace(".", "").isdigit():
+                if (entity.get("additional_info") or {}).get("unit") == "inch":
+                    found["usual"] = f"{float(value) / 2.54:.0f}"
+                else:
+                    found["waist"] = float(value)
+        hip = HIP.search(text)
+        if hip and hip.group("cm"):
+            found["hip"] = float(hip.group("cm"))
+        elif hip:
+            chi, cun = (float(CN_DIGITS.get(digit, digit or 0))
+                        for digit in hip.group("chi", "cun"))
+            found["hip"] = round((chi + cun / 10) * CM_PER_CHI, 1)
+    return found
+
+
+async def own_size_advice(tracker: Tracker, fit: Optional[str] = None
+                          ) -> Optional[Dict[str, Any]]:
+    """The advice (utter_message arguments) for the conversation's product from the size
+    the customer usually wears or their waist and hip, when its chart reads them; None
+    when they said none of those, or the chart has no such size or column."""
+    measures = own_measures(session_user_events(tracker))
+    product_id = tracker.get_slot("size_product")
+    if not measures or not product_id:
+        return None
+    try:
+        product = await get_backend().product(product_id)
+    except BackendError:
+        return None
+    rows = product.get("size_chart") or []
+    note = str((product.get("attributes") or {}).get("fit") or "")
+    name = f"「{product.get('name')}」"
+    if rows and "waist_cm" in rows[0]:
+        return size_by_body(rows, measures, fit, name)
+    return size_from_usual(rows, measures.get("usual"), fit, note, name)
+
+
+def _index(rows: List[Dict[str, Any]], size: Optional[str]) -> Optional[int]:
+    sizes = [str(row["size"]).upper() for row in rows]
+    return sizes.index(size) if size in sizes else None
+
+
+def size_from_usual(rows: List[Dict[str, Any]], usual: Optional[str], fit: Optional[str],
+                    note: str, name: str) -> Optional[Dict[str, Any]]:
+    """A top: the usual size (a 号型 is the row whose height range it tops: 175/92A is
+    170-175cm), one down when the fit note says it runs large (偏大), one up for 偏小, and
+    one more up / down for a loose / fitted wish, at most one size from the usual."""
+    grade = GRADE.fullmatch(usual or "")
+    if grade:
+        height = float(grade.group(1))
+        index = next((i for i, row in enumerate(rows)
+                      if row["height_cm"][0] < height <= row["height_cm"][1]), None)
+        said = part("utter_size_grade", grade=usual, size=rows[index]["size"]) \
+            if index is not None else ""
+    else:
+        index = _index(rows, usual)
+        said = part("utter_size_named", size=usual)
+    if index is None:
+        return None
+    lean = {"loose": 1, "fitted": -1}.get(fit or "", 0)
+    wanted = max(-1, min(1, lean + (-1 if "偏大" in note else 1 if "偏小" in note else 0)))
+    pick = max(0, min(len(rows) - 1, index + wanted))
+    change = {0: "utter_size_change_same", 1: "utter_size_change_up",
+              -1: "utter_size_change_down"}[pick - index]
+    if pick - index != wanted:
+        change = "utter_size_change_edge"
+    row = rows[pick]
+    return {"response": "utter_size_from_usual", "product": name, "size": row["size"],
+            "usual": said, "note": note, "change": part(change, size=row["size"]),
+            "lean": part(f"utter_size_lean_{fit}") if lean else "",
+            "row": part("utter_size_row_top", size=row["size"],
+                        height="-".join(f"{value:g}" for value in row["height_cm"]),
+                        weight="-".join(f"{value:g}" for value in row["weight_kg"]))}
+
+
+def size_by_body(rows: List[Dict[str, Any]], measures: Dict[str, Any], fit: Optional[str],
+                 name: str) -> Optional[Dict[str, Any]]:
+    """Trousers: the smallest size whose waist holds the customer's waist and whose hip
+    holds their hip (「腰围2尺2 臀围90」 → 29: the larger of the two), or their usual
+    waist size; one up for a loose wish, never smaller than the body."""
+    grade = GRADE.fullmatch(measures.get("usual") or "")
+    waist = float(grade.group(2)) if grade else measures.get("waist")
+    reasons, picks, beyond = [], [], False
+    for key, body, response in (("waist_cm", waist, "utter_size_by_waist"),
+                                ("hip_cm", measures.get("hip"), "utter_size_by_hip")):
+        if body is None:
+            continue
+        index = next((i for i, row in enumerate(rows) if row[key] >= body - LEEWAY_CM), None)
+        if index is None:  # larger than the largest size: that one, said so
+            beyond, index, response = True, len(rows) - 1, f"{response}_over"
+        picks.append(index)
+        reasons.append(part(response, cm=f"{body:g}", size=rows[index]["size"],
+                            chart=f"{rows[index][key]:g}"))
+    usual = _index(rows, measures.get("usual"))
+    if usual is not None and waist is None:
+        picks.append(usual)
+        reasons.append(part("utter_size_named_usual", size=rows[usual]["size"]))
+    if not picks:
+        return None
+    pick = max(picks)
+    loose = fit == "loose" and pick + 1 < len(rows)
+    row = rows[pick + 1 if loose else pick]
+    return {"response": "utter_size_from_body", "product": name, "size": row["size"],
+            "why": joined(reasons, "utter_separator_list"),
+            "larger": part("utter_size_take_larger") if len(set(picks)) > 1 else "",
+            "lean": part("utter_size_lean_loose_up") if loose else "",
+            "beyond": part("utter_size_beyond_chart") if beyond else "",
+            "row": part("utter_size_row_bottom", size=row["size"], waist=f"{row['waist_cm']:g}",
+                        hip=f"{row['hip_cm']:g}", length=f"{row['length_cm']:g}")}

@@ -140,3 +140,121 @@ def test_a_size_named_after_the_advice_is_compared_with_it(run_action, actions_s
     # No size named, or no build known: the advice, as before.
     said = texts(run_action(ActionSizeAdvice(), size_tracker(slots, text="175 70公斤"))[0])
     assert "建议选" in said and "也可以" not in said
+
+
+DOWN_JACKET = "P1001"  # 男士轻薄羽绒服: 修身版型，偏标准码 (true to size)
+WOMENS_COAT = "P1002"  # 女士长款羽绒服: 偏大半码
+JEANS = "P1006"  # 高腰牛仔裤: 26-34, chart with waist_cm and hip_cm
+
+
+def chatting(product, *messages, slots=None):
+    """A size-form tracker on the product's page whose session holds these customer
+    messages, oldest first: text, or (text, [(entity, value, unit)]) with what the NLU read."""
+    events = []
+    for message in messages:
+        text, found = (message, []) if isinstance(message, str) else message
+        entities = [{"entity": name, "value": value, "start": text.index(value)
+                     if value in text else 0, "additional_info": {"unit": unit}}
+                    for name, value, unit in found]
+        events.append({"event": "user", "text": text, "metadata": {"product_id": product},
+                       "parse_data": {"intent": {"name": "ask_size"}, "entities": entities}})
+    tracker = size_tracker({"size_product": product, **(slots or {})}, text=events[-1]["text"])
+    tracker.latest_message = {**events[-1]["parse_data"], "text": events[-1]["text"]}
+    tracker.events[:1] = events
+    return tracker
+
+
+def advice_for(run_action, product, *messages, slots=None):
+    said, set_now = run_action(ActionSizeAdvice(), chatting(product, *messages, slots=slots))
+    return texts(said), set_now
+
+
+def test_the_usual_size_ends_the_form_without_height_and_weight(run_action) -> None:
+    """「我平时穿XL 这个选什么码」 on the down jacket's page (the probe): the form needs
+    only the product; without a usual size it still asks for height and weight."""
+    tracker = chatting(DOWN_JACKET, ("我平时穿XL 这个选什么码", [("size", "XL", None)]))
+    tracker.slots["size_product"] = None
+    _, slots = run_action(ValidateSizeForm(), tracker)
+    assert slots["size_product"] == DOWN_JACKET and slots["requested_slot"] is None
+    # The same said for the height question: an answer, not a failed turn.
+    tracker = chatting(DOWN_JACKET, "这个选什么码", ("我一般穿L", [("size", "L", None)]),
+                       slots={"failed_attempts": 1.0})
+    tracker.slots["requested_slot"] = "height_cm"
+    tracker.latest_message["intent"] = {"name": "inform"}
+    _, slots = run_action(ValidateSizeForm(), tracker)
+    assert slots["requested_slot"] is None and slots["failed_attempts"] == 0.0
+    tracker = chatting(DOWN_JACKET, "这个选什么码")
+    tracker.slots["size_product"] = None
+    _, slots = run_action(ValidateSizeForm(), tracker)
+    assert slots["size_product"] == DOWN_JACKET and slots.get("requested_slot") is None
+    assert "requested_slot" not in slots  # Rasa asks the next slot: height and weight
+
+
+def test_advice_from_the_usual_size_with_why_and_an_offer_to_refine(run_action) -> None:
+    said, _ = advice_for(run_action, DOWN_JACKET,
+                         ("我平时穿XL 这个选什么码", [("size", "XL", None)]))
+    assert said.startswith("「男士轻薄羽绒服」建议选XL码:您平时穿XL码,这款「修身版型")
+    assert "按平时的尺码选就好" in said and "XL码适合身高175-180cm、体重72-80kg" in said
+    assert "发一下身高和体重" in said and "方便告诉我您的身高" not in said
+    for text, size in (("我一般穿L", "L"), ("平常都是M码", "M"), ("我是XXL", "XXL")):
+        said, _ = advice_for(run_action, DOWN_JACKET, (text, [("size", size, None)]))
+        assert f"建议选{size}码:您平时穿{size}码" in said, said
+    # A 号型 is the row whose height range it tops.
+    said, _ = advice_for(run_action, DOWN_JACKET, ("穿175/92A的", [("size", "175/92A", None)]))
+    assert "建议选L码:您平时穿175/92A(这款的L码)" in said, said
+
+
+def test_the_fit_note_and_the_wish_move_the_usual_size_one_size(run_action) -> None:
+    said, _ = advice_for(run_action, WOMENS_COAT, ("我平时穿M", [("size", "M", None)]))
+    assert "建议选S码" in said and "偏大" in said and "比平时小一码" in said
+    said, slots = advice_for(run_action, DOWN_JACKET, ("我平时穿XL", [("size", "XL", None)]),
+                             "里面要穿毛衣")
+    assert "建议选XXL码" in said and "里面好加衣服" in said and "比平时大一码" in said
+    assert slots["fit"] == "loose"  # kept for the follow-ups and the buttons
+    said, _ = advice_for(run_action, DOWN_JACKET, ("我平时穿XL", [("size", "XL", None)]),
+                         slots={"fit": "fitted"})
+    assert "建议选L码" in said and "修身" in said
+    # Runs large and a loose wish: the usual size; the largest size has none above it.
+    said, _ = advice_for(run_action, WOMENS_COAT, ("我一般穿M", [("size", "M", None)]),
+                         slots={"fit": "loose"})
+    assert "建议选M码" in said and "按平时的尺码选就好" in said
+    said, _ = advice_for(run_action, DOWN_JACKET, ("平时穿XXXL", [("size", "XXXL", None)]),
+                         slots={"fit": "loose"})
+    assert "建议选XXXL码" in said and "最接近的是XXXL码" in said
+
+
+def test_a_size_asked_about_or_not_on_the_chart_is_no_usual_size(run_action) -> None:
+    for product, message in ((DOWN_JACKET, ("穿XL会不会太大", [("size", "XL", None)])),
+                             (DOWN_JACKET, ("XL码有货吗", [("size", "XL", None)])),
+                             (JEANS, ("我平时穿XL", [("size", "XL", None)])),
+                             (DOWN_JACKET, ("腰围2尺2", [("waist_cm", "73", "尺")]))):
+        _, slots = run_action(ValidateSizeForm(), chatting(product, message))
+        assert "requested_slot" not in slots, message  # height and weight asked next
+
+
+def test_trousers_by_waist_and_hip(run_action) -> None:
+    """「腰围2尺2 臀围90 穿什么码」 on the jeans' page (the probe): the chart's waist and hip
+    columns, the larger size of the two."""
+    said, _ = advice_for(run_action, JEANS,
+                         ("腰围2尺2 臀围90 穿什么码", [("waist_cm", "73", "尺")]))
+    assert said.startswith("「高腰牛仔裤」建议选29码:腰围73cm对应29码(裤腰73.5cm)、"
+                           "臀围90cm对应27码(臀围90.5cm),按大的选穿着不勒。"), said
+    assert "29码裤腰73.5cm、臀围95.5cm" in said and "发一下身高和体重" in said
+    said, _ = advice_for(run_action, JEANS, ("腰围2尺2 臀围2尺9", [("waist_cm", "73", "尺")]))
+    assert "建议选30码" in said and "臀围96.7cm对应30码" in said, said
+    # 「腰围27」 is the trouser size (the NLU reads 27 inches, 69 cm).
+    said, _ = advice_for(run_action, JEANS, ("腰围27", [("waist_cm", "69", "inch")]))
+    assert said.startswith("「高腰牛仔裤」建议选27码:平时穿27码。"), said
+    said, _ = advice_for(run_action, JEANS, ("我一般穿28的", [("size", "28", None)]),
+                         slots={"fit": "loose"})
+    assert "建议选29码" in said and "再大一码" in said
+    said, _ = advice_for(run_action, JEANS, ("腰围110cm", [("waist_cm", "110", "cm")]))
+    assert "建议选34码:腰围110cm超出了这款的尺码表(34码裤腰86cm)" in said and "转人工" in said
+
+
+def test_height_and_weight_refine_the_usual_size_advice(run_action, actions_shop) -> None:
+    said, _ = advice_for(run_action, DOWN_JACKET, ("我平时穿XL", [("size", "XL", None)]),
+                         ("175 70公斤", [("height_cm", "175", None), ("weight_kg", "70", None)]),
+                         slots={"height_cm": "175", "weight_kg": "70"})
+    expected = chart_size(actions_shop, DOWN_JACKET, 175, 70)["size"]
+    assert f"建议选{expected}码" in said and "您平时穿" not in said

@@ -132,3 +132,14 @@ def test_errors(shop_server):
                   "height_cm=175&weight_kg=70&body_shape=round"):
         assert_error(call(shop_server, "GET", f"/api/products/P1001/size-advice?{query}"), 422,
                      "invalid_query")
+
+
+def test_trouser_chart_has_waist_and_hip(shop_server):
+    """The assistant chooses trousers by waist and hip (「腰围2尺2 臀围90」): the jeans' chart
+    gives both per size, growing with the size, next to height and weight."""
+    chart = get(shop_server, "/api/products/P1006")["size_chart"]
+    assert [row["size"] for row in chart] == [str(size) for size in range(26, 35)]
+    for key in ("waist_cm", "hip_cm"):
+        values = [row[key] for row in chart]
+        assert values == sorted(set(values)), key
+    assert (chart[3]["waist_cm"], chart[1]["hip_cm"]) == (73.5, 90.5)  # 29 and 27
