@@ -3,7 +3,8 @@ help with a clarifying question, and one related-product suggestion per session.
 
 The product in context ("这个/它/这款") is, in this order: the product named in the latest
 message, the product page the chat was opened on (metadata.product_id), the product the
-conversation was last about (slot `product_id`).
+conversation was last about (slot `product_id`). A question comparing products
+(「羽绒服和冲锋衣哪个保暖」「A跟B有什么区别」) gets each one's facts side by side.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from actions import aftersales, documents
 from actions.backend import BackendError, NotFound, get_backend
 from actions.common import (
     PRODUCT_ID,
+    joined,
     linked_customer_id,
     money,
     part,
@@ -275,15 +277,25 @@ def named_product_entity(tracker: Tracker) -> Optional[str]:
 
 async def product_in_context(tracker: Tracker) -> Optional[JSON]:
     """The full product record the customer means, or None when it is not clear."""
-    backend = get_backend()
     named = named_product_entity(tracker)
     if named:
-        if PRODUCT_ID.fullmatch(str(named)):
-            return await _product_or_none(named)
-        found = await backend.find_products(str(named)[:50])
-        exact = [p for p in found if p.get("name") == named]
-        if exact or len(found) == 1:
-            return await _product_or_none((exact or found)[0]["id"])
+        found = await products_called(str(named))
+        if len(found) == 1:
+            return await _product_or_none(found[0]["id"])
+    return await product_talked_about(tracker)
+
+
+async def products_called(word: str) -> List[JSON]:
+    """The products a product entity's value means: the one of that id or name, else
+    every product whose name has the word (「羽绒服」: both down jackets)."""
+    if PRODUCT_ID.fullmatch(word):
+        return [{"id": word}]
+    found = await get_backend().find_products(word[:50])
+    return [p for p in found if p.get("name") == word] or found
+
+
+async def product_talked_about(tracker: Tracker) -> Optional[JSON]:
+    """The product of the page, else the one the conversation was last about."""
     # A size question's product counts too ("这件什么材质" while asked for the weight).
     for product_id in (page_product(tracker), tracker.get_slot("product_id"),
                        tracker.get_slot("size_product")):
@@ -396,6 +408,11 @@ class ProductAction(Action):
                      dispatcher: CollectingDispatcher) -> Answer:
         """Says the answer; returns its status and the events beyond remembering the product."""
 
+    async def compare(self, question: str, tracker: Tracker,
+                      dispatcher: CollectingDispatcher) -> Optional[List[EventType]]:
+        """Answers a question comparing products (its events), or None when it is none."""
+        return None
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
@@ -405,6 +422,9 @@ class ProductAction(Action):
             return []
         question = latest_question(tracker)
         try:
+            compared = await self.compare(question, tracker, dispatcher)
+            if compared is not None:
+                return [SlotSet("pending_question", None), *compared]
             product = await product_in_context(tracker)
         except BackendError as error:
             dispatcher.utter_message(response="utter_backend_ask_later", problem=error.message)
@@ -430,6 +450,33 @@ class ActionProductQuestion(ProductAction):
 
     def name(self) -> Text:
         return "action_product_question"
+
+    async def compare(self, question: str, tracker: Tracker,
+                      dispatcher: CollectingDispatcher) -> Optional[List[EventType]]:
+        """「羽绒服和冲锋衣哪个保暖」: what each one's catalogue says of it, side by side;
+        「蓝牙耳机Pro和降噪头戴耳机有什么区别」 (nothing asked): the prices and what the
+        products differ in."""
+        compared = await comparison_in_context(tracker)
+        if not compared:
+            return None
+        products = [await get_backend().product(summary["id"]) for summary in compared]
+        # The names' words ask nothing (「蓝牙耳机Pro」 does not ask about 蓝牙).
+        asked = without_words(question, [word for product in products
+                                         for word in name_words(str(product.get("name") or ""))])
+        facts = [compared_facts(asked, product, bool(ASKS_PRICES.search(asked)))
+                 for product in products]
+        key = "product:" + "+".join(product["id"] for product in products)
+        if any(facts):
+            dispatcher.utter_message(response="utter_product_comparison",
+                                     lines=compared_lines(products, facts))
+        elif asked_terms(asked, {}):  # asked about something no catalogue here says
+            dispatcher.utter_message(response="utter_product_no_info", product=joined(
+                [product_label(product) for product in products], "utter_separator_list"))
+            return [outcome(UNRESOLVED, key, NO_INFO, "product", tracker)]
+        else:
+            dispatcher.utter_message(response="utter_product_differences",
+                                     lines=compared_lines(products, differences(products)))
+        return [outcome(RESOLVED, key, self.name(), "product", tracker)]
 
     async def answer(self, product: JSON, question: str, tracker: Tracker,
                      dispatcher: CollectingDispatcher) -> Answer:
@@ -463,34 +510,74 @@ class ActionProductQuestion(ProductAction):
 MAX_FACTS = 2
 
 
+@dataclass(frozen=True)
+class Facts:
+    """The catalogue's facts for a question: `asked` the attributes it asks for that the
+    product has, `told` those whose value answers it (not one silent about the people
+    asked about), `mentioned` the facts mentioning what those leave unasked (「能带上飞机吗
+    多重」: the weight is told; the capacity's 民航 rule and the description's 「可带上飞机」
+    are mentioned)."""
+
+    asked: List[Attribute]
+    told: List[Attribute]
+    mentioned: List[Tuple[Optional[str], str]]
+
+
+# Where one question of a message ends: 「能带上飞机吗 多重」「防水吗,续航多久」.
+QUESTION_END = re.compile(r"[,，。;；!！?？\s]+|(?<=[吗呢嘛])")
+
+
+def asked_facts(question: str, product: JSON) -> Facts:
+    """What the catalogue says of the product about each question of the message."""
+    asked = asked_attributes(question, product)
+    values = product.get("attributes") or {}
+    told = [attr for attr in asked if not unanswered_group(question, values[attr.key])]
+    # The questions no attribute answers: 「哪个能无线充电」 is one question, the
+    # charging's, not the connection's too.
+    rest = " ".join(clause for clause in QUESTION_END.split(question)
+                    if not asked_attributes(clause, product))
+    keys = {attr.key for attr in asked}
+    mentioned = [(key, value) for key, value in facts_mentioning(rest, product)
+                 if key not in keys]
+    return Facts(asked, told, mentioned[:MAX_FACTS])
+
+
+def without_words(text: str, words: List[str]) -> str:
+    text = text.lower()
+    for word in sorted({word.lower() for word in words if word}, key=len, reverse=True):
+        text = text.replace(word, " ")
+    return text
+
+
 def catalogue_answers(question: str, product: JSON) -> Optional[List[JSON]]:
     """What the catalogue answers of a question, one reply for each thing it asks
     (「耳机防水吗 续航多久 多少钱」: the price, the waterproofing, the battery); [] when it
     answers nothing; None when the only fact asked for does not mention the people the
     question is about."""
+    # The product's name asks nothing (「蓝牙耳机Pro有几种颜色」 is no 蓝牙 question, the
+    # 「65W」 of 「65W氮化镓充电器多少钱」 no 65W one).
+    question = without_words(question, name_words(str(product.get("name") or "")))
     replies: List[JSON] = []
     if asks_a_products_price(question):
         replies.append(product_overview(product))
-    asked = asked_attributes(question, product)
-    values = product.get("attributes") or {}
-    told = [attr for attr in asked if not unanswered_group(question, values[attr.key])]
-    if asked and not told and not replies:
+    facts = asked_facts(question, product)
+    if facts.asked and not facts.told and not replies:
         return None
-    options = None if asked else asked_options(question, product)
+    options = None if facts.asked else asked_options(question, product)
     if options:
         replies.append(options)
-    elif not asked and not replies and ASKS_STOCK.search(question):
+    elif not facts.asked and not replies and ASKS_STOCK.search(question):
         replies.append(stock_answer(product))
-    replies += [attribute_reply(product, attr.label, values[attr.key]) for attr in told]
-    if replies:
-        return replies
-    named = named_in_product(question, product)
+    values = product.get("attributes") or {}
+    replies += [attribute_reply(product, attr.label, values[attr.key]) for attr in facts.told]
+    named = None if replies else named_in_product(question, product)
     if named:
         return [part("utter_product_name_says", product=product_label(product), word=named)]
     labels = {attr.key: attr.label for attr in attributes()}
-    return [attribute_reply(product, labels.get(key, key), value) if key else
-            part("utter_product_fact", product=product_label(product), fact=value)
-            for key, value in facts_mentioning(question, product)[:MAX_FACTS]]
+    return replies + [
+        attribute_reply(product, labels.get(key, key), value) if key else
+        part("utter_product_fact", product=product_label(product), fact=value)
+        for key, value in facts.mentioned]
 
 
 def attribute_reply(product: JSON, label: str, value: str) -> JSON:
@@ -503,6 +590,128 @@ def product_overview(product: JSON) -> JSON:
     return part("utter_product_overview", product=product_label(product),
                 price=money(product.get("price")), stock=stock,
                 description=product.get("description", ""))
+
+
+# 「A和B哪个保暖」「A跟B有什么区别」「这两个耳机有什么不同」「跟A比呢」: a comparison.
+COMPARES = re.compile(r"哪(?:一)?[个款种件]|区别|差别|差异|不同|不一样|对比|比较|相比|比起|"
+                      r"比一下|比呢|vs", re.IGNORECASE)
+# What joins two products named in one question: 「A和B」「A跟B」「A还是B」「A比B」.
+JOINS = re.compile(r"和|跟|与|还是|比|、|vs", re.IGNORECASE)
+# 「哪个便宜」「差多少钱」: the prices side by side.
+ASKS_PRICES = re.compile(ASKS_PRICE.pattern + r"|便宜|贵|差多少|性价比")
+MAX_COMPARED = 4
+MAX_DIFFERENCES = 3
+
+
+def name_words(name: str) -> List[str]:
+    """What a product's name is called by in a message: the name, the name without a
+    trailing model or size (「蓝牙耳机Pro」 → 蓝牙耳机, 「五常大米5kg」 → 五常大米) and that
+    one's endings of two characters or more (冲锋衣, 耳机)."""
+    name = name.lower()
+    core = re.sub(r"[a-z0-9.\s]+$", "", name)
+    return list(dict.fromkeys([name, *(core[start:] for start in range(len(core) - 1))]))
+
+
+def products_in_text(text: str, catalogue: List[JSON]) -> List[List[JSON]]:
+    """The products a message names, one list per word, in the message's order; the longest
+    words first, so 「降噪头戴耳机」 is not also the 「耳机」 of both earphones."""
+    called: Dict[str, List[JSON]] = {}
+    for product in catalogue:
+        for word in name_words(str(product.get("name") or "")):
+            called.setdefault(word, []).append(product)
+    text = text.lower()
+    taken: List[Tuple[int, int]] = []
+    for word in sorted(called, key=len, reverse=True):
+        for match in re.finditer(re.escape(word), text):
+            if all(match.end() <= start or match.start() >= end for start, end in taken):
+                taken.append(match.span())
+    return [called[text[start:end]] for start, end in sorted(taken)]
+
+
+async def products_compared(text: str, entities: List[JSON],
+                            tracker: Tracker) -> List[JSON]:
+    """The products (summaries) a message compares; [] when it compares none. Each product
+    word counts (the NLU's entities, and the catalogue's names in the text); a word for
+    several products compares them when the message asks 「哪个」「区别」; one product named
+    with 「跟…比」 is compared with the product talked about."""
+    if not (COMPARES.search(text) or JOINS.search(text)):
+        return []
+    words = [await products_called(str(entity["value"])) for entity in entities
+             if entity.get("entity") == "product" and entity.get("value")]
+    words += products_in_text(text, await get_backend().find_products(""))
+    products: List[JSON] = []
+    groups = 0
+    for found in words:
+        new = [p for p in found if all(p["id"] != known["id"] for known in products)]
+        if new:  # not a word for products already named
+            products += new
+            groups += 1
+    if groups < 2:
+        if not COMPARES.search(text):
+            return []
+        talked_about = await product_talked_about(tracker) if JOINS.search(text) else None
+        if talked_about and all(p["id"] != talked_about["id"] for p in products):
+            products.insert(0, talked_about)
+    return products if 2 <= len(products) <= MAX_COMPARED else []
+
+
+async def comparison_in_context(tracker: Tracker) -> List[JSON]:
+    """The products the latest message compares, or, for 「哪个更轻」 right after a
+    comparison, the products compared then."""
+    latest = tracker.latest_message or {}
+    text = str(latest.get("text") or "")
+    if text.startswith("/"):  # a button's payload
+        return []
+    compared = await products_compared(text, latest.get("entities") or [], tracker)
+    if compared or not COMPARES.search(text) or named_product_entity(tracker):
+        return compared
+    session = history.session(tracker.events)
+    if not any(history.said_in_last_turns(session, response, turns=1) for response in
+               ("utter_product_comparison", "utter_product_differences")):
+        return []
+    before = session_user_events(tracker)[1:2]
+    return [product for event in before for product in await products_compared(
+        str(event.get("text") or ""), (event.get("parse_data") or {}).get("entities") or [],
+        tracker)]
+
+
+def compared_facts(question: str, product: JSON, prices: bool) -> List[Any]:
+    """What the catalogue says of one product about what a comparison asks."""
+    facts = asked_facts(question, product)
+    values = product.get("attributes") or {}
+    labels = {attr.key: attr.label for attr in attributes()}
+    said: List[Any] = [part("utter_product_compared_price", price=money(product.get("price")))
+                       ] if prices else []
+    if not facts.asked and asked_options(question, product):
+        said += [part("utter_product_compared_fact", attribute=name, value="/".join(options))
+                 for name, options in (product.get("options") or {}).items()]
+    said += [part("utter_product_compared_fact", attribute=attr.label, value=values[attr.key])
+             for attr in facts.told]
+    said += [part("utter_product_compared_fact", attribute=labels.get(key, key), value=value)
+             if key else part("utter_product_compared_description", fact=value)
+             for key, value in facts.mentioned]
+    return said
+
+
+def differences(products: List[JSON]) -> List[List[Any]]:
+    """For 「有什么区别」: each product's price, what it is (its description's first
+    clause) and the attributes they all have but differ in, in the catalogue's order."""
+    labels = {attr.key: attr.label for attr in attributes()}
+    values = [product.get("attributes") or {} for product in products]
+    differ = [key for key in values[0] if all(key in have for have in values[1:])
+              and len({str(have[key]) for have in values}) > 1][:MAX_DIFFERENCES]
+    return [[part("utter_product_compared_price", price=money(product.get("price"))),
+             *CLAUSE_END.split(str(product.get("description") or ""))[:1],
+             *(part("utter_product_compared_fact", attribute=labels.get(key, key),
+                    value=have[key]) for key in differ)]
+            for product, have in zip(products, values, strict=True)]
+
+
+def compared_lines(products: List[JSON], facts: List[List[Any]]) -> List[Any]:
+    return joined([part("utter_product_compared", product=product_label(product),
+                        facts=joined([fact for fact in said if fact], "utter_separator_clause")
+                        if said else part("utter_product_compared_unknown"))
+                   for product, said in zip(products, facts, strict=True)], "utter_separator_line")
 
 
 def cite_documents(query: str, product: JSON, dispatcher: CollectingDispatcher) -> bool:
