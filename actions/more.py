@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.backend import BackendError
 from actions.fallback import BUTTON_INTENTS, intent_button
 
 MAX_QUOTE = 30
@@ -27,6 +28,22 @@ GENERAL_ANSWERS = {"ask_shipping_time": "utter_ship_promise",
 
 def quote(text: str) -> str:
     return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1] + "…"
+
+
+# A question about the product talked about (「175 70kg穿什么码 是纯棉的吗」 on the T-shirt's
+# page: the size, then the material), answered from its catalogue entry.
+PRODUCT_LABELS = ("product_question", "ask_usage")
+
+
+async def product_answers(question: str, tracker: Tracker) -> List[Dict[str, Any]]:
+    """The catalogue's answers about the product in context, [] when there are none."""
+    from actions.products import catalogue_answers, product_in_context
+
+    try:
+        product = await product_in_context(tracker)
+    except BackendError:
+        return []
+    return (catalogue_answers(question, product) or []) if product else []
 
 
 class ActionAnswerMore(Action):
@@ -43,6 +60,12 @@ class ActionAnswerMore(Action):
             if label.startswith("faq/"):
                 dispatcher.utter_message(response="utter_more_faq", question=text)
                 dispatcher.utter_message(response=f"utter_{label}")
+            elif label in PRODUCT_LABELS and \
+                    (answers := await product_answers(str(question.get("text") or ""),
+                                                      tracker)):
+                dispatcher.utter_message(response="utter_more_faq", question=text)
+                for answer in answers:
+                    dispatcher.utter_message(**answer)
             elif label in GENERAL_ANSWERS and tracker.active_loop.get("name"):
                 dispatcher.utter_message(response="utter_more_faq", question=text)
                 dispatcher.utter_message(response=GENERAL_ANSWERS[label])

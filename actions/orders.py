@@ -172,6 +172,9 @@ class ActionOrderTask(Action):
             return await self._status(order, tracker)
         if status not in (OrderStatus.PAID, OrderStatus.SHIPPED):
             return part("utter_urge_not_needed", state=order.get("status_text"))
+        # Read before the urge (a write ends the turn's cache of reads).
+        tracking = await get_backend().tracking(order["id"], proof(tracker)) \
+            if status == OrderStatus.SHIPPED else {}
         result = await get_backend().urge(order["id"], f"顾客在线催单({status})",
                                           proof(tracker))
         followup = result.get("followup", {})
@@ -182,8 +185,6 @@ class ActionOrderTask(Action):
         if status == OrderStatus.PAID:
             ship_by = day_words(order.get("promised_ship_by"))
             return part("utter_urge_warehouse", ref=ref, ship_by=ship_by)
-        tracking = await get_backend().tracking(order["id"], proof(tracker)) \
-            if status == OrderStatus.SHIPPED else {}
         if tracking.get("eta") and not tracking.get("delayed"):
             # 「能不能快点 急用」 of a parcel on time: when it comes, asked to hurry, no
             # apology for a delay there is not (the sixth probe).

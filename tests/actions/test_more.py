@@ -32,3 +32,22 @@ def test_outside_a_form_another_task_is_offered_as_a_button(run_action):
     assert [button["payload"] for message in messages for button in message.get("buttons") or []
             ] == ["/ask_shipping_time"]
     assert "16点前" not in texts(delivered(messages, {}))
+
+
+def test_a_question_about_the_product_talked_about_is_answered(run_action):
+    """「175 70kg穿什么码 是纯棉的吗」 on the T-shirt's page: the size advice, then the
+    material from the catalogue (the sixth probe lost it)."""
+    from test_products import chat
+
+    tracker = chat("175 70kg穿什么码 是纯棉的吗", page="P1003")
+    tracker.latest_message["extra_questions"] = [
+        {"label": "product_question", "text": "是纯棉的吗", "confidence": 0.9}]
+    said = texts(delivered(run_action(ActionAnswerMore(), tracker)[0], {}))
+    assert "「是纯棉的吗」" in said and "材质" in said and "棉" in said.split("材质", 1)[1], said
+    # No product in context: offered as a button, as before.
+    tracker = chat("175 70kg穿什么码 是纯棉的吗")
+    tracker.latest_message["extra_questions"] = [
+        {"label": "product_question", "text": "是纯棉的吗", "confidence": 0.9}]
+    messages, _ = run_action(ActionAnswerMore(), tracker)
+    assert [b["payload"] for m in messages for b in m.get("buttons") or []] == [
+        "/product_question"], messages
