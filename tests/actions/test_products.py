@@ -320,10 +320,12 @@ def test_promotions_coupons_and_a_quote(run_action) -> None:
     # Food is left out of 满减: the rice's own quote says so (the sixth probe: 「再买…可减」).
     said = texts(run_action(ActionAskPromotion(), chat("满减能用吗", page="P4001"))[0])
     assert "再买199元（食品类除外）可减20元" in said and "再买129.1元" not in said, said
-    # A basket described with its prices: the quote for all of it.
+    # A basket described with its prices: the quote for all of it (the entities as the model
+    # gives them: each price goes with the product before it).
     basket = make_tracker(loop=None, latest_message={
         "intent": {"name": "ask_promotion"}, "text": "羽绒服499 再加个T恤79 能减多少",
-        "entities": [{"entity": "product", "value": "纯棉圆领T恤"}]})
+        "entities": [{"entity": "product", "value": "羽绒服", "start": 0, "end": 3},
+                     {"entity": "product", "value": "纯棉圆领T恤", "start": 10, "end": 12}]})
     quoted = texts(run_action(ActionAskPromotion(), basket)[0])
     assert "578元" in quoted and "实付528元" in quoted, quoted
     # 「优惠券怎么用不了」: why a coupon may not apply, then the rules to check it against.
