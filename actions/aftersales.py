@@ -552,8 +552,10 @@ def how_it_is_handled(tracker: Tracker) -> Dict[str, Any]:
                    else "utter_postage_yours")
     kind = kind_of(reason, tracker.get_slot("order_task"))  # 「想换个颜色」: an exchange
     how = "choice" if kind == "return" and "exchange" in remedies(reason) else kind
+    wanted = tracker.get_slot("exchange_to") or wanted_in(customer_texts(tracker))
     return part(f"utter_aftersale_how_{how}", reason=reason.label, postage=postage,
-                refund_time=policy().refund_time)
+                refund_time=policy().refund_time,
+                target=part("utter_aftersale_how_target", target=wanted) if wanted else "")
 
 
 PHOTO_LATER = re.compile(r"(等下|等会|晚点|回头|一会|待会|明天|回家)(儿)?(再)?(拍|发|给)")

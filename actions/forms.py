@@ -358,9 +358,10 @@ TASK_SWITCH_CONFIDENCE = 0.5
 
 
 def confirmation_answer(tracker: Tracker) -> Slots:
-    """While a cancellation, address change or withdrawal waits for its yes/no: keep that
-    task when a weak intent (or the withdrawal's own words) remapped it, and take a reason
-    for cancelling, or 「不退了」 to a withdrawal, as the yes."""
+    """While a cancellation, address change, withdrawal or after-sale waits for its yes/no:
+    keep that task when a weak intent (or the withdrawal's own words) remapped it, take a
+    reason for cancelling, 「不退了」 to a withdrawal or 「已经寄回了」 to an after-sale as the
+    yes, and a size or colour as what an exchange should send instead."""
     if tracker.get_slot("requested_slot") != "confirmed":
         return {}
     previous = task_before_this_turn(tracker)
@@ -375,7 +376,15 @@ def confirmation_answer(tracker: Tracker) -> Slots:
     if task == "withdraw" and withdrawal.WITHDRAW.search(text):
         slots["confirmed"] = True  # 「对 不退了」: its own words, which KEEP_ORDER reads as no
     elif "confirmed" not in tracker.slots_to_validate():  # no yes/no intent mapped it
-        if gives_a_reason_to_cancel(tracker, slots.get("order_task")) or \
+        # 「换L」 to 「…需要我现在帮您提交申请吗?」: what to send instead, asked again with it;
+        # 「已经寄回了」「中通 7531…」: it is on its way, so yes (the waybill is asked for after).
+        target = aftersales.target_answered(text) if task == "exchange" else None
+        if target:
+            slots["exchange_to"] = target
+        elif task in aftersales.TASKS and (returns.RETURN_PARCEL.search(text) or
+                                           returns.waybill_in(text)):
+            slots["confirmed"] = True
+        elif gives_a_reason_to_cancel(tracker, slots.get("order_task")) or \
                 says_yes_to(tracker, slots.get("order_task")):
             slots["confirmed"] = True
         elif KEEP_ORDER.search(text):

@@ -303,7 +303,24 @@ def test_a_size_exchange_asks_which_size_when_not_said(shop_factory, monkeypatch
     said_it.events[0]["text"] = "羽绒服小了 换个L码的"
     assert form(said_it)[1]["requested_slot"] == "confirmed"
     said, _ = run_directly(ActionAskConfirmed(), said_it)
-    assert "「尺码不合适」的话,给您换货:寄回后仓库换新发出,运费需要您承担" in texts(said)
+    assert "「尺码不合适」的话,给您换货(换L码):寄回后仓库换新发出,运费需要您承担" in texts(said)
+    # 「换L」 while the yes is asked: the size taken, asked again with it (not counted).
+    other_size = make_tracker(slots, sender="demo-zhao", requested_slot="confirmed",
+                              latest_message={"intent": {"name": "inform"}, "entities": [],
+                                              "text": "换L"})
+    other_size.events[0]["text"] = "羽绒服小了 换个XL码的"
+    said, changed = form(other_size)
+    assert changed["exchange_to"] == "L" and changed["requested_slot"] == "confirmed", changed
+    assert not changed.get("failed_attempts"), changed
+    other_size.slots["exchange_to"] = "L"
+    said, _ = run_directly(ActionAskConfirmed(), other_size)
+    assert "给您换货(换L):寄回后仓库换新发出" in texts(said), texts(said)
+    # 「已经寄回了」 while the yes is asked: it is on its way, so yes.
+    sent = make_tracker(slots, sender="demo-zhao", requested_slot="confirmed",
+                        latest_message={"intent": {"name": "inform"}, "entities": [],
+                                        "text": "已经寄回了"})
+    sent.events[0]["text"] = "羽绒服小了 换个L码的"
+    assert form(sent)[1]["confirmed"] is True
     said_it.slots["confirmed"] = True
     assert form(said_it)[1]["requested_slot"] is None
     # A size answers; anything else is explained once and counted as a failed turn.
