@@ -5,11 +5,14 @@ counts it resolved like any FAQ answer); another task is offered as a button, si
 works on one matter at a time and the customer picks what comes next. Inside a form, which
 is such a task, the FAQ questions are answered, and so are the tasks with a general answer
 that needs no order (「什么时候发货?能开发票吗?」 while the invoice form asks for the order:
-the shop's dispatch promise).
+the shop's dispatch promise). Questions about the product talked about and about the
+shop's promotions are answered wherever they come (「175 70kg穿什么码 是纯棉的吗」, 「我的快递到
+哪了 还有现在有什么优惠活动吗」).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -46,6 +49,15 @@ async def product_answers(question: str, tracker: Tracker) -> List[Dict[str, Any
     return (catalogue_answers(question, product) or []) if product else []
 
 
+def asking(tracker: Tracker, sentence: str) -> Tracker:
+    """The tracker as if the latest message were only this sentence (an action answering it
+    reads the message's words)."""
+    alone = copy.copy(tracker)
+    alone.latest_message = {**tracker.latest_message, "text": sentence, "entities": [],
+                            "extra_questions": []}
+    return alone
+
+
 class ActionAnswerMore(Action):
     def name(self) -> Text:
         return "action_answer_more"
@@ -53,6 +65,7 @@ class ActionAnswerMore(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         extra: List[Dict[str, Any]] = tracker.latest_message.get("extra_questions") or []
+        events: List[EventType] = []
         for question in extra:
             label = str(question.get("label") or "")
             text = quote(str(question.get("text") or ""))
@@ -66,10 +79,16 @@ class ActionAnswerMore(Action):
                 dispatcher.utter_message(response="utter_more_faq", question=text)
                 for answer in answers:
                     dispatcher.utter_message(**answer)
+            elif label == "ask_promotion":  # the shop's promotions, inside a form too
+                from actions.promotions import ActionAskPromotion
+
+                dispatcher.utter_message(response="utter_more_faq", question=text)
+                events += await ActionAskPromotion().run(
+                    dispatcher, asking(tracker, str(question.get("text") or "")), domain)
             elif label in GENERAL_ANSWERS and tracker.active_loop.get("name"):
                 dispatcher.utter_message(response="utter_more_faq", question=text)
                 dispatcher.utter_message(response=GENERAL_ANSWERS[label])
             elif label in BUTTON_INTENTS and not tracker.active_loop.get("name"):
                 dispatcher.utter_message(response="utter_more_offer", question=text,
                                          buttons=[intent_button(label)])
-        return []
+        return events

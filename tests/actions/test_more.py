@@ -51,3 +51,16 @@ def test_a_question_about_the_product_talked_about_is_answered(run_action):
     messages, _ = run_action(ActionAnswerMore(), tracker)
     assert [b["payload"] for m in messages for b in m.get("buttons") or []] == [
         "/product_question"], messages
+
+
+def test_a_promotion_question_is_answered_inside_a_form_too(run_action):
+    """「我的快递到哪了 还有现在有什么优惠活动吗」: the order asked for, the promotions said."""
+    latest = {"text": "我的快递到哪了 还有现在有什么优惠活动吗", "intent": {"name": "track_logistics"},
+              "entities": [], "extra_questions": [
+                  {"label": "ask_promotion", "text": "还有现在有什么优惠活动吗", "confidence": 0.9}]}
+    tracker = Tracker("guest-more", dict(SLOT_DEFAULTS), latest, [], False, None,
+                      {"name": "order_form"}, "action_listen")
+    messages, events = run_action(ActionAnswerMore(), tracker)
+    said = texts(delivered(messages, {}))
+    assert "「还有现在有什么优惠活动吗」" in said and "满199减20" in said, said
+    assert events["outcome"]["reason"] == "promotion_info", events
