@@ -16,7 +16,7 @@ import copy
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -49,6 +49,16 @@ async def product_answers(question: str, tracker: Tracker) -> List[Dict[str, Any
     return (catalogue_answers(question, product) or []) if product else []
 
 
+def offer_pending(tracker: Tracker, dispatcher: CollectingDispatcher) -> List[EventType]:
+    """After an order task: the other request the form kept waiting, as a button."""
+    pending = tracker.get_slot("pending_task")
+    if not isinstance(pending, dict) or pending.get("label") not in BUTTON_INTENTS:
+        return []
+    dispatcher.utter_message(response="utter_more_pending", question=pending.get("text", ""),
+                             buttons=[intent_button(pending["label"])])
+    return [SlotSet("pending_task", None)]
+
+
 def asking(tracker: Tracker, sentence: str) -> Tracker:
     """The tracker as if the latest message were only this sentence (an action answering it
     reads the message's words)."""
@@ -66,6 +76,7 @@ class ActionAnswerMore(Action):
                   domain: DomainDict) -> List[EventType]:
         extra: List[Dict[str, Any]] = tracker.latest_message.get("extra_questions") or []
         events: List[EventType] = []
+        pending = tracker.get_slot("pending_task")
         for question in extra:
             label = str(question.get("label") or "")
             text = quote(str(question.get("text") or ""))
@@ -91,4 +102,9 @@ class ActionAnswerMore(Action):
             elif label in BUTTON_INTENTS and not tracker.active_loop.get("name"):
                 dispatcher.utter_message(response="utter_more_offer", question=text,
                                          buttons=[intent_button(label)])
+            elif label in BUTTON_INTENTS and not pending:
+                # A form works on one matter: this one is offered once its task is done.
+                dispatcher.utter_message(response="utter_more_later", question=text)
+                pending = {"label": label, "text": text}
+                events.append(SlotSet("pending_task", pending))
         return events

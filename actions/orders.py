@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import aftersales, invoices, order_lookup, playbook, returns, withdrawal
+from actions import aftersales, invoices, more, order_lookup, playbook, returns, withdrawal
 from actions.backend import BackendError, Conflict, OwnershipRequired, get_backend
 from actions.common import (
     HOTLINE,
@@ -50,6 +50,14 @@ class ActionOrderTask(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        events = await self.do_task(dispatcher, tracker)
+        if any(isinstance(event, dict) and event.get("event") == "followup" for event in events):
+            return events  # another action answers (the parcel back, a handoff)
+        # 「耳机到哪了 顺便帮我开个发票」: the tracking, kept while the invoice form ran.
+        return [*events, *more.offer_pending(tracker, dispatcher)]
+
+    async def do_task(self, dispatcher: CollectingDispatcher,
+                      tracker: Tracker) -> List[EventType]:
         order_id = tracker.get_slot("order_id")
         if not is_proven(tracker, order_id):
             if float(tracker.get_slot("failed_attempts") or 0) >= LOCKED_ATTEMPTS:

@@ -64,3 +64,31 @@ def test_a_promotion_question_is_answered_inside_a_form_too(run_action):
     said = texts(delivered(messages, {}))
     assert "「还有现在有什么优惠活动吗」" in said and "满199减20" in said, said
     assert events["outcome"]["reason"] == "promotion_info", events
+
+
+def test_another_task_inside_a_form_is_offered_once_the_task_is_done(run_action):
+    """「耳机到哪了 顺便帮我开个发票」: the invoice form runs; the tracking is said to come
+    after it, and offered as a button once the order task is done."""
+    from action_helpers import make_tracker
+
+    from actions.orders import ActionOrderTask
+
+    latest = {"text": "耳机到哪了 顺便帮我开个发票", "intent": {"name": "ask_invoice"},
+              "entities": [], "extra_questions": [
+                  {"label": "track_logistics", "text": "耳机到哪了", "confidence": 0.9}]}
+    tracker = Tracker("guest-more", dict(SLOT_DEFAULTS), latest, [], False, None,
+                      {"name": "order_form"}, "action_listen")
+    messages, slots = run_action(ActionAnswerMore(), tracker)
+    assert "「耳机到哪了」,这个办完我接着帮您处理" in texts(delivered(messages, {}))
+    assert not any(message.get("buttons") for message in messages)
+    pending = slots["pending_task"]
+    assert pending == {"label": "track_logistics", "text": "耳机到哪了"}
+    # The order task done (here a status): the tracking offered, then forgotten.
+    done = make_tracker({"order_id": "361204587712340001",
+                         "verified_order_id": "361204587712340001", "order_task": "status",
+                         "pending_task": pending}, loop=None)
+    messages, slots = run_action(ActionOrderTask(), done)
+    assert "您刚才还提到「耳机到哪了」" in texts(delivered(messages, {}))
+    assert [b["payload"] for m in messages for b in m.get("buttons") or []][-1] == \
+        "/track_logistics"
+    assert slots["pending_task"] is None
