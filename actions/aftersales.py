@@ -37,14 +37,19 @@ logger = logging.getLogger(__name__)
 POLICY_FILE = Path(__file__).resolve().parent.parent / "policy" / "aftersales.yml"
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 TASKS = ("return", "exchange", "quality")  # order_task values of after-sales requests
-# A size or colour: 「大一码」「XL」「42码」「白色」.
+# A size or colour: 「大一码」「XL」「42码」「白色」「曜石黑」「燕麦色」.
 TARGET = (r"(?<![A-Za-z])([大小](?:一|两|二|2)[码号]|[2-4]?X{0,3}[SML](?:码|号)?|\d{2,3}(?:码|号)|"
-          r"(?:卡其|藏青|酒红|军绿|[深浅]?[白黑红蓝绿黄灰粉紫棕咖米银金橙])色?)(?![A-Za-z])")
+          r"(?:(?:曜石|石墨|燕麦|雾霾|星空|香槟|玫瑰|象牙|珍珠|焦糖|薄荷|樱花|橄榄|咖啡|克莱因|"
+          r"湖光|月光|云母|奶油|经典|酒|军|藏|奶|墨|深|浅|银|灰|雾|米)?[白黑红蓝绿黄灰粉紫棕咖米银金橙青]|"
+          r"卡其|燕麦)色?)(?![A-Za-z])")
 # 「能换个大一码不」「换XL」「换成白色的」: what an exchange should bring instead.
 WANTED = re.compile(r"换(?:成|个|一个|一件|一双|为)?\s*" + TARGET, re.IGNORECASE)
 # The answer to 「想换成什么尺码呢?」: the size or colour alone (「XL」「要大一码的」), or a
 # bare European size (「42」).
 ANSWERED_TARGET = re.compile(TARGET + r"|(?<!\d)(\d{2})(?!\d)", re.IGNORECASE)
+
+
+SAME_SIZE = re.compile(r"(?:尺码|码数|码子|大小)(?:不变|一样|不用换|不换|照旧|就行)")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Policy:
 
     def reason_in(self, texts: List[str]) -> Optional[Reason]:
         for text in texts:  # newest first: a correction wins
+            text = SAME_SIZE.sub("", text)  # 「换个颜色 尺码不变」 is no size problem
             for reason in self.reasons.values():
                 if any(word in text for word in reason.keywords):
                     return reason
@@ -331,11 +337,12 @@ def wanted_in(texts: List[str]) -> Optional[str]:
 
 
 def target_answered(text: str) -> Optional[str]:
-    """The size or colour in an answer to 「想换成什么尺码?」 (「XL的」 -> XL, 「42」 -> 42码)."""
-    found = WANTED.search(text) or ANSWERED_TARGET.search(text)
-    if not found:
-        return None
-    return found.group(1).upper() if found.group(1) else f"{found.group(2)}码"
+    """The size and colour in an answer to 「想换成什么尺码?」 (「XL的」 -> XL, 「42」 -> 42码,
+    「曜石黑 L码」 -> 曜石黑 L码)."""
+    wanted = WANTED.search(text)  # 「藏青换成曜石黑」: what comes after 换
+    found = [match.group(1).upper() if match.group(1) else f"{match.group(2)}码"
+             for match in ANSWERED_TARGET.finditer(text[wanted.start():] if wanted else text)]
+    return " ".join(dict.fromkeys(found)) or None
 
 
 def needs_target(reason: Optional[Reason], task: Optional[str] = None) -> bool:

@@ -361,13 +361,17 @@ def confirmation_answer(tracker: Tracker) -> Slots:
     """While a cancellation, address change, withdrawal or after-sale waits for its yes/no:
     keep that task when a weak intent (or the withdrawal's own words) remapped it, take a
     reason for cancelling, 「不退了」 to a withdrawal or 「已经寄回了」 to an after-sale as the
-    yes, and a size or colour as what an exchange should send instead."""
+    yes, and a size or colour as what an exchange should send instead; 「再想想」 while an
+    exchange's size or colour is asked is the no."""
+    latest = tracker.latest_message or {}
+    text = str(latest.get("text") or "")
+    if tracker.get_slot("requested_slot") == "exchange_to" and (
+            (latest.get("intent") or {}).get("name") == "deny" or KEEP_ORDER.search(text)):
+        return {"confirmed": False}  # 「再想想」 while asked which size or colour: not filed
     if tracker.get_slot("requested_slot") != "confirmed":
         return {}
     previous = task_before_this_turn(tracker)
-    latest = tracker.latest_message or {}
     slots: Slots = {}
-    text = str(latest.get("text") or "")
     if previous in CONFIRMED_TASKS and tracker.get_slot("order_task") != previous and (
             float((latest.get("intent") or {}).get("confidence") or 0) < TASK_SWITCH_CONFIDENCE
             or (previous == "withdraw" and withdrawal.WITHDRAW.search(text))):
@@ -857,9 +861,10 @@ class AfterSaleValidation(RetryingFormValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         if tracker.get_slot("requested_slot") != "exchange_to" or \
-                not self.is_answer_turn(tracker) or aftersales.latest_attachments(tracker):
+                aftersales.latest_attachments(tracker):
             return {}
-        return {"exchange_to": str((tracker.latest_message or {}).get("text") or "")}
+        return {"exchange_to": str((tracker.latest_message or {}).get("text") or "")} \
+            if self.is_answer_turn(tracker) else {}
 
     def validate_exchange_to(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -1158,6 +1163,9 @@ class ValidateOrderForm(OrderOwnerValidation, AfterSaleValidation, InvoiceValida
             if aftersales.filed_before(tracker):
                 return ["order_id"]  # the task action says it was filed
             try:
+                if returns.about_the_open_one(tracker) and \
+                        await returns.open_return(order, tracker):
+                    return ["order_id"]  # the task action hands it to action_return_parcel
                 if await aftersales.busy_item(order, tracker):
                     return ["order_id"]  # the task action says it is already being handled
             except BackendError:

@@ -72,9 +72,9 @@ class ActionOrderTask(Action):
         if task in aftersales.TASKS:
             try:
                 order = await get_backend().order(order_id, proof(tracker))
-                # 「退货已经寄回去了 单号…」「换货的羽绒服我寄回去了」 read as a new return or
-                # exchange: the one filed.
-                back = returns.speaks_of_parcel_back(tracker) and \
+                # 「退货已经寄回去了 单号…」「换货的羽绒服我寄回去了」「换货进度怎么样了」 read as
+                # a new return or exchange: the one filed.
+                back = returns.about_the_open_one(tracker) and \
                     bool(await returns.open_return(order, tracker))
             except BackendError as error:
                 dispatcher.utter_message(response="utter_backend_retry", problem=error.message)
@@ -413,6 +413,8 @@ class ActionAskOrderId(Action):
             task = tracker.get_slot("order_task") if not failures else None
             if task in ("cancel", *aftersales.TASKS) and withdrawal.asks_to_withdraw(tracker):
                 task = "withdraw"  # 「算了不退了」: the order being returned, not a paid one
+            elif task in aftersales.TASKS and returns.about_the_open_one(tracker):
+                task = "open"  # 「换货进度怎么样了」: the orders with a return or exchange open
             ask, shown = await self._linked(customer_id, failures, product, day, task, tracker)
         else:
             # 「订单号忘了」 as the first word: no point asking for the number first.
@@ -443,16 +445,17 @@ class ActionAskOrderId(Action):
             orders = []
         matches = order_lookup.narrow(orders, product, day) if product or day else []
         clue = order_lookup.clue_words(product, day) if product or day else ""
-        if not (product or day) and (task in TASK_STATES or task == "withdraw"):
+        if not (product or day) and (task in TASK_STATES or task in ("withdraw", "open")):
             # 「退款到哪了」 with one order being returned: that one, to confirm; the orders
             # the task fits come first in any list. 「换货不换了」: the orders with an
-            # after-sale open.
+            # after-sale open; 「换货进度怎么样了」: those with a return or exchange open.
             fitting = [order for order in orders
                        if order.get("status") in TASK_STATES.get(task or "", ())]
-            if task == "withdraw" and tracker is not None:
+            if task in ("withdraw", "open") and tracker is not None:
                 try:
-                    fitting = await withdrawal.with_open_after_sale(orders, customer_id,
-                                                                    tracker)
+                    fitting = await withdrawal.with_open_after_sale(
+                        orders, customer_id, tracker,
+                        withdrawal.open_record if task == "withdraw" else returns.is_open)
                 except BackendError:
                     fitting = []
             # Several fit (「怎么还不发货」 with two paid orders): those only, not the unpaid

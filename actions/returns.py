@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions import aftersales
+from actions import aftersales, order_lookup
 from actions.backend import BackendError, get_backend
 from actions.common import money, part, stretch_user_events
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
@@ -56,6 +56,20 @@ def speaks_of_parcel_back(tracker: Tracker) -> bool:
     return any(RETURN_PARCEL.search(text) for text in recent_texts(tracker))
 
 
+# 「换货进度怎么样了」「我的售后到哪一步了」「退货处理了吗」: how the open one stands.
+ASKS_PROGRESS = re.compile(r"进度|到哪一?步|到什么程度|怎么样了|处理(得|的)?怎么样|处理了(吗|没)|"
+                           r"有(结果|进展)了?(吗|没)|什么情况了|审核(了|通过)|到哪了")
+
+
+def about_the_open_one(tracker: Tracker) -> bool:
+    """A return or exchange request (read as `request_exchange` and the like) that is about
+    the one already open: its parcel back, a waybill, or how it stands (a new session's
+    「换货进度怎么样了」 asked for a reason as if to file another; the seventh probe)."""
+    texts = [str(event.get("text") or "") for event in order_lookup.task_messages(tracker)]
+    return any(RETURN_PARCEL.search(text) or ASKS_PROGRESS.search(text) or waybill_in(text)
+               for text in texts)
+
+
 def about_return_parcel(tracker: Tracker) -> bool:
     """The request speaks of the parcel back, or follows this action's answer (「收到了吗」)."""
     return speaks_of_parcel_back(tracker) or answered_before(tracker)
@@ -80,12 +94,15 @@ def awaits_parcel_back(record: JSON) -> bool:
         not record.get("return_received_at")
 
 
+def is_open(record: JSON) -> bool:
+    """A return or exchange still open."""
+    return record.get("type") in ("return", "exchange") and record.get("status") in OPEN
+
+
 async def open_return(order: JSON, tracker: Tracker) -> Optional[JSON]:
     """The order's return or exchange still open, if any."""
-    return next((record for record in await get_backend().after_sales(order["id"],
-                                                                      proof(tracker))
-                 if record.get("type") in ("return", "exchange")
-                 and record.get("status") in OPEN), None)
+    return next(filter(is_open, await get_backend().after_sales(order["id"], proof(tracker))),
+                None)
 
 
 async def parcel_back_in_context(tracker: Tracker) -> bool:

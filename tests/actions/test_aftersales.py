@@ -204,6 +204,24 @@ def test_an_exchange_for_another_colour_asks_which_colour(shop_factory, monkeypa
     # A size alone says the size reason; a reason the customer names is kept.
     assert form("换XL")["aftersale_reason"] == "size"
     assert form("质量不好 换个白色的")["aftersale_reason"] == "quality"
+    # The seventh probe: a colour name of the catalogue, with 「尺码不变」 (no size problem).
+    named = form("我想把羽绒服换个颜色 藏青换成曜石黑 尺码不变")
+    assert named["aftersale_reason"] == "no_reason_7d" and named["requested_slot"] == "confirmed"
+
+    def answer(text: str) -> dict:
+        made = make_tracker({**slots, "aftersale_reason": "no_reason_7d"}, sender="demo-zhao",
+                            requested_slot="exchange_to", latest_message={
+                                "intent": {"name": "deny" if text == "再想想" else "inform"},
+                                "entities": [], "text": text})
+        made.events[0]["text"] = "羽绒服想换个颜色"
+        return {e["name"]: e["value"] for e in run_directly(ValidateOrderForm(), made)[1]
+                if e.get("event") == "slot"}
+
+    assert answer("曜石黑 L码")["exchange_to"] == "曜石黑 L码"
+    assert answer("燕麦白吧")["exchange_to"] == "燕麦白"
+    # 「再想想」 while asked which colour: nothing filed, no question again.
+    kept = answer("再想想")
+    assert kept["confirmed"] is False and kept["requested_slot"] is None, kept
     # A return names no colour to send instead: nothing is asked about it.
     assert form("不想要了", order_task="return")["requested_slot"] == "confirmed"
     # Filed as an exchange, with the colour.

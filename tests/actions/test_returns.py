@@ -216,6 +216,24 @@ def test_the_parcel_back_said_on_its_own_after_an_exchange_was_filed(shop_factor
     _, events = run(ValidateOrderForm(), signed)
     assert {e["name"]: e["value"] for e in events if e.get("event") == "slot"}.get(
         "order_id") == ZHAO_JACKET, events
+    # A new session's 「换货进度怎么样了」 (read as an exchange request) is about the open one:
+    # her order with it offered, no reason asked, the action on the parcel back answers.
+    from actions.orders import ActionAskOrderId
+
+    progress = make_tracker({"order_task": "exchange", "customer_id": "C0061"},
+                            sender="demo-zhao", latest_message={
+                                "text": "换货进度怎么样了", "entities": [], "metadata": zhao,
+                                "intent": {"name": "request_exchange"}})
+    progress.events[0]["text"] = "换货进度怎么样了"
+    said, _ = run(ActionAskOrderId(), progress)
+    assert [b["payload"] for m in said for b in m.get("buttons") or []] == [
+        f'/inform{{"order_id":"{ZHAO_JACKET}"}}'], said
+    taken = asked(ZHAO_JACKET, "换货进度怎么样了", task="exchange")
+    _, events = run(ValidateOrderForm(), taken)
+    assert {e["name"]: e["value"] for e in events if e.get("event") == "slot"}.get(
+        "requested_slot", "none") is None, events
+    _, events = run(ActionOrderTask(), taken)
+    assert followups(events) == ["action_return_parcel"], events
     # Without an order talked about it is still not understood.
     unknown = make_tracker({}, latest_message={"text": "已经寄回了", "entities": [],
                                                "intent": {"name": "inform"}})
