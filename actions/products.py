@@ -521,6 +521,7 @@ class Facts:
     asked: List[Attribute]
     told: List[Attribute]
     mentioned: List[Tuple[Optional[str], str]]
+    rest: str = ""  # the questions no attribute answers
 
 
 # Where one question of a message ends: 「能带上飞机吗 多重」「防水吗,续航多久」.
@@ -539,7 +540,7 @@ def asked_facts(question: str, product: JSON) -> Facts:
     keys = {attr.key for attr in asked}
     mentioned = [(key, value) for key, value in facts_mentioning(rest, product)
                  if key not in keys]
-    return Facts(asked, told, mentioned[:MAX_FACTS])
+    return Facts(asked, told, mentioned[:MAX_FACTS], rest)
 
 
 def without_words(text: str, words: List[str]) -> str:
@@ -563,7 +564,8 @@ def catalogue_answers(question: str, product: JSON) -> Optional[List[JSON]]:
     facts = asked_facts(question, product)
     if facts.asked and not facts.told and not replies:
         return None
-    options = None if facts.asked else asked_options(question, product)
+    # The options asked in the questions no attribute answers (「是什么面料 能机洗吗 有什么颜色」).
+    options = asked_options(facts.rest if facts.asked else question, product)
     if options:
         replies.append(options)
     elif not facts.asked and not replies and ASKS_STOCK.search(question):

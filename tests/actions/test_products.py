@@ -130,6 +130,10 @@ def test_several_questions_about_one_product_get_an_answer_each(run_action) -> N
     messages, _ = run_action(ActionProductQuestion(), chat("防水吗 续航多久 多少钱", page="P2001"))
     said = texts(messages)
     assert "¥399.00" in said and "IPX4防汗防水" in said and "总续航32小时" in said, said
+    # Options asked beside attributes (the seventh probe dropped the colours).
+    said = texts(run_action(ActionProductQuestion(), chat("是什么面料 能机洗吗 有什么颜色",
+                                                          page="P1003"))[0])
+    assert "新疆长绒棉" in said and "雾霾蓝" in said, said
     # 「充电多久」 is the charging time, not the charging's kind too.
     power_bank = {"attributes": {"charging": "18W快充", "charging_time": "约4小时"}}
     assert [attr.key for attr in asked_attributes("充电多久", power_bank)] == ["charging_time"]
