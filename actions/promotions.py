@@ -95,8 +95,10 @@ QUANTITY = re.compile(r"[x×X*]\s*(\d{1,3})(?!\d)|(?<![\d.第])(\d{1,3}|[一两�
 DIGITS = dict(zip("一两二三四五六七八九", (1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 # Goods added to what was talked about before: 「再加一件T恤呢」「还有3盒面膜」「那加上一袋大米」.
 ADDS = re.compile(r"^\s*(?:那|那么|然后|如果|要是|我)?\s*(?:再|还有|还要|加上?|另外|外加|另加)")
-# The goods talked about so far: 「一共多少钱」「一起能减多少」.
-SUMS = re.compile(r"一共|总共|一起|合计|加起来|总价|算下来")
+# The goods talked about so far: 「一共多少钱」「一起能减多少」; 「能减多少」「最后付多少」 with
+# nothing named after a basket was quoted (the seventh probe got the rules alone).
+SUMS = re.compile(r"一共|总共|一起|合计|加起来|总价|算下来|减多少|最后(?:要)?付|实付多少|付多少|"
+                  r"到手")
 
 
 def count_of(match: re.Match) -> int:

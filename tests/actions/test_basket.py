@@ -106,6 +106,11 @@ def test_the_probe_a_basket_grown_over_several_messages(run_action) -> None:
     assert "「男士轻薄羽绒服」499元、「纯棉圆领T恤」79元:商品金额578元，满399元可减50元，" \
            "实付528元" in said, said
     assert "还没算进去" not in said and not buttons and "店铺活动" not in said, said
+    # 「能减多少」「最后付多少」 with nothing named: the same basket.
+    for follow_up in ("能减多少", "那最后付多少"):
+        said, _ = ask(run_action, asked, ("再加一件T恤呢", "ask_promotion"),
+                      ('/inform{"product": "P1001"}', "inform"), (follow_up, "ask_promotion"))
+        assert "商品金额578元" in said and "实付528元" in said, (follow_up, said)
     # 「两件T恤」: 2 × 79, the short line.
     said, _ = ask(run_action, asked, ("再加一件T恤呢", "ask_promotion"),
                   ("两件T恤 能减多少", "ask_promotion"))

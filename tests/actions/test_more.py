@@ -55,9 +55,9 @@ def test_a_question_about_the_product_talked_about_is_answered(run_action):
 
 def test_a_promotion_question_is_answered_inside_a_form_too(run_action):
     """「我的快递到哪了 还有现在有什么优惠活动吗」: the order asked for, the promotions said."""
-    latest = {"text": "我的快递到哪了 还有现在有什么优惠活动吗", "intent": {"name": "track_logistics"},
-              "entities": [], "extra_questions": [
-                  {"label": "ask_promotion", "text": "还有现在有什么优惠活动吗", "confidence": 0.9}]}
+    extra = {"label": "ask_promotion", "text": "还有现在有什么优惠活动吗", "confidence": 0.9}
+    latest = {"text": "我的快递到哪了 还有现在有什么优惠活动吗",
+              "intent": {"name": "track_logistics"}, "entities": [], "extra_questions": [extra]}
     tracker = Tracker("guest-more", dict(SLOT_DEFAULTS), latest, [], False, None,
                       {"name": "order_form"}, "action_listen")
     messages, events = run_action(ActionAnswerMore(), tracker)
