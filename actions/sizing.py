@@ -312,7 +312,10 @@ class ActionSizeAdvice(Action):
         except BackendError:
             dispatcher.utter_message(response="utter_size_chart_unavailable")
             return []
-        dispatcher.utter_message(**advice_text(advice, tracker.get_slot("product")),
+        # The chart's own product (the slot `product` may name another one talked about:
+        # 「这款和男士轻薄羽绒服比…」 on the women's jacket's page; the seventh probe).
+        dispatcher.utter_message(**advice_text(advice, advice.get("product_name") or
+                                               tracker.get_slot("product")),
                                  buttons=refine_buttons(fit))
         return [*kept, outcome(RESOLVED, f"size:{product}", "size_advice", "size_advice",
                                tracker)]

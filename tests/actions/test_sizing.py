@@ -258,3 +258,13 @@ def test_height_and_weight_refine_the_usual_size_advice(run_action, actions_shop
                          slots={"height_cm": "175", "weight_kg": "70"})
     expected = chart_size(actions_shop, DOWN_JACKET, 175, 70)["size"]
     assert f"建议选{expected}码" in said and "您平时穿" not in said
+
+
+def test_the_advice_names_the_charts_product_not_another_talked_about(run_action) -> None:
+    """On the women's jacket's page after 「这款和男士轻薄羽绒服比哪个更暖和」 the advice said
+    「「男士轻薄羽绒服」建议选S码」 with the women's chart (the seventh probe)."""
+    messages, _ = run_action(ActionSizeAdvice(), size_tracker(
+        {"size_product": "P1002", "product": "男士轻薄羽绒服", "height_cm": "160",
+         "weight_kg": "48"}))
+    said = texts(messages)
+    assert said.startswith("「女士长款羽绒服」建议选") and "男士" not in said, said
