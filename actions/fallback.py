@@ -6,7 +6,7 @@ import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, UserUtteranceReverted
+from rasa_sdk.events import EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -116,11 +116,21 @@ class ActionClarify(Action):
                                          product) != []:
             # 「敏感肌呢」「下暴雨行不行」 about the product talked about: what its catalogue says.
             return [*undo, *await ActionProductQuestion().run(dispatcher, tracker, domain)]
-        from actions.returns import ActionReturnParcel, parcel_back_in_context
+        from actions.returns import (
+            ActionReturnParcel,
+            parcel_back_in_context,
+            speaks_of_a_parcel_back,
+        )
 
         if await parcel_back_in_context(tracker):
             # 「已经寄回了」「中通 7531…」 after the exchange was filed: the parcel back.
             return [*undo, *await ActionReturnParcel().run(dispatcher, tracker, domain)]
+        if speaks_of_a_parcel_back(str(tracker.latest_message.get("text") or "")) and \
+                not tracker.get_slot("order_id"):
+            # 「衣服已经寄回去了 中通 7531…」 in a new session: the order form finds the order
+            # with a return or exchange open (kept: the message is the request), then the
+            # parcel back is recorded.
+            return [SlotSet("order_task", "return"), FollowupAction("order_form")]
         # Not understood: the issue stays open (analytics counts these as unresolved).
         undo.append(outcome(UNRESOLVED, "unknown", "clarify", "none", tracker))
         ranking = tracker.latest_message.get("intent_ranking") or []

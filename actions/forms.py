@@ -385,8 +385,7 @@ def confirmation_answer(tracker: Tracker) -> Slots:
         target = aftersales.target_answered(text) if task == "exchange" else None
         if target:
             slots["exchange_to"] = target
-        elif task in aftersales.TASKS and (returns.RETURN_PARCEL.search(text) or
-                                           returns.waybill_in(text)):
+        elif task in aftersales.TASKS and returns.speaks_of_a_parcel_back(text):
             slots["confirmed"] = True
         elif gives_a_reason_to_cancel(tracker, slots.get("order_task")) or \
                 says_yes_to(tracker, slots.get("order_task")):

@@ -66,8 +66,7 @@ def about_the_open_one(tracker: Tracker) -> bool:
     the one already open: its parcel back, a waybill, or how it stands (a new session's
     「换货进度怎么样了」 asked for a reason as if to file another; the seventh probe)."""
     texts = [str(event.get("text") or "") for event in order_lookup.task_messages(tracker)]
-    return any(RETURN_PARCEL.search(text) or ASKS_PROGRESS.search(text) or waybill_in(text)
-               for text in texts)
+    return any(speaks_of_a_parcel_back(text) or ASKS_PROGRESS.search(text) for text in texts)
 
 
 def about_return_parcel(tracker: Tracker) -> bool:
@@ -105,13 +104,18 @@ async def open_return(order: JSON, tracker: Tracker) -> Optional[JSON]:
                 None)
 
 
+def speaks_of_a_parcel_back(text: str) -> bool:
+    """「寄回去了」, a waybill: the customer's parcel back."""
+    return bool(RETURN_PARCEL.search(text) or waybill_in(text))
+
+
 async def parcel_back_in_context(tracker: Tracker) -> bool:
     """「已经寄回了」「中通 7531…」 on their own, while the order talked about has a return or
     an exchange open (right after 「换货申请已提交」): its parcel back, not a message the bot
     did not understand."""
     text = latest_text(tracker)
     order_id = tracker.get_slot("order_id")
-    if not (RETURN_PARCEL.search(text) or waybill_in(text)) or not order_id or \
+    if not speaks_of_a_parcel_back(text) or not order_id or \
             not is_proven(tracker, order_id):
         return False
     try:

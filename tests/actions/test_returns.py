@@ -234,8 +234,25 @@ def test_the_parcel_back_said_on_its_own_after_an_exchange_was_filed(shop_factor
         "requested_slot", "none") is None, events
     _, events = run(ActionOrderTask(), taken)
     assert followups(events) == ["action_return_parcel"], events
-    # Without an order talked about it is still not understood.
-    unknown = make_tracker({}, latest_message={"text": "已经寄回了", "entities": [],
+    # 「衣服已经寄回去了 中通 7531…」 in a new session, no order in hand: the order form finds
+    # her order with the exchange open.
+    new_session = make_tracker({"customer_id": "C0061"}, sender="demo-zhao", latest_message={
+        "text": "衣服已经寄回去了 中通 75312345678902", "entities": [], "metadata": zhao,
+        "intent": {"name": "inform"}})
+    new_session.events[0]["text"] = "衣服已经寄回去了 中通 75312345678902"
+    _, events = run(ActionClarify(), new_session)
+    assert followups(events) == ["order_form"] and {
+        "name": "order_task", "value": "return"} in [
+        {"name": e.get("name"), "value": e.get("value")} for e in events], events
+    new_session.slots["order_task"] = "return"
+    said, _ = run(ActionAskOrderId(), new_session)
+    assert [b["payload"] for m in said for b in m.get("buttons") or []] == [
+        f'/inform{{"order_id":"{ZHAO_JACKET}"}}'], said
+    # A guest's too: the order form asks for the order; other words are still not understood.
+    guest = make_tracker({}, latest_message={"text": "已经寄回了", "entities": [],
+                                             "intent": {"name": "inform"}})
+    assert followups(run(ActionClarify(), guest)[1]) == ["order_form"]
+    unknown = make_tracker({}, latest_message={"text": "已经好了", "entities": [],
                                                "intent": {"name": "inform"}})
     said, _ = run(ActionClarify(), unknown)
     assert "没太理解" in texts(said), texts(said)
