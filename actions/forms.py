@@ -541,7 +541,7 @@ class OrderOwnerValidation(RetryingFormValidation):
             if not returning:
                 returning = await withdrawal.with_open_after_sale(
                     [order for order in orders if order.get("status") == OrderStatus.DELIVERED],
-                    customer_id, tracker, returns.awaits_parcel_back)
+                    customer_id, tracker, returns.is_open)
             proven = len(returning) == 1 and await backend.prove_owner(
                 returning[0]["id"], customer_id=customer_id, identity=identity_token(tracker),
                 client=tracker.sender_id)

@@ -87,12 +87,6 @@ def parcel_back_asked(order: JSON, task: str, tracker: Tracker) -> bool:
         and (task == "track" or waybill_in(latest_text(tracker)) is not None))
 
 
-def awaits_parcel_back(record: JSON) -> bool:
-    """An exchange still open whose goods the warehouse has not signed for."""
-    return record.get("type") == "exchange" and record.get("status") in OPEN and \
-        not record.get("return_received_at")
-
-
 def is_open(record: JSON) -> bool:
     """A return or exchange still open."""
     return record.get("type") in ("return", "exchange") and record.get("status") in OPEN
