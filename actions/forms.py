@@ -860,10 +860,9 @@ class AfterSaleValidation(RetryingFormValidation):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
         if tracker.get_slot("requested_slot") != "exchange_to" or \
-                aftersales.latest_attachments(tracker):
+                not self.is_answer_turn(tracker) or aftersales.latest_attachments(tracker):
             return {}
-        return {"exchange_to": str((tracker.latest_message or {}).get("text") or "")} \
-            if self.is_answer_turn(tracker) else {}
+        return {"exchange_to": str((tracker.latest_message or {}).get("text") or "")}
 
     def validate_exchange_to(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
