@@ -26,7 +26,7 @@ from actions.desk import DeskUnavailable, get_desk
 from actions.orders import UPSET_SITUATIONS, calm_a_delay
 from actions.outcomes import HANDED_OVER, UNRESOLVED, outcome
 from actions.ownership import proof, proven_order_id
-from actions.text import day_words
+from actions.text import CN_DIGITS, day_words
 from contract import OrderStatus
 from escalation import history
 from escalation.rules import EscalationRules, Turn, load_rules
@@ -42,7 +42,6 @@ DEFAULT_ROUTE = {"rule": "asked_for_human", "queue": "general", "priority": 3,
                  "reason": "customer asked", "say": None}
 RATING_WORDS = {"非常满意": 5, "满意": 4, "好评": 5, "一般": 3, "不满意": 2, "差评": 1,
                 "很差": 1}
-CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 
 
 @lru_cache(maxsize=1)

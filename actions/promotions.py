@@ -18,7 +18,7 @@ from actions.common import PRODUCT_ID, joined, linked_customer_id, part, session
 from actions.outcomes import RESOLVED, outcome
 from actions.products import MAX_PRODUCT_BUTTONS, ActionProductQuestion, asks_a_products_price
 from actions.sizing import page_product
-from actions.text import day_words
+from actions.text import CN_DIGITS, day_words
 from escalation import history
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,6 @@ def prices_in(text: str) -> List[float]:
 QUANTITY = re.compile(r"[x×X*]\s*(\d{1,3})(?!\d)|(?<![\d.第])(\d{1,3}|[一两二三四五六七八九]?十"
                       r"[一二三四五六七八九]?|[一两二三四五六七八九])\s*(?:件|个|盒|支|瓶|条|双|只|台|"
                       r"套|包|袋|份|箱|副|罐|桶)")
-DIGITS = dict(zip("一两二三四五六七八九", (1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 # Goods added to what was talked about before: 「再加一件T恤呢」「还有3盒面膜」「那加上一袋大米」.
 ADDS = re.compile(r"^\s*(?:那|那么|然后|如果|要是|我)?\s*(?:再|还有|还要|加上?|另外|外加|另加)")
 # The goods talked about so far: 「一共多少钱」「一起能减多少」; 「能减多少」「最后付多少」 with
@@ -106,10 +105,10 @@ def count_of(match: re.Match) -> int:
     if word.isdigit():
         return int(word)
     tens, ten, ones = word.partition("十")
-    return DIGITS.get(tens, 1) * 10 + DIGITS.get(ones, 0) if ten else DIGITS[word]
+    return CN_DIGITS.get(tens, 1) * 10 + CN_DIGITS.get(ones, 0) if ten else CN_DIGITS[word]
 
 
-def money(amount: float) -> str:
+def yuan(amount: float) -> str:
     """499, 69.9, 139.8: yuan as the shop writes them."""
     return f"{amount:.2f}".rstrip("0").rstrip(".")
 
@@ -316,7 +315,7 @@ def asked_before(tracker: Tracker) -> bool:
 def item_part(item: Item) -> JSON:
     """「纯棉圆领T恤」79元×2 (a response, actions.common.part)."""
     name = str((item.product or {}).get("name") or item.word)
-    price = money(item.unit or 0)
+    price = yuan(item.unit or 0)
     if not name:
         return part("utter_basket_price", price=price)
     if item.quantity > 1:
@@ -355,7 +354,7 @@ async def basket_quote(items: List[Item], promotions: List[JSON], customer_id: O
             items=joined([item_part(item) for item in apart], "utter_separator_list"),
             category="、".join(sorted({str((item.product or {}).get("category_text"))
                                       for item in apart})),
-            amount=money(sum((item.unit or 0) * item.quantity for item in apart))))
+            amount=yuan(sum((item.unit or 0) * item.quantity for item in apart))))
     buttons: List[JSON] = []
     for item in items:
         if item.unit is not None:

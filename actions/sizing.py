@@ -19,6 +19,7 @@ from actions.backend import BackendError, InvalidRequest, NotFound, get_backend
 from actions.common import PRODUCT_ID, joined, part, session_user_events
 from actions.forms import ORDER_ID_PATTERN, RetryingFormValidation, Slots
 from actions.outcomes import RESOLVED, UNRESOLVED, outcome
+from actions.text import CN_DIGITS
 
 logger = logging.getLogger(__name__)
 
@@ -348,7 +349,6 @@ GRADE = re.compile(r"(\d{3})/(\d{2,3})[A-Z]?")
 # 「臀围90」「臀围2尺8」: the NLU reads the waist (entity `waist_cm`), not the hip.
 HIP = re.compile(r"臀围?\s*(?:(?P<chi>[12一二两])尺(?P<cun>[0-9一二三四五六七八九])?|"
                  r"(?P<cm>\d{2,3}(?:\.\d)?))")
-CN_DIGITS = dict(zip("一二两三四五六七八九", (1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 CM_PER_CHI = 100 / 3
 # 「里面要穿毛衣」「内搭卫衣」: room for a layer underneath is a loose fit.
 LAYERED = re.compile(r"里面.{0,3}[穿搭加套]|内搭|套(?:个|件)?(?:毛衣|卫衣)")

@@ -9,6 +9,8 @@ from typing import Dict, List, Optional
 
 CHINA_TZ = timezone(timedelta(hours=8))
 WEEKDAYS = "一二三四五六日"
+# Chinese digits as customers write them (「两件」「三星」「二尺二」).
+CN_DIGITS = dict(zip("一二两三四五六七八九", (1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True))
 
 
 def today() -> date:
